@@ -1,0 +1,1 @@
+"""Implementations of the `autoload` console script's subcommands."""

@@ -1,0 +1,88 @@
+"""GenerationConfig: generate()'s defaults, read from generation_config.json or the model config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+from ..hub import HubOptions, cached_file
+
+GENERATION_CONFIG_NAME = "generation_config.json"
+
+_DEFAULTS = {
+    "max_length": 20,
+    "max_new_tokens": None,
+    "min_length": 0,
+    "min_new_tokens": None,
+    "do_sample": False,
+    "num_beams": 1,
+    "temperature": 1.0,
+    "top_k": 50,
+    "top_p": 1.0,
+    "length_penalty": 1.0,
+    "early_stopping": False,
+    "num_return_sequences": 1,
+    "bos_token_id": None,
+    "eos_token_id": None,
+    "pad_token_id": None,
+    "decoder_start_token_id": None,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "use_cache": True,
+}
+_FROM_MODEL_CONFIG = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id",
+                      "forced_bos_token_id", "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens")  # fmt: skip
+
+
+class GenerationConfig:
+    def __init__(self, **kwargs):
+        for key, default in _DEFAULTS.items():
+            setattr(self, key, copy.deepcopy(kwargs.pop(key, default)))
+        for key, value in kwargs.items():  # keys of newer versions are kept, unused
+            setattr(self, key, value)
+
+    @classmethod
+    def from_model_config(cls, config) -> GenerationConfig:
+        return cls(**{k: getattr(config, k) for k in _FROM_MODEL_CONFIG if getattr(config, k, None) is not None})
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, **kwargs) -> GenerationConfig:
+        options = HubOptions.pop_from(kwargs)
+        path = cached_file(name_or_path, GENERATION_CONFIG_NAME, options)
+        with open(path, encoding="utf-8") as f:
+            return cls(**json.load(f), **kwargs)
+
+    @classmethod
+    def for_model(cls, name_or_path, config, options: HubOptions | None = None) -> GenerationConfig:
+        """generation_config.json when the checkpoint has one, else the defaults the model config implies."""
+        path = None
+        if name_or_path is not None:
+            path = cached_file(name_or_path, GENERATION_CONFIG_NAME, options, required=False)
+        if path is None:
+            return cls.from_model_config(config)
+        with open(path, encoding="utf-8") as f:
+            return cls(**json.load(f))
+
+    def updated(self, **kwargs) -> GenerationConfig:
+        """A copy with generate()'s keyword arguments applied (unknown keys raise)."""
+        config = copy.deepcopy(self)
+        for key, value in kwargs.items():
+            if key not in _DEFAULTS and not hasattr(config, key):
+                raise TypeError(f"generate() got an unexpected keyword argument {key!r}")
+            setattr(config, key, value)
+        return config
+
+    def eos_ids(self) -> list[int]:
+        eos = self.eos_token_id
+        return [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def save_pretrained(self, folder) -> None:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, GENERATION_CONFIG_NAME), "w", encoding="utf-8") as f:
+            json.dump({k: v for k, v in self.to_dict().items() if _DEFAULTS.get(k, object()) != v}, f, indent=2)

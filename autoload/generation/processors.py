@@ -1,0 +1,62 @@
+"""Logits processors and warpers, in numpy, applied in the order transformers applies them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEG_INF = -np.inf
+
+
+def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max_length: int) -> np.ndarray:
+    """Constraints on the next token's log-probabilities (or logits) for every row.
+
+    `new_tokens` is how many tokens were generated so far, `length` the current sequence length.
+    """
+    scores = scores.copy()
+    eos = config.eos_ids()
+    if eos and ((config.min_new_tokens and new_tokens < config.min_new_tokens) or length < (config.min_length or 0)):
+        scores[:, eos] = NEG_INF
+    if config.suppress_tokens:
+        scores[:, list(config.suppress_tokens)] = NEG_INF
+    if config.begin_suppress_tokens and new_tokens == 0:
+        scores[:, list(config.begin_suppress_tokens)] = NEG_INF
+    if config.forced_bos_token_id is not None and length == 1:
+        scores[:] = NEG_INF
+        scores[:, config.forced_bos_token_id] = 0
+    if config.forced_eos_token_id is not None and length == max_length - 1:
+        forced = config.forced_eos_token_id
+        scores[:] = NEG_INF
+        scores[:, [forced] if isinstance(forced, int) else list(forced)] = 0
+    return scores
+
+
+def warp_for_sampling(logits: np.ndarray, temperature: float, top_k: int | None, top_p: float | None) -> np.ndarray:
+    """Temperature, then top-k, then nucleus (top-p) filtering; removed tokens get -inf."""
+    if temperature is not None and temperature <= 0:
+        raise ValueError(f"temperature must be > 0 for sampling, got {temperature}.")
+    logits = logits / (temperature or 1.0)
+    if top_k:
+        k = min(top_k, logits.shape[-1])
+        kth = np.sort(logits, axis=-1)[:, -k][:, None]
+        logits = np.where(logits < kth, NEG_INF, logits)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(logits, axis=-1)  # ascending, as the cumulative mass is taken from the low end
+        sorted_logits = np.take_along_axis(logits, order, axis=-1)
+        cumulative = np.cumsum(softmax(sorted_logits), axis=-1)
+        remove_sorted = cumulative <= 1 - top_p
+        remove_sorted[:, -1] = False  # always keep the most likely token
+        remove = np.zeros_like(remove_sorted)
+        np.put_along_axis(remove, order, remove_sorted, axis=-1)
+        logits = np.where(remove, NEG_INF, logits)
+    return logits
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    x = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(x)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32) - np.max(x, axis=-1, keepdims=True)
+    return x - np.log(np.sum(np.exp(x), axis=-1, keepdims=True))

@@ -1,0 +1,141 @@
+"""Greedy search, beam search and sampling over any framework's model.
+
+The model is reached through a small adapter with three methods (each backend provides one):
+    start(inputs) -> state                      run the encoder (if any), set up the cache
+    step(tokens, state) -> (logits, state)      feed new tokens [rows, n]; logits of the last position
+    select(state, rows) -> state                keep / repeat / reorder rows (beams) of the state
+Everything else — constraints, scoring, stopping — happens here on numpy arrays, so the three
+frameworks produce the same tokens by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .processors import log_softmax, process_logits, softmax, warp_for_sampling
+
+
+def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inputs: dict,
+             rng: np.random.Generator | None = None) -> np.ndarray:  # fmt: skip
+    """Return the token sequences [batch * num_return_sequences, length] (prompt or start token included)."""
+    batch = prompt.shape[0]
+    if encoder_decoder:
+        start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.bos_token_id
+        if start is None:
+            raise ValueError("Set decoder_start_token_id (generation or model config) to generate with a seq2seq model.")
+        sequences = np.full((batch, 1), start, dtype=np.int64)
+    else:
+        sequences = prompt.astype(np.int64)
+    prompt_length = sequences.shape[1]
+    max_length = prompt_length + config.max_new_tokens if config.max_new_tokens is not None else config.max_length
+    if max_length <= prompt_length:
+        raise ValueError(f"Nothing to generate: max_length {max_length} <= input length {prompt_length}; raise "
+                         "max_new_tokens.")  # fmt: skip
+    state = adapter.start(inputs)
+    if config.num_beams > 1:
+        if config.do_sample:
+            raise NotImplementedError("Beam sampling (num_beams > 1 with do_sample=True) is not supported.")
+        return _beam_search(adapter, state, sequences, config, max_length, prompt_length)
+    if config.num_return_sequences > 1:
+        rows = np.repeat(np.arange(batch), config.num_return_sequences)
+        state, sequences = adapter.select(state, rows), sequences[rows]
+    if config.do_sample and rng is None:
+        rng = np.random.default_rng()
+    return _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng)
+
+
+def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng):
+    eos = config.eos_ids()
+    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    finished = np.zeros(sequences.shape[0], dtype=bool)
+    fed = sequences
+    while sequences.shape[1] < max_length:
+        logits, state = adapter.step(fed, state)
+        scores = process_logits(logits.astype(np.float32), config, sequences.shape[1] - prompt_length,
+                                sequences.shape[1], max_length)  # fmt: skip
+        if config.do_sample:
+            probs = softmax(warp_for_sampling(scores, config.temperature, config.top_k, config.top_p).astype(np.float64))
+            tokens = np.array([rng.choice(probs.shape[-1], p=p / p.sum()) for p in probs])
+        else:
+            tokens = scores.argmax(-1)
+        tokens = np.where(finished, pad, tokens)
+        sequences = np.concatenate([sequences, tokens[:, None]], axis=1)
+        finished |= np.isin(tokens, eos)
+        if finished.all():
+            break
+        fed = tokens[:, None]
+    return sequences
+
+
+def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
+    batch, beams = sequences.shape[0], config.num_beams
+    eos = config.eos_ids()
+    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    state = adapter.select(state, np.repeat(np.arange(batch), beams))
+    sequences = np.repeat(sequences, beams, axis=0)
+    scores = np.full((batch, beams), -1e9, dtype=np.float32)
+    scores[:, 0] = 0.0  # all beams start identical: only the first may expand at step one
+    finished: list[list[tuple[float, np.ndarray]]] = [[] for _ in range(batch)]
+    done = np.zeros(batch, dtype=bool)
+    fed = sequences
+    while sequences.shape[1] < max_length and not done.all():
+        logits, state = adapter.step(fed, state)
+        logprobs = process_logits(log_softmax(logits), config, sequences.shape[1] - prompt_length,
+                                  sequences.shape[1], max_length)  # fmt: skip
+        vocab = logprobs.shape[-1]
+        totals = (logprobs.reshape(batch, beams, vocab) + scores[:, :, None]).reshape(batch, beams * vocab)
+        top = np.argsort(-totals, axis=-1, kind="stable")[:, : 2 * beams]
+        next_rows, next_tokens, next_scores = [], [], []
+        for b in range(batch):
+            chosen = []
+            for rank, flat in enumerate(top[b]):
+                beam, token, score = flat // vocab, flat % vocab, totals[b, flat]
+                if done[b]:
+                    chosen.append((0, pad, 0.0))
+                elif token in eos:
+                    if rank < beams:  # an ending among the best candidates is a finished hypothesis
+                        length = sequences.shape[1] + 1 - prompt_length
+                        finished[b].append((score / length**config.length_penalty, sequences[b * beams + beam]))
+                    continue
+                else:
+                    chosen.append((beam, token, score))
+                if len(chosen) == beams:
+                    break
+            if not done[b] and len(finished[b]) >= beams and (config.early_stopping or _cannot_improve(
+                    finished[b], chosen, sequences.shape[1] + 1 - prompt_length, config)):  # fmt: skip
+                done[b] = True
+            for beam, token, score in chosen:
+                next_rows.append(b * beams + beam)
+                next_tokens.append(token)
+                next_scores.append(score)
+        rows = np.asarray(next_rows)
+        state = adapter.select(state, rows)
+        tokens = np.asarray(next_tokens, dtype=np.int64)
+        sequences = np.concatenate([sequences[rows], tokens[:, None]], axis=1)
+        scores = np.asarray(next_scores, dtype=np.float32).reshape(batch, beams)
+        fed = tokens[:, None]
+    best = []
+    for b in range(batch):
+        candidates = list(finished[b])
+        if not done[b]:
+            length = sequences.shape[1] - prompt_length
+            candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k]) for k in range(beams)]
+        best.append(max(candidates, key=lambda c: c[0])[1])
+    return _pad_and_close(best, finished, eos, pad)
+
+
+def _cannot_improve(hypotheses, chosen, length, config) -> bool:
+    worst = min(score for score, _ in hypotheses)
+    best_running = max((score for _, _, score in chosen), default=-np.inf) / length**config.length_penalty
+    return best_running <= worst
+
+
+def _pad_and_close(best: list[np.ndarray], finished, eos: list[int], pad: int) -> np.ndarray:
+    """Finished hypotheses are stored without their end token: put it back, then pad to one length."""
+    closed = []
+    for b, tokens in enumerate(best):
+        if eos and any(tokens is hyp for _, hyp in finished[b]):
+            tokens = np.concatenate([tokens, [eos[0]]])
+        closed.append(tokens)
+    width = max(len(t) for t in closed)
+    return np.stack([np.concatenate([t, np.full(width - len(t), pad, dtype=np.int64)]) for t in closed])

@@ -1,0 +1,169 @@
+"""Backend-neutral loading steps shared by every framework's from_pretrained.
+
+find the weight files -> open them lazily -> convert names/layouts to canonical (PyTorch state-dict)
+-> align the base-model prefix with the model being built -> report missing / unexpected keys.
+A backend only turns canonical numpy arrays into its own tensors and puts them in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+logger = logging.getLogger("autoload")
+
+
+@dataclass
+class LoadingInfo:
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    mismatched_keys: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+    error_msgs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "missing_keys": self.missing_keys,
+            "unexpected_keys": self.unexpected_keys,
+            "mismatched_keys": self.mismatched_keys,
+            "error_msgs": self.error_msgs,
+        }
+
+    def warn(self, model_name: str, source: str) -> None:
+        if self.unexpected_keys:
+            logger.warning(
+                "Some weights of %s were not used when loading %s: %s", source, model_name, self.unexpected_keys
+            )
+        if self.missing_keys:
+            logger.warning(
+                "Some weights of %s were not in %s and are newly initialised: %s. Train the model before using it "
+                "for predictions.",
+                model_name,
+                source,
+                self.missing_keys,
+            )
+        for key, ckpt_shape, model_shape in self.mismatched_keys:
+            logger.warning(
+                "%s: %s has shape %s in the checkpoint but %s in the model; it was newly initialised.",
+                model_name,
+                key,
+                ckpt_shape,
+                model_shape,
+            )
+
+
+def read_canonical_weights(source, options, *, backend: str, config, from_pt=False, from_tf=False,
+                           from_flax=False, use_safetensors=None, keep_bf16=False):  # fmt: skip
+    """Find and open a checkpoint's weights as a lazy canonical mapping (name -> numpy array)."""
+    from .weights import find_weights, open_weights
+
+    files = find_weights(
+        source, options, backend=backend, from_pt=from_pt, from_tf=from_tf, from_flax=from_flax,
+        use_safetensors=use_safetensors,
+    )  # fmt: skip
+    raw = open_weights(files, keep_bf16=keep_bf16)
+    return to_canonical(raw, files.format, config), files
+
+
+def to_canonical(raw: Mapping[str, np.ndarray], fmt: str, config) -> Mapping[str, np.ndarray]:
+    if fmt in ("safetensors", "pt"):
+        return raw
+    if fmt == "tf":
+        from .convert.tf import tf_weights_to_canonical
+
+        return tf_weights_to_canonical(raw, config)
+    if fmt == "flax":
+        from .convert.flax import flax_weights_to_canonical
+
+        return flax_weights_to_canonical(raw, config)
+    raise ValueError(f"Unknown weight format {fmt!r}")
+
+
+class RenamedMapping(Mapping):
+    """A read-only view of `base` under new key names (new name -> old name), nothing copied."""
+
+    def __init__(self, base: Mapping, new_to_old: dict[str, str]):
+        self._base = base
+        self._names = new_to_old
+
+    def __getitem__(self, key):
+        return self._base[self._names[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def shape(self, key) -> tuple:
+        base_shape = getattr(self._base, "shape", None)
+        if callable(base_shape):
+            return tuple(base_shape(self._names[key]))
+        return tuple(np.shape(self._base[self._names[key]]))
+
+
+# Names older checkpoints use for the same tensors: (old suffix, current suffix), tried both ways.
+LEGACY_SUFFIXES = (
+    ("LayerNorm.gamma", "LayerNorm.weight"),
+    ("LayerNorm.beta", "LayerNorm.bias"),
+    (".weight_g", ".parametrizations.weight.original0"),
+    (".weight_v", ".parametrizations.weight.original1"),
+)
+
+
+def rename_legacy_keys(expected: Iterable[str], available: Mapping, prefix: str = "") -> Mapping:
+    """Map checkpoint keys written under an older naming (LayerNorm gamma/beta, weight-norm g/v) onto the
+    names the model uses, in whichever direction the model needs (with or without the base prefix)."""
+    expected = set(expected)
+    dotted = prefix + "." if prefix else ""
+
+    def wanted(key: str) -> bool:
+        bare = key[len(dotted) :] if dotted and key.startswith(dotted) else key
+        return key in expected or bare in expected or (dotted and dotted + bare in expected)
+
+    names, changed = {}, False
+    for key in available:
+        new = key
+        if not wanted(key):
+            for old_suffix, new_suffix in LEGACY_SUFFIXES + tuple((b, a) for a, b in LEGACY_SUFFIXES):
+                candidate = key[: -len(old_suffix)] + new_suffix
+                if key.endswith(old_suffix) and wanted(candidate):
+                    new = candidate
+                    break
+        names[new] = key
+        changed = changed or new != key
+    return RenamedMapping(available, names) if changed else available
+
+
+def align_prefix(expected: Iterable[str], available: Mapping, prefix: str) -> Mapping:
+    """Rename checkpoint keys to the model's: legacy names first (see rename_legacy_keys), then the
+    base-model prefix, so a base model loads from a head checkpoint and the other way round.
+
+    Head checkpoints store the base model under `prefix.` (e.g. `bert.encoder…`); a base model's own keys
+    have no prefix. Keys are left as they are when both sides agree.
+    """
+    expected = list(expected)
+    available = rename_legacy_keys(expected, available, prefix)
+    if not prefix:
+        return available
+    dotted = prefix + "."
+    model_has = any(k.startswith(dotted) for k in expected)
+    ckpt_has = any(k.startswith(dotted) for k in available)
+    if model_has == ckpt_has:
+        return available
+    if model_has:  # head model from a base checkpoint
+        expected_set = set(expected)
+        names = {}
+        for k in available:
+            names[dotted + k if dotted + k in expected_set else k] = k
+        return RenamedMapping(available, names)
+    return RenamedMapping(available, {(k[len(dotted) :] if k.startswith(dotted) else k): k for k in available})
+
+
+def shape_of(state: Mapping, key: str) -> tuple:
+    get_shape = getattr(state, "shape", None)
+    if callable(get_shape):
+        return tuple(get_shape(key))
+    return tuple(np.shape(state[key]))

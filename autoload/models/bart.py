@@ -1,0 +1,55 @@
+from ..configuration import PretrainedConfig
+
+
+class BartConfig(PretrainedConfig):
+    model_type = "bart"
+    keys_to_ignore_at_inference = ["past_key_values"]
+    attribute_map = {"num_attention_heads": "encoder_attention_heads", "hidden_size": "d_model"}
+
+    def __init__(self, vocab_size=50265, max_position_embeddings=1024, encoder_layers=12, encoder_ffn_dim=4096,
+                 encoder_attention_heads=16, decoder_layers=12, decoder_ffn_dim=4096, decoder_attention_heads=16,
+                 encoder_layerdrop=0.0, decoder_layerdrop=0.0, activation_function="gelu", d_model=1024, dropout=0.1,
+                 attention_dropout=0.0, activation_dropout=0.0, init_std=0.02, classifier_dropout=0.0,
+                 scale_embedding=False, use_cache=True, num_labels=3, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                 is_encoder_decoder=True, decoder_start_token_id=2, forced_eos_token_id=2, **kwargs):  # fmt: skip
+        kwargs.pop("num_hidden_layers", None)
+        if "id2label" not in kwargs:
+            kwargs["num_labels"] = num_labels
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id,
+                         is_encoder_decoder=is_encoder_decoder, decoder_start_token_id=decoder_start_token_id,
+                         forced_eos_token_id=forced_eos_token_id, **kwargs)  # fmt: skip
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.d_model = d_model
+        self.encoder_ffn_dim = encoder_ffn_dim
+        self.encoder_layers = encoder_layers
+        self.encoder_attention_heads = encoder_attention_heads
+        self.decoder_ffn_dim = decoder_ffn_dim
+        self.decoder_layers = decoder_layers
+        self.decoder_attention_heads = decoder_attention_heads
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation_dropout = activation_dropout
+        self.activation_function = activation_function
+        self.init_std = init_std
+        self.encoder_layerdrop = encoder_layerdrop
+        self.decoder_layerdrop = decoder_layerdrop
+        self.classifier_dropout = classifier_dropout
+        self.use_cache = use_cache
+        self.num_hidden_layers = encoder_layers
+        self.scale_embedding = scale_embedding
+        for heads in (encoder_attention_heads, decoder_attention_heads):
+            if d_model % heads:
+                raise ValueError(f"BartConfig: d_model ({d_model}) is not a multiple of the head count ({heads}).")
+
+
+CONFIG_CLASS = BartConfig
+ARCHITECTURES = {
+    "MODEL": "BartModel",
+    "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM": "BartForConditionalGeneration",
+    "MODEL_FOR_PRETRAINING": "BartForConditionalGeneration",
+    "MODEL_FOR_SEQUENCE_CLASSIFICATION": "BartForSequenceClassification",
+    "MODEL_FOR_QUESTION_ANSWERING": "BartForQuestionAnswering",
+    "MODEL_FOR_CAUSAL_LM": "BartForCausalLM",
+}
+BACKENDS = ("torch",)

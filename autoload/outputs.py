@@ -1,0 +1,128 @@
+"""Model outputs: ordered, dataclass-like records with transformers' field names, for every backend.
+
+An output behaves like transformers' ModelOutput: attribute access (`out.logits`), key access
+(`out["logits"]`), integer indexing and slicing over the fields that are not None, and `to_tuple()`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+class ModelOutput(OrderedDict):
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                super().__setitem__(f.name, value)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return dict(self.items())[key]
+        return self.to_tuple()[key]
+
+    def __setattr__(self, name, value):
+        if name in self.keys() and value is not None:
+            super().__setitem__(name, value)
+        super().__setattr__(name, value)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        super().__setattr__(key, value)
+
+    def __reduce__(self):
+        return type(self), tuple(getattr(self, f.name) for f in fields(self))
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return tuple(self[k] for k in self.keys())
+
+
+def _output(name: str, *field_names: str) -> type:
+    annotations = {f: Any for f in field_names}
+    namespace = {"__annotations__": annotations, **{f: None for f in field_names}, "__module__": __name__}
+    return dataclass(type(name, (ModelOutput,), namespace))
+
+
+_BASE = ("hidden_states", "attentions")
+_CACHE = ("past_key_values",)
+
+BaseModelOutput = _output("BaseModelOutput", "last_hidden_state", *_BASE)
+BaseModelOutputWithPooling = _output("BaseModelOutputWithPooling", "last_hidden_state", "pooler_output", *_BASE)
+BaseModelOutputWithPast = _output("BaseModelOutputWithPast", "last_hidden_state", *_CACHE, *_BASE)
+BaseModelOutputWithPastAndCrossAttentions = _output(
+    "BaseModelOutputWithPastAndCrossAttentions", "last_hidden_state", *_CACHE, *_BASE, "cross_attentions"
+)
+BaseModelOutputWithPoolingAndCrossAttentions = _output(
+    "BaseModelOutputWithPoolingAndCrossAttentions",
+    "last_hidden_state", "pooler_output", *_BASE, *_CACHE, "cross_attentions",
+)  # fmt: skip
+BaseModelOutputWithPoolingAndNoAttention = _output(
+    "BaseModelOutputWithPoolingAndNoAttention", "last_hidden_state", "pooler_output", "hidden_states"
+)
+BaseModelOutputWithNoAttention = _output("BaseModelOutputWithNoAttention", "last_hidden_state", "hidden_states")
+MaskedLMOutput = _output("MaskedLMOutput", "loss", "logits", *_BASE)
+CausalLMOutput = _output("CausalLMOutput", "loss", "logits", *_BASE)
+CausalLMOutputWithPast = _output("CausalLMOutputWithPast", "loss", "logits", *_CACHE, *_BASE)
+CausalLMOutputWithCrossAttentions = _output(
+    "CausalLMOutputWithCrossAttentions", "loss", "logits", *_CACHE, *_BASE, "cross_attentions"
+)
+SequenceClassifierOutput = _output("SequenceClassifierOutput", "loss", "logits", *_BASE)
+SequenceClassifierOutputWithPast = _output("SequenceClassifierOutputWithPast", "loss", "logits", *_CACHE, *_BASE)
+MultipleChoiceModelOutput = _output("MultipleChoiceModelOutput", "loss", "logits", *_BASE)
+TokenClassifierOutput = _output("TokenClassifierOutput", "loss", "logits", *_BASE)
+QuestionAnsweringModelOutput = _output(
+    "QuestionAnsweringModelOutput", "loss", "start_logits", "end_logits", *_BASE
+)
+NextSentencePredictorOutput = _output("NextSentencePredictorOutput", "loss", "logits", *_BASE)
+BertForPreTrainingOutput = _output(
+    "BertForPreTrainingOutput", "loss", "prediction_logits", "seq_relationship_logits", *_BASE
+)
+ImageClassifierOutput = _output("ImageClassifierOutput", "loss", "logits", *_BASE)
+ImageClassifierOutputWithNoAttention = _output(
+    "ImageClassifierOutputWithNoAttention", "loss", "logits", "hidden_states"
+)
+MaskedImageModelingOutput = _output("MaskedImageModelingOutput", "loss", "reconstruction", *_BASE)
+BackboneOutput = _output("BackboneOutput", "feature_maps", *_BASE)
+Seq2SeqModelOutput = _output(
+    "Seq2SeqModelOutput",
+    "last_hidden_state", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
+Seq2SeqLMOutput = _output(
+    "Seq2SeqLMOutput",
+    "loss", "logits", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
+Seq2SeqSequenceClassifierOutput = _output(
+    "Seq2SeqSequenceClassifierOutput",
+    "loss", "logits", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
+Seq2SeqQuestionAnsweringModelOutput = _output(
+    "Seq2SeqQuestionAnsweringModelOutput",
+    "loss", "start_logits", "end_logits", "past_key_values", "decoder_hidden_states", "decoder_attentions",
+    "cross_attentions", "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
+SwinModelOutput = _output(
+    "SwinModelOutput", "last_hidden_state", "pooler_output", *_BASE, "reshaped_hidden_states"
+)
+SwinImageClassifierOutput = _output(
+    "SwinImageClassifierOutput", "loss", "logits", *_BASE, "reshaped_hidden_states"
+)
+SwinMaskedImageModelingOutput = _output(
+    "SwinMaskedImageModelingOutput", "loss", "reconstruction", *_BASE, "reshaped_hidden_states"
+)
+CLIPOutput = _output(
+    "CLIPOutput",
+    "loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds",
+    "text_model_output", "vision_model_output",
+)  # fmt: skip
+Wav2Vec2BaseModelOutput = _output("Wav2Vec2BaseModelOutput", "last_hidden_state", "extract_features", *_BASE)
+XVectorOutput = _output("XVectorOutput", "loss", "logits", "embeddings", *_BASE)
+Wav2Vec2ForPreTrainingOutput = _output(
+    "Wav2Vec2ForPreTrainingOutput",
+    "loss", "projected_states", "projected_quantized_states", "codevector_perplexity", *_BASE,
+    "contrastive_loss", "diversity_loss",
+)  # fmt: skip

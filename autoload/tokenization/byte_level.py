@@ -1,0 +1,271 @@
+"""Byte-level BPE tokenizers: GPT-2, RoBERTa, BART, CLIP, Whisper and Qwen2.
+
+All read vocab.json + merges.txt when tokenizer.json is absent; they differ in special tokens, in the
+post-processor that adds them, and (CLIP, Qwen2) in how text is split before the byte-level step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tokenizers import models, pre_tokenizers, processors
+
+from .base import PreTrainedTokenizerFast, clean_up_tokenization
+from .converters import byte_level_bpe, clip_bpe, qwen2_bpe, read_json_vocab, read_merges
+
+
+class ByteLevelBPETokenizerFast(PreTrainedTokenizerFast):
+    """Shared loading and saving of the vocab.json + merges.txt families."""
+
+    vocab_files_names = {"vocab_file": "vocab.json", "merges_file": "merges.txt"}
+    model_input_names = ["input_ids", "attention_mask"]
+    merges_limit: int | None = None
+
+    @property
+    def add_prefix_space(self) -> bool:
+        return bool(self.settings.get("add_prefix_space"))
+
+    def _read_vocab_files(self, files) -> tuple[dict, list]:
+        return read_json_vocab(files["vocab_file"]), read_merges(files["merges_file"], self.merges_limit)
+
+    def _backend_from_vocab_files(self, files):
+        vocab, merges = self._read_vocab_files(files)
+        tokenizer = byte_level_bpe(vocab, merges, add_prefix_space=self.add_prefix_space)
+        tokenizer.post_processor = self._post_processor(vocab)
+        return tokenizer
+
+    def _post_processor(self, vocab: dict):
+        return processors.ByteLevel(trim_offsets=False)
+
+    def _sync_backend(self) -> None:
+        # An add_prefix_space given to the constructor wins over the one stored in tokenizer.json.
+        if self.settings.get("add_prefix_space") is None:
+            return
+        pre_tokenizer = self._tokenizer.pre_tokenizer
+        if pre_tokenizer is None:
+            return
+        state = json.loads(pre_tokenizer.__getstate__())
+        if state.get("type") == "ByteLevel" and state.get("add_prefix_space") != self.add_prefix_space:
+            self._tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(
+                add_prefix_space=self.add_prefix_space,
+                trim_offsets=state.get("trim_offsets", True),
+                use_regex=state.get("use_regex", True),
+            )
+
+    def _prepare_inputs(self, inputs, is_split_into_words):
+        if is_split_into_words and not self.add_prefix_space:
+            raise ValueError(
+                f"{type(self).__name__} needs add_prefix_space=True to encode text already split into words: "
+                "load it with from_pretrained(..., add_prefix_space=True)."
+            )
+        return inputs
+
+    @property
+    def can_save_slow_tokenizer(self) -> bool:
+        return isinstance(self._tokenizer.model, models.BPE)
+
+    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
+        if not self.can_save_slow_tokenizer:
+            return ()
+        return tuple(self._tokenizer.model.save(save_directory, filename_prefix))
+
+
+class GPT2TokenizerFast(ByteLevelBPETokenizerFast):
+    defaults = {"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+                "add_prefix_space": False, "add_bos_token": False}  # fmt: skip
+
+    def _post_processor(self, vocab):
+        if self.settings.get("add_bos_token"):
+            bos = self.bos_token
+            return processors.TemplateProcessing(
+                single=f"{bos}:0 $A:0", pair=f"{bos}:0 $A:0 $B:1", special_tokens=[(bos, vocab[bos])]
+            )
+        return processors.ByteLevel(trim_offsets=False)
+
+
+class RobertaTokenizerFast(ByteLevelBPETokenizerFast):
+    defaults = {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>", "unk_token": "<unk>",
+                "pad_token": "<pad>", "mask_token": "<mask>", "add_prefix_space": False, "trim_offsets": True}  # fmt: skip
+    special_token_flags = {"mask_token": {"lstrip": True}}
+
+    def _post_processor(self, vocab):
+        return processors.RobertaProcessing(
+            (self.sep_token, vocab[self.sep_token]),
+            (self.cls_token, vocab[self.cls_token]),
+            add_prefix_space=self.add_prefix_space,
+            trim_offsets=bool(self.settings.get("trim_offsets", True)),
+        )
+
+    def _sync_backend(self) -> None:
+        super()._sync_backend()
+        post_processor = self._tokenizer.post_processor
+        if post_processor is None:
+            return
+        state = json.loads(post_processor.__getstate__())
+        if state.get("type") != "RobertaProcessing":
+            return
+        wanted = {
+            "add_prefix_space": self.add_prefix_space,
+            "trim_offsets": bool(self.settings.get("trim_offsets", True)),
+        }
+        if any(state.get(key, value) != value for key, value in wanted.items()):
+            self._tokenizer.post_processor = processors.RobertaProcessing(
+                tuple(state["sep"]), tuple(state["cls"]), **wanted
+            )
+
+
+class BartTokenizerFast(RobertaTokenizerFast):
+    pass
+
+
+class CLIPTokenizerFast(ByteLevelBPETokenizerFast):
+    defaults = {"unk_token": "<|endoftext|>", "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>"}  # fmt: skip
+    merges_limit = 49152 - 256 - 2  # CLIP reads only this many merges from merges.txt
+
+    def _backend_from_vocab_files(self, files):
+        vocab, merges = self._read_vocab_files(files)
+        tokenizer = clip_bpe(vocab, merges, unk_token=self.unk_token)
+        tokenizer.post_processor = processors.RobertaProcessing(
+            (self.eos_token, vocab[self.eos_token]),
+            (self.bos_token, vocab[self.bos_token]),
+            add_prefix_space=False,
+            trim_offsets=False,
+        )
+        return tokenizer
+
+    def _sync_backend(self) -> None:
+        pass
+
+    def _prepare_inputs(self, inputs, is_split_into_words):
+        return inputs
+
+    def decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None, **kwargs) -> str:
+        # Word ends are marked with '</w>' in CLIP's vocabulary; they decode to spaces.
+        suffix = getattr(self._tokenizer.model, "end_of_word_suffix", None) or "</w>"
+        text = super().decode(token_ids, skip_special_tokens, clean_up_tokenization_spaces=False)
+        text = text.replace(suffix, " ").strip()
+        cleanup = (
+            self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
+        )
+        return clean_up_tokenization(text) if cleanup else text
+
+
+class Qwen2TokenizerFast(ByteLevelBPETokenizerFast):
+    defaults = {"unk_token": "<|endoftext|>", "bos_token": None, "eos_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>", "add_prefix_space": False}  # fmt: skip
+
+    def _backend_from_vocab_files(self, files):
+        vocab, merges = self._read_vocab_files(files)
+        return qwen2_bpe(vocab, merges, add_prefix_space=self.add_prefix_space)
+
+    def _sync_backend(self) -> None:
+        pass
+
+
+TIMESTAMP_PATTERN = re.compile(r"<\|(\d+\.\d+)\|>")
+
+
+class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
+    """Whisper's byte-level BPE; special prefix tokens (start of transcript, language, task) open each text."""
+
+    defaults = {"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+                "add_prefix_space": False, "language": None, "task": None, "predict_timestamps": False}  # fmt: skip
+
+    def _backend_from_vocab_files(self, files):
+        vocab, merges = self._read_vocab_files(files)
+        self._needs_prefix_post_processor = True  # set in _sync_backend, once the added special tokens have ids
+        return byte_level_bpe(vocab, merges, add_prefix_space=self.add_prefix_space)
+
+    def _sync_backend(self) -> None:
+        super()._sync_backend()
+        if getattr(self, "_needs_prefix_post_processor", False):
+            self.set_prefix_tokens()
+
+    @property
+    def prefix_tokens(self) -> list[int]:
+        """<|startoftranscript|>, then the language and task tokens when set, then <|notimestamps|> unless timestamps are predicted."""
+        tokens = ["<|startoftranscript|>"]
+        language, task = self.settings.get("language"), self.settings.get("task")
+        if language is not None:
+            tokens.append(language if language.startswith("<|") else f"<|{language.lower()}|>")
+        if task is not None:
+            tokens.append(f"<|{task}|>")
+        if not self.settings.get("predict_timestamps"):
+            tokens.append("<|notimestamps|>")
+        ids = [self._tokenizer.token_to_id(token) for token in tokens]
+        unknown = [token for token, index in zip(tokens, ids) if index is None]
+        if unknown:
+            raise ValueError(f"Whisper prefix tokens {unknown} are not in the vocabulary (language/task misspelled?).")
+        return ids
+
+    def set_prefix_tokens(
+        self, language: str | None = None, task: str | None = None, predict_timestamps: bool | None = None
+    ) -> None:
+        """Choose the language/task prefix that every encoded text starts with."""
+        for key, value in (("language", language), ("task", task), ("predict_timestamps", predict_timestamps)):
+            if value is not None:
+                self.settings[key] = value
+                self.init_kwargs[key] = value
+        prefix_ids = self.prefix_tokens
+        prefixes = [self._tokenizer.id_to_token(i) for i in prefix_ids]
+        eos, eos_id = self.eos_token, self.eos_token_id
+        prefix_template = " ".join(f"{token}:0" for token in prefixes)
+        self._tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{prefix_template} $A:0 {eos}:0",
+            pair=f"{prefix_template} $A:0 $B:1 {eos}:1",
+            special_tokens=[(eos, eos_id), *zip(prefixes, prefix_ids)],
+        )
+
+    def decode(
+        self,
+        token_ids,
+        skip_special_tokens=False,
+        clean_up_tokenization_spaces=None,
+        decode_with_timestamps=False,
+        **kwargs,
+    ) -> str:
+        ids = _as_list(token_ids)
+        if skip_special_tokens:
+            ids = self._strip_prompt(ids)
+        text = super().decode(ids, skip_special_tokens, clean_up_tokenization_spaces)
+        return text if decode_with_timestamps else TIMESTAMP_PATTERN.sub("", text)
+
+    def _strip_prompt(self, ids: list[int]) -> list[int]:
+        """Drop a <|startofprev|> prompt that precedes <|startoftranscript|>."""
+        prompt_id = self._tokenizer.token_to_id("<|startofprev|>")
+        start_id = self._tokenizer.token_to_id("<|startoftranscript|>")
+        if ids and prompt_id is not None and ids[0] == prompt_id:
+            return ids[ids.index(start_id) :] if start_id in ids else []
+        return ids
+
+
+def _as_list(ids) -> list[int]:
+    if hasattr(ids, "tolist"):
+        ids = ids.tolist()
+    return [ids] if isinstance(ids, int) else list(ids)
+
+
+class GPT2Tokenizer(GPT2TokenizerFast):
+    pass
+
+
+class RobertaTokenizer(RobertaTokenizerFast):
+    pass
+
+
+class BartTokenizer(BartTokenizerFast):
+    pass
+
+
+class CLIPTokenizer(CLIPTokenizerFast):
+    pass
+
+
+class WhisperTokenizer(WhisperTokenizerFast):
+    pass
+
+
+class Qwen2Tokenizer(Qwen2TokenizerFast):
+    pass

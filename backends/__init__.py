@@ -1,0 +1,1 @@
+"""Framework adapters: backends.torch, backends.tf and backends.flax build models on the autoload core."""

@@ -1,0 +1,86 @@
+"""generate() for PyTorch models: one decoding step and cache reordering; the search is autoload's."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autoload.generation import GenerationConfig, generate
+
+
+def _map_tensors(value, fn):
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_map_tensors(v, fn) for v in value)
+    return value
+
+
+class TorchStepper:
+    """Feeds a PyTorch model one step at a time, keeping its key/value cache and the attention mask."""
+
+    def __init__(self, model, encoder_decoder: bool):
+        self.model = model
+        self.encoder_decoder = encoder_decoder
+
+    def start(self, inputs: dict) -> dict:
+        tensors = {k: torch.as_tensor(v) for k, v in inputs.items() if v is not None}
+        state = {"past": None, "mask": tensors.get("attention_mask")}
+        if self.encoder_decoder:
+            encoder_inputs = {k: v for k, v in tensors.items() if not k.startswith("decoder_")}
+            with torch.no_grad():
+                state["encoder"] = self.model.get_encoder()(**encoder_inputs)
+        return state
+
+    def step(self, tokens: np.ndarray, state: dict):
+        tokens = torch.as_tensor(tokens)
+        with torch.no_grad():
+            if self.encoder_decoder:
+                out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
+                                 decoder_input_ids=tokens, past_key_values=state["past"], use_cache=True)  # fmt: skip
+            else:
+                mask = state["mask"]
+                if mask is not None and state["past"] is not None:
+                    mask = torch.cat([mask, mask.new_ones(mask.shape[0], tokens.shape[1])], dim=1)
+                    state = {**state, "mask": mask}
+                out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
+        return out.logits[:, -1].float().numpy(), {**state, "past": out.past_key_values}
+
+    def select(self, state: dict, rows: np.ndarray) -> dict:
+        index = torch.as_tensor(rows, dtype=torch.long)
+        return {key: _map_tensors(value, lambda t: t.index_select(0, index)) for key, value in state.items()}
+
+
+class GenerationMixin:
+    """Adds generate() to PyTorch models that return next-token logits."""
+
+    def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
+                 seed: int | None = None, **kwargs):  # fmt: skip
+        config = (generation_config or getattr(self, "generation_config", None)
+                  or GenerationConfig.from_model_config(self.config)).updated(**{
+                      k: kwargs.pop(k) for k in list(kwargs) if not isinstance(kwargs[k], (torch.Tensor, np.ndarray))
+                  })  # fmt: skip
+        encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
+        main = kwargs.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else None
+        if input_ids is None and main is None:
+            raise ValueError(f"generate() needs {self.main_input_name}.")
+        inputs = {"attention_mask": attention_mask, **kwargs}
+        if encoder_decoder:
+            inputs[self.main_input_name] = main if main is not None else input_ids
+        batch = (main if main is not None else input_ids).shape[0]
+        prompt = np.asarray(input_ids) if input_ids is not None and not encoder_decoder else np.zeros((batch, 0))
+        rng = np.random.default_rng(seed) if config.do_sample else None
+        was_training = self.training
+        self.eval()
+        try:
+            sequences = generate(TorchStepper(self, encoder_decoder), prompt, config, encoder_decoder=encoder_decoder,
+                                 inputs={k: _numpy(v) for k, v in inputs.items()}, rng=rng)  # fmt: skip
+        finally:
+            self.train(was_training)
+        return torch.from_numpy(sequences)
+
+
+def _numpy(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value

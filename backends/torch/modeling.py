@@ -1,0 +1,278 @@
+"""PreTrainedModel: the PyTorch base class. Building, loading and saving; architectures add the layers."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import re
+
+import numpy as np
+import torch
+from torch import nn
+
+from autoload.configuration import PretrainedConfig
+from autoload.errors import WeightMismatchError
+from autoload.generation import GenerationConfig
+from autoload.hub import HubOptions
+from autoload.loading import LoadingInfo, align_prefix, read_canonical_weights, shape_of
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+
+
+@contextlib.contextmanager
+def parameters_on_meta():
+    """Create parameters on the meta device (no memory, no init compute); buffers stay real.
+
+    Buffers such as position ids are cheap and computed in __init__, so keeping them real means
+    nothing but the checkpoint's tensors has to be filled in after construction.
+    """
+    original = nn.Module.register_parameter
+
+    def register_on_meta(module, name, param):
+        if param is not None and param.device.type != "meta":
+            param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+        original(module, name, param)
+
+    nn.Module.register_parameter = register_on_meta
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original
+
+
+def resolve_dtype(dtype, config: PretrainedConfig, state) -> torch.dtype | None:
+    if dtype is None:
+        return None
+    if dtype == "auto":
+        if isinstance(config.dtype, str) and config.dtype in _DTYPES:
+            return _DTYPES[config.dtype]
+        for key in state:
+            get_dtype = getattr(state, "dtype", None)
+            name = str(get_dtype(key)) if callable(get_dtype) else str(state[key].dtype)
+            if name in _DTYPES:
+                return _DTYPES[name]
+        return None
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"torch_dtype={dtype!r} is not one of 'auto', {', '.join(_DTYPES)}.")
+        return _DTYPES[dtype]
+    return dtype
+
+
+class PreTrainedModel(nn.Module):
+    config_class: type[PretrainedConfig] | None = None
+    base_model_prefix = ""
+    main_input_name = "input_ids"
+    backend = "torch"
+    framework = "pt"
+    # Canonical keys the model shares with another (tied embeddings): absent from checkpoints by design.
+    _tied_weights_keys: list[str] = []
+    # Regexes of checkpoint keys that older files carry and this model does not need.
+    _keys_to_ignore_on_load_unexpected: list[str] = []
+
+    def __init__(self, config: PretrainedConfig, *args, **kwargs):
+        super().__init__()
+        if not isinstance(config, PretrainedConfig):
+            raise TypeError(f"{type(self).__name__} expects a PretrainedConfig, got {type(config).__name__}.")
+        self.config = config
+
+    # -- hooks for architectures --------------------------------------------------------------------
+    def _init_weights(self, module: nn.Module) -> None:
+        std = getattr(self.config, "initializer_range", 0.02)
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=std)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d)):
+            if module.weight is not None:
+                nn.init.ones_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        for name, param in module.named_parameters(recurse=False):
+            if param.device.type == "meta":  # a parameter the generic rules do not know: zeros
+                setattr(module, name, nn.Parameter(torch.zeros(param.shape, dtype=param.dtype)))
+
+    def get_input_embeddings(self) -> nn.Module | None:
+        base = getattr(self, self.base_model_prefix, self)
+        return base.get_input_embeddings() if base is not self else None
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        return None
+
+    def tie_weights(self) -> None:
+        out = self.get_output_embeddings()
+        if out is not None and getattr(self.config, "tie_word_embeddings", True):
+            out.weight = self.get_input_embeddings().weight
+
+    @property
+    def base_model(self) -> nn.Module:
+        return getattr(self, self.base_model_prefix, self)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def num_parameters(self, only_trainable: bool = False) -> int:
+        params = {id(p): p for p in self.parameters() if p.requires_grad or not only_trainable}
+        return sum(p.numel() for p in params.values())
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def _from_config(cls, config: PretrainedConfig, torch_dtype=None, dtype=None, **kwargs):
+        config = copy.deepcopy(config)
+        for key, value in kwargs.items():
+            setattr(config, key, value)
+        model = cls(config)
+        model.apply(model._init_weights)
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.from_model_config(config)
+        model.tie_weights()
+        target = resolve_dtype(dtype or torch_dtype, config, {})
+        if target is not None:
+            model.to(target)
+        return model
+
+    @classmethod
+    def from_config(cls, config: PretrainedConfig, **kwargs):
+        return cls._from_config(config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
+        options = HubOptions.pop_from(kwargs)
+        from_tf = kwargs.pop("from_tf", False)
+        from_flax = kwargs.pop("from_flax", False)
+        kwargs.pop("from_pt", None)
+        use_safetensors = kwargs.pop("use_safetensors", None)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
+        dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
+        kwargs.pop("torch_dtype", None)
+        state_dict = kwargs.pop("state_dict", None)
+        for ignored in ("low_cpu_mem_usage", "device_map", "_from_auto", "weights_only"):
+            kwargs.pop(ignored, None)
+
+        if not isinstance(config, PretrainedConfig):
+            config_source = pretrained_model_name_or_path if config is None else config
+            config, kwargs = cls.config_class.from_pretrained(
+                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
+            )
+        else:
+            config = copy.deepcopy(config)
+            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
+        if kwargs:
+            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
+
+        source = os.fspath(pretrained_model_name_or_path) if pretrained_model_name_or_path is not None else None
+        if state_dict is None:
+            state, files = read_canonical_weights(
+                source, options, backend="torch", config=config, from_tf=from_tf, from_flax=from_flax,
+                use_safetensors=use_safetensors,
+            )  # fmt: skip
+            where = ", ".join(files.paths[:1]) + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
+        else:
+            state = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}
+            where = "the given state_dict"
+
+        target_dtype = resolve_dtype(dtype, config, state)
+        with parameters_on_meta():
+            model = cls(config, *model_args)
+        info = model._load_canonical(state, where, ignore_mismatched_sizes, target_dtype)
+        model.eval()
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.for_model(source, config, options) if source else \
+                GenerationConfig.from_model_config(config)
+        if output_loading_info:
+            return model, info.as_dict()
+        info.warn(cls.__name__, where)
+        return model
+
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, dtype) -> LoadingInfo:
+        """Put canonical numpy weights into a model whose parameters are on the meta device."""
+        info = LoadingInfo()
+        expected = self.state_dict(keep_vars=True)
+        state = align_prefix(expected.keys(), state, self.base_model_prefix)
+        tied = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
+        loaded: dict[str, torch.Tensor] = {}
+        for key, target in expected.items():
+            if key not in state:
+                if key not in tied:
+                    info.missing_keys.append(key)
+                continue
+            shape = shape_of(state, key)
+            if shape != tuple(target.shape):
+                if not ignore_mismatched_sizes:
+                    raise WeightMismatchError(
+                        f"{key} has shape {shape} in {where} but {tuple(target.shape)} in {type(self).__name__} "
+                        f"(config: {type(self.config).__name__}). Check that the config matches the checkpoint, "
+                        "or pass ignore_mismatched_sizes=True to re-initialise the mismatched weights."
+                    )
+                info.mismatched_keys.append((key, shape, tuple(target.shape)))
+                continue
+            loaded[key] = _to_tensor(state[key], target, dtype)
+        ignore = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
+        info.unexpected_keys = [
+            k for k in state if k not in expected and not any(p.search(k) for p in ignore)
+        ]
+        self.load_state_dict(loaded, strict=False, assign=True)
+        self._initialise_missing(dtype)
+        self.tie_weights()
+        return info
+
+    def _initialise_missing(self, dtype) -> None:
+        """Give every parameter the checkpoint did not provide real memory and its initial values."""
+        for module in self.modules():
+            meta = {n for n, p in module.named_parameters(recurse=False) if p.device.type == "meta"}
+            if not meta:
+                continue
+            kept = {n: p for n, p in module.named_parameters(recurse=False) if n not in meta}
+            for name in meta:
+                param = getattr(module, name)
+                fresh = torch.empty(param.shape, dtype=dtype or param.dtype)
+                setattr(module, name, nn.Parameter(fresh, requires_grad=param.requires_grad))
+            self._init_weights(module)
+            for name, param in kept.items():  # the init hook touches whole modules: restore loaded values
+                setattr(module, name, param)
+
+    # -- saving -------------------------------------------------------------------------------------
+    def save_pretrained(self, save_directory, safe_serialization: bool = True, max_shard_size="5GB",
+                        state_dict=None, **kwargs) -> None:  # fmt: skip
+        from autoload.weights import write_sharded
+
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")
+        os.makedirs(save_directory, exist_ok=True)
+        config = copy.deepcopy(self.config)
+        config.architectures = [type(self).__name__]
+        config.dtype = str(self.dtype).replace("torch.", "")
+        config.save_pretrained(save_directory)
+        tensors = state_dict if state_dict is not None else self.state_dict()
+        skip = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
+        arrays = {k: _to_numpy(v) for k, v in tensors.items() if k not in skip}
+        write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size)
+
+
+def _to_tensor(array: np.ndarray, target: torch.Tensor, dtype) -> torch.Tensor:
+    if not array.flags.writeable:
+        array = array.copy()
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    want = dtype if (dtype is not None and target.is_floating_point()) else target.dtype
+    if tensor.dtype != want:
+        tensor = tensor.to(want)
+    return tensor
+
+
+def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.float().numpy()
+    return tensor.contiguous().numpy()

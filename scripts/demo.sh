@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the demo: one tiny checkpoint shipped in the repo, loaded in every framework.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export HF_HUB_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=3 KERAS_BACKEND=tensorflow
+autoload demo "$@"

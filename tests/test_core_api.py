@@ -1,0 +1,214 @@
+"""The core works without any framework: lazy imports, Auto class names, backend choice, errors."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import MODELS
+
+import autoload
+from autoload import AutoConfig
+from autoload.families import FAMILIES
+
+BLOCK_FRAMEWORKS = textwrap.dedent(
+    """
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {"torch", "tensorflow", "jax", "flax", "keras", "transformers"}:
+                raise ImportError(f"{name} is blocked in this test")
+    sys.meta_path.insert(0, Block())
+    import importlib.util
+    real_find_spec = importlib.util.find_spec
+    def find_spec(name, package=None):
+        if name.split(".")[0] in {"torch", "tensorflow", "jax", "flax", "keras"}:
+            return None
+        return real_find_spec(name, package)
+    importlib.util.find_spec = find_spec
+    """
+)
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_import_is_light_and_needs_no_framework():
+    code = BLOCK_FRAMEWORKS + textwrap.dedent(
+        """
+        import time
+        start = time.perf_counter()
+        import autoload
+        from autoload import AutoConfig, AutoModel, TFAutoModel, FlaxAutoModel, AutoTokenizer
+        elapsed = time.perf_counter() - start
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"torch", "tensorflow", "jax", "flax"})
+        print(elapsed, loaded)
+        """
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    elapsed, loaded = result.stdout.split(" ", 1)
+    assert loaded.strip() == "[]"
+    assert float(elapsed) < 0.5
+
+
+def test_using_a_missing_framework_names_the_extra():
+    code = BLOCK_FRAMEWORKS + textwrap.dedent(
+        f"""
+        from autoload import AutoModel
+        try:
+            AutoModel.from_pretrained({str(MODELS / "bert" / "BertModel")!r})
+        except ImportError as exc:
+            print("ImportError:", exc)
+        """
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert "ImportError:" in result.stdout and "autoload-hf[torch]" in result.stdout
+
+
+def test_every_auto_class_exists_for_every_backend():
+    names = ["AutoConfig", "AutoTokenizer", "AutoFeatureExtractor", "AutoImageProcessor", "AutoProcessor"]
+    names += ["AutoBackbone", "TFAutoBackbone", "FlaxAutoBackbone", "TFAutoModelForAudioClassification"]
+    for suffix in FAMILIES.values():
+        if suffix != "Backbone":
+            names += [f"AutoModel{suffix}", f"TFAutoModel{suffix}", f"FlaxAutoModel{suffix}"]
+    assert len(names) == 5 + 4 + 3 * 37
+    for name in names:
+        assert getattr(autoload, name).__name__ == name
+
+
+@pytest.mark.parametrize("name", ["AutoModel", "TFAutoModelForMaskedLM", "FlaxAutoModelForCTC", "AutoConfig"])
+def test_auto_classes_cannot_be_instantiated(name):
+    with pytest.raises(OSError, match="from_pretrained"):
+        getattr(autoload, name)()
+
+
+def test_family_without_architecture_names_config_family_and_supported_types():
+    config = AutoConfig.for_model("bert", hidden_size=32, num_attention_heads=4)
+    with pytest.raises(ValueError) as err:
+        autoload.AutoModelForImageClassification.from_config(config)
+    message = str(err.value)
+    assert "BertConfig" in message and "AutoModelForImageClassification" in message
+    with pytest.raises(ValueError, match="bert"):
+        autoload.AutoModelForMaskedLM.model_class_for(autoload.PretrainedConfig())
+
+
+def test_backend_choice(monkeypatch):
+    from autoload.auto.modeling import default_backend
+
+    monkeypatch.delenv("AUTOLOAD_BACKEND", raising=False)
+    assert default_backend() == "torch"
+    monkeypatch.setenv("AUTOLOAD_BACKEND", "jax")
+    assert default_backend() == "flax"
+    monkeypatch.setenv("AUTOLOAD_BACKEND", "mxnet")
+    with pytest.raises(ValueError, match="AUTOLOAD_BACKEND"):
+        default_backend()
+    with pytest.raises(ValueError, match="always builds tf"):
+        autoload.TFAutoModel._pick_backend("flax")
+    assert autoload.AutoModel._pick_backend("tensorflow") == "tf"
+
+
+def test_architecture_classes_by_name():
+    assert autoload.BertConfig.model_type == "bert"
+    with pytest.raises(AttributeError):
+        autoload.NoSuchThing  # noqa: B018
+
+
+# -- configs ------------------------------------------------------------------------------------------
+def test_config_from_pretrained_with_overrides_and_unused_kwargs():
+    folder = MODELS / "bert" / "BertForSequenceClassification"
+    config, unused = AutoConfig.from_pretrained(folder, num_labels=5, foo="bar", return_unused_kwargs=True)
+    assert type(config).__name__ == "BertConfig"
+    assert config.num_labels == 5 and len(config.label2id) == 5 and config.id2label[4] == "LABEL_4"
+    assert unused == {"foo": "bar"}
+    assert config.architectures == ["BertForSequenceClassification"]
+    assert config.hidden_size == 32 and config.output_hidden_states is False and config.return_dict is True
+
+
+def test_config_round_trip_keeps_unknown_keys(tmp_path):
+    config = AutoConfig.for_model("bert", hidden_size=64, num_attention_heads=8, my_custom_field=[1, 2])
+    config.id2label = {0: "neg", 1: "pos"}
+    config.label2id = {"neg": 0, "pos": 1}
+    config.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "config.json").read_text())
+    assert data["model_type"] == "bert" and data["my_custom_field"] == [1, 2] and data["id2label"]["1"] == "pos"
+    again = AutoConfig.from_pretrained(tmp_path)
+    assert again == config and again.id2label == {0: "neg", 1: "pos"}
+    assert again.to_dict() == config.to_dict()
+    assert json.loads(again.to_json_string(use_diff=False))["hidden_size"] == 64
+
+
+def test_config_num_labels_must_match_id2label():
+    with pytest.raises(ValueError, match="num_labels"):
+        AutoConfig.for_model("bert", num_labels=3, id2label={0: "a", 1: "b"})
+
+
+def test_unknown_model_type_suggests_close_matches(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bertt"}))
+    with pytest.raises(ValueError, match="'bert'"):
+        AutoConfig.from_pretrained(tmp_path)
+
+
+def test_config_missing_or_invalid(tmp_path):
+    with pytest.raises(OSError, match="config.json"):
+        AutoConfig.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"model_type": "bert",')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        AutoConfig.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        AutoConfig.from_pretrained(tmp_path)
+
+
+def test_bert_config_refuses_uneven_heads():
+    with pytest.raises(ValueError, match="not a multiple"):
+        AutoConfig.for_model("bert", hidden_size=30, num_attention_heads=4)
+
+
+# -- registry -----------------------------------------------------------------------------------------
+def test_register_config_checks_model_type_and_duplicates():
+    class NewModelConfig(autoload.PretrainedConfig):
+        model_type = "new-model-core-test"
+
+    with pytest.raises(ValueError, match="must match"):
+        AutoConfig.register("other-name", NewModelConfig)
+    AutoConfig.register("new-model-core-test", NewModelConfig)
+    with pytest.raises(ValueError, match="already registered"):
+        AutoConfig.register("new-model-core-test", NewModelConfig)
+    AutoConfig.register("new-model-core-test", NewModelConfig, exist_ok=True)
+    assert type(AutoConfig.for_model("new-model-core-test")) is NewModelConfig
+    with pytest.raises(ValueError, match="already registered"):
+        AutoConfig.register("bert", type("BertLike", (autoload.PretrainedConfig,), {"model_type": "bert"}))
+
+
+# -- Hub resolution -----------------------------------------------------------------------------------
+def test_config_from_hub_cache_offline(hub_cache):
+    hub_cache("org/tiny-bert", MODELS / "bert" / "BertModel")
+    config = AutoConfig.from_pretrained("org/tiny-bert", cache_dir=hub_cache.cache_dir)
+    assert config.hidden_size == 32
+
+
+def test_revision_and_subfolder_from_hub_cache(hub_cache, tmp_path):
+    nested = tmp_path / "nested"
+    (nested / "sub").mkdir(parents=True)
+    (nested / "sub" / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 48,
+                                                            "num_attention_heads": 4}))  # fmt: skip
+    hub_cache("org/nested", nested, revision="v1", commit="b" * 40)
+    config = AutoConfig.from_pretrained("org/nested", subfolder="sub", revision="v1", cache_dir=hub_cache.cache_dir)
+    assert config.hidden_size == 48
+
+
+def test_repo_not_in_cache_offline_names_what_was_looked_for(hub_cache):
+    with pytest.raises(OSError) as err:
+        AutoConfig.from_pretrained("org/absent", cache_dir=hub_cache.cache_dir)
+    assert "org/absent" in str(err.value) and "config.json" in str(err.value)
+
+
+def test_missing_file_in_cached_repo(hub_cache, tmp_path):
+    (tmp_path / "README.md").write_text("no config here")
+    hub_cache("org/empty", tmp_path)
+    with pytest.raises(OSError, match="config.json"):
+        AutoConfig.from_pretrained("org/empty", cache_dir=hub_cache.cache_dir)

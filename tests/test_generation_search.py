@@ -1,0 +1,101 @@
+"""The framework-free search: constraints, sampling filters and stopping, on a fake model with fixed logits."""
+
+import numpy as np
+import pytest
+
+from autoload.generation import GenerationConfig, generate
+
+PROBS = np.array([0.05, 0.5, 0.3, 0.15])
+
+
+class FixedLogits:
+    """A 'model' whose next-token distribution is always PROBS (or a per-step table)."""
+
+    def __init__(self, table=None):
+        self.table = table
+        self.steps = 0
+
+    def start(self, inputs):
+        return {"rows": None}
+
+    def step(self, tokens, state):
+        rows = tokens.shape[0]
+        probs = PROBS if self.table is None else self.table[min(self.steps, len(self.table) - 1)]
+        self.steps += 1
+        return np.log(np.tile(probs, (rows, 1))), state
+
+    def select(self, state, rows):
+        return state
+
+
+def run(config, prompt=None, rng=None, table=None):
+    prompt = np.zeros((1, 1), dtype=np.int64) if prompt is None else prompt
+    return generate(FixedLogits(table), prompt, config, encoder_decoder=False, inputs={}, rng=rng)
+
+
+def sample_tokens(**kwargs):
+    config = GenerationConfig(do_sample=True, max_new_tokens=400, **{"top_k": 0, **kwargs})
+    return run(config, rng=np.random.default_rng(0))[0, 1:]
+
+
+def test_top_k_never_leaves_the_allowed_set():
+    tokens = sample_tokens(top_k=2)
+    assert set(tokens.tolist()) == {1, 2}
+
+
+def test_top_p_keeps_the_smallest_set_with_enough_mass():
+    tokens = sample_tokens(top_p=0.75)
+    assert set(tokens.tolist()) == {1, 2}
+    frequencies = np.bincount(tokens, minlength=4) / len(tokens)
+    assert abs(frequencies[1] - 0.5 / 0.8) < 0.08
+
+
+def test_plain_sampling_follows_the_distribution():
+    tokens = sample_tokens()
+    frequencies = np.bincount(tokens, minlength=4) / len(tokens)
+    np.testing.assert_allclose(frequencies, PROBS, atol=0.07)
+
+
+def test_low_temperature_is_nearly_greedy_and_seed_reproduces():
+    assert set(sample_tokens(temperature=0.05).tolist()) == {1}
+    config = GenerationConfig(do_sample=True, max_new_tokens=20)
+    first = run(config, rng=np.random.default_rng(7))
+    again = run(config, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(first, again)
+
+
+def test_greedy_stops_at_eos_and_min_new_tokens_blocks_it():
+    config = GenerationConfig(max_new_tokens=5, eos_token_id=1, pad_token_id=0)
+    np.testing.assert_array_equal(run(config), [[0, 1]])
+    config = GenerationConfig(max_new_tokens=5, min_new_tokens=3, eos_token_id=1, pad_token_id=0)
+    np.testing.assert_array_equal(run(config), [[0, 2, 2, 2, 1]])
+
+
+def test_beam_search_finds_the_better_path_greedy_misses():
+    # Step 1 prefers token 1 slightly, but after token 2 the next step is far more certain.
+    table = [np.array([0.01, 0.5, 0.48, 0.01]), np.array([0.25, 0.25, 0.25, 0.25])]
+
+    class PathDependent(FixedLogits):
+        def step(self, tokens, state):
+            self.steps += 1
+            if self.steps == 1:
+                return np.log(np.tile(table[0], (tokens.shape[0], 1))), state
+            last = tokens[:, -1]
+            rows = np.where(last[:, None] == 2, [0.01, 0.01, 0.01, 0.97], table[1])
+            return np.log(rows), state
+
+    greedy = generate(PathDependent(), np.zeros((1, 1), np.int64), GenerationConfig(max_new_tokens=2),
+                      encoder_decoder=False, inputs={})  # fmt: skip
+    beam = generate(PathDependent(), np.zeros((1, 1), np.int64), GenerationConfig(max_new_tokens=2, num_beams=2),
+                    encoder_decoder=False, inputs={})  # fmt: skip
+    assert greedy[0, 1] == 1 and beam[0].tolist() == [0, 2, 3]
+
+
+def test_bad_generation_arguments():
+    with pytest.raises(ValueError, match="temperature"):
+        sample_tokens(temperature=0.0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        GenerationConfig().updated(num_beamz=2)
+    with pytest.raises(ValueError, match="decoder_start_token_id"):
+        generate(FixedLogits(), np.zeros((1, 1), np.int64), GenerationConfig(max_new_tokens=2),
+                 encoder_decoder=True, inputs={})  # fmt: skip

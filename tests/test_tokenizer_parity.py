@@ -1,0 +1,106 @@
+"""Every case of the transformers 4.57.6 reference data, for every folder: loaded from its files as saved,
+and (for folders with a tokenizer.json) built from the older vocabulary files alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_tokenizer_support import (
+    FULL_FOLDERS,
+    REFERENCE_FOLDERS,
+    call_case,
+    case_id,
+    cases_of,
+    materialize,
+    plain,
+)
+
+from autoload.tokenization import AutoTokenizer
+
+VARIANTS = [(name, "as saved") for name in REFERENCE_FOLDERS] + [(name, "older files only") for name in FULL_FOLDERS]
+
+
+@pytest.fixture(scope="module")
+def tokenizers(tmp_path_factory):
+    """One loaded tokenizer per (folder, variant), shared by the module's tests."""
+    loaded = {}
+    for name, variant in VARIANTS:
+        folder = tmp_path_factory.mktemp(name)
+        materialize(name, folder, without_tokenizer_json=variant == "older files only")
+        loaded[name, variant] = AutoTokenizer.from_pretrained(folder)
+    return loaded
+
+
+def _params():
+    for name, variant in VARIANTS:
+        for index, case in enumerate(cases_of(name)["cases"]):
+            yield pytest.param(name, variant, index, id=f"{name}-{variant.replace(' ', '_')}-{index}-{case_id(case)}")
+
+
+@pytest.mark.parametrize(("name", "variant", "index"), list(_params()))
+def test_case_matches_transformers(tokenizers, name, variant, index):
+    case = cases_of(name)["cases"][index]
+    tokenizer = tokenizers[name, variant]
+    if "error" in case:
+        # transformers raised (e.g. padding without a pad token, a pair too long for only_second).
+        with pytest.raises(Exception):  # noqa: B017 - the reference records only that it raised
+            call_case(tokenizer, case)
+        return
+    output = call_case(tokenizer, case)
+    assert {key: plain(value) for key, value in output.items()} == case["expected"]
+
+
+@pytest.mark.parametrize(("name", "variant"), VARIANTS)
+def test_decoding_matches_transformers(tokenizers, name, variant):
+    reference = cases_of(name)
+    decoding = reference["decoding"]
+    tokenizer = tokenizers[name, variant]
+    ids = decoding["ids"]
+    if isinstance(decoding["decode"], list):  # CTC reference: a batch of id lists
+        assert tokenizer.batch_decode(ids) == decoding["decode"]
+        return
+    assert tokenizer.decode(ids) == decoding["decode"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == decoding["decode_skip_special"]
+    assert tokenizer.convert_ids_to_tokens(ids) == decoding["tokens"]
+    batch_texts = next(case["text"] for case in reference["cases"] if isinstance(case["text"], list))
+    batch_ids = [tokenizer(text)["input_ids"] for text in batch_texts]
+    assert tokenizer.batch_decode(batch_ids) == decoding["batch_decode"]
+
+
+@pytest.mark.parametrize("name", FULL_FOLDERS)
+def test_older_files_build_the_saved_tokenizer_json(tokenizers, name):
+    """Built from vocab.txt / vocab.json + merges.txt / *.model, the backend equals the saved tokenizer.json."""
+    built = json.loads(tokenizers[name, "older files only"].backend_tokenizer.to_str())
+    saved = json.loads(tokenizers[name, "as saved"].backend_tokenizer.to_str())
+    for section in ("added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder"):
+        assert built[section] == saved[section], section
+    built_model, saved_model = built["model"], saved["model"]
+    if built_model["type"] == "Unigram":
+        # Scores are float32 values; re-reading a saved tokenizer.json may move them by one float64 ulp.
+        built_vocab, saved_vocab = built_model.pop("vocab"), saved_model.pop("vocab")
+        assert [piece for piece, _ in built_vocab] == [piece for piece, _ in saved_vocab]
+        assert [score for _, score in built_vocab] == pytest.approx([score for _, score in saved_vocab], rel=1e-12)
+    assert built_model == saved_model
+
+
+@pytest.mark.parametrize(("name", "variant"), VARIANTS)
+def test_class_is_the_one_transformers_uses(tokenizers, name, variant):
+    reference = cases_of(name)
+    assert type(tokenizers[name, variant]).__name__ == reference["class"]
+
+
+def test_seed_example_bert_base_uncased(tokenizers):
+    tokenizer = tokenizers["bert-uncased", "as saved"]
+    ids = tokenizer("In a hole in the ground there lived a hobbit.")["input_ids"]
+    assert ids == [101, 1999, 1037, 4920, 1999, 1996, 2598, 2045, 2973, 1037, 7570, 10322, 4183, 1012, 102]
+    slow = tokenizers["bert-uncased", "older files only"]
+    assert slow.encode("In a hole in the ground there lived a hobbit.") == ids
+
+
+def test_layoutlmv2_words_and_boxes(tmp_path):
+    reference = cases_of("layoutlmv2")
+    tokenizer = AutoTokenizer.from_pretrained(materialize("layoutlmv2", tmp_path))
+    output = tokenizer(reference["call"]["text"], boxes=reference["call"]["boxes"])
+    assert type(tokenizer).__name__ == "LayoutLMv2TokenizerFast"
+    assert {key: plain(value) for key, value in output.items()} == reference["expected"]
