@@ -16,7 +16,7 @@ FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 
 
 def test_readme_table_is_current():
-    assert readme_section() in README.read_text(), "run: python -m autoload.commands.feature_table and paste it"
+    assert readme_section() in README.read_text(), "run: python -m autoload.commands.feature_table --write README.md"
 
 
 def claimed():

@@ -5,9 +5,9 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 from autoload import AutoProcessor
-from conftest import FIXTURES
 
 PROCESSORS = FIXTURES / "processors"
 AUDIO = FIXTURES / "audio"

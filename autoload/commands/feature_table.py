@@ -26,5 +26,20 @@ def readme_section() -> str:
     return f"{BEGIN}\n{feature_table()}\n{END}"
 
 
+def update_readme(path: str) -> None:
+    import re
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: readme_section(), text, flags=re.S)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
-    print(readme_section())
+    import sys
+
+    if sys.argv[1:2] == ["--write"]:
+        update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
+    else:
+        print(readme_section())

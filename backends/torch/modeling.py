@@ -34,11 +34,22 @@ def parameters_on_meta():
             param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
         original(module, name, param)
 
+    # Initialisers would only touch meta tensors (and on those, torch routes through its Python
+    # reference ops, importing torch._dynamo): skip them while building.
+    initialisers = {n: f for n, f in vars(nn.init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
     nn.Module.register_parameter = register_on_meta
+    for name in initialisers:
+        setattr(nn.init, name, _leave_unchanged)
     try:
         yield
     finally:
         nn.Module.register_parameter = original
+        for name, function in initialisers.items():
+            setattr(nn.init, name, function)
+
+
+def _leave_unchanged(tensor, *args, **kwargs):
+    return tensor
 
 
 def resolve_dtype(dtype, config: PretrainedConfig, state) -> torch.dtype | None:

@@ -5,7 +5,6 @@ Skipped when transformers is not installed: it is never a dependency of autoload
 
 import numpy as np
 import pytest
-
 from conftest import MODELS, read_fixture
 
 transformers = pytest.importorskip("transformers")
