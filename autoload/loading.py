@@ -167,3 +167,17 @@ def shape_of(state: Mapping, key: str) -> tuple:
     if callable(get_shape):
         return tuple(get_shape(key))
     return tuple(np.shape(state[key]))
+
+
+def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:
+    """True when two shapes differ only by axes of size 1 (a scalar stored as [1], a bias as [1, n])."""
+    return [d for d in a if d != 1] == [d for d in b if d != 1]
+
+
+def fit_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """`array` reshaped to `shape` when they differ only by axes of size 1."""
+    return array if tuple(array.shape) == tuple(shape) else array.reshape(tuple(shape))
+
+
+# Buffers a checkpoint may lack without consequence (BatchNorm's step counter).
+OPTIONAL_BUFFERS = ("num_batches_tracked",)

@@ -15,7 +15,15 @@ from autoload.configuration import PretrainedConfig
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.hub import HubOptions
-from autoload.loading import LoadingInfo, align_prefix, read_canonical_weights, shape_of
+from autoload.loading import (
+    OPTIONAL_BUFFERS,
+    LoadingInfo,
+    align_prefix,
+    fit_shape,
+    read_canonical_weights,
+    same_up_to_unit_axes,
+    shape_of,
+)
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
@@ -216,11 +224,11 @@ class PreTrainedModel(nn.Module):
         loaded: dict[str, torch.Tensor] = {}
         for key, target in expected.items():
             if key not in state:
-                if key not in tied:
+                if key not in tied and not key.endswith(OPTIONAL_BUFFERS):
                     info.missing_keys.append(key)
                 continue
             shape = shape_of(state, key)
-            if shape != tuple(target.shape):
+            if not same_up_to_unit_axes(shape, tuple(target.shape)):
                 if not ignore_mismatched_sizes:
                     raise WeightMismatchError(
                         f"{key} has shape {shape} in {where} but {tuple(target.shape)} in {type(self).__name__} "
@@ -229,7 +237,7 @@ class PreTrainedModel(nn.Module):
                     )
                 info.mismatched_keys.append((key, shape, tuple(target.shape)))
                 continue
-            loaded[key] = _to_tensor(state[key], target, dtype)
+            loaded[key] = _to_tensor(fit_shape(np.asarray(state[key]), target.shape), target, dtype)
         ignore = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
         info.unexpected_keys = [
             k for k in state if k not in expected and not any(p.search(k) for p in ignore)

@@ -1,0 +1,111 @@
+"""Canonical (PyTorch) weights <-> Flax parameter trees, by generic rules on the leaf names.
+
+Flax leaf -> canonical:   kernel -> weight (2-D transposed; conv kernels HWIO/WIO -> OIHW/OIW),
+scale -> weight, embedding -> weight, batch_stats mean/var -> running_mean/running_var; path parts are
+joined with dots, so list indices ("layer/0") become state-dict indices ("layer.0").
+Canonical -> Flax walks the target tree (shapes from jax.eval_shape) and applies the same rule per leaf,
+so the direction never has to guess whether a 2-D "weight" was a Dense kernel or an embedding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+_RENAMED = {"scale": "weight", "embedding": "weight", "mean": "running_mean", "var": "running_var"}
+_COLLECTIONS = ("params", "batch_stats")
+
+
+def _kernel_to_weight(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array.T
+    if array.ndim >= 3:  # conv: spatial..., in, out -> out, in, spatial...
+        return np.transpose(array, (array.ndim - 1, array.ndim - 2, *range(array.ndim - 2)))
+    return array
+
+
+def _weight_to_kernel(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array.T
+    if array.ndim >= 3:
+        return np.transpose(array, (*range(2, array.ndim), 1, 0))
+    return array
+
+
+def canonical_name(path: str | tuple) -> str:
+    """The canonical key of a Flax leaf path ("encoder/layer/0/…/kernel" or a tuple of parts)."""
+    parts = path.split("/") if isinstance(path, str) else [str(p) for p in path]
+    if parts and parts[0] in _COLLECTIONS:
+        parts = parts[1:]
+    leaf = parts[-1]
+    parts[-1] = "weight" if leaf == "kernel" else _RENAMED.get(leaf, leaf)
+    return ".".join(parts)
+
+
+class _FlaxAsCanonical(Mapping):
+    def __init__(self, flat: Mapping[str, np.ndarray]):
+        self._flat = flat
+        self._names = {canonical_name(path): path for path in flat}
+
+    def __getitem__(self, name):
+        path = self._names[name]
+        array = np.asarray(self._flat[path])
+        return _kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array
+
+    def shape(self, name):
+        path = self._names[name]
+        shape = tuple(np.shape(self._flat[path]))
+        if path.rsplit("/", 1)[-1] == "kernel" and len(shape) >= 2:
+            return shape[-1:] + shape[-2:-1] + shape[:-2]
+        return shape
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+def flax_weights_to_canonical(raw: Mapping[str, np.ndarray], config=None) -> Mapping[str, np.ndarray]:
+    """'/'-joined Flax paths -> canonical names and layouts (lazily, one tensor at a time)."""
+    return _FlaxAsCanonical(raw)
+
+
+def canonical_to_flax(state: Mapping, target: dict, path: tuple = ()):
+    """Fill a tree shaped like `target` (leaves carry .shape) from canonical arrays.
+
+    Returns (tree, missing) where missing lists (flax path, canonical name) leaves the state lacks; those
+    leaves are left as None for the caller to initialise.
+    """
+    tree, missing = {}, []
+    for key, value in target.items():
+        here = path + (key,)
+        if isinstance(value, dict):
+            tree[key], sub_missing = canonical_to_flax(state, value, here)
+            missing += sub_missing
+            continue
+        name = canonical_name(here)
+        if name not in state:
+            tree[key] = None
+            missing.append(("/".join(map(str, here)), name))
+            continue
+        array = np.asarray(state[name])
+        tree[key] = _weight_to_kernel(array) if key == "kernel" else array
+    return tree, missing
+
+
+def flax_to_canonical_state(params: dict) -> dict[str, np.ndarray]:
+    """A whole (nested) Flax tree -> canonical numpy state dict, e.g. to save safetensors."""
+    flat = {}
+
+    def walk(node, path):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, path + (key,))
+            else:
+                flat["/".join(map(str, path + (key,)))] = np.asarray(value)
+
+    walk(params, ())
+    view = _FlaxAsCanonical(flat)
+    return {name: view[name] for name in view}

@@ -1,0 +1,95 @@
+"""Canonical (PyTorch) weights <-> TensorFlow variable names and layouts, by generic rules.
+
+A TF weight name such as `tf_bert_model/bert/encoder/layer_._0/attention/self/query/kernel:0` maps to
+the canonical `bert.encoder.layer.0.attention.self.query.weight`: drop the `:0` suffix and the model's own
+scope, `layer_._0` -> `layer.0`, a scope written `a___b` -> `b` (transformers' way of giving a TF layer
+a different name from its PyTorch module), and the leaf: kernel -> weight (2-D transposed; conv kernels
+HWIO/WIO -> OIHW/OIW), gamma -> weight, beta -> bias, embeddings -> weight, moving_mean/variance ->
+running_mean/var.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+_LEAVES = {"kernel": "weight", "gamma": "weight", "beta": "bias", "embeddings": "weight",
+           "moving_mean": "running_mean", "moving_variance": "running_var"}  # fmt: skip
+
+
+def canonical_name(tf_name: str, drop_model_scope: bool = True) -> str:
+    name = tf_name[:-2] if tf_name.endswith(":0") else tf_name
+    name = re.sub(r"[^/]*___([^/]*)", r"\1", name)
+    parts = [p for p in name.replace("_._", "/").split("/") if p]
+    if drop_model_scope and len(parts) > 1:
+        parts = parts[1:]
+    parts[-1] = _LEAVES.get(parts[-1], parts[-1])
+    return ".".join(parts)
+
+
+def is_kernel(tf_name: str) -> bool:
+    return tf_name.removesuffix(":0").rsplit("/", 1)[-1] == "kernel"
+
+
+def kernel_to_weight(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array.T
+    if array.ndim >= 3:  # conv: spatial..., in, out -> out, in, spatial...
+        return np.transpose(array, (array.ndim - 1, array.ndim - 2, *range(array.ndim - 2)))
+    return array
+
+
+def weight_to_kernel(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array.T
+    if array.ndim >= 3:
+        return np.transpose(array, (*range(2, array.ndim), 1, 0))
+    return array
+
+
+class _TFAsCanonical(Mapping):
+    def __init__(self, raw: Mapping[str, np.ndarray]):
+        self._raw = raw
+        self._names = {}
+        for tf_name in raw:
+            self._names.setdefault(canonical_name(tf_name), tf_name)
+
+    def __getitem__(self, name):
+        tf_name = self._names[name]
+        array = np.asarray(self._raw[tf_name])
+        return kernel_to_weight(array) if is_kernel(tf_name) else array
+
+    def shape(self, name):
+        tf_name = self._names[name]
+        shape = tuple(np.shape(self._raw[tf_name]))
+        if is_kernel(tf_name) and len(shape) >= 2:
+            return shape[-1:] + shape[-2:-1] + shape[:-2]
+        return shape
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+def tf_weights_to_canonical(raw: Mapping[str, np.ndarray], config=None) -> Mapping[str, np.ndarray]:
+    """Full TF weight names (as in tf_model.h5) -> canonical names and layouts, lazily.
+
+    A weight stored twice under one canonical name (shared embeddings) is read once."""
+    return _TFAsCanonical(raw)
+
+
+def canonical_to_tf(state: Mapping, tf_names: list[str]) -> dict[str, np.ndarray | None]:
+    """For each TF variable name, its value from the canonical state in TF layout (None if absent)."""
+    values = {}
+    for tf_name in tf_names:
+        name = canonical_name(tf_name)
+        if name not in state:
+            values[tf_name] = None
+            continue
+        array = np.asarray(state[name])
+        values[tf_name] = weight_to_kernel(array) if is_kernel(tf_name) else array
+    return values

@@ -1,0 +1,207 @@
+"""FlaxPreTrainedModel: a flax.linen module plus its parameter tree, loaded from canonical weights.
+
+Parameters are never initialised just to be overwritten: loading traces the module with
+jax.eval_shape (shapes only, no compute), fills that tree from the checkpoint through the shared
+converter, and initialises only leaves the checkpoint lacks.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+from autoload.configuration import PretrainedConfig
+from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_canonical_state
+from autoload.errors import WeightMismatchError
+from autoload.generation import GenerationConfig
+from autoload.hub import HubOptions
+from autoload.loading import LoadingInfo, align_prefix, read_canonical_weights, shape_of
+
+
+def _leaves_with_paths(tree, path=()):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves_with_paths(value, path + (key,))
+        else:
+            yield path + (key,), value
+
+
+def _set(tree, path, value):
+    for key in path[:-1]:
+        tree = tree[key]
+    tree[path[-1]] = value
+
+
+def _get(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+class FlaxPreTrainedModel:
+    config_class: type[PretrainedConfig] | None = None
+    module_class: type[nn.Module] | None = None
+    base_model_prefix = ""
+    main_input_name = "input_ids"
+    backend = "flax"
+    framework = "flax"
+    # Flax leaves (as "/"-paths) the model shares with another leaf: absent from checkpoints by design.
+    _tied_weights_keys: list[str] = []
+
+    def __init__(self, config: PretrainedConfig, input_shape=None, seed: int = 0, dtype=jnp.float32,
+                 _do_init: bool = True, **module_kwargs):  # fmt: skip
+        if not isinstance(config, PretrainedConfig):
+            raise TypeError(f"{type(self).__name__} expects a PretrainedConfig, got {type(config).__name__}.")
+        self.config = config
+        self.dtype = dtype
+        self.module = self.module_class(config=config, dtype=dtype, **module_kwargs)
+        self.key = jax.random.PRNGKey(seed)
+        self._params = self.init_weights(self.key) if _do_init else None
+
+    # -- hooks ----------------------------------------------------------------------------------------
+    def dummy_inputs(self) -> dict:
+        """The smallest inputs that reach every parameter (for tracing shapes and initialising)."""
+        return {"input_ids": jnp.zeros((1, 1), dtype="i4")}
+
+    def init_weights(self, rng) -> dict:
+        """Fresh parameters: the "params" tree, or {"params", "batch_stats"} for models with batch norm."""
+        variables = self.module.init({"params": rng, "dropout": rng}, **self.dummy_inputs(), deterministic=True)
+        variables = dict(variables)
+        return variables if "batch_stats" in variables else variables["params"]
+
+    def abstract_params(self) -> dict:
+        """Shapes and dtypes of every parameter, computed without allocating or running anything."""
+        return jax.eval_shape(self.init_weights, self.key)
+
+    # -- parameters -----------------------------------------------------------------------------------
+    @property
+    def params(self) -> dict:
+        if self._params is None:
+            raise ValueError("This model was built with _do_init=False and has no parameters yet; load or init them.")
+        return self._params
+
+    @params.setter
+    def params(self, value) -> None:
+        self._params = value
+
+    def __call__(self, *args, params=None, train: bool = False, dropout_rng=None, **kwargs):
+        rngs = {"dropout": dropout_rng} if dropout_rng is not None else {}
+        if train and dropout_rng is None:
+            rngs = {"dropout": jax.random.PRNGKey(0)}
+        inputs = {k: (jnp.asarray(v) if isinstance(v, (np.ndarray, list)) else v) for k, v in kwargs.items()}
+        inputs = {k: v for k, v in inputs.items() if v is not None}
+        for flag in ("output_hidden_states", "output_attentions", "return_dict"):
+            if inputs.get(flag) is None:
+                inputs[flag] = getattr(self.config, flag)
+        params = params if params is not None else self.params
+        variables = params if "batch_stats" in params else {"params": params}
+        return self.module.apply(variables, *args, deterministic=not train, rngs=rngs, **inputs)
+
+    def num_parameters(self) -> int:
+        return sum(int(np.prod(leaf.shape)) for _, leaf in _leaves_with_paths(self.params))
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def _from_config(cls, config, seed: int = 0, dtype=jnp.float32, **kwargs):
+        config = copy.deepcopy(config)
+        for key, value in kwargs.items():
+            setattr(config, key, value)
+        model = cls(config, seed=seed, dtype=dtype)
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.from_model_config(config)
+        return model
+
+    @classmethod
+    def from_config(cls, config, **kwargs):
+        return cls._from_config(config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
+        options = HubOptions.pop_from(kwargs)
+        from_pt = kwargs.pop("from_pt", False)
+        from_tf = kwargs.pop("from_tf", False)
+        kwargs.pop("from_flax", None)
+        use_safetensors = kwargs.pop("use_safetensors", None)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
+        seed = kwargs.pop("seed", 0)
+        kwargs.pop("_do_init", None)
+        kwargs.pop("input_shape", None)
+        if not isinstance(config, PretrainedConfig):
+            config_source = pretrained_model_name_or_path if config is None else config
+            config, kwargs = cls.config_class.from_pretrained(
+                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
+            )
+        else:
+            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
+        if kwargs:
+            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
+        source = os.fspath(pretrained_model_name_or_path)
+        state, files = read_canonical_weights(source, options, backend="flax", config=config, from_pt=from_pt,
+                                              from_tf=from_tf, use_safetensors=use_safetensors)  # fmt: skip
+        where = files.paths[0] + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
+        model = cls(config, *model_args, seed=seed, dtype=dtype, _do_init=False)
+        info = model._load_canonical(state, where, ignore_mismatched_sizes)
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.for_model(source, config, options)
+        if output_loading_info:
+            return model, info.as_dict()
+        info.warn(cls.__name__, where)
+        return model
+
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
+        info = LoadingInfo()
+        target = self.abstract_params()
+        expected_names = {canonical_name(path) for path, _ in _leaves_with_paths(target)}
+        state = align_prefix(expected_names, state, self.base_model_prefix)
+        tree, missing = canonical_to_flax(state, target)
+        tied = set(self._tied_weights_keys)
+        for path, leaf in _leaves_with_paths(target):
+            value = _get(tree, path)
+            name = canonical_name(path)
+            if value is None:
+                if "/".join(map(str, path)) not in tied:
+                    info.missing_keys.append(name)
+                continue
+            if tuple(value.shape) != tuple(leaf.shape):
+                ckpt_shape = shape_of(state, name)
+                if not ignore_mismatched_sizes:
+                    raise WeightMismatchError(
+                        f"{name} has shape {ckpt_shape} in {where} but the model needs {tuple(leaf.shape)} "
+                        f"(flax layout) in {type(self).__name__}. Check that the config matches the checkpoint, or "
+                        "pass ignore_mismatched_sizes=True to re-initialise it."
+                    )
+                info.mismatched_keys.append((name, ckpt_shape, tuple(leaf.shape)))
+                _set(tree, path, None)
+                continue
+            _set(tree, path, jnp.asarray(value, dtype=leaf.dtype))
+        info.unexpected_keys = [k for k in state if k not in expected_names]
+        if any(value is None for _, value in _leaves_with_paths(tree)):
+            fresh = self.init_weights(self.key)  # only when the checkpoint lacks something
+            for path, value in _leaves_with_paths(tree):
+                if value is None:
+                    _set(tree, path, _get(fresh, path))
+        self._params = tree
+        return info
+
+    # -- saving ---------------------------------------------------------------------------------------
+    def save_pretrained(self, save_directory, params=None, safe_serialization: bool = False, max_shard_size="10GB",
+                        **kwargs) -> None:  # fmt: skip
+        from autoload.weights import flatten_tree, write_sharded
+
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")
+        os.makedirs(save_directory, exist_ok=True)
+        config = copy.deepcopy(self.config)
+        config.architectures = [type(self).__name__.removeprefix("Flax")]
+        config.save_pretrained(save_directory)
+        params = jax.tree_util.tree_map(np.asarray, params if params is not None else self.params)
+        if safe_serialization:
+            write_sharded(flax_to_canonical_state(params), save_directory, "safetensors", max_shard_size)
+        else:
+            write_sharded(flatten_tree(params), save_directory, "flax", max_shard_size)

@@ -1,0 +1,256 @@
+"""TFPreTrainedModel: the Keras 3 base class. Building, loading from canonical weights, saving, training.
+
+Layers carry transformers' TF names, so each variable's path (`tf_bert_model/bert/…/kernel`) is the name
+tf_model.h5 files use, and the shared converter in autoload.convert.tf maps it to the canonical name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from autoload.configuration import PretrainedConfig
+from autoload.convert.tf import canonical_name, canonical_to_tf
+from autoload.errors import WeightMismatchError
+from autoload.generation import GenerationConfig
+from autoload.hub import HubOptions
+from autoload.loading import LoadingInfo, align_prefix, fit_shape, read_canonical_weights, same_up_to_unit_axes
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        f"Keras is configured for the {keras.backend.backend()!r} backend; autoload's TF models need "
+        "KERAS_BACKEND=tensorflow set before keras is imported."
+    )
+
+_loading = False
+
+
+@contextlib.contextmanager
+def _skip_random_init():
+    """While loading, new variables start as zeros: the checkpoint overwrites them right after."""
+    global _loading
+    previous, _loading = _loading, True
+    try:
+        yield
+    finally:
+        _loading = previous
+
+
+def weights_init(config):
+    """The initializer for kernels and embeddings (zeros while loading a checkpoint)."""
+    if _loading:
+        return "zeros"
+    return keras.initializers.TruncatedNormal(stddev=getattr(config, "initializer_range", 0.02))
+
+
+def dense(config, units: int, name: str, use_bias: bool = True) -> keras.layers.Dense:
+    return keras.layers.Dense(units, name=name, use_bias=use_bias, kernel_initializer=weights_init(config))
+
+
+class NamedWeight(keras.layers.Layer):
+    """A layer holding one variable, for weights transformers' TF classes create under a name scope
+    (e.g. `word_embeddings/weight`)."""
+
+    def __init__(self, shape, weight_name: str, initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self._spec = (weight_name, tuple(shape), initializer)
+        self.weight = None
+
+    def build(self, input_shape=None):
+        # Created here, not in __init__, so the variable's path carries the enclosing layers' names.
+        if self.weight is None:
+            name, shape, initializer = self._spec
+            self.weight = self.add_weight(name=name, shape=shape, initializer=initializer)
+        self.built = True
+
+    def call(self, ids):
+        return tf.gather(self.weight, ids)
+
+
+def _snake(name: str) -> str:
+    """Keras 2's automatic layer names (TFBertForMaskedLM -> tf_bert_for_masked_lm), which h5 files keep."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+class TFPreTrainedModel(keras.Model):
+    config_class: type[PretrainedConfig] | None = None
+    base_model_prefix = ""
+    main_input_name = "input_ids"
+    backend = "tf"
+    framework = "tf"
+    # Canonical keys tied to another weight (shared embeddings): absent from checkpoints by design.
+    _tied_weights_keys: list[str] = []
+
+    def __init__(self, config: PretrainedConfig, *args, **kwargs):
+        if not isinstance(config, PretrainedConfig):
+            raise TypeError(f"{type(self).__name__} expects a PretrainedConfig, got {type(config).__name__}.")
+        super().__init__(name=kwargs.pop("name", _snake(type(self).__name__)))
+        self.config = config
+
+    # -- calling --------------------------------------------------------------------------------------
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": np.zeros((1, 2), dtype=np.int32)}
+
+    def __call__(self, inputs=None, training=False, **kwargs):
+        """model(inputs_dict), model(tensor) and model(**inputs) all work, with numpy or TF tensors.
+
+        Keras wants the tensors in one structure and plain options apart, so they are split here.
+        """
+        tensors = dict(inputs) if isinstance(inputs, dict) else {}
+        if inputs is not None and not isinstance(inputs, dict):
+            tensors[self.main_input_name] = inputs
+        options = {}
+        for key, value in kwargs.items():
+            if value is None:
+                continue
+            if isinstance(value, (np.ndarray, list, tf.Tensor, tf.Variable)) or keras.ops.is_tensor(value):
+                tensors[key] = value
+            else:
+                options[key] = value
+        tensors = {k: v if keras.ops.is_tensor(v) else tf.convert_to_tensor(v) for k, v in tensors.items() if v is not None}
+        return super().__call__(tensors, training=training, **options)
+
+    def call(self, inputs, training=False, **options):
+        for flag in ("output_hidden_states", "output_attentions", "return_dict"):
+            if options.get(flag) is None:
+                options[flag] = getattr(self.config, flag)
+        return self.forward(training=training, **inputs, **options)
+
+    def forward(self, training=False, **kwargs):
+        raise NotImplementedError
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+        """fit() without a compiled loss uses the loss the model computes from labels in its inputs."""
+        if y_pred is not None and "loss" in y_pred and y_pred["loss"] is not None:
+            return tf.reduce_mean(y_pred["loss"])
+        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **kwargs)
+
+    def build_weights(self) -> None:
+        if not self.built or not self.weights:
+            self(self.dummy_inputs(), training=False)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def _from_config(cls, config, **kwargs):
+        config = copy.deepcopy(config)
+        for key, value in kwargs.items():
+            setattr(config, key, value)
+        model = cls(config)
+        model.build_weights()
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.from_model_config(config)
+        return model
+
+    @classmethod
+    def from_config(cls, config, **kwargs):
+        return cls._from_config(config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
+        options = HubOptions.pop_from(kwargs)
+        from_pt = kwargs.pop("from_pt", False)
+        from_flax = kwargs.pop("from_flax", False)
+        kwargs.pop("from_tf", None)
+        use_safetensors = kwargs.pop("use_safetensors", None)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
+        if not isinstance(config, PretrainedConfig):
+            config_source = pretrained_model_name_or_path if config is None else config
+            config, kwargs = cls.config_class.from_pretrained(
+                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
+            )
+        else:
+            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
+        if kwargs:
+            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
+        source = os.fspath(pretrained_model_name_or_path)
+        state, files = read_canonical_weights(source, options, backend="tf", config=config, from_pt=from_pt,
+                                              from_flax=from_flax, use_safetensors=use_safetensors)  # fmt: skip
+        where = files.paths[0] + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
+        with _skip_random_init():
+            model = cls(config, *model_args)
+            model.build_weights()
+        info = model._load_canonical(state, where, ignore_mismatched_sizes)
+        if hasattr(model, "generate"):
+            model.generation_config = GenerationConfig.for_model(source, config, options)
+        if output_loading_info:
+            return model, info.as_dict()
+        info.warn(cls.__name__, where)
+        return model
+
+    def _variables_by_tf_name(self) -> dict[str, tf.Variable]:
+        return {v.path: v for v in self.weights}
+
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
+        info = LoadingInfo()
+        variables = self._variables_by_tf_name()
+        expected = {canonical_name(name): name for name in variables}
+        state = align_prefix(expected, state, self.base_model_prefix)
+        values = canonical_to_tf(state, list(variables))
+        tied = set(self._tied_weights_keys)
+        for tf_name, variable in variables.items():
+            name = canonical_name(tf_name)
+            value = values[tf_name]
+            if value is None:
+                if name not in tied:
+                    info.missing_keys.append(name)
+                _initialise(variable, self.config)
+                continue
+            if not same_up_to_unit_axes(tuple(value.shape), tuple(variable.shape)):
+                if not ignore_mismatched_sizes:
+                    raise WeightMismatchError(
+                        f"{name} has shape {tuple(value.shape)} (TF layout) in {where} but {tuple(variable.shape)} "
+                        f"in {type(self).__name__}. Check that the config matches the checkpoint, or pass "
+                        "ignore_mismatched_sizes=True to re-initialise it."
+                    )
+                info.mismatched_keys.append((name, tuple(value.shape), tuple(variable.shape)))
+                _initialise(variable, self.config)
+                continue
+            variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype))
+        info.unexpected_keys = [k for k in state if k not in expected]
+        return info
+
+    # -- saving ---------------------------------------------------------------------------------------
+    def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB", **kwargs):
+        from autoload.convert.tf import is_kernel, kernel_to_weight
+        from autoload.weights import write_sharded, write_tf_h5
+
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")
+        os.makedirs(save_directory, exist_ok=True)
+        self.build_weights()
+        config = copy.deepcopy(self.config)
+        config.architectures = [type(self).__name__.removeprefix("TF")]
+        config.save_pretrained(save_directory)
+        variables = self._variables_by_tf_name()
+        if safe_serialization:
+            state = {}
+            for tf_name, variable in variables.items():
+                array = variable.numpy()
+                state.setdefault(canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
+            write_sharded(state, save_directory, "safetensors", max_shard_size)
+            return
+        layers: dict[str, list] = {}
+        for tf_name, variable in variables.items():
+            top = tf_name.split("/")[1] if "/" in tf_name else tf_name
+            layers.setdefault(top, []).append((tf_name + ":0", variable.numpy()))
+        write_tf_h5(os.path.join(save_directory, "tf_model.h5"), layers)
+
+
+def _initialise(variable, config) -> None:
+    """Fresh values for a weight the checkpoint did not provide, by what the weight is."""
+    leaf = variable.path.rsplit("/", 1)[-1]
+    if leaf in ("bias", "beta", "moving_mean"):
+        variable.assign(tf.zeros(variable.shape, variable.dtype))
+    elif leaf in ("gamma", "moving_variance"):
+        variable.assign(tf.ones(variable.shape, variable.dtype))
+    else:
+        std = getattr(config, "initializer_range", 0.02)
+        variable.assign(keras.initializers.TruncatedNormal(stddev=std)(variable.shape, variable.dtype))

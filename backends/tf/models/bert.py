@@ -1,0 +1,372 @@
+"""BERT in TensorFlow (Keras 3), named like transformers' TF BERT so tf_model.h5 files interchange."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from autoload import outputs as out
+from autoload.models.bert import BertConfig
+
+from ..activations import get_activation
+from ..losses import sequence_classification_loss, span_loss, token_loss
+from ..modeling import NamedWeight, TFPreTrainedModel, dense, weights_init
+
+
+def attention_bias(attention_mask, dtype, causal_len: int | None = None):
+    """[batch, seq] 1/0 -> additive [batch, 1, q, seq] bias, or None."""
+    neg = dtype.min
+    bias = None
+    if attention_mask is not None:
+        bias = (1.0 - tf.cast(attention_mask[:, None, None, :], dtype)) * neg
+    if causal_len is not None:
+        causal = (1.0 - tf.linalg.band_part(tf.ones((causal_len, causal_len), dtype), -1, 0)) * neg
+        bias = causal[None, None] if bias is None else tf.maximum(bias + causal[None, None], neg)
+    return bias
+
+
+class TFBertEmbeddings(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        h, init = config.hidden_size, weights_init(config)
+        self.word_embeddings = NamedWeight((config.vocab_size, h), "weight", init, name="word_embeddings")
+        self.token_type_embeddings = NamedWeight((config.type_vocab_size, h), "embeddings", init,
+                                                 name="token_type_embeddings")  # fmt: skip
+        self.position_embeddings = NamedWeight((config.max_position_embeddings, h), "embeddings", init,
+                                               name="position_embeddings")  # fmt: skip
+        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+
+    def call(self, input_ids, token_type_ids=None, position_ids=None, training=False):
+        length = input_ids.shape[-1]
+        if length is not None and length > self.config.max_position_embeddings:
+            raise ValueError(
+                f"Sequence length {length} is longer than max_position_embeddings "
+                f"({self.config.max_position_embeddings}); truncate the inputs."
+            )
+        if position_ids is None:
+            position_ids = tf.range(tf.shape(input_ids)[-1])[None]
+        if token_type_ids is None:
+            token_type_ids = tf.zeros_like(input_ids)
+        embeds = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
+                  + self.token_type_embeddings(token_type_ids))  # fmt: skip
+        return self.dropout(self.LayerNorm(embeds), training=training)
+
+
+class TFBertSelfAttention(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.query = dense(config, config.hidden_size, "query")
+        self.key = dense(config, config.hidden_size, "key")
+        self.value = dense(config, config.hidden_size, "value")
+        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+
+    def _heads(self, x):
+        shape = tf.shape(x)
+        return tf.transpose(tf.reshape(x, (shape[0], shape[1], self.num_heads, self.head_dim)), (0, 2, 1, 3))
+
+    def call(self, hidden, bias=None, training=False):
+        q, k, v = self._heads(self.query(hidden)), self._heads(self.key(hidden)), self._heads(self.value(hidden))
+        scores = tf.matmul(q, k, transpose_b=True) / tf.cast(tf.sqrt(float(self.head_dim)), hidden.dtype)
+        if bias is not None:
+            scores = scores + bias
+        probs = self.dropout(tf.nn.softmax(scores, axis=-1), training=training)
+        context = tf.transpose(tf.matmul(probs, v), (0, 2, 1, 3))
+        return tf.reshape(context, tf.shape(hidden)), probs
+
+
+class TFBertSelfOutput(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.hidden_size, "dense")
+        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+
+    def call(self, hidden, residual, training=False):
+        return self.LayerNorm(self.dropout(self.dense(hidden), training=training) + residual)
+
+
+class TFBertAttention(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.self_attention = TFBertSelfAttention(config, name="self")
+        self.dense_output = TFBertSelfOutput(config, name="output")
+
+    def call(self, hidden, bias=None, training=False):
+        context, probs = self.self_attention(hidden, bias=bias, training=training)
+        return self.dense_output(context, residual=hidden, training=training), probs
+
+
+class TFBertIntermediate(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.intermediate_size, "dense")
+        self.act = get_activation(config.hidden_act)
+
+    def call(self, hidden):
+        return self.act(self.dense(hidden))
+
+
+class TFBertLayer(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = TFBertAttention(config, name="attention")
+        self.intermediate = TFBertIntermediate(config, name="intermediate")
+        self.bert_output = TFBertSelfOutput(config, name="output")
+
+    def call(self, hidden, bias=None, training=False):
+        attended, probs = self.attention(hidden, bias=bias, training=training)
+        return self.bert_output(self.intermediate(attended), residual=attended, training=training), probs
+
+
+class TFBertEncoder(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = [TFBertLayer(config, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
+
+    def call(self, hidden, bias=None, output_attentions=False, output_hidden_states=False, training=False):
+        states, attentions = (hidden,), ()
+        for layer in self.layer:
+            hidden, probs = layer(hidden, bias=bias, training=training)
+            states, attentions = states + (hidden,), attentions + (probs,)
+        return hidden, (states if output_hidden_states else None), (attentions if output_attentions else None)
+
+
+class TFBertPooler(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.hidden_size, "dense")
+
+    def call(self, hidden):
+        return tf.tanh(self.dense(hidden[:, 0]))
+
+
+class TFBertMainLayer(keras.layers.Layer):
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True, causal: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.embeddings = TFBertEmbeddings(config, name="embeddings")
+        self.encoder = TFBertEncoder(config, name="encoder")
+        self.pooler = TFBertPooler(config, name="pooler") if add_pooling_layer else None
+        self.causal = causal
+
+    def call(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, output_attentions=False,
+             output_hidden_states=False, training=False):  # fmt: skip
+        hidden = self.embeddings(input_ids, token_type_ids=token_type_ids, position_ids=position_ids, training=training)
+        bias = attention_bias(attention_mask, hidden.dtype, input_ids.shape[-1] if self.causal else None)
+        hidden, states, attentions = self.encoder(hidden, bias=bias, output_attentions=output_attentions,
+                                                  output_hidden_states=output_hidden_states, training=training)
+        return out.BaseModelOutputWithPoolingAndCrossAttentions(
+            last_hidden_state=hidden, pooler_output=self.pooler(hidden) if self.pooler is not None else None,
+            hidden_states=states, attentions=attentions,
+        )  # fmt: skip
+
+
+class TFBertPredictionHeadTransform(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.hidden_size, "dense")
+        self.act = get_activation(config.hidden_act)
+        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+
+    def call(self, hidden):
+        return self.LayerNorm(self.act(self.dense(hidden)))
+
+
+class TFBertLMPredictionHead(keras.layers.Layer):
+    """Scores over the vocabulary with the (tied) input embedding matrix plus a bias."""
+
+    def __init__(self, config: BertConfig, input_embeddings: NamedWeight, **kwargs):
+        super().__init__(**kwargs)
+        self.transform = TFBertPredictionHeadTransform(config, name="transform")
+        self.input_embeddings = input_embeddings
+        self.vocab_size = config.vocab_size
+
+    def build(self, input_shape=None):
+        self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
+        self.built = True
+
+    def call(self, hidden):
+        return tf.matmul(self.transform(hidden), self.input_embeddings.weight, transpose_b=True) + self.bias
+
+
+class TFBertMLMHead(keras.layers.Layer):
+    def __init__(self, config: BertConfig, input_embeddings, **kwargs):
+        super().__init__(**kwargs)
+        self.predictions = TFBertLMPredictionHead(config, input_embeddings, name="predictions")
+
+    def call(self, hidden):
+        return self.predictions(hidden)
+
+
+class TFBertNSPHead(keras.layers.Layer):
+    def __init__(self, config: BertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.seq_relationship = dense(config, 2, "seq_relationship")
+
+    def call(self, pooled):
+        return self.seq_relationship(pooled)
+
+
+class TFBertPreTrainedModel(TFPreTrainedModel):
+    config_class = BertConfig
+    base_model_prefix = "bert"
+
+    def _encode(self, input_ids, kwargs, training):
+        keys = ("attention_mask", "token_type_ids", "position_ids", "output_attentions", "output_hidden_states")
+        return self.bert(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
+
+    @staticmethod
+    def _finish(result, return_dict):
+        return result if return_dict else result.to_tuple()
+
+
+class TFBertModel(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, name="bert")
+
+    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+        return self._finish(self._encode(input_ids, kwargs, training), return_dict)
+
+
+class TFBertForPreTraining(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, name="bert")
+        self.nsp = TFBertNSPHead(config, name="nsp___cls")
+        self.mlm = TFBertMLMHead(config, self.bert.embeddings.word_embeddings, name="mlm___cls")
+
+    def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
+                **kwargs):  # fmt: skip
+        encoded = self._encode(input_ids, kwargs, training)
+        scores = self.mlm(encoded.last_hidden_state)
+        relationship = self.nsp(encoded.pooler_output)
+        loss = None
+        if labels is not None and next_sentence_label is not None:
+            loss = token_loss(scores, labels) + token_loss(relationship, next_sentence_label)
+        return self._finish(out.BertForPreTrainingOutput(
+            loss=loss, prediction_logits=scores, seq_relationship_logits=relationship,
+            hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
+
+
+class TFBertForMaskedLM(TFBertPreTrainedModel):
+    causal = False
+
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, add_pooling_layer=False, causal=self.causal, name="bert")
+        self.mlm = TFBertMLMHead(config, self.bert.embeddings.word_embeddings, name="mlm___cls")
+
+    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self._encode(input_ids, kwargs, training)
+        logits = self.mlm(encoded.last_hidden_state)
+        if self.causal:
+            loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
+            result = out.CausalLMOutputWithCrossAttentions(loss=loss, logits=logits,
+                                                           hidden_states=encoded.hidden_states)  # fmt: skip
+        else:
+            loss = token_loss(logits, labels) if labels is not None else None
+            result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
+        return self._finish(result, return_dict)
+
+
+class TFBertLMHeadModel(TFBertForMaskedLM):
+    causal = True
+
+
+class TFBertForNextSentencePrediction(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, name="bert")
+        self.nsp = TFBertNSPHead(config, name="nsp___cls")
+
+    def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
+                **kwargs):  # fmt: skip
+        encoded = self._encode(input_ids, kwargs, training)
+        logits = self.nsp(encoded.pooler_output)
+        labels = labels if labels is not None else next_sentence_label
+        loss = token_loss(logits, labels) if labels is not None else None
+        return self._finish(out.NextSentencePredictorOutput(loss=loss, logits=logits,
+                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+
+
+def _dropout(config):
+    rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+    return keras.layers.Dropout(rate)
+
+
+class TFBertForSequenceClassification(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, name="bert")
+        self.dropout = _dropout(config)
+        self.classifier = dense(config, config.num_labels, "classifier")
+
+    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self._encode(input_ids, kwargs, training)
+        logits = self.classifier(self.dropout(encoded.pooler_output, training=training))
+        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
+        return self._finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
+                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+
+
+class TFBertForMultipleChoice(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, name="bert")
+        self.dropout = _dropout(config)
+        self.classifier = dense(config, 1, "classifier")
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": np.zeros((1, 2, 2), dtype=np.int32)}
+
+    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        choices = input_ids.shape[1]
+
+        def flat(x):
+            return tf.reshape(x, (-1, x.shape[-1])) if x is not None else None
+
+        kwargs = {k: (flat(v) if k in ("attention_mask", "token_type_ids", "position_ids") else v)
+                  for k, v in kwargs.items()}  # fmt: skip
+        encoded = self._encode(flat(input_ids), kwargs, training)
+        logits = tf.reshape(self.classifier(self.dropout(encoded.pooler_output, training=training)), (-1, choices))
+        loss = token_loss(logits, labels) if labels is not None else None
+        return self._finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
+                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+
+
+class TFBertForTokenClassification(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self.dropout = _dropout(config)
+        self.classifier = dense(config, config.num_labels, "classifier")
+
+    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self._encode(input_ids, kwargs, training)
+        logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
+        loss = token_loss(logits, labels) if labels is not None else None
+        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits,
+                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+
+
+class TFBertForQuestionAnswering(TFBertPreTrainedModel):
+    def __init__(self, config: BertConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self.qa_outputs = dense(config, config.num_labels, "qa_outputs")
+
+    def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
+                **kwargs):  # fmt: skip
+        encoded = self._encode(input_ids, kwargs, training)
+        start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
+        start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = span_loss(start, end, start_positions, end_positions)
+        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
+                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
