@@ -80,8 +80,12 @@ def _family_of(config) -> str:
 
 
 def run_backend(backend: str, name_or_path, config, inputs: dict, **hub_kwargs) -> dict[str, np.ndarray]:
+    from .hub import HubOptions
+    from .weights import cross_load_flags
+
     model_class = registry.model_class_for(_family_of(config), backend, config)
-    model = model_class.from_pretrained(name_or_path, config=config, **hub_kwargs)
+    flags = cross_load_flags(name_or_path, backend, HubOptions(**hub_kwargs))
+    model = model_class.from_pretrained(name_or_path, config=config, **flags, **hub_kwargs)
     if backend == "torch":
         import torch
 

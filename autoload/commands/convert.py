@@ -17,11 +17,10 @@ from .. import registry
 from ..auto.config import AutoConfig
 from ..hub import HubOptions, is_local
 from ..loading import to_canonical
-from ..weights import find_all_weights, open_weights, write_sharded
+from ..weights import cross_load_flags, find_all_weights, open_weights, write_sharded
 
 TARGET_BACKEND = {"tf": "tf", "flax": "flax"}
 _PREFERENCE = ("safetensors", "pt", "flax", "tf")
-_FLAG = {"tf": "from_tf", "flax": "from_flax", "pt": "from_pt", "safetensors": "from_pt"}
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".index.json")
 
 
@@ -47,8 +46,8 @@ def convert_checkpoint(name_or_path, *, to: str, out, max_shard_size="5GB", over
             config.save_pretrained(staging)
         else:
             model_class = _model_class(config, TARGET_BACKEND[to])
-            flag = {_FLAG[source.format]: True} if source.format in ("tf", "flax", "pt") else {}
-            model = model_class.from_pretrained(name_or_path, config=config, **flag, **hub_kwargs)
+            flags = cross_load_flags(name_or_path, TARGET_BACKEND[to], options)
+            model = model_class.from_pretrained(name_or_path, config=config, **flags, **hub_kwargs)
             model.save_pretrained(staging, safe_serialization=False, max_shard_size=max_shard_size)
         if is_local(name_or_path):
             _copy_side_files(os.path.join(os.fspath(name_or_path), options.subfolder), staging)

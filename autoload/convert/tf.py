@@ -82,14 +82,7 @@ def tf_weights_to_canonical(raw: Mapping[str, np.ndarray], config=None) -> Mappi
     return _TFAsCanonical(raw)
 
 
-def canonical_to_tf(state: Mapping, tf_names: list[str]) -> dict[str, np.ndarray | None]:
-    """For each TF variable name, its value from the canonical state in TF layout (None if absent)."""
-    values = {}
-    for tf_name in tf_names:
-        name = canonical_name(tf_name)
-        if name not in state:
-            values[tf_name] = None
-            continue
-        array = np.asarray(state[name])
-        values[tf_name] = weight_to_kernel(array) if is_kernel(tf_name) else array
-    return values
+def to_tf_layout(array, tf_name: str) -> np.ndarray:
+    """A canonical tensor in the layout of the TF variable `tf_name` (kernels transposed)."""
+    array = np.asarray(array)
+    return weight_to_kernel(array) if is_kernel(tf_name) else array

@@ -48,6 +48,14 @@ def find_all_weights(source, options: HubOptions | None = None) -> list[WeightFi
     return [found for fmt in WEIGHTS_NAMES if (found := _probe(source, fmt, options)) is not None]
 
 
+def cross_load_flags(source, backend: str, options: HubOptions | None = None) -> dict:
+    """The from_pt / from_tf / from_flax flag `backend` needs for this checkpoint ({} when none is needed)."""
+    present = [f.format for f in find_all_weights(source, options)]
+    if not present or "safetensors" in present or NATIVE_FORMAT[backend] in present:
+        return {}
+    return {FLAG_FOR_FORMAT[present[0]].split("=")[0]: True}
+
+
 def find_weights(source, options: HubOptions | None = None, *, backend: str, from_pt=False, from_tf=False,
                  from_flax=False, use_safetensors: bool | None = None) -> WeightFiles:  # fmt: skip
     options = options or HubOptions()

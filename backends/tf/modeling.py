@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload.configuration import PretrainedConfig
-from autoload.convert.tf import canonical_name, canonical_to_tf
+from autoload.convert.tf import canonical_name, to_tf_layout
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.hub import HubOptions
@@ -87,6 +87,14 @@ class TFPreTrainedModel(keras.Model):
     framework = "tf"
     # Canonical keys tied to another weight (shared embeddings): absent from checkpoints by design.
     _tied_weights_keys: list[str] = []
+    # TF base models nest their layers under the base prefix (`bert/…`) where PyTorch base models
+    # have none; their canonical names drop it, so both frameworks name the same tensor alike.
+    is_base_model = False
+
+    def canonical_name(self, tf_name: str) -> str:
+        name = canonical_name(tf_name)
+        dotted = self.base_model_prefix + "."
+        return name[len(dotted) :] if self.is_base_model and name.startswith(dotted) else name
 
     def __init__(self, config: PretrainedConfig, *args, **kwargs):
         if not isinstance(config, PretrainedConfig):
@@ -191,13 +199,12 @@ class TFPreTrainedModel(keras.Model):
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
         info = LoadingInfo()
         variables = self._variables_by_tf_name()
-        expected = {canonical_name(name): name for name in variables}
+        expected = {self.canonical_name(name): name for name in variables}
         state = align_prefix(expected, state, self.base_model_prefix)
-        values = canonical_to_tf(state, list(variables))
         tied = set(self._tied_weights_keys)
-        for tf_name, variable in variables.items():
-            name = canonical_name(tf_name)
-            value = values[tf_name]
+        for name, tf_name in expected.items():
+            variable = variables[tf_name]
+            value = to_tf_layout(state[name], tf_name) if name in state else None
             if value is None:
                 if name not in tied:
                     info.missing_keys.append(name)
@@ -234,7 +241,7 @@ class TFPreTrainedModel(keras.Model):
             state = {}
             for tf_name, variable in variables.items():
                 array = variable.numpy()
-                state.setdefault(canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
+                state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
             write_sharded(state, save_directory, "safetensors", max_shard_size)
             return
         layers: dict[str, list] = {}

@@ -225,6 +225,8 @@ class TFBertPreTrainedModel(TFPreTrainedModel):
 
 
 class TFBertModel(TFBertPreTrainedModel):
+    is_base_model = True
+
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.bert = TFBertMainLayer(config, name="bert")

@@ -1,0 +1,116 @@
+"""The Flax adapter: params pytree, jit, loading without a throwaway init, saving, bad checkpoints."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+pytest.importorskip("flax")
+
+from conftest import MODELS, read_fixture  # noqa: E402
+
+import autoload  # noqa: E402
+from backends.flax.modeling import FlaxPreTrainedModel  # noqa: E402
+
+BERT = MODELS / "bert"
+
+
+@pytest.fixture(scope="module")
+def masked_lm():
+    return autoload.FlaxAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+
+
+def test_call_with_params_and_under_jit(masked_lm):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    eager = masked_lm(**inputs).logits
+    np.testing.assert_allclose(np.asarray(eager), expected["logits"], atol=1e-4)
+    apply = jax.jit(lambda params, batch: masked_lm.module.apply({"params": params}, **batch).logits)
+    jitted = apply(masked_lm.params, {k: jax.numpy.asarray(v) for k, v in inputs.items()})
+    np.testing.assert_allclose(np.asarray(jitted), expected["logits"], atol=1e-4)
+    shifted = jax.tree_util.tree_map(lambda p: p * 0, masked_lm.params)
+    assert not np.allclose(np.asarray(masked_lm(**inputs, params=shifted).logits), np.asarray(eager))
+
+
+def test_dropout_only_when_training(masked_lm):
+    _, inputs, _ = read_fixture(BERT / "BertForMaskedLM")
+    first = masked_lm(**inputs, train=True, dropout_rng=jax.random.PRNGKey(1)).logits
+    second = masked_lm(**inputs, train=True, dropout_rng=jax.random.PRNGKey(2)).logits
+    assert not np.allclose(np.asarray(first), np.asarray(second))
+
+
+def test_loading_never_runs_a_real_initialisation(monkeypatch):
+    original = FlaxPreTrainedModel.init_weights
+    concrete_calls = []
+
+    def spy(self, rng):
+        if not isinstance(rng, jax.core.Tracer):
+            concrete_calls.append(type(self).__name__)
+        return original(self, rng)
+
+    monkeypatch.setattr(FlaxPreTrainedModel, "init_weights", spy)
+    autoload.FlaxAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+    assert concrete_calls == []
+    _, info = autoload.FlaxAutoModelForSequenceClassification.from_pretrained(BERT / "BertModel",
+                                                                              output_loading_info=True)  # fmt: skip
+    assert concrete_calls == ["FlaxBertForSequenceClassification"]  # a head the checkpoint lacks needs values
+    assert sorted(info["missing_keys"]) == ["classifier.bias", "classifier.weight"]
+
+
+def test_do_init_false_builds_no_parameters():
+    config = autoload.AutoConfig.from_pretrained(BERT / "BertModel")
+    model = autoload.FlaxBertModel(config, _do_init=False)
+    with pytest.raises(ValueError, match="_do_init=False"):
+        model.params  # noqa: B018
+    shapes = model.abstract_params()
+    assert shapes["embeddings"]["word_embeddings"]["embedding"].shape == (99, 32)
+
+
+def test_text_encoding_family_exists_in_flax():
+    model = autoload.FlaxAutoModelForTextEncoding.from_pretrained(BERT / "BertModel")
+    assert type(model).__name__ == "FlaxBertModel"
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_saved_files_load_in_every_framework(tmp_path, masked_lm, safe):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    masked_lm.save_pretrained(tmp_path, safe_serialization=safe)
+    assert (tmp_path / ("model.safetensors" if safe else "flax_model.msgpack")).exists()
+    again = autoload.FlaxAutoModelForMaskedLM.from_pretrained(tmp_path)
+    np.testing.assert_allclose(np.asarray(again(**inputs).logits), expected["logits"], atol=1e-4)
+    torch = pytest.importorskip("torch")
+    torch_model = autoload.AutoModelForMaskedLM.from_pretrained(tmp_path, **({} if safe else {"from_flax": True}))
+    with torch.no_grad():
+        logits = torch_model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
+
+
+def test_msgpack_layout_matches_transformers(tmp_path):
+    from autoload.weights import flatten_tree, read_flax_msgpack
+
+    autoload.FlaxAutoModel.from_pretrained(BERT / "BertModel").save_pretrained(tmp_path)
+    ours = flatten_tree(read_flax_msgpack(tmp_path / "flax_model.msgpack"))
+    theirs = flatten_tree(read_flax_msgpack(BERT / "formats/flax_msgpack/flax_model.msgpack"))
+    assert sorted(ours) == sorted(theirs)
+
+
+@pytest.mark.parametrize("content", [b"\x93\x01\x02\x03", b"\x00garbage"])
+def test_msgpack_that_is_not_a_state_dict(tmp_path, content):
+    shutil.copy(BERT / "BertModel" / "config.json", tmp_path)
+    (tmp_path / "flax_model.msgpack").write_bytes(content)
+    with pytest.raises(ValueError, match="Flax state dict"):
+        autoload.FlaxAutoModel.from_pretrained(tmp_path)
+
+
+def test_shape_mismatch_names_key_and_file(tmp_path):
+    shutil.copytree(BERT / "formats/flax_msgpack", tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["vocab_size"] = 120
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="word_embeddings.*flax_model.msgpack"):
+        autoload.FlaxAutoModel.from_pretrained(tmp_path)
+    model, info = autoload.FlaxAutoModel.from_pretrained(tmp_path, ignore_mismatched_sizes=True,
+                                                         output_loading_info=True)  # fmt: skip
+    assert [k for k, _, _ in info["mismatched_keys"]] == ["embeddings.word_embeddings.weight"]
+    assert model.params["embeddings"]["word_embeddings"]["embedding"].shape == (120, 32)

@@ -1,0 +1,147 @@
+"""The Keras 3 adapter: calling conventions, XLA, training, saving to every framework, bad checkpoints."""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from conftest import MODELS, assert_matches_expected, read_fixture  # noqa: E402
+
+import autoload  # noqa: E402
+
+BERT = MODELS / "bert"
+
+
+@pytest.fixture(scope="module")
+def masked_lm():
+    return autoload.TFAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+
+
+def test_dict_kwargs_numpy_and_tf_tensors_agree(masked_lm):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    by_dict = masked_lm(inputs).logits
+    by_kwargs = masked_lm(**{k: tf.constant(v) for k, v in inputs.items()}).logits
+    np.testing.assert_allclose(by_dict.numpy(), expected["logits"], atol=1e-4)
+    np.testing.assert_allclose(by_kwargs.numpy(), by_dict.numpy(), atol=1e-6)
+    assert masked_lm(inputs, return_dict=False)[0].shape == by_dict.shape
+
+
+def test_runs_under_xla(masked_lm):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    compiled = tf.function(lambda batch: masked_lm(batch).logits, jit_compile=True)
+    np.testing.assert_allclose(compiled({k: tf.constant(v) for k, v in inputs.items()}).numpy(), expected["logits"],
+                               atol=1e-4)  # fmt: skip
+
+
+def test_fit_trains_with_labels_in_the_inputs():
+    model = autoload.TFAutoModelForSequenceClassification.from_pretrained(BERT / "BertForSequenceClassification")
+    _, inputs, _ = read_fixture(BERT / "BertForSequenceClassification")
+    batch = {**inputs, "labels": np.array([0, 2])}
+    before = float(model(batch).loss)
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(batch, epochs=5, batch_size=2, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert float(model(batch).loss) < before
+
+
+def test_keras_on_another_backend_is_refused_clearly():
+    code = textwrap.dedent(
+        f"""
+        import os
+        os.environ["KERAS_BACKEND"] = "jax"
+        import autoload
+        try:
+            autoload.TFAutoModel.from_pretrained({str(BERT / "BertModel")!r})
+        except ImportError as exc:
+            print("ImportError:", exc)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "ImportError:" in result.stdout and "KERAS_BACKEND=tensorflow" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_saved_files_load_in_every_framework(tmp_path, masked_lm, safe):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    masked_lm.save_pretrained(tmp_path, safe_serialization=safe)
+    assert (tmp_path / ("model.safetensors" if safe else "tf_model.h5")).exists()
+    again = autoload.TFAutoModelForMaskedLM.from_pretrained(tmp_path)
+    np.testing.assert_allclose(again(inputs).logits.numpy(), expected["logits"], atol=1e-4)
+    flag = {} if safe else {"from_tf": True}
+    if pytest.importorskip("torch"):
+        import torch
+
+        torch_model = autoload.AutoModelForMaskedLM.from_pretrained(tmp_path, **flag)
+        with torch.no_grad():
+            logits = torch_model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
+        np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
+
+
+def test_h5_written_matches_transformers_layout(tmp_path):
+    import h5py
+
+    autoload.TFAutoModel.from_pretrained(BERT / "BertModel").save_pretrained(tmp_path)
+    with h5py.File(tmp_path / "tf_model.h5") as ours, h5py.File(BERT / "formats/tf_h5/tf_model.h5") as theirs:
+        names = lambda f: sorted(str(n) for n in f["bert"].attrs["weight_names"])  # noqa: E731
+        assert names(ours) == names(theirs)
+
+
+def _edit_h5(source, target, drop=None, extra=None):
+    import h5py
+
+    shutil.copy(source / "config.json", target)
+    with h5py.File(source / "tf_model.h5") as src, h5py.File(target / "tf_model.h5", "w") as dst:
+        for key, value in src.attrs.items():
+            dst.attrs[key] = value
+        group = dst.create_group("bert")
+        names = [n for n in src["bert"].attrs["weight_names"] if drop is None or drop not in str(n)]
+        for name in names:
+            group.create_dataset(name, data=src["bert"][name][()])
+        if extra:
+            group.create_dataset(extra, data=np.zeros(3, np.float32))
+            names.append(extra)
+        group.attrs["weight_names"] = names
+
+
+def test_h5_with_missing_or_extra_layers_is_reported(tmp_path, caplog):
+    _edit_h5(BERT / "formats/tf_h5", tmp_path, drop="pooler", extra="tf_bert_model/bert/surplus/kernel:0")
+    model, info = autoload.TFAutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert sorted(info["missing_keys"]) == ["pooler.dense.bias", "pooler.dense.weight"]
+    assert info["unexpected_keys"] == ["surplus.weight"]
+    with caplog.at_level("WARNING", logger="autoload"):
+        autoload.TFAutoModel.from_pretrained(tmp_path)
+    assert "pooler" in caplog.text and "surplus" in caplog.text
+
+
+def test_shape_mismatch_between_formats(tmp_path):
+    import json
+
+    shutil.copytree(BERT / "formats/tf_h5", tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["intermediate_size"] = 40
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="intermediate.dense.*tf_model.h5"):
+        autoload.TFAutoModel.from_pretrained(tmp_path)
+
+
+def test_random_init_from_config_and_head_on_base_checkpoint():
+    config = autoload.AutoConfig.from_pretrained(BERT / "BertModel")
+    model = autoload.TFAutoModelForTokenClassification.from_config(config)
+    assert type(model).__name__ == "TFBertForTokenClassification" and model.weights
+    loaded, info = autoload.TFAutoModelForTokenClassification.from_pretrained(BERT / "BertModel",
+                                                                             output_loading_info=True)  # fmt: skip
+    assert sorted(info["missing_keys"]) == ["classifier.bias", "classifier.weight"]
+    assert float(tf.math.reduce_std(loaded.classifier.kernel)) > 0
+
+
+def test_outputs_match_reference_for_a_head_from_pt_bin(tmp_path):
+    meta, inputs, expected = read_fixture(BERT / "formats/pt_bin")
+    model = autoload.TFAutoModel.from_pretrained(BERT / "formats/pt_bin", from_pt=True)
+    assert_matches_expected(model(inputs, output_hidden_states=True), expected)
