@@ -126,3 +126,6 @@ Wav2Vec2ForPreTrainingOutput = _output(
     "loss", "projected_states", "projected_quantized_states", "codevector_perplexity", *_BASE,
     "contrastive_loss", "diversity_loss",
 )  # fmt: skip
+GPT2DoubleHeadsModelOutput = _output(
+    "GPT2DoubleHeadsModelOutput", "loss", "mc_loss", "logits", "mc_logits", *_CACHE, *_BASE
+)

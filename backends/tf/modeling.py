@@ -53,6 +53,14 @@ def dense(config, units: int, name: str, use_bias: bool = True) -> keras.layers.
     return keras.layers.Dense(units, name=name, use_bias=use_bias, kernel_initializer=weights_init(config))
 
 
+class Layer(keras.layers.Layer):
+    """Base for composite layers: sublayers build themselves on first call, so Keras must not trace a
+    symbolic pass per layer to build them (that costs seconds on a large model)."""
+
+    def build(self, input_shape=None):
+        self.built = True
+
+
 class NamedWeight(keras.layers.Layer):
     """A layer holding one variable, for weights transformers' TF classes create under a name scope
     (e.g. `word_embeddings/weight`)."""
@@ -140,8 +148,12 @@ class TFPreTrainedModel(keras.Model):
             return tf.reduce_mean(y_pred["loss"])
         return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **kwargs)
 
+    def build(self, input_shape=None):
+        self.built = True
+
     def build_weights(self) -> None:
-        if not self.built or not self.weights:
+        """Create every variable by one eager call on tiny inputs."""
+        if not self.weights:
             self(self.dummy_inputs(), training=False)
 
     # -- construction ---------------------------------------------------------------------------------

@@ -113,6 +113,11 @@ class PreTrainedModel(nn.Module):
                 nn.init.ones_(module.weight)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
+        elif type(module).__name__.endswith("Norm") and isinstance(getattr(module, "weight", None), nn.Parameter):
+            with torch.no_grad():  # RMS/T5-style norms: scale 1, no shift
+                module.weight.fill_(1.0)
+                if isinstance(getattr(module, "bias", None), nn.Parameter):
+                    module.bias.zero_()
         for name, param in module.named_parameters(recurse=False):
             if param.device.type == "meta":  # a parameter the generic rules do not know: zeros
                 setattr(module, name, nn.Parameter(torch.zeros(param.shape, dtype=param.dtype)))
@@ -256,7 +261,7 @@ class PreTrainedModel(nn.Module):
             kept = {n: p for n, p in module.named_parameters(recurse=False) if n not in meta}
             for name in meta:
                 param = getattr(module, name)
-                fresh = torch.empty(param.shape, dtype=dtype or param.dtype)
+                fresh = torch.zeros(param.shape, dtype=dtype or param.dtype)
                 setattr(module, name, nn.Parameter(fresh, requires_grad=param.requires_grad))
             self._init_weights(module)
             for name, param in kept.items():  # the init hook touches whole modules: restore loaded values

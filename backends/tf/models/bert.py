@@ -11,7 +11,7 @@ from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
 from ..losses import sequence_classification_loss, span_loss, token_loss
-from ..modeling import NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
 def attention_bias(attention_mask, dtype, causal_len: int | None = None):
@@ -26,7 +26,7 @@ def attention_bias(attention_mask, dtype, causal_len: int | None = None):
     return bias
 
 
-class TFBertEmbeddings(keras.layers.Layer):
+class TFBertEmbeddings(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
@@ -55,7 +55,7 @@ class TFBertEmbeddings(keras.layers.Layer):
         return self.dropout(self.LayerNorm(embeds), training=training)
 
 
-class TFBertSelfAttention(keras.layers.Layer):
+class TFBertSelfAttention(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = config.num_attention_heads
@@ -79,7 +79,7 @@ class TFBertSelfAttention(keras.layers.Layer):
         return tf.reshape(context, tf.shape(hidden)), probs
 
 
-class TFBertSelfOutput(keras.layers.Layer):
+class TFBertSelfOutput(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
@@ -90,7 +90,7 @@ class TFBertSelfOutput(keras.layers.Layer):
         return self.LayerNorm(self.dropout(self.dense(hidden), training=training) + residual)
 
 
-class TFBertAttention(keras.layers.Layer):
+class TFBertAttention(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.self_attention = TFBertSelfAttention(config, name="self")
@@ -101,7 +101,7 @@ class TFBertAttention(keras.layers.Layer):
         return self.dense_output(context, residual=hidden, training=training), probs
 
 
-class TFBertIntermediate(keras.layers.Layer):
+class TFBertIntermediate(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.intermediate_size, "dense")
@@ -111,7 +111,7 @@ class TFBertIntermediate(keras.layers.Layer):
         return self.act(self.dense(hidden))
 
 
-class TFBertLayer(keras.layers.Layer):
+class TFBertLayer(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.attention = TFBertAttention(config, name="attention")
@@ -123,7 +123,7 @@ class TFBertLayer(keras.layers.Layer):
         return self.bert_output(self.intermediate(attended), residual=attended, training=training), probs
 
 
-class TFBertEncoder(keras.layers.Layer):
+class TFBertEncoder(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.layer = [TFBertLayer(config, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
@@ -136,7 +136,7 @@ class TFBertEncoder(keras.layers.Layer):
         return hidden, (states if output_hidden_states else None), (attentions if output_attentions else None)
 
 
-class TFBertPooler(keras.layers.Layer):
+class TFBertPooler(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
@@ -145,7 +145,7 @@ class TFBertPooler(keras.layers.Layer):
         return tf.tanh(self.dense(hidden[:, 0]))
 
 
-class TFBertMainLayer(keras.layers.Layer):
+class TFBertMainLayer(Layer):
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True, causal: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.embeddings = TFBertEmbeddings(config, name="embeddings")
@@ -165,7 +165,7 @@ class TFBertMainLayer(keras.layers.Layer):
         )  # fmt: skip
 
 
-class TFBertPredictionHeadTransform(keras.layers.Layer):
+class TFBertPredictionHeadTransform(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
@@ -176,7 +176,7 @@ class TFBertPredictionHeadTransform(keras.layers.Layer):
         return self.LayerNorm(self.act(self.dense(hidden)))
 
 
-class TFBertLMPredictionHead(keras.layers.Layer):
+class TFBertLMPredictionHead(Layer):
     """Scores over the vocabulary with the (tied) input embedding matrix plus a bias."""
 
     def __init__(self, config: BertConfig, input_embeddings: NamedWeight, **kwargs):
@@ -193,7 +193,7 @@ class TFBertLMPredictionHead(keras.layers.Layer):
         return tf.matmul(self.transform(hidden), self.input_embeddings.weight, transpose_b=True) + self.bias
 
 
-class TFBertMLMHead(keras.layers.Layer):
+class TFBertMLMHead(Layer):
     def __init__(self, config: BertConfig, input_embeddings, **kwargs):
         super().__init__(**kwargs)
         self.predictions = TFBertLMPredictionHead(config, input_embeddings, name="predictions")
@@ -202,7 +202,7 @@ class TFBertMLMHead(keras.layers.Layer):
         return self.predictions(hidden)
 
 
-class TFBertNSPHead(keras.layers.Layer):
+class TFBertNSPHead(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.seq_relationship = dense(config, 2, "seq_relationship")

@@ -1,7 +1,7 @@
 """Batch tokenization speed: 10,000 sentences through `tokenizer(batch, padding=True, truncation=True)`.
 
 Prints autoload's time and, when transformers is importable, transformers' fast tokenizer time on the
-same folder and the ratio. Run: python benchmarks/tokenize.py [--folder PATH] [--sentences N] [--repeats R]
+same folder and the ratio. Run: python benchmarks/tokenizer_speed.py [--folder PATH] [--sentences N] [--repeats R]
 The default folder is the bert-base-uncased vocabulary in tests/fixtures/tokenizers/bert-uncased.
 """
 
