@@ -1,90 +1,106 @@
-"""Image operations on numpy arrays: the building blocks the image processors chain together."""
+"""Pixel operations on HWC numpy arrays, with transformers' (slow, Pillow-based) numerics: the building
+blocks the image processors chain together."""
 
 from __future__ import annotations
 
 import numpy as np
 
-_RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+# Pillow's filter numbers, as preprocessor_config.json stores `resample`.
+RESAMPLE_FILTERS = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+_SIZE_KEY_SETS = ({"height", "width"}, {"shortest_edge"}, {"shortest_edge", "longest_edge"}, {"longest_edge"},
+                  {"max_height", "max_width"})  # fmt: skip
 
 
-def as_rgb_array(image) -> np.ndarray:
-    """PIL image or numpy array (HWC or CHW; gray, RGB or RGBA) -> HWC RGB array; bad inputs raise."""
-    if hasattr(image, "mode") and hasattr(image, "convert"):  # PIL
-        if image.size[0] == 0 or image.size[1] == 0:
-            raise ValueError(f"Image has zero size {image.size}.")
-        return np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"Images must be PIL images or numpy arrays, got {type(image).__name__}.")
-    if image.dtype.kind not in "uif":
-        raise TypeError(f"Image arrays must have an integer or float dtype, got {image.dtype}.")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3:
-        raise ValueError(f"Image arrays must be 2-D (gray) or 3-D (HWC or CHW), got shape {image.shape}.")
-    if image.shape[-1] not in (1, 3, 4) and image.shape[0] in (1, 3, 4):
-        image = np.transpose(image, (1, 2, 0))  # CHW -> HWC
-    channels = image.shape[-1]
-    if channels not in (1, 3, 4):
-        raise ValueError(
-            f"Images need 1 (gray), 3 (RGB) or 4 (RGBA) channels; got an array of shape {image.shape} "
-            f"({channels} channels)."
-        )
-    if 0 in image.shape:
-        raise ValueError(f"Image has zero size {image.shape}.")
-    if channels == 1:
-        image = np.repeat(image, 3, axis=-1)
-    elif channels == 4:
-        image = image[..., :3]
-    return image
-
-
-def resize(image: np.ndarray, height: int, width: int, resample: int) -> np.ndarray:
-    """Resize an HWC array with Pillow's filter `resample` (values above 1.0 are taken as 0-255 floats)."""
-    from PIL import Image
-
-    if image.dtype != np.uint8:
-        if image.max() <= 1.0 and image.min() >= 0.0:
-            image = np.round(image * 255)
-        image = image.clip(0, 255).astype(np.uint8)
-    pil = Image.fromarray(image).resize((width, height), resample=resample)
-    return np.asarray(pil)
+def size_dict(size, default_to_square: bool = True, param_name: str = "size") -> dict | None:
+    """`size` / `crop_size` as a dict. Older configs hold an int (a square, or the shortest edge where the
+    processor keeps the aspect ratio) or a (height, width) pair."""
+    if size is None or isinstance(size, dict):
+        if size is not None and set(size) not in _SIZE_KEY_SETS:
+            raise ValueError(
+                f"{param_name} must have the keys height and width, or shortest_edge (and longest_edge); got {size}."
+            )
+        return None if size is None else dict(size)
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        return {"height": int(size), "width": int(size)} if default_to_square else {"shortest_edge": int(size)}
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return {"height": int(size[0]), "width": int(size[1])}
+    raise ValueError(f"{param_name} must be an int, a (height, width) pair or a dict, got {size!r}.")
 
 
 def shortest_edge_size(height: int, width: int, shortest: int) -> tuple[int, int]:
-    """Output size keeping the aspect ratio with the shorter side equal to `shortest`."""
-    short, long = (height, width) if height <= width else (width, height)
-    new_long = int(shortest * long / short)
-    return (shortest, new_long) if height <= width else (new_long, shortest)
+    """(height, width) keeping the aspect ratio, the shorter side set to `shortest` (the longer truncated)."""
+    if height <= width:
+        return shortest, int(shortest * width / height)
+    return int(shortest * height / width), shortest
+
+
+def _uint8_for_pillow(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(uint8 pixels, whether they were scaled up from [0, 1]). Integral values in 0-255 are kept; other
+    floats must lie in [0, 1], are multiplied by 255 and truncated (not rounded), as transformers does."""
+    if image.dtype == np.uint8:
+        return image, False
+    if np.allclose(image, image.astype(np.int64)):
+        if image.min() >= 0 and image.max() <= 255:
+            return image.astype(np.uint8), False
+    elif image.min() >= 0 and image.max() <= 1:
+        return rescale(image, 255).astype(np.uint8), True
+    raise ValueError(
+        f"Cannot resize an image with values in [{image.min()}, {image.max()}]: Pillow needs integers in 0-255 "
+        "or floats in [0, 1]."
+    )
+
+
+def resize(image: np.ndarray, height: int, width: int, resample: int) -> np.ndarray:
+    """Resize an HWC array with Pillow's filter `resample`; uint8 stays uint8, [0, 1] floats come back as
+    float32 in [0, 1]."""
+    from PIL import Image
+
+    if int(resample) not in RESAMPLE_FILTERS:
+        raise ValueError(f"resample must be one of Pillow's filters {RESAMPLE_FILTERS}, got {resample!r}.")
+    if height <= 0 or width <= 0:
+        raise ValueError(f"Cannot resize to {height} x {width} (height x width): both must be positive.")
+    pixels, scaled_up = _uint8_for_pillow(image)
+    resized = np.asarray(Image.fromarray(pixels).resize((width, height), resample=int(resample)))
+    return rescale(resized, 1 / 255) if scaled_up else resized
 
 
 def center_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Crop the middle of an HWC array; zero-pad first when the crop is larger than the image."""
+    """The middle height x width of an HWC array. A side shorter than the crop is zero-padded first, with
+    the odd extra row / column of padding on the top / left (transformers' placement)."""
     h, w = image.shape[:2]
-    if height > h or width > w:
-        pad_h, pad_w = max(height - h, 0), max(width - w, 0)
-        padded = np.zeros((h + pad_h, w + pad_w) + image.shape[2:], dtype=image.dtype)
-        top, left = pad_h // 2, pad_w // 2
-        padded[top : top + h, left : left + w] = image
-        image, h, w = padded, h + pad_h, w + pad_w
     top, left = (h - height) // 2, (w - width) // 2
-    return image[top : top + height, left : left + width]
+    if top >= 0 and left >= 0:
+        return image[top : top + height, left : left + width]
+    pad_top, pad_left = max(-top, 0), max(-left, 0)  # = ceil(shortfall / 2)
+    padded = np.zeros((max(h, height), max(w, width)) + image.shape[2:], dtype=image.dtype)
+    padded[pad_top : pad_top + h, pad_left : pad_left + w] = image
+    top, left = max(top, 0), max(left, 0)
+    return padded[top : top + height, left : left + width]
 
 
 def rescale(image: np.ndarray, factor: float) -> np.ndarray:
+    """Multiply in float64, return float32."""
     return (image.astype(np.float64) * factor).astype(np.float32)
 
 
 def normalize(image: np.ndarray, mean, std) -> np.ndarray:
-    image = image.astype(np.float32)
-    return (image - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    """(image - mean) / std per channel (last axis), in the image's float type (float32 for integers)."""
+    if image.dtype.kind != "f":
+        image = image.astype(np.float32)
+    channels = image.shape[-1]
+
+    def per_channel(values, name: str) -> np.ndarray:
+        values = np.asarray(values, dtype=image.dtype)
+        if values.ndim == 0:
+            return np.full(channels, values, dtype=image.dtype)
+        if values.shape != (channels,):
+            raise ValueError(f"{name} needs {channels} values (one per channel) or one number, got {values.tolist()}.")
+        return values
+
+    mean, std = per_channel(mean, "image_mean"), per_channel(std, "image_std")
+    return (image - mean) / std
 
 
-def size_dict(size, default_to_square: bool = True) -> dict:
-    """Accept an int, a (h, w) pair or a dict, as transformers' processors do."""
-    if isinstance(size, dict):
-        return dict(size)
-    if isinstance(size, int):
-        return {"height": size, "width": size} if default_to_square else {"shortest_edge": size}
-    if isinstance(size, (tuple, list)) and len(size) == 2:
-        return {"height": size[0], "width": size[1]}
-    raise ValueError(f"size must be an int, a (height, width) pair or a dict, got {size!r}.")
+def flip_channel_order(image: np.ndarray) -> np.ndarray:
+    """RGB <-> BGR of an HWC array."""
+    return np.ascontiguousarray(image[..., ::-1])

@@ -258,14 +258,15 @@ class PreTrainedModel(nn.Module):
             meta = {n for n, p in module.named_parameters(recurse=False) if p.device.type == "meta"}
             if not meta:
                 continue
-            kept = {n: p for n, p in module.named_parameters(recurse=False) if n not in meta}
+            kept = {n: p.detach().clone() for n, p in module.named_parameters(recurse=False) if n not in meta}
             for name in meta:
                 param = getattr(module, name)
                 fresh = torch.zeros(param.shape, dtype=dtype or param.dtype)
                 setattr(module, name, nn.Parameter(fresh, requires_grad=param.requires_grad))
             self._init_weights(module)
-            for name, param in kept.items():  # the init hook touches whole modules: restore loaded values
-                setattr(module, name, param)
+            with torch.no_grad():  # the init hook touches whole modules: restore the loaded values
+                for name, value in kept.items():
+                    getattr(module, name).copy_(value)
 
     # -- saving -------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory, safe_serialization: bool = True, max_shard_size="5GB",

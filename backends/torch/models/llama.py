@@ -8,6 +8,7 @@ from torch import nn
 
 from autoload import outputs as out
 from autoload.models.llama import LlamaConfig
+from autoload.rope import rope_kind
 
 from ..activations import get_activation
 from ..attention import causal_mask
@@ -140,7 +141,7 @@ class LlamaModel(LlamaPreTrainedModel):
         hidden = self.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
         length = hidden.shape[1]
-        if past_length + length > self.config.max_position_embeddings:
+        if past_length + length > self.config.max_position_embeddings and rope_kind(self.config) != "dynamic":
             raise ValueError(
                 f"Sequence length {past_length + length} is longer than max_position_embeddings "
                 f"({self.config.max_position_embeddings}); truncate the inputs or raise max_position_embeddings "

@@ -1,0 +1,22 @@
+from .bert import BertConfig
+
+
+class RobertaConfig(BertConfig):
+    model_type = "roberta"
+
+    def __init__(self, pad_token_id=1, bos_token_id=0, eos_token_id=2, **kwargs):
+        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+
+
+CONFIG_CLASS = RobertaConfig
+ARCHITECTURES = {
+    "MODEL": "RobertaModel",
+    "MODEL_FOR_MASKED_LM": "RobertaForMaskedLM",
+    "MODEL_FOR_CAUSAL_LM": "RobertaForCausalLM",
+    "MODEL_FOR_SEQUENCE_CLASSIFICATION": "RobertaForSequenceClassification",
+    "MODEL_FOR_MULTIPLE_CHOICE": "RobertaForMultipleChoice",
+    "MODEL_FOR_TOKEN_CLASSIFICATION": "RobertaForTokenClassification",
+    "MODEL_FOR_QUESTION_ANSWERING": "RobertaForQuestionAnswering",
+    "MODEL_FOR_TEXT_ENCODING": "RobertaModel",
+}
+BACKENDS = ("torch",)
