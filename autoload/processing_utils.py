@@ -25,7 +25,9 @@ def check_tensor_type(tensor_type) -> str | None:
     if tensor_type == "flax":
         tensor_type = "jax"
     if tensor_type is not None and tensor_type not in TENSOR_TYPES:
-        raise ValueError(f"return_tensors must be one of {', '.join(map(repr, TENSOR_TYPES))} or None, got {tensor_type!r}.")
+        raise ValueError(
+            f"return_tensors must be one of {', '.join(map(repr, TENSOR_TYPES))} or None, got {tensor_type!r}."
+        )
     return tensor_type
 
 
@@ -174,7 +176,9 @@ class PreprocessorMixin:
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> list[str]:
         """Write preprocessor_config.json (as transformers writes it) into `save_directory`."""
         if push_to_hub:
-            raise NotImplementedError("autoload does not upload to the Hub; save locally and upload with huggingface_hub.")
+            raise NotImplementedError(
+                "autoload does not upload to the Hub; save locally and upload with huggingface_hub."
+            )
         if os.path.isfile(save_directory):
             raise OSError(f"{save_directory} is a file; save_pretrained needs a folder.")
         os.makedirs(save_directory, exist_ok=True)

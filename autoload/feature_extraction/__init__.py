@@ -1,13 +1,17 @@
-"""Audio feature extractors (numpy): AutoFeatureExtractor, Wav2Vec2FeatureExtractor, WhisperFeatureExtractor."""
+"""Audio feature extractors (numpy): AutoFeatureExtractor and the extractor classes, loaded on first use."""
 
 from __future__ import annotations
 
+import importlib
+
 
 def __getattr__(name: str):
-    from .auto import CLASS_MODULES, AutoFeatureExtractor, feature_extractor_class
+    auto = importlib.import_module(f"{__name__}.auto")
 
     if name == "AutoFeatureExtractor":
-        return AutoFeatureExtractor
-    if name in CLASS_MODULES:
-        return feature_extractor_class(name)
+        return auto.AutoFeatureExtractor
+    if name == "SequenceFeatureExtractor":
+        return importlib.import_module(f"{__name__}.base").SequenceFeatureExtractor
+    if name in auto.CLASS_MODULES:
+        return auto.feature_extractor_class(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

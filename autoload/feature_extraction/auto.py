@@ -1,61 +1,93 @@
-"""AutoFeatureExtractor: audio feature extractors, and image processors under their older name."""
+"""AutoFeatureExtractor: audio feature extractors, and image processors under their older
+*FeatureExtractor names (as transformers still allows)."""
 
 from __future__ import annotations
 
 import importlib
-import os
 
 from ..configuration import read_config_file
 from ..hub import HubOptions, cached_file
+from ..image_processing import auto as image_auto
 from ..processing_utils import PREPROCESSOR_CONFIG_NAME
 
 CLASS_MODULES = {"Wav2Vec2FeatureExtractor": "wav2vec2", "WhisperFeatureExtractor": "whisper"}
-BY_MODEL_TYPE = {"wav2vec2": "Wav2Vec2FeatureExtractor", "whisper": "WhisperFeatureExtractor"}
-_registered: dict[str, type] = {}
+_WAV2VEC2_LIKE = ("wav2vec2", "wav2vec2-conformer", "hubert", "wavlm", "data2vec-audio", "sew", "sew-d", "unispeech",
+                  "unispeech-sat")  # fmt: skip
+BY_MODEL_TYPE = {
+    **dict.fromkeys(_WAV2VEC2_LIKE, "Wav2Vec2FeatureExtractor"),
+    "whisper": "WhisperFeatureExtractor",
+}
+BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
+_registered_classes: dict[str, type] = {}
+
+
+def known_class_names() -> list[str]:
+    return sorted({*CLASS_MODULES, *_registered_classes, *image_auto.known_class_names()})
 
 
 def feature_extractor_class(name: str) -> type:
-    if name in _registered:
-        return _registered[name]
+    """The class named `name`: a registered or built-in feature extractor, else an image processor."""
+    if name in _registered_classes:
+        return _registered_classes[name]
     if name in CLASS_MODULES:
-        return getattr(importlib.import_module(f"autoload.feature_extraction.{CLASS_MODULES[name]}"), name)
-    from ..image_processing.auto import CLASS_MODULES as IMAGE_CLASSES
-    from ..image_processing.auto import image_processor_class
-
-    if name in IMAGE_CLASSES:
-        return image_processor_class(name)
+        return getattr(importlib.import_module(f"{__package__}.{CLASS_MODULES[name]}"), name)
+    try:
+        return image_auto.image_processor_class(name)
+    except ValueError:
+        pass
     raise ValueError(
-        f"Unknown feature extractor class {name!r}. Known: {', '.join(sorted(CLASS_MODULES) + sorted(IMAGE_CLASSES))}. "
-        "Add one with AutoFeatureExtractor.register(model_type_or_config_class, YourClass)."
+        f"Unknown feature extractor type {name!r}. Known: {', '.join(known_class_names())}. Register your own with "
+        "AutoFeatureExtractor.register(model_type_or_config_class, YourClass)."
     )
 
 
+def _class_name_for_model_type(model_type: str | None) -> str | None:
+    if model_type in BY_MODEL_TYPE:
+        return BY_MODEL_TYPE[model_type]
+    image_name = image_auto.BY_MODEL_TYPE.get(model_type)
+    return image_name.replace("ImageProcessor", "FeatureExtractor") if image_name else None
+
+
 class AutoFeatureExtractor:
+    """`AutoFeatureExtractor.from_pretrained(folder_or_repo_id)` -> the feature extractor the folder describes."""
+
     def __init__(self, *args, **kwargs):
-        raise OSError("AutoFeatureExtractor cannot be instantiated directly: use AutoFeatureExtractor.from_pretrained.")
+        raise OSError(
+            "AutoFeatureExtractor is not instantiated: use AutoFeatureExtractor.from_pretrained(name_or_path)."
+        )
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        options = HubOptions(**{k: kwargs[k] for k in HubOptions.KEYS if kwargs.get(k) is not None})
-        for key in (*HubOptions.KEYS, "trust_remote_code", "use_fast"):
-            kwargs.pop(key, None)
-        config = read_config_file(cached_file(pretrained_model_name_or_path, PREPROCESSOR_CONFIG_NAME, options))
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Keyword arguments naming a config field (feature_size=…, do_normalize=…) override it."""
+        kwargs.pop("use_fast", None)
+        model_config = kwargs.pop("config", None)
+        options = HubOptions.pop_from(kwargs)
+        path = cached_file(pretrained_model_name_or_path, PREPROCESSOR_CONFIG_NAME, options)
+        config = read_config_file(path)
         name = config.get("feature_extractor_type") or config.get("image_processor_type")
         if not name:
-            model_config = cached_file(pretrained_model_name_or_path, "config.json", options, required=False)
-            model_type = read_config_file(model_config).get("model_type") if model_config else None
-            name = BY_MODEL_TYPE.get(model_type)
+            model_config = image_auto.model_config_of(pretrained_model_name_or_path, options, model_config)
+            model_type = model_config.get("model_type")
+            name = _class_name_for_model_type(model_type)
             if name is None:
                 raise ValueError(
-                    f"{os.fspath(pretrained_model_name_or_path)}: {PREPROCESSOR_CONFIG_NAME} names no "
-                    f"feature_extractor_type and model type {model_type!r} has no known feature extractor."
+                    f"{path} names no feature_extractor_type, and the model type {model_type!r} has no known feature "
+                    f"extractor. Known model types: {', '.join(sorted({*BY_MODEL_TYPE, *image_auto.BY_MODEL_TYPE}))}. "
+                    "Add feature_extractor_type to the file, or register a class with AutoFeatureExtractor.register."
                 )
         return feature_extractor_class(name).from_dict(config, **kwargs)
 
     @staticmethod
     def register(config_class_or_model_type, feature_extractor_class, exist_ok: bool = False) -> None:
-        key = getattr(config_class_or_model_type, "model_type", None) or str(config_class_or_model_type)
-        if not exist_ok and key in BY_MODEL_TYPE:
-            raise ValueError(f"{key!r} already has a feature extractor; pass exist_ok=True to replace it.")
+        """Map a model type (or config class) to a feature extractor class; its name in
+        feature_extractor_type then resolves too."""
+        key = image_auto.registry_key(config_class_or_model_type)
+        current = BY_MODEL_TYPE.get(key)
+        if (
+            not exist_ok
+            and current is not None
+            and (key in BUILTIN_MODEL_TYPES or current != feature_extractor_class.__name__)
+        ):
+            raise ValueError(f"{key!r} already has the feature extractor {current}; pass exist_ok=True to replace it.")
         BY_MODEL_TYPE[key] = feature_extractor_class.__name__
-        _registered[feature_extractor_class.__name__] = feature_extractor_class
+        _registered_classes[feature_extractor_class.__name__] = feature_extractor_class

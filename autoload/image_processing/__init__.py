@@ -1,17 +1,17 @@
-"""Image processors (numpy + Pillow): AutoImageProcessor and the processor classes."""
+"""Image processors (numpy + Pillow): AutoImageProcessor and the processor classes, loaded on first use."""
 
 from __future__ import annotations
 
+import importlib
+
 
 def __getattr__(name: str):
-    from .auto import CLASS_MODULES, AutoImageProcessor, image_processor_class
+    auto = importlib.import_module(f"{__name__}.auto")
 
     if name == "AutoImageProcessor":
-        return AutoImageProcessor
-    if name in CLASS_MODULES:
-        return image_processor_class(name)
+        return auto.AutoImageProcessor
     if name == "BaseImageProcessor":
-        from .base import BaseImageProcessor
-
-        return BaseImageProcessor
+        return importlib.import_module(f"{__name__}.base").BaseImageProcessor
+    if name in auto.CLASS_MODULES:
+        return auto.image_processor_class(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

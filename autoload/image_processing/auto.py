@@ -1,77 +1,117 @@
-"""AutoImageProcessor: picks the class from preprocessor_config.json, else from the model's config."""
+"""AutoImageProcessor: picks the class from preprocessor_config.json, else from the model's config.json."""
 
 from __future__ import annotations
 
 import importlib
-import os
 
 from ..configuration import read_config_file
 from ..hub import HubOptions, cached_file
 from ..processing_utils import PREPROCESSOR_CONFIG_NAME
 
+# Class name -> module of this package. The *FeatureExtractor names are transformers' older names.
 CLASS_MODULES = {
-    "ViTImageProcessor": "vit", "ViTFeatureExtractor": "vit", "ConvNextImageProcessor": "convnext",
-    "ConvNextFeatureExtractor": "convnext", "CLIPImageProcessor": "clip", "CLIPFeatureExtractor": "clip",
+    "ViTImageProcessor": "vit", "ViTFeatureExtractor": "vit", "DeiTImageProcessor": "vit", "DeiTFeatureExtractor": "vit",
+    "ConvNextImageProcessor": "convnext", "ConvNextFeatureExtractor": "convnext",
+    "CLIPImageProcessor": "clip", "CLIPFeatureExtractor": "clip",
     "LayoutLMv2ImageProcessor": "layoutlmv2", "LayoutLMv2FeatureExtractor": "layoutlmv2",
-    "DeiTImageProcessor": "vit",
 }  # fmt: skip
-BY_MODEL_TYPE = {"vit": "ViTImageProcessor", "swin": "ViTImageProcessor", "deit": "ViTImageProcessor",
-                 "convnext": "ConvNextImageProcessor", "resnet": "ConvNextImageProcessor",
-                 "clip": "CLIPImageProcessor", "layoutlmv2": "LayoutLMv2ImageProcessor"}  # fmt: skip
-_registered: dict[str, type] = {}
+# model_type -> class, as transformers maps them.
+BY_MODEL_TYPE = {
+    **dict.fromkeys(("vit", "vit_mae", "vit_msn", "swin", "swinv2", "dinat", "swiftformer"), "ViTImageProcessor"),
+    "deit": "DeiTImageProcessor",
+    **dict.fromkeys(("convnext", "convnextv2", "resnet", "regnet", "van", "cvt"), "ConvNextImageProcessor"),
+    **dict.fromkeys(("clip", "xclip", "groupvit", "altclip", "git"), "CLIPImageProcessor"),
+    "layoutlmv2": "LayoutLMv2ImageProcessor",
+}
+BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
+_registered_classes: dict[str, type] = {}
+
+
+def known_class_names() -> list[str]:
+    return sorted({*CLASS_MODULES, *_registered_classes})
 
 
 def image_processor_class(name: str) -> type:
-    if name in _registered:
-        return _registered[name]
-    name = name.removesuffix("Fast")  # one implementation serves both names
-    if name not in CLASS_MODULES:
+    """The class named `name` (a registered one, or a built-in; a trailing "Fast" is accepted, as one
+    implementation serves transformers' slow and fast names)."""
+    if name in _registered_classes:
+        return _registered_classes[name]
+    base_name = name.removesuffix("Fast")
+    if base_name not in CLASS_MODULES:
         raise ValueError(
-            f"Unknown image processor class {name!r}. Known: {', '.join(sorted(CLASS_MODULES))}. Add one with "
-            "AutoImageProcessor.register(model_type_or_config_class, image_processor_class=YourClass)."
+            f"Unknown image processor type {name!r}. Known: {', '.join(known_class_names())}. Register your own "
+            "with AutoImageProcessor.register(model_type_or_config_class, image_processor_class=YourClass)."
         )
-    return getattr(importlib.import_module(f"autoload.image_processing.{CLASS_MODULES[name]}"), name)
+    return getattr(importlib.import_module(f"{__package__}.{CLASS_MODULES[base_name]}"), base_name)
 
 
-def _class_name(config: dict, source, options) -> str:
-    for key in ("image_processor_type", "feature_extractor_type"):
-        if config.get(key):
-            name = config[key]
-            return name.replace("FeatureExtractor", "ImageProcessor") if name.replace(
-                "FeatureExtractor", "ImageProcessor") in CLASS_MODULES else name  # fmt: skip
-    model_config = cached_file(source, "config.json", options, required=False)
-    model_type = read_config_file(model_config).get("model_type") if model_config else None
-    if model_type in BY_MODEL_TYPE:
-        return BY_MODEL_TYPE[model_type]
-    raise ValueError(
-        f"{os.fspath(source)}: {PREPROCESSOR_CONFIG_NAME} names no image_processor_type and the model type "
-        f"{model_type!r} has no known image processor. Known model types: {', '.join(sorted(BY_MODEL_TYPE))}."
-    )
+def class_name_from_config(config: dict) -> str | None:
+    """image_processor_type, or an older feature_extractor_type under its image processor name."""
+    if config.get("image_processor_type"):
+        return config["image_processor_type"]
+    if config.get("feature_extractor_type"):
+        return config["feature_extractor_type"].replace("FeatureExtractor", "ImageProcessor")
+    return None
+
+
+def model_config_of(source, options: HubOptions, config=None) -> dict:
+    """A model config passed in (dict or config object), else the folder's config.json ({} without one)."""
+    if config is not None:
+        return config if isinstance(config, dict) else config.to_dict()
+    path = cached_file(source, "config.json", options, required=False)
+    return read_config_file(path) if path else {}
+
+
+def registry_key(config_class_or_model_type) -> str:
+    if isinstance(config_class_or_model_type, str):
+        return config_class_or_model_type
+    model_type = getattr(config_class_or_model_type, "model_type", None)
+    if not model_type:
+        raise TypeError(
+            f"Register under a model_type string or a config class with a model_type, got {config_class_or_model_type!r}."
+        )
+    return model_type
 
 
 class AutoImageProcessor:
+    """`AutoImageProcessor.from_pretrained(folder_or_repo_id)` -> the image processor the folder describes."""
+
     def __init__(self, *args, **kwargs):
-        raise OSError("AutoImageProcessor cannot be instantiated directly: use AutoImageProcessor.from_pretrained.")
+        raise OSError("AutoImageProcessor is not instantiated: use AutoImageProcessor.from_pretrained(name_or_path).")
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        options = HubOptions(**{k: kwargs[k] for k in HubOptions.KEYS if kwargs.get(k) is not None})
-        for key in HubOptions.KEYS:
-            kwargs.pop(key, None)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Keyword arguments naming a config field (size=…, do_normalize=…) override it; `use_fast` is
+        accepted and changes nothing (results equal transformers' slow, Pillow-based processors)."""
         kwargs.pop("use_fast", None)
-        kwargs.pop("trust_remote_code", None)
+        model_config = kwargs.pop("config", None)
+        options = HubOptions.pop_from(kwargs)
         path = cached_file(pretrained_model_name_or_path, PREPROCESSOR_CONFIG_NAME, options)
         config = read_config_file(path)
-        return image_processor_class(_class_name(config, pretrained_model_name_or_path, options)).from_dict(
-            config, **kwargs
-        )
+        name = class_name_from_config(config)
+        if name is None:
+            model_config = model_config_of(pretrained_model_name_or_path, options, model_config)
+            model_type = model_config.get("model_type")
+            name = model_config.get("image_processor_type") or BY_MODEL_TYPE.get(model_type)
+            if name is None:
+                raise ValueError(
+                    f"{path} names no image_processor_type, and the model type {model_type!r} has no known image "
+                    f"processor. Known model types: {', '.join(sorted(BY_MODEL_TYPE))}. Add image_processor_type "
+                    "to the file, or register a class with AutoImageProcessor.register."
+                )
+        return image_processor_class(name).from_dict(config, **kwargs)
 
     @staticmethod
     def register(config_class_or_model_type, image_processor_class=None, slow_image_processor_class=None,
                  fast_image_processor_class=None, exist_ok: bool = False) -> None:  # fmt: skip
+        """Map a model type (or config class) to an image processor class; its name in image_processor_type
+        then resolves too."""
         processor = image_processor_class or fast_image_processor_class or slow_image_processor_class
-        key = getattr(config_class_or_model_type, "model_type", None) or str(config_class_or_model_type)
-        if not exist_ok and key in BY_MODEL_TYPE and BY_MODEL_TYPE[key] != processor.__name__:
-            raise ValueError(f"{key!r} already has an image processor; pass exist_ok=True to replace it.")
+        if processor is None:
+            raise ValueError("AutoImageProcessor.register needs an image_processor_class.")
+        key = registry_key(config_class_or_model_type)
+        current = BY_MODEL_TYPE.get(key)
+        if not exist_ok and current is not None and (key in BUILTIN_MODEL_TYPES or current != processor.__name__):
+            raise ValueError(f"{key!r} already has the image processor {current}; pass exist_ok=True to replace it.")
         BY_MODEL_TYPE[key] = processor.__name__
-        _registered[processor.__name__] = processor
+        _registered_classes[processor.__name__] = processor

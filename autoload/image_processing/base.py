@@ -1,72 +1,95 @@
-"""BaseImageProcessor: the resize -> crop -> rescale -> normalize pipeline, steered by the config fields
+"""BaseImageProcessor: resize -> center-crop -> rescale -> normalize, steered by the config fields
 transformers' image processors use (do_resize, size, resample, do_center_crop, crop_size, …)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from ..processing_utils import BatchFeature, PreprocessorMixin
 from . import transforms
+from .inputs import CHANNELS_FIRST, CHANNELS_LAST, image_list, is_scaled, to_rgb_array
 
-IMAGENET_STANDARD = [0.5, 0.5, 0.5]
+BILINEAR, BICUBIC = 2, 3
+IMAGENET_STANDARD_MEAN = IMAGENET_STANDARD_STD = [0.5, 0.5, 0.5]
+IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+# A step that is switched on needs its parameters.
+_REQUIRED_WITH = {"do_resize": ("size",), "do_center_crop": ("crop_size",), "do_rescale": ("rescale_factor",),
+                  "do_normalize": ("image_mean", "image_std")}  # fmt: skip
 
 
 class BaseImageProcessor(PreprocessorMixin):
+    """Subclasses set `defaults` (their config fields) and override `resize_image` or `process_image`.
+
+    Calling it returns a BatchFeature with `pixel_values`: one array per image (channels first unless
+    data_format="channels_last"), or one batch tensor when `return_tensors` is "np", "pt", "tf" or "jax".
+    Any config field can be overridden per call (`processor(images, do_normalize=False)`).
+    """
+
     type_key = "image_processor_type"
-    defaults: dict = {
-        "do_resize": True, "size": {"height": 224, "width": 224}, "resample": 2, "do_center_crop": False,
-        "crop_size": None, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
-        "image_mean": IMAGENET_STANDARD, "image_std": IMAGENET_STANDARD, "do_convert_rgb": None,
-    }  # fmt: skip
     model_input_names = ["pixel_values"]
+    size_default_to_square = True  # how an int `size` in an older config is read
 
     def __init__(self, **kwargs):
-        super().__init__(**{**self.defaults, **kwargs})
-        self.size = transforms.size_dict(self.size, default_to_square="shortest_edge" not in str(self.size))
-        if self.crop_size is not None:
-            self.crop_size = transforms.size_dict(self.crop_size)
+        super().__init__(**kwargs)
+        if getattr(self, "size", None) is not None:
+            self.size = transforms.size_dict(self.size, self.size_default_to_square)
+        if getattr(self, "crop_size", None) is not None:
+            self.crop_size = transforms.size_dict(self.crop_size, param_name="crop_size")
 
     def __call__(self, images, **kwargs) -> BatchFeature:
         return self.preprocess(images, **kwargs)
 
-    def resize_image(self, image: np.ndarray, size: dict, resample: int) -> np.ndarray:
-        if "height" in size:
-            return transforms.resize(image, size["height"], size["width"], resample)
-        if "shortest_edge" in size:
-            height, width = transforms.shortest_edge_size(*image.shape[:2], size["shortest_edge"])
-            return transforms.resize(image, height, width, resample)
-        raise ValueError(f"size needs height and width, or shortest_edge; got {size}.")
+    def preprocess(self, images, return_tensors=None, data_format: str = CHANNELS_FIRST,
+                   input_data_format: str | None = None, **overrides) -> BatchFeature:  # fmt: skip
+        if data_format not in (CHANNELS_FIRST, CHANNELS_LAST):
+            raise ValueError(f"data_format must be {CHANNELS_FIRST!r} or {CHANNELS_LAST!r}, got {data_format!r}.")
+        settings = self.settings_for_call(overrides)
+        arrays = [to_rgb_array(image, input_data_format) for image in image_list(images)]
+        if settings.get("do_rescale") and any(is_scaled(a) for a in arrays):
+            warnings.warn(
+                "The images are floats already in [0, 1] and do_rescale=True scales them again by rescale_factor. "
+                "Pass do_rescale=False if they are already rescaled.",
+                stacklevel=3,
+            )
+        pixels = [self.process_image(array, settings) for array in arrays]
+        if data_format == CHANNELS_FIRST:
+            pixels = [np.ascontiguousarray(p.transpose(2, 0, 1)) for p in pixels]
+        return BatchFeature({"pixel_values": pixels}, tensor_type=return_tensors)
 
-    def process_one(self, image: np.ndarray, options: dict) -> np.ndarray:
-        if options["do_resize"]:
-            image = self.resize_image(image, options["size"], options["resample"])
-        if options["do_center_crop"] and options["crop_size"]:
-            image = transforms.center_crop(image, options["crop_size"]["height"], options["crop_size"]["width"])
-        if options["do_rescale"]:
-            image = transforms.rescale(image, options["rescale_factor"])
-        if options["do_normalize"]:
-            image = transforms.normalize(image, options["image_mean"], options["image_std"])
+    def settings_for_call(self, overrides: dict) -> dict:
+        """The config fields with this call's overrides (None means "the configured value")."""
+        settings = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        unknown = sorted(set(overrides) - set(settings))
+        if unknown:
+            warnings.warn(f"{type(self).__name__} ignores the unknown arguments {unknown}.", stacklevel=4)
+        settings.update({k: v for k, v in overrides.items() if k in settings and v is not None})
+        if "size" in overrides and settings.get("size") is not None:
+            settings["size"] = transforms.size_dict(settings["size"], self.size_default_to_square)
+        if "crop_size" in overrides and settings.get("crop_size") is not None:
+            settings["crop_size"] = transforms.size_dict(settings["crop_size"], param_name="crop_size")
+        for switch, needed in _REQUIRED_WITH.items():
+            missing = [name for name in needed if settings.get(switch) and settings.get(name) is None]
+            if missing:
+                raise ValueError(f"{switch}=True needs {' and '.join(missing)}, which is not set.")
+        return settings
+
+    def process_image(self, image: np.ndarray, settings: dict) -> np.ndarray:
+        """One HWC RGB image through the enabled steps, in transformers' order."""
+        if settings.get("do_resize"):
+            image = self.resize_image(image, settings["size"], settings.get("resample"), settings)
+        if settings.get("do_center_crop"):
+            image = transforms.center_crop(image, settings["crop_size"]["height"], settings["crop_size"]["width"])
+        if settings.get("do_rescale"):
+            image = transforms.rescale(image, settings["rescale_factor"])
+        if settings.get("do_normalize"):
+            image = transforms.normalize(image, settings["image_mean"], settings["image_std"])
         return image
 
-    def preprocess(self, images, return_tensors=None, data_format="channels_first", **overrides) -> BatchFeature:
-        unknown = set(overrides) - set(self.defaults) - set(vars(self))
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}.")
-        options = {key: overrides.get(key, getattr(self, key, self.defaults.get(key))) for key in self.defaults}
-        if "size" in overrides:
-            options["size"] = transforms.size_dict(overrides["size"])
-        if "crop_size" in overrides:
-            options["crop_size"] = transforms.size_dict(overrides["crop_size"])
-        batch = images if isinstance(images, (list, tuple)) else [images]
-        if not batch:
-            raise ValueError("No images were given.")
-        pixels = [self.process_one(transforms.as_rgb_array(image), options) for image in batch]
-        shapes = {p.shape for p in pixels}
-        if len(shapes) > 1:
-            raise ValueError(f"Processed images have different sizes {sorted(shapes)}; set do_resize or a crop.")
-        stacked = np.stack(pixels)
-        if data_format == "channels_first":
-            stacked = np.transpose(stacked, (0, 3, 1, 2))
-        elif data_format != "channels_last":
-            raise ValueError(f"data_format must be 'channels_first' or 'channels_last', got {data_format!r}.")
-        return BatchFeature({"pixel_values": stacked}, tensor_type=return_tensors)
+    def resize_image(self, image: np.ndarray, size: dict, resample, settings: dict) -> np.ndarray:
+        """Resize to size["height"] x size["width"]."""
+        if "height" not in size or "width" not in size:
+            raise ValueError(f"{type(self).__name__} needs size with height and width, got {size}.")
+        return transforms.resize(image, size["height"], size["width"], resample)

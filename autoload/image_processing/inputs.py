@@ -38,7 +38,9 @@ def channel_format(shape: tuple, input_data_format: str | None) -> str:
     """Whether a 3-D array is CHW or HWC: as told, else by where a 1-, 3- or 4-channel axis is."""
     if input_data_format is not None:
         if input_data_format not in (CHANNELS_FIRST, CHANNELS_LAST):
-            raise ValueError(f"input_data_format must be {CHANNELS_FIRST!r} or {CHANNELS_LAST!r}, got {input_data_format!r}.")
+            raise ValueError(
+                f"input_data_format must be {CHANNELS_FIRST!r} or {CHANNELS_LAST!r}, got {input_data_format!r}."
+            )
         return input_data_format
     for counts in _CHANNEL_COUNTS:
         if shape[0] in counts:
@@ -59,7 +61,9 @@ def to_rgb_array(image, input_data_format: str | None = None) -> np.ndarray:
             raise ValueError(f"Got an image of zero size (width x height {image.size[0]} x {image.size[1]}).")
         return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     if not _is_array_like(image):
-        raise TypeError(f"An image must be a PIL image, a numpy array or a framework tensor, got {type(image).__name__}.")
+        raise TypeError(
+            f"An image must be a PIL image, a numpy array or a framework tensor, got {type(image).__name__}."
+        )
     array = np.asarray(image)
     if array.dtype.kind not in "uif":
         raise TypeError(

@@ -1,22 +1,29 @@
-import numpy as np
+"""LayoutLMv2 image processor (document images for LayoutLMv2 / LayoutXLM)."""
 
-from .base import BaseImageProcessor
+from __future__ import annotations
+
+from . import transforms
+from .base import BILINEAR, BaseImageProcessor
 
 
 class LayoutLMv2ImageProcessor(BaseImageProcessor):
-    """Document images: resize to 224x224 and flip RGB to BGR (the visual backbone's order); no rescaling
-    or normalisation. OCR (apply_ocr=True) needs Tesseract and is not supported: pass words and boxes."""
+    """Resize to 224 x 224 and flip RGB to BGR (the order its Detectron2 backbone was trained on); pixels
+    stay uint8 0-255, with no rescaling or normalisation.
 
-    defaults = {**BaseImageProcessor.defaults, "do_rescale": False, "do_normalize": False, "apply_ocr": True,
+    OCR (apply_ocr=True, the default of many checkpoints) needs Tesseract, which autoload does not run:
+    load or call with apply_ocr=False and give the words and boxes to the processor yourself.
+    """
+
+    defaults = {"do_resize": True, "size": {"height": 224, "width": 224}, "resample": BILINEAR, "apply_ocr": True,
                 "ocr_lang": None, "tesseract_config": ""}  # fmt: skip
 
-    def process_one(self, image, options):
-        if options.get("apply_ocr"):
+    def process_image(self, image, settings):
+        if settings.get("apply_ocr"):
             raise NotImplementedError(
-                "LayoutLMv2ImageProcessor with apply_ocr=True needs Tesseract OCR, which autoload does not run. "
-                "Load it with apply_ocr=False and pass the words and boxes to the processor."
+                "LayoutLMv2ImageProcessor with apply_ocr=True runs Tesseract OCR, which autoload does not do. Pass "
+                "apply_ocr=False (to from_pretrained or to this call) and supply the words and boxes yourself."
             )
-        return np.ascontiguousarray(super().process_one(image, options)[..., ::-1])
+        return transforms.flip_channel_order(super().process_image(image, settings))
 
 
 LayoutLMv2FeatureExtractor = LayoutLMv2ImageProcessor

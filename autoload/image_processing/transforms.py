@@ -7,6 +7,7 @@ import numpy as np
 
 # Pillow's filter numbers, as preprocessor_config.json stores `resample`.
 RESAMPLE_FILTERS = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+BILINEAR = 2
 _SIZE_KEY_SETS = ({"height", "width"}, {"shortest_edge"}, {"shortest_edge", "longest_edge"}, {"longest_edge"},
                   {"max_height", "max_width"})  # fmt: skip
 
@@ -50,12 +51,13 @@ def _uint8_for_pillow(image: np.ndarray) -> tuple[np.ndarray, bool]:
     )
 
 
-def resize(image: np.ndarray, height: int, width: int, resample: int) -> np.ndarray:
-    """Resize an HWC array with Pillow's filter `resample`; uint8 stays uint8, [0, 1] floats come back as
-    float32 in [0, 1]."""
+def resize(image: np.ndarray, height: int, width: int, resample: int | None = None) -> np.ndarray:
+    """Resize an HWC array with Pillow's filter `resample` (bilinear when None); uint8 stays uint8, [0, 1]
+    floats come back as float32 in [0, 1]."""
     from PIL import Image
 
-    if int(resample) not in RESAMPLE_FILTERS:
+    resample = BILINEAR if resample is None else resample
+    if not isinstance(resample, (int, np.integer)) or int(resample) not in RESAMPLE_FILTERS:
         raise ValueError(f"resample must be one of Pillow's filters {RESAMPLE_FILTERS}, got {resample!r}.")
     if height <= 0 or width <= 0:
         raise ValueError(f"Cannot resize to {height} x {width} (height x width): both must be positive.")
