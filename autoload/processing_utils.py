@@ -133,7 +133,7 @@ class PreprocessorMixin:
         Other keyword arguments are ignored, as transformers does; `return_unused_kwargs=True` returns them too.
         """
         return_unused = kwargs.pop("return_unused_kwargs", False)
-        known = set(cls.defaults) | set(config)
+        known = {*cls.defaults, *config, "processor_class"}
         overrides = {k: v for k, v in kwargs.items() if k in known}
         unused = {k: v for k, v in kwargs.items() if k not in known}
         instance = cls(**{**copy.deepcopy(config), **overrides})

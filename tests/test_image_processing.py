@@ -1,102 +1,222 @@
-"""AutoImageProcessor against transformers' outputs, overrides, tensors, saving and bad images."""
+"""AutoImageProcessor against transformers' outputs, inputs of every kind, overrides, saving and bad images.
+
+The reference arrays in fixtures/image_processors/ are a subset of the shared preprocessing set (transformers
+4.57.6): per folder the unique arrays its kept cases need (`expected` in cases.json lists them; a batch is
+their concatenation). LayoutLMv2's are stored as uint8, the type transformers returns there.
+"""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from conftest import FIXTURES
 from PIL import Image
 
-from autoload import AutoImageProcessor
+from autoload import AutoFeatureExtractor, AutoImageProcessor, BatchFeature
+from autoload.image_processing import transforms
 
 PROCESSORS = FIXTURES / "image_processors"
 IMAGES = FIXTURES / "images"
 
 
-def load_case_images(case):
-    images = []
-    for spec in case["images"]:
-        image = Image.open(IMAGES / spec.split(" ")[0])
-        if "numpy" in spec:
-            image = np.asarray(image.convert("RGB"))
-        elif case.get("converted_to_rgb_first") or "converted" in spec:
-            image = image.convert("RGB")
-        images.append(image)
-    return images
+def open_image(name: str) -> Image.Image:
+    return Image.open(IMAGES / name)
 
 
-def cases():
+def case_images(spec: str, convert: bool):
+    image = open_image(spec.split(" ")[0])
+    if "numpy" in spec:
+        return np.asarray(image.convert("RGB"))
+    return image.convert("RGB") if convert or "converted" in spec else image
+
+
+def reference_cases():
     for folder in sorted(PROCESSORS.iterdir()):
-        for case in json.loads((folder / "cases.json").read_text())["cases"]:
-            yield pytest.param(folder, case, id=f"{folder.name}-{case['key']}")
+        spec = json.loads((folder / "cases.json").read_text())
+        for case in spec["cases"]:
+            yield pytest.param(folder, spec, case, id=f"{folder.name}-{case['key']}")
 
 
-@pytest.mark.parametrize("folder,case", cases())
-def test_matches_transformers(folder, case):
+@pytest.mark.parametrize("folder,spec,case", reference_cases())
+def test_matches_transformers(folder, spec, case):
     processor = AutoImageProcessor.from_pretrained(folder)
-    assert type(processor).__name__ == json.loads((folder / "cases.json").read_text())["class"]
-    pixels = processor(load_case_images(case), return_tensors="np")["pixel_values"]
-    expected = np.load(folder / "expected.npz")[case["key"]]
-    np.testing.assert_allclose(pixels.astype(np.float32), expected, atol=1e-5)
+    assert type(processor).__name__ == spec["class"]
+    stored = np.load(folder / "expected.npz")
+    expected = np.concatenate([stored[key] for key in case["expected"]])
+    # Where transformers refused the raw image the reference is of the RGB-converted one; we convert it ourselves.
+    for convert in {bool(case.get("converted_to_rgb_first")), False}:
+        images = [case_images(name, convert) for name in case["images"]]
+        pixels = processor(images, **spec["call"])["pixel_values"]
+        assert pixels.dtype == expected.dtype and pixels.shape == expected.shape
+        np.testing.assert_allclose(pixels, expected, atol=1e-5, rtol=0)
 
 
-def test_gray_rgba_and_palette_images_become_rgb():
-    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "vit")
-    palette = Image.open(IMAGES / "rgb.png").convert("P")
-    for image in (Image.open(IMAGES / "gray.png"), Image.open(IMAGES / "rgba.png"), palette):
-        assert processor(image).pixel_values.shape == (1, 3, 224, 224)
+def vit():
+    return AutoImageProcessor.from_pretrained(PROCESSORS / "vit")
 
 
-def test_channels_first_arrays_floats_and_mixed_sizes():
-    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "vit")
-    hwc = np.asarray(Image.open(IMAGES / "rgb.png").convert("RGB"))
-    from_hwc = processor(hwc).pixel_values
-    from_chw = processor(np.transpose(hwc, (2, 0, 1))).pixel_values
-    from_float = processor(hwc.astype(np.float32) / 255).pixel_values
-    np.testing.assert_allclose(from_chw, from_hwc)
-    np.testing.assert_allclose(from_float, from_hwc, atol=1e-5)
-    batch = processor([hwc, np.asarray(Image.open(IMAGES / "gray.png"))]).pixel_values
-    assert batch.shape == (2, 3, 224, 224)
+def pixels(processor, images, **kwargs) -> np.ndarray:
+    return processor(images, return_tensors="np", **kwargs)["pixel_values"]
+
+
+def test_without_return_tensors_gives_one_array_per_image():
+    out = vit()([open_image("rgb.png"), open_image("gray.png")])
+    assert isinstance(out, BatchFeature) and isinstance(out.pixel_values, list)
+    assert [p.shape for p in out.pixel_values] == [(3, 224, 224)] * 2
+    np.testing.assert_array_equal(np.stack(out.pixel_values), pixels(vit(), [open_image("rgb.png"), open_image("gray.png")]))
+
+
+@pytest.mark.parametrize("mode", ["P", "LA", "L", "RGBA", "CMYK"])
+def test_any_pil_mode_is_converted_to_rgb(mode):
+    image = open_image("rgb.png").convert(mode)
+    np.testing.assert_array_equal(pixels(vit(), image), pixels(vit(), image.convert("RGB")))
+
+
+def test_array_layouts_and_batches():
+    processor = vit()
+    hwc = np.asarray(open_image("rgb.png").convert("RGB"))
+    reference = pixels(processor, hwc)
+    np.testing.assert_array_equal(pixels(processor, np.transpose(hwc, (2, 0, 1))), reference)
+    np.testing.assert_array_equal(pixels(processor, hwc[None])[0], reference[0])  # a 4-D batch array
+    gray = np.asarray(open_image("gray.png"))
+    np.testing.assert_array_equal(pixels(processor, gray), pixels(processor, gray[:, :, None]))
+    np.testing.assert_array_equal(pixels(processor, gray), pixels(processor, open_image("gray.png").convert("RGB")))
+    rgba = np.asarray(open_image("rgba.png"))
+    np.testing.assert_array_equal(pixels(processor, rgba), pixels(processor, rgba[..., :3]))
+    mixed = pixels(processor, [hwc, gray, open_image("rgba.png")])  # mixed sizes, kinds and channel counts
+    assert mixed.shape == (3, 3, 224, 224)
+    # A 3 x 4 x 4 array is taken as CHW unless told otherwise.
+    tiny = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
+    assert processor(tiny, do_resize=False, do_rescale=False, do_normalize=False).pixel_values[0][0, 0, 1] == 1
+    as_hwc = processor(tiny, do_resize=False, input_data_format="channels_last").pixel_values[0]
+    assert as_hwc.shape == (3, 3, 4)  # 4 channels (RGBA) -> 3
+
+
+def test_float_arrays_follow_transformers():
+    processor = vit()
+    hwc = np.asarray(open_image("rgb.png").convert("RGB"))
+    # Integral floats in 0-255 are pixel values like uint8.
+    np.testing.assert_array_equal(pixels(processor, hwc.astype(np.float64)), pixels(processor, hwc))
+    # Floats in [0, 1] are already rescaled: do_rescale=False, and Pillow sees them times 255 (truncated).
+    scaled = hwc.astype(np.float32) / 255
+    with pytest.warns(UserWarning, match="already in"):
+        processor(scaled)
+    np.testing.assert_allclose(pixels(processor, scaled, do_rescale=False), pixels(processor, hwc), atol=2 / 255 / 0.5)
+    with pytest.raises(ValueError, match=r"values in \[-1.0, 2.5\]"):
+        processor(np.full((8, 8, 3), 2.5, np.float32) - np.eye(8, dtype=np.float32)[:, :, None] * 3.5)
 
 
 def test_overrides_at_load_and_call_time():
     processor = AutoImageProcessor.from_pretrained(PROCESSORS / "vit", size={"height": 64, "width": 48})
-    image = Image.open(IMAGES / "rgb.png")
-    assert processor(image).pixel_values.shape == (1, 3, 64, 48)
-    assert processor(image, size={"height": 32, "width": 32}).pixel_values.shape == (1, 3, 32, 32)
-    assert processor(image, data_format="channels_last").pixel_values.shape == (1, 64, 48, 3)
-    unnormalised = processor(image, do_normalize=False).pixel_values
+    image = open_image("rgb.png")
+    assert processor.size == {"height": 64, "width": 48}
+    assert pixels(processor, image).shape == (1, 3, 64, 48)
+    assert pixels(processor, image, size={"height": 32, "width": 32}).shape == (1, 3, 32, 32)
+    assert pixels(processor, image, size=16).shape == (1, 3, 16, 16)
+    assert pixels(processor, image, data_format="channels_last").shape == (1, 64, 48, 3)
+    unnormalised = pixels(processor, image, do_normalize=False)
     assert unnormalised.min() >= 0 and unnormalised.max() <= 1
+    assert pixels(processor, image, do_rescale=False, do_normalize=False).dtype == np.uint8
+    np.testing.assert_array_equal(pixels(processor, image, do_resize=None), pixels(processor, image))  # None = as configured
+    with pytest.warns(UserWarning, match="unknown arguments"):
+        processor(image, do_normalise=False)
+    clip = AutoImageProcessor.from_pretrained(PROCESSORS / "clip", crop_size=100, use_fast=True)
+    assert pixels(clip, image).shape == (1, 3, 100, 100)
+    assert pixels(clip, image, size={"height": 50, "width": 80}, do_center_crop=False).shape == (1, 3, 50, 80)
 
 
-@pytest.mark.parametrize("kind", ["pt", "tf", "jax"])
-def test_return_tensors(kind):
-    pytest.importorskip({"pt": "torch", "tf": "tensorflow", "jax": "jax"}[kind])
-    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "clip")
-    pixels = processor(Image.open(IMAGES / "rgb.png"), return_tensors=kind)["pixel_values"]
-    assert tuple(pixels.shape) == (1, 3, 224, 224) and type(pixels).__module__.split(".")[0] in (
-        "torch", "tensorflow", "jax", "jaxlib")  # fmt: skip
+def test_convnext_warps_from_384_without_crop():
+    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "convnext", size={"shortest_edge": 384})
+    image = open_image("rgb.png")
+    resized = np.asarray(image.resize((384, 384), resample=Image.Resampling.BILINEAR), dtype=np.float64)
+    expected = ((resized / 255 - 0.5) / 0.5).transpose(2, 0, 1)
+    np.testing.assert_allclose(pixels(processor, image)[0], expected, atol=1e-5)
+
+
+def test_center_crop_pads_small_images_as_transformers():
+    image = np.full((3, 5, 1), 7, np.uint8)
+    cropped = transforms.center_crop(image, 6, 4)  # 3 rows short: 2 zero rows above, 1 below
+    assert cropped.shape == (6, 4, 1)
+    assert cropped[:, 0, 0].tolist() == [0, 0, 7, 7, 7, 0]
+    assert transforms.center_crop(np.arange(25).reshape(5, 5), 3, 3)[0].tolist() == [6, 7, 8]
+
+
+def test_mixed_sizes_without_resize():
+    processor = vit()
+    images = [np.zeros((10, 12, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)]
+    out = processor(images, do_resize=False)
+    assert [p.shape for p in out.pixel_values] == [(3, 10, 12), (3, 8, 8)]
+    with pytest.raises(ValueError, match="different shapes"):
+        processor(images, do_resize=False, return_tensors="np")
+
+
+@pytest.mark.parametrize("kind,module", [("pt", "torch"), ("tf", "tensorflow"), ("jax", "jax")])
+def test_return_tensors(kind, module):
+    pytest.importorskip(module)
+    out = AutoImageProcessor.from_pretrained(PROCESSORS / "clip")(open_image("rgb.png"), return_tensors=kind)
+    tensor = out.pixel_values
+    assert tuple(tensor.shape) == (1, 3, 224, 224)
+    expected = np.load(PROCESSORS / "clip" / "expected.npz")["rgb"]
+    np.testing.assert_allclose(np.asarray(tensor), expected, atol=1e-5)
+
+
+def test_batch_feature_merges_and_moves():
+    torch = pytest.importorskip("torch")
+    features = BatchFeature({"pixel_values": [np.ones((3, 2, 2), np.float32)]})
+    features.update({"input_ids": [[1, 2, 3]], "attention_mask": [[1, 1, 1]]})  # as a processor merges a tokenizer
+    features.convert_to_tensors("pt")
+    assert features.input_ids.dtype == torch.int64 and features.data.keys() == features.keys()
+    features.to(torch.float16)
+    assert features.pixel_values.dtype == torch.float16 and features.input_ids.dtype == torch.int64
+    with pytest.raises(ValueError, match="return_tensors must be one of"):
+        BatchFeature({"x": [1]}, tensor_type="torch")
+    with pytest.raises(AttributeError, match="has no field 'missing'"):
+        features.missing  # noqa: B018
 
 
 def test_save_and_reload(tmp_path):
-    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "convnext")
+    source = PROCESSORS / "convnext"
+    processor = AutoImageProcessor.from_pretrained(source, not_a_config_field=1)  # ignored, not saved
     processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
-    assert saved["image_processor_type"] == "ConvNextImageProcessor" and saved["crop_pct"] == 0.875
+    assert saved == json.loads((source / "preprocessor_config.json").read_text())  # same fields, as transformers writes
     again = AutoImageProcessor.from_pretrained(tmp_path)
-    image = Image.open(IMAGES / "rgb.png")
-    np.testing.assert_array_equal(again(image).pixel_values, processor(image).pixel_values)
+    image = open_image("rgb.png")
+    np.testing.assert_array_equal(pixels(again, image), pixels(processor, image))
 
 
-def test_model_type_fallback_and_feature_extractor_type(tmp_path):
+def test_save_keeps_processor_class_and_unknown_fields(tmp_path):
+    config = json.loads((PROCESSORS / "layoutlmv2" / "preprocessor_config.json").read_text())
+    config.update(processor_class="LayoutLMv2Processor", some_future_field=[1, 2])
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
+    AutoImageProcessor.from_pretrained(tmp_path).save_pretrained(tmp_path / "saved")
+    assert json.loads((tmp_path / "saved" / "preprocessor_config.json").read_text()) == config
+
+
+def test_class_from_older_names_and_model_type(tmp_path):
     config = json.loads((PROCESSORS / "vit" / "preprocessor_config.json").read_text())
-    config.pop("image_processor_type")
+    del config["image_processor_type"]
     (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "swin"}))
-    assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == "ViTImageProcessor"
-    config["feature_extractor_type"] = "CLIPFeatureExtractor"
-    (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
-    assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == "CLIPImageProcessor"
+    for model_type, expected in [("swin", "ViTImageProcessor"), ("resnet", "ConvNextImageProcessor"),
+                                 ("deit", "DeiTImageProcessor"), ("layoutlmv2", "LayoutLMv2ImageProcessor")]:  # fmt: skip
+        (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
+        assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == expected
+    for stored, expected in [("CLIPFeatureExtractor", "CLIPImageProcessor"), ("ViTImageProcessorFast", "ViTImageProcessor")]:
+        key = "feature_extractor_type" if "Feature" in stored else "image_processor_type"
+        (tmp_path / "preprocessor_config.json").write_text(json.dumps({**config, key: stored}))
+        assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == expected
+    # An older config with an int size: a square for ViT, the shortest edge for CLIP.
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"feature_extractor_type": "ViTFeatureExtractor", "size": 32}))
+    assert AutoImageProcessor.from_pretrained(tmp_path).size == {"height": 32, "width": 32}
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"image_processor_type": "CLIPImageProcessor", "size": 32}))
+    assert AutoImageProcessor.from_pretrained(tmp_path).size == {"shortest_edge": 32}
+
+
+def test_auto_feature_extractor_loads_image_processors():
+    processor = AutoFeatureExtractor.from_pretrained(PROCESSORS / "clip")
+    assert type(processor).__name__ == "CLIPImageProcessor"
 
 
 def test_register_and_unknown_type(tmp_path):
@@ -106,23 +226,74 @@ def test_register_and_unknown_type(tmp_path):
         pass
 
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({"image_processor_type": "SquareProcessor"}))
-    with pytest.raises(ValueError, match="AutoImageProcessor.register"):
+    with pytest.raises(ValueError, match=r"'SquareProcessor'.*Known: CLIPFeatureExtractor, CLIPImageProcessor"):
         AutoImageProcessor.from_pretrained(tmp_path)
-    AutoImageProcessor.register("square-test", SquareProcessor)
+    AutoImageProcessor.register("square-test", image_processor_class=SquareProcessor)
     assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == "SquareProcessor"
+    (tmp_path / "preprocessor_config.json").write_text("{}")
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "square-test"}))
+    assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == "SquareProcessor"
+    with pytest.raises(ValueError, match="exist_ok=True"):
+        AutoImageProcessor.register("vit", image_processor_class=SquareProcessor)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mystery"}))
+    with pytest.raises(ValueError, match="model type 'mystery'"):
+        AutoImageProcessor.from_pretrained(tmp_path)
+
+
+def test_layoutlmv2_ocr_is_refused_at_call_time():
+    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "layoutlmv2", apply_ocr=True)
+    with pytest.raises(NotImplementedError, match="apply_ocr=False"):
+        processor(open_image("rgb.png"))
+    assert processor(open_image("rgb.png"), apply_ocr=False, return_tensors="np").pixel_values.dtype == np.uint8
 
 
 @pytest.mark.parametrize(
     "image,error",
     [
-        (np.zeros((10, 10, 2), np.uint8), "channels"),
-        (np.zeros((10, 10, 5), np.uint8), "channels"),
+        (np.zeros((10, 10, 2), np.uint8), "1 \\(gray\\), 3 \\(RGB\\) or 4 \\(RGBA\\) channels.*\\(10, 10, 2\\)"),
+        (np.zeros((10, 10, 5), np.uint8), "channels.*\\(10, 10, 5\\)"),
+        (np.zeros((2, 10, 10), np.uint8), "channels.*\\(2, 10, 10\\)"),
         (np.zeros((0, 10, 3), np.uint8), "zero size"),
-        (np.zeros((10, 10, 3), np.complex64), "dtype"),
-        ("not an image", "PIL images or numpy arrays"),
+        (np.zeros((10, 0), np.uint8), "zero size"),
+        (Image.new("RGB", (0, 5)), "zero size"),
+        (np.zeros((10, 10, 3), np.complex64), "dtype complex64"),
+        (np.zeros((10, 10, 3), bool), "dtype bool"),
+        (np.array([["a"]]), "dtype <U1"),
+        (np.zeros(10, np.uint8), "2-D \\(gray\\) or 3-D"),
+        ("rgb.png", "got str"),
+        ([], "No images"),
     ],
 )
 def test_bad_images(image, error):
-    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "vit")
     with pytest.raises((ValueError, TypeError), match=error):
-        processor(image)
+        vit()(image)
+
+
+def test_bad_settings():
+    image = open_image("rgb.png")
+    with pytest.raises(ValueError, match="height and width"):
+        vit()(image, size={"shortest_edge": 10})
+    with pytest.raises(ValueError, match="shortest_edge"):
+        AutoImageProcessor.from_pretrained(PROCESSORS / "convnext")(image, size={"height": 5, "width": 5})
+    with pytest.raises(ValueError, match="size must have the keys"):
+        vit()(image, size={"h": 5})
+    with pytest.raises(ValueError, match="resample must be one of"):
+        vit()(image, resample=9)
+    with pytest.raises(ValueError, match="image_mean needs 3 values"):
+        vit()(image, image_mean=[0.5, 0.5])
+    with pytest.raises(ValueError, match="do_normalize=True needs image_std"):
+        AutoImageProcessor.from_pretrained(PROCESSORS / "vit", image_std=None)(image)
+    with pytest.raises(ValueError, match="data_format must be"):
+        vit()(image, data_format="NCHW")
+
+
+def test_import_needs_no_framework_or_pillow_until_used():
+    code = (
+        "import sys; from autoload import AutoImageProcessor, AutoFeatureExtractor; "
+        f"p = AutoImageProcessor.from_pretrained({str(PROCESSORS / 'vit')!r}); "
+        "assert 'PIL' not in sys.modules, 'PIL imported at load'; "
+        "import numpy as np; p(np.zeros((4, 4, 3), np.uint8), return_tensors='np'); "
+        "print(sorted(m for m in ('torch', 'tensorflow', 'jax', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

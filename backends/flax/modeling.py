@@ -20,7 +20,7 @@ from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_can
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.hub import HubOptions
-from autoload.loading import LoadingInfo, align_prefix, read_canonical_weights, shape_of
+from autoload.loading import LoadingInfo, align_prefix, fit_shape, read_canonical_weights, same_up_to_unit_axes, shape_of
 
 
 def _leaves_with_paths(tree, path=()):
@@ -168,7 +168,7 @@ class FlaxPreTrainedModel:
                 if "/".join(map(str, path)) not in tied:
                     info.missing_keys.append(name)
                 continue
-            if tuple(value.shape) != tuple(leaf.shape):
+            if not same_up_to_unit_axes(tuple(value.shape), tuple(leaf.shape)):
                 ckpt_shape = shape_of(state, name)
                 if not ignore_mismatched_sizes:
                     raise WeightMismatchError(
@@ -179,7 +179,7 @@ class FlaxPreTrainedModel:
                 info.mismatched_keys.append((name, ckpt_shape, tuple(leaf.shape)))
                 _set(tree, path, None)
                 continue
-            _set(tree, path, jnp.asarray(value, dtype=leaf.dtype))
+            _set(tree, path, jnp.asarray(fit_shape(value, tuple(leaf.shape)), dtype=leaf.dtype))
         info.unexpected_keys = [k for k in state if k not in expected_names]
         if any(value is None for _, value in _leaves_with_paths(tree)):
             fresh = self.init_weights(self.key)  # only when the checkpoint lacks something

@@ -1,0 +1,60 @@
+"""generate() for Flax models: one decoding step and cache reordering; the search is autoload's."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from autoload.generation import GenerationConfig, generate
+
+
+class FlaxStepper:
+    def __init__(self, model, encoder_decoder: bool):
+        self.model = model
+        self.encoder_decoder = encoder_decoder
+
+    def start(self, inputs: dict) -> dict:
+        state = {"past": None, "mask": inputs.get("attention_mask")}
+        if self.encoder_decoder:
+            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
+        return state
+
+    def step(self, tokens: np.ndarray, state: dict):
+        if self.encoder_decoder:
+            out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"],
+                                    past_key_values=state["past"])  # fmt: skip
+        else:
+            mask = state["mask"]
+            if mask is not None and state["past"] is not None:
+                mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)
+                state = {**state, "mask": mask}
+            out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
+        return np.asarray(out.logits[:, -1], dtype=np.float32), {**state, "past": out.past_key_values}
+
+    def select(self, state: dict, rows: np.ndarray) -> dict:
+        index = jnp.asarray(rows)
+        take = lambda x: jnp.take(x, index, axis=0) if isinstance(x, (jax.Array, np.ndarray)) else x  # noqa: E731
+        return {k: (jax.tree_util.tree_map(take, v) if v is not None else None) for k, v in state.items()}
+
+
+class FlaxGenerationMixin:
+    def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
+                 seed: int | None = None, prng_key=None, **kwargs):  # fmt: skip
+        arrays = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], (np.ndarray, jax.Array))}
+        config = (generation_config or getattr(self, "generation_config", None)
+                  or GenerationConfig.from_model_config(self.config)).updated(**kwargs)  # fmt: skip
+        encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
+        inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}
+        if encoder_decoder:
+            inputs.setdefault(self.main_input_name, input_ids)
+        main = inputs.get(self.main_input_name) if encoder_decoder else input_ids
+        if main is None:
+            raise ValueError(f"generate() needs {self.main_input_name}.")
+        prompt = np.asarray(input_ids) if not encoder_decoder else np.zeros((np.asarray(main).shape[0], 0))
+        if prng_key is not None and seed is None:
+            seed = int(jax.random.randint(prng_key, (), 0, 2**31 - 1))
+        rng = np.random.default_rng(seed) if config.do_sample else None
+        sequences = generate(FlaxStepper(self, encoder_decoder), prompt, config, encoder_decoder=encoder_decoder,
+                             inputs=inputs, rng=rng)  # fmt: skip
+        return jnp.asarray(sequences)
