@@ -120,7 +120,9 @@ def test_emotion_recognition_style_repo_from_hub_cache(hub_cache, tmp_path):
     extractor = AutoFeatureExtractor.from_pretrained(repo, cache_dir=hub_cache.cache_dir)
     assert type(extractor).__name__ == "Wav2Vec2FeatureExtractor"
     expected = np.load(EXTRACTORS / "wav2vec2" / "expected.npz")["single_a1_input_values"]
-    np.testing.assert_allclose(extractor(A1, sampling_rate=16000, return_tensors="np").input_values, expected, atol=1e-4)
+    np.testing.assert_allclose(
+        extractor(A1, sampling_rate=16000, return_tensors="np").input_values, expected, atol=1e-4
+    )
     with pytest.raises(OSError, match="org/not-cached"):
         AutoFeatureExtractor.from_pretrained("org/not-cached", cache_dir=hub_cache.cache_dir)
 
@@ -147,7 +149,9 @@ def test_model_type_fallback_register_and_unknown(tmp_path):
     with pytest.raises(ValueError, match="exist_ok=True"):
         AutoFeatureExtractor.register("whisper", QuietExtractor)
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({"feature_extractor_type": "MysteryExtractor"}))
-    with pytest.raises(ValueError, match=r"'MysteryExtractor'.*Known:.*Wav2Vec2FeatureExtractor, WhisperFeatureExtractor"):
+    with pytest.raises(
+        ValueError, match=r"'MysteryExtractor'.*Known:.*Wav2Vec2FeatureExtractor, WhisperFeatureExtractor"
+    ):
         AutoFeatureExtractor.from_pretrained(tmp_path)
 
 

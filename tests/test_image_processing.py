@@ -65,7 +65,9 @@ def test_without_return_tensors_gives_one_array_per_image():
     out = vit()([open_image("rgb.png"), open_image("gray.png")])
     assert isinstance(out, BatchFeature) and isinstance(out.pixel_values, list)
     assert [p.shape for p in out.pixel_values] == [(3, 224, 224)] * 2
-    np.testing.assert_array_equal(np.stack(out.pixel_values), pixels(vit(), [open_image("rgb.png"), open_image("gray.png")]))
+    np.testing.assert_array_equal(
+        np.stack(out.pixel_values), pixels(vit(), [open_image("rgb.png"), open_image("gray.png")])
+    )
 
 
 @pytest.mark.parametrize("mode", ["P", "LA", "L", "RGBA", "CMYK"])
@@ -119,7 +121,8 @@ def test_overrides_at_load_and_call_time():
     unnormalised = pixels(processor, image, do_normalize=False)
     assert unnormalised.min() >= 0 and unnormalised.max() <= 1
     assert pixels(processor, image, do_rescale=False, do_normalize=False).dtype == np.uint8
-    np.testing.assert_array_equal(pixels(processor, image, do_resize=None), pixels(processor, image))  # None = as configured
+    # None means "as configured", as in transformers.
+    np.testing.assert_array_equal(pixels(processor, image, do_resize=None), pixels(processor, image))
     with pytest.warns(UserWarning, match="unknown arguments"):
         processor(image, do_normalise=False)
     clip = AutoImageProcessor.from_pretrained(PROCESSORS / "clip", crop_size=100, use_fast=True)
@@ -203,14 +206,21 @@ def test_class_from_older_names_and_model_type(tmp_path):
                                  ("deit", "DeiTImageProcessor"), ("layoutlmv2", "LayoutLMv2ImageProcessor")]:  # fmt: skip
         (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
         assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == expected
-    for stored, expected in [("CLIPFeatureExtractor", "CLIPImageProcessor"), ("ViTImageProcessorFast", "ViTImageProcessor")]:
+    for stored, expected in [
+        ("CLIPFeatureExtractor", "CLIPImageProcessor"),
+        ("ViTImageProcessorFast", "ViTImageProcessor"),
+    ]:
         key = "feature_extractor_type" if "Feature" in stored else "image_processor_type"
         (tmp_path / "preprocessor_config.json").write_text(json.dumps({**config, key: stored}))
         assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == expected
     # An older config with an int size: a square for ViT, the shortest edge for CLIP.
-    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"feature_extractor_type": "ViTFeatureExtractor", "size": 32}))
+    (tmp_path / "preprocessor_config.json").write_text(
+        json.dumps({"feature_extractor_type": "ViTFeatureExtractor", "size": 32})
+    )
     assert AutoImageProcessor.from_pretrained(tmp_path).size == {"height": 32, "width": 32}
-    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"image_processor_type": "CLIPImageProcessor", "size": 32}))
+    (tmp_path / "preprocessor_config.json").write_text(
+        json.dumps({"image_processor_type": "CLIPImageProcessor", "size": 32})
+    )
     assert AutoImageProcessor.from_pretrained(tmp_path).size == {"shortest_edge": 32}
 
 

@@ -70,10 +70,12 @@ class AutoFeatureExtractor:
             model_type = model_config.get("model_type")
             name = _class_name_for_model_type(model_type)
             if name is None:
+                known_types = sorted({*BY_MODEL_TYPE, *image_auto.BY_MODEL_TYPE})
                 raise ValueError(
-                    f"{path} names no feature_extractor_type, and the model type {model_type!r} has no known feature "
-                    f"extractor. Known model types: {', '.join(sorted({*BY_MODEL_TYPE, *image_auto.BY_MODEL_TYPE}))}. "
-                    "Add feature_extractor_type to the file, or register a class with AutoFeatureExtractor.register."
+                    f"{path} names no feature_extractor_type, and "
+                    f"{image_auto.why_no_class(model_type, 'feature extractor')}. Known model types: "
+                    f"{', '.join(known_types)}. Add feature_extractor_type to the file, or register a class with "
+                    "AutoFeatureExtractor.register."
                 )
         return feature_extractor_class(name).from_dict(config, **kwargs)
 

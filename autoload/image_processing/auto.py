@@ -62,6 +62,12 @@ def model_config_of(source, options: HubOptions, config=None) -> dict:
     return read_config_file(path) if path else {}
 
 
+def why_no_class(model_type: str | None, what: str) -> str:
+    if model_type is None:
+        return "there is no config.json with a model_type to go by"
+    return f"the model type {model_type!r} has no known {what}"
+
+
 def registry_key(config_class_or_model_type) -> str:
     if isinstance(config_class_or_model_type, str):
         return config_class_or_model_type
@@ -95,9 +101,9 @@ class AutoImageProcessor:
             name = model_config.get("image_processor_type") or BY_MODEL_TYPE.get(model_type)
             if name is None:
                 raise ValueError(
-                    f"{path} names no image_processor_type, and the model type {model_type!r} has no known image "
-                    f"processor. Known model types: {', '.join(sorted(BY_MODEL_TYPE))}. Add image_processor_type "
-                    "to the file, or register a class with AutoImageProcessor.register."
+                    f"{path} names no image_processor_type, and {why_no_class(model_type, 'image processor')}. "
+                    f"Known model types: {', '.join(sorted(BY_MODEL_TYPE))}. Add image_processor_type to the file, "
+                    "or register a class with AutoImageProcessor.register."
                 )
         return image_processor_class(name).from_dict(config, **kwargs)
 

@@ -26,6 +26,10 @@ class BaseImageProcessor(PreprocessorMixin):
     Calling it returns a BatchFeature with `pixel_values`: one array per image (channels first unless
     data_format="channels_last"), or one batch tensor when `return_tensors` is "np", "pt", "tf" or "jax".
     Any config field can be overridden per call (`processor(images, do_normalize=False)`).
+
+    Images may be PIL images of any mode, or arrays (HW, HWC or CHW; 1, 3 or 4 channels; uint8, integral
+    floats in 0-255 or floats in [0, 1]). They are always made RGB first, whatever do_convert_rgb says: where
+    transformers refuses a gray or RGBA image, the result equals its output for the image converted to RGB.
     """
 
     type_key = "image_processor_type"

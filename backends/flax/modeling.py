@@ -20,7 +20,14 @@ from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_can
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.hub import HubOptions
-from autoload.loading import LoadingInfo, align_prefix, fit_shape, read_canonical_weights, same_up_to_unit_axes, shape_of
+from autoload.loading import (
+    LoadingInfo,
+    align_prefix,
+    fit_shape,
+    read_canonical_weights,
+    same_up_to_unit_axes,
+    shape_of,
+)
 
 
 def _leaves_with_paths(tree, path=()):
