@@ -96,10 +96,6 @@ def _hub_file(repo_id: str, filename: str, options: HubOptions, required: bool) 
         ) from exc
     except hub_errors.RevisionNotFoundError as exc:
         raise CheckpointNotFoundError(f"Revision {options.revision!r} does not exist in {repo_id}.") from exc
-    except hub_errors.EntryNotFoundError as exc:
-        if required:
-            raise CheckpointNotFoundError(f"{where} has no file named {_join(options.subfolder, filename)}.") from exc
-        return None
     except hub_errors.LocalEntryNotFoundError as exc:
         if not required and _repo_is_cached(repo_id, options, cache):
             return None
@@ -110,6 +106,10 @@ def _hub_file(repo_id: str, filename: str, options: HubOptions, required: bool) 
             "cannot be reached (offline mode, local_files_only=True or no network). Download it while online "
             "or pass a local folder."
         ) from exc
+    except hub_errors.EntryNotFoundError as exc:
+        if required:
+            raise CheckpointNotFoundError(f"{where} has no file named {_join(options.subfolder, filename)}.") from exc
+        return None
     except (ValueError, hub_errors.HFValidationError) as exc:
         raise CheckpointNotFoundError(f"{repo_id!r} is neither a local folder nor a valid Hub repo id: {exc}") from exc
 

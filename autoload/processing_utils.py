@@ -4,6 +4,7 @@ conversion) and reading / writing preprocessor_config.json."""
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 from collections.abc import Mapping
@@ -33,23 +34,19 @@ def check_tensor_type(tensor_type) -> str | None:
 
 def to_tensor(value, tensor_type: str, name: str = "value"):
     """One model input as a numpy array or framework tensor; the framework is imported only here."""
+    module = _FRAMEWORK_MODULES.get(tensor_type)
+    if module is not None and type(value).__module__.split(".")[0] in (module, module + "lib"):
+        return value  # already a tensor of that framework (jax arrays live in jaxlib)
     try:
         array = np.asarray(value)
     except ValueError as exc:  # ragged nested sequences
-        raise ValueError(
-            f"Cannot make one {tensor_type} tensor of {name!r}: its items have different shapes. Pad them to one "
-            "length (padding=True) or resize images to one size (do_resize=True), or leave return_tensors=None."
-        ) from exc
+        raise _ragged_error(tensor_type, name) from exc
     if array.dtype == object:
-        raise ValueError(
-            f"Cannot make one {tensor_type} tensor of {name!r}: its items have different shapes or types. Pad them "
-            "to one length (padding=True) or resize images to one size, or leave return_tensors=None."
-        )
-    if tensor_type == "np":
+        raise _ragged_error(tensor_type, name)
+    if module is None:
         return array
-    module = _FRAMEWORK_MODULES[tensor_type]
     try:
-        framework = __import__(module)
+        framework = importlib.import_module(module)
     except ImportError as exc:
         raise BackendNotAvailableError(
             f"return_tensors={tensor_type!r} needs {module}, which is not installed. Install it, or use "
@@ -59,9 +56,14 @@ def to_tensor(value, tensor_type: str, name: str = "value"):
         return framework.from_numpy(np.ascontiguousarray(array))
     if tensor_type == "tf":
         return framework.convert_to_tensor(array)
-    import jax.numpy as jnp
+    return importlib.import_module("jax.numpy").asarray(array)
 
-    return jnp.asarray(array)
+
+def _ragged_error(tensor_type: str, name: str) -> ValueError:
+    return ValueError(
+        f"Cannot make one {tensor_type} tensor of {name!r}: its items have different shapes. Pad them to one length "
+        "(padding=True), resize images to one size (do_resize=True), or leave return_tensors=None for a list."
+    )
 
 
 class BatchFeature(dict):
@@ -83,8 +85,8 @@ class BatchFeature(dict):
 
     @property
     def data(self) -> dict:
-        """The fields as a plain dict (transformers' BatchFeature keeps them in `.data`)."""
-        return dict(self)
+        """The fields (transformers' BatchFeature keeps them in `.data`); this dict itself."""
+        return self
 
     def convert_to_tensors(self, tensor_type=None) -> BatchFeature:
         """Turn every field into a `tensor_type` tensor in place ("np", "pt", "tf", "jax"; None leaves them)."""

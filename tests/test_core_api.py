@@ -204,7 +204,7 @@ def test_revision_and_subfolder_from_hub_cache(hub_cache, tmp_path):
 def test_repo_not_in_cache_offline_names_what_was_looked_for(hub_cache):
     with pytest.raises(OSError) as err:
         AutoConfig.from_pretrained("org/absent", cache_dir=hub_cache.cache_dir)
-    assert "org/absent" in str(err.value) and "config.json" in str(err.value)
+    assert "org/absent" in str(err.value) and "config.json" in str(err.value) and "not in the Hub cache" in str(err.value)
 
 
 def test_missing_file_in_cached_repo(hub_cache, tmp_path):

@@ -37,10 +37,12 @@ class SequenceFeatureExtractor(PreprocessorMixin):
             warnings.warn(f"{type(self).__name__} ignores the unknown arguments {sorted(kwargs)}.", stacklevel=3)
 
     @staticmethod
-    def waveforms(raw_speech) -> list[np.ndarray]:
+    def to_waveforms(raw_speech) -> list[np.ndarray]:
         """One waveform (1-D array or list of numbers) or a batch of them -> list of 1-D float32 arrays."""
-        if isinstance(raw_speech, np.ndarray) or hasattr(raw_speech, "__array__"):
+        if hasattr(raw_speech, "__array__"):  # numpy arrays and framework tensors
             array = np.asarray(raw_speech)
+            # (batch, samples) is a batch; a tall array with a few columns is channels-last audio, not a batch
+            # of waveforms a few samples long.
             if array.ndim == 2 and array.shape[1] < array.shape[0] and array.shape[1] <= 8:
                 raise ValueError(
                     f"Got audio of shape {array.shape}, which looks like {array.shape[1]} channels (samples x "

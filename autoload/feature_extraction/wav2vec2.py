@@ -20,7 +20,7 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         self.check_sampling_rate(sampling_rate)
         self.warn_unused(kwargs)
         values, masks = self.pad_waveforms(
-            self.waveforms(raw_speech), padding, max_length, truncation, pad_to_multiple_of
+            self.to_waveforms(raw_speech), padding, max_length, truncation, pad_to_multiple_of
         )
         if self.do_normalize:
             values = [normalize_waveform(v, m, self.padding_value) for v, m in zip(values, masks)]

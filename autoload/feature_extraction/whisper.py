@@ -39,7 +39,7 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         By default every example is padded or truncated to n_samples (30 s); padding=True pads to the longest."""
         self.check_sampling_rate(sampling_rate)
         self.warn_unused(kwargs)
-        waveforms = self.waveforms(raw_speech)
+        waveforms = self.to_waveforms(raw_speech)
         values, masks = self.pad_waveforms(
             waveforms, padding, max_length or self.n_samples, truncation, pad_to_multiple_of
         )

@@ -48,4 +48,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TOKEN_CLASSIFICATION": "GPT2ForTokenClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "GPT2ForQuestionAnswering",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

@@ -70,4 +70,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TOKEN_CLASSIFICATION": "LlamaForTokenClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "LlamaForQuestionAnswering",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

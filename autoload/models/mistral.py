@@ -26,4 +26,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TOKEN_CLASSIFICATION": "MistralForTokenClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "MistralForQuestionAnswering",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

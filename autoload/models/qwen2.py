@@ -33,4 +33,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TOKEN_CLASSIFICATION": "Qwen2ForTokenClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "Qwen2ForQuestionAnswering",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

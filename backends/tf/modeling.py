@@ -126,11 +126,11 @@ class TFPreTrainedModel(keras.Model):
         for key, value in kwargs.items():
             if value is None:
                 continue
-            if isinstance(value, (np.ndarray, list, tf.Tensor, tf.Variable)) or keras.ops.is_tensor(value):
+            if isinstance(value, (np.ndarray, list, tuple, tf.Tensor, tf.Variable)) or keras.ops.is_tensor(value):
                 tensors[key] = value
             else:
                 options[key] = value
-        tensors = {k: v if keras.ops.is_tensor(v) else tf.convert_to_tensor(v) for k, v in tensors.items() if v is not None}
+        tensors = {k: _as_tensors(v) for k, v in tensors.items()}
         return super().__call__(tensors, training=training, **options)
 
     def call(self, inputs, training=False, **options):
@@ -261,6 +261,13 @@ class TFPreTrainedModel(keras.Model):
             top = tf_name.split("/")[1] if "/" in tf_name else tf_name
             layers.setdefault(top, []).append((tf_name + ":0", variable.numpy()))
         write_tf_h5(os.path.join(save_directory, "tf_model.h5"), layers)
+
+
+def _as_tensors(value):
+    """Arrays and lists become tensors; tuples (a key/value cache) keep their structure."""
+    if isinstance(value, tuple):
+        return tuple(_as_tensors(v) for v in value)
+    return value if keras.ops.is_tensor(value) else tf.convert_to_tensor(value)
 
 
 def _initialise(variable, config) -> None:
