@@ -36,4 +36,4 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "DistilBertForQuestionAnswering",
     "MODEL_FOR_TEXT_ENCODING": "DistilBertModel",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

@@ -19,4 +19,4 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "RobertaForQuestionAnswering",
     "MODEL_FOR_TEXT_ENCODING": "RobertaModel",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

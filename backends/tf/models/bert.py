@@ -214,10 +214,18 @@ class TFBertNSPHead(Layer):
 class TFBertPreTrainedModel(TFPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    main_layer_class = TFBertMainLayer
+
+    def _add_main_layer(self, config, **kwargs):
+        """The encoder, under the base prefix (`bert`, `roberta` …) as the checkpoints name it."""
+        layer = self.main_layer_class(config, name=self.base_model_prefix, **kwargs)
+        setattr(self, self.base_model_prefix, layer)
+        return layer
 
     def _encode(self, input_ids, kwargs, training):
         keys = ("attention_mask", "token_type_ids", "position_ids", "output_attentions", "output_hidden_states")
-        return self.bert(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
+        main = getattr(self, self.base_model_prefix)
+        return main(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
 
     @staticmethod
     def _finish(result, return_dict):
@@ -229,7 +237,7 @@ class TFBertModel(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
+        self._add_main_layer(config)
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
         return self._finish(self._encode(input_ids, kwargs, training), return_dict)
@@ -238,9 +246,9 @@ class TFBertModel(TFBertPreTrainedModel):
 class TFBertForPreTraining(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
+        main = self._add_main_layer(config)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
-        self.mlm = TFBertMLMHead(config, self.bert.embeddings.word_embeddings, name="mlm___cls")
+        self.mlm = TFBertMLMHead(config, main.embeddings.word_embeddings, name="mlm___cls")
 
     def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
                 **kwargs):  # fmt: skip
@@ -260,8 +268,8 @@ class TFBertForMaskedLM(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, causal=self.causal, name="bert")
-        self.mlm = TFBertMLMHead(config, self.bert.embeddings.word_embeddings, name="mlm___cls")
+        main = self._add_main_layer(config, add_pooling_layer=False, causal=self.causal)
+        self.mlm = TFBertMLMHead(config, main.embeddings.word_embeddings, name="mlm___cls")
 
     def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
@@ -283,7 +291,7 @@ class TFBertLMHeadModel(TFBertForMaskedLM):
 class TFBertForNextSentencePrediction(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
+        self._add_main_layer(config)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
 
     def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
@@ -304,7 +312,7 @@ def _dropout(config):
 class TFBertForSequenceClassification(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
+        self._add_main_layer(config)
         self.dropout = _dropout(config)
         self.classifier = dense(config, config.num_labels, "classifier")
 
@@ -319,7 +327,7 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
 class TFBertForMultipleChoice(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
+        self._add_main_layer(config)
         self.dropout = _dropout(config)
         self.classifier = dense(config, 1, "classifier")
 
@@ -344,7 +352,7 @@ class TFBertForMultipleChoice(TFBertPreTrainedModel):
 class TFBertForTokenClassification(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self._add_main_layer(config, add_pooling_layer=False)
         self.dropout = _dropout(config)
         self.classifier = dense(config, config.num_labels, "classifier")
 
@@ -359,7 +367,7 @@ class TFBertForTokenClassification(TFBertPreTrainedModel):
 class TFBertForQuestionAnswering(TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self._add_main_layer(config, add_pooling_layer=False)
         self.qa_outputs = dense(config, config.num_labels, "qa_outputs")
 
     def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
