@@ -1,0 +1,58 @@
+"""TF and Flax decoders: incremental decoding with the KV cache equals a full forward pass, and inputs
+longer than the positions are refused."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import autoload
+from conftest import MODELS
+
+CAUSAL = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM"]
+FRAMEWORK = {"tf": "tensorflow", "flax": "flax"}
+
+
+def _auto(backend):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    return {"tf": autoload.TFAutoModelForCausalLM, "flax": autoload.FlaxAutoModelForCausalLM}[backend]
+
+
+@pytest.mark.parametrize("backend", ["tf", "flax"])
+@pytest.mark.parametrize("folder", CAUSAL)
+def test_incremental_decoding_matches_full_forward(folder, backend):
+    model = _auto(backend).from_pretrained(MODELS / folder)
+    ids = np.array([[5, 17, 3, 44, 9, 12, 30, 7, 21]])
+    full = np.asarray(model(input_ids=ids).logits)
+    step = model(input_ids=ids[:, :4], use_cache=True)
+    logits, past = [np.asarray(step.logits)], step.past_key_values
+    for i in range(4, ids.shape[1]):
+        step = model(input_ids=ids[:, i : i + 1], past_key_values=past, use_cache=True)
+        logits.append(np.asarray(step.logits))
+        past = step.past_key_values
+    np.testing.assert_allclose(np.concatenate(logits, axis=1), full, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["tf", "flax"])
+def test_sampling_is_seeded_and_stays_in_top_k(backend):
+    model = _auto(backend).from_pretrained(MODELS / "gpt2/GPT2LMHeadModel")
+    ids = np.array([[10, 95, 38]])
+    first = np.asarray(model.generate(ids, do_sample=True, top_k=3, max_new_tokens=6, seed=3))
+    again = np.asarray(model.generate(ids, do_sample=True, top_k=3, max_new_tokens=6, seed=3))
+    np.testing.assert_array_equal(first, again)
+    sequence = first[0].tolist()
+    for t in range(3, len(sequence)):
+        logits = np.asarray(model(input_ids=np.array([sequence[:t]])).logits)[0, -1]
+        assert sequence[t] in np.argsort(-logits)[:3]
+
+
+@pytest.mark.parametrize("backend", ["tf", "flax"])
+@pytest.mark.parametrize("folder", ["gpt2/GPT2Model", "llama/LlamaModel", "distilbert/DistilBertModel"])
+def test_too_long_inputs_are_refused(folder, backend):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    auto = {"tf": autoload.TFAutoModel, "flax": autoload.FlaxAutoModel}[backend]
+    model = auto.from_pretrained(MODELS / folder)
+    with pytest.raises(ValueError, match="longer than"):
+        model(input_ids=np.ones((1, 200), dtype=np.int64))
