@@ -49,10 +49,11 @@ def read_header(path) -> tuple[dict, int]:
 
 
 class SafetensorsReader(Mapping):
-    """name -> numpy array, read one tensor at a time from a memory map.
+    """name -> numpy array, each tensor read straight from the file into its own array when asked for.
 
-    bfloat16 tensors come back as float32 (numpy has no bfloat16) unless keep_bf16=True, which returns
-    their raw uint16 bits; `dtype(name)` then still says "bfloat16".
+    Reading with readinto (no memory map) keeps the resident memory of a load to the arrays themselves:
+    a mapped file's pages would count a second time. bfloat16 tensors come back as float32 (numpy has no
+    bfloat16) unless keep_bf16=True, which returns their raw uint16 bits; `dtype(name)` says "bfloat16".
     """
 
     def __init__(self, path, keep_bf16: bool = False):
@@ -61,12 +62,6 @@ class SafetensorsReader(Mapping):
         self.metadata = header.pop("__metadata__", None) or {}
         self._entries = header
         self._keep_bf16 = keep_bf16
-        self._map = None
-
-    def _memory(self) -> np.memmap:
-        if self._map is None:
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
-        return self._map
 
     def shape(self, name) -> tuple:
         return tuple(self._entries[name]["shape"])
@@ -77,14 +72,16 @@ class SafetensorsReader(Mapping):
     def __getitem__(self, name) -> np.ndarray:
         info = self._entries[name]
         start, end = info["data_offsets"]
-        raw = self._memory()[self._offset + start : self._offset + end]
         code = info["dtype"]
-        if code == "BF16":
-            bits = raw.view("<u2").reshape(info["shape"])
-            if self._keep_bf16:
-                return np.array(bits)
-            return (bits.astype(np.uint32) << 16).view(np.float32)
-        return np.array(raw.view(np.dtype(_DTYPES[code]).newbyteorder("<")).reshape(info["shape"]))
+        stored = np.dtype("<u2") if code == "BF16" else np.dtype(_DTYPES[code]).newbyteorder("<")
+        array = np.empty(info["shape"], dtype=stored)
+        with open(self.path, "rb") as f:
+            f.seek(self._offset + start)
+            if f.readinto(memoryview(array).cast("B")) != end - start:
+                raise CheckpointFormatError(f"{self.path} ended while reading {name!r}; the file is truncated.")
+        if code == "BF16" and not self._keep_bf16:
+            return (array.astype(np.uint32) << 16).view(np.float32)
+        return array
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
