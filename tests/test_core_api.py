@@ -212,3 +212,11 @@ def test_missing_file_in_cached_repo(hub_cache, tmp_path):
     hub_cache("org/empty", tmp_path)
     with pytest.raises(OSError, match="config.json"):
         AutoConfig.from_pretrained("org/empty", cache_dir=hub_cache.cache_dir)
+
+
+def test_an_architecture_missing_in_a_framework_says_so():
+    config = AutoConfig.for_model("vit", hidden_size=32, num_attention_heads=4)
+    with pytest.raises(NotImplementedError, match="vit has no tf implementation"):
+        autoload.TFAutoModelForImageClassification.from_config(config)
+    with pytest.raises(NotImplementedError, match="available: torch"):
+        autoload.AutoModel.from_config(config, backend="flax")

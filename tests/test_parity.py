@@ -28,7 +28,10 @@ def cases(formats: bool):
         spec = registry.arch_spec(type_dir.name)
         if spec is None:
             continue
-        folders = sorted((type_dir / "formats").iterdir()) if formats else sorted(
+        formats_dir = type_dir / "formats"
+        if formats and not formats_dir.is_dir():
+            continue
+        folders = sorted(formats_dir.iterdir()) if formats else sorted(
             p for p in type_dir.iterdir() if p.is_dir() and p.name != "formats"
         )
         for folder in folders:
