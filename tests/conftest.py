@@ -16,15 +16,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 MODELS = FIXTURES / "models"
 
 
-def model_fixture_dirs(model_type: str) -> list[Path]:
-    """Every head fixture folder of an architecture (not the formats/ variants)."""
-    return sorted(p for p in (MODELS / model_type).iterdir() if p.is_dir() and p.name != "formats")
-
-
-def format_fixture_dirs(model_type: str) -> list[Path]:
-    return sorted(p for p in (MODELS / model_type / "formats").iterdir() if p.is_dir())
-
-
 def read_fixture(folder: Path) -> tuple[dict, dict, dict]:
     """(fixture.json, inputs, expected outputs) of one reference folder."""
     meta = json.loads((folder / "fixture.json").read_text())

@@ -5,9 +5,9 @@ import importlib.util
 
 import numpy as np
 import pytest
+from conftest import MODELS
 
 import autoload
-from conftest import MODELS
 
 CAUSAL = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM"]
 FRAMEWORK = {"tf": "tensorflow", "flax": "flax"}
@@ -56,3 +56,19 @@ def test_too_long_inputs_are_refused(folder, backend):
     model = auto.from_pretrained(MODELS / folder)
     with pytest.raises(ValueError, match="longer than"):
         model(input_ids=np.ones((1, 200), dtype=np.int64))
+
+
+@pytest.mark.parametrize("backend", ["tf", "flax"])
+def test_gpt2_double_heads_in_every_framework(backend):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    module = {"tf": "backends.tf.models.gpt2", "flax": "backends.flax.models.gpt2"}[backend]
+    prefix = {"tf": "TF", "flax": "Flax"}[backend]
+    double_class = getattr(importlib.import_module(module), f"{prefix}GPT2DoubleHeadsModel")
+    double, info = double_class.from_pretrained(MODELS / "gpt2/GPT2LMHeadModel", output_loading_info=True)
+    assert sorted(info["missing_keys"]) == ["multiple_choice_head.summary.bias", "multiple_choice_head.summary.weight"]
+    lm = _auto(backend).from_pretrained(MODELS / "gpt2/GPT2LMHeadModel")
+    ids = np.array([[[5, 17, 3, 44], [9, 12, 30, 7]]])
+    out = double(input_ids=ids, mc_token_ids=np.array([[3, 2]]))
+    np.testing.assert_allclose(np.asarray(out.logits)[0], np.asarray(lm(input_ids=ids[0]).logits), atol=1e-5)
+    assert np.asarray(out.mc_logits).shape == (1, 2)

@@ -210,6 +210,50 @@ class FlaxGPT2ForQuestionAnsweringModule(nn.Module):
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
+class FlaxSequenceSummary(nn.Module):
+    """The multiple-choice head: one vector per choice (at mc_token_ids), projected to a score."""
+
+    config: GPT2Config
+    dtype: jnp.dtype = jnp.float32
+
+    def setup(self):
+        c = self.config
+        labels = c.num_labels if c.summary_proj_to_labels and c.num_labels > 0 else c.n_embd
+        self.summary = nn.Dense(labels, dtype=self.dtype) if c.summary_use_proj else None
+        self.first_dropout = nn.Dropout(c.summary_first_dropout)
+
+    def __call__(self, hidden, token_ids=None, deterministic=True):
+        if token_ids is None:
+            token_ids = jnp.full(hidden.shape[:-2], hidden.shape[-2] - 1)
+        picked = jnp.take_along_axis(hidden, token_ids[..., None, None], axis=-2).squeeze(-2)
+        picked = self.first_dropout(picked, deterministic=deterministic)
+        return self.summary(picked) if self.summary is not None else picked
+
+
+class FlaxGPT2DoubleHeadsModule(nn.Module):
+    config: GPT2Config
+    dtype: jnp.dtype = jnp.float32
+
+    def setup(self):
+        self.transformer = FlaxGPT2Module(self.config, dtype=self.dtype)
+        self.multiple_choice_head = FlaxSequenceSummary(self.config, dtype=self.dtype)
+
+    def __call__(self, input_ids, mc_token_ids=None, return_dict=True, **kwargs):
+        shape = input_ids.shape
+        if len(shape) == 2:  # generation feeds [batch, seq]
+            input_ids = input_ids[:, None]
+        flat = {k: (v.reshape((-1, v.shape[-1])) if k == "attention_mask" and v is not None else v)
+                for k, v in kwargs.items()}  # fmt: skip
+        encoded = self.transformer(input_ids.reshape((-1, input_ids.shape[-1])), **flat)
+        hidden = encoded.last_hidden_state.reshape(input_ids.shape + (-1,))
+        logits = hidden @ self.transformer.variables["params"]["wte"]["embedding"].T
+        mc_logits = self.multiple_choice_head(hidden, mc_token_ids, kwargs.get("deterministic", True)).squeeze(-1)
+        if len(shape) == 2:
+            logits, mc_logits = logits[:, 0], None
+        return _finish(out.GPT2DoubleHeadsModelOutput(logits=logits, mc_logits=mc_logits,
+                       past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+
+
 class FlaxGPT2PreTrainedModel(FlaxPreTrainedModel):
     config_class = GPT2Config
     base_model_prefix = "transformer"
@@ -230,3 +274,15 @@ FlaxGPT2LMHeadModel = _model("FlaxGPT2LMHeadModel", FlaxGPT2LMHeadModule, FlaxGe
 FlaxGPT2ForSequenceClassification = _model("FlaxGPT2ForSequenceClassification", FlaxGPT2ForSequenceClassificationModule)
 FlaxGPT2ForTokenClassification = _model("FlaxGPT2ForTokenClassification", FlaxGPT2ForTokenClassificationModule)
 FlaxGPT2ForQuestionAnswering = _model("FlaxGPT2ForQuestionAnswering", FlaxGPT2ForQuestionAnsweringModule)
+
+
+
+class FlaxGPT2DoubleHeadsModel(FlaxGenerationMixin, FlaxGPT2PreTrainedModel):
+    module_class = FlaxGPT2DoubleHeadsModule
+
+    def __init__(self, config, *args, **kwargs):
+        config.num_labels = 1
+        super().__init__(config, *args, **kwargs)
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": jnp.zeros((1, 2, 2), dtype="i4")}

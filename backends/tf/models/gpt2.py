@@ -198,3 +198,47 @@ class TFGPT2ForQuestionAnswering(TFGPT2PreTrainedModel):
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
+
+
+class TFSequenceSummary(Layer):
+    """The multiple-choice head: one vector per choice (at mc_token_ids), projected to a score."""
+
+    def __init__(self, config: GPT2Config, **kwargs):
+        super().__init__(**kwargs)
+        labels = config.num_labels if config.summary_proj_to_labels and config.num_labels > 0 else config.n_embd
+        self.summary = dense(config, labels, "summary") if config.summary_use_proj else None
+        self.first_dropout = keras.layers.Dropout(config.summary_first_dropout)
+
+    def call(self, hidden, token_ids=None, training=False):
+        if token_ids is None:
+            token_ids = tf.fill(tf.shape(hidden)[:-2], tf.shape(hidden)[-2] - 1)
+        picked = tf.gather(hidden, token_ids, batch_dims=len(hidden.shape) - 2)
+        picked = self.first_dropout(picked, training=training)
+        return self.summary(picked) if self.summary is not None else picked
+
+
+class TFGPT2DoubleHeadsModel(TFGenerationMixin, TFGPT2PreTrainedModel):
+    def __init__(self, config, *args, **kwargs):
+        config.num_labels = 1
+        super().__init__(config, *args, **kwargs)
+        self.multiple_choice_head = TFSequenceSummary(config, name="multiple_choice_head")
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": tf.zeros((1, 2, 2), dtype=tf.int32)}
+
+    def forward(self, input_ids=None, mc_token_ids=None, labels=None, mc_labels=None, training=False,
+                return_dict=True, **kwargs):  # fmt: skip
+        if len(input_ids.shape) == 2:  # generation feeds [batch, seq]
+            return TFGPT2LMHeadModel.forward(self, input_ids, labels=labels, training=training,
+                                             return_dict=return_dict, **kwargs)  # fmt: skip
+        shape = tf.shape(input_ids)
+        flat = {k: (tf.reshape(v, (-1, v.shape[-1])) if k == "attention_mask" and v is not None else v)
+                for k, v in kwargs.items()}  # fmt: skip
+        encoded = self._encode(tf.reshape(input_ids, (-1, input_ids.shape[-1])), flat, training)
+        hidden = tf.reshape(encoded.last_hidden_state, tf.concat([shape, [-1]], 0))
+        logits = tf.matmul(hidden, self.transformer.wte.weight, transpose_b=True)
+        mc_logits = tf.squeeze(self.multiple_choice_head(hidden, token_ids=mc_token_ids, training=training), -1)
+        mc_loss = token_loss(mc_logits, mc_labels) if mc_labels is not None else None
+        return self._finish(out.GPT2DoubleHeadsModelOutput(
+            mc_loss=mc_loss, logits=logits, mc_logits=mc_logits, past_key_values=encoded.past_key_values,
+            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
