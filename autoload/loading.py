@@ -8,6 +8,7 @@ A backend only turns canonical numpy arrays into its own tensors and puts them i
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -52,6 +53,69 @@ class LoadingInfo:
                 ckpt_shape,
                 model_shape,
             )
+
+
+IGNORED_LOAD_KWARGS = ("low_cpu_mem_usage", "device_map", "_from_auto", "weights_only", "_do_init", "input_shape")
+
+
+@dataclass
+class LoadRequest:
+    """What a from_pretrained call asks for, once its keyword arguments are sorted and the config is known."""
+
+    model_name: str
+    source: str
+    config: object
+    options: object
+    flags: dict  # from_pt / from_tf / from_flax / use_safetensors
+    output_loading_info: bool = False
+    ignore_mismatched_sizes: bool = False
+
+    @classmethod
+    def parse(cls, model_class, source, config, kwargs: dict) -> LoadRequest:
+        """Sort from_pretrained's keyword arguments (everything framework-specific popped already)."""
+        from .configuration import PretrainedConfig
+        from .hub import HubOptions
+
+        options = HubOptions.pop_from(kwargs)
+        flags = {k: kwargs.pop(k, v) for k, v in
+                 (("from_pt", False), ("from_tf", False), ("from_flax", False), ("use_safetensors", None))}  # fmt: skip
+        loading_info = kwargs.pop("output_loading_info", False)
+        ignore_mismatched = kwargs.pop("ignore_mismatched_sizes", False)
+        for key in IGNORED_LOAD_KWARGS:
+            kwargs.pop(key, None)
+        if isinstance(config, PretrainedConfig):  # a copy, with the call's overrides applied
+            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
+        else:
+            config, kwargs = model_class.config_class.from_pretrained(
+                source if config is None else config, return_unused_kwargs=True,
+                **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs,
+            )  # fmt: skip
+        if kwargs:
+            raise TypeError(f"{model_class.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
+        return cls(model_class.__name__, None if source is None else os.fspath(source), config, options, flags,
+                   loading_info, ignore_mismatched)  # fmt: skip
+
+    def read_weights(self, backend: str):
+        """(lazy canonical state, a description of the files for messages)."""
+        flags = {k: v for k, v in self.flags.items() if k != f"from_{_FLAG_OF_BACKEND[backend]}"}
+        state, files = read_canonical_weights(self.source, self.options, backend=backend, config=self.config, **flags)
+        shards = f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else ""
+        return state, files.paths[0] + shards
+
+    def finish(self, model, info: LoadingInfo, where: str):
+        """Attach the generation config, then return what the caller asked for (warning about gaps)."""
+        if hasattr(model, "generate"):
+            from .generation import GenerationConfig
+
+            model.generation_config = (GenerationConfig.for_model(self.source, self.config, self.options)
+                                       if self.source else GenerationConfig.from_model_config(self.config))  # fmt: skip
+        if self.output_loading_info:
+            return model, info.as_dict()
+        info.warn(self.model_name, where)
+        return model
+
+
+_FLAG_OF_BACKEND = {"torch": "pt", "tf": "tf", "flax": "flax"}
 
 
 def read_canonical_weights(source, options, *, backend: str, config, from_pt=False, from_tf=False,

@@ -13,24 +13,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
+
 _RENAMED = {"scale": "weight", "embedding": "weight", "mean": "running_mean", "var": "running_var"}
 _COLLECTIONS = ("params", "batch_stats")
-
-
-def _kernel_to_weight(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 2:
-        return array.T
-    if array.ndim >= 3:  # conv: spatial..., in, out -> out, in, spatial...
-        return np.transpose(array, (array.ndim - 1, array.ndim - 2, *range(array.ndim - 2)))
-    return array
-
-
-def _weight_to_kernel(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 2:
-        return array.T
-    if array.ndim >= 3:
-        return np.transpose(array, (*range(2, array.ndim), 1, 0))
-    return array
 
 
 def canonical_name(path: str | tuple) -> str:
@@ -51,14 +37,12 @@ class _FlaxAsCanonical(Mapping):
     def __getitem__(self, name):
         path = self._names[name]
         array = np.asarray(self._flat[path])
-        return _kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array
+        return kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array
 
     def shape(self, name):
         path = self._names[name]
         shape = tuple(np.shape(self._flat[path]))
-        if path.rsplit("/", 1)[-1] == "kernel" and len(shape) >= 2:
-            return shape[-1:] + shape[-2:-1] + shape[:-2]
-        return shape
+        return kernel_shape_as_weight(shape) if path.rsplit("/", 1)[-1] == "kernel" else shape
 
     def __iter__(self):
         return iter(self._names)
@@ -91,7 +75,7 @@ def canonical_to_flax(state: Mapping, target: dict, path: tuple = ()):
             missing.append(("/".join(map(str, here)), name))
             continue
         array = np.asarray(state[name])
-        tree[key] = _weight_to_kernel(array) if key == "kernel" else array
+        tree[key] = weight_to_kernel(array) if key == "kernel" else array
     return tree, missing
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
+
 _LEAVES = {"kernel": "weight", "gamma": "weight", "beta": "bias", "embeddings": "weight",
            "moving_mean": "running_mean", "moving_variance": "running_var"}  # fmt: skip
 
@@ -33,22 +35,6 @@ def is_kernel(tf_name: str) -> bool:
     return tf_name.removesuffix(":0").rsplit("/", 1)[-1] == "kernel"
 
 
-def kernel_to_weight(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 2:
-        return array.T
-    if array.ndim >= 3:  # conv: spatial..., in, out -> out, in, spatial...
-        return np.transpose(array, (array.ndim - 1, array.ndim - 2, *range(array.ndim - 2)))
-    return array
-
-
-def weight_to_kernel(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 2:
-        return array.T
-    if array.ndim >= 3:
-        return np.transpose(array, (*range(2, array.ndim), 1, 0))
-    return array
-
-
 class _TFAsCanonical(Mapping):
     def __init__(self, raw: Mapping[str, np.ndarray]):
         self._raw = raw
@@ -64,9 +50,7 @@ class _TFAsCanonical(Mapping):
     def shape(self, name):
         tf_name = self._names[name]
         shape = tuple(np.shape(self._raw[tf_name]))
-        if is_kernel(tf_name) and len(shape) >= 2:
-            return shape[-1:] + shape[-2:-1] + shape[:-2]
-        return shape
+        return kernel_shape_as_weight(shape) if is_kernel(tf_name) else shape
 
     def __iter__(self):
         return iter(self._names)

@@ -19,12 +19,11 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_canonical_state
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
-from autoload.hub import HubOptions
 from autoload.loading import (
     LoadingInfo,
+    LoadRequest,
     align_prefix,
     fit_shape,
-    read_canonical_weights,
     same_up_to_unit_axes,
     shape_of,
 )
@@ -129,37 +128,12 @@ class FlaxPreTrainedModel:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
-        options = HubOptions.pop_from(kwargs)
-        from_pt = kwargs.pop("from_pt", False)
-        from_tf = kwargs.pop("from_tf", False)
-        kwargs.pop("from_flax", None)
-        use_safetensors = kwargs.pop("use_safetensors", None)
-        output_loading_info = kwargs.pop("output_loading_info", False)
-        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         seed = kwargs.pop("seed", 0)
-        kwargs.pop("_do_init", None)
-        kwargs.pop("input_shape", None)
-        if not isinstance(config, PretrainedConfig):
-            config_source = pretrained_model_name_or_path if config is None else config
-            config, kwargs = cls.config_class.from_pretrained(
-                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
-            )
-        else:
-            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
-        if kwargs:
-            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
-        source = os.fspath(pretrained_model_name_or_path)
-        state, files = read_canonical_weights(source, options, backend="flax", config=config, from_pt=from_pt,
-                                              from_tf=from_tf, use_safetensors=use_safetensors)  # fmt: skip
-        where = files.paths[0] + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
-        model = cls(config, *model_args, seed=seed, dtype=dtype, _do_init=False)
-        info = model._load_canonical(state, where, ignore_mismatched_sizes)
-        if hasattr(model, "generate"):
-            model.generation_config = GenerationConfig.for_model(source, config, options)
-        if output_loading_info:
-            return model, info.as_dict()
-        info.warn(cls.__name__, where)
-        return model
+        request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
+        state, where = request.read_weights("flax")
+        model = cls(request.config, *model_args, seed=seed, dtype=dtype, _do_init=False)
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+        return request.finish(model, info, where)
 
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
         info = LoadingInfo()

@@ -19,8 +19,13 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.tf import canonical_name, to_tf_layout
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
-from autoload.hub import HubOptions
-from autoload.loading import LoadingInfo, align_prefix, fit_shape, read_canonical_weights, same_up_to_unit_axes
+from autoload.loading import (
+    LoadingInfo,
+    LoadRequest,
+    align_prefix,
+    fit_shape,
+    same_up_to_unit_axes,
+)
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -174,36 +179,13 @@ class TFPreTrainedModel(keras.Model):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
-        options = HubOptions.pop_from(kwargs)
-        from_pt = kwargs.pop("from_pt", False)
-        from_flax = kwargs.pop("from_flax", False)
-        kwargs.pop("from_tf", None)
-        use_safetensors = kwargs.pop("use_safetensors", None)
-        output_loading_info = kwargs.pop("output_loading_info", False)
-        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
-        if not isinstance(config, PretrainedConfig):
-            config_source = pretrained_model_name_or_path if config is None else config
-            config, kwargs = cls.config_class.from_pretrained(
-                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
-            )
-        else:
-            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
-        if kwargs:
-            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
-        source = os.fspath(pretrained_model_name_or_path)
-        state, files = read_canonical_weights(source, options, backend="tf", config=config, from_pt=from_pt,
-                                              from_flax=from_flax, use_safetensors=use_safetensors)  # fmt: skip
-        where = files.paths[0] + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
+        request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
+        state, where = request.read_weights("tf")
         with _skip_random_init():
-            model = cls(config, *model_args)
+            model = cls(request.config, *model_args)
             model.build_weights()
-        info = model._load_canonical(state, where, ignore_mismatched_sizes)
-        if hasattr(model, "generate"):
-            model.generation_config = GenerationConfig.for_model(source, config, options)
-        if output_loading_info:
-            return model, info.as_dict()
-        info.warn(cls.__name__, where)
-        return model
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+        return request.finish(model, info, where)
 
     def _variables_by_tf_name(self) -> dict[str, tf.Variable]:
         return {v.path: v for v in self.weights}
@@ -238,7 +220,8 @@ class TFPreTrainedModel(keras.Model):
 
     # -- saving ---------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB", **kwargs):
-        from autoload.convert.tf import is_kernel, kernel_to_weight
+        from autoload.convert.layout import kernel_to_weight
+        from autoload.convert.tf import is_kernel
         from autoload.weights import write_sharded, write_tf_h5
 
         if os.path.isfile(save_directory):

@@ -14,13 +14,12 @@ from torch import nn
 from autoload.configuration import PretrainedConfig
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
-from autoload.hub import HubOptions
 from autoload.loading import (
     OPTIONAL_BUFFERS,
     LoadingInfo,
+    LoadRequest,
     align_prefix,
     fit_shape,
-    read_canonical_weights,
     same_up_to_unit_axes,
     shape_of,
 )
@@ -172,53 +171,20 @@ class PreTrainedModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
-        options = HubOptions.pop_from(kwargs)
-        from_tf = kwargs.pop("from_tf", False)
-        from_flax = kwargs.pop("from_flax", False)
-        kwargs.pop("from_pt", None)
-        use_safetensors = kwargs.pop("use_safetensors", None)
-        output_loading_info = kwargs.pop("output_loading_info", False)
-        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
         kwargs.pop("torch_dtype", None)
         state_dict = kwargs.pop("state_dict", None)
-        for ignored in ("low_cpu_mem_usage", "device_map", "_from_auto", "weights_only"):
-            kwargs.pop(ignored, None)
-
-        if not isinstance(config, PretrainedConfig):
-            config_source = pretrained_model_name_or_path if config is None else config
-            config, kwargs = cls.config_class.from_pretrained(
-                config_source, return_unused_kwargs=True, **{k: getattr(options, k) for k in HubOptions.KEYS}, **kwargs
-            )
-        else:
-            config = copy.deepcopy(config)
-            config, kwargs = type(config).from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
-        if kwargs:
-            raise TypeError(f"{cls.__name__}.from_pretrained got unexpected keyword arguments: {sorted(kwargs)}")
-
-        source = os.fspath(pretrained_model_name_or_path) if pretrained_model_name_or_path is not None else None
+        request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         if state_dict is None:
-            state, files = read_canonical_weights(
-                source, options, backend="torch", config=config, from_tf=from_tf, from_flax=from_flax,
-                use_safetensors=use_safetensors,
-            )  # fmt: skip
-            where = ", ".join(files.paths[:1]) + (f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else "")
+            state, where = request.read_weights("torch")
         else:
             state = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}
             where = "the given state_dict"
-
-        target_dtype = resolve_dtype(dtype, config, state)
         with parameters_on_meta():
-            model = cls(config, *model_args)
-        info = model._load_canonical(state, where, ignore_mismatched_sizes, target_dtype)
+            model = cls(request.config, *model_args)
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, resolve_dtype(dtype, request.config, state))
         model.eval()
-        if hasattr(model, "generate"):
-            model.generation_config = GenerationConfig.for_model(source, config, options) if source else \
-                GenerationConfig.from_model_config(config)
-        if output_loading_info:
-            return model, info.as_dict()
-        info.warn(cls.__name__, where)
-        return model
+        return request.finish(model, info, where)
 
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, dtype) -> LoadingInfo:
         """Put canonical numpy weights into a model whose parameters are on the meta device."""
