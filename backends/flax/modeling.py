@@ -20,6 +20,7 @@ from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_can
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.loading import (
+    OPTIONAL_BUFFERS,
     LoadingInfo,
     LoadRequest,
     align_prefix,
@@ -161,7 +162,7 @@ class FlaxPreTrainedModel:
                 _set(tree, path, None)
                 continue
             _set(tree, path, jnp.asarray(fit_shape(value, tuple(leaf.shape)), dtype=leaf.dtype))
-        info.unexpected_keys = [k for k in state if k not in expected_names]
+        info.unexpected_keys = [k for k in state if k not in expected_names and not k.endswith(OPTIONAL_BUFFERS)]
         if any(value is None for _, value in _leaves_with_paths(tree)):
             fresh = self.init_weights(self.key)  # only when the checkpoint lacks something
             for path, value in _leaves_with_paths(tree):
