@@ -243,5 +243,5 @@ def fit_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
     return array if tuple(array.shape) == tuple(shape) else array.reshape(tuple(shape))
 
 
-# Buffers a checkpoint may lack without consequence (BatchNorm's step counter).
-OPTIONAL_BUFFERS = ("num_batches_tracked",)
+# Buffers a checkpoint may have or lack without consequence: derived from the config (or a counter).
+OPTIONAL_BUFFERS = ("num_batches_tracked", "relative_position_index")
