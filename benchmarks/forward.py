@@ -73,10 +73,8 @@ elif framework == "tf":
     fn = lambda: call(tensors).numpy()
 else:
     import jax
-    if library == "autoload":
-        apply = jax.jit(lambda p, t: model.module.apply({"params": p}, **t, deterministic=True)[0])
-    else:
-        apply = jax.jit(lambda p, t: model.module.apply({"params": p}, **t, deterministic=True)[0])
+    variables = lambda p: p if "batch_stats" in p else {"params": p}  # noqa: E731 - models with batch norm
+    apply = jax.jit(lambda p, t: model.module.apply(variables(p), **t, deterministic=True)[0])
     tensors = {k: jax.numpy.asarray(v) for k, v in inputs.items()}
     fn = lambda: apply(model.params, tensors).block_until_ready()
 print(json.dumps({"seconds": timed(fn)}))

@@ -114,3 +114,16 @@ def test_shape_mismatch_names_key_and_file(tmp_path):
                                                          output_loading_info=True)  # fmt: skip
     assert [k for k, _, _ in info["mismatched_keys"]] == ["embeddings.word_embeddings.weight"]
     assert model.params["embeddings"]["word_embeddings"]["embedding"].shape == (120, 32)
+
+
+def test_vit_position_interpolation_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    folder = MODELS / "vit" / "ViTModel"
+    pixels = np.random.default_rng(0).standard_normal((1, 3, 48, 40)).astype(np.float32)
+    flax_model = autoload.FlaxAutoModel.from_pretrained(folder)
+    with pytest.raises(ValueError, match="interpolate_pos_encoding"):
+        flax_model(pixel_values=pixels)
+    ours = np.asarray(flax_model(pixel_values=pixels, interpolate_pos_encoding=True).last_hidden_state)
+    with torch.no_grad():
+        reference = autoload.AutoModel.from_pretrained(folder)(torch.from_numpy(pixels), interpolate_pos_encoding=True)
+    np.testing.assert_allclose(ours, reference.last_hidden_state.numpy(), atol=1e-4)

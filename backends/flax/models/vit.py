@@ -8,6 +8,7 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.models.vit import ViTConfig
+from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
 from ..attention import attend
@@ -56,20 +57,33 @@ class FlaxViTEmbeddings(nn.Module):
         self.position_embeddings = self.param("position_embeddings", init, (1, patches + 1, c.hidden_size))
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
-    def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True):
+    def positions_for(self, height: int, width: int):
+        """The learned position grid resized (bicubic, as PyTorch does) for another image size."""
+        c, positions = self.config, self.position_embeddings
+        grid = int((positions.shape[1] - 1) ** 0.5)
+        rows, cols = height // c.patch_size, width // c.patch_size
+        if (rows, cols) == (grid, grid):
+            return positions
+        patch = positions[0, 1:].reshape(grid, grid, -1)
+        patch = jnp.einsum("ri,ijc,sj->rsc", bicubic_matrix(grid, rows), patch, bicubic_matrix(grid, cols))
+        return jnp.concatenate([positions[:, :1], patch.reshape(1, rows * cols, -1)], axis=1)
+
+    def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True, interpolate_pos_encoding=False):
         c = self.config
         check_pixel_values(pixel_values, c.num_channels)
-        if tuple(pixel_values.shape[-2:]) != (c.image_size, c.image_size):
+        height, width = pixel_values.shape[-2:]
+        if not interpolate_pos_encoding and (height, width) != (c.image_size, c.image_size):
             raise ValueError(
-                f"Input image size {tuple(pixel_values.shape[-2:])} doesn't match the model "
-                f"({c.image_size}x{c.image_size}); resize it (interpolate_pos_encoding is PyTorch-only for now)."
+                f"Input image size ({height}*{width}) doesn't match the model ({c.image_size}*{c.image_size}); "
+                "resize it or pass interpolate_pos_encoding=True."
             )
         embeds = self.patch_embeddings(pixel_values.astype(self.dtype))
         if bool_masked_pos is not None and self.use_mask_token:
             mask = bool_masked_pos[..., None].astype(embeds.dtype)
             embeds = embeds * (1.0 - mask) + self.mask_token * mask
         cls = jnp.broadcast_to(self.cls_token, (embeds.shape[0], 1, embeds.shape[-1]))
-        return self.dropout(jnp.concatenate([cls, embeds], axis=1) + self.position_embeddings, deterministic=deterministic)
+        positions = self.positions_for(height, width) if interpolate_pos_encoding else self.position_embeddings
+        return self.dropout(jnp.concatenate([cls, embeds], axis=1) + positions, deterministic=deterministic)
 
 
 class FlaxViTSelfAttention(nn.Module):
@@ -197,8 +211,8 @@ class FlaxViTModule(nn.Module):
         self.pooler = FlaxViTPooler(c, dtype=self.dtype) if self.add_pooling_layer else None
 
     def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
-        hidden = self.embeddings(pixel_values, bool_masked_pos, deterministic)
+                 return_dict=True, interpolate_pos_encoding=False, **kwargs):  # fmt: skip
+        hidden = self.embeddings(pixel_values, bool_masked_pos, deterministic, interpolate_pos_encoding)
         hidden, states = self.encoder(hidden, deterministic)
         hidden = self.layernorm(hidden)
         result = out.BaseModelOutputWithPooling(
