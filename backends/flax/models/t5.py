@@ -30,9 +30,9 @@ def relative_position_bucket(relative: np.ndarray, bidirectional: bool, num_buck
     else:
         distance = -np.minimum(relative, 0)
     exact = num_buckets // 2
-    with np.errstate(divide="ignore"):
-        far = exact + (np.log(distance.astype(np.float32) / exact) / math.log(max_distance / exact)
-                       * (num_buckets - exact)).astype(relative.dtype)  # fmt: skip
+    # max(distance, 1): the log branch is only used where distance >= exact; this keeps log(0) out of it.
+    far = exact + (np.log(np.maximum(distance, 1).astype(np.float32) / exact) / math.log(max_distance / exact)
+                   * (num_buckets - exact)).astype(relative.dtype)  # fmt: skip
     far = np.minimum(far, num_buckets - 1)
     return bucket + np.where(distance < exact, distance, far)
 
