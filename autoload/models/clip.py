@@ -81,4 +81,4 @@ ARCHITECTURES = {
     "MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION": "CLIPModel",
     "MODEL_FOR_IMAGE_CLASSIFICATION": "CLIPForImageClassification",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")
