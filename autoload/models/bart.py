@@ -52,4 +52,4 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "BartForQuestionAnswering",
     "MODEL_FOR_CAUSAL_LM": "BartForCausalLM",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

@@ -1,8 +1,9 @@
 """flax_model.msgpack (flax.serialization's format) with msgpack alone.
 
-Arrays are msgpack ext type 1 holding a packed (shape, dtype name, raw bytes); ext 2 a complex number;
-ext 3 a numpy scalar. Arrays above flax's chunk limit are stored as a dict marked
-`__msgpack_chunked_array__` with a list of flat chunks.
+The file is one msgpack map (the nested parameter dict). Leaves are msgpack extension types: 1 an ndarray,
+packed as [shape, dtype name, C-order bytes]; 2 a Python complex, [real, imag]; 3 a numpy scalar,
+[dtype name, bytes]. An array over 2**30 bytes is stored as a map {"__msgpack_chunked_array__": True,
+"shape": {"0": d0, ...}, "chunks": {"0": flat chunk, ...}}, since one msgpack bin cannot exceed 4 GiB.
 """
 
 from __future__ import annotations
@@ -12,37 +13,65 @@ import os
 import numpy as np
 
 from ..errors import CheckpointFormatError
+from ._messages import damaged
+from .safetensors_io import bf16_bits_to_float32
 
 _NDARRAY, _COMPLEX, _SCALAR = 1, 2, 3
 _CHUNKED = "__msgpack_chunked_array__"
+MAX_CHUNK_BYTES = 2**30  # flax's chunk size; the reader accepts any
+
+
+class _Bfloat16Bits(np.ndarray):
+    """Marks raw bfloat16 bits (uint16) until the caller decides to widen them or keep them."""
+
+
+def _numpy_array(shape, dtype_name: str, buffer: bytes) -> np.ndarray:
+    if dtype_name == "bfloat16":
+        return np.frombuffer(buffer, dtype="<u2").reshape(shape).copy().view(_Bfloat16Bits)
+    try:
+        dtype = np.dtype(dtype_name)
+    except TypeError as exc:
+        raise ValueError(f"an array has dtype {dtype_name!r}, which numpy cannot represent") from exc
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape).copy()
 
 
 def _decode_ext(code: int, data: bytes):
     import msgpack
 
     if code == _NDARRAY:
-        shape, dtype, buffer = msgpack.unpackb(data, raw=False)
-        return np.frombuffer(buffer, dtype=np.dtype(dtype)).reshape(shape).copy()
+        shape, dtype_name, buffer = msgpack.unpackb(data, raw=True)
+        return _numpy_array(tuple(shape), dtype_name.decode(), buffer)
     if code == _COMPLEX:
-        real, imag = msgpack.unpackb(data, raw=False)
+        real, imag = msgpack.unpackb(data)
         return complex(real, imag)
     if code == _SCALAR:
-        dtype, buffer = msgpack.unpackb(data, raw=False)
-        return np.frombuffer(buffer, dtype=np.dtype(dtype))[0]
-    return msgpack.ExtType(code, data)
+        dtype_name, buffer = msgpack.unpackb(data, raw=True)
+        return _numpy_array((1,), dtype_name.decode(), buffer)[0]
+    raise ValueError(f"unknown msgpack extension type {code}")
 
 
-def _unchunk(tree):
+def _in_order(numbered: dict) -> list:
+    """flax stores tuples (shapes, chunk lists) as {"0": ..., "1": ...}."""
+    return [numbered[str(i)] for i in range(len(numbered))]
+
+
+def _finish(tree, keep_bf16: bool):
+    """Join chunked arrays and settle bfloat16 leaves, recursively."""
     if isinstance(tree, dict):
-        if tree.get(_CHUNKED):
-            chunks = [tree["chunks"][str(i)] if isinstance(tree["chunks"], dict) else tree["chunks"][i]
-                      for i in range(len(tree["chunks"]))]  # fmt: skip
-            return np.concatenate([np.ravel(c) for c in chunks]).reshape(tree["shape"])
-        return {k: _unchunk(v) for k, v in tree.items()}
+        if _CHUNKED in tree:
+            flat = np.concatenate([np.ravel(chunk) for chunk in _in_order(tree["chunks"])])
+            return _finish(flat.reshape(_in_order(tree["shape"])), keep_bf16)
+        return {key: _finish(value, keep_bf16) for key, value in tree.items()}
+    if isinstance(tree, _Bfloat16Bits):
+        bits = tree.view(np.ndarray)
+        return bits if keep_bf16 else bf16_bits_to_float32(bits)
     return tree
 
 
-def read_flax_msgpack(path) -> dict:
+def read_flax_msgpack(path, keep_bf16: bool = False) -> dict:
+    """The nested parameter dict of a flax msgpack file, leaves as numpy arrays.
+
+    bfloat16 arrays come back as float32, or as their raw uint16 bits with keep_bf16=True."""
     import msgpack
 
     path = os.fspath(path)
@@ -50,13 +79,17 @@ def read_flax_msgpack(path) -> dict:
         raw = f.read()
     try:
         tree = msgpack.unpackb(raw, ext_hook=_decode_ext, raw=False, strict_map_key=False)
-    except Exception as exc:  # msgpack raises several unrelated types for bad input
-        raise CheckpointFormatError(f"{path} is not a valid msgpack file ({exc}); it is not a Flax state dict.") from exc
+        tree = _finish(tree, keep_bf16)
+    except Exception as exc:  # msgpack raises many unrelated types for bad input
+        raise CheckpointFormatError(
+            damaged(path, f"it is not a Flax state dict, msgpack could not decode it: {exc}")
+        ) from exc
     if not isinstance(tree, dict) or not _has_arrays(tree):
         raise CheckpointFormatError(
-            f"{path} does not hold a Flax state dict (a nested dict of arrays); found {type(tree).__name__}."
+            f"{path} is valid msgpack but not a Flax state dict (a nested map of arrays); it holds "
+            f"{type(tree).__name__}. Re-download it, or re-save it with flax.serialization.to_bytes."
         )
-    return _unchunk(tree)
+    return tree
 
 
 def _has_arrays(tree) -> bool:
@@ -65,33 +98,45 @@ def _has_arrays(tree) -> bool:
     return isinstance(tree, dict) and any(_has_arrays(v) for v in tree.values())
 
 
-def _encode(value):
+def _pack_ext(value):
     import msgpack
 
     if isinstance(value, np.ndarray):
-        # tobytes() is C-ordered for any layout; ascontiguousarray would turn 0-d arrays into 1-d ones.
+        # tobytes() is C-ordered for any layout (ascontiguousarray would turn 0-d arrays into 1-d ones).
         return msgpack.ExtType(_NDARRAY, msgpack.packb((value.shape, value.dtype.name, value.tobytes())))
     if isinstance(value, np.generic):
         return msgpack.ExtType(_SCALAR, msgpack.packb((value.dtype.name, value.tobytes())))
     if isinstance(value, complex):
         return msgpack.ExtType(_COMPLEX, msgpack.packb((value.real, value.imag)))
-    raise TypeError(f"cannot serialise {type(value).__name__} in a Flax state dict")
+    raise TypeError(f"cannot store a {type(value).__name__} in a Flax state dict")
+
+
+def _prepare(tree):
+    """String keys, numpy leaves, and arrays over MAX_CHUNK_BYTES in flax's chunked form."""
+    if isinstance(tree, dict):
+        return {str(key): _prepare(value) for key, value in tree.items()}
+    if isinstance(tree, (np.generic, complex, int, float, bool, str, bytes)) or tree is None:
+        return tree
+    array = np.asarray(tree)
+    if array.nbytes <= MAX_CHUNK_BYTES:
+        return array
+    per_chunk = max(1, MAX_CHUNK_BYTES // array.itemsize)
+    flat = array.reshape(-1)
+    chunks = [flat[i : i + per_chunk] for i in range(0, flat.size, per_chunk)]
+    return {_CHUNKED: True, "shape": {str(i): n for i, n in enumerate(array.shape)},
+            "chunks": {str(i): chunk for i, chunk in enumerate(chunks)}}  # fmt: skip
 
 
 def write_flax_msgpack(tree: dict, path) -> None:
+    """Write a nested dict of arrays so that flax.serialization.msgpack_restore reads it back unchanged."""
     import msgpack
 
     with open(os.fspath(path), "wb") as f:
-        f.write(msgpack.packb(_as_numpy(tree), default=_encode, strict_types=True))
+        f.write(msgpack.packb(_prepare(tree), default=_pack_ext, strict_types=True))
 
 
-def _as_numpy(tree):
-    if isinstance(tree, dict):
-        return {str(k): _as_numpy(v) for k, v in tree.items()}
-    return np.asarray(tree)
-
-
-def flatten_tree(tree: dict, sep: str = "/", prefix: str = "") -> dict[str, np.ndarray]:
+def flatten_tree(tree: dict, sep: str = "/", prefix: str = "") -> dict:
+    """{"a": {"b": x}} -> {"a/b": x}; empty sub-dicts have no leaves and disappear."""
     flat = {}
     for key, value in tree.items():
         name = f"{prefix}{sep}{key}" if prefix else str(key)
@@ -103,6 +148,7 @@ def flatten_tree(tree: dict, sep: str = "/", prefix: str = "") -> dict[str, np.n
 
 
 def unflatten_tree(flat: dict, sep: str = "/") -> dict:
+    """{"a/b": x} -> {"a": {"b": x}}."""
     tree: dict = {}
     for name, value in flat.items():
         node = tree

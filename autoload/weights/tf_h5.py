@@ -1,58 +1,162 @@
-"""tf_model.h5 as transformers' TF classes write it (Keras 2 layout), read and written with h5py alone.
+"""tf_model.h5 as transformers' TF classes write it (the Keras 2 weights layout), with h5py alone.
 
-Root attribute `layer_names` lists the top-level layers; each layer's group has `weight_names`, the full
-variable names (`tf_bert_model/bert/…/kernel:0`), and a dataset at each of those paths.
+Root attributes: `layer_names` (the top-level layers, in model order), `backend`, `keras_version`. Each layer
+has a group whose attribute `weight_names` lists its full variable names
+(`tf_bert_model/bert/embeddings/word_embeddings/weight:0`); each weight is a dataset at that path inside the
+layer's group. Weights owned by the model itself sit in the group `top_level_model_weights`. A list
+attribute too large for an HDF5 object header is split into `<name>0`, `<name>1`, ...
+
+Also read: a full-model Keras .h5 (Keras 2, or Keras 3's legacy `model.save("x.h5")`), whose weights are this
+same layout inside the group `model_weights`; and the shards of a sharded tf_model.h5, whose root
+`layer_names` lists datasets (the weight names without the model's own scope) instead of layer groups.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from ..errors import CheckpointFormatError
+from ..errors import CheckpointFormatError, CheckpointNotFoundError
+from ._messages import damaged
+
+TOP_LEVEL_GROUP = "top_level_model_weights"
+_NAMES_PER_ATTRIBUTE = 4000  # variable-length strings take 16 bytes each in a 64 KiB object header
 
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def read_tf_h5(path) -> dict[str, np.ndarray]:
-    """Full weight name -> array, in file order."""
+def read_name_list(group, attribute: str) -> list[str]:
+    """A list-of-strings attribute, joined back together when it was split into numbered chunks."""
+    if attribute in group.attrs:
+        return [_text(v) for v in np.atleast_1d(group.attrs[attribute])]
+    names, chunk = [], 0
+    while f"{attribute}{chunk}" in group.attrs:
+        names += [_text(v) for v in np.atleast_1d(group.attrs[f"{attribute}{chunk}"])]
+        chunk += 1
+    return names
+
+
+def has_name_list(group, attribute: str) -> bool:
+    return attribute in group.attrs or f"{attribute}0" in group.attrs
+
+
+def write_name_list(group, attribute: str, names: list[str]) -> None:
+    encoded = [name.encode("utf-8") for name in names]
+    if len(encoded) <= _NAMES_PER_ATTRIBUTE:
+        # An empty list is stored as Keras stores it, an empty float array (h5py cannot store an empty str list).
+        group.attrs[attribute] = encoded if encoded else np.zeros(0)
+        return
+    for chunk, start in enumerate(range(0, len(encoded), _NAMES_PER_ATTRIBUTE)):
+        group.attrs[f"{attribute}{chunk}"] = encoded[start : start + _NAMES_PER_ATTRIBUTE]
+
+
+def shard_dataset_name(weight_name: str) -> str:
+    """Where a sharded tf_model.h5 stores a weight: its name without the model's scope (transformers' rule)."""
+    if "model." in weight_name or "/" not in weight_name:
+        return weight_name
+    return weight_name.split("/", 1)[1]
+
+
+def _open(path: str):
     import h5py
 
-    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointNotFoundError(f"{path} does not exist.")
     try:
-        handle = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as exc:
-        raise CheckpointFormatError(f"{path} is not a readable HDF5 file ({exc}); re-download it.") from exc
-    with handle:
-        if "layer_names" not in handle.attrs:
+        raise CheckpointFormatError(damaged(path, f"not a readable HDF5 file: {exc}")) from exc
+
+
+class TFH5Reader(Mapping):
+    """weight name -> numpy array over one tf_model.h5 (or one shard of a sharded one), in file order.
+
+    Opening reads only the attributes; a dataset is read when its weight is asked for. Names are the full
+    weight names as stored; for a shard file, the dataset names its `layer_names` lists.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        with _open(self.path) as handle:
+            self._datasets = self._index(handle)
+
+    def _index(self, handle) -> dict[str, str]:
+        import h5py
+
+        root = handle["model_weights"] if "model_weights" in handle and not has_name_list(handle, "layer_names") else handle
+        if not has_name_list(root, "layer_names"):
+            keras3 = " It looks like a Keras 3 `.weights.h5` file, which autoload does not read." if "vars" in handle else ""
             raise CheckpointFormatError(
-                f"{path} has no 'layer_names' attribute, so it is not a Keras/transformers tf_model.h5 weights file."
+                f"{self.path} has no 'layer_names' attribute, so it is not a tf_model.h5 weights file in the "
+                f"Keras 2 / transformers layout.{keras3} Save the model with transformers' save_pretrained, or as "
+                "safetensors."
             )
-        weights = {}
-        for layer in handle.attrs["layer_names"]:
-            group = handle[_text(layer)]
-            for name in group.attrs.get("weight_names", []):
-                name = _text(name)
-                try:
-                    weights[name] = np.asarray(group[name])
-                except KeyError as exc:
-                    raise CheckpointFormatError(f"{path} lists weight {name} but has no data for it.") from exc
-        return weights
+        prefix = f"{root.name.strip('/')}/" if root.name != "/" else ""
+        layers = read_name_list(root, "layer_names")
+        if TOP_LEVEL_GROUP in root and TOP_LEVEL_GROUP not in layers:
+            layers.append(TOP_LEVEL_GROUP)
+        datasets = {}
+        for layer in layers:
+            node = root.get(layer)
+            if isinstance(node, h5py.Dataset):  # a shard file lists its datasets directly
+                datasets[layer] = prefix + layer
+                continue
+            if node is None:
+                raise CheckpointFormatError(damaged(self.path, f"layer {layer!r} is listed but has no group"))
+            for name in read_name_list(node, "weight_names"):
+                if not isinstance(node.get(name), h5py.Dataset):
+                    raise CheckpointFormatError(damaged(self.path, f"weight {name!r} is listed but has no data"))
+                datasets[name] = f"{prefix}{layer}/{name}"
+        return datasets
+
+    def dataset_path(self, name: str) -> str:
+        return self._datasets[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        with _open(self.path) as handle:
+            return np.asarray(handle[self._datasets[name]][()])
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        with _open(self.path) as handle:
+            return tuple(handle[self._datasets[name]].shape)
+
+    def dtype(self, name: str) -> str:
+        with _open(self.path) as handle:
+            return handle[self._datasets[name]].dtype.name
+
+    def __contains__(self, name) -> bool:
+        return name in self._datasets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._datasets)
+
+    def __len__(self) -> int:
+        return len(self._datasets)
 
 
-def write_tf_h5(path, layers: dict[str, list[tuple[str, np.ndarray]]], keras_version: str = "2.21.0") -> None:
-    """Write top-level layer -> [(full weight name, array)] in the layout transformers' TF load reads."""
+def read_tf_h5(path) -> dict[str, np.ndarray]:
+    """Full weight name -> array, in file order (layers as `layer_names` lists them, then top-level weights)."""
+    reader = TFH5Reader(path)
+    with _open(reader.path) as handle:
+        return {name: np.asarray(handle[reader.dataset_path(name)][()]) for name in reader}
+
+
+def write_tf_h5(path, layers: Mapping[str, list[tuple[str, np.ndarray]]], keras_version: str = "2.21.0",
+                top_level_weights: list[tuple[str, np.ndarray]] = ()) -> None:  # fmt: skip
+    """Write top-level layer name -> [(full weight name, array)] in the layout transformers' TF classes (and
+    Keras 2's load_weights) read: the same attributes, groups and dataset paths a TF save_pretrained writes."""
     import h5py
 
     with h5py.File(os.fspath(path), "w") as handle:
-        handle.attrs["layer_names"] = [name.encode("utf-8") for name in layers]
+        write_name_list(handle, "layer_names", list(layers))
         handle.attrs["backend"] = b"tensorflow"
         handle.attrs["keras_version"] = keras_version.encode("utf-8")
-        for layer, weights in layers.items():
+        for layer, weights in [*layers.items(), (TOP_LEVEL_GROUP, list(top_level_weights))]:
             group = handle.create_group(layer)
-            group.attrs["weight_names"] = [name.encode("utf-8") for name, _ in weights]
+            write_name_list(group, "weight_names", [name for name, _ in weights])
             for name, array in weights:
                 group.create_dataset(name, data=np.asarray(array))

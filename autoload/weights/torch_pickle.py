@@ -1,9 +1,14 @@
 """pytorch_model.bin without PyTorch, and without running pickled code.
 
-torch.save writes a zip archive: `<name>/data.pkl` (a pickle of the state dict whose tensors point at
-storages through persistent ids) and one raw file per storage under `<name>/data/`. The reader below
-unpickles with an allow-list that only admits what a state dict needs and rebuilds tensors as numpy
-arrays; any other global (os.system, builtins.eval, …) is refused before anything runs.
+torch.save writes a zip archive `<name>/data.pkl`, `<name>/byteorder`, `<name>/data/<key>`, ...: the pickle
+holds the state dict, and each tensor in it is `torch._utils._rebuild_tensor_v2(storage, offset, size,
+stride, ...)` where `storage` is a persistent id ("storage", torch.<Type>Storage, key, device, numel) naming
+the raw bytes in `<name>/data/<key>`.
+
+The reader unpickles with an allow-list of the globals a state dict needs, and replaces each of them with a
+harmless stand-in that only records what it was given: no torch code (and nothing else) ever runs. Any
+other global (os.system, builtins.eval, ...) is refused before the pickle can call it. Tensor bytes are read
+from the archive only when that tensor is asked for.
 """
 
 from __future__ import annotations
@@ -14,166 +19,253 @@ import pickle
 import struct
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import CheckpointFormatError, UnsafeCheckpointError
+from ._messages import damaged
+from .safetensors_io import bf16_bits_to_float32
 
 _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16", "BFloat16Storage": "bfloat16",
     "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16", "CharStorage": "int8",
-    "ByteStorage": "uint8", "BoolStorage": "bool",
+    "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128", "UntypedStorage": "uint8",
 }  # fmt: skip
-_TORCH_DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"}
+# Dtype objects (torch.float32 pickles as the global "torch float32") only appear as inert arguments.
+_TORCH_DTYPE_NAMES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
+                      "float", "double", "half", "long", "int", "short", "complex64", "complex128"}  # fmt: skip
 
 
+@dataclass(frozen=True)
 class _StorageType:
-    def __init__(self, dtype: str):
-        self.dtype = dtype
+    dtype: str
 
 
-class _Storage:
-    def __init__(self, data: bytes, dtype: str):
-        self.data, self.dtype = data, dtype
+@dataclass(frozen=True)
+class _StorageRef:
+    key: str
+    dtype: str
+    numel: int
 
 
-def _numpy_dtype(dtype: str) -> np.dtype:
-    return np.dtype("<u2") if dtype == "bfloat16" else np.dtype(dtype).newbyteorder("<")
+@dataclass(frozen=True)
+class _TensorRef:
+    storage: _StorageRef
+    offset: int
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
 
 
-def _rebuild_tensor(storage, offset, size, stride, *unused):
-    flat = np.frombuffer(storage.data, dtype=_numpy_dtype(storage.dtype))
-    if not size:
-        array = flat[offset : offset + 1].reshape(())
-    else:
-        itemsize = flat.itemsize
-        array = np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(size),
-                                                strides=tuple(s * itemsize for s in stride))  # fmt: skip
-    return _Tensor(np.array(array), storage.dtype)
+def _is_index(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-class _Tensor:
-    """A rebuilt tensor and its torch dtype name (bfloat16 arrives as raw uint16 bits)."""
-
-    def __init__(self, array: np.ndarray, dtype: str):
-        self.array, self.dtype = array, dtype
+def _rebuild_tensor(storage, offset, size, stride, *unused) -> _TensorRef:
+    """Stand-in for torch._utils._rebuild_tensor(_v2): checks that the view stays inside its storage,
+    since a crafted file could otherwise make as_strided read arbitrary memory."""
+    size, stride = tuple(size), tuple(stride)
+    if not (isinstance(storage, _StorageRef) and _is_index(offset) and len(size) == len(stride)
+            and all(map(_is_index, size + stride))):  # fmt: skip
+        raise pickle.UnpicklingError(f"a tensor has invalid storage/offset/size/stride {offset}, {size}, {stride}")
+    if 0 not in size:
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= storage.numel:
+            raise pickle.UnpicklingError(f"a tensor of size {size} reaches past the end of storage {storage.key}")
+    return _TensorRef(storage, offset, size, stride)
 
 
 def _rebuild_parameter(data, *unused):
     return data
 
 
+def _encode_text(text: str, encoding: str = "latin1") -> bytes:  # how protocol-2 pickles spell bytes
+    return text.encode(encoding)
+
+
+_ALLOWED = {
+    ("collections", "OrderedDict"): OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("_codecs", "encode"): _encode_text,
+    **{("torch", name): _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()},
+    ("torch.storage", "UntypedStorage"): _StorageType("uint8"),
+    **{("torch", name): name for name in _TORCH_DTYPE_NAMES},
+}
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, path: str):
-        super().__init__(file)
-        self._archive, self._prefix, self._path = archive, prefix, path
+    def __init__(self, data: bytes, path: str, storage_sizes: dict[str, int]):
+        super().__init__(io.BytesIO(data))
+        self._path, self._storage_sizes = path, storage_sizes
 
     def find_class(self, module, name):
-        if module == "collections" and name == "OrderedDict":
-            return OrderedDict
-        if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):
-            return _rebuild_tensor
-        if module == "torch._utils" and name == "_rebuild_parameter":
-            return _rebuild_parameter
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _StorageType(_STORAGE_DTYPES[name])
-        if module == "torch" and name in _TORCH_DTYPES:
-            return name
-        if module == "torch.storage" and name == "UntypedStorage":
-            return _StorageType("uint8")
-        if module == "_codecs" and name == "encode":
-            return lambda text, encoding="latin1": text.encode(encoding)
+        if (module, name) in _ALLOWED:
+            return _ALLOWED[(module, name)]
         raise UnsafeCheckpointError(
-            f"{self._path} tries to load {module}.{name} while unpickling. A weights file only needs tensors, "
-            "so this file may run code on your machine; it was not loaded. Use a safetensors file instead."
+            f"{self._path} tries to use the global {module}.{name} while unpickling. A weights file only needs "
+            "tensors, so this file could run code on your machine; it was not loaded. Only load it if you trust "
+            "its source (with torch.load(weights_only=False)), or use a safetensors file instead."
         )
 
     def persistent_load(self, pid):
-        if not isinstance(pid, tuple) or len(pid) < 3 or pid[0] != "storage" or not isinstance(pid[1], _StorageType):
-            raise UnsafeCheckpointError(f"{self._path} has an unexpected persistent reference {pid!r}; not loaded.")
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and _is_index(pid[4])):  # fmt: skip
+            raise UnsafeCheckpointError(
+                f"{self._path} contains a persistent reference {pid!r} that is not a tensor storage; not loaded."
+            )
+        dtype, key, numel = pid[1].dtype, pid[2], pid[4]
+        if key not in self._storage_sizes:
+            raise CheckpointFormatError(damaged(self._path, f"storage {key} is missing from the archive"))
+        if self._storage_sizes[key] < numel * _numpy_dtype(dtype, "<").itemsize:
+            raise CheckpointFormatError(damaged(self._path, f"storage {key} is shorter than its {numel} elements"))
+        return _StorageRef(key, dtype, numel)
+
+
+def _numpy_dtype(dtype: str, byteorder: str) -> np.dtype:
+    return np.dtype(byteorder + "u2") if dtype == "bfloat16" else np.dtype(dtype).newbyteorder(byteorder)
+
+
+class TorchBinReader(Mapping):
+    """name -> numpy array over one torch.save zip file. Opening reads only the (small) pickle; a tensor's
+    bytes are read when it is asked for. bfloat16 tensors: float32, or raw uint16 bits with keep_bf16=True
+    (as SafetensorsReader); `dtype(name)` gives the stored dtype name."""
+
+    def __init__(self, path, keep_bf16: bool = False):
+        self.path = os.fspath(path)
+        self._keep_bf16 = keep_bf16
+        if not zipfile.is_zipfile(self.path):
+            raise CheckpointFormatError(damaged(
+                self.path, "not a zip archive: either damaged, or written by torch < 1.6 in the legacy format, "
+                "which autoload does not read",
+                fix="re-download it, or re-save it with a current torch.save (or as safetensors)",
+            ))  # fmt: skip
         try:
-            data = self._archive.read(f"{self._prefix}/data/{pid[2]}")
-        except KeyError as exc:
-            raise CheckpointFormatError(f"{self._path} is missing storage {pid[2]}; the file is corrupt.") from exc
-        return _Storage(data, pid[1].dtype)
+            with zipfile.ZipFile(self.path) as archive:
+                self._prefix, loaded, self._byteorder = self._unpickle(archive)
+        except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, struct.error) as exc:
+            raise CheckpointFormatError(damaged(self.path, str(exc))) from exc
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            if isinstance(exc, CheckpointFormatError):
+                raise
+            raise CheckpointFormatError(damaged(self.path, f"its pickle is malformed: {exc!r}")) from exc
+        if not isinstance(loaded, Mapping):
+            raise CheckpointFormatError(f"{self.path} holds a {type(loaded).__name__}, not a state dict of tensors.")
+        self._tensors = {name: ref for name, ref in loaded.items() if isinstance(ref, _TensorRef)}
+        if loaded and not self._tensors:
+            raise CheckpointFormatError(
+                f"{self.path} holds no tensors at its top level (keys: {', '.join(map(str, list(loaded)[:5]))}); "
+                "it is probably a training checkpoint rather than a model state dict."
+            )
+
+    def _unpickle(self, archive: zipfile.ZipFile):
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+        if not pickles:
+            raise CheckpointFormatError(f"{self.path} is a zip file without data.pkl; it is not a PyTorch checkpoint.")
+        prefix = pickles[0][: -len("data.pkl")]
+        sizes = {n[len(prefix) + 5 :]: archive.getinfo(n).file_size for n in archive.namelist()
+                 if n.startswith(prefix + "data/")}  # fmt: skip
+        byteorder = "little"
+        if prefix + "byteorder" in archive.namelist():
+            byteorder = archive.read(prefix + "byteorder").decode("ascii", "replace").strip()
+        if byteorder not in ("little", "big"):
+            raise CheckpointFormatError(damaged(self.path, f"unknown byteorder {byteorder!r}"))
+        loaded = _RestrictedUnpickler(archive.read(pickles[0]), self.path, sizes).load()
+        return prefix, loaded, "<" if byteorder == "little" else ">"
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self._tensors[name].shape
+
+    def dtype(self, name: str) -> str:
+        return self._tensors[name].storage.dtype
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        ref = self._tensors[name]
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                data = archive.read(f"{self._prefix}data/{ref.storage.key}")
+        except zipfile.BadZipFile as exc:
+            raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
+        flat = np.frombuffer(data, dtype=_numpy_dtype(ref.storage.dtype, self._byteorder), count=ref.storage.numel)
+        itemsize = flat.itemsize
+        view = np.lib.stride_tricks.as_strided(flat[ref.offset :] if flat.size else flat, shape=ref.shape,
+                                               strides=tuple(s * itemsize for s in ref.stride), writeable=False)  # fmt: skip
+        array = view.astype(view.dtype.newbyteorder("="))  # a copy, native byte order, C-contiguous
+        if ref.storage.dtype == "bfloat16" and not self._keep_bf16:
+            return bf16_bits_to_float32(array)
+        return array
+
+    def __contains__(self, name) -> bool:
+        return name in self._tensors
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
 
 
 def read_torch_bin(path, keep_bf16: bool = False) -> dict[str, np.ndarray]:
-    """name -> numpy array from a torch.save zip file (bfloat16 as float32 unless keep_bf16)."""
-    path = os.fspath(path)
-    if not zipfile.is_zipfile(path):
-        raise CheckpointFormatError(
-            f"{path} is not a zip-format PyTorch file (it is corrupt, or was saved by torch < 1.6 with the legacy "
-            "format, which autoload does not read). Re-save it with a current torch.save, or use safetensors."
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-            if not pickles:
-                raise CheckpointFormatError(f"{path} has no data.pkl; it is not a PyTorch checkpoint.")
-            prefix = pickles[0].rsplit("/", 1)[0] if "/" in pickles[0] else ""
-            loaded = _RestrictedUnpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix, path).load()
-    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, struct.error) as exc:
-        raise CheckpointFormatError(f"{path} is truncated or corrupt ({exc}); re-download it.") from exc
-    if not isinstance(loaded, Mapping):
-        raise CheckpointFormatError(f"{path} holds a {type(loaded).__name__}, not a state dict of tensors.")
-    state = {}
-    for name, value in loaded.items():
-        if not isinstance(value, _Tensor):
-            continue
-        array = value.array
-        if value.dtype == "bfloat16" and not keep_bf16:
-            array = (array.astype(np.uint32) << 16).view(np.float32)
-        state[name] = array
-    return state
+    """Every tensor of a torch.save zip file as name -> numpy array (bfloat16 as float32 unless keep_bf16)."""
+    reader = TorchBinReader(path, keep_bf16)
+    return {name: reader[name] for name in reader}
 
 
-# -- writing ------------------------------------------------------------------------------------------
-_STORAGE_OF = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items() if v != "bfloat16"}
+# -- writing: the pickle is assembled from opcodes, so torch's classes never need to exist here -------------
+_STORAGE_FOR_DTYPE = {dtype: storage for storage, dtype in _STORAGE_DTYPES.items()
+                      if dtype != "bfloat16" and storage != "UntypedStorage"}  # fmt: skip
 
 
 def _global(module: str, name: str) -> bytes:
     return pickle.GLOBAL + f"{module}\n{name}\n".encode()
 
 
-def _unicode(text: str) -> bytes:
+def _text(text: str) -> bytes:
     data = text.encode("utf-8")
     return pickle.BINUNICODE + struct.pack("<I", len(data)) + data
 
 
 def _int(value: int) -> bytes:
-    return pickle.BININT + struct.pack("<i", value)
+    if -(2**31) <= value < 2**31:
+        return pickle.BININT + struct.pack("<i", value)
+    data = value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True)
+    return pickle.LONG1 + bytes([len(data)]) + data
 
 
 def _tuple(items: list[bytes]) -> bytes:
     return pickle.MARK + b"".join(items) + pickle.TUPLE
 
 
+def _tensor_pickle(key: str, array: np.ndarray, storage_type: str) -> bytes:
+    storage = _tuple([_text("storage"), _global("torch", storage_type), _text(key), _text("cpu"), _int(array.size)])
+    empty_hooks = _global("collections", "OrderedDict") + pickle.EMPTY_TUPLE + pickle.REDUCE
+    strides = [s // array.itemsize for s in array.strides] if array.size else [1] * array.ndim
+    arguments = _tuple([storage + pickle.BINPERSID, _int(0), _tuple([_int(n) for n in array.shape]),
+                        _tuple([_int(s) for s in strides]), pickle.NEWFALSE, empty_hooks])  # fmt: skip
+    return _global("torch._utils", "_rebuild_tensor_v2") + arguments + pickle.REDUCE
+
+
 def write_torch_bin(state: Mapping[str, np.ndarray], path) -> None:
-    """Write a file torch.load(weights_only=True) reads, without torch: the pickle is assembled from
-    opcodes, so nothing here needs torch's classes to exist."""
-    archive_name = os.path.splitext(os.path.basename(os.fspath(path)))[0] or "archive"
-    body, storages = [], []
-    for i, name in enumerate(state):
+    """Write name -> array as a torch.save zip file that `torch.load(path, weights_only=True)` reads."""
+    path = os.fspath(path)
+    archive_name = os.path.splitext(os.path.basename(path))[0] or "archive"
+    entries, storages = [], []
+    for key, name in enumerate(state):
         array = np.ascontiguousarray(state[name])
-        if array.dtype not in _STORAGE_OF:
-            raise ValueError(f"{name}: dtype {array.dtype} cannot be written to pytorch_model.bin.")
-        storages.append(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
-        storage = _tuple([_unicode("storage"), _global("torch", _STORAGE_OF[array.dtype]), _unicode(str(i)),
-                          _unicode("cpu"), _int(array.size)]) + pickle.BINPERSID  # fmt: skip
-        strides = [s // array.itemsize for s in array.strides] if array.size else [1] * array.ndim
-        tensor = (_global("torch._utils", "_rebuild_tensor_v2")
-                  + _tuple([storage, _int(0), _tuple([_int(d) for d in array.shape]),
-                            _tuple([_int(s) for s in strides]), pickle.NEWFALSE,
-                            _global("collections", "OrderedDict") + pickle.EMPTY_TUPLE + pickle.REDUCE])
-                  + pickle.REDUCE)  # fmt: skip
-        body.append(_unicode(name) + tensor)
-    data = (pickle.PROTO + b"\x02" + _global("collections", "OrderedDict") + pickle.EMPTY_TUPLE + pickle.REDUCE
-            + pickle.MARK + b"".join(body) + pickle.SETITEMS + pickle.STOP)  # fmt: skip
-    with zipfile.ZipFile(os.fspath(path), "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(f"{archive_name}/data.pkl", data)
+        if array.dtype.name not in _STORAGE_FOR_DTYPE:
+            raise ValueError(f"{name}: dtype {array.dtype} cannot be written to a pytorch_model.bin.")
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        entries.append(_text(name) + _tensor_pickle(str(key), array, _STORAGE_FOR_DTYPE[array.dtype.name]))
+        storages.append(array)
+    data_pkl = (pickle.PROTO + b"\x02" + _global("collections", "OrderedDict") + pickle.EMPTY_TUPLE + pickle.REDUCE
+                + pickle.MARK + b"".join(entries) + pickle.SETITEMS + pickle.STOP)  # fmt: skip
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(f"{archive_name}/data.pkl", data_pkl)
         archive.writestr(f"{archive_name}/byteorder", "little")
-        for i, raw in enumerate(storages):
-            archive.writestr(f"{archive_name}/data/{i}", raw)
+        for key, array in enumerate(storages):
+            with archive.open(f"{archive_name}/data/{key}", "w", force_zip64=array.nbytes >= 2**31) as member:
+                member.write(array.reshape(-1).view(np.uint8).data)
         archive.writestr(f"{archive_name}/version", "3\n")

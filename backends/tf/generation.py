@@ -9,13 +9,20 @@ from autoload.generation import GenerationConfig, generate
 
 
 class TFStepper:
-    def __init__(self, model):
+    def __init__(self, model, encoder_decoder: bool = False):
         self.model = model
+        self.encoder_decoder = encoder_decoder
 
     def start(self, inputs: dict) -> dict:
-        return {"past": None, "mask": inputs.get("attention_mask")}
+        state = {"past": None, "mask": inputs.get("attention_mask")}
+        if self.encoder_decoder:
+            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
+        return state
 
     def step(self, tokens: np.ndarray, state: dict):
+        if self.encoder_decoder:
+            out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"])
+            return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values}
         mask = state["mask"]
         if mask is not None and state["past"] is not None:
             mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)
@@ -35,14 +42,20 @@ class TFStepper:
 class TFGenerationMixin:
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, **kwargs):  # fmt: skip
+        options = {k: v for k, v in kwargs.items() if not isinstance(v, (np.ndarray, tf.Tensor))}
+        kwargs = {k: v for k, v in kwargs.items() if k not in options}
         config = (generation_config or getattr(self, "generation_config", None)
-                  or GenerationConfig.from_model_config(self.config)).updated(**kwargs)  # fmt: skip
-        if getattr(self.config, "is_encoder_decoder", False):
-            raise NotImplementedError(f"{type(self).__name__}: generation for TF encoder-decoder models is not available yet.")
-        if input_ids is None:
-            raise ValueError("generate() needs input_ids.")
-        prompt = np.asarray(input_ids)
-        inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask)}
+                  or GenerationConfig.from_model_config(self.config)).updated(**options)  # fmt: skip
+        encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
+        arrays = {k: np.asarray(v) for k, v in list(kwargs.items()) if isinstance(v, (np.ndarray, tf.Tensor))}
+        main = arrays.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else input_ids
+        if main is None:
+            raise ValueError(f"generate() needs {self.main_input_name}.")
+        inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}
+        if encoder_decoder:
+            inputs[self.main_input_name] = np.asarray(main)
+        prompt = np.asarray(main) if not encoder_decoder else np.zeros((np.asarray(main).shape[0], 0))
         rng = np.random.default_rng(seed) if config.do_sample else None
-        sequences = generate(TFStepper(self), prompt, config, encoder_decoder=False, inputs=inputs, rng=rng)
+        sequences = generate(TFStepper(self, encoder_decoder), prompt, config, encoder_decoder=encoder_decoder,
+                             inputs=inputs, rng=rng)  # fmt: skip
         return tf.constant(sequences)

@@ -158,8 +158,9 @@ class TFPreTrainedModel(keras.Model):
 
     def build_weights(self) -> None:
         """Create every variable by one eager call on tiny inputs."""
-        if not self.weights:
+        if not getattr(self, "_weights_built", False):
             self(self.dummy_inputs(), training=False)
+            self._weights_built = True
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
