@@ -50,4 +50,4 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_CLASSIFICATION": "ConvNextForImageClassification",
     "MODEL_FOR_BACKBONE": "ConvNextBackbone",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

@@ -61,6 +61,15 @@ class LlamaConfig(PretrainedConfig):
         if self.head_dim is None:
             self.head_dim = hidden_size // num_attention_heads
 
+    # Which attention projections carry a bias; Qwen2 overrides these (derived, so never written to config.json).
+    @property
+    def qkv_bias(self) -> bool:
+        return bool(self.attention_bias)
+
+    @property
+    def output_bias(self) -> bool:
+        return bool(self.attention_bias)
+
 
 CONFIG_CLASS = LlamaConfig
 ARCHITECTURES = {

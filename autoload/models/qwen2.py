@@ -9,13 +9,13 @@ class Qwen2Config(LlamaConfig):
     def __init__(self, vocab_size=151936, hidden_size=4096, intermediate_size=22016, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=32768,
                  use_sliding_window=False, sliding_window=4096, max_window_layers=28, layer_types=None,
-                 **kwargs):  # fmt: skip
+                 bos_token_id=None, eos_token_id=None, **kwargs):  # fmt: skip
         kwargs.pop("attention_bias", None)
         kwargs.pop("mlp_bias", None)
         super().__init__(vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
                          num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
                          num_key_value_heads=num_key_value_heads, max_position_embeddings=max_position_embeddings,
-                         **kwargs)  # fmt: skip
+                         bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)  # fmt: skip
         self.use_sliding_window = use_sliding_window
         self.sliding_window = sliding_window if use_sliding_window else None
         self.max_window_layers = max_window_layers
@@ -23,6 +23,14 @@ class Qwen2Config(LlamaConfig):
             "sliding_attention" if use_sliding_window and i >= max_window_layers else "full_attention"
             for i in range(num_hidden_layers)
         ]
+
+    @property
+    def qkv_bias(self) -> bool:
+        return True
+
+    @property
+    def output_bias(self) -> bool:
+        return False
 
 
 CONFIG_CLASS = Qwen2Config

@@ -41,4 +41,4 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_CLASSIFICATION": "ResNetForImageClassification",
     "MODEL_FOR_BACKBONE": "ResNetBackbone",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

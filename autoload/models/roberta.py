@@ -12,6 +12,7 @@ CONFIG_CLASS = RobertaConfig
 ARCHITECTURES = {
     "MODEL": "RobertaModel",
     "MODEL_FOR_MASKED_LM": "RobertaForMaskedLM",
+    "MODEL_FOR_PRETRAINING": "RobertaForMaskedLM",
     "MODEL_FOR_CAUSAL_LM": "RobertaForCausalLM",
     "MODEL_FOR_SEQUENCE_CLASSIFICATION": "RobertaForSequenceClassification",
     "MODEL_FOR_MULTIPLE_CHOICE": "RobertaForMultipleChoice",

@@ -69,4 +69,4 @@ ARCHITECTURES = {
     "MODEL_FOR_MASKED_IMAGE_MODELING": "SwinForMaskedImageModeling",
     "MODEL_FOR_BACKBONE": "SwinBackbone",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

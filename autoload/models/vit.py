@@ -51,4 +51,4 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_CLASSIFICATION": "ViTForImageClassification",
     "MODEL_FOR_MASKED_IMAGE_MODELING": "ViTForMaskedImageModeling",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

@@ -66,4 +66,4 @@ ARCHITECTURES = {
     "MODEL_FOR_CAUSAL_LM": "WhisperForCausalLM",
     "MODEL_FOR_AUDIO_CLASSIFICATION": "WhisperForAudioClassification",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")

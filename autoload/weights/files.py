@@ -1,28 +1,36 @@
-"""Which weight files a folder or Hub repo holds, which of them a load should use, and opening them."""
+"""Which weight files a folder or Hub repo holds, which of them a load should use, and opening them lazily."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ..hub import HubOptions, cached_file, resolve_folder
-from .sharding import WEIGHTS_NAMES, index_name, read_index
+from .sharding import INDEX_NAMES, WEIGHTS_NAMES, index_name, read_index
 
 NATIVE_FORMAT = {"torch": "pt", "tf": "tf", "flax": "flax"}
 FLAG_FOR_FORMAT = {"pt": "from_pt=True", "safetensors": "from_pt=True", "tf": "from_tf=True", "flax": "from_flax=True"}
 _FRAMEWORK_NAME = {"torch": "PyTorch", "tf": "TensorFlow", "flax": "Flax"}
 
+__all__ = ["INDEX_NAMES", "WEIGHTS_NAMES", "WeightFiles", "cross_load_flags", "find_all_weights", "find_weights",
+           "open_weights"]  # fmt: skip
+
 
 @dataclass
 class WeightFiles:
+    """The files of one checkpoint in one format: a single file, or the shards an index names."""
+
     format: str  # "safetensors", "pt", "tf" or "flax"
-    paths: list[str]
-    index: dict | None = None  # weight name -> shard file name, for sharded checkpoints
+    paths: list[str]  # local paths; shards in the order the index first names them
+    index: dict[str, str] | None = None  # weight name -> shard file name, for sharded checkpoints
 
 
 def _probe(source, fmt: str, options: HubOptions) -> WeightFiles | None:
+    """The checkpoint in format `fmt`, or None; a single file wins over an index."""
     single = cached_file(source, WEIGHTS_NAMES[fmt], options, required=False)
     if single is not None:
         return WeightFiles(fmt, [single])
@@ -36,7 +44,7 @@ def _probe(source, fmt: str, options: HubOptions) -> WeightFiles | None:
         (paths if path else missing).append(path or shard)
     if missing:
         raise CheckpointNotFoundError(
-            f"{index_path} lists shard files that are missing from {resolve_folder(source, options)}: "
+            f"{index_path} names shard files that are missing from {resolve_folder(source, options)}: "
             f"{', '.join(missing)}. Re-download the checkpoint."
         )
     return WeightFiles(fmt, paths, weight_map)
@@ -58,92 +66,158 @@ def cross_load_flags(source, backend: str, options: HubOptions | None = None) ->
 
 def find_weights(source, options: HubOptions | None = None, *, backend: str, from_pt=False, from_tf=False,
                  from_flax=False, use_safetensors: bool | None = None) -> WeightFiles:  # fmt: skip
+    """Pick the checkpoint files a `backend` load should read.
+
+    from_tf / from_flax: that format. Otherwise safetensors (single or sharded) when present, unless
+    use_safetensors=False; then the backend's native format (pytorch_model.bin, tf_model.h5,
+    flax_model.msgpack), or pytorch_model.bin for from_pt. use_safetensors=True accepts safetensors only.
+    Raises CheckpointNotFoundError saying which flag would load the formats that are there instead.
+    """
     options = options or HubOptions()
-    where = resolve_folder(source, options)
+    requested = "from_tf" if from_tf else "from_flax" if from_flax else "from_pt" if from_pt else None
     if from_tf or from_flax:
-        fmt = "tf" if from_tf else "flax"
-        found = _probe(source, fmt, options)
-        if found is None:
-            raise CheckpointNotFoundError(
-                f"{where} has no {WEIGHTS_NAMES[fmt]} (nor {index_name(fmt)}), which from_{fmt}=True asks for."
-                + _others_hint(source, options, exclude=fmt)
-            )
-        return found
-    order = [] if use_safetensors is False else ["safetensors"]
-    if not use_safetensors:
-        order.append("pt" if from_pt else NATIVE_FORMAT[backend])
+        order = ["tf" if from_tf else "flax"]
+    else:
+        order = [] if use_safetensors is False else ["safetensors"]
+        if not use_safetensors:
+            order.append("pt" if from_pt else NATIVE_FORMAT[backend])
     for fmt in order:
         found = _probe(source, fmt, options)
         if found is not None:
             return found
-    looked_for = ", ".join(f"{WEIGHTS_NAMES[f]} / {index_name(f)}" for f in order)
-    if use_safetensors:
-        raise CheckpointNotFoundError(f"{where} has no {looked_for}, and use_safetensors=True was passed.")
-    raise CheckpointNotFoundError(
-        f"{where} has no weights {_FRAMEWORK_NAME[backend]} can load directly (looked for {looked_for})."
-        + _others_hint(source, options, exclude=None)
-    )
+    raise CheckpointNotFoundError(_why_nothing_usable(source, options, backend, order, use_safetensors, requested))
 
 
-def _others_hint(source, options, exclude) -> str:
-    present = [f for f in find_all_weights(source, options) if f.format != exclude]
+def _why_nothing_usable(source, options, backend: str, tried: list[str], use_safetensors, requested) -> str:
+    where = resolve_folder(source, options)
+    present = [fmt for fmt in WEIGHTS_NAMES if fmt not in tried and _has_files(source, fmt, options)]
     if not present:
-        return " It holds no weight file in any format."
-    names = ", ".join(os.path.basename(f.paths[0]) if f.index is None else index_name(f.format) for f in present)
-    return f" It contains {names}: pass {FLAG_FOR_FORMAT[present[0].format]} to load it."
+        every_name = ", ".join(name for fmt in WEIGHTS_NAMES for name in (WEIGHTS_NAMES[fmt], INDEX_NAMES[fmt]))
+        return f"{where} contains no model weights: looked for {every_name}."
+    framework = _FRAMEWORK_NAME[backend]
+    missing = f"{where} has no {' / '.join(n for fmt in tried for n in (WEIGHTS_NAMES[fmt], INDEX_NAMES[fmt]))}"
+    if use_safetensors:
+        missing += ", which use_safetensors=True requires"
+
+    def names(formats):
+        return ", ".join(WEIGHTS_NAMES[f] if _has_single(source, f, options) else INDEX_NAMES[f] for f in formats)
+
+    direct = [fmt for fmt in present if fmt in ("safetensors", NATIVE_FORMAT[backend])]
+    if direct:  # only the caller's own option kept these out
+        if use_safetensors:
+            option = "use_safetensors=True"
+        elif use_safetensors is False and "safetensors" in direct:
+            option = "use_safetensors=False"
+        else:
+            option = f"{requested}=True"
+        return f"{missing}. It contains {names(direct)}, which {framework} loads directly: drop {option}."
+    flags = " or ".join(dict.fromkeys(FLAG_FOR_FORMAT[fmt] for fmt in present))
+    return f"{missing}. It contains {names(present)} but no {framework} weights: pass {flags} to load it."
 
 
-class ShardedSafetensors(Mapping):
-    """One mapping over all shards; a tensor's shard is opened only when one of its tensors is read."""
+def _has_single(source, fmt: str, options: HubOptions) -> bool:
+    return cached_file(source, WEIGHTS_NAMES[fmt], options, required=False) is not None
 
-    def __init__(self, files: WeightFiles, keep_bf16: bool):
-        from .safetensors_io import SafetensorsReader
 
-        by_name = {os.path.basename(p): p for p in files.paths}
-        self._where = {name: by_name[shard] for name, shard in files.index.items()}
-        self._readers: dict[str, SafetensorsReader] = {}
-        self._open = lambda path: SafetensorsReader(path, keep_bf16)
+def _has_files(source, fmt: str, options: HubOptions) -> bool:
+    return _has_single(source, fmt, options) or cached_file(source, INDEX_NAMES[fmt], options, required=False) is not None
 
-    def _reader(self, name):
-        path = self._where[name]
-        if path not in self._readers:
-            self._readers[path] = self._open(path)
-        return self._readers[path]
 
-    def __getitem__(self, name):
-        return self._reader(name)[name]
+# -- opening ----------------------------------------------------------------------------------------------
+class InMemoryWeights(dict):
+    """A dict of arrays with the same shape()/dtype() accessors as the lazy readers."""
 
-    def shape(self, name):
-        return self._reader(name).shape(name)
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(np.shape(self[name]))
 
-    def dtype(self, name):
-        return self._reader(name).dtype(name)
+    def dtype(self, name: str) -> str:
+        return np.asarray(self[name]).dtype.name
+
+
+class ShardedWeights(Mapping):
+    """One mapping over all the shards of a checkpoint, in the index's order. A shard is opened the first
+    time one of its weights is needed, so reading one weight touches only its own shard (and, for the lazy
+    per-tensor readers, only that tensor's bytes)."""
+
+    def __init__(self, shard_of: dict[str, str], open_shard: Callable[[str], Mapping],
+                 key_in_shard: Callable[[str], str] = str):  # fmt: skip
+        self._shard_of = shard_of  # weight name -> shard path
+        self._open_shard = open_shard
+        self._key_in_shard = key_in_shard
+        self._shards: dict[str, Mapping] = {}
+
+    def _locate(self, name: str) -> tuple[Mapping, str]:
+        path = self._shard_of[name]
+        if path not in self._shards:
+            self._shards[path] = self._open_shard(path)
+        shard, key = self._shards[path], self._key_in_shard(name)
+        if key not in shard:
+            raise CheckpointFormatError(
+                f"The checkpoint's index puts {name!r} in {path}, but that file does not contain it; the shards "
+                "and the index do not match. Re-download the checkpoint."
+            )
+        return shard, key
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        shard, key = self._locate(name)
+        return shard[key]
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        shard, key = self._locate(name)
+        return tuple(shard.shape(key))
+
+    def dtype(self, name: str) -> str:
+        shard, key = self._locate(name)
+        return shard.dtype(key)
+
+    def __contains__(self, name) -> bool:
+        return name in self._shard_of
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
+        return iter(self._shard_of)
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._shard_of)
 
 
-def open_weights(files: WeightFiles, keep_bf16: bool = False) -> Mapping:
-    """A mapping of the files' tensors under the names that format uses (flax: '/'-joined paths)."""
+def _opener(fmt: str, keep_bf16: bool) -> Callable[[str], Mapping]:
     from .flax_msgpack import flatten_tree, read_flax_msgpack
     from .safetensors_io import SafetensorsReader
-    from .tf_h5 import read_tf_h5
-    from .torch_pickle import read_torch_bin
+    from .tf_h5 import TFH5Reader
+    from .torch_pickle import TorchBinReader
 
-    if files.format == "safetensors":
-        return SafetensorsReader(files.paths[0], keep_bf16) if files.index is None else ShardedSafetensors(files, keep_bf16)
-    merged: dict = {}
-    for path in files.paths:
-        if files.format == "pt":
-            merged.update(read_torch_bin(path, keep_bf16))
-        elif files.format == "flax":
-            merged.update(flatten_tree(read_flax_msgpack(path)))
-        elif files.index is not None:
-            raise CheckpointFormatError(f"Sharded tf_model.h5 checkpoints are not supported yet ({path}); "
-                                        "convert it with transformers or load the safetensors weights.")  # fmt: skip
-        else:
-            merged.update(read_tf_h5(path))
-    return merged
+    return {
+        "safetensors": lambda path: SafetensorsReader(path, keep_bf16),
+        "pt": lambda path: TorchBinReader(path, keep_bf16),
+        "tf": TFH5Reader,
+        # msgpack cannot be read one tensor at a time: a flax file (or shard) is read whole when first used.
+        "flax": lambda path: InMemoryWeights(flatten_tree(read_flax_msgpack(path, keep_bf16))),
+    }[fmt]
+
+
+def open_weights(files: WeightFiles, keep_bf16: bool = False) -> Mapping[str, np.ndarray]:
+    """A read-only mapping over the checkpoint's tensors, under the names that format stores:
+
+    safetensors / pt: canonical PyTorch names; tf: full TF weight names (`tf_bert_model/bert/.../kernel:0`,
+    also for a sharded tf_model.h5); flax: "/"-joined parameter paths. Tensors are read when asked for; the
+    mappings also have shape(name) and dtype(name). bfloat16 tensors are float32 unless keep_bf16=True
+    (raw uint16 bits; dtype(name) says "bfloat16").
+    """
+    if files.format not in WEIGHTS_NAMES:
+        raise ValueError(f"Unknown weight format {files.format!r}; expected one of {', '.join(WEIGHTS_NAMES)}.")
+    open_file = _opener(files.format, keep_bf16)
+    if files.index is None:
+        return open_file(files.paths[0])
+    path_of = {os.path.basename(path): path for path in files.paths}
+    missing = sorted(shard for shard in set(files.index.values()) if not os.path.isfile(path_of.get(shard, "")))
+    if missing:
+        raise CheckpointNotFoundError(
+            f"The {files.format} checkpoint's index names shard files that are missing: {', '.join(missing)} "
+            f"(found: {', '.join(files.paths) or 'none'}). Re-download the checkpoint."
+        )
+    shard_of = {name: path_of[shard] for name, shard in files.index.items()}
+    if files.format == "tf":
+        from .tf_h5 import shard_dataset_name
+
+        return ShardedWeights(shard_of, open_file, shard_dataset_name)
+    return ShardedWeights(shard_of, open_file)

@@ -2,12 +2,14 @@
 
 The file is one msgpack map (the nested parameter dict). Leaves are msgpack extension types: 1 an ndarray,
 packed as [shape, dtype name, C-order bytes]; 2 a Python complex, [real, imag]; 3 a numpy scalar,
-[dtype name, bytes]. An array over 2**30 bytes is stored as a map {"__msgpack_chunked_array__": True,
-"shape": {"0": d0, ...}, "chunks": {"0": flat chunk, ...}}, since one msgpack bin cannot exceed 4 GiB.
+packed like a 0-d ndarray. An array over 2**30 bytes is stored as a map {"__msgpack_chunked_array__": True,
+"shape": {"0": d0, ...}, "chunks": {"0": flat chunk, ...}}, keeping each msgpack object under
+its 2**31 - 1 byte limit.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -21,32 +23,31 @@ _CHUNKED = "__msgpack_chunked_array__"
 MAX_CHUNK_BYTES = 2**30  # flax's chunk size; the reader accepts any
 
 
-class _Bfloat16Bits(np.ndarray):
-    """Marks raw bfloat16 bits (uint16) until the caller decides to widen them or keep them."""
+class _UnsupportedDtype(ValueError):
+    pass
 
 
-def _numpy_array(shape, dtype_name: str, buffer: bytes) -> np.ndarray:
+def _numpy_array(shape, dtype_name: str, buffer: bytes, keep_bf16: bool) -> np.ndarray:
     if dtype_name == "bfloat16":
-        return np.frombuffer(buffer, dtype="<u2").reshape(shape).copy().view(_Bfloat16Bits)
+        bits = np.frombuffer(buffer, dtype="<u2").reshape(shape).copy()
+        return bits if keep_bf16 else bf16_bits_to_float32(bits)
     try:
         dtype = np.dtype(dtype_name)
     except TypeError as exc:
-        raise ValueError(f"an array has dtype {dtype_name!r}, which numpy cannot represent") from exc
+        raise _UnsupportedDtype(dtype_name) from exc
     return np.frombuffer(buffer, dtype=dtype).reshape(shape).copy()
 
 
-def _decode_ext(code: int, data: bytes):
+def _decode_ext(code: int, data: bytes, keep_bf16: bool = False):
     import msgpack
 
-    if code == _NDARRAY:
+    if code in (_NDARRAY, _SCALAR):
         shape, dtype_name, buffer = msgpack.unpackb(data, raw=True)
-        return _numpy_array(tuple(shape), dtype_name.decode(), buffer)
+        array = _numpy_array(tuple(shape), dtype_name.decode(), buffer, keep_bf16)
+        return array if code == _NDARRAY else array[()]
     if code == _COMPLEX:
         real, imag = msgpack.unpackb(data)
         return complex(real, imag)
-    if code == _SCALAR:
-        dtype_name, buffer = msgpack.unpackb(data, raw=True)
-        return _numpy_array((1,), dtype_name.decode(), buffer)[0]
     raise ValueError(f"unknown msgpack extension type {code}")
 
 
@@ -55,16 +56,12 @@ def _in_order(numbered: dict) -> list:
     return [numbered[str(i)] for i in range(len(numbered))]
 
 
-def _finish(tree, keep_bf16: bool):
-    """Join chunked arrays and settle bfloat16 leaves, recursively."""
+def _join_chunks(tree):
     if isinstance(tree, dict):
         if _CHUNKED in tree:
             flat = np.concatenate([np.ravel(chunk) for chunk in _in_order(tree["chunks"])])
-            return _finish(flat.reshape(_in_order(tree["shape"])), keep_bf16)
-        return {key: _finish(value, keep_bf16) for key, value in tree.items()}
-    if isinstance(tree, _Bfloat16Bits):
-        bits = tree.view(np.ndarray)
-        return bits if keep_bf16 else bf16_bits_to_float32(bits)
+            return flat.reshape(_in_order(tree["shape"]))
+        return {key: _join_chunks(value) for key, value in tree.items()}
     return tree
 
 
@@ -78,8 +75,13 @@ def read_flax_msgpack(path, keep_bf16: bool = False) -> dict:
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        tree = msgpack.unpackb(raw, ext_hook=_decode_ext, raw=False, strict_map_key=False)
-        tree = _finish(tree, keep_bf16)
+        tree = _join_chunks(msgpack.unpackb(raw, ext_hook=functools.partial(_decode_ext, keep_bf16=keep_bf16),
+                                            raw=False, strict_map_key=False))  # fmt: skip
+    except _UnsupportedDtype as exc:
+        raise CheckpointFormatError(
+            f"{path} holds an array of dtype {exc}, which numpy cannot represent; convert the checkpoint to "
+            "float32, float16 or bfloat16."
+        ) from exc
     except Exception as exc:  # msgpack raises many unrelated types for bad input
         raise CheckpointFormatError(
             damaged(path, f"it is not a Flax state dict, msgpack could not decode it: {exc}")
@@ -101,11 +103,10 @@ def _has_arrays(tree) -> bool:
 def _pack_ext(value):
     import msgpack
 
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, np.generic)):
         # tobytes() is C-ordered for any layout (ascontiguousarray would turn 0-d arrays into 1-d ones).
-        return msgpack.ExtType(_NDARRAY, msgpack.packb((value.shape, value.dtype.name, value.tobytes())))
-    if isinstance(value, np.generic):
-        return msgpack.ExtType(_SCALAR, msgpack.packb((value.dtype.name, value.tobytes())))
+        packed = msgpack.packb((np.shape(value), value.dtype.name, value.tobytes()))
+        return msgpack.ExtType(_NDARRAY if isinstance(value, np.ndarray) else _SCALAR, packed)
     if isinstance(value, complex):
         return msgpack.ExtType(_COMPLEX, msgpack.packb((value.real, value.imag)))
     raise TypeError(f"cannot store a {type(value).__name__} in a Flax state dict")

@@ -123,5 +123,5 @@ def write_safetensors(state: Mapping[str, np.ndarray], path, metadata: dict[str,
     """Write name -> array to `path`; metadata defaults to {"format": "pt"}, which transformers expects."""
     from safetensors.numpy import save_file
 
-    arrays = {name: np.ascontiguousarray(state[name]) for name in state}
+    arrays = {name: np.asarray(state[name], order="C") for name in state}  # keeps 0-d arrays 0-d
     save_file(arrays, os.fspath(path), metadata={"format": "pt"} if metadata is None else metadata)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import re
 from collections.abc import Mapping
@@ -15,20 +16,21 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2*
           "TIB": 2**40}  # fmt: skip
 WEIGHTS_NAMES = {"safetensors": "model.safetensors", "pt": "pytorch_model.bin", "tf": "tf_model.h5",
                  "flax": "flax_model.msgpack"}  # fmt: skip
+INDEX_NAMES = {fmt: name + ".index.json" for fmt, name in WEIGHTS_NAMES.items()}
 
 
 def parse_size(size) -> int:
     """"2GB" -> 2 * 10**9, "500MiB" -> 500 * 2**20; ints pass through."""
-    if isinstance(size, int):
-        return size
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?I?B)\s*", str(size).upper())
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        return int(size)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B)\s*", str(size).upper())
     if not match:
         raise ValueError(f"max_shard_size {size!r} is not a size like '2GB', '500MB' or an integer of bytes.")
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def index_name(fmt: str) -> str:
-    return WEIGHTS_NAMES[fmt] + ".index.json"
+    return INDEX_NAMES[fmt]
 
 
 def shard_name(fmt: str, index: int, total: int) -> str:
@@ -53,23 +55,37 @@ def plan_shards(sizes: Mapping[str, int], max_shard_size) -> list[list[str]]:
 
 
 def read_index(path) -> tuple[dict[str, str], dict]:
+    """(weight name -> shard file name, metadata) of a `*.index.json`; CheckpointFormatError when malformed."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointFormatError(f"{path} is not valid JSON; re-download it.") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("weight_map"), dict):
-        raise CheckpointFormatError(f"{path} has no 'weight_map'; it is not a sharded-checkpoint index.")
-    return data["weight_map"], data.get("metadata", {})
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict):
+        raise CheckpointFormatError(f"{path} has no 'weight_map'; it is not a sharded-checkpoint index. Re-download it.")
+    for name, shard in weight_map.items():
+        if not isinstance(shard, str) or os.path.isabs(shard) or ".." in shard.replace("\\", "/").split("/"):
+            raise CheckpointFormatError(f"{path} maps {name!r} to {shard!r}, which is not a file name in its folder.")
+    metadata = data.get("metadata")
+    return weight_map, metadata if isinstance(metadata, dict) else {}
 
 
-def _nbytes(state, name) -> int:
-    shape = state.shape(name) if callable(getattr(state, "shape", None)) else np.shape(state[name])
-    return int(np.prod(shape, dtype=np.int64)) * 4
+def _nbytes(state: Mapping, name: str) -> int:
+    """A tensor's size in bytes, from the mapping's shape()/dtype() when it has them (lazy readers do), so
+    planning the shards reads no data."""
+    shape, dtype = getattr(state, "shape", None), getattr(state, "dtype", None)
+    if callable(shape) and callable(dtype):
+        name_of_dtype = str(dtype(name))
+        itemsize = 2 if name_of_dtype == "bfloat16" else np.dtype(name_of_dtype).itemsize
+        return int(np.prod(shape(name), dtype=np.int64)) * itemsize
+    return int(np.asarray(state[name]).nbytes)
 
 
 def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_size="5GB") -> list[str]:
-    """Write `state` as one file or as shards plus an index; returns the file names written."""
+    """Write `state` in format "safetensors", "pt" or "flax" ("/"-joined names) as one file, or as shards
+    named like transformers' plus an index when it exceeds max_shard_size; returns the file names written.
+    Files of the same format left in `folder` by an earlier save are removed."""
     from .flax_msgpack import unflatten_tree, write_flax_msgpack
     from .safetensors_io import write_safetensors
     from .torch_pickle import write_torch_bin
@@ -89,6 +105,7 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
     shards = plan_shards({name: _nbytes(state, name) for name in state}, max_shard_size)
     if len(shards) <= 1:
         write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, WEIGHTS_NAMES[fmt]))
+        _remove_stale_files(folder, fmt, keep={WEIGHTS_NAMES[fmt]})
         return [WEIGHTS_NAMES[fmt]]
     weight_map, written, total = {}, [], 0
     for i, names in enumerate(shards, start=1):
@@ -100,4 +117,16 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         written.append(file)
     with open(os.path.join(folder, index_name(fmt)), "w", encoding="utf-8") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+    _remove_stale_files(folder, fmt, keep={*written, index_name(fmt)})
     return written + [index_name(fmt)]
+
+
+def _remove_stale_files(folder, fmt: str, keep: set[str]) -> None:
+    """Delete this format's files from an earlier save that the new one does not overwrite: a leftover
+    single file would be loaded instead of the new shards, and leftover shards confuse anyone listing them."""
+    stem, ext = os.path.splitext(shard_name(fmt, 1, 1))
+    pattern = re.compile(re.escape(stem.split("-")[0]) + r"-\d{5}-of-\d{5}" + re.escape(ext))
+    for file in os.listdir(folder):
+        ours = file in (WEIGHTS_NAMES[fmt], index_name(fmt)) or pattern.fullmatch(file)
+        if ours and file not in keep and os.path.isfile(os.path.join(folder, file)):
+            os.remove(os.path.join(folder, file))

@@ -75,16 +75,23 @@ def _open(path: str):
 class TFH5Reader(Mapping):
     """weight name -> numpy array over one tf_model.h5 (or one shard of a sharded one), in file order.
 
-    Opening reads only the attributes; a dataset is read when its weight is asked for. Names are the full
+    Opening reads only the attributes and dataset headers; a dataset is read when its weight is asked for. Names are the full
     weight names as stored; for a shard file, the dataset names its `layer_names` lists.
     """
 
     def __init__(self, path):
         self.path = os.fspath(path)
         with _open(self.path) as handle:
-            self._datasets = self._index(handle)
+            try:
+                # dataset path, shape and dtype, kept so that only reading a tensor opens the file again
+                self._datasets = {name: (d.name, d.shape, d.dtype.name) for name, d in self._index(handle).items()}
+            except CheckpointFormatError:
+                raise
+            except (OSError, UnicodeError, ValueError, KeyError) as exc:  # HDF5's errors for damaged metadata
+                raise CheckpointFormatError(damaged(self.path, f"its layout cannot be read: {exc}")) from exc
 
-    def _index(self, handle) -> dict[str, str]:
+    def _index(self, handle) -> dict:
+        """weight name -> its h5py dataset, in file order."""
         import h5py
 
         root = handle["model_weights"] if "model_weights" in handle and not has_name_list(handle, "layer_names") else handle
@@ -95,7 +102,6 @@ class TFH5Reader(Mapping):
                 f"Keras 2 / transformers layout.{keras3} Save the model with transformers' save_pretrained, or as "
                 "safetensors."
             )
-        prefix = f"{root.name.strip('/')}/" if root.name != "/" else ""
         layers = read_name_list(root, "layer_names")
         if TOP_LEVEL_GROUP in root and TOP_LEVEL_GROUP not in layers:
             layers.append(TOP_LEVEL_GROUP)
@@ -103,30 +109,29 @@ class TFH5Reader(Mapping):
         for layer in layers:
             node = root.get(layer)
             if isinstance(node, h5py.Dataset):  # a shard file lists its datasets directly
-                datasets[layer] = prefix + layer
+                datasets[layer] = node
                 continue
             if node is None:
                 raise CheckpointFormatError(damaged(self.path, f"layer {layer!r} is listed but has no group"))
             for name in read_name_list(node, "weight_names"):
                 if not isinstance(node.get(name), h5py.Dataset):
                     raise CheckpointFormatError(damaged(self.path, f"weight {name!r} is listed but has no data"))
-                datasets[name] = f"{prefix}{layer}/{name}"
+                datasets[name] = node[name]
         return datasets
 
-    def dataset_path(self, name: str) -> str:
-        return self._datasets[name]
-
     def __getitem__(self, name: str) -> np.ndarray:
+        dataset_path = self._datasets[name][0]
         with _open(self.path) as handle:
-            return np.asarray(handle[self._datasets[name]][()])
+            try:
+                return np.asarray(handle[dataset_path][()])
+            except OSError as exc:
+                raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
 
     def shape(self, name: str) -> tuple[int, ...]:
-        with _open(self.path) as handle:
-            return tuple(handle[self._datasets[name]].shape)
+        return tuple(self._datasets[name][1])
 
     def dtype(self, name: str) -> str:
-        with _open(self.path) as handle:
-            return handle[self._datasets[name]].dtype.name
+        return self._datasets[name][2]
 
     def __contains__(self, name) -> bool:
         return name in self._datasets
@@ -141,8 +146,7 @@ class TFH5Reader(Mapping):
 def read_tf_h5(path) -> dict[str, np.ndarray]:
     """Full weight name -> array, in file order (layers as `layer_names` lists them, then top-level weights)."""
     reader = TFH5Reader(path)
-    with _open(reader.path) as handle:
-        return {name: np.asarray(handle[reader.dataset_path(name)][()]) for name in reader}
+    return {name: reader[name] for name in reader}
 
 
 def write_tf_h5(path, layers: Mapping[str, list[tuple[str, np.ndarray]]], keras_version: str = "2.21.0",

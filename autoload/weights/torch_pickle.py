@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CheckpointFormatError, UnsafeCheckpointError
+from ..errors import CheckpointFormatError, CheckpointNotFoundError, UnsafeCheckpointError
 from ._messages import damaged
 from .safetensors_io import bf16_bits_to_float32
 
@@ -97,7 +97,15 @@ _ALLOWED = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _refuse_opcode(unpickler):
+    raise pickle.UnpicklingError("it uses the BYTEARRAY8 opcode, which no state dict needs")
+
+
+# The pure-Python unpickler: the C one sizes its memo table by the largest index a PUT opcode names, so a
+# few crafted bytes could make it allocate gigabytes. data.pkl is small, so the speed difference is negligible.
+class _RestrictedUnpickler(pickle._Unpickler):
+    dispatch = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: _refuse_opcode}  # allocates before reading
+
     def __init__(self, data: bytes, path: str, storage_sizes: dict[str, int]):
         super().__init__(io.BytesIO(data))
         self._path, self._storage_sizes = path, storage_sizes
@@ -137,21 +145,23 @@ class TorchBinReader(Mapping):
     def __init__(self, path, keep_bf16: bool = False):
         self.path = os.fspath(path)
         self._keep_bf16 = keep_bf16
-        if not zipfile.is_zipfile(self.path):
-            raise CheckpointFormatError(damaged(
-                self.path, "not a zip archive: either damaged, or written by torch < 1.6 in the legacy format, "
-                "which autoload does not read",
-                fix="re-download it, or re-save it with a current torch.save (or as safetensors)",
-            ))  # fmt: skip
+        if not os.path.isfile(self.path):
+            raise CheckpointNotFoundError(f"{self.path} does not exist.")
         try:
+            if not zipfile.is_zipfile(self.path):
+                raise CheckpointFormatError(damaged(
+                    self.path, "not a zip archive: either damaged, or written by torch < 1.6 in the legacy format, "
+                    "which autoload does not read",
+                    fix="re-download it, or re-save it with a current torch.save (or as safetensors)",
+                ))  # fmt: skip
             with zipfile.ZipFile(self.path) as archive:
-                self._prefix, loaded, self._byteorder = self._unpickle(archive)
-        except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, struct.error) as exc:
-            raise CheckpointFormatError(damaged(self.path, str(exc))) from exc
-        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-            if isinstance(exc, CheckpointFormatError):
-                raise
-            raise CheckpointFormatError(damaged(self.path, f"its pickle is malformed: {exc!r}")) from exc
+                loaded = self._unpickle(archive)
+        except CheckpointFormatError:
+            raise
+        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, pickle.UnpicklingError, struct.error,
+                OverflowError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # a damaged archive or pickle, or the allowed callables given arguments a state dict never has
+            raise CheckpointFormatError(damaged(self.path, f"{type(exc).__name__}: {exc}")) from exc
         if not isinstance(loaded, Mapping):
             raise CheckpointFormatError(f"{self.path} holds a {type(loaded).__name__}, not a state dict of tensors.")
         self._tensors = {name: ref for name, ref in loaded.items() if isinstance(ref, _TensorRef)}
@@ -166,15 +176,16 @@ class TorchBinReader(Mapping):
         if not pickles:
             raise CheckpointFormatError(f"{self.path} is a zip file without data.pkl; it is not a PyTorch checkpoint.")
         prefix = pickles[0][: -len("data.pkl")]
-        sizes = {n[len(prefix) + 5 :]: archive.getinfo(n).file_size for n in archive.namelist()
-                 if n.startswith(prefix + "data/")}  # fmt: skip
+        self._storages = {info.filename[len(prefix) + 5 :]: info for info in archive.infolist()
+                          if info.filename.startswith(prefix + "data/")}  # fmt: skip
         byteorder = "little"
         if prefix + "byteorder" in archive.namelist():
             byteorder = archive.read(prefix + "byteorder").decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise CheckpointFormatError(damaged(self.path, f"unknown byteorder {byteorder!r}"))
-        loaded = _RestrictedUnpickler(archive.read(pickles[0]), self.path, sizes).load()
-        return prefix, loaded, "<" if byteorder == "little" else ">"
+        self._byteorder = "<" if byteorder == "little" else ">"
+        sizes = {key: info.file_size for key, info in self._storages.items()}
+        return _RestrictedUnpickler(archive.read(pickles[0]), self.path, sizes).load()
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self._tensors[name].shape
@@ -184,19 +195,44 @@ class TorchBinReader(Mapping):
 
     def __getitem__(self, name: str) -> np.ndarray:
         ref = self._tensors[name]
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(f"{self._prefix}data/{ref.storage.key}")
-        except zipfile.BadZipFile as exc:
-            raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
-        flat = np.frombuffer(data, dtype=_numpy_dtype(ref.storage.dtype, self._byteorder), count=ref.storage.numel)
-        itemsize = flat.itemsize
-        view = np.lib.stride_tricks.as_strided(flat[ref.offset :] if flat.size else flat, shape=ref.shape,
-                                               strides=tuple(s * itemsize for s in ref.stride), writeable=False)  # fmt: skip
-        array = view.astype(view.dtype.newbyteorder("="))  # a copy, native byte order, C-contiguous
+        flat = self._read_storage(ref.storage, name)
+        if ref.offset == 0 and int(np.prod(ref.shape)) == flat.size and ref.stride == _c_strides(ref.shape):
+            array = flat.reshape(ref.shape)  # the common case: the tensor is its whole storage
+        else:
+            view = np.lib.stride_tricks.as_strided(flat[ref.offset :] if flat.size else flat, shape=ref.shape,
+                                                   strides=[s * flat.itemsize for s in ref.stride], writeable=False)  # fmt: skip
+            array = view.copy()
+        if self._byteorder == ">":
+            array = array.astype(array.dtype.newbyteorder("="))
         if ref.storage.dtype == "bfloat16" and not self._keep_bf16:
             return bf16_bits_to_float32(array)
         return array
+
+    def _read_storage(self, storage: _StorageRef, name: str) -> np.ndarray:
+        """The storage's elements, read straight into a new array. torch.save stores members uncompressed,
+        so their bytes are read in place, skipping zipfile's per-member overhead and CRC pass; any other
+        member goes through zipfile."""
+        info = self._storages[storage.key]
+        flat = np.empty(storage.numel, dtype=_numpy_dtype(storage.dtype, self._byteorder))
+        try:
+            if info.compress_type != zipfile.ZIP_STORED:
+                with zipfile.ZipFile(self.path) as archive:
+                    flat[:] = np.frombuffer(archive.read(info), dtype=flat.dtype, count=storage.numel)
+                return flat
+            with open(self.path, "rb") as f:
+                f.seek(info.header_offset)
+                local_header = f.read(30)
+                if len(local_header) != 30 or local_header[:4] != b"PK\x03\x04":
+                    raise ValueError("a zip member header is damaged")
+                name_length, extra_length = struct.unpack("<HH", local_header[26:30])
+                f.seek(info.header_offset + 30 + name_length + extra_length)
+                if f.readinto(flat.view(np.uint8).data) != flat.nbytes:
+                    raise ValueError("the file ends inside it")
+        except FileNotFoundError:
+            raise
+        except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
+            raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
+        return flat
 
     def __contains__(self, name) -> bool:
         return name in self._tensors
@@ -206,6 +242,14 @@ class TorchBinReader(Mapping):
 
     def __len__(self) -> int:
         return len(self._tensors)
+
+
+def _c_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
 
 
 def read_torch_bin(path, keep_bf16: bool = False) -> dict[str, np.ndarray]:
@@ -254,7 +298,7 @@ def write_torch_bin(state: Mapping[str, np.ndarray], path) -> None:
     archive_name = os.path.splitext(os.path.basename(path))[0] or "archive"
     entries, storages = [], []
     for key, name in enumerate(state):
-        array = np.ascontiguousarray(state[name])
+        array = np.asarray(state[name], order="C")
         if array.dtype.name not in _STORAGE_FOR_DTYPE:
             raise ValueError(f"{name}: dtype {array.dtype} cannot be written to a pytorch_model.bin.")
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)

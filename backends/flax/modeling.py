@@ -2,13 +2,16 @@
 
 Parameters are never initialised just to be overwritten: loading traces the module with
 jax.eval_shape (shapes only, no compute), fills that tree from the checkpoint through the shared
-converter, and initialises only leaves the checkpoint lacks.
+converter, and initialises only leaves the checkpoint lacks. Those come from a jitted init that returns
+just the missing leaves: XLA drops every other initialiser (and the dummy forward pass) as dead code, and
+flax derives each parameter's random key from its path, so the values equal a full init's.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +62,8 @@ class FlaxPreTrainedModel:
     framework = "flax"
     # Flax leaves (as "/"-paths) the model shares with another leaf: absent from checkpoints by design.
     _tied_weights_keys: list[str] = []
+    # Canonical keys (regexes) checkpoints may carry that the model has no use for (buffers, tied copies).
+    _keys_to_ignore_on_load_unexpected: list[str] = []
 
     def __init__(self, config: PretrainedConfig, input_shape=None, seed: int = 0, dtype=jnp.float32,
                  _do_init: bool = True, **module_kwargs):  # fmt: skip
@@ -162,14 +167,20 @@ class FlaxPreTrainedModel:
                 _set(tree, path, None)
                 continue
             _set(tree, path, jnp.asarray(fit_shape(value, tuple(leaf.shape)), dtype=leaf.dtype))
-        info.unexpected_keys = [k for k in state if k not in expected_names and not k.endswith(OPTIONAL_BUFFERS)]
-        if any(value is None for _, value in _leaves_with_paths(tree)):
-            fresh = self.init_weights(self.key)  # only when the checkpoint lacks something
-            for path, value in _leaves_with_paths(tree):
-                if value is None:
-                    _set(tree, path, _get(fresh, path))
+        ignore = [re.compile(pattern) for pattern in self._keys_to_ignore_on_load_unexpected]
+        info.unexpected_keys = [k for k in state if k not in expected_names and not k.endswith(OPTIONAL_BUFFERS)
+                                and not any(p.search(k) for p in ignore)]  # fmt: skip
+        absent = [path for path, value in _leaves_with_paths(tree) if value is None]
+        for path, value in zip(absent, self.init_leaves(absent)):
+            _set(tree, path, value)
         self._params = tree
         return info
+
+    def init_leaves(self, paths: list[tuple]) -> list:
+        """Fresh values for just these leaves (paths into the init_weights tree), computing nothing else."""
+        if not paths:
+            return []
+        return jax.jit(lambda rng: [_get(self.init_weights(rng), path) for path in paths])(self.key)
 
     # -- saving ---------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory, params=None, safe_serialization: bool = False, max_shard_size="10GB",

@@ -35,9 +35,10 @@ class FlaxBertEmbeddings(nn.Module):
 
     def setup(self):
         c, init = self.config, nn.initializers.normal(self.config.initializer_range)
-        self.word_embeddings = nn.Embed(c.vocab_size, c.hidden_size, embedding_init=init, dtype=self.dtype)
-        self.position_embeddings = nn.Embed(c.max_position_embeddings, c.hidden_size, embedding_init=init, dtype=self.dtype)
-        self.token_type_embeddings = nn.Embed(c.type_vocab_size, c.hidden_size, embedding_init=init, dtype=self.dtype)
+        embed = lambda rows: nn.Embed(rows, c.hidden_size, embedding_init=init, dtype=self.dtype)  # noqa: E731
+        self.word_embeddings = embed(c.vocab_size)
+        self.position_embeddings = embed(c.max_position_embeddings)
+        self.token_type_embeddings = embed(c.type_vocab_size)
         self.LayerNorm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
@@ -80,7 +81,6 @@ class FlaxBertSelfAttention(nn.Module):
 class FlaxBertSelfOutput(nn.Module):
     config: BertConfig
     dtype: jnp.dtype = jnp.float32
-    in_features: int | None = None
 
     def setup(self):
         self.dense = _dense(self.config, self.config.hidden_size, self.dtype)
@@ -398,6 +398,9 @@ class FlaxBertForQuestionAnsweringModule(nn.Module):
 class FlaxBertPreTrainedModel(FlaxPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    # Older PyTorch checkpoints store the position ids buffer and the decoder's copies of the tied
+    # embedding matrix and of cls.predictions.bias; the Flax tree has no such leaves.
+    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"cls\.predictions\.decoder\.(weight|bias)$"]
 
     def dummy_inputs(self) -> dict:
         shape = (1, 1, 1) if self.module_class is FlaxBertForMultipleChoiceModule else (1, 1)

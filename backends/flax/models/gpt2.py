@@ -116,7 +116,9 @@ class FlaxGPT2Module(nn.Module):
         length = input_ids.shape[-1]
         past_length = past_key_values[0][0].shape[1] if past_key_values else 0
         if past_length + length > self.config.n_positions:
-            raise ValueError(f"Sequence length {past_length + length} is longer than n_positions ({self.config.n_positions}).")
+            raise ValueError(
+                f"Sequence length {past_length + length} is longer than n_positions ({self.config.n_positions})."
+            )
         if position_ids is None:
             position_ids = jnp.arange(past_length, past_length + length)[None]
         hidden = self.wte(input_ids.astype("i4")) + self.wpe(position_ids.astype("i4"))
@@ -157,6 +159,8 @@ class FlaxGPT2LMHeadModule(nn.Module):
 
 def last_token_index(input_ids, pad_token_id):
     if pad_token_id is None:
+        if input_ids.shape[0] != 1:
+            raise ValueError("Sequence classification of a batch needs config.pad_token_id to find each row's end.")
         return jnp.full(input_ids.shape[:1], input_ids.shape[-1] - 1)
     positions = jnp.arange(input_ids.shape[-1])[None]
     return jnp.argmax(positions * (input_ids != pad_token_id), axis=-1)
@@ -274,7 +278,6 @@ FlaxGPT2LMHeadModel = _model("FlaxGPT2LMHeadModel", FlaxGPT2LMHeadModule, FlaxGe
 FlaxGPT2ForSequenceClassification = _model("FlaxGPT2ForSequenceClassification", FlaxGPT2ForSequenceClassificationModule)
 FlaxGPT2ForTokenClassification = _model("FlaxGPT2ForTokenClassification", FlaxGPT2ForTokenClassificationModule)
 FlaxGPT2ForQuestionAnswering = _model("FlaxGPT2ForQuestionAnswering", FlaxGPT2ForQuestionAnsweringModule)
-
 
 
 class FlaxGPT2DoubleHeadsModel(FlaxGenerationMixin, FlaxGPT2PreTrainedModel):

@@ -38,8 +38,7 @@ class FlaxLlamaAttention(nn.Module):
 
     def setup(self):
         c = self.config
-        qkv_bias = c.model_type == "qwen2" or getattr(c, "attention_bias", False)
-        out_bias = c.model_type != "qwen2" and getattr(c, "attention_bias", False)
+        qkv_bias, out_bias = c.qkv_bias, c.output_bias
         self.q_proj = _dense(c, c.num_attention_heads * c.head_dim, qkv_bias, self.dtype)
         self.k_proj = _dense(c, c.num_key_value_heads * c.head_dim, qkv_bias, self.dtype)
         self.v_proj = _dense(c, c.num_key_value_heads * c.head_dim, qkv_bias, self.dtype)

@@ -149,6 +149,8 @@ class TFGPT2LMHeadModel(TFGenerationMixin, TFGPT2PreTrainedModel):
 
 def last_token_index(input_ids, pad_token_id):
     if pad_token_id is None:
+        if input_ids.shape[0] not in (1, None):  # None: batch unknown while tracing
+            raise ValueError("Sequence classification of a batch needs config.pad_token_id to find each row's end.")
         return tf.fill(tf.shape(input_ids)[:1], tf.shape(input_ids)[-1] - 1)
     positions = tf.range(tf.shape(input_ids)[-1])[None]
     return tf.argmax(positions * tf.cast(input_ids != pad_token_id, positions.dtype), axis=-1, output_type=tf.int32)
@@ -196,8 +198,6 @@ class TFGPT2ForQuestionAnswering(TFGPT2PreTrainedModel):
         loss = span_loss(start, end, start_positions, end_positions) if start_positions is not None else None
         return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-
-
 
 
 class TFSequenceSummary(Layer):

@@ -38,8 +38,7 @@ class TFLlamaAttention(Layer):
     def __init__(self, config: LlamaConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        qkv_bias = config.model_type == "qwen2" or getattr(config, "attention_bias", False)
-        out_bias = config.model_type != "qwen2" and getattr(config, "attention_bias", False)
+        qkv_bias, out_bias = config.qkv_bias, config.output_bias
         heads, kv, dim = config.num_attention_heads, config.num_key_value_heads, config.head_dim
         self.q_proj = dense(config, heads * dim, "q_proj", use_bias=qkv_bias)
         self.k_proj = dense(config, kv * dim, "k_proj", use_bias=qkv_bias)

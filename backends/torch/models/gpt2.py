@@ -45,7 +45,9 @@ class GPT2Attention(nn.Module):
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         dropout = self.attn_dropout if self.training else 0.0
-        context = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, scale=self.scale)
+        context = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout, scale=self.scale
+        )
         context = context.transpose(1, 2).reshape(hidden.shape)
         return self.resid_dropout(self.c_proj(context)), (k, v)
 
@@ -205,7 +207,11 @@ class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
         hidden = encoded.last_hidden_state.view(*shape, -1)
         logits = self.lm_head(hidden)
         mc_logits = self.multiple_choice_head(hidden, mc_token_ids).squeeze(-1)
-        loss = causal_lm_loss(logits.view(-1, *logits.shape[-2:]), labels.view(-1, shape[-1])) if labels is not None else None
+        loss = (
+            causal_lm_loss(logits.view(-1, *logits.shape[-2:]), labels.view(-1, shape[-1]))
+            if labels is not None
+            else None
+        )
         mc_loss = token_loss(mc_logits, mc_labels) if mc_labels is not None else None
         result = out.GPT2DoubleHeadsModelOutput(
             loss=loss, mc_loss=mc_loss, logits=logits, mc_logits=mc_logits,

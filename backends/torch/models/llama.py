@@ -32,24 +32,16 @@ class LlamaRMSNorm(nn.Module):
         return self.weight * hidden.to(dtype)
 
 
-def _qkv_bias(config) -> bool:
-    return config.model_type == "qwen2" or getattr(config, "attention_bias", False)
-
-
-def _output_bias(config) -> bool:
-    return config.model_type != "qwen2" and getattr(config, "attention_bias", False)
-
-
 class LlamaAttention(nn.Module):
     def __init__(self, config: LlamaConfig, layer_idx: int):
         super().__init__()
         self.num_heads, self.num_kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.head_dim = config.head_dim
-        qkv_bias = _qkv_bias(config)
+        qkv_bias = config.qkv_bias
         self.q_proj = nn.Linear(config.hidden_size, self.num_heads * self.head_dim, bias=qkv_bias)
         self.k_proj = nn.Linear(config.hidden_size, self.num_kv_heads * self.head_dim, bias=qkv_bias)
         self.v_proj = nn.Linear(config.hidden_size, self.num_kv_heads * self.head_dim, bias=qkv_bias)
-        self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=_output_bias(config))
+        self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=config.output_bias)
         self.dropout = config.attention_dropout
 
     def _heads(self, x, count):
