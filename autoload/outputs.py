@@ -39,6 +39,11 @@ class ModelOutput(OrderedDict):
         return tuple(self[k] for k in self.keys())
 
 
+def finish(result: ModelOutput, return_dict: bool):
+    """`result`, or its tuple form when the caller asked for return_dict=False."""
+    return result if return_dict else result.to_tuple()
+
+
 def _output(name: str, *field_names: str) -> type:
     annotations = {f: Any for f in field_names}
     namespace = {"__annotations__": annotations, **{f: None for f in field_names}, "__module__": __name__}

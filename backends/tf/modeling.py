@@ -20,6 +20,7 @@ from autoload.convert.tf import canonical_name, to_tf_layout
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
 from autoload.loading import (
+    OPTIONAL_BUFFERS,
     LoadingInfo,
     LoadRequest,
     align_prefix,
@@ -216,7 +217,7 @@ class TFPreTrainedModel(keras.Model):
                 _initialise(variable, self.config)
                 continue
             variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype))
-        info.unexpected_keys = [k for k in state if k not in expected]
+        info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)]
         return info
 
     # -- saving ---------------------------------------------------------------------------------------

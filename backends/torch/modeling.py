@@ -95,6 +95,13 @@ class PreTrainedModel(nn.Module):
             raise TypeError(f"{type(self).__name__} expects a PretrainedConfig, got {type(config).__name__}.")
         self.config = config
 
+    def _flag(self, value, name):
+        """The call's explicit argument, else the config's setting of the same name."""
+        return getattr(self.config, name) if value is None else value
+
+    def _finish(self, result, return_dict):
+        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+
     # -- hooks for architectures --------------------------------------------------------------------
     def _init_weights(self, module: nn.Module) -> None:
         std = getattr(self.config, "initializer_range", 0.02)

@@ -167,7 +167,7 @@ class FlaxBartModule(nn.Module):
             decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoded.last_hidden_state,
             encoder_hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 def _seq2seq_fields(encoded) -> dict:
@@ -196,7 +196,7 @@ class FlaxBartForConditionalGenerationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.model(input_ids, **kwargs)
         result = out.Seq2SeqLMOutput(logits=self.logits(encoded.last_hidden_state), **_seq2seq_fields(encoded))
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxBartClassificationHead(nn.Module):
@@ -223,7 +223,7 @@ class FlaxBartForSequenceClassificationModule(nn.Module):
         last_eos = input_ids.shape[-1] - 1 - jnp.argmax(eos[:, ::-1], axis=-1)
         sentence = encoded.last_hidden_state[jnp.arange(input_ids.shape[0]), last_eos]
         result = out.Seq2SeqSequenceClassifierOutput(logits=self.classification_head(sentence), **_seq2seq_fields(encoded))
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxBartForQuestionAnsweringModule(nn.Module):
@@ -239,7 +239,7 @@ class FlaxBartForQuestionAnsweringModule(nn.Module):
         start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
         result = out.Seq2SeqQuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                                                          **_seq2seq_fields(encoded))  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxBartForCausalLMModule(nn.Module):
@@ -255,7 +255,7 @@ class FlaxBartForCausalLMModule(nn.Module):
         result = out.CausalLMOutputWithCrossAttentions(logits=hidden @ embedding.T,
                                                        past_key_values=caches if use_cache else None,
                                                        hidden_states=states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxBartCausalDecoder(nn.Module):

@@ -192,7 +192,7 @@ class FlaxBertModule(nn.Module):
         result = out.BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=hidden, pooler_output=pooled, hidden_states=states, attentions=attentions
         )
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxBertLMPredictionHead(nn.Module):
@@ -272,10 +272,6 @@ def _shared(module) -> jnp.ndarray:
     return module.bert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
 
 
-def _finish(result, return_dict):
-    return result if return_dict else result.to_tuple()
-
-
 def _dropout_rate(config):
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
@@ -291,7 +287,7 @@ class FlaxBertForPreTrainingModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         scores, relationship = self.cls(encoded.last_hidden_state, encoded.pooler_output, _shared(self))
-        return _finish(out.BertForPreTrainingOutput(
+        return out.finish(out.BertForPreTrainingOutput(
             prediction_logits=scores, seq_relationship_logits=relationship, hidden_states=encoded.hidden_states,
             attentions=encoded.attentions), return_dict)  # fmt: skip
 
@@ -309,7 +305,7 @@ class FlaxBertForMaskedLMModule(nn.Module):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         logits = self.cls(encoded.last_hidden_state, _shared(self))
         output_class = out.CausalLMOutputWithCrossAttentions if self.causal else out.MaskedLMOutput
-        return _finish(output_class(logits=logits, hidden_states=encoded.hidden_states,
+        return out.finish(output_class(logits=logits, hidden_states=encoded.hidden_states,
                                     attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -323,7 +319,7 @@ class FlaxBertForNextSentencePredictionModule(nn.Module):
 
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        return _finish(out.NextSentencePredictorOutput(logits=self.cls(encoded.pooler_output),
+        return out.finish(out.NextSentencePredictorOutput(logits=self.cls(encoded.pooler_output),
                        hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -339,7 +335,7 @@ class FlaxBertForSequenceClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         pooled = self.dropout(encoded.pooler_output, deterministic=kwargs.get("deterministic", True))
-        return _finish(out.SequenceClassifierOutput(logits=self.classifier(pooled), hidden_states=encoded.hidden_states,
+        return out.finish(out.SequenceClassifierOutput(logits=self.classifier(pooled), hidden_states=encoded.hidden_states,
                                                     attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -360,7 +356,7 @@ class FlaxBertForMultipleChoiceModule(nn.Module):
         encoded = self.bert(flat(input_ids), **_encoder_kwargs(kwargs))
         pooled = self.dropout(encoded.pooler_output, deterministic=kwargs.get("deterministic", True))
         logits = self.classifier(pooled).reshape((-1, choices))
-        return _finish(out.MultipleChoiceModelOutput(logits=logits, hidden_states=encoded.hidden_states,
+        return out.finish(out.MultipleChoiceModelOutput(logits=logits, hidden_states=encoded.hidden_states,
                                                      attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -376,7 +372,7 @@ class FlaxBertForTokenClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return _finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states,
+        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states,
                                                  attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -391,7 +387,7 @@ class FlaxBertForQuestionAnsweringModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
-        return _finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
+        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                        hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
 
 

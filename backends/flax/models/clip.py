@@ -174,7 +174,7 @@ class FlaxCLIPModule(nn.Module):
         result = out.CLIPOutput(logits_per_image=logits_per_text.T, logits_per_text=logits_per_text,
                                 text_embeds=text_embeds, image_embeds=image_embeds, text_model_output=text,
                                 vision_model_output=vision)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxCLIPForImageClassificationModule(nn.Module):
@@ -187,7 +187,7 @@ class FlaxCLIPForImageClassificationModule(nn.Module):
                                                                                             output_hidden_states)  # fmt: skip
         logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.last_hidden_state[:, 1:].mean(axis=1))
         result = out.ImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxCLIPPreTrainedModel(FlaxPreTrainedModel):

@@ -130,7 +130,7 @@ class FlaxConvNextModule(nn.Module):
             last_hidden_state=nchw(states[-1]), pooler_output=pooled,
             hidden_states=tuple(nchw(s) for s in states) if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxConvNextForImageClassificationModule(nn.Module):
@@ -142,7 +142,7 @@ class FlaxConvNextForImageClassificationModule(nn.Module):
         encoded = FlaxConvNextModule(self.config, name="convnext")(pixel_values, **kwargs)
         logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.pooler_output)
         result = out.ImageClassifierOutputWithNoAttention(logits=logits, hidden_states=encoded.hidden_states)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxConvNextBackboneModule(nn.Module):
@@ -157,7 +157,7 @@ class FlaxConvNextBackboneModule(nn.Module):
         maps = tuple(nchw(m) for m in norms([states[i] for i in c.out_indices]))
         result = out.BackboneOutput(feature_maps=maps,
                                     hidden_states=tuple(nchw(s) for s in states) if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxStageNorms(nn.Module):

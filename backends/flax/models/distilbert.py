@@ -136,16 +136,12 @@ class FlaxDistilBertModule(nn.Module):
         hidden = self.embeddings(input_ids, deterministic)
         hidden, states = self.transformer(hidden, attention_bias(attention_mask, hidden.dtype), deterministic)
         result = out.BaseModelOutput(last_hidden_state=hidden, hidden_states=states if output_hidden_states else None)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 def _base(module, input_ids, kwargs):
     keys = ("attention_mask", "deterministic", "output_hidden_states")
     return module.distilbert(input_ids, **{k: kwargs[k] for k in keys if k in kwargs})
-
-
-def _finish(result, return_dict):
-    return result if return_dict else result.to_tuple()
 
 
 class FlaxTiedProjection(nn.Module):
@@ -179,7 +175,7 @@ class FlaxDistilBertForMaskedLMModule(nn.Module):
             logits = self.vocab_projector(hidden, shared)
         else:
             logits = self.vocab_projector(hidden)
-        return _finish(out.MaskedLMOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(out.MaskedLMOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
 
 
 class FlaxDistilBertForSequenceClassificationModule(nn.Module):
@@ -204,9 +200,9 @@ class FlaxDistilBertForSequenceClassificationModule(nn.Module):
         pooled = nn.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))
         logits = self.classifier(self.dropout(pooled, deterministic=kwargs.get("deterministic", True)))
         if choices:
-            return _finish(out.MultipleChoiceModelOutput(logits=logits.reshape((-1, choices)),
+            return out.finish(out.MultipleChoiceModelOutput(logits=logits.reshape((-1, choices)),
                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-        return _finish(out.SequenceClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(out.SequenceClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
 
 
 class FlaxDistilBertForTokenClassificationModule(nn.Module):
@@ -221,7 +217,7 @@ class FlaxDistilBertForTokenClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = _base(self, input_ids, kwargs)
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return _finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
                        return_dict)  # fmt: skip
 
 
@@ -238,7 +234,7 @@ class FlaxDistilBertForQuestionAnsweringModule(nn.Module):
         encoded = _base(self, input_ids, kwargs)
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
         start, end = jnp.split(self.qa_outputs(hidden), 2, axis=-1)
-        return _finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
+        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

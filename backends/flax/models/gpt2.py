@@ -130,11 +130,7 @@ class FlaxGPT2Module(nn.Module):
             last_hidden_state=hidden, past_key_values=caches if use_cache else None,
             hidden_states=states + (hidden,) if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
-
-
-def _finish(result, return_dict):
-    return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxGPT2LMHeadModule(nn.Module):
@@ -153,7 +149,7 @@ class FlaxGPT2LMHeadModule(nn.Module):
             logits = encoded.last_hidden_state @ shared.T
         else:
             logits = self.lm_head(encoded.last_hidden_state)
-        return _finish(out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=encoded.past_key_values,
+        return out.finish(out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=encoded.past_key_values,
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -178,7 +174,7 @@ class FlaxGPT2ForSequenceClassificationModule(nn.Module):
         encoded = self.transformer(input_ids, **kwargs)
         logits = self.score(encoded.last_hidden_state)
         pooled = logits[jnp.arange(logits.shape[0]), last_token_index(input_ids, self.config.pad_token_id)]
-        return _finish(out.SequenceClassifierOutputWithPast(logits=pooled, hidden_states=encoded.hidden_states),
+        return out.finish(out.SequenceClassifierOutputWithPast(logits=pooled, hidden_states=encoded.hidden_states),
                        return_dict)  # fmt: skip
 
 
@@ -195,7 +191,7 @@ class FlaxGPT2ForTokenClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.transformer(input_ids, **kwargs)
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return _finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
                        return_dict)  # fmt: skip
 
 
@@ -210,7 +206,7 @@ class FlaxGPT2ForQuestionAnsweringModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.transformer(input_ids, **kwargs)
         start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
-        return _finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
+        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -254,7 +250,7 @@ class FlaxGPT2DoubleHeadsModule(nn.Module):
         mc_logits = self.multiple_choice_head(hidden, mc_token_ids, kwargs.get("deterministic", True)).squeeze(-1)
         if len(shape) == 2:
             logits, mc_logits = logits[:, 0], None
-        return _finish(out.GPT2DoubleHeadsModelOutput(logits=logits, mc_logits=mc_logits,
+        return out.finish(out.GPT2DoubleHeadsModelOutput(logits=logits, mc_logits=mc_logits,
                        past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

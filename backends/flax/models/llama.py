@@ -14,6 +14,7 @@ from ..attention import attend, causal_bias, extend_cache
 from ..generation import FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import apply_rotary, rotary_cos_sin
+from .gpt2 import last_token_index
 
 
 def _dense(config, features, bias, dtype):
@@ -142,11 +143,7 @@ class FlaxLlamaModule(nn.Module):
             last_hidden_state=hidden, past_key_values=caches if use_cache else None,
             hidden_states=states + (hidden,) if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
-
-
-def _finish(result, return_dict):
-    return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxLlamaForCausalLMModule(nn.Module):
@@ -164,7 +161,7 @@ class FlaxLlamaForCausalLMModule(nn.Module):
             logits = encoded.last_hidden_state @ self.model.variables["params"]["embed_tokens"]["embedding"].T
         else:
             logits = self.lm_head(encoded.last_hidden_state)
-        return _finish(out.CausalLMOutputWithPast(logits=logits, past_key_values=encoded.past_key_values,
+        return out.finish(out.CausalLMOutputWithPast(logits=logits, past_key_values=encoded.past_key_values,
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -177,12 +174,10 @@ class FlaxLlamaForSequenceClassificationModule(nn.Module):
         self.score = nn.Dense(self.config.num_labels, use_bias=False, dtype=self.dtype)
 
     def __call__(self, input_ids, return_dict=True, **kwargs):
-        from .gpt2 import last_token_index
-
         encoded = self.model(input_ids, **kwargs)
         logits = self.score(encoded.last_hidden_state)
         pooled = logits[jnp.arange(logits.shape[0]), last_token_index(input_ids, self.config.pad_token_id)]
-        return _finish(out.SequenceClassifierOutputWithPast(logits=pooled, hidden_states=encoded.hidden_states),
+        return out.finish(out.SequenceClassifierOutputWithPast(logits=pooled, hidden_states=encoded.hidden_states),
                        return_dict)  # fmt: skip
 
 
@@ -198,7 +193,7 @@ class FlaxLlamaForTokenClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.model(input_ids, **kwargs)
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return _finish(out.TokenClassifierOutput(logits=self.score(hidden), hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(logits=self.score(hidden), hidden_states=encoded.hidden_states),
                        return_dict)  # fmt: skip
 
 
@@ -211,7 +206,7 @@ class FlaxLlamaForQuestionAnsweringModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = FlaxLlamaModule(self.config, dtype=self.dtype, name=self.prefix)(input_ids, **kwargs)
         start, end = jnp.split(nn.Dense(2, dtype=self.dtype, name="qa_outputs")(encoded.last_hidden_state), 2, axis=-1)
-        return _finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
+        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                        hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

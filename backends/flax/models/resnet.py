@@ -166,7 +166,7 @@ class FlaxResNetModule(nn.Module):
             last_hidden_state=nchw(last), pooler_output=jnp.mean(last, axis=(1, 2))[:, :, None, None],
             hidden_states=tuple(nchw(s) for s in states) if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxResNetClassifier(nn.Module):
@@ -192,7 +192,7 @@ class FlaxResNetForImageClassificationModule(nn.Module):
         encoded = self.resnet(pixel_values, **kwargs)
         logits = self.classifier(encoded.pooler_output.reshape(encoded.pooler_output.shape[0], -1))
         result = out.ImageClassifierOutputWithNoAttention(logits=logits, hidden_states=encoded.hidden_states)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxResNetBackboneModule(nn.Module):
@@ -207,7 +207,7 @@ class FlaxResNetBackboneModule(nn.Module):
         states = tuple(nchw(s) for s in self.encoder(self.embedder(pixel_values)))
         result = out.BackboneOutput(feature_maps=tuple(states[i] for i in self.config.out_indices),
                                     hidden_states=states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxResNetPreTrainedModel(FlaxPreTrainedModel):

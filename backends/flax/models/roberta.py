@@ -70,7 +70,7 @@ class FlaxRobertaForMaskedLMModule(nn.Module):
         encoded = self.roberta(input_ids, **bert._encoder_kwargs(kwargs))
         logits = self.lm_head(encoded.last_hidden_state, _shared(self))
         output_class = out.CausalLMOutputWithCrossAttentions if self.causal else out.MaskedLMOutput
-        return bert._finish(output_class(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(output_class(logits=logits, hidden_states=encoded.hidden_states), return_dict)
 
 
 class FlaxRobertaForSequenceClassificationModule(nn.Module):
@@ -84,7 +84,7 @@ class FlaxRobertaForSequenceClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.roberta(input_ids, **bert._encoder_kwargs(kwargs))
         logits = self.classifier(encoded.last_hidden_state, kwargs.get("deterministic", True))
-        return bert._finish(out.SequenceClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(out.SequenceClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
 
 
 class FlaxRobertaPreTrainedModel(bert.FlaxBertPreTrainedModel):
@@ -108,7 +108,7 @@ class FlaxRobertaForMultipleChoiceModule(nn.Module):
         encoded = self.roberta(input_ids.reshape((-1, input_ids.shape[-1])), **bert._encoder_kwargs(flat))
         pooled = self.dropout(encoded.pooler_output, deterministic=kwargs.get("deterministic", True))
         logits = self.classifier(pooled).reshape((-1, choices))
-        return bert._finish(out.MultipleChoiceModelOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(out.MultipleChoiceModelOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
 
 
 class FlaxRobertaForTokenClassificationModule(nn.Module):
@@ -123,7 +123,7 @@ class FlaxRobertaForTokenClassificationModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.roberta(input_ids, **bert._encoder_kwargs(kwargs))
         hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return bert._finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
                             return_dict)  # fmt: skip
 
 
@@ -138,7 +138,7 @@ class FlaxRobertaForQuestionAnsweringModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.roberta(input_ids, **bert._encoder_kwargs(kwargs))
         start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
-        return bert._finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
+        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

@@ -249,7 +249,7 @@ class FlaxSwinModule(nn.Module):
             hidden_states=states if output_hidden_states else None,
             reshaped_hidden_states=maps if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxSwinForImageClassificationModule(nn.Module):
@@ -262,7 +262,7 @@ class FlaxSwinForImageClassificationModule(nn.Module):
         logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.pooler_output)
         result = out.SwinImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states,
                                                reshaped_hidden_states=encoded.reshaped_hidden_states)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxSwinForMaskedImageModelingModule(nn.Module):
@@ -290,7 +290,7 @@ class FlaxSwinForMaskedImageModelingModule(nn.Module):
             loss=loss, reconstruction=reconstruction, hidden_states=encoded.hidden_states,
             reshaped_hidden_states=encoded.reshaped_hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxSwinBackboneModule(nn.Module):
@@ -306,7 +306,7 @@ class FlaxSwinBackboneModule(nn.Module):
             [maps[i] for i in c.out_indices]
         )
         result = out.BackboneOutput(feature_maps=tuple(features), hidden_states=states if output_hidden_states else None)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxSwinStageNorms(nn.Module):

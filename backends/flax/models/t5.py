@@ -224,7 +224,7 @@ class FlaxT5Module(nn.Module):
         encoded = self.encode(input_ids, attention_mask, output_hidden_states)
         if not self.with_decoder:
             result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states)
-            return result if return_dict else result.to_tuple()
+            return out.finish(result, return_dict)
         if decoder_input_ids is None:
             raise ValueError("T5 needs decoder_input_ids (or labels) to run its decoder.")
         decoded = self.decode(decoder_input_ids, encoded.last_hidden_state, attention_mask, None, output_hidden_states)
@@ -233,7 +233,7 @@ class FlaxT5Module(nn.Module):
             decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoded.last_hidden_state,
             encoder_hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 def _fields(encoded, decoded) -> dict:
@@ -265,7 +265,7 @@ class FlaxT5ForConditionalGenerationModule(FlaxT5Module):
         result = out.Seq2SeqLMOutput(logits=decoded.logits, decoder_hidden_states=decoded.decoder_hidden_states,
                                      encoder_last_hidden_state=encoded.last_hidden_state,
                                      encoder_hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxT5ForQuestionAnsweringModule(FlaxT5Module):
@@ -284,7 +284,7 @@ class FlaxT5ForQuestionAnsweringModule(FlaxT5Module):
         start, end = jnp.split(self.qa_outputs(decoded.last_hidden_state), 2, axis=-1)
         result = out.Seq2SeqQuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
                                                          **_fields(encoded, decoded))  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxT5ForSequenceClassificationModule(nn.Module):
@@ -306,7 +306,7 @@ class FlaxT5ForSequenceClassificationModule(nn.Module):
             logits=logits, decoder_hidden_states=encoded.decoder_hidden_states,
             encoder_last_hidden_state=encoded.encoder_last_hidden_state, encoder_hidden_states=encoded.encoder_hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxT5ClassificationHead(nn.Module):
@@ -330,7 +330,7 @@ class FlaxT5ForTokenClassificationModule(nn.Module):
         )
         logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.last_hidden_state)
         result = out.TokenClassifierOutput(logits=logits, hidden_states=encoded.hidden_states)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxT5PreTrainedModel(FlaxSeq2SeqModel):

@@ -219,7 +219,7 @@ class FlaxViTModule(nn.Module):
             last_hidden_state=hidden, pooler_output=self.pooler(hidden) if self.pooler is not None else None,
             hidden_states=states if output_hidden_states else None,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxViTForImageClassificationModule(nn.Module):
@@ -234,7 +234,7 @@ class FlaxViTForImageClassificationModule(nn.Module):
         encoded = self.vit(pixel_values, **kwargs)
         result = out.ImageClassifierOutput(logits=self.classifier(encoded.last_hidden_state[:, 0]),
                                            hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxViTDecoder(nn.Module):
@@ -277,7 +277,7 @@ class FlaxViTForMaskedImageModelingModule(nn.Module):
             loss = (l1 * mask).sum() / (mask.sum() + 1e-5) / c.num_channels
         result = out.MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
                                                hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxViTPreTrainedModel(FlaxPreTrainedModel):

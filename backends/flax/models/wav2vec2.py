@@ -195,7 +195,7 @@ class FlaxWav2Vec2Module(nn.Module):
         hidden, states = FlaxEncoder(c, name="encoder")(hidden, frames)
         result = out.Wav2Vec2BaseModelOutput(last_hidden_state=hidden, extract_features=extract_features,
                                              hidden_states=states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 def _base(config, input_values, attention_mask, output_hidden_states, mask_time_indices=None):
@@ -224,7 +224,7 @@ class FlaxWav2Vec2ForCTCModule(nn.Module):
         logits = nn.Dense(c.vocab_size, name="lm_head")(encoded.last_hidden_state)
         output_class = out.MaskedLMOutput if self.ignore_mask else out.CausalLMOutput
         result = output_class(logits=logits, hidden_states=encoded.hidden_states)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWav2Vec2ForSequenceClassificationModule(nn.Module):
@@ -244,7 +244,7 @@ class FlaxWav2Vec2ForSequenceClassificationModule(nn.Module):
             pooled = jnp.where(frames[..., None], hidden, 0.0).sum(1) / frames.sum(1, keepdims=True)
         result = out.SequenceClassifierOutput(logits=nn.Dense(c.num_labels, name="classifier")(pooled),
                                               hidden_states=encoded.hidden_states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWav2Vec2ForAudioFrameClassificationModule(nn.Module):
@@ -258,7 +258,7 @@ class FlaxWav2Vec2ForAudioFrameClassificationModule(nn.Module):
         encoded = _base(c, input_values, attention_mask, output_hidden_states or c.use_weighted_layer_sum)
         logits = nn.Dense(c.num_labels, name="classifier")(_layer_output(self, c, encoded))
         result = out.TokenClassifierOutput(logits=logits, hidden_states=encoded.hidden_states if output_hidden_states else None)
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxTDNNLayer(nn.Module):
@@ -303,7 +303,7 @@ class FlaxWav2Vec2ForXVectorModule(nn.Module):
         FlaxObjective(c, name="objective")()
         result = out.XVectorOutput(logits=logits, embeddings=embeddings,
                                    hidden_states=encoded.hidden_states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxTDNN(nn.Module):
@@ -366,7 +366,7 @@ class FlaxWav2Vec2ForPreTrainingModule(nn.Module):
             projected_states=projected, projected_quantized_states=nn.Dense(c.proj_codevector_dim, name="project_q")(quantized),
             codevector_perplexity=perplexity, hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWav2Vec2PreTrainedModel(FlaxPreTrainedModel):

@@ -121,7 +121,7 @@ class FlaxWhisperModule(nn.Module):
             decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoded.last_hidden_state,
             encoder_hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWhisperForConditionalGenerationModule(nn.Module):
@@ -146,7 +146,7 @@ class FlaxWhisperForConditionalGenerationModule(nn.Module):
             logits=decoded.last_hidden_state @ embedding.T, decoder_hidden_states=decoded.hidden_states,
             encoder_last_hidden_state=encoded.last_hidden_state, encoder_hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWhisperCausalWrapper(nn.Module):
@@ -174,7 +174,7 @@ class FlaxWhisperForCausalLMModule(nn.Module):
             logits=decoded.last_hidden_state @ embedding.T,
             past_key_values=decoded.past_key_values if use_cache else None, hidden_states=decoded.hidden_states,
         )  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWhisperForAudioClassificationModule(nn.Module):
@@ -194,7 +194,7 @@ class FlaxWhisperForAudioClassificationModule(nn.Module):
         pooled = nn.Dense(c.classifier_proj_size, name="projector")(hidden).mean(axis=1)
         result = out.SequenceClassifierOutput(logits=nn.Dense(c.num_labels, name="classifier")(pooled),
                                               hidden_states=encoded.hidden_states if output_hidden_states else None)  # fmt: skip
-        return result if return_dict else result.to_tuple()
+        return out.finish(result, return_dict)
 
 
 class FlaxWhisperPreTrainedModel(FlaxSeq2SeqModel):

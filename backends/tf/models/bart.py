@@ -178,16 +178,12 @@ class TFBartPreTrainedModel(TFPreTrainedModel):
                 "use_cache", "output_hidden_states")  # fmt: skip
         return self.model(input_ids, **{k: kwargs.get(k) for k in keys})
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFBartModel(TFBartPreTrainedModel):
     is_base_model = True
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._run(input_ids, kwargs), return_dict)
+        return out.finish(self._run(input_ids, kwargs), return_dict)
 
 
 class TFBartForConditionalGeneration(TFGenerationMixin, TFBartPreTrainedModel):
@@ -210,7 +206,7 @@ class TFBartForConditionalGeneration(TFGenerationMixin, TFBartPreTrainedModel):
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
         result = self._run(input_ids, kwargs)
-        return self._finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
+        return out.finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
                             return_dict)  # fmt: skip
 
 
@@ -234,7 +230,7 @@ class TFBartForSequenceClassification(TFBartPreTrainedModel):
         eos = tf.cast(input_ids == self.config.eos_token_id, tf.int32)
         last_eos = tf.shape(input_ids)[-1] - 1 - tf.argmax(eos[:, ::-1], axis=-1, output_type=tf.int32)
         sentence = tf.gather(result.last_hidden_state, last_eos, batch_dims=1)
-        return self._finish(out.Seq2SeqSequenceClassifierOutput(logits=self.classification_head(sentence),
+        return out.finish(out.Seq2SeqSequenceClassifierOutput(logits=self.classification_head(sentence),
                             **_fields(result)), return_dict)  # fmt: skip
 
 
@@ -246,7 +242,7 @@ class TFBartForQuestionAnswering(TFBartPreTrainedModel):
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
         result = self._run(input_ids, kwargs)
         start, end = tf.split(self.qa_outputs(result.last_hidden_state), 2, axis=-1)
-        return self._finish(out.Seq2SeqQuestionAnsweringModelOutput(
+        return out.finish(out.Seq2SeqQuestionAnsweringModelOutput(
             start_logits=tf.squeeze(start, -1), end_logits=tf.squeeze(end, -1), **_fields(result)), return_dict)  # fmt: skip
 
 
@@ -269,5 +265,5 @@ class TFBartForCausalLM(TFGenerationMixin, TFBartPreTrainedModel):
                                                     past_key_values=past_key_values,
                                                     output_hidden_states=output_hidden_states)  # fmt: skip
         logits = tf.matmul(hidden, self.model.decoder.embed_tokens.weight, transpose_b=True)
-        return self._finish(out.CausalLMOutputWithCrossAttentions(
+        return out.finish(out.CausalLMOutputWithCrossAttentions(
             logits=logits, past_key_values=caches if use_cache else None, hidden_states=states), return_dict)  # fmt: skip

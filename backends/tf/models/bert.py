@@ -227,10 +227,6 @@ class TFBertPreTrainedModel(TFPreTrainedModel):
         main = getattr(self, self.base_model_prefix)
         return main(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFBertModel(TFBertPreTrainedModel):
     is_base_model = True
@@ -240,7 +236,7 @@ class TFBertModel(TFBertPreTrainedModel):
         self._add_main_layer(config)
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._encode(input_ids, kwargs, training), return_dict)
+        return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
 class TFBertForPreTraining(TFBertPreTrainedModel):
@@ -258,7 +254,7 @@ class TFBertForPreTraining(TFBertPreTrainedModel):
         loss = None
         if labels is not None and next_sentence_label is not None:
             loss = token_loss(scores, labels) + token_loss(relationship, next_sentence_label)
-        return self._finish(out.BertForPreTrainingOutput(
+        return out.finish(out.BertForPreTrainingOutput(
             loss=loss, prediction_logits=scores, seq_relationship_logits=relationship,
             hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
 
@@ -281,7 +277,7 @@ class TFBertForMaskedLM(TFBertPreTrainedModel):
         else:
             loss = token_loss(logits, labels) if labels is not None else None
             result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFBertLMHeadModel(TFBertForMaskedLM):
@@ -300,7 +296,7 @@ class TFBertForNextSentencePrediction(TFBertPreTrainedModel):
         logits = self.nsp(encoded.pooler_output)
         labels = labels if labels is not None else next_sentence_label
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.NextSentencePredictorOutput(loss=loss, logits=logits,
+        return out.finish(out.NextSentencePredictorOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -320,7 +316,7 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.pooler_output, training=training))
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
+        return out.finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -345,7 +341,7 @@ class TFBertForMultipleChoice(TFBertPreTrainedModel):
         encoded = self._encode(flat(input_ids), kwargs, training)
         logits = tf.reshape(self.classifier(self.dropout(encoded.pooler_output, training=training)), (-1, choices))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
+        return out.finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -360,7 +356,7 @@ class TFBertForTokenClassification(TFBertPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits,
+        return out.finish(out.TokenClassifierOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -378,5 +374,5 @@ class TFBertForQuestionAnswering(TFBertPreTrainedModel):
         loss = None
         if start_positions is not None and end_positions is not None:
             loss = span_loss(start, end, start_positions, end_positions)
-        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
+        return out.finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip

@@ -174,10 +174,6 @@ class TFCLIPPreTrainedModel(TFPreTrainedModel):
     config_class = CLIPConfig
     base_model_prefix = "clip"
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFCLIPModel(TFCLIPPreTrainedModel):
     is_base_model = True
@@ -196,7 +192,7 @@ class TFCLIPModel(TFCLIPPreTrainedModel):
         if input_ids is None or pixel_values is None:
             raise ValueError("TFCLIPModel needs both input_ids and pixel_values (or get_text/image_features).")
         result = self.clip(input_ids, pixel_values, attention_mask=attention_mask, output_hidden_states=output_hidden_states)
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
     def get_text_features(self, input_ids, attention_mask=None):
         pooled = self.clip.text_model(tf.convert_to_tensor(input_ids), attention_mask=attention_mask).pooler_output
@@ -221,4 +217,4 @@ class TFCLIPForImageClassification(TFCLIPPreTrainedModel):
     def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         encoded = self.vision_model(pixel_values, output_hidden_states=output_hidden_states)
         logits = self.classifier(tf.reduce_mean(encoded.last_hidden_state[:, 1:], axis=1))
-        return self._finish(out.ImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        return out.finish(out.ImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)

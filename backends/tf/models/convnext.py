@@ -129,7 +129,7 @@ class TFConvNextModel(TFConvNextPreTrainedModel):
 
     def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.convnext(pixel_values, output_hidden_states=output_hidden_states, training=training)
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFConvNextForImageClassification(TFConvNextPreTrainedModel):
@@ -145,7 +145,7 @@ class TFConvNextForImageClassification(TFConvNextPreTrainedModel):
         if self.classifier is not None:
             logits = self.classifier(logits)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
+        return out.finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -170,4 +170,4 @@ class TFConvNextBackbone(TFConvNextPreTrainedModel):
         result = out.BackboneOutput(
             feature_maps=maps, hidden_states=tuple(to_nchw(s) for s in states) if output_hidden_states else None
         )
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)

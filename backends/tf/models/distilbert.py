@@ -134,16 +134,12 @@ class TFDistilBertPreTrainedModel(TFPreTrainedModel):
         return self.distilbert(input_ids, attention_mask=kwargs.get("attention_mask"),
                                output_hidden_states=kwargs.get("output_hidden_states"), training=training)  # fmt: skip
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFDistilBertModel(TFDistilBertPreTrainedModel):
     is_base_model = True
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._encode(input_ids, kwargs, training), return_dict)
+        return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
 class TFDistilBertForMaskedLM(TFDistilBertPreTrainedModel):
@@ -160,7 +156,7 @@ class TFDistilBertForMaskedLM(TFDistilBertPreTrainedModel):
         hidden = self.vocab_layer_norm(self.act(self.vocab_transform(encoded.last_hidden_state)))
         logits = self.vocab_projector(hidden)
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
+        return out.finish(out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
                             return_dict)  # fmt: skip
 
 
@@ -181,7 +177,7 @@ class TFDistilBertForSequenceClassification(TFDistilBertPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self._logits(encoded, training)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
+        return out.finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -198,7 +194,7 @@ class TFDistilBertForMultipleChoice(TFDistilBertForSequenceClassification):
         encoded = self._encode(tf.reshape(input_ids, (-1, input_ids.shape[-1])), flat, training)
         logits = tf.reshape(self._logits(encoded, training), (-1, choices))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
+        return out.finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -212,7 +208,7 @@ class TFDistilBertForTokenClassification(TFDistilBertPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
                             return_dict)  # fmt: skip
 
 
@@ -228,5 +224,5 @@ class TFDistilBertForQuestionAnswering(TFDistilBertPreTrainedModel):
         start, end = tf.split(self.qa_outputs(self.dropout(encoded.last_hidden_state, training=training)), 2, axis=-1)
         start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
         loss = span_loss(start, end, start_positions, end_positions) if start_positions is not None else None
-        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
+        return out.finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip

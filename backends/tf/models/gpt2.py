@@ -125,16 +125,12 @@ class TFGPT2PreTrainedModel(TFPreTrainedModel):
         keys = ("attention_mask", "past_key_values", "use_cache", "output_hidden_states")
         return self.transformer(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFGPT2Model(TFGPT2PreTrainedModel):
     is_base_model = True
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._encode(input_ids, kwargs, training), return_dict)
+        return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
 class TFGPT2LMHeadModel(TFGenerationMixin, TFGPT2PreTrainedModel):
@@ -142,7 +138,7 @@ class TFGPT2LMHeadModel(TFGenerationMixin, TFGPT2PreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = tf.matmul(encoded.last_hidden_state, self.transformer.wte.weight, transpose_b=True)
         loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
-        return self._finish(out.CausalLMOutputWithCrossAttentions(
+        return out.finish(out.CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, past_key_values=encoded.past_key_values,
             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
@@ -166,7 +162,7 @@ class TFGPT2ForSequenceClassification(TFGPT2PreTrainedModel):
         logits = self.score(encoded.last_hidden_state)
         pooled = tf.gather(logits, last_token_index(input_ids, self.config.pad_token_id), batch_dims=1)
         loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutputWithPast(loss=loss, logits=pooled,
+        return out.finish(out.SequenceClassifierOutputWithPast(loss=loss, logits=pooled,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -181,7 +177,7 @@ class TFGPT2ForTokenClassification(TFGPT2PreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
                             return_dict)  # fmt: skip
 
 
@@ -196,7 +192,7 @@ class TFGPT2ForQuestionAnswering(TFGPT2PreTrainedModel):
         start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
         start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
         loss = span_loss(start, end, start_positions, end_positions) if start_positions is not None else None
-        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
+        return out.finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -239,6 +235,6 @@ class TFGPT2DoubleHeadsModel(TFGenerationMixin, TFGPT2PreTrainedModel):
         logits = tf.matmul(hidden, self.transformer.wte.weight, transpose_b=True)
         mc_logits = tf.squeeze(self.multiple_choice_head(hidden, token_ids=mc_token_ids, training=training), -1)
         mc_loss = token_loss(mc_logits, mc_labels) if mc_labels is not None else None
-        return self._finish(out.GPT2DoubleHeadsModelOutput(
+        return out.finish(out.GPT2DoubleHeadsModelOutput(
             mc_loss=mc_loss, logits=logits, mc_logits=mc_logits, past_key_values=encoded.past_key_values,
             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip

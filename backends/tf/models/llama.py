@@ -138,16 +138,12 @@ class TFLlamaPreTrainedModel(TFPreTrainedModel):
         main = getattr(self, self.base_model_prefix)
         return main(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFLlamaModel(TFLlamaPreTrainedModel):
     is_base_model = True
 
     def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._encode(input_ids, kwargs, training), return_dict)
+        return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
 class TFLlamaForCausalLM(TFGenerationMixin, TFLlamaPreTrainedModel):
@@ -163,7 +159,7 @@ class TFLlamaForCausalLM(TFGenerationMixin, TFLlamaPreTrainedModel):
         else:
             logits = self.lm_head(encoded.last_hidden_state)
         loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
-        return self._finish(out.CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=encoded.past_key_values,
+        return out.finish(out.CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=encoded.past_key_values,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -177,7 +173,7 @@ class TFLlamaForSequenceClassification(TFLlamaPreTrainedModel):
         logits = self.score(encoded.last_hidden_state)
         pooled = tf.gather(logits, last_token_index(input_ids, self.config.pad_token_id), batch_dims=1)
         loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutputWithPast(loss=loss, logits=pooled,
+        return out.finish(out.SequenceClassifierOutputWithPast(loss=loss, logits=pooled,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -191,7 +187,7 @@ class TFLlamaForTokenClassification(TFLlamaPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.score(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
+        return out.finish(out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states),
                             return_dict)  # fmt: skip
 
 
@@ -208,7 +204,7 @@ class TFLlamaForQuestionAnswering(TFLlamaPreTrainedModel):
         start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
         start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
         loss = span_loss(start, end, start_positions, end_positions) if start_positions is not None else None
-        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
+        return out.finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

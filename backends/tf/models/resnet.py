@@ -161,7 +161,7 @@ class TFResNetModel(TFResNetPreTrainedModel):
 
     def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.resnet(pixel_values, output_hidden_states=output_hidden_states, training=training)
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFResNetForImageClassification(TFResNetPreTrainedModel):
@@ -177,7 +177,7 @@ class TFResNetForImageClassification(TFResNetPreTrainedModel):
         if self.classifier_layer is not None:
             logits = self.classifier_layer(logits)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
+        return out.finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 
@@ -200,4 +200,4 @@ class TFResNetBackbone(TFResNetPreTrainedModel):
             feature_maps=tuple(to_nchw(states[i]) for i in self.config.out_indices),
             hidden_states=tuple(to_nchw(s) for s in states) if output_hidden_states else None,
         )
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)

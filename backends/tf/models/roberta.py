@@ -87,7 +87,7 @@ class TFRobertaForMaskedLM(_Roberta, bert.TFBertPreTrainedModel):
         else:
             loss = token_loss(logits, labels) if labels is not None else None
             result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFRobertaForCausalLM(TFRobertaForMaskedLM):
@@ -104,7 +104,7 @@ class TFRobertaForSequenceClassification(_Roberta, bert.TFBertPreTrainedModel):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(encoded.last_hidden_state, training=training)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
+        return out.finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
 
 

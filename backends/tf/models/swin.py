@@ -329,7 +329,7 @@ class TFSwinModel(TFSwinPreTrainedModel):
                 output_hidden_states=False, **kwargs):  # fmt: skip
         result = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_hidden_states=output_hidden_states,
                            training=training)  # fmt: skip
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFSwinForImageClassification(TFSwinPreTrainedModel):
@@ -345,7 +345,7 @@ class TFSwinForImageClassification(TFSwinPreTrainedModel):
         if self.classifier is not None:
             logits = self.classifier(logits)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.SwinImageClassifierOutput(loss=loss, logits=logits,
+        return out.finish(out.SwinImageClassifierOutput(loss=loss, logits=logits,
                             hidden_states=encoded.hidden_states,
                             reshaped_hidden_states=encoded.reshaped_hidden_states), return_dict)  # fmt: skip
 
@@ -375,7 +375,7 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
             config = self.config
             loss = masked_reconstruction_loss(pixel_values, reconstruction, bool_masked_pos, config.image_size,
                                               config.patch_size, config.num_channels)  # fmt: skip
-        return self._finish(out.SwinMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
+        return out.finish(out.SwinMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
                             hidden_states=encoded.hidden_states,
                             reshaped_hidden_states=encoded.reshaped_hidden_states), return_dict)  # fmt: skip
 
@@ -408,4 +408,4 @@ class TFSwinBackbone(TFSwinPreTrainedModel):
             features.append(tf.transpose(normed, (0, 3, 1, 2)))
         result = out.BackboneOutput(feature_maps=tuple(features),
                                     hidden_states=states if output_hidden_states else None)  # fmt: skip
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.loading import OPTIONAL_BUFFERS
 from autoload.models.vit import ViTConfig
+from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
 from ..losses import sequence_classification_loss
@@ -56,44 +56,13 @@ def masked_reconstruction_loss(pixel_values, reconstruction, bool_masked_pos, im
 
 
 class TFVisionPreTrainedModel(TFPreTrainedModel):
-    """Shared by the TF vision models: pixel inputs, and checkpoint buffers TF has no variable for."""
+    """Shared by the TF vision models: pixel inputs and tuple outputs."""
 
     main_input_name = "pixel_values"
 
     def dummy_inputs(self) -> dict:
         size = getattr(self.config, "image_size", None) or 32
         return {"pixel_values": np.zeros((1, self.config.num_channels, size, size), np.float32)}
-
-    def _load_canonical(self, state, where, ignore_mismatched_sizes):
-        # BatchNorm's num_batches_tracked and Swin's relative_position_index are PyTorch buffers with no TF
-        # counterpart; like the other backends, their presence in a checkpoint is not "unexpected".
-        info = super()._load_canonical(state, where, ignore_mismatched_sizes)
-        info.unexpected_keys = [k for k in info.unexpected_keys if not k.endswith(OPTIONAL_BUFFERS)]
-        return info
-
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
-
-def bicubic_matrix(size_in: int, size_out: int) -> np.ndarray:
-    """[size_out, size_in] weights of PyTorch's bicubic resize (align_corners=False, A=-0.75, edge clamp)."""
-
-    def cubic(x):
-        x, a = abs(x), -0.75
-        if x <= 1:
-            return ((a + 2) * x - (a + 3)) * x * x + 1
-        return (((x - 5) * x + 8) * x - 4) * a if x < 2 else 0.0
-
-    matrix = np.zeros((size_out, size_in), np.float64)
-    scale = size_in / size_out
-    for i in range(size_out):
-        src = (i + 0.5) * scale - 0.5
-        base = int(np.floor(src))
-        frac = src - base
-        for offset in range(-1, 3):
-            matrix[i, min(max(base + offset, 0), size_in - 1)] += cubic(offset - frac)
-    return matrix.astype(np.float32)
 
 
 class TFViTPatchEmbeddings(Layer):
@@ -300,7 +269,7 @@ class TFViTModel(TFViTPreTrainedModel):
         self.vit = TFViTMainLayer(config, add_pooling_layer=add_pooling_layer, name="vit")
 
     def forward(self, pixel_values=None, training=False, return_dict=True, **kwargs):
-        return self._finish(self._encode(pixel_values, kwargs, training, kwargs.get("bool_masked_pos")), return_dict)
+        return out.finish(self._encode(pixel_values, kwargs, training, kwargs.get("bool_masked_pos")), return_dict)
 
 
 class TFViTForImageClassification(TFViTPreTrainedModel):
@@ -315,7 +284,7 @@ class TFViTForImageClassification(TFViTPreTrainedModel):
         if self.classifier is not None:
             logits = self.classifier(logits)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.ImageClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states,
+        return out.finish(out.ImageClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states,
                                                       attentions=encoded.attentions), return_dict)  # fmt: skip
 
 
@@ -355,7 +324,7 @@ class TFViTForMaskedImageModeling(TFViTPreTrainedModel):
             config = self.config
             loss = masked_reconstruction_loss(pixel_values, reconstruction, bool_masked_pos, config.image_size,
                                               config.patch_size, config.num_channels)  # fmt: skip
-        return self._finish(out.MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
+        return out.finish(out.MaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
                             hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
 
 

@@ -132,10 +132,6 @@ class TFWhisperPreTrainedModel(TFPreTrainedModel):
         return {"input_features": np.zeros((1, c.num_mel_bins, 2 * c.max_source_positions), np.float32),
                 "decoder_input_ids": np.zeros((1, 1), np.int32)}  # fmt: skip
 
-    @staticmethod
-    def _finish(result, return_dict):
-        return result if return_dict else result.to_tuple()
-
 
 class TFWhisperModel(TFWhisperPreTrainedModel):
     is_base_model = True
@@ -147,7 +143,7 @@ class TFWhisperModel(TFWhisperPreTrainedModel):
     def forward(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
         keys = ("encoder_outputs", "past_key_values", "use_cache", "output_hidden_states")
         result = self.model(input_features, decoder_input_ids=decoder_input_ids, **{k: kwargs.get(k) for k in keys})
-        return self._finish(result, return_dict)
+        return out.finish(result, return_dict)
 
 
 class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
@@ -166,7 +162,7 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
 
     def forward(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
         result = TFWhisperModel.forward(self, input_features, decoder_input_ids, return_dict=True, **kwargs)
-        return self._finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
+        return out.finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
                             return_dict)  # fmt: skip
 
     def generate(self, input_features=None, **kwargs):
@@ -195,7 +191,7 @@ class TFWhisperForCausalLM(TFGenerationMixin, TFWhisperPreTrainedModel):
         decoded = self.model.decoder(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
                                      output_hidden_states=output_hidden_states)  # fmt: skip
         logits = tf.matmul(decoded.last_hidden_state, self.model.decoder.embed_tokens.weight, transpose_b=True)
-        return self._finish(out.CausalLMOutputWithCrossAttentions(
+        return out.finish(out.CausalLMOutputWithCrossAttentions(
             logits=logits, past_key_values=decoded.past_key_values if use_cache else None,
             hidden_states=decoded.hidden_states), return_dict)  # fmt: skip
 
@@ -224,5 +220,5 @@ class TFWhisperForAudioClassification(TFWhisperPreTrainedModel):
         else:
             hidden = encoded.last_hidden_state
         logits = self.classifier(tf.reduce_mean(self.projector(hidden), axis=1))
-        return self._finish(out.SequenceClassifierOutput(
+        return out.finish(out.SequenceClassifierOutput(
             logits=logits, hidden_states=encoded.hidden_states if output_hidden_states else None), return_dict)  # fmt: skip

@@ -155,9 +155,6 @@ class BartPreTrainedModel(PreTrainedModel):
                 with torch.no_grad():
                     module.weight[module.padding_idx].zero_()
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class BartModel(BartPreTrainedModel):
     _tied_weights_keys = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"]
@@ -197,7 +194,7 @@ class BartModel(BartPreTrainedModel):
             decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 def _seq2seq_fields(encoded) -> dict:
@@ -232,7 +229,7 @@ class BartForConditionalGeneration(BartPreTrainedModel, GenerationMixin):
         logits = self.lm_head(encoded.last_hidden_state) + self.final_logits_bias.to(encoded.last_hidden_state.device)
         loss = token_loss(logits, labels) if labels is not None else None
         result = out.Seq2SeqLMOutput(loss=loss, logits=logits, **_seq2seq_fields(encoded))
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class BartClassificationHead(nn.Module):
@@ -270,7 +267,7 @@ class BartForSequenceClassification(BartPreTrainedModel):
         logits = self.classification_head(hidden[eos].view(hidden.shape[0], -1, hidden.shape[-1])[:, -1])
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.Seq2SeqSequenceClassifierOutput(loss=loss, logits=logits, **_seq2seq_fields(encoded))
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class BartForQuestionAnswering(BartPreTrainedModel):
@@ -296,7 +293,7 @@ class BartForQuestionAnswering(BartPreTrainedModel):
         result = out.Seq2SeqQuestionAnsweringModelOutput(
             loss=loss, start_logits=start, end_logits=end, **_seq2seq_fields(encoded)
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class BartDecoderWrapper(BartPreTrainedModel):
@@ -335,4 +332,4 @@ class BartForCausalLM(BartPreTrainedModel, GenerationMixin):
         result = out.CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, past_key_values=decoded.past_key_values, hidden_states=decoded.hidden_states
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

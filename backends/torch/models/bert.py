@@ -161,9 +161,6 @@ class BertPreTrainedModel(PreTrainedModel):
     base_model_prefix = "bert"
     _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"cls\.predictions\.decoder\.bias$"]
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class BertModel(BertPreTrainedModel):
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
@@ -190,7 +187,7 @@ class BertModel(BertPreTrainedModel):
         result = out.BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=hidden, pooler_output=pooled, hidden_states=all_hidden, attentions=all_attn
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -248,9 +245,6 @@ class _BertHead(BertPreTrainedModel):
 
     def _encode(self, input_ids, kwargs):
         return self.bert(input_ids, **{k: kwargs.get(k) for k in _ENCODER_ARGS}, return_dict=True)
-
-    def _finish(self, result, return_dict):
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
 
 
 class BertForPreTraining(_BertHead):

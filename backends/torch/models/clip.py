@@ -155,9 +155,6 @@ class CLIPPreTrainedModel(PreTrainedModel):
     config_class = CLIPConfig
     base_model_prefix = "clip"
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, CLIPVisionEmbeddings):
@@ -206,7 +203,7 @@ class CLIPModel(CLIPPreTrainedModel):
             loss=loss, logits_per_image=logits_per_text.t(), logits_per_text=logits_per_text,
             text_embeds=text_embeds, image_embeds=image_embeds, text_model_output=text, vision_model_output=vision,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class CLIPForImageClassification(CLIPPreTrainedModel):
@@ -223,4 +220,4 @@ class CLIPForImageClassification(CLIPPreTrainedModel):
         logits = self.classifier(encoded.last_hidden_state[:, 1:].mean(dim=1))
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.ImageClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

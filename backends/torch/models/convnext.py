@@ -98,9 +98,6 @@ class ConvNextPreTrainedModel(PreTrainedModel):
         elif isinstance(module, ConvNextLayer) and module.layer_scale_parameter is not None:
             nn.init.constant_(module.layer_scale_parameter, self.config.layer_scale_init_value)
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class ConvNextModel(ConvNextPreTrainedModel):
     def __init__(self, config: ConvNextConfig):
@@ -116,7 +113,7 @@ class ConvNextModel(ConvNextPreTrainedModel):
             pooler_output=self.layernorm(states[-1].mean([-2, -1])),
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ConvNextForImageClassification(ConvNextPreTrainedModel):
@@ -131,7 +128,7 @@ class ConvNextForImageClassification(ConvNextPreTrainedModel):
         logits = self.classifier(encoded.pooler_output)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ConvNextBackbone(ConvNextPreTrainedModel):
@@ -157,4 +154,4 @@ class ConvNextBackbone(ConvNextPreTrainedModel):
             feature_maps=maps,
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

@@ -104,12 +104,6 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
-    def _finish(self, result, return_dict):
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
-
     def _encode(self, input_ids, kwargs):
         return self.distilbert(input_ids, attention_mask=kwargs.get("attention_mask"),
                                inputs_embeds=kwargs.get("inputs_embeds"),

@@ -90,9 +90,6 @@ class GPT2PreTrainedModel(PreTrainedModel):
             nn.init.normal_(module.weight, std=self.config.initializer_range)
             nn.init.zeros_(module.bias)
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class GPT2Model(GPT2PreTrainedModel):
     def __init__(self, config: GPT2Config):
@@ -137,7 +134,7 @@ class GPT2Model(GPT2PreTrainedModel):
             last_hidden_state=hidden, past_key_values=caches if self._flag(use_cache, "use_cache") else None,
             hidden_states=states if keep else None,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class _GPT2Head(GPT2PreTrainedModel):
@@ -166,7 +163,7 @@ class GPT2LMHeadModel(_GPT2Head, GenerationMixin):
         result = out.CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class SequenceSummary(nn.Module):
@@ -217,7 +214,7 @@ class GPT2DoubleHeadsModel(_GPT2Head, GenerationMixin):
             loss=loss, mc_loss=mc_loss, logits=logits, mc_logits=mc_logits,
             past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 def last_token_index(input_ids, pad_token_id, batch: int) -> torch.Tensor:
@@ -247,7 +244,7 @@ class GPT2ForSequenceClassification(_GPT2Head):
         result = out.SequenceClassifierOutputWithPast(
             loss=loss, logits=pooled, past_key_values=encoded.past_key_values, hidden_states=encoded.hidden_states
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class GPT2ForTokenClassification(_GPT2Head):
@@ -263,7 +260,7 @@ class GPT2ForTokenClassification(_GPT2Head):
         logits = self.classifier(self.dropout(encoded.last_hidden_state))
         loss = token_loss(logits, labels) if labels is not None else None
         result = out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class GPT2ForQuestionAnswering(_GPT2Head):
@@ -281,4 +278,4 @@ class GPT2ForQuestionAnswering(_GPT2Head):
             loss = span_loss(start, end, start_positions, end_positions)
         result = out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                                                   hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

@@ -112,9 +112,6 @@ class LlamaPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     _keys_to_ignore_on_load_unexpected = [r"rotary_emb\.inv_freq"]
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class LlamaModel(LlamaPreTrainedModel):
     def __init__(self, config: LlamaConfig):
@@ -156,7 +153,7 @@ class LlamaModel(LlamaPreTrainedModel):
             last_hidden_state=hidden, past_key_values=caches if self._flag(use_cache, "use_cache") else None,
             hidden_states=states if keep else None,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
@@ -177,7 +174,7 @@ class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
         loss = causal_lm_loss(logits, labels) if labels is not None else None
         result = out.CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=encoded.past_key_values,
                                             hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class LlamaForSequenceClassification(LlamaPreTrainedModel):
@@ -196,7 +193,7 @@ class LlamaForSequenceClassification(LlamaPreTrainedModel):
         loss = sequence_classification_loss(pooled, labels, self.config) if labels is not None else None
         result = out.SequenceClassifierOutputWithPast(loss=loss, logits=pooled, past_key_values=encoded.past_key_values,
                                                       hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class LlamaForTokenClassification(LlamaPreTrainedModel):
@@ -216,7 +213,7 @@ class LlamaForTokenClassification(LlamaPreTrainedModel):
         logits = self.score(self.dropout(encoded.last_hidden_state))
         loss = token_loss(logits, labels) if labels is not None else None
         result = out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class LlamaForQuestionAnswering(LlamaPreTrainedModel):
@@ -238,4 +235,4 @@ class LlamaForQuestionAnswering(LlamaPreTrainedModel):
             loss = span_loss(start, end, start_positions, end_positions)
         result = out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
                                                   hidden_states=encoded.hidden_states)  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

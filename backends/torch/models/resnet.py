@@ -130,9 +130,6 @@ class ResNetPreTrainedModel(PreTrainedModel):
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class ResNetModel(ResNetPreTrainedModel):
     def __init__(self, config: ResNetConfig):
@@ -148,7 +145,7 @@ class ResNetModel(ResNetPreTrainedModel):
             pooler_output=self.pooler(states[-1]),
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ResNetForImageClassification(ResNetPreTrainedModel):
@@ -163,7 +160,7 @@ class ResNetForImageClassification(ResNetPreTrainedModel):
         logits = self.classifier(encoded.pooler_output)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ResNetBackbone(ResNetPreTrainedModel):
@@ -185,6 +182,6 @@ class ResNetBackbone(ResNetPreTrainedModel):
             feature_maps=tuple(states[i] for i in self.config.out_indices),
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 

@@ -66,9 +66,6 @@ class _RobertaHead(RobertaPreTrainedModel):
     def _encode(self, input_ids, kwargs):
         return self.roberta(input_ids, **{k: kwargs.get(k) for k in bert._ENCODER_ARGS}, return_dict=True)
 
-    def _finish(self, result, return_dict):
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
-
 
 class RobertaForMaskedLM(_RobertaHead):
     _tied_weights_keys = ["lm_head.decoder.weight"]

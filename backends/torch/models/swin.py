@@ -273,9 +273,6 @@ class SwinPreTrainedModel(PreTrainedModel):
         elif isinstance(module, SwinEmbeddings) and module.mask_token is not None:
             nn.init.zeros_(module.mask_token)
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class SwinModel(SwinPreTrainedModel):
     def __init__(self, config: SwinConfig, add_pooling_layer: bool = True, use_mask_token: bool = False):
@@ -299,7 +296,7 @@ class SwinModel(SwinPreTrainedModel):
             last_hidden_state=hidden, pooler_output=pooled,
             hidden_states=states if keep else None, reshaped_hidden_states=maps if keep else None,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class SwinForImageClassification(SwinPreTrainedModel):
@@ -316,7 +313,7 @@ class SwinForImageClassification(SwinPreTrainedModel):
             loss=loss, logits=logits, hidden_states=encoded.hidden_states,
             reshaped_hidden_states=encoded.reshaped_hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class SwinForMaskedImageModeling(SwinPreTrainedModel):
@@ -345,7 +342,7 @@ class SwinForMaskedImageModeling(SwinPreTrainedModel):
             loss=loss, reconstruction=reconstruction, hidden_states=encoded.hidden_states,
             reshaped_hidden_states=encoded.reshaped_hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class SwinBackbone(SwinPreTrainedModel):
@@ -376,4 +373,4 @@ class SwinBackbone(SwinPreTrainedModel):
             feature_maps=tuple(features),
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

@@ -227,9 +227,6 @@ class T5PreTrainedModel(PreTrainedModel):
     base_model_prefix = "transformer"
     _keys_to_ignore_on_load_unexpected = [r"decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias"]
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
     def _init_weights(self, module):
         factor = self.config.initializer_factor
         if isinstance(module, T5LayerNorm):
@@ -307,7 +304,7 @@ class T5Model(_T5EncoderDecoder):
                                      encoder_outputs, past_key_values, use_cache, output_hidden_states,
                                      inputs_embeds, decoder_inputs_embeds)  # fmt: skip
         result = out.Seq2SeqModelOutput(last_hidden_state=decoded.last_hidden_state, **self._seq2seq_fields(encoded, decoded))
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class T5ForConditionalGeneration(_T5EncoderDecoder, GenerationMixin):
@@ -335,7 +332,7 @@ class T5ForConditionalGeneration(_T5EncoderDecoder, GenerationMixin):
         logits = self.lm_head(hidden)
         loss = token_loss(logits, labels) if labels is not None else None
         result = out.Seq2SeqLMOutput(loss=loss, logits=logits, **self._seq2seq_fields(encoded, decoded))
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class T5EncoderModel(T5PreTrainedModel):
@@ -357,7 +354,7 @@ class T5EncoderModel(T5PreTrainedModel):
         encoded = self.encoder(input_ids, attention_mask, inputs_embeds=inputs_embeds,
                                output_hidden_states=self._flag(output_hidden_states, "output_hidden_states"))  # fmt: skip
         result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class T5ClassificationHead(nn.Module):
@@ -402,7 +399,7 @@ class T5ForSequenceClassification(T5PreTrainedModel):
             encoder_last_hidden_state=encoded.encoder_last_hidden_state,
             encoder_hidden_states=encoded.encoder_hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class T5ForTokenClassification(T5PreTrainedModel):
@@ -421,7 +418,7 @@ class T5ForTokenClassification(T5PreTrainedModel):
         logits = self.classifier(self.dropout(encoded.last_hidden_state))
         loss = token_loss(logits, labels) if labels is not None else None
         result = out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class T5ForQuestionAnswering(_T5EncoderDecoder):
@@ -445,4 +442,4 @@ class T5ForQuestionAnswering(_T5EncoderDecoder):
         result = out.Seq2SeqQuestionAnsweringModelOutput(
             loss=loss, start_logits=start, end_logits=end, **self._seq2seq_fields(encoded, decoded)
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

@@ -154,9 +154,6 @@ class ViTPreTrainedModel(PreTrainedModel):
     base_model_prefix = "vit"
     main_input_name = "pixel_values"
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
     def _init_weights(self, module):
         super()._init_weights(module)
         std = self.config.initializer_range
@@ -193,7 +190,7 @@ class ViTModel(ViTPreTrainedModel):
         result = out.BaseModelOutputWithPooling(
             last_hidden_state=hidden, pooler_output=pooled, hidden_states=all_hidden, attentions=all_attn
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ViTForImageClassification(ViTPreTrainedModel):
@@ -209,7 +206,7 @@ class ViTForImageClassification(ViTPreTrainedModel):
         result = out.ImageClassifierOutput(
             loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class ViTForMaskedImageModeling(ViTPreTrainedModel):
@@ -241,4 +238,4 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
             loss=loss, reconstruction=reconstruction, hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

@@ -173,9 +173,6 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         elif isinstance(module, Wav2Vec2GumbelVectorQuantizer):
             nn.init.uniform_(module.codevectors)
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
     def _encode(self, input_values, attention_mask, output_hidden_states, mask_time_indices=None):
         return self.wav2vec2(input_values, attention_mask, mask_time_indices=mask_time_indices,
                              output_hidden_states=output_hidden_states, return_dict=True)  # fmt: skip
@@ -223,7 +220,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         result = out.Wav2Vec2BaseModelOutput(
             last_hidden_state=hidden, extract_features=extract_features, hidden_states=states if keep else None
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
@@ -251,7 +248,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
                 zero_infinity=self.config.ctc_zero_infinity,
             )  # fmt: skip
         result = out.CausalLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class Wav2Vec2ForMaskedLM(Wav2Vec2ForCTC):
@@ -262,7 +259,7 @@ class Wav2Vec2ForMaskedLM(Wav2Vec2ForCTC):
         encoded = self._encode(input_values, None, output_hidden_states)
         logits = self.lm_head(self.dropout(encoded.last_hidden_state))
         result = out.MaskedLMOutput(logits=logits, hidden_states=encoded.hidden_states)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
@@ -286,7 +283,7 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
         logits = self.classifier(pooled)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states if keep else None)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
@@ -305,7 +302,7 @@ class Wav2Vec2ForAudioFrameClassification(Wav2Vec2PreTrainedModel):
         if labels is not None:
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.argmax(-1).reshape(-1))
         result = out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states if keep else None)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class TDNNLayer(nn.Module):
@@ -370,7 +367,7 @@ class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
         loss = self.objective(logits, labels) if labels is not None else None
         result = out.XVectorOutput(loss=loss, logits=logits, embeddings=embeddings,
                                    hidden_states=encoded.hidden_states if keep else None)  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class Wav2Vec2GumbelVectorQuantizer(nn.Module):
@@ -432,4 +429,4 @@ class Wav2Vec2ForPreTraining(Wav2Vec2PreTrainedModel):
             projected_states=projected, projected_quantized_states=self.project_q(quantized),
             codevector_perplexity=perplexity, hidden_states=encoded.hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)

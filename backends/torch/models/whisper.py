@@ -144,9 +144,6 @@ class WhisperPreTrainedModel(PreTrainedModel):
             with torch.no_grad():
                 module.embed_positions.weight.copy_(sinusoids(*module.embed_positions.weight.shape))
 
-    def _flag(self, value, name):
-        return getattr(self.config, name) if value is None else value
-
 
 class WhisperModel(WhisperPreTrainedModel):
     def __init__(self, config: WhisperConfig):
@@ -182,7 +179,7 @@ class WhisperModel(WhisperPreTrainedModel):
             decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )  # fmt: skip
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
@@ -212,7 +209,7 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
         fields = {k: encoded[k] for k in ("past_key_values", "decoder_hidden_states", "encoder_last_hidden_state",
                                           "encoder_hidden_states") if k in encoded}  # fmt: skip
         result = out.Seq2SeqLMOutput(loss=loss, logits=logits, **fields)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class WhisperDecoderWrapper(WhisperPreTrainedModel):
@@ -250,7 +247,7 @@ class WhisperForCausalLM(WhisperPreTrainedModel, GenerationMixin):
         result = out.CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, past_key_values=decoded.past_key_values, hidden_states=decoded.hidden_states
         )
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
 
 
 class WhisperForAudioClassification(WhisperPreTrainedModel):
@@ -273,4 +270,4 @@ class WhisperForAudioClassification(WhisperPreTrainedModel):
         logits = self.classifier(self.projector(hidden).mean(dim=1))
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         result = out.SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states if keep else None)
-        return result if self._flag(return_dict, "return_dict") else result.to_tuple()
+        return self._finish(result, return_dict)
