@@ -75,13 +75,11 @@ def test_saved_files_load_in_every_framework(tmp_path, masked_lm, safe):
     again = autoload.TFAutoModelForMaskedLM.from_pretrained(tmp_path)
     np.testing.assert_allclose(again(inputs).logits.numpy(), expected["logits"], atol=1e-4)
     flag = {} if safe else {"from_tf": True}
-    if pytest.importorskip("torch"):
-        import torch
-
-        torch_model = autoload.AutoModelForMaskedLM.from_pretrained(tmp_path, **flag)
-        with torch.no_grad():
-            logits = torch_model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
-        np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
+    torch = pytest.importorskip("torch")
+    torch_model = autoload.AutoModelForMaskedLM.from_pretrained(tmp_path, **flag)
+    with torch.no_grad():
+        logits = torch_model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
 
 
 def test_h5_written_matches_transformers_layout(tmp_path):

@@ -115,8 +115,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
             return _ALLOWED[(module, name)]
         raise UnsafeCheckpointError(
             f"{self._path} tries to use the global {module}.{name} while unpickling. A weights file only needs "
-            "tensors, so this file could run code on your machine; it was not loaded. Only load it if you trust "
-            "its source (with torch.load(weights_only=False)), or use a safetensors file instead."
+            "tensors, so this file could run code on your machine; it was not loaded. Ask its publisher for a "
+            "safetensors copy of the weights, or use another checkpoint."
         )
 
     def persistent_load(self, pid):
