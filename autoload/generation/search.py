@@ -20,10 +20,8 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
     """Return the token sequences [batch * num_return_sequences, length] (prompt or start token included)."""
     batch = prompt.shape[0]
     if encoder_decoder:
-        start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.bos_token_id
-        if start is None:
-            raise ValueError("Set decoder_start_token_id (generation or model config) to generate with a seq2seq model.")
-        sequences = np.full((batch, 1), start, dtype=np.int64)
+        inputs = dict(inputs)
+        sequences = _decoder_start(config, batch, inputs.pop("decoder_input_ids", None))
     else:
         sequences = prompt.astype(np.int64)
     prompt_length = sequences.shape[1]
@@ -42,6 +40,22 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
     if config.do_sample and rng is None:
         rng = np.random.default_rng()
     return _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng)
+
+
+def _decoder_start(config, batch: int, decoder_input_ids) -> np.ndarray:
+    """The decoder's first tokens: the start token, or a given decoder prompt (prefixed with the start token
+    when it does not begin with it)."""
+    start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.bos_token_id
+    if start is None:
+        raise ValueError("Set decoder_start_token_id (generation or model config) to generate with a seq2seq model.")
+    if decoder_input_ids is None:
+        return np.full((batch, 1), start, dtype=np.int64)
+    given = np.asarray(decoder_input_ids, dtype=np.int64)
+    if given.ndim != 2 or given.shape[0] != batch:
+        raise ValueError(f"decoder_input_ids must be [batch={batch}, length]; got shape {given.shape}.")
+    if given.shape[1] == 0 or not (given[:, 0] == start).all():
+        given = np.concatenate([np.full((batch, 1), start, dtype=np.int64), given], axis=1)
+    return given
 
 
 def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng):

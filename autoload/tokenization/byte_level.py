@@ -180,7 +180,8 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
 
     def _sync_backend(self) -> None:
         super()._sync_backend()
-        if getattr(self, "_needs_prefix_post_processor", False):
+        asked = self.settings.get("language") is not None or self.settings.get("task") is not None
+        if asked or getattr(self, "_needs_prefix_post_processor", False):
             self.set_prefix_tokens()
 
     @property

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
+from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -231,6 +233,13 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
         return self.module.apply({"params": self.params}, jnp.asarray(input_features),
                                  method=FlaxWhisperForConditionalGenerationModule.encode)  # fmt: skip
 
-    def generate(self, input_features=None, **kwargs):
-        """Like transformers' Whisper: the returned tokens exclude the decoder start token."""
-        return super().generate(input_features=input_features, **kwargs)[:, 1:]
+    def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
+        """Like transformers' Whisper: the returned tokens exclude the decoder prompt (start, language, task)."""
+        features = np.asarray(input_features)
+
+        def first_logits(tokens):
+            return np.asarray(self(input_features=features, decoder_input_ids=tokens).logits[:, -1])
+
+        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
+                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+        return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
+from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -165,9 +166,16 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
         return out.finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
                             return_dict)  # fmt: skip
 
-    def generate(self, input_features=None, **kwargs):
-        """Like transformers' Whisper: the returned tokens exclude the decoder start token."""
-        return super().generate(input_features=input_features, **kwargs)[:, 1:]
+    def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
+        """Like transformers' Whisper: the returned tokens exclude the decoder prompt (start, language, task)."""
+        features = np.asarray(input_features)
+
+        def first_logits(tokens):
+            return self.decode(tokens, self.encode(features)).logits[:, -1].numpy()
+
+        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
+                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+        return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
 
 class TFWhisperDecoderWrapper(Layer):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
+from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -196,9 +197,17 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
     def get_encoder(self):
         return self.model.encoder
 
-    def generate(self, input_features=None, **kwargs):
-        """Like transformers' Whisper: the returned tokens exclude the decoder start token."""
-        return super().generate(input_features=input_features, **kwargs)[:, 1:]
+    def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
+        """Like transformers' Whisper: the returned tokens exclude the decoder prompt (start, language, task)."""
+        features = torch.as_tensor(input_features)
+
+        def first_logits(tokens):
+            with torch.no_grad():
+                return self(input_features=features, decoder_input_ids=torch.as_tensor(tokens)).logits[:, -1].numpy()
+
+        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
+                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+        return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
         if labels is not None and decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
