@@ -82,6 +82,18 @@ def test_saved_files_load_in_every_framework(tmp_path, masked_lm, safe):
     np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
 
 
+def test_sharded_h5_save_loads_in_every_framework(tmp_path, masked_lm):
+    meta, inputs, expected = read_fixture(BERT / "BertForMaskedLM")
+    masked_lm.save_pretrained(tmp_path, max_shard_size="30KB")
+    shards = sorted(p.name for p in tmp_path.glob("tf_model-*-of-*.h5"))
+    assert len(shards) > 2 and (tmp_path / "tf_model.h5.index.json").exists() and not (tmp_path / "tf_model.h5").exists()
+    again, info = autoload.TFAutoModelForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    np.testing.assert_allclose(again(inputs).logits.numpy(), expected["logits"], atol=1e-4)
+    flax_model = pytest.importorskip("flax") and autoload.FlaxAutoModelForMaskedLM.from_pretrained(tmp_path, from_tf=True)
+    np.testing.assert_allclose(np.asarray(flax_model(**inputs).logits), expected["logits"], atol=1e-4)
+
+
 def test_h5_written_matches_transformers_layout(tmp_path):
     import h5py
 

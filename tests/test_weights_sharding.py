@@ -103,8 +103,30 @@ def test_an_earlier_save_in_the_same_folder_cannot_shadow_the_new_one(tmp_path, 
 
 
 def test_write_sharded_rejects_other_formats(tmp_path):
-    with pytest.raises(ValueError, match="'tf'"):
-        write_sharded({"w": np.zeros(1)}, tmp_path, "tf")
+    with pytest.raises(ValueError, match="not 'onnx'"):
+        write_sharded({"w": np.zeros(1)}, tmp_path, "onnx")
+
+
+def test_sharded_tf_h5_round_trip_in_transformers_layout(tmp_path):
+    import h5py
+
+    from autoload.weights import read_tf_h5
+
+    state = read_tf_h5(MODELS / "bert" / "formats" / "tf_h5" / "tf_model.h5")
+    written = write_sharded(state, tmp_path, "tf", max_shard_size="20KB")
+    assert written[0] == f"tf_model-00001-of-{len(written) - 1:05d}.h5" and written[-1] == "tf_model.h5.index.json"
+    weight_map, _ = read_index(tmp_path / written[-1])
+    assert set(weight_map) == set(state)
+    with h5py.File(tmp_path / written[0]) as shard:  # datasets at the root, without the model's scope
+        listed = [str(n) for n in shard.attrs["layer_names"]]
+        assert listed == sorted(listed) and all(not n.startswith("tf_bert_model/") for n in listed)
+        assert all(n in shard for n in listed)
+    opened = open_weights(find_weights(tmp_path, backend="tf"))
+    for name, array in state.items():
+        np.testing.assert_array_equal(opened[name], array)
+    assert write_sharded(state, tmp_path, "tf") == ["tf_model.h5"]  # one file again; the shards are removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tf_model.h5"]
+    np.testing.assert_array_equal(read_tf_h5(tmp_path / "tf_model.h5")[name], state[name])
 
 
 @pytest.mark.parametrize(

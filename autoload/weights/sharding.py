@@ -83,28 +83,33 @@ def _nbytes(state: Mapping, name: str) -> int:
 
 
 def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_size="5GB") -> list[str]:
-    """Write `state` in format "safetensors", "pt" or "flax" ("/"-joined names) as one file, or as shards
-    named like transformers' plus an index when it exceeds max_shard_size; returns the file names written.
-    Files of the same format left in `folder` by an earlier save are removed."""
+    """Write `state` in format "safetensors", "pt", "flax" ("/"-joined names) or "tf" (full TF weight names)
+    as one file, or as shards named like transformers' plus an index when it exceeds max_shard_size; returns
+    the file names written. Files of the same format left in `folder` by an earlier save are removed."""
     from .flax_msgpack import unflatten_tree, write_flax_msgpack
     from .safetensors_io import write_safetensors
+    from .tf_h5 import group_by_layer, write_tf_h5, write_tf_h5_shard
     from .torch_pickle import write_torch_bin
 
-    if fmt not in ("safetensors", "pt", "flax"):
-        raise ValueError(f"write_sharded writes 'safetensors', 'pt' or 'flax', not {fmt!r}.")
+    if fmt not in WEIGHTS_NAMES:
+        raise ValueError(f"write_sharded writes {', '.join(map(repr, WEIGHTS_NAMES))}, not {fmt!r}.")
 
-    def write(part: dict, path: str) -> None:
+    def write(part: dict, path: str, sharded: bool) -> None:
         if fmt == "safetensors":
             write_safetensors(part, path)
         elif fmt == "pt":
             write_torch_bin(part, path)
-        else:
+        elif fmt == "flax":
             write_flax_msgpack(unflatten_tree(part), path)
+        elif sharded:
+            write_tf_h5_shard(path, part)
+        else:
+            write_tf_h5(path, group_by_layer(part))
 
     os.makedirs(folder, exist_ok=True)
     shards = plan_shards({name: _nbytes(state, name) for name in state}, max_shard_size)
     if len(shards) <= 1:
-        write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, WEIGHTS_NAMES[fmt]))
+        write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, WEIGHTS_NAMES[fmt]), False)
         _remove_stale_files(folder, fmt, keep={WEIGHTS_NAMES[fmt]})
         return [WEIGHTS_NAMES[fmt]]
     weight_map, written, total = {}, [], 0
@@ -112,7 +117,7 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         file = shard_name(fmt, i, len(shards))
         part = {name: np.asarray(state[name]) for name in names}  # one shard in memory at a time
         total += sum(a.nbytes for a in part.values())
-        write(part, os.path.join(folder, file))
+        write(part, os.path.join(folder, file), True)
         weight_map.update(dict.fromkeys(names, file))
         written.append(file)
     with open(os.path.join(folder, index_name(fmt)), "w", encoding="utf-8") as f:

@@ -164,3 +164,28 @@ def write_tf_h5(path, layers: Mapping[str, list[tuple[str, np.ndarray]]], keras_
             write_name_list(group, "weight_names", [name for name, _ in weights])
             for name, array in weights:
                 group.create_dataset(name, data=np.asarray(array))
+
+
+def group_by_layer(weights: Mapping[str, np.ndarray]) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Full weight names (`tf_bert_model/bert/.../weight:0`) -> {top-level layer: [(name, array)]}, the
+    grouping write_tf_h5 takes: the layer is the name's second part, under the model's own scope."""
+    layers: dict[str, list] = {}
+    for name, array in weights.items():
+        parts = name.split("/")
+        layers.setdefault(parts[1] if len(parts) > 1 else name, []).append((name, array))
+    return layers
+
+
+def write_tf_h5_shard(path, weights: Mapping[str, np.ndarray]) -> None:
+    """One shard of a sharded tf_model.h5 as transformers' TF save_pretrained writes it: datasets at the root,
+    named as shard_dataset_name gives, sorted, and listed in the root `layer_names`."""
+    import h5py
+
+    with h5py.File(os.fspath(path), "w") as handle:
+        stored = []
+        for name in sorted(weights):
+            dataset = shard_dataset_name(name)
+            handle.create_dataset(dataset, data=np.asarray(weights[name]))
+            stored.append(dataset)
+        write_name_list(handle, "layer_names", stored)
+

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import os
 import re
+from collections.abc import Mapping
 
 import keras
 import numpy as np
@@ -224,7 +225,7 @@ class TFPreTrainedModel(keras.Model):
     def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB", **kwargs):
         from autoload.convert.layout import kernel_to_weight
         from autoload.convert.tf import is_kernel
-        from autoload.weights import write_sharded, write_tf_h5
+        from autoload.weights import write_sharded
 
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")
@@ -241,11 +242,31 @@ class TFPreTrainedModel(keras.Model):
                 state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
             write_sharded(state, save_directory, "safetensors", max_shard_size)
             return
-        layers: dict[str, list] = {}
-        for tf_name, variable in variables.items():
-            top = tf_name.split("/")[1] if "/" in tf_name else tf_name
-            layers.setdefault(top, []).append((tf_name + ":0", variable.numpy()))
-        write_tf_h5(os.path.join(save_directory, "tf_model.h5"), layers)
+        write_sharded(_NumpyView({tf_name + ":0": variable for tf_name, variable in variables.items()}),
+                      save_directory, "tf", max_shard_size)  # fmt: skip
+
+
+class _NumpyView(Mapping):
+    """Variables read one at a time, so a sharded save holds one shard in memory; shapes and dtypes come
+    without reading any data."""
+
+    def __init__(self, variables: dict):
+        self._variables = variables
+
+    def __getitem__(self, name):
+        return self._variables[name].numpy()
+
+    def __iter__(self):
+        return iter(self._variables)
+
+    def __len__(self):
+        return len(self._variables)
+
+    def shape(self, name):
+        return tuple(self._variables[name].shape)
+
+    def dtype(self, name):
+        return self._variables[name].dtype
 
 
 def _as_tensors(value):
