@@ -15,7 +15,7 @@ import pkgutil
 from functools import cache
 
 from .errors import BackendNotAvailableError, require_backend
-from .families import CLASS_PREFIX, FAMILIES, auto_class_name
+from .families import BACKENDS, CLASS_PREFIX, FAMILIES, auto_class_name
 
 _user_configs: dict[str, type] = {}
 _user_models: dict[tuple[str, str], dict[type, type]] = {}
@@ -109,6 +109,14 @@ def model_class_for(family: str, backend: str, config) -> type:
     if name is None and spec is not None and isinstance(config, spec.CONFIG_CLASS):
         name = spec.ARCHITECTURES.get(family)
     if name is None:
+        registered = [b for b in BACKENDS if b != backend
+                      and any(c in _user_models.get((family, b), {}) for c in type(config).__mro__)]  # fmt: skip
+        if registered:
+            raise NotImplementedError(
+                f"{config.model_type} has no {backend} implementation registered for "
+                f"{auto_class_name(family, backend)} (available: {', '.join(registered)}). Pass backend= one of "
+                f"those, or register a {backend} class with {auto_class_name(family, backend)}.register."
+            )
         supported = model_types_for_family(family, backend)
         raise ValueError(
             f"Unrecognized configuration class {type(config).__name__} for {auto_class_name(family, backend)}. "

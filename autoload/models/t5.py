@@ -52,4 +52,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TOKEN_CLASSIFICATION": "T5ForTokenClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "T5ForQuestionAnswering",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")
