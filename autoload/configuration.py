@@ -8,6 +8,7 @@ back, so a round trip never loses information.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 from typing import Any
@@ -49,6 +50,26 @@ _COMMON_DEFAULTS: dict[str, Any] = {
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 
+def _accepting_aliases(init):
+    """Wrap a config __init__ so an alias (GPT-2's hidden_size for n_embd) arrives under the field's own
+    name: otherwise the field's default, set in the body, would overwrite the value given by alias."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        for alias, field in type(self).attribute_map.items():
+            if alias in kwargs:
+                value = kwargs.pop(alias)
+                if field in kwargs and kwargs[field] != value:
+                    raise ValueError(
+                        f"{type(self).__name__}: {alias}={value!r} and {field}={kwargs[field]!r} name the same "
+                        "field with different values; pass one of them."
+                    )
+                kwargs[field] = value
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class PretrainedConfig:
     """Base configuration. Subclasses set `model_type` and declare their fields in `__init__`."""
 
@@ -56,6 +77,12 @@ class PretrainedConfig:
     attribute_map: dict[str, str] = {}
     sub_configs: dict[str, type[PretrainedConfig]] = {}
     keys_to_ignore_at_inference: list[str] = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _accepting_aliases(init)
 
     def __setattr__(self, key, value):
         key = type(self).attribute_map.get(key, key)

@@ -215,8 +215,41 @@ def test_missing_file_in_cached_repo(hub_cache, tmp_path):
 
 
 def test_an_architecture_missing_in_a_framework_says_so():
-    config = AutoConfig.for_model("t5", d_model=32, num_heads=4)
-    with pytest.raises(NotImplementedError, match="t5 has no tf implementation"):
-        autoload.TFAutoModelForSeq2SeqLM.from_config(config)
-    with pytest.raises(NotImplementedError, match="available: torch, flax"):
+    """Every built-in architecture exists in every framework, so a user-registered one that only has a
+    PyTorch class stands in: asking for it in TF names the frameworks it does have."""
+
+    class TorchOnlyConfig(autoload.PretrainedConfig):
+        model_type = "torch-only-core-test"
+
+    class TorchOnlyModel:  # registering needs no framework: the class is only looked up, never built here
+        config_class = TorchOnlyConfig
+        backend = "torch"
+
+    AutoConfig.register("torch-only-core-test", TorchOnlyConfig, exist_ok=True)
+    autoload.AutoModel.register(TorchOnlyConfig, TorchOnlyModel, exist_ok=True)
+    config = AutoConfig.for_model("torch-only-core-test")
+    assert autoload.AutoModel.model_class_for(config, backend="torch") is TorchOnlyModel
+    with pytest.raises(NotImplementedError, match="torch-only-core-test has no tf implementation.*available: torch\\)"):
         autoload.TFAutoModel.from_config(config)
+    with pytest.raises(NotImplementedError, match="has no flax implementation"):
+        autoload.AutoModel.from_config(config, backend="flax")
+    with pytest.raises(ValueError, match="Unrecognized configuration class"):  # no class for this task anywhere
+        autoload.TFAutoModelForSeq2SeqLM.from_config(config)
+
+
+@pytest.mark.parametrize("model_type,alias,field", [
+    ("gpt2", "hidden_size", "n_embd"), ("t5", "hidden_size", "d_model"), ("bart", "hidden_size", "d_model"),
+    ("whisper", "hidden_size", "d_model"), ("distilbert", "hidden_size", "dim"), ("gpt2", "num_hidden_layers", "n_layer"),
+])  # fmt: skip
+def test_a_field_given_by_its_alias_keeps_its_value(model_type, alias, field, tmp_path):
+    config = AutoConfig.for_model(model_type, **{alias: 96})
+    assert getattr(config, field) == 96 and getattr(config, alias) == 96
+    config.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())[field] == 96
+    assert getattr(AutoConfig.from_pretrained(tmp_path), alias) == 96
+
+
+def test_an_alias_and_its_field_must_agree():
+    with pytest.raises(ValueError, match="hidden_size=96 and n_embd=48 name the same field"):
+        AutoConfig.for_model("gpt2", hidden_size=96, n_embd=48)
+    assert AutoConfig.for_model("gpt2", hidden_size=96, n_embd=96).n_embd == 96
