@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import MODELS
+from conftest import MODELS, read_fixture
 
 import autoload
 from autoload import registry
@@ -38,3 +38,26 @@ def test_generate_matches_transformers(folder, backend, run):
         inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
     sequences = model.generate(**inputs, **reference["runs"][run]["kwargs"])
     assert np.asarray(sequences).tolist() == reference["runs"][run]["sequences"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+@pytest.mark.parametrize("folder", ["bart/BartForConditionalGeneration", "t5/T5ForConditionalGeneration"])
+def test_batched_seq2seq_beam_search_equals_one_row_at_a_time(folder, backend):
+    """Beams of a batch share nothing: each row's encoder output is repeated per beam, and the
+    num_return_sequences best hypotheses come back per row, best first."""
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    model = getattr(autoload, auto_class_name("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM", backend)).from_pretrained(MODELS / folder)
+    _, inputs, _ = read_fixture(MODELS / folder)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    convert = (lambda a: __import__("torch").from_numpy(a)) if backend == "torch" else (lambda a: a)
+    options = {"num_beams": 3, "max_new_tokens": 6, "num_return_sequences": 2, "do_sample": False}
+    both = np.asarray(model.generate(convert(ids), attention_mask=convert(mask), **options))
+    assert both.shape[0] == 4
+    for row in range(2):
+        length = int(mask[row].sum())
+        alone = np.asarray(model.generate(convert(ids[row : row + 1, :length]), **options))
+        width = min(alone.shape[1], both.shape[1])
+        assert both[2 * row : 2 * row + 2, :width].tolist() == alone[:, :width].tolist()
+    with pytest.raises(ValueError, match="num_return_sequences"):
+        model.generate(convert(ids), attention_mask=convert(mask), num_beams=2, num_return_sequences=3, max_new_tokens=2)

@@ -31,6 +31,9 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
                          "max_new_tokens.")  # fmt: skip
     state = adapter.start(inputs)
     if config.num_beams > 1:
+        if config.num_return_sequences > config.num_beams:
+            raise ValueError(f"num_return_sequences ({config.num_return_sequences}) cannot exceed num_beams "
+                             f"({config.num_beams}) in beam search.")  # fmt: skip
         if config.do_sample:
             raise NotImplementedError("Beam sampling (num_beams > 1 with do_sample=True) is not supported.")
         return _beam_search(adapter, state, sequences, config, max_length, prompt_length)
@@ -134,7 +137,8 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
         if not done[b]:
             length = sequences.shape[1] - prompt_length
             candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k]) for k in range(beams)]
-        best.append(max(candidates, key=lambda c: c[0])[1])
+        ranked = sorted(candidates, key=lambda c: -c[0])  # stable: ties keep the order they were found in
+        best += [(b, tokens) for _, tokens in ranked[: config.num_return_sequences]]
     return _pad_and_close(best, finished, eos, pad)
 
 
@@ -144,10 +148,10 @@ def _cannot_improve(hypotheses, chosen, length, config) -> bool:
     return best_running <= worst
 
 
-def _pad_and_close(best: list[np.ndarray], finished, eos: list[int], pad: int) -> np.ndarray:
+def _pad_and_close(best: list[tuple[int, np.ndarray]], finished, eos: list[int], pad: int) -> np.ndarray:
     """Finished hypotheses are stored without their end token: put it back, then pad to one length."""
     closed = []
-    for b, tokens in enumerate(best):
+    for b, tokens in best:
         if eos and any(tokens is hyp for _, hyp in finished[b]):
             tokens = np.concatenate([tokens, [eos[0]]])
         closed.append(tokens)

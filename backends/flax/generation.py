@@ -34,8 +34,19 @@ class FlaxStepper:
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = jnp.asarray(rows)
-        take = lambda x: jnp.take(x, index, axis=0) if isinstance(x, (jax.Array, np.ndarray)) else x  # noqa: E731
-        return {k: (jax.tree_util.tree_map(take, v) if v is not None else None) for k, v in state.items()}
+        return {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items()}
+
+
+def _map_arrays(value, fn):
+    """fn on every array in nested tuples, lists and dicts, ModelOutputs included (jax's tree_map would
+    treat those dict subclasses as leaves)."""
+    if isinstance(value, (jax.Array, np.ndarray)):
+        return fn(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_map_arrays(v, fn) for v in value)
+    if isinstance(value, dict):
+        return type(value)(**{k: _map_arrays(v, fn) for k, v in value.items()})
+    return value
 
 
 class FlaxGenerationMixin:

@@ -13,6 +13,8 @@ def _map_tensors(value, fn):
         return fn(value)
     if isinstance(value, (tuple, list)):
         return type(value)(_map_tensors(v, fn) for v in value)
+    if isinstance(value, dict):  # ModelOutput (the encoder's output) included
+        return type(value)(**{k: _map_tensors(v, fn) for k, v in value.items()})
     return value
 
 
