@@ -102,4 +102,4 @@ ARCHITECTURES = {
     "MODEL_FOR_PRETRAINING": "Wav2Vec2ForPreTraining",
     "MODEL_FOR_MASKED_LM": "Wav2Vec2ForMaskedLM",
 }
-BACKENDS = ("torch", "flax")
+BACKENDS = ("torch", "tf", "flax")
