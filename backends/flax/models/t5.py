@@ -226,7 +226,7 @@ class FlaxT5Module(nn.Module):
             result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states)
             return out.finish(result, return_dict)
         if decoder_input_ids is None:
-            raise ValueError("T5 needs decoder_input_ids (or labels) to run its decoder.")
+            raise ValueError("T5 needs decoder_input_ids to run its decoder.")
         decoded = self.decode(decoder_input_ids, encoded.last_hidden_state, attention_mask, None, output_hidden_states)
         result = out.Seq2SeqModelOutput(
             last_hidden_state=decoded.last_hidden_state, past_key_values=decoded.past_key_values if use_cache else None,
@@ -260,6 +260,9 @@ class FlaxT5ForConditionalGenerationModule(FlaxT5Module):
 
     def __call__(self, input_ids, attention_mask=None, decoder_input_ids=None, deterministic=True,
                  output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
+        if decoder_input_ids is None:
+            raise ValueError("T5ForConditionalGeneration needs decoder_input_ids to run its decoder; "
+                             "generate() supplies them.")  # fmt: skip
         encoded = self.encode(input_ids, attention_mask, output_hidden_states)
         decoded = self.decode(decoder_input_ids, encoded.last_hidden_state, attention_mask, None, output_hidden_states)
         result = out.Seq2SeqLMOutput(logits=decoded.logits, decoder_hidden_states=decoded.decoder_hidden_states,

@@ -141,6 +141,9 @@ class FlaxWhisperForConditionalGenerationModule(nn.Module):
         return out.Seq2SeqLMOutput(logits=decoded.last_hidden_state @ embedding.T, past_key_values=decoded.past_key_values)
 
     def __call__(self, input_features, decoder_input_ids=None, return_dict=True, output_hidden_states=False, **kwargs):
+        if decoder_input_ids is None:
+            raise ValueError("WhisperForConditionalGeneration needs decoder_input_ids (start with "
+                             "config.decoder_start_token_id); generate() supplies them.")  # fmt: skip
         encoded = self.model.encode(input_features, None, output_hidden_states)
         decoded, embedding = self.model.decode(decoder_input_ids, encoded.last_hidden_state, None,
                                                kwargs.get("past_key_values"), output_hidden_states)  # fmt: skip
