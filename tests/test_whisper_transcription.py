@@ -18,9 +18,10 @@ import autoload
 from autoload import AutoProcessor, AutoTokenizer
 
 WEIGHTS = MODELS / "whisper" / "WhisperForConditionalGeneration"
-SPECIAL = ["<|startoftranscript|>", "<|en|>", "<|de|>", "<|translate|>", "<|transcribe|>", "<|startoflm|>",
+# In Whisper's order (languages as its language table lists them, en, zh, de, ...), at the ids the config uses.
+SPECIAL = ["<|startoftranscript|>", "<|en|>", "<|zh|>", "<|de|>", "<|translate|>", "<|transcribe|>", "<|startoflm|>",
            "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>", "<|0.00|>", "<|0.02|>", "<|0.04|>",
-           "<|0.06|>", "<|endoftext|>"]  # fmt: skip
+           "<|endoftext|>"]  # fmt: skip
 FIRST_SPECIAL = 85  # decoder_start_token_id of the reference config
 SAMPLING_RATE = 16000
 
@@ -66,7 +67,7 @@ def whisper_folder(tmp_path_factory):
     (folder / "generation_config.json").write_text(json.dumps({
         "decoder_start_token_id": ids["<|startoftranscript|>"], "bos_token_id": ids["<|endoftext|>"],
         "eos_token_id": ids["<|endoftext|>"], "pad_token_id": ids["<|endoftext|>"], "max_length": 40,
-        "is_multilingual": True, "lang_to_id": {"<|en|>": ids["<|en|>"], "<|de|>": ids["<|de|>"]},
+        "is_multilingual": True, "lang_to_id": {t: ids[t] for t in ("<|en|>", "<|zh|>", "<|de|>")},
         "task_to_id": {"translate": ids["<|translate|>"], "transcribe": ids["<|transcribe|>"]},
         "no_timestamps_token_id": ids["<|notimestamps|>"], "begin_suppress_tokens": [ids["<|endoftext|>"]],
     }))  # fmt: skip
@@ -129,14 +130,14 @@ def test_language_is_detected_when_not_given(whisper_folder):
     features = processor([synthetic_clip(), synthetic_clip(1.0)[::-1].copy()], sampling_rate=SAMPLING_RATE,
                          return_tensors="np").input_features  # fmt: skip
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(whisper_folder)
-    start, en, de = (processor.tokenizer.convert_tokens_to_ids(t) for t in ("<|startoftranscript|>", "<|en|>", "<|de|>"))
+    token = processor.tokenizer.convert_tokens_to_ids
+    start, languages = token("<|startoftranscript|>"), np.array([token(t) for t in ("<|en|>", "<|zh|>", "<|de|>")])
     with torch.no_grad():
         logits = model(input_features=torch.from_numpy(features), decoder_input_ids=torch.full((2, 1), start)).logits
-    detected = np.where(logits[:, -1, en] >= logits[:, -1, de], en, de)
+    detected = languages[logits[:, -1, languages].argmax(-1).numpy()]
     ids = model.generate(torch.from_numpy(features), max_new_tokens=6)
     for row in range(2):
-        prompt = [start, int(detected[row]), processor.tokenizer.convert_tokens_to_ids("<|transcribe|>"),
-                  processor.tokenizer.convert_tokens_to_ids("<|notimestamps|>")]  # fmt: skip
+        prompt = [start, int(detected[row]), token("<|notimestamps|>")]  # a detected language gets no task token
         want = reference_greedy(whisper_folder, features[row : row + 1], prompt, 6)
         assert ids[row, : len(want)].tolist() == want
 
@@ -145,7 +146,7 @@ def test_generate_refuses_what_it_cannot_do(whisper_folder):
     processor = AutoProcessor.from_pretrained(whisper_folder)
     features = processor(synthetic_clip(), sampling_rate=SAMPLING_RATE, return_tensors="np").input_features
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(whisper_folder)
-    with pytest.raises(ValueError, match=r"Unknown Whisper language '<\|fr\|>'.*<\|de\|>, <\|en\|>"):
+    with pytest.raises(ValueError, match=r"Unknown Whisper language '<\|fr\|>'.*<\|de\|>, <\|en\|>, <\|zh\|>"):
         model.generate(features, language="fr")
     with pytest.raises(ValueError, match="Unknown Whisper task 'summarize'"):
         model.generate(features, task="summarize")
@@ -163,9 +164,35 @@ def test_checkpoint_without_language_tables_refuses_a_language(tmp_path):
 
 
 def test_tokenizer_prefix_matches_the_generation_prompt(whisper_folder):
-    tokenizer = AutoTokenizer.from_pretrained(whisper_folder, language="en", task="transcribe")
-    encoded = tokenizer("the cat")["input_ids"]
+    tokenizer = AutoTokenizer.from_pretrained(whisper_folder)
+    assert tokenizer("the cat")["input_ids"] == tokenizer.encode("the cat", add_special_tokens=False)  # no template
+    assert tokenizer.get_decoder_prompt_ids(language="en", task="transcribe") == [
+        (1, tokenizer.convert_tokens_to_ids("<|en|>")), (2, tokenizer.convert_tokens_to_ids("<|transcribe|>")),
+        (3, tokenizer.convert_tokens_to_ids("<|notimestamps|>"))]  # fmt: skip
+    encoded = tokenizer("the cat")["input_ids"]  # get_decoder_prompt_ids set the prefix, as set_prefix_tokens does
     assert tokenizer.convert_ids_to_tokens(encoded[:4]) == [
         "<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>"]  # fmt: skip
     assert encoded[-1] == tokenizer.convert_tokens_to_ids("<|endoftext|>")
     assert tokenizer.decode(encoded, skip_special_tokens=True) == "the cat"
+    tokenizer.set_prefix_tokens(language="de", task="translate")
+    assert tokenizer.convert_ids_to_tokens(tokenizer("the cat")["input_ids"][:3]) == [
+        "<|startoftranscript|>", "<|de|>", "<|translate|>"]  # fmt: skip
+
+
+def test_prompt_follows_forced_decoder_ids_of_older_checkpoints():
+    from autoload.generation import GenerationConfig
+    from autoload.generation.whisper import whisper_decoder_prompt
+
+    config = GenerationConfig(decoder_start_token_id=85, lang_to_id={"<|en|>": 86, "<|de|>": 88},
+                              task_to_id={"translate": 89, "transcribe": 90}, no_timestamps_token_id=94,
+                              forced_decoder_ids=[[1, None], [2, 90]])  # fmt: skip
+    logits = np.zeros((2, 99), np.float32)
+    logits[0, 88], logits[1, 86], logits[:, 5] = 1.0, 1.0, 9.0  # token 5 is no language: never detected
+    assert whisper_decoder_prompt(config, 2, first_logits=lambda tokens: logits).tolist() == [
+        [85, 88, 90, 94], [85, 86, 90, 94]]  # fmt: skip
+    assert whisper_decoder_prompt(config, 1, language="en").tolist() == [[85, 86, 90, 94]]  # forced ids dropped
+    assert whisper_decoder_prompt(config, 1, task="translate", first_logits=lambda t: logits[:1]).tolist() == [
+        [85, 88, 89, 94]]  # fmt: skip
+    config.forced_decoder_ids = [[2, 90]]
+    with pytest.raises(ValueError, match="positions 1, 2"):
+        whisper_decoder_prompt(config, 1, first_logits=lambda t: logits[:1])

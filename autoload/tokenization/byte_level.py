@@ -180,8 +180,7 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
 
     def _sync_backend(self) -> None:
         super()._sync_backend()
-        asked = self.settings.get("language") is not None or self.settings.get("task") is not None
-        if asked or getattr(self, "_needs_prefix_post_processor", False):
+        if getattr(self, "_needs_prefix_post_processor", False):
             self.set_prefix_tokens()
 
     @property
@@ -218,6 +217,12 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
             pair=f"{prefix_template} $A:0 $B:1 {eos}:1",
             special_tokens=[(eos, eos_id), *zip(prefixes, prefix_ids)],
         )
+
+    def get_decoder_prompt_ids(self, task=None, language=None, no_timestamps=True) -> list[tuple[int, int]]:
+        """[(position, token id)] of the prompt after <|startoftranscript|>, for generate's forced_decoder_ids;
+        sets the tokenizer's prefix like set_prefix_tokens does."""
+        self.set_prefix_tokens(task=task, language=language, predict_timestamps=not no_timestamps)
+        return [(position, token) for position, token in enumerate(self.prefix_tokens[1:], start=1)]
 
     def decode(
         self,

@@ -60,3 +60,14 @@ def test_saved_tokenizer_loads_in_transformers(tmp_path):
     theirs = transformers.AutoTokenizer.from_pretrained(tmp_path)
     text = "In a hole in the ground there lived a hobbit."
     assert theirs(text)["input_ids"] == ours(text)["input_ids"]
+
+
+def test_sharded_tf_h5_loads_in_transformers(tmp_path):
+    pytest.importorskip("tensorflow")
+    import autoload
+
+    autoload.TFAutoModelForMaskedLM.from_pretrained(FOLDER).save_pretrained(tmp_path, max_shard_size="30KB")
+    assert (tmp_path / "tf_model.h5.index.json").exists()
+    inputs, logits = _expected()
+    model = transformers.TFBertForMaskedLM.from_pretrained(tmp_path)
+    np.testing.assert_allclose(model(inputs).logits.numpy(), logits, atol=1e-4)

@@ -244,5 +244,6 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
             return np.asarray(self(input_features=features, decoder_input_ids=tokens).logits[:, -1])
 
         prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
+                                        first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]

@@ -174,7 +174,8 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
             return self.decode(tokens, self.encode(features)).logits[:, -1].numpy()
 
         prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
+                                        first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
 

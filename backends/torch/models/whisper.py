@@ -206,7 +206,8 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
                 return self(input_features=features, decoder_input_ids=torch.as_tensor(tokens)).logits[:, -1].numpy()
 
         prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
+                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
+                                        first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
