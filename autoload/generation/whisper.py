@@ -1,8 +1,9 @@
 """Whisper's decoder prompt: <|startoftranscript|>, then the language, the task and <|notimestamps|>.
 
 The ids come from generation_config.json (lang_to_id, task_to_id, no_timestamps_token_id), as in the
-checkpoints on the Hub. A multilingual checkpoint asked for no language detects it per example from the
-first decoder step, restricted to the language tokens.
+checkpoints on the Hub (or its older forced_decoder_ids). When no language is given or forced, a
+checkpoint with a lang_to_id table detects it per example from the first decoder step, restricted to the
+language tokens.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .config import GenerationConfig
+
 
 def whisper_generation_config(model, kwargs: dict) -> GenerationConfig:
     """The config generate() will use: the one passed, the model's, or the model config's defaults,

@@ -188,4 +188,3 @@ def write_tf_h5_shard(path, weights: Mapping[str, np.ndarray]) -> None:
             handle.create_dataset(dataset, data=np.asarray(weights[name]))
             stored.append(dataset)
         write_name_list(handle, "layer_names", stored)
-
