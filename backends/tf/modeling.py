@@ -217,7 +217,7 @@ class TFPreTrainedModel(keras.Model):
                 info.mismatched_keys.append((name, tuple(value.shape), tuple(variable.shape)))
                 _initialise(variable, self.config)
                 continue
-            variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype))
+            variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype, copy=False))
         info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)]
         return info
 
