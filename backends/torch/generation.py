@@ -26,7 +26,8 @@ class TorchStepper:
         self.encoder_decoder = encoder_decoder
 
     def start(self, inputs: dict) -> dict:
-        tensors = {k: torch.as_tensor(v) for k, v in inputs.items() if v is not None}
+        device = self.model.device
+        tensors = {k: torch.as_tensor(v, device=device) for k, v in inputs.items() if v is not None}
         state = {"past": None, "mask": tensors.get("attention_mask")}
         if self.encoder_decoder:
             encoder_inputs = {k: v for k, v in tensors.items() if not k.startswith("decoder_")}
@@ -35,7 +36,7 @@ class TorchStepper:
         return state
 
     def step(self, tokens: np.ndarray, state: dict):
-        tokens = torch.as_tensor(tokens)
+        tokens = torch.as_tensor(tokens, device=self.model.device)
         with torch.no_grad():
             if self.encoder_decoder:
                 out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
@@ -46,10 +47,10 @@ class TorchStepper:
                     mask = torch.cat([mask, mask.new_ones(mask.shape[0], tokens.shape[1])], dim=1)
                     state = {**state, "mask": mask}
                 out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
-        return out.logits[:, -1].float().numpy(), {**state, "past": out.past_key_values}
+        return out.logits[:, -1].float().cpu().numpy(), {**state, "past": out.past_key_values}
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
-        index = torch.as_tensor(rows, dtype=torch.long)
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.model.device)
         return {key: _map_tensors(value, lambda t: t.index_select(0, index)) for key, value in state.items()}
 
 
@@ -79,7 +80,7 @@ class GenerationMixin:
                                  inputs={k: _numpy(v) for k, v in inputs.items()}, rng=rng)  # fmt: skip
         finally:
             self.train(was_training)
-        return torch.from_numpy(sequences)
+        return torch.from_numpy(sequences).to(self.device)
 
 
 def _numpy(value):

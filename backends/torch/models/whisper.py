@@ -199,11 +199,12 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the returned tokens exclude the decoder prompt (start, language, task)."""
-        features = torch.as_tensor(input_features)
+        features = torch.as_tensor(input_features, device=self.device)
 
         def first_logits(tokens):
             with torch.no_grad():
-                return self(input_features=features, decoder_input_ids=torch.as_tensor(tokens)).logits[:, -1].numpy()
+                tokens = torch.as_tensor(tokens, device=self.device)
+                return self(input_features=features, decoder_input_ids=tokens).logits[:, -1].float().cpu().numpy()
 
         prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
                                         task=task, return_timestamps=return_timestamps, model_config=self.config,
