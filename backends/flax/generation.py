@@ -8,11 +8,20 @@ import numpy as np
 
 from autoload.generation import GenerationConfig, generate
 
+from .attention import StaticCache, to_static
+
+CACHE_BUCKET = 64  # static caches hold a multiple of this many positions
+
 
 class FlaxStepper:
-    def __init__(self, model, encoder_decoder: bool):
+    """Feeds a Flax model one step at a time. After the prompt, the self-attention cache moves into buffers
+    of `capacity` positions (and a decoder-only attention mask is padded to match), so every later step
+    has the same shapes and reuses what JAX compiled for the one before."""
+
+    def __init__(self, model, encoder_decoder: bool, capacity: int | None = None):
         self.model = model
         self.encoder_decoder = encoder_decoder
+        self.capacity = capacity
 
     def start(self, inputs: dict) -> dict:
         state = {"past": None, "mask": inputs.get("attention_mask")}
@@ -26,11 +35,24 @@ class FlaxStepper:
                                     past_key_values=state["past"])  # fmt: skip
         else:
             mask = state["mask"]
-            if mask is not None and state["past"] is not None:
+            if mask is not None and state["past"] is not None and mask.shape[1] < self._width(state["past"], tokens):
                 mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)
                 state = {**state, "mask": mask}
             out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
-        return np.asarray(out.logits[:, -1], dtype=np.float32), {**state, "past": out.past_key_values}
+        past = out.past_key_values
+        if self.capacity and past and not isinstance(past[0][0], StaticCache) and past[0][0].shape[1] < self.capacity:
+            past = to_static(past, self.capacity)
+            if not self.encoder_decoder and state["mask"] is not None:
+                mask = state["mask"]
+                state = {**state, "mask": np.concatenate(
+                    [mask, np.ones((mask.shape[0], self.capacity - mask.shape[1]), mask.dtype)], axis=1)}  # fmt: skip
+        return np.asarray(out.logits[:, -1], dtype=np.float32), {**state, "past": past}
+
+    @staticmethod
+    def _width(past, tokens) -> int:
+        """The key positions the next call attends over: a static cache's capacity, or past + new."""
+        keys = past[0][0]
+        return keys.capacity if isinstance(keys, StaticCache) else keys.shape[1] + tokens.shape[1]
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = jnp.asarray(rows)
@@ -42,6 +64,8 @@ def _map_arrays(value, fn):
     treat those dict subclasses as leaves)."""
     if isinstance(value, (jax.Array, np.ndarray)):
         return fn(value)
+    if isinstance(value, StaticCache):
+        return StaticCache(fn(value.buffer), value.length)
     if isinstance(value, (tuple, list)):
         return type(value)(_map_arrays(v, fn) for v in value)
     if isinstance(value, dict):
@@ -66,6 +90,12 @@ class FlaxGenerationMixin:
         if prng_key is not None and seed is None:
             seed = int(jax.random.randint(prng_key, (), 0, 2**31 - 1))
         rng = np.random.default_rng(seed) if config.do_sample else None
-        sequences = generate(FlaxStepper(self, encoder_decoder), prompt, config, encoder_decoder=encoder_decoder,
-                             inputs=inputs, rng=rng)  # fmt: skip
+        if encoder_decoder:  # the start token, then any decoder prompt
+            prompt_length = 1 + (np.shape(inputs["decoder_input_ids"])[1] if "decoder_input_ids" in inputs else 0)
+        else:
+            prompt_length = prompt.shape[1]
+        capacity = prompt_length + config.max_new_tokens if config.max_new_tokens is not None else config.max_length
+        capacity = -(-capacity // CACHE_BUCKET) * CACHE_BUCKET  # calls of similar lengths share compiled shapes
+        stepper = FlaxStepper(self, encoder_decoder, capacity if config.use_cache else None)
+        sequences = generate(stepper, prompt, config, encoder_decoder=encoder_decoder, inputs=inputs, rng=rng)
         return jnp.asarray(sequences)

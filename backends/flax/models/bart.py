@@ -12,7 +12,7 @@ from autoload import outputs as out
 from autoload.models.bart import BartConfig
 
 from ..activations import get_activation
-from ..attention import attend, causal_bias, extend_cache
+from ..attention import attend, causal_bias, extend_cache, key_width
 from ..generation import FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
@@ -116,7 +116,8 @@ class FlaxBartStack(nn.Module):
         )
         hidden = nn.LayerNorm(epsilon=1e-5, name="layernorm_embedding")(embeds + positions)
         if self.is_decoder:
-            bias = causal_bias(length, past_length, attention_mask, hidden.dtype)
+            keys = key_width(past_key_values, past_length + length)
+            bias = causal_bias(length, past_length, attention_mask, hidden.dtype, keys=keys)
             layers = FlaxLayerList(FlaxBartDecoderLayer, c, c.decoder_layers, name="layers")
             hidden, states, caches = layers(hidden, bias, encoder_hidden, padding_bias(encoder_attention_mask, hidden.dtype),
                                             past_key_values=past_key_values)  # fmt: skip

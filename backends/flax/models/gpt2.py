@@ -9,7 +9,7 @@ from autoload import outputs as out
 from autoload.models.gpt2 import GPT2Config
 
 from ..activations import get_activation
-from ..attention import attend, causal_bias, extend_cache
+from ..attention import attend, causal_bias, extend_cache, key_width
 from ..generation import FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
@@ -123,7 +123,8 @@ class FlaxGPT2Module(nn.Module):
             position_ids = jnp.arange(past_length, past_length + length)[None]
         hidden = self.wte(input_ids.astype("i4")) + self.wpe(position_ids.astype("i4"))
         hidden = self.dropout(hidden, deterministic=deterministic)
-        bias = causal_bias(length, past_length, attention_mask, hidden.dtype)
+        keys = key_width(past_key_values, past_length + length)
+        bias = causal_bias(length, past_length, attention_mask, hidden.dtype, keys=keys)
         hidden, states, caches = self.h(hidden, bias, past_key_values, deterministic)
         hidden = self.ln_f(hidden)
         result = out.BaseModelOutputWithPastAndCrossAttentions(

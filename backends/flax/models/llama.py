@@ -10,7 +10,7 @@ from autoload.models.llama import LlamaConfig
 from autoload.rope import rope_kind
 
 from ..activations import get_activation
-from ..attention import attend, causal_bias, extend_cache
+from ..attention import as_array, attend, causal_bias, extend_cache, key_width
 from ..generation import FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import apply_rotary, rotary_cos_sin
@@ -52,7 +52,8 @@ class FlaxLlamaAttention(nn.Module):
         k = apply_rotary(split(self.k_proj(hidden), c.num_key_value_heads), cos, sin)
         k, v = extend_cache(past, k, split(self.v_proj(hidden), c.num_key_value_heads))
         groups = c.num_attention_heads // c.num_key_value_heads
-        context = attend(q, jnp.repeat(k, groups, axis=2), jnp.repeat(v, groups, axis=2), bias, c.head_dim**-0.5)
+        keys, values = jnp.repeat(as_array(k), groups, axis=2), jnp.repeat(as_array(v), groups, axis=2)
+        context = attend(q, keys, values, bias, c.head_dim**-0.5)
         return self.o_proj(context.reshape(hidden.shape[:2] + (-1,))), (k, v)
 
 
@@ -106,7 +107,8 @@ class FlaxLlamaLayerCollection(nn.Module):
         states, caches = (), ()
         for i, block in enumerate(self.blocks):
             states += (hidden,)
-            bias = causal_bias(hidden.shape[1], past_length, attention_mask, hidden.dtype, _window(self.config, i))
+            keys = key_width(past_key_values, past_length + hidden.shape[1])
+            bias = causal_bias(hidden.shape[1], past_length, attention_mask, hidden.dtype, _window(self.config, i), keys)
             hidden, cache = block(hidden, cos, sin, bias, past_key_values[i] if past_key_values else None)
             caches += (cache,)
         return hidden, states, caches

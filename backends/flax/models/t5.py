@@ -14,7 +14,7 @@ from autoload import outputs as out
 from autoload.models.t5 import T5Config
 
 from ..activations import get_activation
-from ..attention import extend_cache
+from ..attention import as_array, extend_cache, key_width
 from ..generation import FlaxGenerationMixin
 from .bart import FlaxSeq2SeqModel
 from .llama import FlaxLlamaRMSNorm
@@ -57,20 +57,20 @@ class FlaxT5Attention(nn.Module):
             source = hidden if key_value_states is None else key_value_states
             k, v = extend_cache(past, split(k_dense(source)), split(v_dense(source)))
         if position_bias is None:
-            length, total = hidden.shape[1], k.shape[1]
+            length, total, width = hidden.shape[1], k.shape[1], as_array(k).shape[1]
             if self.has_relative_attention_bias:
                 context = np.arange(total - length, total)[:, None]
-                buckets = relative_position_bucket(np.arange(total)[None, :] - context, not self.is_decoder,
+                buckets = relative_position_bucket(np.arange(width)[None, :] - context, not self.is_decoder,
                                                    c.relative_attention_num_buckets, c.relative_attention_max_distance)  # fmt: skip
                 table = nn.Embed(c.relative_attention_num_buckets, c.num_heads, name="relative_attention_bias")
                 position_bias = table(jnp.asarray(buckets)).transpose(2, 0, 1)[None]
             else:
-                position_bias = jnp.zeros((1, c.num_heads, length, total), hidden.dtype)
-        scores = jnp.einsum("bqhd,bkhd->bhqk", q, k) + position_bias
+                position_bias = jnp.zeros((1, c.num_heads, length, width), hidden.dtype)
+        scores = jnp.einsum("bqhd,bkhd->bhqk", q, as_array(k)) + position_bias
         if mask_bias is not None:
             scores = scores + mask_bias
         probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(scores.dtype)
-        context = jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(hidden.shape[:2] + (inner,))
+        context = jnp.einsum("bhqk,bkhd->bqhd", probs, as_array(v)).reshape(hidden.shape[:2] + (inner,))
         return nn.Dense(c.d_model, use_bias=False, name="o")(context), (k, v), position_bias
 
 
@@ -180,7 +180,8 @@ class FlaxT5Stack(nn.Module):
         mask_bias = _padding_bias(attention_mask, hidden.dtype)
         if self.is_decoder:
             query = np.arange(past_length, past_length + length)[:, None]
-            causal = jnp.where(np.arange(past_length + length)[None, :] > query, jnp.finfo(hidden.dtype).min, 0.0)
+            keys = np.arange(key_width(past_key_values, past_length + length))[None, :]
+            causal = jnp.where(keys > query, jnp.finfo(hidden.dtype).min, 0.0)
             causal = causal.astype(hidden.dtype)[None, None]
             mask_bias = causal if mask_bias is None else jnp.maximum(mask_bias + causal, jnp.finfo(hidden.dtype).min)
         cross_bias = _padding_bias(encoder_attention_mask, hidden.dtype)

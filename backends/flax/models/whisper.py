@@ -13,7 +13,7 @@ from autoload.generation.whisper import whisper_decoder_prompt, whisper_generati
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
-from ..attention import causal_bias
+from ..attention import causal_bias, key_width
 from ..generation import FlaxGenerationMixin
 from .bart import FlaxLayerList, FlaxSeq2SeqAttention, FlaxSeq2SeqModel
 
@@ -85,7 +85,8 @@ class FlaxWhisperDecoder(nn.Module):
             jnp.arange(past_length, past_length + length)
         )
         hidden = embed_tokens(input_ids.astype("i4")) + positions
-        bias = causal_bias(length, past_length, attention_mask, hidden.dtype)
+        keys = key_width(past_key_values, past_length + length)
+        bias = causal_bias(length, past_length, attention_mask, hidden.dtype, keys=keys)
         hidden, states, caches = FlaxLayerList(FlaxWhisperDecoderLayer, c, c.decoder_layers, name="layers")(
             hidden, bias, encoder_hidden, past_key_values=past_key_values
         )

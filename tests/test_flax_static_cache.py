@@ -1,0 +1,57 @@
+"""Flax decoding with the fixed-capacity key/value cache gives the logits of the growing one, step by step,
+for every Flax decoder (sliding window and encoder-decoders included), through beam reordering too."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("flax")
+
+from conftest import MODELS, read_fixture  # noqa: E402
+
+import autoload  # noqa: E402
+from autoload.families import auto_class_name  # noqa: E402
+from backends.flax.attention import StaticCache  # noqa: E402
+from backends.flax.generation import FlaxStepper  # noqa: E402
+
+DECODERS = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
+            "bart/BartForConditionalGeneration", "t5/T5ForConditionalGeneration",
+            "whisper/WhisperForConditionalGeneration"]  # fmt: skip
+
+
+def start_inputs(folder, model):
+    _, inputs, _ = read_fixture(MODELS / folder)
+    if model.config.is_encoder_decoder:
+        encoder = {k: v for k, v in inputs.items() if not k.startswith("decoder_")}
+        return encoder, np.full((inputs[model.main_input_name].shape[0], 1), model.config.decoder_start_token_id)
+    return {"attention_mask": inputs.get("attention_mask")}, inputs["input_ids"]
+
+
+@pytest.mark.parametrize("folder", DECODERS)
+def test_static_cache_steps_match_the_growing_cache(folder):
+    meta, _, _ = read_fixture(MODELS / folder)
+    model = getattr(autoload, auto_class_name(meta["family"], "flax")).from_pretrained(MODELS / folder)
+    inputs, tokens = start_inputs(folder, model)
+    runs = {}
+    for capacity in (None, 24):
+        stepper = FlaxStepper(model, model.config.is_encoder_decoder, capacity)
+        state, fed, logits = stepper.start(inputs), tokens, []
+        for step in range(5):
+            out, state = stepper.step(fed, state)
+            logits.append(out)
+            if step == 2:  # a beam-style reorder: rows swapped
+                state = stepper.select(state, np.array([1, 0]))
+                logits[-1] = logits[-1][[1, 0]]
+            fed = np.full((tokens.shape[0], 1), 3 + step)
+        runs[capacity] = np.stack(logits)
+        if capacity is not None:
+            assert isinstance(state["past"][0][0], StaticCache) and state["past"][0][0].capacity == capacity
+    np.testing.assert_allclose(runs[24], runs[None], atol=1e-5)
+
+
+def test_a_full_static_cache_says_so():
+    import jax.numpy as jnp
+
+    cache = StaticCache(jnp.zeros((1, 4, 2, 8)), 3)
+    assert cache.shape == (1, 3, 2, 8) and cache.append(jnp.ones((1, 1, 2, 8))).shape == (1, 4, 2, 8)
+    with pytest.raises(ValueError, match="holds 4 positions; 5 needed"):
+        cache.append(jnp.ones((1, 2, 2, 8)))
