@@ -221,8 +221,53 @@ class TFPreTrainedModel(keras.Model):
         info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)]
         return info
 
+    # -- serving --------------------------------------------------------------------------------------
+    @property
+    def input_signature(self) -> dict[str, tf.TensorSpec]:
+        """The inputs a served model takes: its dummy inputs with a free batch size (and free lengths for
+        token ids and waveforms; images and log-mel features keep the size the config fixes), plus the
+        attention mask and, where the config has token types, token_type_ids."""
+        specs = {}
+        for name, value in self.dummy_inputs().items():
+            value = np.asarray(value)
+            if value.dtype == bool:  # optional masks such as bool_masked_pos are not served
+                continue
+            integer = np.issubdtype(value.dtype, np.integer)
+            shape = [None] * value.ndim if integer or value.ndim == 2 else [None, *value.shape[1:]]
+            specs[name] = tf.TensorSpec(shape, tf.int32 if integer else tf.float32, name=name)
+        main = next((k for k in ("input_ids", "input_values") if k in specs), None)
+        if main is not None:
+            specs["attention_mask"] = tf.TensorSpec(specs[main].shape, tf.int32, name="attention_mask")
+        if "input_ids" in specs and (getattr(self.config, "type_vocab_size", 0) or 0) > 1:
+            specs["token_type_ids"] = tf.TensorSpec(specs["input_ids"].shape, tf.int32, name="token_type_ids")
+        return specs
+
+    def serving_output(self, output) -> dict:
+        """The output's tensors by field name; a tuple of tensors (a backbone's feature_maps) as
+        `<field>_0`, `<field>_1`, ... as the reference fixtures name them. The cache is not served."""
+        served = {}
+        for key, value in output.items():
+            if tf.is_tensor(value):
+                served[key] = value
+            elif key != "past_key_values" and isinstance(value, (tuple, list)) and all(map(tf.is_tensor, value)):
+                served.update({f"{key}_{i}": item for i, item in enumerate(value)})
+        return served
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """A SavedModel for TF Serving whose `serve` endpoint (also `serving_default`) takes the tensors of
+        `input_signature` by name and returns the output's tensor fields by name."""
+        if format != "tf_saved_model" or input_signature is not None:
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+        self.build_weights()
+        archive = keras.export.ExportArchive()
+        archive.track(self)
+        archive.add_endpoint("serve", lambda inputs: self.serving_output(self(inputs, training=False)),
+                             input_signature=[self.input_signature])  # fmt: skip
+        archive.write_out(os.fspath(filepath), verbose=bool(verbose))
+
     # -- saving ---------------------------------------------------------------------------------------
-    def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB", **kwargs):
+    def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB",
+                        saved_model: bool = False, version: int = 1, **kwargs):  # fmt: skip
         from autoload.convert.layout import kernel_to_weight
         from autoload.convert.tf import is_kernel
         from autoload.weights import write_sharded
@@ -241,9 +286,11 @@ class TFPreTrainedModel(keras.Model):
                 array = variable.numpy()
                 state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
             write_sharded(state, save_directory, "safetensors", max_shard_size)
-            return
-        write_sharded(_NumpyView({tf_name + ":0": variable for tf_name, variable in variables.items()}),
-                      save_directory, "tf", max_shard_size)  # fmt: skip
+        else:
+            write_sharded(_NumpyView({tf_name + ":0": variable for tf_name, variable in variables.items()}),
+                          save_directory, "tf", max_shard_size)  # fmt: skip
+        if saved_model:  # transformers' TF layout: saved_model/<version>/
+            self.export(os.path.join(save_directory, "saved_model", str(version)))
 
 
 class _NumpyView(Mapping):
