@@ -84,6 +84,12 @@ class Wav2Vec2Config(PretrainedConfig):
         self.adapter_attn_dim = adapter_attn_dim
         check_heads(self)
 
+    def conv_output_lengths(self, lengths):
+        """Frames the conv feature encoder makes of `lengths` samples (ints or any framework's integer arrays)."""
+        for kernel, stride in zip(self.conv_kernel, self.conv_stride):
+            lengths = (lengths - kernel) // stride + 1
+        return lengths
+
     @property
     def inputs_to_logits_ratio(self) -> int:
         ratio = 1

@@ -49,10 +49,13 @@ def _skip_random_init():
         _loading = previous
 
 
-def weights_init(config):
-    """The initializer for kernels and embeddings (zeros while loading a checkpoint)."""
+def weights_init(config, initializer=None):
+    """The initializer for a new weight: `initializer`, by default a truncated normal of the config's
+    initializer_range for kernels and embeddings; zeros while loading a checkpoint."""
     if _loading:
         return "zeros"
+    if initializer is not None:
+        return initializer
     return keras.initializers.TruncatedNormal(stddev=getattr(config, "initializer_range", 0.02))
 
 
@@ -102,6 +105,8 @@ class TFPreTrainedModel(keras.Model):
     framework = "tf"
     # Canonical keys tied to another weight (shared embeddings): absent from checkpoints by design.
     _tied_weights_keys: list[str] = []
+    # Patterns of checkpoint keys the model has no variable for by design (aliases, unused tables).
+    _keys_to_ignore_on_load_unexpected: list[str] = []
     # TF base models nest their layers under the base prefix (`bert/…`) where PyTorch base models
     # have none; their canonical names drop it, so both frameworks name the same tensor alike.
     is_base_model = False
@@ -218,7 +223,9 @@ class TFPreTrainedModel(keras.Model):
                 _initialise(variable, self.config)
                 continue
             variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype, copy=False))
-        info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)]
+        ignore = [re.compile(pattern) for pattern in self._keys_to_ignore_on_load_unexpected]
+        info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)
+                                and not any(p.search(k) for p in ignore)]  # fmt: skip
         return info
 
     # -- serving --------------------------------------------------------------------------------------

@@ -16,14 +16,8 @@ from ..modeling import FlaxPreTrainedModel
 from .bart import FlaxSeq2SeqAttention, padding_bias
 
 
-def conv_output_lengths(lengths, config):
-    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
-        lengths = (lengths - kernel) // stride + 1
-    return lengths
-
-
 def frame_mask(num_frames: int, attention_mask, config):
-    lengths = conv_output_lengths(attention_mask.sum(-1), config)
+    lengths = config.conv_output_lengths(attention_mask.sum(-1))
     return jnp.arange(num_frames)[None, :] < lengths[:, None]
 
 
@@ -295,7 +289,7 @@ class FlaxWav2Vec2ForXVectorModule(nn.Module):
         if attention_mask is None:
             stats = jnp.concatenate([hidden.mean(axis=1), hidden.std(axis=1, ddof=1)], axis=-1)
         else:
-            lengths = np.asarray(conv_output_lengths(np.asarray(attention_mask).sum(-1), c))
+            lengths = np.asarray(c.conv_output_lengths(np.asarray(attention_mask).sum(-1)))
             lengths = lengths - sum(k - 1 for k in c.tdnn_kernel)
             stats = jnp.stack([jnp.concatenate([h[:n].mean(0), h[:n].std(0, ddof=1)]) for h, n in zip(hidden, lengths)])
         embeddings = nn.Dense(c.xvector_output_dim, name="feature_extractor")(stats)

@@ -8,7 +8,6 @@ shared converter maps every variable to its canonical PyTorch name by its generi
 from __future__ import annotations
 
 import math
-import re
 
 import keras
 import numpy as np
@@ -206,26 +205,17 @@ def shift_right(input_ids, config: T5Config):
     return tf.where(shifted == -100, tf.cast(config.pad_token_id, input_ids.dtype), shifted)
 
 
-# Canonical keys a checkpoint may hold that name no TF variable: aliases of `shared` (pytorch_model.bin keeps
-# them) and a cross-attention bias table old checkpoints carry but never use.
-_ALIASES = re.compile(r"(^|\.)(encoder|decoder)\.embed_tokens\.weight$"
-                      r"|decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$")  # fmt: skip
-
-
 class TFT5PreTrainedModel(TFPreTrainedModel):
     config_class = T5Config
     base_model_prefix = "transformer"
+    # Aliases of `shared` (pytorch_model.bin keeps them) and a cross-attention bias table old checkpoints
+    # carry but never use; neither names a TF variable.
+    _keys_to_ignore_on_load_unexpected = [r"(^|\.)(encoder|decoder)\.embed_tokens\.weight$",
+                                          r"decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias"]  # fmt: skip
 
     def dummy_inputs(self) -> dict:
         ids = np.full((1, 2), self.config.eos_token_id if self.config.eos_token_id is not None else 1, np.int32)
         return {"input_ids": ids, "decoder_input_ids": ids}
-
-    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool):
-        info = super()._load_canonical(state, where, ignore_mismatched_sizes)
-        tied_head = getattr(self.config, "tie_word_embeddings", True) and hasattr(self, "generate")
-        info.unexpected_keys = [k for k in info.unexpected_keys
-                                if not _ALIASES.search(k) and not (tied_head and k == "lm_head.weight")]  # fmt: skip
-        return info
 
 
 class _TFT5Parts(TFT5PreTrainedModel):
@@ -291,6 +281,8 @@ class TFT5Model(_TFT5Parts):
 
 
 class TFT5ForConditionalGeneration(TFGenerationMixin, _TFT5Parts):
+    # A tied head has no lm_head variable: the shared embedding serves (an untied one loads lm_head.weight).
+    _keys_to_ignore_on_load_unexpected = [*TFT5PreTrainedModel._keys_to_ignore_on_load_unexpected, r"^lm_head\.weight$"]
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         if not config.tie_word_embeddings:

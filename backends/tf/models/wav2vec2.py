@@ -17,17 +17,6 @@ from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
 from .bart import TFSeq2SeqAttention, padding_bias
 
 
-def _fresh(config, initializer):
-    """`initializer` for a new model, zeros while a checkpoint is being loaded."""
-    return "zeros" if isinstance(weights_init(config), str) else initializer
-
-
-def conv_output_lengths(lengths, config: Wav2Vec2Config):
-    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
-        lengths = (lengths - kernel) // stride + 1
-    return lengths
-
-
 def samples_for_frames(config: Wav2Vec2Config, frames: int = 1) -> int:
     """The fewest audio samples the feature encoder turns into `frames` frames."""
     for kernel, stride in reversed(list(zip(config.conv_kernel, config.conv_stride))):
@@ -37,7 +26,7 @@ def samples_for_frames(config: Wav2Vec2Config, frames: int = 1) -> int:
 
 def frame_mask(num_frames, attention_mask, config: Wav2Vec2Config):
     """Sample-level attention mask -> [batch, frames] bool mask of the frames that cover real audio."""
-    lengths = conv_output_lengths(tf.reduce_sum(tf.cast(attention_mask, tf.int32), axis=-1), config)
+    lengths = config.conv_output_lengths(tf.reduce_sum(tf.cast(attention_mask, tf.int32), axis=-1))
     return tf.range(num_frames)[None, :] < lengths[:, None]
 
 
@@ -65,7 +54,7 @@ class TFWav2Vec2ConvLayer(Layer):
         super().__init__(**kwargs)
         self.conv = keras.layers.Conv1D(config.conv_dim[index], config.conv_kernel[index],
                                         strides=config.conv_stride[index], use_bias=config.conv_bias,
-                                        kernel_initializer=_fresh(config, "he_normal"), name="conv")  # fmt: skip
+                                        kernel_initializer=weights_init(config, "he_normal"), name="conv")  # fmt: skip
         if norm == "group":
             self.layer_norm = TFWav2Vec2ChannelNorm(name="layer_norm")
         elif norm == "layer":
@@ -223,7 +212,7 @@ class TFWav2Vec2MainLayer(Layer):
         c = self.config
         if c.mask_time_prob > 0.0 or c.mask_feature_prob > 0.0:
             self.masked_spec_embed = self.add_weight(name="masked_spec_embed", shape=(c.hidden_size,),
-                                                     initializer=_fresh(c, "uniform"))  # fmt: skip
+                                                     initializer=weights_init(c, "uniform"))  # fmt: skip
         self.built = True
 
     def call(self, input_values, attention_mask=None, mask_time_indices=None, output_hidden_states=False,
@@ -280,12 +269,15 @@ class TFWav2Vec2PreTrainedModel(TFPreTrainedModel):
             self.layer_weights = self.add_weight(name="layer_weights", shape=(count,),
                                                  initializer=keras.initializers.Constant(1 / count))  # fmt: skip
 
-    def _layer_output(self, encoded):
-        """The last hidden state, or the learned softmax-weighted sum of all of them."""
-        if not self.config.use_weighted_layer_sum:
-            return encoded.last_hidden_state
+    def _encode_for_head(self, input_values, attention_mask, output_hidden_states, training):
+        """(encoder output, what the head reads: the last hidden state, or the learned softmax-weighted sum
+        of all of them)."""
+        weighted = self.config.use_weighted_layer_sum
+        encoded = self._encode(input_values, attention_mask, output_hidden_states or weighted, training)
+        if not weighted:
+            return encoded, encoded.last_hidden_state
         weights = tf.nn.softmax(self.layer_weights)
-        return tf.reduce_sum(tf.stack(encoded.hidden_states, axis=1) * weights[None, :, None, None], axis=1)
+        return encoded, tf.reduce_sum(tf.stack(encoded.hidden_states, axis=1) * weights[None, :, None, None], axis=1)
 
 
 class TFWav2Vec2Model(TFWav2Vec2PreTrainedModel):
@@ -332,7 +324,7 @@ class TFWav2Vec2ForCTC(TFWav2Vec2PreTrainedModel):
                 samples = tf.fill(tf.shape(input_values)[:1], tf.shape(input_values)[1])
             else:
                 samples = tf.reduce_sum(tf.cast(attention_mask, tf.int32), axis=-1)
-            loss = ctc_loss(logits, labels, conv_output_lengths(samples, self.config), self.config)
+            loss = ctc_loss(logits, labels, self.config.conv_output_lengths(samples), self.config)
         result = out.CausalLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
         return out.finish(result, return_dict)
 
@@ -357,9 +349,8 @@ class TFWav2Vec2ForSequenceClassification(TFWav2Vec2PreTrainedModel):
 
     def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
-        encoded = self._encode(input_values, attention_mask, output_hidden_states or self.config.use_weighted_layer_sum,
-                               training)  # fmt: skip
-        hidden = self.projector(self._layer_output(encoded))
+        encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
+        hidden = self.projector(hidden)
         if attention_mask is None:
             pooled = tf.reduce_mean(hidden, axis=1)
         else:
@@ -380,9 +371,8 @@ class TFWav2Vec2ForAudioFrameClassification(TFWav2Vec2PreTrainedModel):
 
     def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
-        encoded = self._encode(input_values, attention_mask, output_hidden_states or self.config.use_weighted_layer_sum,
-                               training)  # fmt: skip
-        logits = self.classifier(self._layer_output(encoded))
+        encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
+        logits = self.classifier(hidden)
         # Like the PyTorch head: labels are per-frame one-hot (or scores); their argmax is the target class.
         loss = token_loss(logits, tf.argmax(labels, axis=-1)) if labels is not None else None
         return out.finish(out.TokenClassifierOutput(
@@ -420,7 +410,7 @@ class TFWav2Vec2AMSoftmaxWeight(Layer):
     def build(self, input_shape=None):
         c = self.config
         self.weight = self.add_weight(name="weight", shape=(c.xvector_output_dim, c.num_labels),
-                                      initializer=_fresh(c, "random_normal"))  # fmt: skip
+                                      initializer=weights_init(c, "random_normal"))  # fmt: skip
         self.built = True
 
     def call(self, hidden, labels, scale: float = 30.0, margin: float = 0.4):
@@ -443,15 +433,15 @@ class TFWav2Vec2ForXVector(TFWav2Vec2PreTrainedModel):
     def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         c = self.config
-        encoded = self._encode(input_values, attention_mask, output_hidden_states or c.use_weighted_layer_sum, training)
-        hidden = self.projector(self._layer_output(encoded))
+        encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
+        hidden = self.projector(hidden)
         for layer in self.tdnn:
             hidden = layer(hidden)
         steps = tf.shape(hidden)[1]
         if attention_mask is None:
             lengths = tf.fill(tf.shape(hidden)[:1], steps)
         else:
-            lengths = conv_output_lengths(tf.reduce_sum(tf.cast(attention_mask, tf.int32), axis=-1), c)
+            lengths = c.conv_output_lengths(tf.reduce_sum(tf.cast(attention_mask, tf.int32), axis=-1))
             # As in the PyTorch head: each TDNN layer shortens by kernel - 1 (its dilation is not counted).
             lengths = tf.minimum(lengths - sum(k - 1 for k in c.tdnn_kernel), steps)
         keep = tf.cast(tf.range(steps)[None, :] < lengths[:, None], hidden.dtype)[..., None]
@@ -483,7 +473,7 @@ class TFWav2Vec2GumbelVectorQuantizer(Layer):
     def build(self, input_shape=None):
         c = self.config
         shape = (1, self.num_groups * self.num_vars, c.codevector_dim // self.num_groups)
-        self.codevectors = self.add_weight(name="codevectors", shape=shape, initializer=_fresh(c, "uniform"))
+        self.codevectors = self.add_weight(name="codevectors", shape=shape, initializer=weights_init(c, "uniform"))
         self.built = True
 
     def call(self, hidden, mask_time_indices=None):

@@ -15,15 +15,9 @@ from ..losses import sequence_classification_loss
 from ..modeling import PreTrainedModel
 
 
-def conv_output_lengths(lengths: torch.Tensor, config: Wav2Vec2Config) -> torch.Tensor:
-    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
-        lengths = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
-    return lengths
-
-
 def frame_mask(num_frames: int, attention_mask: torch.Tensor, config: Wav2Vec2Config) -> torch.Tensor:
     """Sample-level attention mask -> [batch, frames] bool mask of the frames that cover real audio."""
-    lengths = conv_output_lengths(attention_mask.sum(-1), config).to(torch.long)
+    lengths = config.conv_output_lengths(attention_mask.sum(-1)).to(torch.long)
     return torch.arange(num_frames, device=attention_mask.device)[None, :] < lengths[:, None]
 
 
@@ -239,7 +233,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
             if labels.max() >= self.config.vocab_size:
                 raise ValueError(f"Label values must be < vocab_size ({self.config.vocab_size}).")
             mask = attention_mask if attention_mask is not None else torch.ones_like(input_values, dtype=torch.long)
-            input_lengths = conv_output_lengths(mask.sum(-1), self.config).to(torch.long)
+            input_lengths = self.config.conv_output_lengths(mask.sum(-1)).to(torch.long)
             targets = labels >= 0
             log_probs = nn.functional.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
             loss = nn.functional.ctc_loss(
@@ -356,7 +350,7 @@ class Wav2Vec2ForXVector(Wav2Vec2PreTrainedModel):
         if attention_mask is None:
             stats = torch.cat([hidden.mean(dim=1), hidden.std(dim=1)], dim=-1)
         else:
-            lengths = conv_output_lengths(attention_mask.sum(-1), self.config)
+            lengths = self.config.conv_output_lengths(attention_mask.sum(-1))
             for kernel in self.config.tdnn_kernel:  # each TDNN layer is a valid conv with stride 1
                 lengths = lengths - kernel + 1
             stats = torch.stack(
