@@ -32,9 +32,9 @@ def test_static_cache_steps_match_the_growing_cache(folder):
     model = getattr(autoload, auto_class_name(meta["family"], "flax")).from_pretrained(MODELS / folder)
     inputs, tokens = start_inputs(folder, model)
     runs = {}
-    for capacity in (None, 24):
-        stepper = FlaxStepper(model, model.config.is_encoder_decoder, capacity)
-        state, fed, logits = stepper.start(inputs), tokens, []
+    for capacity in (None, 64):
+        stepper = FlaxStepper(model, model.config.is_encoder_decoder, static=capacity is not None)
+        state, fed, logits = stepper.start(inputs, max_length=24), tokens, []
         for step in range(5):
             out, state = stepper.step(fed, state)
             logits.append(out)
@@ -45,7 +45,7 @@ def test_static_cache_steps_match_the_growing_cache(folder):
         runs[capacity] = np.stack(logits)
         if capacity is not None:
             assert isinstance(state["past"][0][0], StaticCache) and state["past"][0][0].capacity == capacity
-    np.testing.assert_allclose(runs[24], runs[None], atol=1e-5)
+    np.testing.assert_allclose(runs[64], runs[None], atol=1e-5)
 
 
 def test_a_full_static_cache_says_so():

@@ -15,7 +15,7 @@ class FixedLogits:
         self.table = table
         self.steps = 0
 
-    def start(self, inputs):
+    def start(self, inputs, max_length):
         return {"rows": None}
 
     def step(self, tokens, state):

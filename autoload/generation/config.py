@@ -66,6 +66,13 @@ class GenerationConfig:
         with open(path, encoding="utf-8") as f:
             return cls(**json.load(f))
 
+    @classmethod
+    def for_call(cls, model, generation_config: GenerationConfig | None = None, **options) -> GenerationConfig:
+        """What one generate() call uses: the config passed, else the model's, else the defaults its model
+        config implies, with the call's keyword options applied (unknown ones raise)."""
+        base = generation_config or getattr(model, "generation_config", None) or cls.from_model_config(model.config)
+        return base.updated(**options)
+
     def updated(self, **kwargs) -> GenerationConfig:
         """A copy with generate()'s keyword arguments applied (unknown keys raise)."""
         config = copy.deepcopy(self)

@@ -1,7 +1,7 @@
 """Greedy search, beam search and sampling over any framework's model.
 
 The model is reached through a small adapter with three methods (each backend provides one):
-    start(inputs) -> state                      run the encoder (if any), set up the cache
+    start(inputs, max_length) -> state          run the encoder (if any), set up a cache for max_length tokens
     step(tokens, state) -> (logits, state)      feed new tokens [rows, n]; logits of the last position
     select(state, rows) -> state                keep / repeat / reorder rows (beams) of the state
 Everything else — constraints, scoring, stopping — happens here on numpy arrays, so the three
@@ -29,7 +29,7 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
     if max_length <= prompt_length:
         raise ValueError(f"Nothing to generate: max_length {max_length} <= input length {prompt_length}; raise "
                          "max_new_tokens.")  # fmt: skip
-    state = adapter.start(inputs)
+    state = adapter.start(inputs, max_length)
     if config.num_beams > 1:
         if config.num_return_sequences > config.num_beams:
             raise ValueError(f"num_return_sequences ({config.num_return_sequences}) cannot exceed num_beams "

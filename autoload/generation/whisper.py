@@ -15,13 +15,12 @@ import numpy as np
 from .config import GenerationConfig
 
 
-def whisper_generation_config(model, kwargs: dict) -> GenerationConfig:
-    """The config generate() will use: the one passed, the model's, or the model config's defaults,
-    with the scalar keyword arguments of this call applied."""
-    base = kwargs.get("generation_config") or getattr(model, "generation_config", None)
-    base = base or GenerationConfig.from_model_config(model.config)
-    scalars = {k: v for k, v in kwargs.items() if k != "generation_config" and isinstance(v, (int, float, str, bool))}
-    return base.updated(**{k: v for k, v in scalars.items() if hasattr(base, k)})
+def model_decoder_prompt(model, batch: int, kwargs: dict, **options) -> np.ndarray:
+    """whisper_decoder_prompt for a Whisper model's generate(**kwargs) call: the tables come from the
+    generation config that call uses (with its decoder_start_token_id, if it passes one)."""
+    start = {"decoder_start_token_id": kwargs["decoder_start_token_id"]} if "decoder_start_token_id" in kwargs else {}
+    config = GenerationConfig.for_call(model, kwargs.get("generation_config"), **start)
+    return whisper_decoder_prompt(config, batch, model_config=model.config, **options)
 
 
 def _token_id(table: dict, key: str, what: str) -> int:

@@ -8,22 +8,26 @@ import numpy as np
 
 from autoload.generation import GenerationConfig, generate
 
-from .attention import StaticCache, to_static
+from .attention import StaticCache, key_width, to_static
 
 CACHE_BUCKET = 64  # static caches hold a multiple of this many positions
 
 
 class FlaxStepper:
-    """Feeds a Flax model one step at a time. After the prompt, the self-attention cache moves into buffers
-    of `capacity` positions (and a decoder-only attention mask is padded to match), so every later step
-    has the same shapes and reuses what JAX compiled for the one before."""
+    """Feeds a Flax model one step at a time. With `static`, the self-attention cache moves after the prompt
+    into buffers for max_length positions, rounded up to CACHE_BUCKET (and a decoder-only attention mask
+    is padded to match), so every later step has the same shapes and reuses what JAX compiled for the one
+    before."""
 
-    def __init__(self, model, encoder_decoder: bool, capacity: int | None = None):
+    def __init__(self, model, encoder_decoder: bool, static: bool = True):
         self.model = model
         self.encoder_decoder = encoder_decoder
-        self.capacity = capacity
+        self.static = static
+        self.capacity = None
 
-    def start(self, inputs: dict) -> dict:
+    def start(self, inputs: dict, max_length: int) -> dict:
+        if self.static:
+            self.capacity = -(-max_length // CACHE_BUCKET) * CACHE_BUCKET  # similar lengths share compiled shapes
         state = {"past": None, "mask": inputs.get("attention_mask")}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
@@ -34,29 +38,28 @@ class FlaxStepper:
             out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"],
                                     past_key_values=state["past"])  # fmt: skip
         else:
-            mask = state["mask"]
-            if mask is not None and state["past"] is not None and mask.shape[1] < self._width(state["past"], tokens):
-                mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)
-                state = {**state, "mask": mask}
-            out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
+            past = state["past"]
+            if past is not None:  # the mask covers every key position: the new tokens, or the static cache
+                width = key_width(past, past[0][0].shape[1] + tokens.shape[1])
+                state = {**state, "mask": _extend_mask(state["mask"], width)}
+            out = self.model(input_ids=tokens, attention_mask=state["mask"], past_key_values=past, use_cache=True)
         past = out.past_key_values
         if self.capacity and past and not isinstance(past[0][0], StaticCache) and past[0][0].shape[1] < self.capacity:
             past = to_static(past, self.capacity)
-            if not self.encoder_decoder and state["mask"] is not None:
-                mask = state["mask"]
-                state = {**state, "mask": np.concatenate(
-                    [mask, np.ones((mask.shape[0], self.capacity - mask.shape[1]), mask.dtype)], axis=1)}  # fmt: skip
+            if not self.encoder_decoder:
+                state = {**state, "mask": _extend_mask(state["mask"], self.capacity)}
         return np.asarray(out.logits[:, -1], dtype=np.float32), {**state, "past": past}
-
-    @staticmethod
-    def _width(past, tokens) -> int:
-        """The key positions the next call attends over: a static cache's capacity, or past + new."""
-        keys = past[0][0]
-        return keys.capacity if isinstance(keys, StaticCache) else keys.shape[1] + tokens.shape[1]
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = jnp.asarray(rows)
         return {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items()}
+
+
+def _extend_mask(mask, width: int):
+    """A decoder-only attention mask widened with ones (generated tokens are real) to `width` keys."""
+    if mask is None or mask.shape[1] >= width:
+        return mask
+    return np.concatenate([mask, np.ones((mask.shape[0], width - mask.shape[1]), mask.dtype)], axis=1)
 
 
 def _map_arrays(value, fn):
@@ -77,8 +80,7 @@ class FlaxGenerationMixin:
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, prng_key=None, **kwargs):  # fmt: skip
         arrays = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], (np.ndarray, jax.Array))}
-        config = (generation_config or getattr(self, "generation_config", None)
-                  or GenerationConfig.from_model_config(self.config)).updated(**kwargs)  # fmt: skip
+        config = GenerationConfig.for_call(self, generation_config, **kwargs)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}
         if encoder_decoder:
@@ -90,12 +92,6 @@ class FlaxGenerationMixin:
         if prng_key is not None and seed is None:
             seed = int(jax.random.randint(prng_key, (), 0, 2**31 - 1))
         rng = np.random.default_rng(seed) if config.do_sample else None
-        if encoder_decoder:  # the start token, then any decoder prompt
-            prompt_length = 1 + (np.shape(inputs["decoder_input_ids"])[1] if "decoder_input_ids" in inputs else 0)
-        else:
-            prompt_length = prompt.shape[1]
-        capacity = prompt_length + config.max_new_tokens if config.max_new_tokens is not None else config.max_length
-        capacity = -(-capacity // CACHE_BUCKET) * CACHE_BUCKET  # calls of similar lengths share compiled shapes
-        stepper = FlaxStepper(self, encoder_decoder, capacity if config.use_cache else None)
-        sequences = generate(stepper, prompt, config, encoder_decoder=encoder_decoder, inputs=inputs, rng=rng)
+        sequences = generate(FlaxStepper(self, encoder_decoder, static=config.use_cache), prompt, config,
+                             encoder_decoder=encoder_decoder, inputs=inputs, rng=rng)  # fmt: skip
         return jnp.asarray(sequences)

@@ -13,7 +13,7 @@ class TFStepper:
         self.model = model
         self.encoder_decoder = encoder_decoder
 
-    def start(self, inputs: dict) -> dict:
+    def start(self, inputs: dict, max_length: int) -> dict:
         state = {"past": None, "mask": inputs.get("attention_mask")}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
@@ -44,8 +44,7 @@ class TFGenerationMixin:
                  seed: int | None = None, **kwargs):  # fmt: skip
         options = {k: v for k, v in kwargs.items() if not isinstance(v, (np.ndarray, tf.Tensor))}
         kwargs = {k: v for k, v in kwargs.items() if k not in options}
-        config = (generation_config or getattr(self, "generation_config", None)
-                  or GenerationConfig.from_model_config(self.config)).updated(**options)  # fmt: skip
+        config = GenerationConfig.for_call(self, generation_config, **options)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         arrays = {k: np.asarray(v) for k, v in list(kwargs.items()) if isinstance(v, (np.ndarray, tf.Tensor))}
         main = arrays.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else input_ids

@@ -25,7 +25,7 @@ class TorchStepper:
         self.model = model
         self.encoder_decoder = encoder_decoder
 
-    def start(self, inputs: dict) -> dict:
+    def start(self, inputs: dict, max_length: int) -> dict:
         device = self.model.device
         tensors = {k: torch.as_tensor(v, device=device) for k, v in inputs.items() if v is not None}
         state = {"past": None, "mask": tensors.get("attention_mask")}
@@ -59,10 +59,8 @@ class GenerationMixin:
 
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, **kwargs):  # fmt: skip
-        config = (generation_config or getattr(self, "generation_config", None)
-                  or GenerationConfig.from_model_config(self.config)).updated(**{
-                      k: kwargs.pop(k) for k in list(kwargs) if not isinstance(kwargs[k], (torch.Tensor, np.ndarray))
-                  })  # fmt: skip
+        options = {k: kwargs.pop(k) for k in list(kwargs) if not isinstance(kwargs[k], (torch.Tensor, np.ndarray))}
+        config = GenerationConfig.for_call(self, generation_config, **options)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         main = kwargs.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else None
         if input_ids is None and main is None:

@@ -9,7 +9,7 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
+from autoload.generation.whisper import model_decoder_prompt
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -244,7 +244,6 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
         def first_logits(tokens):
             return np.asarray(self(input_features=features, decoder_input_ids=tokens).logits[:, -1])
 
-        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
-                                        first_logits=first_logits)  # fmt: skip
+        prompt = model_decoder_prompt(self, features.shape[0], kwargs, language=language, task=task,
+                                      return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]

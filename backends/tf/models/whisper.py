@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
+from autoload.generation.whisper import model_decoder_prompt
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -173,9 +173,8 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
         def first_logits(tokens):
             return self.decode(tokens, self.encode(features)).logits[:, -1].numpy()
 
-        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
-                                        first_logits=first_logits)  # fmt: skip
+        prompt = model_decoder_prompt(self, features.shape[0], kwargs, language=language, task=task,
+                                      return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import whisper_decoder_prompt, whisper_generation_config
+from autoload.generation.whisper import model_decoder_prompt
 from autoload.models.whisper import WhisperConfig
 
 from ..activations import get_activation
@@ -206,9 +206,8 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
                 tokens = torch.as_tensor(tokens, device=self.device)
                 return self(input_features=features, decoder_input_ids=tokens).logits[:, -1].float().cpu().numpy()
 
-        prompt = whisper_decoder_prompt(whisper_generation_config(self, kwargs), features.shape[0], language=language,
-                                        task=task, return_timestamps=return_timestamps, model_config=self.config,
-                                        first_logits=first_logits)  # fmt: skip
+        prompt = model_decoder_prompt(self, features.shape[0], kwargs, language=language, task=task,
+                                      return_timestamps=return_timestamps, first_logits=first_logits)  # fmt: skip
         return super().generate(input_features=features, decoder_input_ids=prompt, **kwargs)[:, prompt.shape[1] :]
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
