@@ -50,14 +50,17 @@ def test_batched_seq2seq_beam_search_equals_one_row_at_a_time(folder, backend):
     model = getattr(autoload, auto_class_name("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM", backend)).from_pretrained(MODELS / folder)
     _, inputs, _ = read_fixture(MODELS / folder)
     ids, mask = inputs["input_ids"], inputs["attention_mask"]
-    convert = (lambda a: __import__("torch").from_numpy(a)) if backend == "torch" else (lambda a: a)
+    if backend == "torch":
+        import torch
+
+        ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
     options = {"num_beams": 3, "max_new_tokens": 6, "num_return_sequences": 2, "do_sample": False}
-    both = np.asarray(model.generate(convert(ids), attention_mask=convert(mask), **options))
+    both = np.asarray(model.generate(ids, attention_mask=mask, **options))
     assert both.shape[0] == 4
     for row in range(2):
         length = int(mask[row].sum())
-        alone = np.asarray(model.generate(convert(ids[row : row + 1, :length]), **options))
+        alone = np.asarray(model.generate(ids[row : row + 1, :length], **options))
         width = min(alone.shape[1], both.shape[1])
         assert both[2 * row : 2 * row + 2, :width].tolist() == alone[:, :width].tolist()
     with pytest.raises(ValueError, match="num_return_sequences"):
-        model.generate(convert(ids), attention_mask=convert(mask), num_beams=2, num_return_sequences=3, max_new_tokens=2)
+        model.generate(ids, attention_mask=mask, num_beams=2, num_return_sequences=3, max_new_tokens=2)

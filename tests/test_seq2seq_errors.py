@@ -6,6 +6,7 @@ import pytest
 from conftest import MODELS, read_fixture
 
 import autoload
+from autoload.families import auto_class_name
 
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 
@@ -26,8 +27,7 @@ def test_missing_decoder_inputs_are_named(folder, backend):
     pytest.importorskip(FRAMEWORK[backend])
     meta, inputs, _ = read_fixture(MODELS / folder)
     encoder_only = {k: v for k, v in inputs.items() if not k.startswith("decoder_")}
-    model = getattr(autoload, meta["auto_class"].replace("Auto", {"torch": "Auto", "tf": "TFAuto", "flax": "FlaxAuto"}[backend], 1)
-                    ).from_pretrained(MODELS / folder)  # fmt: skip
+    model = getattr(autoload, auto_class_name(meta["family"], backend)).from_pretrained(MODELS / folder)
     with pytest.raises(ValueError, match="decoder_input_ids"):
         call(model, backend, encoder_only)
 
