@@ -90,15 +90,18 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
         detected = ids[logits[:, ids].argmax(-1)].tolist()
     else:
         detected = None
+    if task is not None:  # the forced prefix is only used without a task, so no task token is there yet
+        task_id = _token_id(task_to_id, task, "task")
+    elif language is not None and task_to_id:
+        task_id = _token_id(task_to_id, "transcribe", "task")
+    else:
+        task_id = None
+    no_timestamps = getattr(config, "no_timestamps_token_id", None)
     for i, row in enumerate(rows):
         if detected is not None:
             row[1:2] = [detected[i]]
-        if task is not None:
-            task_id = _token_id(task_to_id, task, "task")
-            row[:] = [t for t in row if t not in task_to_id.values()] + [task_id]
-        elif language is not None and task_to_id and not any(t in task_to_id.values() for t in row):
-            row.append(_token_id(task_to_id, "transcribe", "task"))
-        no_timestamps = getattr(config, "no_timestamps_token_id", None)
+        if task_id is not None:
+            row.append(task_id)
         if no_timestamps is not None and row[-1] != no_timestamps:
             row.append(no_timestamps)
     return np.array([[t for t in row if t is not None] for row in rows], dtype=np.int64)
