@@ -20,9 +20,9 @@ _LAZY: dict[str, str] = {
     "AutoFeatureExtractor": "autoload.feature_extraction",
     "AutoProcessor": "autoload.processing",
     "BatchFeature": "autoload.processing_utils",
-    "PreTrainedModel": "backends.torch.modeling",
-    "TFPreTrainedModel": "backends.tf.modeling",
-    "FlaxPreTrainedModel": "backends.flax.modeling",
+    "PreTrainedModel": "autoload.backends.torch.modeling",
+    "TFPreTrainedModel": "autoload.backends.tf.modeling",
+    "FlaxPreTrainedModel": "autoload.backends.flax.modeling",
     "ModelOutput": "autoload.outputs",
 }
 _BACKEND_OF_BASE = {"PreTrainedModel": "torch", "TFPreTrainedModel": "tf", "FlaxPreTrainedModel": "flax"}

@@ -132,11 +132,11 @@ def model_class_for(family: str, backend: str, config) -> type:
 
 def import_model_class(backend: str, model_type: str, class_name: str) -> type:
     require_backend(backend, class_name)
-    module = importlib.import_module(f"backends.{backend}.models.{_module_name(model_type)}")
+    module = importlib.import_module(f"autoload.backends.{backend}.models.{_module_name(model_type)}")
     try:
         return getattr(module, class_name)
     except AttributeError as exc:
-        raise BackendNotAvailableError(f"backends.{backend}.models.{model_type} does not define {class_name}.") from exc
+        raise BackendNotAvailableError(f"autoload.backends.{backend}.models.{model_type} does not define {class_name}.") from exc
 
 
 def architectures_table() -> dict[str, dict[str, list[str]]]:

@@ -1,1 +1,1 @@
-"""Framework adapters: backends.torch, backends.tf and backends.flax build models on the autoload core."""
+"""Framework adapters, installed as autoload.backends: autoload.backends.torch, .tf and .flax build models on the autoload core."""

@@ -253,3 +253,13 @@ def test_an_alias_and_its_field_must_agree():
     with pytest.raises(ValueError, match="hidden_size=96 and n_embd=48 name the same field"):
         AutoConfig.for_model("gpt2", hidden_size=96, n_embd=48)
     assert AutoConfig.for_model("gpt2", hidden_size=96, n_embd=96).n_embd == 96
+
+
+def test_backends_install_inside_autoload(tmp_path):
+    """backends/ installs as autoload.backends; no top-level `backends` package shadows another distribution's."""
+    import subprocess
+    import sys
+
+    code = "import importlib.util as u; print(u.find_spec('autoload.backends.torch') is not None, u.find_spec('backends'))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "None"]

@@ -10,8 +10,8 @@ from autoload.commands.feature_table import readme_section
 from autoload.families import CLASS_PREFIX
 
 README = Path(__file__).parent.parent / "README.md"
-BASES = {"torch": ("backends.torch.modeling", "PreTrainedModel"), "tf": ("backends.tf.modeling", "TFPreTrainedModel"),
-         "flax": ("backends.flax.modeling", "FlaxPreTrainedModel")}  # fmt: skip
+BASES = {"torch": ("autoload.backends.torch.modeling", "PreTrainedModel"), "tf": ("autoload.backends.tf.modeling", "TFPreTrainedModel"),
+         "flax": ("autoload.backends.flax.modeling", "FlaxPreTrainedModel")}  # fmt: skip
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 
 

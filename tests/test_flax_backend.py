@@ -12,7 +12,7 @@ pytest.importorskip("flax")
 from conftest import MODELS, read_fixture  # noqa: E402
 
 import autoload  # noqa: E402
-from backends.flax.modeling import FlaxPreTrainedModel  # noqa: E402
+from autoload.backends.flax.modeling import FlaxPreTrainedModel  # noqa: E402
 
 BERT = MODELS / "bert"
 

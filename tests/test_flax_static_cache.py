@@ -10,8 +10,8 @@ from conftest import MODELS, read_fixture  # noqa: E402
 
 import autoload  # noqa: E402
 from autoload.families import auto_class_name  # noqa: E402
-from backends.flax.attention import StaticCache  # noqa: E402
-from backends.flax.generation import FlaxStepper  # noqa: E402
+from autoload.backends.flax.attention import StaticCache  # noqa: E402
+from autoload.backends.flax.generation import FlaxStepper  # noqa: E402
 
 DECODERS = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
             "bart/BartForConditionalGeneration", "t5/T5ForConditionalGeneration",

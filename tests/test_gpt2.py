@@ -57,7 +57,7 @@ def numpy(x) -> np.ndarray:
 
 
 def double_heads_class(backend: str):
-    module = importlib.import_module(f"backends.{backend}.models.gpt2")
+    module = importlib.import_module(f"autoload.backends.{backend}.models.gpt2")
     return getattr(module, f"{PREFIX[backend]}GPT2DoubleHeadsModel")
 
 

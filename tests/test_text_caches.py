@@ -62,7 +62,7 @@ def test_too_long_inputs_are_refused(folder, backend):
 def test_gpt2_double_heads_in_every_framework(backend):
     if importlib.util.find_spec(FRAMEWORK[backend]) is None:
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
-    module = {"tf": "backends.tf.models.gpt2", "flax": "backends.flax.models.gpt2"}[backend]
+    module = {"tf": "autoload.backends.tf.models.gpt2", "flax": "autoload.backends.flax.models.gpt2"}[backend]
     prefix = {"tf": "TF", "flax": "Flax"}[backend]
     double_class = getattr(importlib.import_module(module), f"{prefix}GPT2DoubleHeadsModel")
     double, info = double_class.from_pretrained(MODELS / "gpt2/GPT2LMHeadModel", output_loading_info=True)

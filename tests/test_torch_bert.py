@@ -188,7 +188,7 @@ def test_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
 def test_register_custom_model():
     from torch import nn
 
-    from backends.torch.modeling import PreTrainedModel
+    from autoload.backends.torch.modeling import PreTrainedModel
 
     class TinyConfig(autoload.PretrainedConfig):
         model_type = "tiny-torch-test"

@@ -100,7 +100,7 @@ def test_sequences_longer_than_the_positions_are_refused(folder):
 
 def test_gpt2_double_heads_shares_the_lm_head():
     lm = autoload.AutoModelForCausalLM.from_pretrained(MODELS / "gpt2" / "GPT2LMHeadModel")
-    from backends.torch.models.gpt2 import GPT2DoubleHeadsModel
+    from autoload.backends.torch.models.gpt2 import GPT2DoubleHeadsModel
 
     double, info = GPT2DoubleHeadsModel.from_pretrained(MODELS / "gpt2" / "GPT2LMHeadModel", output_loading_info=True)
     assert sorted(info["missing_keys"]) == ["multiple_choice_head.summary.bias", "multiple_choice_head.summary.weight"]

@@ -38,7 +38,7 @@ class FlaxEmbeddings(nn.Module):
                 f"Sequence length {length} is longer than max_position_embeddings ({self.config.max_position_embeddings})."
             )
         if self.config.sinusoidal_pos_embds:
-            from backends.torch.models.distilbert import sinusoidal_table  # noqa: PLC0415 - numpy-only helper
+            from autoload.backends.torch.models.distilbert import sinusoidal_table  # noqa: PLC0415 - numpy-only helper
 
             positions = jnp.asarray(np.asarray(sinusoidal_table(length, self.config.dim)))[None]
         else:
