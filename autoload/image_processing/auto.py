@@ -14,6 +14,10 @@ CLASS_MODULES = {
     "ConvNextImageProcessor": "convnext", "ConvNextFeatureExtractor": "convnext",
     "CLIPImageProcessor": "clip", "CLIPFeatureExtractor": "clip",
     "LayoutLMv2ImageProcessor": "layoutlmv2", "LayoutLMv2FeatureExtractor": "layoutlmv2",
+    "BeitImageProcessor": "beit", "BeitFeatureExtractor": "beit", "BitImageProcessor": "bit",
+    "SiglipImageProcessor": "siglip", "SegformerImageProcessor": "segformer", "SegformerFeatureExtractor": "segformer",
+    "DetrImageProcessor": "detr", "DetrFeatureExtractor": "detr",
+    "MaskFormerImageProcessor": "maskformer", "MaskFormerFeatureExtractor": "maskformer",
 }  # fmt: skip
 # model_type -> class, as transformers maps them.
 BY_MODEL_TYPE = {
@@ -22,6 +26,12 @@ BY_MODEL_TYPE = {
     **dict.fromkeys(("convnext", "convnextv2", "resnet", "regnet", "van", "cvt"), "ConvNextImageProcessor"),
     **dict.fromkeys(("clip", "xclip", "groupvit", "altclip", "git"), "CLIPImageProcessor"),
     "layoutlmv2": "LayoutLMv2ImageProcessor",
+    **dict.fromkeys(("beit", "data2vec-vision"), "BeitImageProcessor"),
+    **dict.fromkeys(("bit", "dinov2", "focalnet", "hiera"), "BitImageProcessor"),
+    **dict.fromkeys(("siglip", "paligemma", "gemma3n"), "SiglipImageProcessor"),
+    **dict.fromkeys(("segformer", "upernet"), "SegformerImageProcessor"),
+    **dict.fromkeys(("detr", "table-transformer"), "DetrImageProcessor"),
+    "maskformer": "MaskFormerImageProcessor",
 }
 BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
 _registered_classes: dict[str, type] = {}

@@ -20,6 +20,13 @@ _REQUIRED_WITH = {"do_resize": ("size",), "do_center_crop": ("crop_size",), "do_
                   "do_normalize": ("image_mean", "image_std")}  # fmt: skip
 
 
+def in_data_format(pixels: list[np.ndarray], data_format: str) -> list[np.ndarray]:
+    """HWC arrays as `data_format` asks (channels first: CHW)."""
+    if data_format == CHANNELS_FIRST:
+        return [np.ascontiguousarray(p.transpose(2, 0, 1)) for p in pixels]
+    return pixels
+
+
 class BaseImageProcessor(PreprocessorMixin):
     """Subclasses set `defaults` (their config fields) and override `resize_image` or `process_image`.
 
@@ -51,17 +58,19 @@ class BaseImageProcessor(PreprocessorMixin):
         if data_format not in (CHANNELS_FIRST, CHANNELS_LAST):
             raise ValueError(f"data_format must be {CHANNELS_FIRST!r} or {CHANNELS_LAST!r}, got {data_format!r}.")
         settings = self.settings_for_call(overrides)
+        pixels = self.process_images(images, settings, input_data_format)
+        return BatchFeature({"pixel_values": in_data_format(pixels, data_format)}, tensor_type=return_tensors)
+
+    def process_images(self, images, settings: dict, input_data_format: str | None = None) -> list[np.ndarray]:
+        """What callers pass as images -> HWC arrays through `process_image`."""
         arrays = [to_rgb_array(image, input_data_format) for image in image_list(images)]
         if settings.get("do_rescale") and any(is_scaled(a) for a in arrays):
             warnings.warn(
                 "The images are floats already in [0, 1] and do_rescale=True scales them again by rescale_factor. "
                 "Pass do_rescale=False if they are already rescaled.",
-                stacklevel=3,
+                stacklevel=4,
             )
-        pixels = [self.process_image(array, settings) for array in arrays]
-        if data_format == CHANNELS_FIRST:
-            pixels = [np.ascontiguousarray(p.transpose(2, 0, 1)) for p in pixels]
-        return BatchFeature({"pixel_values": pixels}, tensor_type=return_tensors)
+        return [self.process_image(array, settings) for array in arrays]
 
     def settings_for_call(self, overrides: dict) -> dict:
         """The config fields with this call's overrides (None means "the configured value")."""

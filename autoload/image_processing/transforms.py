@@ -28,11 +28,17 @@ def size_dict(size, default_to_square: bool = True, param_name: str = "size") ->
     raise ValueError(f"{param_name} must be an int, a (height, width) pair or a dict, got {size!r}.")
 
 
-def shortest_edge_size(height: int, width: int, shortest: int) -> tuple[int, int]:
-    """(height, width) keeping the aspect ratio, the shorter side set to `shortest` (the longer truncated)."""
-    if height <= width:
-        return shortest, int(shortest * width / height)
-    return int(shortest * height / width), shortest
+def shortest_edge_size(height: int, width: int, shortest: int, longest: int | None = None) -> tuple[int, int]:
+    """(height, width) keeping the aspect ratio, the shorter side set to `shortest` (the longer truncated).
+    With `longest`, a longer side beyond it is set to `longest` and the shorter scaled down to match."""
+    short, long = (height, width) if height <= width else (width, height)
+    new_short, new_long = shortest, int(shortest * long / short)
+    if longest is not None:
+        if longest <= shortest:
+            raise ValueError(f"longest_edge ({longest}) must be greater than shortest_edge ({shortest}).")
+        if new_long > longest:
+            new_short, new_long = int(longest * new_short / new_long), longest
+    return (new_short, new_long) if height <= width else (new_long, new_short)
 
 
 def _uint8_for_pillow(image: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -52,8 +58,8 @@ def _uint8_for_pillow(image: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def resize(image: np.ndarray, height: int, width: int, resample: int | None = None) -> np.ndarray:
-    """Resize an HWC array with Pillow's filter `resample` (bilinear when None); uint8 stays uint8, [0, 1]
-    floats come back as float32 in [0, 1]."""
+    """Resize an HWC (or 2-D) array with Pillow's filter `resample` (bilinear when None); uint8 stays uint8,
+    [0, 1] floats come back as float32 in [0, 1]."""
     from PIL import Image
 
     resample = BILINEAR if resample is None else resample
@@ -62,7 +68,10 @@ def resize(image: np.ndarray, height: int, width: int, resample: int | None = No
     if height <= 0 or width <= 0:
         raise ValueError(f"Cannot resize to {height} x {width} (height x width): both must be positive.")
     pixels, scaled_up = _uint8_for_pillow(image)
-    resized = np.asarray(Image.fromarray(pixels).resize((width, height), resample=int(resample)))
+    one_channel = pixels.ndim == 3 and pixels.shape[-1] == 1  # Pillow takes a single channel as a 2-D array
+    source = Image.fromarray(pixels[..., 0] if one_channel else pixels)
+    resized = np.asarray(source.resize((width, height), resample=int(resample)))
+    resized = resized[..., None] if one_channel else resized
     return rescale(resized, 1 / 255) if scaled_up else resized
 
 
@@ -106,3 +115,19 @@ def normalize(image: np.ndarray, mean, std) -> np.ndarray:
 def flip_channel_order(image: np.ndarray) -> np.ndarray:
     """RGB <-> BGR of an HWC array."""
     return np.ascontiguousarray(image[..., ::-1])
+
+
+def pad_bottom_right(image: np.ndarray, height: int, width: int, value=0) -> np.ndarray:
+    """Pad an HWC (or 2-D) array with `value` below and to the right up to height x width."""
+    h, w = image.shape[:2]
+    if h > height or w > width:
+        raise ValueError(f"Cannot pad an image of {h} x {w} (height x width) to the smaller {height} x {width}.")
+    padding = ((0, height - h), (0, width - w)) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(image, padding, mode="constant", constant_values=value)
+
+
+def valid_region_mask(height: int, width: int, padded_height: int, padded_width: int) -> np.ndarray:
+    """int64 padded_height x padded_width: 1 on the top-left height x width (the image), 0 on the padding."""
+    mask = np.zeros((padded_height, padded_width), dtype=np.int64)
+    mask[:height, :width] = 1
+    return mask
