@@ -44,6 +44,20 @@ def finish(result: ModelOutput, return_dict: bool):
     return result if return_dict else result.to_tuple()
 
 
+# Fields a head copies from its base model's output when its own output class has them.
+CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_attentions")
+
+
+def from_encoded(output_class: type, encoded, **values) -> ModelOutput:
+    """`output_class(**values)` plus the base model's hidden states, attentions and cache where the
+    output class has such fields, so no head forgets to pass one on."""
+    names = {f.name for f in fields(output_class)}
+    for name in CARRIED_FIELDS:
+        if name in names and name not in values:
+            values[name] = getattr(encoded, name, None)
+    return output_class(**values)
+
+
 def _output(name: str, *field_names: str) -> type:
     annotations = {f: Any for f in field_names}
     namespace = {"__annotations__": annotations, **{f: None for f in field_names}, "__module__": __name__}

@@ -57,8 +57,9 @@ def test_loading_never_runs_a_real_initialisation(monkeypatch):
     assert sorted(info["missing_keys"]) == ["classifier.bias", "classifier.weight"]
     full = autoload.FlaxBertForSequenceClassification(model.config).params
     assert concrete_calls == ["FlaxBertForSequenceClassification"]
-    for leaf in ("kernel", "bias"):  # the same values a full initialisation with the same seed gives
-        np.testing.assert_array_equal(np.asarray(model.params["classifier"][leaf]), full["classifier"][leaf])
+    for leaf in ("kernel", "bias"):  # the values a full initialisation with the same seed gives (up to XLA's
+        # rounding: the jitted init fuses the sampling differently)
+        np.testing.assert_allclose(np.asarray(model.params["classifier"][leaf]), full["classifier"][leaf], rtol=1e-6)
 
 
 def test_do_init_false_builds_no_parameters():

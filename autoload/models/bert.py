@@ -1,4 +1,5 @@
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
 
 
 class BertConfig(PretrainedConfig):
@@ -66,3 +67,15 @@ ARCHITECTURES = {
     "MODEL_FOR_TEXT_ENCODING": "BertModel",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+_NO_POOLER = {"add_pooling_layer": False}
+HEADS = {
+    "BertForPreTraining": HeadSpec(attr="cls", dropout=()),
+    "BertForMaskedLM": HeadSpec(pooling="none", attr="cls", dropout=(), base_kwargs=_NO_POOLER),
+    "BertLMHeadModel": HeadSpec(pooling="none", attr="cls", dropout=(), base_kwargs=_NO_POOLER),
+    "BertForNextSentencePrediction": HeadSpec(attr="cls", dropout=()),
+    "BertForSequenceClassification": HeadSpec(),
+    "BertForMultipleChoice": HeadSpec(),
+    "BertForTokenClassification": HeadSpec(pooling="none", base_kwargs=_NO_POOLER),
+    "BertForQuestionAnswering": HeadSpec(pooling="none", attr="qa_outputs", dropout=(), base_kwargs=_NO_POOLER),
+}

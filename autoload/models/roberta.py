@@ -1,3 +1,4 @@
+from ..heads import HeadSpec
 from .bert import BertConfig
 
 
@@ -21,3 +22,13 @@ ARCHITECTURES = {
     "MODEL_FOR_TEXT_ENCODING": "RobertaModel",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+_NO_POOLER = {"add_pooling_layer": False}
+HEADS = {
+    "RobertaForMaskedLM": HeadSpec(pooling="none", attr="lm_head", dropout=(), base_kwargs=_NO_POOLER),
+    "RobertaForCausalLM": HeadSpec(pooling="none", attr="lm_head", dropout=(), base_kwargs=_NO_POOLER),
+    "RobertaForSequenceClassification": HeadSpec(pooling="first", projection="tanh", base_kwargs=_NO_POOLER),
+    "RobertaForMultipleChoice": HeadSpec(),
+    "RobertaForTokenClassification": HeadSpec(pooling="none", base_kwargs=_NO_POOLER),
+    "RobertaForQuestionAnswering": HeadSpec(pooling="none", attr="qa_outputs", dropout=(), base_kwargs=_NO_POOLER),
+}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import inspect
 import os
 import re
 from collections.abc import Mapping
@@ -126,33 +128,10 @@ class TFPreTrainedModel(keras.Model):
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 2), dtype=np.int32)}
 
-    def __call__(self, inputs=None, training=False, **kwargs):
-        """model(inputs_dict), model(tensor) and model(**inputs) all work, with numpy or TF tensors.
-
-        Keras wants the tensors in one structure and plain options apart, so they are split here.
-        """
-        tensors = dict(inputs) if isinstance(inputs, dict) else {}
-        if inputs is not None and not isinstance(inputs, dict):
-            tensors[self.main_input_name] = inputs
-        options = {}
-        for key, value in kwargs.items():
-            if value is None:
-                continue
-            if isinstance(value, (np.ndarray, list, tuple, tf.Tensor, tf.Variable)) or keras.ops.is_tensor(value):
-                tensors[key] = value
-            else:
-                options[key] = value
-        tensors = {k: _as_tensors(v) for k, v in tensors.items()}
-        return super().__call__(tensors, training=training, **options)
-
-    def call(self, inputs, training=False, **options):
-        for flag in ("output_hidden_states", "output_attentions", "return_dict"):
-            if options.get(flag) is None:
-                options[flag] = getattr(self.config, flag)
-        return self.forward(training=training, **inputs, **options)
-
-    def forward(self, training=False, **kwargs):
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__:
+            cls.call = _taking_dicts_and_config_flags(cls.__dict__["call"])
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
         """fit() without a compiled loss uses the loss the model computes from labels in its inputs."""
@@ -323,11 +302,35 @@ class _NumpyView(Mapping):
         return self._variables[name].dtype
 
 
-def _as_tensors(value):
-    """Arrays and lists become tensors; tuples (a key/value cache) keep their structure."""
-    if isinstance(value, tuple):
-        return tuple(_as_tensors(v) for v in value)
-    return value if keras.ops.is_tensor(value) else tf.convert_to_tensor(value)
+_CONFIG_FLAGS = ("output_hidden_states", "output_attentions", "return_dict")
+# Plain (non-tensor) options a model may take through **kwargs. Keras binds a call's **kwargs as one
+# argument and refuses one that mixes tensors with plain values, so these are declared by name.
+_OPTIONS = (*_CONFIG_FLAGS, "use_cache", "interpolate_pos_encoding", "output_router_logits", "return_loss")
+
+
+def _taking_dicts_and_config_flags(call):
+    """Wrap a model's `call` so that `model(dict_of_inputs)` (what fit() and a SavedModel signature pass)
+    works like `model(**inputs)`, and output flags left at None take the config's value."""
+    signature = inspect.signature(call)
+    parameters = list(signature.parameters.values())
+    open_kwargs = bool(parameters) and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD
+    flags = [f for f in _CONFIG_FLAGS if open_kwargs or f in signature.parameters]
+
+    @functools.wraps(call)
+    def wrapped(self, *args, **kwargs):
+        if args and isinstance(args[0], Mapping):
+            kwargs = {**args[0], **kwargs}
+            args = args[1:]
+        for flag in flags:
+            if kwargs.get(flag) is None:
+                kwargs[flag] = getattr(self.config, flag)
+        return call(self, *args, **kwargs)
+
+    if open_kwargs:
+        named = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+                 for name in _OPTIONS if name not in signature.parameters]  # fmt: skip
+        wrapped.__signature__ = signature.replace(parameters=parameters[:-1] + named + parameters[-1:])
+    return wrapped
 
 
 def _initialise(variable, config) -> None:

@@ -10,6 +10,13 @@ from autoload import outputs as out
 from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
+from ..heads import (
+    FlaxLanguageModelingModel,
+    FlaxMultipleChoiceModel,
+    FlaxQuestionAnsweringModel,
+    FlaxSequenceClassificationModel,
+    FlaxTokenClassificationModel,
+)
 from ..modeling import FlaxPreTrainedModel
 
 
@@ -172,7 +179,6 @@ class FlaxBertModule(nn.Module):
     config: BertConfig
     dtype: jnp.dtype = jnp.float32
     add_pooling_layer: bool = True
-    causal: bool = False
 
     def setup(self):
         self.embeddings = FlaxBertEmbeddings(self.config, dtype=self.dtype)
@@ -186,7 +192,7 @@ class FlaxBertModule(nn.Module):
         if position_ids is None:
             position_ids = jnp.broadcast_to(jnp.arange(input_ids.shape[-1]), input_ids.shape)
         hidden = self.embeddings(input_ids, token_type_ids, position_ids, deterministic)
-        bias = attention_bias(attention_mask, hidden.dtype, input_ids.shape[-1] if self.causal else None)
+        bias = attention_bias(attention_mask, hidden.dtype, input_ids.shape[-1] if self.config.is_decoder else None)
         hidden, states, attentions = self.encoder(hidden, bias, deterministic, output_attentions, output_hidden_states)
         pooled = self.pooler(hidden) if self.pooler is not None else None
         result = out.BaseModelOutputWithPoolingAndCrossAttentions(
@@ -272,10 +278,6 @@ def _shared(module) -> jnp.ndarray:
     return module.bert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
 
 
-def _dropout_rate(config):
-    return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-
-
 class FlaxBertForPreTrainingModule(nn.Module):
     config: BertConfig
     dtype: jnp.dtype = jnp.float32
@@ -287,26 +289,9 @@ class FlaxBertForPreTrainingModule(nn.Module):
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
         scores, relationship = self.cls(encoded.last_hidden_state, encoded.pooler_output, _shared(self))
-        return out.finish(out.BertForPreTrainingOutput(
-            prediction_logits=scores, seq_relationship_logits=relationship, hidden_states=encoded.hidden_states,
-            attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class FlaxBertForMaskedLMModule(nn.Module):
-    config: BertConfig
-    dtype: jnp.dtype = jnp.float32
-    causal: bool = False
-
-    def setup(self):
-        self.bert = FlaxBertModule(self.config, dtype=self.dtype, add_pooling_layer=False, causal=self.causal)
-        self.cls = FlaxBertOnlyMLMHead(self.config, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        logits = self.cls(encoded.last_hidden_state, _shared(self))
-        output_class = out.CausalLMOutputWithCrossAttentions if self.causal else out.MaskedLMOutput
-        return out.finish(output_class(logits=logits, hidden_states=encoded.hidden_states,
-                                    attentions=encoded.attentions), return_dict)  # fmt: skip
+        result = out.from_encoded(out.BertForPreTrainingOutput, encoded, prediction_logits=scores,
+                                  seq_relationship_logits=relationship)  # fmt: skip
+        return out.finish(result, return_dict)
 
 
 class FlaxBertForNextSentencePredictionModule(nn.Module):
@@ -319,88 +304,17 @@ class FlaxBertForNextSentencePredictionModule(nn.Module):
 
     def __call__(self, input_ids, return_dict=True, **kwargs):
         encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        return out.finish(out.NextSentencePredictorOutput(logits=self.cls(encoded.pooler_output),
-                       hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class FlaxBertForSequenceClassificationModule(nn.Module):
-    config: BertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.bert = FlaxBertModule(self.config, dtype=self.dtype)
-        self.dropout = nn.Dropout(_dropout_rate(self.config))
-        self.classifier = nn.Dense(self.config.num_labels, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        pooled = self.dropout(encoded.pooler_output, deterministic=kwargs.get("deterministic", True))
-        return out.finish(out.SequenceClassifierOutput(logits=self.classifier(pooled), hidden_states=encoded.hidden_states,
-                                                    attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class FlaxBertForMultipleChoiceModule(nn.Module):
-    config: BertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.bert = FlaxBertModule(self.config, dtype=self.dtype)
-        self.dropout = nn.Dropout(_dropout_rate(self.config))
-        self.classifier = nn.Dense(1, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        choices = input_ids.shape[1]
-        flat = lambda x: x.reshape((-1, x.shape[-1])) if x is not None else None  # noqa: E731
-        kwargs = {k: (flat(v) if k in ("attention_mask", "token_type_ids", "position_ids") else v)
-                  for k, v in kwargs.items()}  # fmt: skip
-        encoded = self.bert(flat(input_ids), **_encoder_kwargs(kwargs))
-        pooled = self.dropout(encoded.pooler_output, deterministic=kwargs.get("deterministic", True))
-        logits = self.classifier(pooled).reshape((-1, choices))
-        return out.finish(out.MultipleChoiceModelOutput(logits=logits, hidden_states=encoded.hidden_states,
-                                                     attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class FlaxBertForTokenClassificationModule(nn.Module):
-    config: BertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.bert = FlaxBertModule(self.config, dtype=self.dtype, add_pooling_layer=False)
-        self.dropout = nn.Dropout(_dropout_rate(self.config))
-        self.classifier = nn.Dense(self.config.num_labels, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states,
-                                                 attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class FlaxBertForQuestionAnsweringModule(nn.Module):
-    config: BertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.bert = FlaxBertModule(self.config, dtype=self.dtype, add_pooling_layer=False)
-        self.qa_outputs = nn.Dense(self.config.num_labels, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = self.bert(input_ids, **_encoder_kwargs(kwargs))
-        start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
-        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
-                       hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
+        result = out.from_encoded(out.NextSentencePredictorOutput, encoded, logits=self.cls(encoded.pooler_output))
+        return out.finish(result, return_dict)
 
 
 class FlaxBertPreTrainedModel(FlaxPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    base_module = FlaxBertModule
     # Older PyTorch checkpoints store the position ids buffer and the decoder's copies of the tied
     # embedding matrix and of cls.predictions.bias; the Flax tree has no such leaves.
     _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"cls\.predictions\.decoder\.(weight|bias)$"]
-
-    def dummy_inputs(self) -> dict:
-        shape = (1, 1, 1) if self.module_class is FlaxBertForMultipleChoiceModule else (1, 1)
-        return {"input_ids": jnp.zeros(shape, dtype="i4")}
 
     def __call__(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, **kwargs):
         if input_ids is None:
@@ -409,27 +323,43 @@ class FlaxBertPreTrainedModel(FlaxPreTrainedModel):
                                 position_ids=position_ids, **kwargs)  # fmt: skip
 
 
-def _model(name: str, module_class) -> type:
-    return type(name, (FlaxBertPreTrainedModel,), {"module_class": module_class, "__module__": __name__})
+class FlaxBertModel(FlaxBertPreTrainedModel):
+    module_class = FlaxBertModule
 
 
-FlaxBertModel = _model("FlaxBertModel", FlaxBertModule)
-FlaxBertForPreTraining = _model("FlaxBertForPreTraining", FlaxBertForPreTrainingModule)
-FlaxBertForMaskedLM = _model("FlaxBertForMaskedLM", FlaxBertForMaskedLMModule)
-FlaxBertForNextSentencePrediction = _model("FlaxBertForNextSentencePrediction", FlaxBertForNextSentencePredictionModule)
-FlaxBertForSequenceClassification = _model("FlaxBertForSequenceClassification", FlaxBertForSequenceClassificationModule)
-FlaxBertForMultipleChoice = _model("FlaxBertForMultipleChoice", FlaxBertForMultipleChoiceModule)
-FlaxBertForTokenClassification = _model("FlaxBertForTokenClassification", FlaxBertForTokenClassificationModule)
-FlaxBertForQuestionAnswering = _model("FlaxBertForQuestionAnswering", FlaxBertForQuestionAnsweringModule)
+class FlaxBertForPreTraining(FlaxBertPreTrainedModel):
+    module_class = FlaxBertForPreTrainingModule
 
 
-class FlaxBertLMHeadModel(FlaxBertPreTrainedModel):
-    """BERT as a causal LM (transformers' name: FlaxBertForCausalLM)."""
+class FlaxBertForNextSentencePrediction(FlaxBertPreTrainedModel):
+    module_class = FlaxBertForNextSentencePredictionModule
 
-    module_class = FlaxBertForMaskedLMModule
 
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, causal=True, **kwargs)
+class FlaxBertForMaskedLM(FlaxLanguageModelingModel, FlaxBertPreTrainedModel):
+    lm_head = FlaxBertOnlyMLMHead
+    embedding_path = ("embeddings", "word_embeddings", "embedding")
+
+
+class FlaxBertLMHeadModel(FlaxBertForMaskedLM):
+    """BERT as a causal LM (transformers' name: FlaxBertForCausalLM); causal when config.is_decoder."""
+
+    output_class = out.CausalLMOutputWithCrossAttentions
 
 
 FlaxBertForCausalLM = FlaxBertLMHeadModel
+
+
+class FlaxBertForSequenceClassification(FlaxSequenceClassificationModel, FlaxBertPreTrainedModel):
+    pass
+
+
+class FlaxBertForMultipleChoice(FlaxMultipleChoiceModel, FlaxBertPreTrainedModel):
+    pass
+
+
+class FlaxBertForTokenClassification(FlaxTokenClassificationModel, FlaxBertPreTrainedModel):
+    pass
+
+
+class FlaxBertForQuestionAnswering(FlaxQuestionAnsweringModel, FlaxBertPreTrainedModel):
+    pass

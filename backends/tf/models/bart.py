@@ -182,7 +182,7 @@ class TFBartPreTrainedModel(TFPreTrainedModel):
 class TFBartModel(TFBartPreTrainedModel):
     is_base_model = True
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         return out.finish(self._run(input_ids, kwargs), return_dict)
 
 
@@ -204,7 +204,7 @@ class TFBartForConditionalGeneration(TFGenerationMixin, TFBartPreTrainedModel):
                             encoder_outputs=encoder_outputs, past_key_values=past_key_values, use_cache=True)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), past_key_values=result.past_key_values)
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         result = self._run(input_ids, kwargs)
         return out.finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
                             return_dict)  # fmt: skip
@@ -225,7 +225,7 @@ class TFBartForSequenceClassification(TFBartPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.classification_head = TFBartClassificationHead(config, name="classification_head")
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         result = self._run(input_ids, kwargs)
         eos = tf.cast(input_ids == self.config.eos_token_id, tf.int32)
         last_eos = tf.shape(input_ids)[-1] - 1 - tf.argmax(eos[:, ::-1], axis=-1, output_type=tf.int32)
@@ -239,7 +239,7 @@ class TFBartForQuestionAnswering(TFBartPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.qa_outputs = dense(config, config.num_labels, "qa_outputs")
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         result = self._run(input_ids, kwargs)
         start, end = tf.split(self.qa_outputs(result.last_hidden_state), 2, axis=-1)
         return out.finish(out.Seq2SeqQuestionAnsweringModelOutput(
@@ -259,7 +259,7 @@ class TFBartForCausalLM(TFGenerationMixin, TFBartPreTrainedModel):
         TFPreTrainedModel.__init__(self, config, *args, **kwargs)
         self.model = TFBartDecoderWrapper(config, name="model")
 
-    def forward(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=False, training=False,
+    def call(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=False, training=False,
                 return_dict=True, output_hidden_states=False, **kwargs):  # fmt: skip
         hidden, states, caches = self.model.decoder(input_ids, attention_mask=attention_mask,
                                                     past_key_values=past_key_values,

@@ -10,7 +10,16 @@ from autoload import outputs as out
 from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
-from ..losses import sequence_classification_loss, span_loss, token_loss
+from ..heads import (
+    TFBaseModel,
+    TFLanguageModelingModel,
+    TFMultipleChoiceModel,
+    TFQuestionAnsweringModel,
+    TFSequenceClassificationModel,
+    TFTaskModel,
+    TFTokenClassificationModel,
+)
+from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
@@ -146,12 +155,12 @@ class TFBertPooler(Layer):
 
 
 class TFBertMainLayer(Layer):
-    def __init__(self, config: BertConfig, add_pooling_layer: bool = True, causal: bool = False, **kwargs):
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.embeddings = TFBertEmbeddings(config, name="embeddings")
         self.encoder = TFBertEncoder(config, name="encoder")
         self.pooler = TFBertPooler(config, name="pooler") if add_pooling_layer else None
-        self.causal = causal
+        self.causal = config.is_decoder
 
     def call(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -216,163 +225,66 @@ class TFBertPreTrainedModel(TFPreTrainedModel):
     base_model_prefix = "bert"
     main_layer_class = TFBertMainLayer
 
-    def _add_main_layer(self, config, **kwargs):
-        """The encoder, under the base prefix (`bert`, `roberta` …) as the checkpoints name it."""
-        layer = self.main_layer_class(config, name=self.base_model_prefix, **kwargs)
-        setattr(self, self.base_model_prefix, layer)
-        return layer
 
-    def _encode(self, input_ids, kwargs, training):
-        keys = ("attention_mask", "token_type_ids", "position_ids", "output_attentions", "output_hidden_states")
-        main = getattr(self, self.base_model_prefix)
-        return main(input_ids, **{k: kwargs.get(k) for k in keys}, training=training)
+class TFBertModel(TFBaseModel, TFBertPreTrainedModel):
+    pass
 
 
-class TFBertModel(TFBertPreTrainedModel):
-    is_base_model = True
-
+class TFBertForPreTraining(TFTaskModel, TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config)
-
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
-        return out.finish(self._encode(input_ids, kwargs, training), return_dict)
-
-
-class TFBertForPreTraining(TFBertPreTrainedModel):
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        main = self._add_main_layer(config)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
-        self.mlm = TFBertMLMHead(config, main.embeddings.word_embeddings, name="mlm___cls")
+        self.mlm = TFBertMLMHead(config, self.main_layer.embeddings.word_embeddings, name="mlm___cls")
 
-    def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
-                **kwargs):  # fmt: skip
-        encoded = self._encode(input_ids, kwargs, training)
+    def call(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
+             **kwargs):  # fmt: skip
+        encoded = self.encode(input_ids, training, **kwargs)
         scores = self.mlm(encoded.last_hidden_state)
         relationship = self.nsp(encoded.pooler_output)
         loss = None
         if labels is not None and next_sentence_label is not None:
             loss = token_loss(scores, labels) + token_loss(relationship, next_sentence_label)
-        return out.finish(out.BertForPreTrainingOutput(
-            loss=loss, prediction_logits=scores, seq_relationship_logits=relationship,
-            hidden_states=encoded.hidden_states, attentions=encoded.attentions), return_dict)  # fmt: skip
-
-
-class TFBertForMaskedLM(TFBertPreTrainedModel):
-    causal = False
-
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        main = self._add_main_layer(config, add_pooling_layer=False, causal=self.causal)
-        self.mlm = TFBertMLMHead(config, main.embeddings.word_embeddings, name="mlm___cls")
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        encoded = self._encode(input_ids, kwargs, training)
-        logits = self.mlm(encoded.last_hidden_state)
-        if self.causal:
-            loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
-            result = out.CausalLMOutputWithCrossAttentions(loss=loss, logits=logits,
-                                                           hidden_states=encoded.hidden_states)  # fmt: skip
-        else:
-            loss = token_loss(logits, labels) if labels is not None else None
-            result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
+        result = out.from_encoded(out.BertForPreTrainingOutput, encoded, loss=loss, prediction_logits=scores,
+                                  seq_relationship_logits=relationship)  # fmt: skip
         return out.finish(result, return_dict)
+
+
+class TFBertForMaskedLM(TFLanguageModelingModel, TFBertPreTrainedModel):
+    def build_lm_head(self, config):
+        return TFBertMLMHead(config, self.main_layer.embeddings.word_embeddings, name="mlm___cls")
 
 
 class TFBertLMHeadModel(TFBertForMaskedLM):
     causal = True
+    output_class = out.CausalLMOutputWithCrossAttentions
 
 
-class TFBertForNextSentencePrediction(TFBertPreTrainedModel):
+class TFBertForNextSentencePrediction(TFTaskModel, TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
 
-    def forward(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
-                **kwargs):  # fmt: skip
-        encoded = self._encode(input_ids, kwargs, training)
+    def call(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
+             **kwargs):  # fmt: skip
+        encoded = self.encode(input_ids, training, **kwargs)
         logits = self.nsp(encoded.pooler_output)
         labels = labels if labels is not None else next_sentence_label
         loss = token_loss(logits, labels) if labels is not None else None
-        return out.finish(out.NextSentencePredictorOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+        return out.finish(out.from_encoded(out.NextSentencePredictorOutput, encoded, loss=loss, logits=logits),
+                          return_dict)  # fmt: skip
 
 
-def _dropout(config):
-    rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-    return keras.layers.Dropout(rate)
+class TFBertForSequenceClassification(TFSequenceClassificationModel, TFBertPreTrainedModel):
+    pass
 
 
-class TFBertForSequenceClassification(TFBertPreTrainedModel):
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config)
-        self.dropout = _dropout(config)
-        self.classifier = dense(config, config.num_labels, "classifier")
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        encoded = self._encode(input_ids, kwargs, training)
-        logits = self.classifier(self.dropout(encoded.pooler_output, training=training))
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return out.finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class TFBertForMultipleChoice(TFMultipleChoiceModel, TFBertPreTrainedModel):
+    pass
 
 
-class TFBertForMultipleChoice(TFBertPreTrainedModel):
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config)
-        self.dropout = _dropout(config)
-        self.classifier = dense(config, 1, "classifier")
-
-    def dummy_inputs(self) -> dict:
-        return {"input_ids": np.zeros((1, 2, 2), dtype=np.int32)}
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        choices = input_ids.shape[1]
-
-        def flat(x):
-            return tf.reshape(x, (-1, x.shape[-1])) if x is not None else None
-
-        kwargs = {k: (flat(v) if k in ("attention_mask", "token_type_ids", "position_ids") else v)
-                  for k, v in kwargs.items()}  # fmt: skip
-        encoded = self._encode(flat(input_ids), kwargs, training)
-        logits = tf.reshape(self.classifier(self.dropout(encoded.pooler_output, training=training)), (-1, choices))
-        loss = token_loss(logits, labels) if labels is not None else None
-        return out.finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class TFBertForTokenClassification(TFTokenClassificationModel, TFBertPreTrainedModel):
+    pass
 
 
-class TFBertForTokenClassification(TFBertPreTrainedModel):
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config, add_pooling_layer=False)
-        self.dropout = _dropout(config)
-        self.classifier = dense(config, config.num_labels, "classifier")
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        encoded = self._encode(input_ids, kwargs, training)
-        logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
-        loss = token_loss(logits, labels) if labels is not None else None
-        return out.finish(out.TokenClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-
-
-class TFBertForQuestionAnswering(TFBertPreTrainedModel):
-    def __init__(self, config: BertConfig, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config, add_pooling_layer=False)
-        self.qa_outputs = dense(config, config.num_labels, "qa_outputs")
-
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
-                **kwargs):  # fmt: skip
-        encoded = self._encode(input_ids, kwargs, training)
-        start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
-        start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start, end, start_positions, end_positions)
-        return out.finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class TFBertForQuestionAnswering(TFQuestionAnsweringModel, TFBertPreTrainedModel):
+    pass

@@ -187,7 +187,7 @@ class TFCLIPModel(TFCLIPPreTrainedModel):
         return {"input_ids": np.zeros((1, 2), np.int32),
                 "pixel_values": np.zeros((1, v.num_channels, v.image_size, v.image_size), np.float32)}  # fmt: skip
 
-    def forward(self, input_ids=None, pixel_values=None, attention_mask=None, training=False, return_dict=True,
+    def call(self, input_ids=None, pixel_values=None, attention_mask=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         if input_ids is None or pixel_values is None:
             raise ValueError("TFCLIPModel needs both input_ids and pixel_values (or get_text/image_features).")
@@ -214,7 +214,7 @@ class TFCLIPForImageClassification(TFCLIPPreTrainedModel):
         v = self.config.vision_config
         return {"pixel_values": np.zeros((1, v.num_channels, v.image_size, v.image_size), np.float32)}
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         encoded = self.vision_model(pixel_values, output_hidden_states=output_hidden_states)
         logits = self.classifier(tf.reduce_mean(encoded.last_hidden_state[:, 1:], axis=1))
         return out.finish(out.ImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)

@@ -127,7 +127,7 @@ class TFConvNextModel(TFConvNextPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.convnext = TFConvNextMainLayer(config, name="convnext")
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.convnext(pixel_values, output_hidden_states=output_hidden_states, training=training)
         return out.finish(result, return_dict)
 
@@ -138,7 +138,7 @@ class TFConvNextForImageClassification(TFConvNextPreTrainedModel):
         self.convnext = TFConvNextMainLayer(config, name="convnext")
         self.classifier = dense(config, config.num_labels, "classifier") if config.num_labels > 0 else None
 
-    def forward(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
+    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
                 **kwargs):  # fmt: skip
         encoded = self.convnext(pixel_values, output_hidden_states=output_hidden_states, training=training)
         logits = encoded.pooler_output
@@ -163,7 +163,7 @@ class TFConvNextBackbone(TFConvNextPreTrainedModel):
     def channels(self) -> list[int]:
         return [self.num_features[i] for i in self.config.out_indices]
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         states = self.encoder(self.embeddings(pixel_values), training=training)
         maps = tuple(to_nchw(self.hidden_states_norms[s](states[i]))
                      for s, i in zip(self.config.out_features, self.config.out_indices))  # fmt: skip

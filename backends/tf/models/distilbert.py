@@ -138,7 +138,7 @@ class TFDistilBertPreTrainedModel(TFPreTrainedModel):
 class TFDistilBertModel(TFDistilBertPreTrainedModel):
     is_base_model = True
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
@@ -151,7 +151,7 @@ class TFDistilBertForMaskedLM(TFDistilBertPreTrainedModel):
         self.vocab_projector = TFDistilBertLMHead(config, self.distilbert.embeddings.word_embeddings,
                                                   name="vocab_projector")  # fmt: skip
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         hidden = self.vocab_layer_norm(self.act(self.vocab_transform(encoded.last_hidden_state)))
         logits = self.vocab_projector(hidden)
@@ -173,7 +173,7 @@ class TFDistilBertForSequenceClassification(TFDistilBertPreTrainedModel):
         pooled = tf.nn.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))
         return self.classifier(self.dropout(pooled, training=training))
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self._logits(encoded, training)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
@@ -187,7 +187,7 @@ class TFDistilBertForMultipleChoice(TFDistilBertForSequenceClassification):
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 2, 2), dtype=np.int32)}
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         choices = input_ids.shape[1]
         flat = {k: (tf.reshape(v, (-1, v.shape[-1])) if k == "attention_mask" and v is not None else v)
                 for k, v in kwargs.items()}  # fmt: skip
@@ -204,7 +204,7 @@ class TFDistilBertForTokenClassification(TFDistilBertPreTrainedModel):
         self.dropout = keras.layers.Dropout(config.dropout)
         self.classifier = dense(config, config.num_labels, "classifier")
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
@@ -218,7 +218,7 @@ class TFDistilBertForQuestionAnswering(TFDistilBertPreTrainedModel):
         self.qa_outputs = dense(config, 2, "qa_outputs")
         self.dropout = keras.layers.Dropout(config.qa_dropout)
 
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
+    def call(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
                 **kwargs):  # fmt: skip
         encoded = self._encode(input_ids, kwargs, training)
         start, end = tf.split(self.qa_outputs(self.dropout(encoded.last_hidden_state, training=training)), 2, axis=-1)

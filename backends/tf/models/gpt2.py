@@ -129,12 +129,12 @@ class TFGPT2PreTrainedModel(TFPreTrainedModel):
 class TFGPT2Model(TFGPT2PreTrainedModel):
     is_base_model = True
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
 class TFGPT2LMHeadModel(TFGenerationMixin, TFGPT2PreTrainedModel):
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = tf.matmul(encoded.last_hidden_state, self.transformer.wte.weight, transpose_b=True)
         loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
@@ -157,7 +157,7 @@ class TFGPT2ForSequenceClassification(TFGPT2PreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.score = dense(config, config.num_labels, "score", use_bias=False)
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.score(encoded.last_hidden_state)
         pooled = tf.gather(logits, last_token_index(input_ids, self.config.pad_token_id), batch_dims=1)
@@ -173,7 +173,7 @@ class TFGPT2ForTokenClassification(TFGPT2PreTrainedModel):
         self.dropout = keras.layers.Dropout(rate if rate is not None else 0.1)
         self.classifier = dense(config, config.num_labels, "classifier")
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.classifier(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
@@ -186,7 +186,7 @@ class TFGPT2ForQuestionAnswering(TFGPT2PreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.qa_outputs = dense(config, 2, "qa_outputs")
 
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
+    def call(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
                 **kwargs):  # fmt: skip
         encoded = self._encode(input_ids, kwargs, training)
         start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
@@ -222,10 +222,10 @@ class TFGPT2DoubleHeadsModel(TFGenerationMixin, TFGPT2PreTrainedModel):
     def dummy_inputs(self) -> dict:
         return {"input_ids": tf.zeros((1, 2, 2), dtype=tf.int32)}
 
-    def forward(self, input_ids=None, mc_token_ids=None, labels=None, mc_labels=None, training=False,
+    def call(self, input_ids=None, mc_token_ids=None, labels=None, mc_labels=None, training=False,
                 return_dict=True, **kwargs):  # fmt: skip
         if len(input_ids.shape) == 2:  # generation feeds [batch, seq]
-            return TFGPT2LMHeadModel.forward(self, input_ids, labels=labels, training=training,
+            return TFGPT2LMHeadModel.call(self, input_ids, labels=labels, training=training,
                                              return_dict=return_dict, **kwargs)  # fmt: skip
         shape = tf.shape(input_ids)
         flat = {k: (tf.reshape(v, (-1, v.shape[-1])) if k == "attention_mask" and v is not None else v)

@@ -142,7 +142,7 @@ class TFLlamaPreTrainedModel(TFPreTrainedModel):
 class TFLlamaModel(TFLlamaPreTrainedModel):
     is_base_model = True
 
-    def forward(self, input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
         return out.finish(self._encode(input_ids, kwargs, training), return_dict)
 
 
@@ -152,7 +152,7 @@ class TFLlamaForCausalLM(TFGenerationMixin, TFLlamaPreTrainedModel):
         if not config.tie_word_embeddings:
             self.lm_head = dense(config, config.vocab_size, "lm_head", use_bias=False)
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         if self.config.tie_word_embeddings:
             logits = tf.matmul(encoded.last_hidden_state, self.model.embed_tokens.weight, transpose_b=True)
@@ -168,7 +168,7 @@ class TFLlamaForSequenceClassification(TFLlamaPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.score = dense(config, config.num_labels, "score", use_bias=False)
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.score(encoded.last_hidden_state)
         pooled = tf.gather(logits, last_token_index(input_ids, self.config.pad_token_id), batch_dims=1)
@@ -183,7 +183,7 @@ class TFLlamaForTokenClassification(TFLlamaPreTrainedModel):
         self.dropout = keras.layers.Dropout(getattr(config, "classifier_dropout", None) or 0.1)
         self.score = dense(config, config.num_labels, "score")
 
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(input_ids, kwargs, training)
         logits = self.score(self.dropout(encoded.last_hidden_state, training=training))
         loss = token_loss(logits, labels) if labels is not None else None
@@ -198,7 +198,7 @@ class TFLlamaForQuestionAnswering(TFLlamaPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.qa_outputs = dense(config, 2, "qa_outputs")
 
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
+    def call(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
                 **kwargs):  # fmt: skip
         encoded = self._encode(input_ids, kwargs, training)
         start, end = tf.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)

@@ -159,7 +159,7 @@ class TFResNetModel(TFResNetPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.resnet = TFResNetMainLayer(config, name="resnet")
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.resnet(pixel_values, output_hidden_states=output_hidden_states, training=training)
         return out.finish(result, return_dict)
 
@@ -170,7 +170,7 @@ class TFResNetForImageClassification(TFResNetPreTrainedModel):
         self.resnet = TFResNetMainLayer(config, name="resnet")
         self.classifier_layer = dense(config, config.num_labels, "classifier.1") if config.num_labels > 0 else None
 
-    def forward(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
+    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
                 **kwargs):  # fmt: skip
         encoded = self.resnet(pixel_values, output_hidden_states=output_hidden_states, training=training)
         logits = tf.reshape(encoded.pooler_output, (tf.shape(encoded.pooler_output)[0], -1))
@@ -194,7 +194,7 @@ class TFResNetBackbone(TFResNetPreTrainedModel):
     def channels(self) -> list[int]:
         return [self.num_features[i] for i in self.config.out_indices]
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         states = self.encoder(self.embedder(pixel_values, training=training), training=training)
         result = out.BackboneOutput(
             feature_maps=tuple(to_nchw(states[i]) for i in self.config.out_indices),

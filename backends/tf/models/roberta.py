@@ -9,7 +9,13 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.roberta import RobertaConfig
 
-from ..losses import sequence_classification_loss, token_loss
+from ..heads import (
+    TFLanguageModelingModel,
+    TFMultipleChoiceModel,
+    TFQuestionAnsweringModel,
+    TFSequenceClassificationModel,
+    TFTokenClassificationModel,
+)
 from ..modeling import Layer, dense
 from . import bert
 
@@ -24,11 +30,13 @@ class TFRobertaMainLayer(bert.TFBertMainLayer):
         super().__init__(config, **kwargs)
         self.padding_idx = config.pad_token_id
 
-    def call(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, **kwargs):
+    def call(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, output_attentions=False,
+             output_hidden_states=False, training=False):  # fmt: skip
         if position_ids is None:
             position_ids = position_ids_from(input_ids, self.padding_idx)
         return super().call(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                            position_ids=position_ids, **kwargs)  # fmt: skip
+                            position_ids=position_ids, output_attentions=output_attentions,
+                            output_hidden_states=output_hidden_states, training=training)  # fmt: skip
 
 
 class TFRobertaLMHead(Layer):
@@ -48,73 +56,37 @@ class TFRobertaLMHead(Layer):
         return tf.matmul(hidden, self.input_embeddings.weight, transpose_b=True) + self.bias
 
 
-class TFRobertaClassificationHead(Layer):
-    def __init__(self, config: RobertaConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = dense(config, config.hidden_size, "dense")
-        self.dropout = bert._dropout(config)
-        self.out_proj = dense(config, config.num_labels, "out_proj")
-
-    def call(self, hidden, training=False):
-        hidden = self.dropout(hidden[:, 0], training=training)
-        return self.out_proj(self.dropout(tf.tanh(self.dense(hidden)), training=training))
-
-
-class _Roberta:
+class TFRobertaPreTrainedModel(bert.TFBertPreTrainedModel):
     config_class = RobertaConfig
     base_model_prefix = "roberta"
     main_layer_class = TFRobertaMainLayer
 
 
-class TFRobertaModel(_Roberta, bert.TFBertModel):
+class TFRobertaModel(bert.TFBertModel, TFRobertaPreTrainedModel):
     pass
 
 
-class TFRobertaForMaskedLM(_Roberta, bert.TFBertPreTrainedModel):
-    causal = False
-
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        main = self._add_main_layer(config, add_pooling_layer=False, causal=self.causal)
-        self.lm_head = TFRobertaLMHead(config, main.embeddings.word_embeddings, name="lm_head")
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        encoded = self._encode(input_ids, kwargs, training)
-        logits = self.lm_head(encoded.last_hidden_state)
-        if self.causal:
-            loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None
-            result = out.CausalLMOutputWithCrossAttentions(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        else:
-            loss = token_loss(logits, labels) if labels is not None else None
-            result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return out.finish(result, return_dict)
+class TFRobertaForMaskedLM(TFLanguageModelingModel, TFRobertaPreTrainedModel):
+    def build_lm_head(self, config):
+        return TFRobertaLMHead(config, self.main_layer.embeddings.word_embeddings, name="lm_head")
 
 
 class TFRobertaForCausalLM(TFRobertaForMaskedLM):
     causal = True
+    output_class = out.CausalLMOutputWithCrossAttentions
 
 
-class TFRobertaForSequenceClassification(_Roberta, bert.TFBertPreTrainedModel):
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self._add_main_layer(config, add_pooling_layer=False)
-        self.classifier = TFRobertaClassificationHead(config, name="classifier")
-
-    def forward(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
-        encoded = self._encode(input_ids, kwargs, training)
-        logits = self.classifier(encoded.last_hidden_state, training=training)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return out.finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-
-
-class TFRobertaForMultipleChoice(_Roberta, bert.TFBertForMultipleChoice):
+class TFRobertaForSequenceClassification(TFSequenceClassificationModel, TFRobertaPreTrainedModel):
     pass
 
 
-class TFRobertaForTokenClassification(_Roberta, bert.TFBertForTokenClassification):
+class TFRobertaForMultipleChoice(TFMultipleChoiceModel, TFRobertaPreTrainedModel):
     pass
 
 
-class TFRobertaForQuestionAnswering(_Roberta, bert.TFBertForQuestionAnswering):
+class TFRobertaForTokenClassification(TFTokenClassificationModel, TFRobertaPreTrainedModel):
+    pass
+
+
+class TFRobertaForQuestionAnswering(TFQuestionAnsweringModel, TFRobertaPreTrainedModel):
     pass

@@ -325,7 +325,7 @@ class TFSwinModel(TFSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.swin = TFSwinMainLayer(config, add_pooling_layer, use_mask_token, name="swin")
 
-    def forward(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
+    def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         result = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_hidden_states=output_hidden_states,
                            training=training)  # fmt: skip
@@ -338,7 +338,7 @@ class TFSwinForImageClassification(TFSwinPreTrainedModel):
         self.swin = TFSwinMainLayer(config, name="swin")
         self.classifier = dense(config, config.num_labels, "classifier") if config.num_labels > 0 else None
 
-    def forward(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
+    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
                 **kwargs):  # fmt: skip
         encoded = self.swin(pixel_values, output_hidden_states=output_hidden_states, training=training)
         logits = encoded.pooler_output
@@ -363,7 +363,7 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
         inputs["bool_masked_pos"] = np.zeros((1, patches), bool)
         return inputs
 
-    def forward(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
+    def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         encoded = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_hidden_states=output_hidden_states,
                             training=training)  # fmt: skip
@@ -398,7 +398,7 @@ class TFSwinBackbone(TFSwinPreTrainedModel):
     def channels(self) -> list[int]:
         return [self.num_features[i] for i in self.config.out_indices]
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         embeds, grid = self.embeddings(pixel_values, training=training)
         _, states, maps = self.encoder(embeds, grid=grid, before_downsampling=True, always_partition=True,
                                        training=training)  # fmt: skip

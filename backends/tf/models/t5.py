@@ -272,7 +272,7 @@ def _seq2seq_fields(encoded, decoded, use_cache: bool) -> dict:
 
 
 class TFT5Model(_TFT5Parts):
-    def forward(self, input_ids=None, use_cache=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, use_cache=None, training=False, return_dict=True, **kwargs):
         use_cache = self._use_cache(use_cache, training)
         encoded, decoded = self._run(input_ids, **kwargs)
         result = out.Seq2SeqModelOutput(last_hidden_state=decoded.last_hidden_state,
@@ -299,7 +299,7 @@ class TFT5ForConditionalGeneration(TFGenerationMixin, _TFT5Parts):
         logits = self._logits(decoded.last_hidden_state)
         return out.Seq2SeqLMOutput(logits=logits, past_key_values=decoded.past_key_values)
 
-    def forward(self, input_ids=None, labels=None, use_cache=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, use_cache=None, training=False, return_dict=True, **kwargs):
         use_cache = self._use_cache(use_cache, training)
         given = [kwargs.get(k) for k in ("decoder_input_ids", "decoder_inputs_embeds")]
         if labels is not None and all(x is None for x in given):
@@ -317,7 +317,7 @@ class TFT5EncoderModel(_TFT5Parts):
     def dummy_inputs(self) -> dict:
         return {"input_ids": super().dummy_inputs()["input_ids"]}
 
-    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_hidden_states=False,
+    def call(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_hidden_states=False,
                 training=False, return_dict=True, **kwargs):  # fmt: skip
         return out.finish(self.encode(input_ids, attention_mask, inputs_embeds, output_hidden_states), return_dict)
 
@@ -327,7 +327,7 @@ class TFT5ForQuestionAnswering(_TFT5Parts):
         super().__init__(config, *args, **kwargs)
         self.qa_outputs = dense(config, config.num_labels, "qa_outputs")
 
-    def forward(self, input_ids=None, decoder_input_ids=None, start_positions=None, end_positions=None,
+    def call(self, input_ids=None, decoder_input_ids=None, start_positions=None, end_positions=None,
                 training=False, return_dict=True, **kwargs):  # fmt: skip
         if decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
             if input_ids is None:
@@ -364,7 +364,7 @@ class TFT5ForSequenceClassification(TFT5PreTrainedModel):
         self.transformer = TFT5Model(config, name="transformer")
         self.classification_head = TFT5ClassificationHead(config, name="classification_head")
 
-    def forward(self, input_ids=None, decoder_input_ids=None, labels=None, output_hidden_states=False,
+    def call(self, input_ids=None, decoder_input_ids=None, labels=None, output_hidden_states=False,
                 training=False, return_dict=True, **kwargs):  # fmt: skip
         if input_ids is None:
             raise ValueError("T5ForSequenceClassification needs input_ids (it finds the end-of-sequence tokens).")
@@ -400,7 +400,7 @@ class TFT5ForTokenClassification(TFT5PreTrainedModel):
     def dummy_inputs(self) -> dict:
         return {"input_ids": super().dummy_inputs()["input_ids"]}
 
-    def forward(self, input_ids=None, attention_mask=None, labels=None, output_hidden_states=False, training=False,
+    def call(self, input_ids=None, attention_mask=None, labels=None, output_hidden_states=False, training=False,
                 return_dict=True, **kwargs):  # fmt: skip
         encoded = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
                                    inputs_embeds=kwargs.get("inputs_embeds"), output_hidden_states=output_hidden_states,

@@ -268,7 +268,7 @@ class TFViTModel(TFViTPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.vit = TFViTMainLayer(config, add_pooling_layer=add_pooling_layer, name="vit")
 
-    def forward(self, pixel_values=None, training=False, return_dict=True, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, **kwargs):
         return out.finish(self._encode(pixel_values, kwargs, training, kwargs.get("bool_masked_pos")), return_dict)
 
 
@@ -278,7 +278,7 @@ class TFViTForImageClassification(TFViTPreTrainedModel):
         self.vit = TFViTMainLayer(config, add_pooling_layer=False, name="vit")
         self.classifier = dense(config, config.num_labels, "classifier") if config.num_labels else None
 
-    def forward(self, pixel_values=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(pixel_values, kwargs, training)
         logits = encoded.last_hidden_state[:, 0]
         if self.classifier is not None:
@@ -313,7 +313,7 @@ class TFViTForMaskedImageModeling(TFViTPreTrainedModel):
         inputs["bool_masked_pos"] = np.zeros((1, patches), bool)
         return inputs
 
-    def forward(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True, **kwargs):
+    def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True, **kwargs):
         encoded = self._encode(pixel_values, kwargs, training, bool_masked_pos)
         patches = encoded.last_hidden_state[:, 1:]
         side = int(patches.shape[1] ** 0.5)

@@ -283,7 +283,7 @@ class TFWav2Vec2PreTrainedModel(TFPreTrainedModel):
 class TFWav2Vec2Model(TFWav2Vec2PreTrainedModel):
     is_base_model = True
 
-    def forward(self, input_values=None, attention_mask=None, mask_time_indices=None, training=False,
+    def call(self, input_values=None, attention_mask=None, mask_time_indices=None, training=False,
                 return_dict=True, output_hidden_states=False, **kwargs):  # fmt: skip
         result = self._encode(input_values, attention_mask, output_hidden_states, training, mask_time_indices)
         return out.finish(result, return_dict)
@@ -314,7 +314,7 @@ class TFWav2Vec2ForCTC(TFWav2Vec2PreTrainedModel):
         self.dropout = keras.layers.Dropout(config.final_dropout)
         self.lm_head = dense(config, config.vocab_size, "lm_head")
 
-    def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
+    def call(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         encoded = self._encode(input_values, attention_mask, output_hidden_states, training)
         logits = self.lm_head(self.dropout(encoded.last_hidden_state, training=training))
@@ -332,7 +332,7 @@ class TFWav2Vec2ForCTC(TFWav2Vec2PreTrainedModel):
 class TFWav2Vec2ForMaskedLM(TFWav2Vec2ForCTC):
     """The deprecated name of a CTC head without the CTC loss; kept so its checkpoints load."""
 
-    def forward(self, input_values=None, attention_mask=None, training=False, return_dict=True,
+    def call(self, input_values=None, attention_mask=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         # Like the original deprecated class (and the PyTorch / Flax ones here), this head ignores attention_mask.
         encoded = self._encode(input_values, None, output_hidden_states, training)
@@ -347,7 +347,7 @@ class TFWav2Vec2ForSequenceClassification(TFWav2Vec2PreTrainedModel):
         self.projector = dense(config, config.classifier_proj_size, "projector")
         self.classifier = dense(config, config.num_labels, "classifier")
 
-    def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
+    def call(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
         hidden = self.projector(hidden)
@@ -369,7 +369,7 @@ class TFWav2Vec2ForAudioFrameClassification(TFWav2Vec2PreTrainedModel):
         self._add_layer_weights()
         self.classifier = dense(config, config.num_labels, "classifier")
 
-    def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
+    def call(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
         logits = self.classifier(hidden)
@@ -430,7 +430,7 @@ class TFWav2Vec2ForXVector(TFWav2Vec2PreTrainedModel):
         self.classifier = dense(config, config.xvector_output_dim, "classifier")
         self.objective = TFWav2Vec2AMSoftmaxWeight(config, name="objective")
 
-    def forward(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
+    def call(self, input_values=None, attention_mask=None, labels=None, training=False, return_dict=True,
                 output_hidden_states=False, **kwargs):  # fmt: skip
         c = self.config
         encoded, hidden = self._encode_for_head(input_values, attention_mask, output_hidden_states, training)
@@ -500,7 +500,7 @@ class TFWav2Vec2ForPreTraining(TFWav2Vec2PreTrainedModel):
         self.project_hid = dense(config, config.proj_codevector_dim, "project_hid")
         self.project_q = dense(config, config.proj_codevector_dim, "project_q")
 
-    def forward(self, input_values=None, attention_mask=None, mask_time_indices=None, training=False,
+    def call(self, input_values=None, attention_mask=None, mask_time_indices=None, training=False,
                 return_dict=True, output_hidden_states=False, **kwargs):  # fmt: skip
         if mask_time_indices is not None:
             mask_time_indices = tf.cast(mask_time_indices, tf.bool)

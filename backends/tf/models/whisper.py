@@ -141,7 +141,7 @@ class TFWhisperModel(TFWhisperPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.model = TFWhisperMainLayer(config, name="model")
 
-    def forward(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
         keys = ("encoder_outputs", "past_key_values", "use_cache", "output_hidden_states")
         result = self.model(input_features, decoder_input_ids=decoder_input_ids, **{k: kwargs.get(k) for k in keys})
         return out.finish(result, return_dict)
@@ -161,8 +161,8 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperModel):
                                      past_key_values=past_key_values)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
-    def forward(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
-        result = TFWhisperModel.forward(self, input_features, decoder_input_ids, return_dict=True, **kwargs)
+    def call(self, input_features=None, decoder_input_ids=None, training=False, return_dict=True, **kwargs):
+        result = TFWhisperModel.call(self, input_features, decoder_input_ids, return_dict=True, **kwargs)
         return out.finish(out.Seq2SeqLMOutput(logits=self._logits(result.last_hidden_state), **_fields(result)),
                             return_dict)  # fmt: skip
 
@@ -194,7 +194,7 @@ class TFWhisperForCausalLM(TFGenerationMixin, TFWhisperPreTrainedModel):
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 1), np.int32)}
 
-    def forward(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=False, training=False,
+    def call(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=False, training=False,
                 return_dict=True, output_hidden_states=False, **kwargs):  # fmt: skip
         decoded = self.model.decoder(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
                                      output_hidden_states=output_hidden_states)  # fmt: skip
@@ -219,7 +219,7 @@ class TFWhisperForAudioClassification(TFWhisperPreTrainedModel):
         c = self.config
         return {"input_features": np.zeros((1, c.num_mel_bins, 2 * c.max_source_positions), np.float32)}
 
-    def forward(self, input_features=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, input_features=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         c = self.config
         encoded = self.encoder(input_features, output_hidden_states=output_hidden_states or c.use_weighted_layer_sum)
         if c.use_weighted_layer_sum:

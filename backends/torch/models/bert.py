@@ -9,7 +9,15 @@ from autoload import outputs as out
 from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
-from ..losses import causal_lm_loss, sequence_classification_loss, span_loss, token_loss
+from ..heads import (
+    LanguageModelingModel,
+    MultipleChoiceModel,
+    QuestionAnsweringModel,
+    SequenceClassificationModel,
+    TaskModel,
+    TokenClassificationModel,
+)
+from ..losses import token_loss
 from ..modeling import PreTrainedModel
 
 
@@ -168,7 +176,7 @@ class BertModel(BertPreTrainedModel):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
-        self.causal = False
+        self.causal = config.is_decoder
 
     def get_input_embeddings(self):
         return self.embeddings.word_embeddings
@@ -236,172 +244,79 @@ class BertPreTrainingHeads(BertOnlyMLMHead):
         self.seq_relationship = nn.Linear(config.hidden_size, 2)
 
 
-_ENCODER_ARGS = ("attention_mask", "token_type_ids", "position_ids", "inputs_embeds", "output_attentions",
-                 "output_hidden_states")  # fmt: skip
-
-
-class _BertHead(BertPreTrainedModel):
-    """Shared plumbing of the task heads: run the encoder with dict outputs, return dict or tuple."""
-
-    def _encode(self, input_ids, kwargs):
-        return self.bert(input_ids, **{k: kwargs.get(k) for k in _ENCODER_ARGS}, return_dict=True)
-
-
-class BertForPreTraining(_BertHead):
+class BertForPreTraining(TaskModel, BertPreTrainedModel):
+    base_class = BertModel
     _tied_weights_keys = ["cls.predictions.decoder.weight"]
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config)
         self.cls = BertPreTrainingHeads(config)
 
     def get_output_embeddings(self):
         return self.cls.predictions.decoder
 
     def forward(self, input_ids=None, labels=None, next_sentence_label=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
+        encoded = self.encode(input_ids, **kwargs)
         scores = self.cls.predictions(encoded.last_hidden_state)
         relationship = self.cls.seq_relationship(encoded.pooler_output)
         loss = None
         if labels is not None and next_sentence_label is not None:
             loss = token_loss(scores, labels) + token_loss(relationship, next_sentence_label)
-        result = out.BertForPreTrainingOutput(
-            loss=loss, prediction_logits=scores, seq_relationship_logits=relationship,
-            hidden_states=encoded.hidden_states, attentions=encoded.attentions,
-        )  # fmt: skip
+        result = out.from_encoded(out.BertForPreTrainingOutput, encoded, loss=loss, prediction_logits=scores,
+                                  seq_relationship_logits=relationship)  # fmt: skip
         return self._finish(result, return_dict)
 
 
-class BertForMaskedLM(_BertHead):
+class BertForMaskedLM(LanguageModelingModel, BertPreTrainedModel):
+    base_class = BertModel
     _tied_weights_keys = ["cls.predictions.decoder.weight"]
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
+    def build_lm_head(self, config):
+        return BertOnlyMLMHead(config)
 
     def get_output_embeddings(self):
         return self.cls.predictions.decoder
 
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.cls(encoded.last_hidden_state)
-        loss = token_loss(logits, labels) if labels is not None else None
-        result = out.MaskedLMOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
-
 
 class BertLMHeadModel(BertForMaskedLM):
-    """BERT as a left-to-right language model (is_decoder): causal attention, next-token loss."""
+    """BERT as a left-to-right language model: causal when the config says is_decoder, as in transformers."""
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert.causal = True
+    causal = True
+    output_class = out.CausalLMOutputWithCrossAttentions
 
     def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
         kwargs.pop("past_key_values", None)
         kwargs.pop("use_cache", None)
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.cls(encoded.last_hidden_state)
-        loss = causal_lm_loss(logits, labels) if labels is not None else None
-        result = out.CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
+        return super().forward(input_ids, labels=labels, return_dict=return_dict, **kwargs)
 
 
-class BertForNextSentencePrediction(_BertHead):
+class BertForNextSentencePrediction(TaskModel, BertPreTrainedModel):
+    base_class = BertModel
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config)
         self.cls = BertOnlyNSPHead(config)
 
     def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
+        labels = labels if labels is not None else kwargs.pop("next_sentence_label", None)
+        encoded = self.encode(input_ids, **kwargs)
         logits = self.cls(encoded.pooler_output)
         loss = token_loss(logits, labels) if labels is not None else None
-        result = out.NextSentencePredictorOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
+        return self._finish(out.from_encoded(out.NextSentencePredictorOutput, encoded, loss=loss, logits=logits),
+                            return_dict)  # fmt: skip
 
 
-def _classifier_dropout(config: BertConfig) -> nn.Dropout:
-    p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-    return nn.Dropout(p)
+class BertForSequenceClassification(SequenceClassificationModel, BertPreTrainedModel):
+    base_class = BertModel
 
 
-class BertForSequenceClassification(_BertHead):
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.classifier(self.dropout(encoded.pooler_output))
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
+class BertForMultipleChoice(MultipleChoiceModel, BertPreTrainedModel):
+    base_class = BertModel
 
 
-class BertForMultipleChoice(_BertHead):
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, 1)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        reference = input_ids if input_ids is not None else kwargs["inputs_embeds"]
-        num_choices = reference.shape[1]
-        flat = {k: (v.flatten(0, 1) if isinstance(v, torch.Tensor) else v) for k, v in kwargs.items()}
-        encoded = self._encode(input_ids.flatten(0, 1) if input_ids is not None else None, flat)
-        logits = self.classifier(self.dropout(encoded.pooler_output)).view(-1, num_choices)
-        loss = token_loss(logits, labels) if labels is not None else None
-        result = out.MultipleChoiceModelOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
+class BertForTokenClassification(TokenClassificationModel, BertPreTrainedModel):
+    base_class = BertModel
 
 
-class BertForTokenClassification(_BertHead):
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.classifier(self.dropout(encoded.last_hidden_state))
-        loss = token_loss(logits, labels) if labels is not None else None
-        result = out.TokenClassifierOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states, attentions=encoded.attentions
-        )
-        return self._finish(result, return_dict)
-
-
-class BertForQuestionAnswering(_BertHead):
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        start, end = self.qa_outputs(encoded.last_hidden_state).split(1, dim=-1)
-        start, end = start.squeeze(-1).contiguous(), end.squeeze(-1).contiguous()
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start, end, start_positions, end_positions)
-        result = out.QuestionAnsweringModelOutput(
-            loss=loss, start_logits=start, end_logits=end,
-            hidden_states=encoded.hidden_states, attentions=encoded.attentions,
-        )  # fmt: skip
-        return self._finish(result, return_dict)
+class BertForQuestionAnswering(QuestionAnsweringModel, BertPreTrainedModel):
+    base_class = BertModel

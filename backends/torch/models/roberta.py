@@ -9,7 +9,13 @@ from autoload import outputs as out
 from autoload.models.roberta import RobertaConfig
 
 from ..activations import get_activation
-from ..losses import causal_lm_loss, sequence_classification_loss, span_loss, token_loss
+from ..heads import (
+    LanguageModelingModel,
+    MultipleChoiceModel,
+    QuestionAnsweringModel,
+    SequenceClassificationModel,
+    TokenClassificationModel,
+)
 from . import bert
 
 
@@ -62,107 +68,33 @@ class RobertaLMHead(nn.Module):
         return self.decoder(self.layer_norm(self.act(self.dense(hidden)))) + self.bias
 
 
-class _RobertaHead(RobertaPreTrainedModel):
-    def _encode(self, input_ids, kwargs):
-        return self.roberta(input_ids, **{k: kwargs.get(k) for k in bert._ENCODER_ARGS}, return_dict=True)
-
-
-class RobertaForMaskedLM(_RobertaHead):
+class RobertaForMaskedLM(LanguageModelingModel, RobertaPreTrainedModel):
+    base_class = RobertaModel
     _tied_weights_keys = ["lm_head.decoder.weight"]
-    causal = False
 
-    def __init__(self, config: RobertaConfig):
-        super().__init__(config)
-        self.roberta = RobertaModel(config, add_pooling_layer=False)
-        self.roberta.causal = self.causal
-        self.lm_head = RobertaLMHead(config)
+    def build_lm_head(self, config):
+        return RobertaLMHead(config)
 
     def get_output_embeddings(self):
         return self.lm_head.decoder
 
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.lm_head(encoded.last_hidden_state)
-        if self.causal:
-            loss = causal_lm_loss(logits, labels) if labels is not None else None
-            result = out.CausalLMOutputWithCrossAttentions(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        else:
-            loss = token_loss(logits, labels) if labels is not None else None
-            result = out.MaskedLMOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
-
 
 class RobertaForCausalLM(RobertaForMaskedLM):
     causal = True
+    output_class = out.CausalLMOutputWithCrossAttentions
 
 
-class RobertaClassificationHead(nn.Module):
-    def __init__(self, config: RobertaConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout = bert._classifier_dropout(config)
-        self.out_proj = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, hidden):
-        return self.out_proj(self.dropout(torch.tanh(self.dense(self.dropout(hidden[:, 0])))))
+class RobertaForSequenceClassification(SequenceClassificationModel, RobertaPreTrainedModel):
+    base_class = RobertaModel
 
 
-class RobertaForSequenceClassification(_RobertaHead):
-    def __init__(self, config: RobertaConfig):
-        super().__init__(config)
-        self.roberta = RobertaModel(config, add_pooling_layer=False)
-        self.classifier = RobertaClassificationHead(config)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.classifier(encoded.last_hidden_state)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return self._finish(out.SequenceClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class RobertaForMultipleChoice(MultipleChoiceModel, RobertaPreTrainedModel):
+    base_class = RobertaModel
 
 
-class RobertaForMultipleChoice(_RobertaHead):
-    def __init__(self, config: RobertaConfig):
-        super().__init__(config)
-        self.roberta = RobertaModel(config)
-        self.dropout = bert._classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, 1)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        choices = input_ids.shape[1]
-        flat = {k: (v.flatten(0, 1) if isinstance(v, torch.Tensor) else v) for k, v in kwargs.items()}
-        encoded = self._encode(input_ids.flatten(0, 1), flat)
-        logits = self.classifier(self.dropout(encoded.pooler_output)).view(-1, choices)
-        loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.MultipleChoiceModelOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class RobertaForTokenClassification(TokenClassificationModel, RobertaPreTrainedModel):
+    base_class = RobertaModel
 
 
-class RobertaForTokenClassification(_RobertaHead):
-    def __init__(self, config: RobertaConfig):
-        super().__init__(config)
-        self.roberta = RobertaModel(config, add_pooling_layer=False)
-        self.dropout = bert._classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        logits = self.classifier(self.dropout(encoded.last_hidden_state))
-        loss = token_loss(logits, labels) if labels is not None else None
-        return self._finish(out.TokenClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-
-
-class RobertaForQuestionAnswering(_RobertaHead):
-    def __init__(self, config: RobertaConfig):
-        super().__init__(config)
-        self.roberta = RobertaModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, input_ids=None, start_positions=None, end_positions=None, return_dict=None, **kwargs):
-        encoded = self._encode(input_ids, kwargs)
-        start, end = self.qa_outputs(encoded.last_hidden_state).split(1, dim=-1)
-        start, end = start.squeeze(-1).contiguous(), end.squeeze(-1).contiguous()
-        loss = span_loss(start, end, start_positions, end_positions) if start_positions is not None else None
-        return self._finish(out.QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class RobertaForQuestionAnswering(QuestionAnsweringModel, RobertaPreTrainedModel):
+    base_class = RobertaModel

@@ -1,0 +1,88 @@
+"""What a task head is, declared once per architecture for every framework.
+
+Each backend writes the generic heads once (`autoload/backends/<framework>/heads.py`); an architecture's
+core module (`autoload/models/<model_type>.py`) declares, in `HEADS`, how each of its head classes pools
+the encoder's output, where the head's weights live and which config fields set its dropout. The three
+frameworks read the same declaration, so a head cannot mean one thing in PyTorch and another in Flax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# How a sequence-level head turns the encoder's output into one vector per example.
+POOLINGS = (
+    "pooler",  # the base model's pooler_output
+    "first",  # the first position's hidden state (CLS)
+    "last",  # the last non-padding token (decoders; needs config.pad_token_id for batches)
+    "mean",  # the mean over positions
+    "none",  # token-level heads: every position
+)
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """One head class of one architecture.
+
+    pooling: one of POOLINGS.
+    attr: the attribute (checkpoint name) of the output layer: classifier, score, qa_outputs, ….
+    bias: whether that layer has a bias.
+    dropout: config fields tried in order; the first that is set gives the dropout before the output layer.
+        `dropout_default` applies when none is set; `dropout=()` means no dropout at all.
+    projection: None for one linear layer; an activation name for a two-layer head (`<attr>.dense` ->
+        activation -> dropout -> `<attr>.out_proj`, as RoBERTa's), whose input is also dropped out.
+    base_kwargs: keyword arguments for the base model (e.g. add_pooling_layer=False).
+    prefix: the base-model attribute when this head's checkpoints use another than the architecture's.
+    out_features: the output layer's width when it is fixed (a decoder's QA head has 2); None means the
+        head's own rule (num_labels; 1 for multiple choice).
+    """
+
+    pooling: str = "pooler"
+    attr: str = "classifier"
+    bias: bool = True
+    dropout: tuple[str, ...] = ("classifier_dropout", "hidden_dropout_prob")
+    dropout_default: float = 0.0
+    projection: str | None = None
+    base_kwargs: dict = field(default_factory=dict)
+    prefix: str | None = None
+    out_features: int | None = None
+
+    def __post_init__(self):
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+
+    def dropout_rate(self, config) -> float:
+        for name in self.dropout:
+            value = getattr(config, name, None)
+            if value is not None:
+                return float(value)
+        return self.dropout_default if self.dropout else 0.0
+
+
+def head_spec(model_class: type) -> HeadSpec:
+    """The declaration for a backend's head class, found by its PyTorch name in its architecture's HEADS."""
+    from .registry import arch_spec
+
+    config_class = model_class.config_class
+    name = model_class.__name__.removeprefix("TF").removeprefix("Flax")
+    module = arch_spec(config_class.model_type)
+    heads = getattr(module, "HEADS", {}) if module is not None else {}
+    if name not in heads:
+        raise NotImplementedError(
+            f"{model_class.__name__}: no HeadSpec named {name!r} in autoload/models/"
+            f"{config_class.model_type.replace('-', '_')}.py HEADS; declare how this head pools and where its "
+            "weights live there."
+        )
+    return heads[name]
+
+
+def last_token_pad_id(has_input_ids: bool, pad_token_id, batch: int):
+    """The pad id that marks each row's end for "last" pooling, or None when every row ends at its last
+    position (no pad token configured and a batch of one). Raises when the end cannot be found."""
+    if pad_token_id is None:
+        if batch > 1:
+            raise ValueError("Sequence classification of a batch needs config.pad_token_id to find each row's end.")
+        return None
+    if not has_input_ids:
+        raise ValueError("With inputs_embeds the last token cannot be found; pass input_ids.")
+    return pad_token_id

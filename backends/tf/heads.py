@@ -1,0 +1,242 @@
+"""Task heads in TensorFlow (Keras 3), written once: an architecture's head class names its main layer
+class and inherits one of these; `autoload/models/<model_type>.py` HEADS says how it pools and where its
+weights live (see autoload.heads.HeadSpec). Mirrors autoload/backends/torch/heads.py.
+
+    class TFBertForSequenceClassification(TFSequenceClassificationModel, TFBertPreTrainedModel):
+        pass  # the main layer class comes from TFBertPreTrainedModel.main_layer_class
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from autoload import outputs as out
+from autoload.heads import HeadSpec, head_spec, last_token_pad_id
+
+from .activations import get_activation
+from .losses import sequence_classification_loss, span_loss, token_loss
+from .modeling import Layer, TFPreTrainedModel, dense
+
+_PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embeds", "bbox")
+
+
+class TFClassificationHead(Layer):
+    """dropout -> dense -> activation -> dropout -> out_proj (RoBERTa, ELECTRA, BART-style heads)."""
+
+    def __init__(self, config, out_features: int, activation: str, dropout: float, bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.hidden_size, "dense")
+        self.dropout = keras.layers.Dropout(dropout)
+        self.act = get_activation(activation)
+        self.out_proj = dense(config, out_features, "out_proj", use_bias=bias)
+
+    def call(self, pooled, training=False):
+        hidden = self.act(self.dense(self.dropout(pooled, training=training)))
+        return self.out_proj(self.dropout(hidden, training=training))
+
+
+def accepted_keywords(layer) -> set[str] | None:
+    """The keyword arguments a layer's call takes, or None when it takes any (**kwargs)."""
+    parameters = inspect.signature(layer.call).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return set(parameters)
+
+
+class TFMainLayerModel(TFPreTrainedModel):
+    """A model whose layers sit in one main layer under the base prefix (`bert/…`), as transformers' TF
+    classes nest them; base models return its output as is."""
+
+    # main_layer_class: set by the architecture's TF…PreTrainedModel (not here, so it is never shadowed).
+    main_layer_kwargs: dict = {}
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        main = self.main_layer_class(config, name=self.base_model_prefix, **self.main_layer_kwargs)
+        setattr(self, self.base_model_prefix, main)
+        self._main_keywords = accepted_keywords(main)
+
+    @property
+    def main_layer(self):
+        return getattr(self, self.base_model_prefix)
+
+    def encode(self, inputs, training=False, **kwargs):
+        if self._main_keywords is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k in self._main_keywords}
+        return self.main_layer(inputs, training=training, **kwargs)
+
+
+class TFBaseModel(TFMainLayerModel):
+    is_base_model = True
+
+    def call(self, input_ids=None, training=False, return_dict=True, **kwargs):
+        return out.finish(self.encode(input_ids, training, **kwargs), return_dict)
+
+
+class TFTaskModel(TFMainLayerModel):
+    """A main layer plus one head, built from the architecture's HeadSpec."""
+
+    spec: HeadSpec | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "config_class", None) is None or getattr(cls, "main_layer_class", None) is None:
+            return
+        try:
+            cls.spec = head_spec(cls)
+        except NotImplementedError:
+            if cls.spec is None:
+                raise
+        if cls.spec.prefix:
+            cls.base_model_prefix = cls.spec.prefix
+        cls.main_layer_kwargs = cls.spec.base_kwargs
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.dropout = keras.layers.Dropout(self.spec.dropout_rate(config))
+
+    def pool(self, encoded, input_ids=None):
+        kind = self.spec.pooling
+        if kind == "pooler":
+            return encoded.pooler_output
+        hidden = encoded.last_hidden_state
+        if kind == "first":
+            return hidden[:, 0]
+        if kind == "mean":
+            return tf.reduce_mean(hidden, axis=1)
+        if kind == "last":
+            batch = hidden.shape[0]
+            pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, 1 if batch is None else batch)
+            if pad is None:
+                return hidden[:, -1]
+            positions = tf.range(tf.shape(input_ids)[-1])[None]
+            ends = tf.argmax(positions * tf.cast(input_ids != pad, positions.dtype), axis=-1, output_type=tf.int32)
+            return tf.gather(hidden, ends, batch_dims=1)
+        return hidden
+
+    def add_output_layer(self, out_features: int) -> None:
+        if out_features == 0:
+            layer = keras.layers.Identity(name=self.spec.attr)
+        elif self.spec.projection:
+            rate = self.spec.dropout_rate(self.config)
+            layer = TFClassificationHead(self.config, out_features, self.spec.projection, rate, self.spec.bias,
+                                         name=self.spec.attr)  # fmt: skip
+        else:
+            layer = dense(self.config, out_features, self.spec.attr, use_bias=self.spec.bias)
+        setattr(self, self.spec.attr, layer)
+
+    def output_layer(self, features, training=False):
+        layer = getattr(self, self.spec.attr)
+        if self.spec.projection:
+            return layer(features, training=training)
+        return layer(self.dropout(features, training=training))
+
+
+class TFSequenceClassificationModel(TFTaskModel):
+    output_class = out.SequenceClassifierOutput
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.add_output_layer(config.num_labels)
+
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self.encode(input_ids, training, **kwargs)
+        logits = self.output_layer(self.pool(encoded, input_ids), training)
+        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
+        return out.finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
+
+
+class TFTokenClassificationModel(TFTaskModel):
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.add_output_layer(config.num_labels)
+
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self.encode(input_ids, training, **kwargs)
+        logits = self.output_layer(encoded.last_hidden_state, training)
+        loss = token_loss(logits, labels) if labels is not None else None
+        return out.finish(out.from_encoded(out.TokenClassifierOutput, encoded, loss=loss, logits=logits), return_dict)
+
+
+class TFQuestionAnsweringModel(TFTaskModel):
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.add_output_layer(self.spec.out_features or config.num_labels)
+
+    def call(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
+             **kwargs):  # fmt: skip
+        encoded = self.encode(input_ids, training, **kwargs)
+        start, end = tf.split(self.output_layer(encoded.last_hidden_state, training), 2, axis=-1)
+        start, end = tf.squeeze(start, -1), tf.squeeze(end, -1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = span_loss(start, end, start_positions, end_positions)
+        result = out.from_encoded(out.QuestionAnsweringModelOutput, encoded, loss=loss, start_logits=start,
+                                  end_logits=end)  # fmt: skip
+        return out.finish(result, return_dict)
+
+
+class TFMultipleChoiceModel(TFTaskModel):
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.add_output_layer(1)
+
+    def dummy_inputs(self) -> dict:
+        return {k: np.asarray(v)[:, None] for k, v in super().dummy_inputs().items()}
+
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        reference = input_ids if input_ids is not None else kwargs["inputs_embeds"]
+        choices = reference.shape[1]
+
+        def flat(x):
+            return tf.reshape(x, (-1, *x.shape[2:]))
+
+        kwargs = {k: (flat(v) if k in _PER_CHOICE and v is not None else v) for k, v in kwargs.items()}
+        ids = flat(input_ids) if input_ids is not None else None
+        encoded = self.encode(ids, training, **kwargs)
+        logits = tf.reshape(self.output_layer(self.pool(encoded, ids), training), (-1, choices))
+        loss = token_loss(logits, labels) if labels is not None else None
+        return out.finish(out.from_encoded(out.MultipleChoiceModelOutput, encoded, loss=loss, logits=logits),
+                          return_dict)  # fmt: skip
+
+
+class TFImageClassificationModel(TFTaskModel):
+    main_input_name = "pixel_values"
+    output_class = out.ImageClassifierOutput
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.add_output_layer(config.num_labels)
+
+    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self.encode(pixel_values, training, **kwargs)
+        logits = self.output_layer(self.pool(encoded), training)
+        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
+        return out.finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
+
+
+class TFLanguageModelingModel(TFTaskModel):
+    """Vocabulary scores at every position from the architecture's LM head (`build_lm_head`, a layer named
+    as transformers' TF class names it). `causal` selects next-token loss and the output class."""
+
+    causal = False
+    output_class = out.MaskedLMOutput
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.lm_head_layer = self.build_lm_head(config)
+
+    def build_lm_head(self, config):
+        raise NotImplementedError
+
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+        encoded = self.encode(input_ids, training, **kwargs)
+        logits = self.lm_head_layer(encoded.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = token_loss(logits[:, :-1], labels[:, 1:]) if self.causal else token_loss(logits, labels)
+        return out.finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
