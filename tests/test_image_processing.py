@@ -3,33 +3,46 @@
 The reference arrays in fixtures/image_processors/ are a subset of the shared preprocessing set (transformers
 4.57.6): per folder the unique arrays its kept cases need (`expected` in cases.json lists them; a batch is
 their concatenation). LayoutLMv2's are stored as uint8, the type transformers returns there.
+Folders written by scripts/reference/vision_image_processors.py map each output field to its arrays instead
+(`expected` is a dict), may add per-case call arguments, segmentation maps, videos and crops of the test
+images, and store large pixel_values only every `stride`-th row and column.
 """
 
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import FIXTURES
 from PIL import Image
+from reference_data import IMAGES, assert_same, case_images, decode, label_map
 
 from autoload import AutoFeatureExtractor, AutoImageProcessor, BatchFeature
 from autoload.image_processing import transforms
 
 PROCESSORS = FIXTURES / "image_processors"
-IMAGES = FIXTURES / "images"
 
 
 def open_image(name: str) -> Image.Image:
     return Image.open(IMAGES / name)
 
 
-def case_images(spec: str, convert: bool):
-    image = open_image(spec.split(" ")[0])
-    if "numpy" in spec:
-        return np.asarray(image.convert("RGB"))
-    return image.convert("RGB") if convert or "converted" in spec else image
+def case_inputs(case: dict, convert: bool):
+    if "videos" not in case:
+        return [case_images(name, convert) for name in case["images"]]
+    videos = case["videos"]
+    if isinstance(videos, str):
+        return case_images(videos, convert)
+    return [[case_images(s, convert) for s in v] if isinstance(v, list) else case_images(v, convert) for v in videos]
+
+
+def assert_matches(actual, expected: np.ndarray, stride, what: str):
+    actual = np.asarray(actual)
+    if stride and actual.ndim >= 3:
+        actual = actual[..., ::stride, ::stride]
+    assert_same(actual, expected, what, atol=1e-5)
 
 
 def reference_cases():
@@ -44,6 +57,8 @@ def test_matches_transformers(folder, spec, case):
     processor = AutoImageProcessor.from_pretrained(folder)
     assert type(processor).__name__ == spec["class"]
     stored = np.load(folder / "expected.npz")
+    if isinstance(case["expected"], dict):
+        return check_fields(processor, spec, case, stored)
     expected = np.concatenate([stored[key] for key in case["expected"]])
     # Where transformers refused the raw image the reference is of the RGB-converted one; we convert it ourselves.
     for convert in {bool(case.get("converted_to_rgb_first")), False}:
@@ -51,6 +66,37 @@ def test_matches_transformers(folder, spec, case):
         pixels = processor(images, **spec["call"])["pixel_values"]
         assert pixels.dtype == expected.dtype and pixels.shape == expected.shape
         np.testing.assert_allclose(pixels, expected, atol=1e-5, rtol=0)
+
+
+def check_fields(processor, spec: dict, case: dict, stored) -> None:
+    call = {**spec["call"], **case.get("call", {})}
+    if "segmentation_maps" in case:
+        call["segmentation_maps"] = [label_map(name) for name in case["segmentation_maps"]]
+    for convert in {bool(case.get("converted_to_rgb_first")), False}:
+        out = processor(case_inputs(case, convert), **call)
+        assert sorted(out) == sorted(case["expected"])
+        for field, keys in case["expected"].items():
+            stride = case.get("stride") if field in ("pixel_values", "labels") else None
+            if isinstance(keys, list):  # return_tensors=None: one array per image
+                assert len(out[field]) == len(keys), field
+                for i, (value, key) in enumerate(zip(out[field], keys)):
+                    assert_matches(value, stored[key], stride, f"{field}[{i}]")
+            else:
+                assert_matches(out[field], stored[keys], stride, field)
+
+
+def saved_config_cases():
+    for folder in sorted(PROCESSORS.iterdir()):
+        spec = json.loads((folder / "cases.json").read_text())
+        if "saved_config" in spec:
+            yield pytest.param(folder, spec["saved_config"], id=folder.name)
+
+
+@pytest.mark.parametrize("folder,saved_config", saved_config_cases())
+def test_saves_the_config_transformers_saves(folder, saved_config, tmp_path):
+    """A Hub-style config (older int sizes, feature_extractor_type, …) is written back as transformers writes it."""
+    AutoImageProcessor.from_pretrained(folder).save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "preprocessor_config.json").read_text()) == saved_config
 
 
 def vit():
@@ -303,6 +349,130 @@ def test_import_needs_no_framework_or_pillow_until_used():
         f"p = AutoImageProcessor.from_pretrained({str(PROCESSORS / 'vit')!r}); "
         "assert 'PIL' not in sys.modules, 'PIL imported at load'; "
         "import numpy as np; p(np.zeros((4, 4, 3), np.uint8), return_tensors='np'); "
+        "print(sorted(m for m in ('torch', 'tensorflow', 'jax', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# Post-processing against transformers, with the model outputs stored in post_processing.npz
+# (scripts/reference/vision_post_processing.py: arrays by npz key, booleans as packed bits, quantised
+# inputs as int8 eighths).
+
+
+def post_processing_cases():
+    for folder in sorted(PROCESSORS.iterdir()):
+        path = folder / "post_processing.json"
+        if path.exists():
+            for case in json.loads(path.read_text())["cases"]:
+                yield pytest.param(folder, case, id=f"{folder.name}-{case['key']}")
+
+
+@pytest.mark.parametrize("folder,case", post_processing_cases())
+def test_post_processing_matches_transformers(folder, case):
+    stored = np.load(folder / "post_processing.npz")
+    processor = AutoImageProcessor.from_pretrained(folder)
+    result = getattr(processor, case["method"])(**decode(case["args"], stored))
+    assert_same(result, decode(case["expected"], stored), case["method"])
+
+
+@pytest.mark.parametrize(
+    "model_type,expected",
+    [("sam", "SamImageProcessor"), ("sam_hq", "SamImageProcessor"), ("owlvit", "OwlViTImageProcessor"),
+     ("dpt", "DPTImageProcessor"), ("depth_anything", "DPTImageProcessor"), ("swin2sr", "Swin2SRImageProcessor"),
+     ("superpoint", "SuperPointImageProcessor"), ("videomae", "VideoMAEImageProcessor"),
+     ("timesformer", "VideoMAEImageProcessor")],
+)  # fmt: skip
+def test_vision_task_processors_by_model_type(tmp_path, model_type, expected):
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"do_resize": True}))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
+    assert type(AutoImageProcessor.from_pretrained(tmp_path)).__name__ == expected
+
+
+def test_videos_as_arrays_and_frame_lists():
+    processor = AutoImageProcessor.from_pretrained(PROCESSORS / "videomae", size=16, crop_size=16)
+    frames = [np.asarray(case_images(f"rgb.png crop {x},0,{x + 60},40", True)) for x in (0, 50, 100)]
+    as_lists = processor([frames, frames[::-1]], return_tensors="np").pixel_values
+    assert as_lists.shape == (2, 3, 3, 16, 16)
+    np.testing.assert_array_equal(processor(np.stack([frames, frames[::-1]]), return_tensors="np").pixel_values, as_lists)
+    np.testing.assert_array_equal(processor(np.stack(frames), return_tensors="np").pixel_values, as_lists[:1])
+    np.testing.assert_array_equal(processor(frames[0], return_tensors="np").pixel_values, as_lists[:1, :1])
+    assert processor(frames, data_format="channels_last", return_tensors="np").pixel_values.shape == (1, 3, 16, 16, 3)
+    with pytest.raises(ValueError, match="3 \\(one frame\\), 4 or 5"):
+        processor(np.zeros((1, 2, 3, 4, 5, 3), np.uint8))
+
+
+def test_vision_task_processors_reject_bad_settings():
+    image = case_images("rgb.png crop 0,0,40,30")
+    sam = AutoImageProcessor.from_pretrained(PROCESSORS / "sam")
+    with pytest.raises(ValueError, match="longest_edge"):
+        sam(image, size={"height": 10, "width": 10})
+    with pytest.raises(ValueError, match="each map must be the size of its image"):
+        sam(image, segmentation_maps=np.zeros((30, 41), np.uint8))
+    with pytest.raises(ValueError, match="smaller 64 x 64"):
+        sam(image, pad_size=64, size=100)
+    with pytest.raises(ValueError, match="needs size_divisor"):
+        AutoImageProcessor.from_pretrained(PROCESSORS / "dpt")(image, do_pad=True)
+    with pytest.raises(ValueError, match="size_divisor must be a positive int"):
+        AutoImageProcessor.from_pretrained(PROCESSORS / "swin2sr")(image, size_divisor=0)
+    with pytest.raises(ValueError, match="height and width"):
+        AutoImageProcessor.from_pretrained(PROCESSORS / "dpt")(image, size={"shortest_edge": 10})
+
+
+def test_post_processing_rejects_mismatched_sizes():
+    dpt = AutoImageProcessor.from_pretrained(PROCESSORS / "dpt")
+    depth = SimpleNamespace(predicted_depth=np.ones((2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="1 target sizes for a batch of 2"):
+        dpt.post_process_depth_estimation(depth, target_sizes=[(8, 8)])
+    with pytest.raises(ValueError, match="no 'predicted_depth'"):
+        dpt.post_process_depth_estimation(SimpleNamespace(logits=np.ones((2, 3, 4, 4))))
+    owlvit = AutoImageProcessor.from_pretrained(PROCESSORS / "owlvit")
+    boxes = SimpleNamespace(logits=np.zeros((2, 5, 1), np.float32), pred_boxes=np.full((2, 5, 4), 0.5, np.float32))
+    with pytest.raises(ValueError, match="1 target sizes for a batch of 2"):
+        owlvit.post_process_object_detection(boxes, target_sizes=[(10, 10)])
+    sam = AutoImageProcessor.from_pretrained(PROCESSORS / "sam")
+    with pytest.raises(ValueError, match="pad_size must be"):
+        sam.post_process_masks([np.zeros((1, 1, 8, 8))], [(4, 4)], [(4, 4)], pad_size="big")
+
+
+def test_post_processing_takes_framework_tensors_and_returns_them_on_request():
+    torch = pytest.importorskip("torch")
+    folder = PROCESSORS / "owlvit"
+    stored = np.load(folder / "post_processing.npz")
+    case = json.loads((folder / "post_processing.json").read_text())["cases"][0]
+    args = decode(case["args"], stored)
+    outputs = args.pop("outputs")
+    as_tensors = SimpleNamespace(**{k: torch.from_numpy(v).requires_grad_() for k, v in vars(outputs).items()})
+    processor = AutoImageProcessor.from_pretrained(folder)
+    assert_same(processor.post_process_object_detection(as_tensors, **args), decode(case["expected"], stored), "pt")
+    sam = AutoImageProcessor.from_pretrained(PROCESSORS / "sam")
+    masks = [torch.randn(1, 3, 16, 16)]
+    tensors = sam.post_process_masks(masks, [(20, 30)], [(683, 1024)], return_tensors="pt")
+    assert isinstance(tensors[0], torch.Tensor) and tensors[0].dtype == torch.bool
+    np.testing.assert_array_equal(tensors[0].numpy(), sam.post_process_masks(masks, [(20, 30)], [(683, 1024)])[0])
+
+
+def test_mask_generation_suppresses_overlapping_boxes():
+    from autoload.postprocessing.sam_mask_generation import non_max_suppression
+
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 10]], np.float32)
+    scores = np.array([0.8, 0.9, 0.7, 0.1], np.float32)
+    # IoU([0, 0, 10, 10], [1, 1, 11, 11]) = 81 / 119 = 0.68; identical boxes 1.0
+    assert non_max_suppression(boxes, scores, 0.5).tolist() == [1, 2]
+    assert non_max_suppression(boxes, scores, 0.7).tolist() == [1, 0, 2]
+    assert non_max_suppression(boxes, scores, 1.0).tolist() == [1, 0, 2, 3]
+
+
+def test_post_processing_imports_no_framework():
+    code = (
+        "import sys, numpy as np; from types import SimpleNamespace as N; from autoload import AutoImageProcessor; "
+        f"root = {str(PROCESSORS)!r}; get = lambda n: AutoImageProcessor.from_pretrained(root + '/' + n); "
+        "get('sam').post_process_masks([np.ones((1, 3, 8, 8), np.float32)], [(5, 6)], [(853, 1024)]); "
+        "get('dpt').post_process_depth_estimation(N(predicted_depth=np.ones((1, 4, 4))), [(6, 6)]); "
+        "get('owlvit').post_process_image_guided_detection(N(logits=np.ones((1, 4, 1)), "
+        "target_pred_boxes=np.full((1, 4, 4), 0.5))); "
+        "get('superpoint').post_process_keypoint_detection(N(mask=np.ones((1, 2)), keypoints=np.ones((1, 2, 2)), "
+        "scores=np.ones((1, 2)), descriptors=np.ones((1, 2, 4))), [(4, 4)]); "
         "print(sorted(m for m in ('torch', 'tensorflow', 'jax', 'transformers') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,6 +18,10 @@ CLASS_MODULES = {
     "SiglipImageProcessor": "siglip", "SegformerImageProcessor": "segformer", "SegformerFeatureExtractor": "segformer",
     "DetrImageProcessor": "detr", "DetrFeatureExtractor": "detr",
     "MaskFormerImageProcessor": "maskformer", "MaskFormerFeatureExtractor": "maskformer",
+    "SamImageProcessor": "sam", "OwlViTImageProcessor": "owlvit", "OwlViTFeatureExtractor": "owlvit",
+    "DPTImageProcessor": "dpt", "DPTFeatureExtractor": "dpt", "Swin2SRImageProcessor": "swin2sr",
+    "SuperPointImageProcessor": "superpoint", "VideoMAEImageProcessor": "videomae",
+    "VideoMAEFeatureExtractor": "videomae",
 }  # fmt: skip
 # model_type -> class, as transformers maps them.
 BY_MODEL_TYPE = {
@@ -32,6 +36,12 @@ BY_MODEL_TYPE = {
     **dict.fromkeys(("segformer", "upernet"), "SegformerImageProcessor"),
     **dict.fromkeys(("detr", "table-transformer"), "DetrImageProcessor"),
     "maskformer": "MaskFormerImageProcessor",
+    **dict.fromkeys(("sam", "sam_hq"), "SamImageProcessor"),
+    "owlvit": "OwlViTImageProcessor",
+    **dict.fromkeys(("dpt", "depth_anything"), "DPTImageProcessor"),
+    "swin2sr": "Swin2SRImageProcessor",
+    "superpoint": "SuperPointImageProcessor",
+    **dict.fromkeys(("videomae", "timesformer"), "VideoMAEImageProcessor"),
 }
 BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
 _registered_classes: dict[str, type] = {}

@@ -11,6 +11,8 @@ _MODULE_OF = {
     "WhisperProcessor": "audio",
     "CLIPProcessor": "vision_text",
     "LayoutLMv2Processor": "layoutlmv2",
+    "SamProcessor": "sam",
+    "OwlViTProcessor": "owlvit",
 }
 
 
