@@ -51,6 +51,16 @@ class HeadSpec:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
+    def span_width(self, config) -> int:
+        """The output width of a question-answering head: start and end logits, so exactly two."""
+        width = self.out_features or config.num_labels
+        if width != 2:
+            raise ValueError(
+                f"A question-answering head scores a start and an end per position, so it needs num_labels=2; "
+                f"the config has num_labels={config.num_labels}."
+            )
+        return width
+
     def dropout_rate(self, config) -> float:
         for name in self.dropout:
             value = getattr(config, name, None)

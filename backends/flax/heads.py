@@ -118,7 +118,7 @@ class QuestionAnsweringModule(HeadModule):
     @nn.compact
     def __call__(self, input_ids, deterministic=True, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, deterministic=deterministic, **kwargs)
-        width = self.spec.out_features or self.config.num_labels
+        width = self.spec.span_width(self.config)
         start, end = jnp.split(self.output_layer(encoded.last_hidden_state, width, deterministic), 2, axis=-1)
         result = out.from_encoded(out.QuestionAnsweringModelOutput, encoded, start_logits=start.squeeze(-1),
                                   end_logits=end.squeeze(-1))  # fmt: skip

@@ -165,7 +165,7 @@ class TFTokenClassificationModel(TFTaskModel):
 class TFQuestionAnsweringModel(TFTaskModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.add_output_layer(self.spec.out_features or config.num_labels)
+        self.add_output_layer(self.spec.span_width(config))
 
     def call(self, input_ids=None, start_positions=None, end_positions=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip

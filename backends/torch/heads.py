@@ -130,7 +130,7 @@ class QuestionAnsweringModel(TaskModel):
 
     def __init__(self, config, **base_kwargs):
         super().__init__(config, **base_kwargs)
-        self.add_output_layer(self.spec.out_features or config.num_labels)
+        self.add_output_layer(self.spec.span_width(config))
 
     def forward(self, input_ids=None, start_positions=None, end_positions=None, return_dict=None, **kwargs):
         encoded = self.encode(input_ids, **kwargs)

@@ -1,0 +1,152 @@
+"""Run one random config in every framework and compare every output field (the drift detector).
+
+For a Draw: build the PyTorch model of each requested head from the config, give every weight random
+values (so no bias or norm keeps a default that would hide a field being ignored), save it as
+safetensors, load that folder in TensorFlow and Flax, feed all three the same inputs and compare every
+output field (logits, hidden states, attentions, ...) within atol. Then each framework saves in its own
+format and reloads, and must reproduce its outputs. With AUTOLOAD_PARITY=1 and transformers 4.57.6
+importable, transformers' own PyTorch class is run on the same folder too: the ground truth.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autoload import registry
+from autoload.auto.config import AutoConfig
+from autoload.testing import flatten_output, sample_inputs
+
+FRAMEWORKS = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+NATIVE_FORMAT = {"torch": {"safe_serialization": False}, "tf": {}, "flax": {}}
+
+
+@dataclass
+class Draw:
+    """One random config of one architecture, and what to run on it."""
+
+    model_type: str
+    config: dict
+    families: tuple[str, ...] = ("MODEL",)
+    inputs: Callable | None = None  # (config, rng) -> dict of numpy inputs; default: autoload.testing.sample_inputs
+    call_kwargs: dict = field(default_factory=lambda: {"output_hidden_states": True})
+    atol: float = 1e-4
+
+
+def installed(backend: str) -> bool:
+    return importlib.util.find_spec(FRAMEWORKS[backend]) is not None
+
+
+def make_inputs(draw: Draw, config, family: str, rng) -> dict:
+    inputs = draw.inputs(config, rng) if draw.inputs else sample_inputs(config, seed=int(rng.integers(1 << 30)))
+    if family == "MODEL_FOR_MULTIPLE_CHOICE":  # [batch, choices, length]: two choices
+        inputs = {k: np.stack([v, v[::-1]], axis=1) if v.ndim == 2 else v for k, v in inputs.items()}
+    return inputs
+
+
+def randomised_torch_model(model_class, config, seed: int):
+    """The PyTorch model of `config` with every floating-point weight drawn at random."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model_class.from_config(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_var"):
+                buffer.uniform_(0.5, 1.5)
+            elif name.endswith("running_mean"):
+                buffer.normal_(0.0, 0.1)
+    return model.eval()
+
+
+def run(model, backend: str, inputs: dict, call_kwargs: dict) -> dict[str, np.ndarray]:
+    if backend == "torch":
+        import torch
+
+        with torch.no_grad():
+            output = model(**{k: torch.from_numpy(np.asarray(v)) for k, v in inputs.items()}, **call_kwargs)
+    else:
+        output = model(**inputs, **call_kwargs)
+    return flatten_output(output)
+
+
+def compare(reference: dict, other: dict, atol: float, what: str) -> list[str]:
+    problems = []
+    for key, want in reference.items():
+        if key not in other:
+            problems.append(f"{what}: no field {key} (has {sorted(other)})")
+            continue
+        got = other[key]
+        if got.shape != want.shape:
+            problems.append(f"{what}: {key} has shape {got.shape}, expected {want.shape}")
+        elif want.size and np.max(np.abs(got.astype(np.float64) - want)) > atol:
+            problems.append(f"{what}: {key} differs by {np.max(np.abs(got.astype(np.float64) - want)):.3g}")
+    extra = sorted(set(other) - set(reference))
+    if extra:
+        problems.append(f"{what}: fields the reference does not return: {extra}")
+    return problems
+
+
+def check_draw(draw: Draw, seed: int, workdir, round_trip: bool = True) -> list[str]:
+    """Every framework (and transformers, when asked) on one draw; returns the problems found."""
+    rng = np.random.default_rng(seed)
+    config = AutoConfig.for_model(draw.model_type, **draw.config)
+    problems = []
+    for family in draw.families:
+        folder = os.path.join(workdir, family.lower())
+        model_class = registry.model_class_for(family, "torch", config)
+        torch_model = randomised_torch_model(model_class, config, seed)
+        torch_model.save_pretrained(folder, safe_serialization=True)
+        inputs = make_inputs(draw, config, family, rng)
+        label = f"{draw.model_type} {model_class.__name__} seed={seed}"
+        reference = run(torch_model, "torch", inputs, draw.call_kwargs)
+        models = {"torch": torch_model}
+        for backend in ("tf", "flax"):
+            if not installed(backend):
+                continue
+            models[backend] = registry.model_class_for(family, backend, config).from_pretrained(folder)
+            problems += compare(reference, run(models[backend], backend, inputs, draw.call_kwargs), draw.atol,
+                                f"{label} {backend} vs torch")  # fmt: skip
+        if os.environ.get("AUTOLOAD_PARITY") == "1" and importlib.util.find_spec("transformers"):
+            problems += compare(transformers_outputs(model_class.__name__, folder, inputs, draw.call_kwargs),
+                                reference, draw.atol, f"{label} autoload torch vs transformers")  # fmt: skip
+        if round_trip:
+            problems += round_trips(models, inputs, draw, folder, label, rng)
+    return problems
+
+
+def round_trips(models: dict, inputs: dict, draw: Draw, folder: str, label: str, rng) -> list[str]:
+    """One framework (chosen by the draw's rng) saves in its native format and reloads; safetensors written
+    by another framework reload in PyTorch."""
+    problems = []
+    backend = list(models)[int(rng.integers(len(models)))]
+    model = models[backend]
+    before = run(model, backend, inputs, draw.call_kwargs)
+    native = folder + f"-{backend}-native"
+    model.save_pretrained(native, **NATIVE_FORMAT[backend])
+    again = type(model).from_pretrained(native)
+    problems += compare(before, run(again, backend, inputs, draw.call_kwargs), draw.atol, f"{label} {backend} reload")
+    if backend != "torch":
+        safe = folder + f"-{backend}-safetensors"
+        model.save_pretrained(safe, safe_serialization=True)
+        torch_again = type(models["torch"]).from_pretrained(safe)
+        problems += compare(run(models["torch"], "torch", inputs, draw.call_kwargs),
+                            run(torch_again, "torch", inputs, draw.call_kwargs), draw.atol,
+                            f"{label} torch from {backend}'s safetensors")  # fmt: skip
+    return problems
+
+
+def transformers_outputs(class_name: str, folder: str, inputs: dict, call_kwargs: dict) -> dict:
+    import torch
+    import transformers
+
+    model = getattr(transformers, class_name).from_pretrained(folder, attn_implementation="eager").eval()
+    with torch.no_grad():
+        output = model(**{k: torch.from_numpy(np.asarray(v)) for k, v in inputs.items()}, **call_kwargs)
+    return flatten_output(output)
