@@ -3,6 +3,8 @@ labels, resizing them alongside their images."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..postprocessing import output_field, semantic_segmentation_from_logits
@@ -61,9 +63,23 @@ def resize_label_map(label_map: np.ndarray, height: int, width: int, resample) -
     return transforms.resize(label_map, height, width, resample)
 
 
+def drop_ignored_fields(class_name: str, config: dict, names: tuple[str, ...]) -> None:
+    """Remove older config fields that transformers 4.57 ignores (and does not save) for this class, such as
+    `reduce_labels` (now do_reduce_labels, which keeps its own value)."""
+    ignored = [name for name in names if config.pop(name, None) is not None]
+    if ignored:
+        warnings.warn(
+            f"{class_name} ignores the older config fields {ignored}, as transformers 4.57 does.", stacklevel=4
+        )
+
+
 class LabelMapImageProcessor(BaseImageProcessor):
     """An image processor that also takes segmentation maps (returned as int64 `labels`, one map per image,
     through `process_label_map`) and turns semantic segmentation logits back into maps."""
+
+    def __init__(self, **kwargs):
+        drop_ignored_fields(type(self).__name__, kwargs, ("reduce_labels",))
+        super().__init__(**kwargs)
 
     def __call__(self, images, segmentation_maps=None, **kwargs) -> BatchFeature:
         return self.preprocess(images, segmentation_maps=segmentation_maps, **kwargs)

@@ -71,6 +71,7 @@ class MaskFormerImageProcessor(BaseImageProcessor):
 
     def __init__(self, **kwargs):
         # max_size (an older config field, kept when saving) caps an int size's longer side.
+        label_maps.drop_ignored_fields(type(self).__name__, kwargs, ("reduce_labels", "size_divisibility"))
         self._max_size = kwargs.get("max_size", DEFAULT_LONGEST_EDGE)
         if isinstance(kwargs.get("size"), int):
             kwargs["size"] = {"shortest_edge": kwargs["size"], "longest_edge": self._max_size}
