@@ -477,3 +477,14 @@ def test_post_processing_imports_no_framework():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind,module", [("pt", "torch"), ("tf", "tensorflow"), ("jax", "jax")])
+def test_sam_sizes_and_videos_as_framework_tensors(kind, module):
+    pytest.importorskip(module)
+    image = case_images("rgb.png crop 200,100,270,145")
+    sam = AutoImageProcessor.from_pretrained(PROCESSORS / "sam", size=32, pad_size=32)(image, return_tensors=kind)
+    assert tuple(sam.pixel_values.shape) == (1, 3, 32, 32)
+    assert np.asarray(sam.original_sizes).tolist() == [[45, 70]] and np.asarray(sam.reshaped_input_sizes).dtype.kind == "i"
+    videomae = AutoImageProcessor.from_pretrained(PROCESSORS / "videomae", size=8, crop_size=8)
+    assert tuple(videomae([[image, image]], return_tensors=kind).pixel_values.shape) == (1, 2, 3, 8, 8)

@@ -143,6 +143,7 @@ def owlvit_cases():
         ("detection_array_sizes", "post_process_object_detection", {"outputs": text, "threshold": 0.05, "target_sizes": sizes}),
         ("image_guided", "post_process_image_guided_detection", {"outputs": guided, "threshold": 0.5, "nms_threshold": 0.3, "target_sizes": np.array([[480, 640], [90, 40], [10, 10]])}),
         ("image_guided_no_nms", "post_process_image_guided_detection", {"outputs": guided, "threshold": 0.0, "nms_threshold": 1.0}),
+        ("deprecated_post_process", "post_process", {"outputs": text, "target_sizes": sizes}),
     ]  # fmt: skip
 
 
