@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export HF_HUB_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=3 KERAS_BACKEND=tensorflow
-python -m pytest -q -p no:cacheprovider "$@"
+# One worker per core (pytest-xdist): the suite is mostly CPU-bound model runs.
+python -m pytest -q -p no:cacheprovider -n auto "$@"

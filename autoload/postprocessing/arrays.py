@@ -38,7 +38,8 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    return np.float32(1) / (np.float32(1) + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for very negative logits: 1 / inf = 0 is right
+        return np.float32(1) / (np.float32(1) + np.exp(-x))
 
 
 def _linear_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
