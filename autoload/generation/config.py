@@ -7,6 +7,7 @@ import json
 import os
 
 from ..hub import HubOptions, cached_file
+from ..json_files import read_json_file
 
 GENERATION_CONFIG_NAME = "generation_config.json"
 
@@ -52,8 +53,7 @@ class GenerationConfig:
     def from_pretrained(cls, name_or_path, **kwargs) -> GenerationConfig:
         options = HubOptions.pop_from(kwargs)
         path = cached_file(name_or_path, GENERATION_CONFIG_NAME, options)
-        with open(path, encoding="utf-8") as f:
-            return cls(**json.load(f), **kwargs)
+        return cls(**read_json_file(path), **kwargs)
 
     @classmethod
     def for_model(cls, name_or_path, config, options: HubOptions | None = None) -> GenerationConfig:
@@ -63,8 +63,7 @@ class GenerationConfig:
             path = cached_file(name_or_path, GENERATION_CONFIG_NAME, options, required=False)
         if path is None:
             return cls.from_model_config(config)
-        with open(path, encoding="utf-8") as f:
-            return cls(**json.load(f))
+        return cls(**read_json_file(path))
 
     @classmethod
     def for_call(cls, model, generation_config: GenerationConfig | None = None, **options) -> GenerationConfig:

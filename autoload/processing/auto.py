@@ -3,11 +3,11 @@ extractor when it has no processor (as transformers does)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..errors import CheckpointNotFoundError
 from ..hub import cached_file
+from ..json_files import read_json_file
 from .base import PROCESSOR_CONFIG_NAME, hub_options
 
 PROCESSORS_BY_MODEL_TYPE = {
@@ -20,8 +20,7 @@ _registered: dict[str, type] = {}
 
 
 def _read(path) -> dict:
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    data = read_json_file(path, expect=None)
     return data if isinstance(data, dict) else {}
 
 

@@ -140,10 +140,11 @@ class ShardedWeights(Mapping):
     per-tensor readers, only that tensor's bytes)."""
 
     def __init__(self, shard_of: dict[str, str], open_shard: Callable[[str], Mapping],
-                 key_in_shard: Callable[[str], str] = str):  # fmt: skip
+                 key_in_shard: Callable[[str], str] = str, index_file: str = "The checkpoint's index"):  # fmt: skip
         self._shard_of = shard_of  # weight name -> shard path
         self._open_shard = open_shard
         self._key_in_shard = key_in_shard
+        self._index_file = index_file  # for messages
         self._shards: dict[str, Mapping] = {}
 
     def _locate(self, name: str) -> tuple[Mapping, str]:
@@ -153,10 +154,16 @@ class ShardedWeights(Mapping):
         shard, key = self._shards[path], self._key_in_shard(name)
         if key not in shard:
             raise CheckpointFormatError(
-                f"The checkpoint's index puts {name!r} in {path}, but that file does not contain it; the shards "
+                f"{self._index_file} puts {name!r} in {path}, but that file does not contain it; the shards "
                 "and the index do not match. Re-download the checkpoint."
             )
         return shard, key
+
+    def check_index(self) -> None:
+        """Open every shard (headers only, for the lazy readers) and check that each holds what the index puts
+        in it, so a mismatch is found before a load starts rather than halfway through it."""
+        for name in self._shard_of:
+            self._locate(name)
 
     def __getitem__(self, name: str) -> np.ndarray:
         shard, key = self._locate(name)
@@ -216,8 +223,12 @@ def open_weights(files: WeightFiles, keep_bf16: bool = False) -> Mapping[str, np
             f"(found: {', '.join(files.paths) or 'none'}). Re-download the checkpoint."
         )
     shard_of = {name: path_of[shard] for name, shard in files.index.items()}
+    index_file = os.path.join(os.path.dirname(files.paths[0]), INDEX_NAMES[files.format])
     if files.format == "tf":
         from .tf_h5 import shard_dataset_name
 
-        return ShardedWeights(shard_of, open_file, shard_dataset_name)
-    return ShardedWeights(shard_of, open_file)
+        sharded = ShardedWeights(shard_of, open_file, shard_dataset_name, index_file)
+    else:
+        sharded = ShardedWeights(shard_of, open_file, index_file=index_file)
+    sharded.check_index()
+    return sharded

@@ -21,6 +21,7 @@ from .safetensors_io import bf16_bits_to_float32
 _NDARRAY, _COMPLEX, _SCALAR = 1, 2, 3
 _CHUNKED = "__msgpack_chunked_array__"
 MAX_CHUNK_BYTES = 2**30  # flax's chunk size; the reader accepts any
+MAX_DEPTH = 64  # a Flax parameter tree nests about 10 levels
 
 
 class _UnsupportedDtype(ValueError):
@@ -75,8 +76,12 @@ def read_flax_msgpack(path, keep_bf16: bool = False) -> dict:
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        tree = _join_chunks(msgpack.unpackb(raw, ext_hook=functools.partial(_decode_ext, keep_bf16=keep_bf16),
-                                            raw=False, strict_map_key=False))  # fmt: skip
+        tree = msgpack.unpackb(raw, ext_hook=functools.partial(_decode_ext, keep_bf16=keep_bf16), raw=False,
+                               strict_map_key=False)  # fmt: skip
+        _check_tree(tree, path)  # before anything below walks it recursively
+        tree = _join_chunks(tree)
+    except CheckpointFormatError:
+        raise
     except _UnsupportedDtype as exc:
         raise CheckpointFormatError(
             f"{path} holds an array of dtype {exc}, which numpy cannot represent; convert the checkpoint to "
@@ -92,6 +97,32 @@ def read_flax_msgpack(path, keep_bf16: bool = False) -> dict:
             f"{type(tree).__name__}. Re-download it, or re-save it with flax.serialization.to_bytes."
         )
     return tree
+
+
+def _check_tree(tree, path: str) -> None:
+    """Nested maps at most MAX_DEPTH deep whose leaves are numbers or numeric arrays, walked without recursion."""
+    stack = [(tree, (), 1)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > MAX_DEPTH:
+                raise CheckpointFormatError(_not_a_state_dict(path, f"its maps nest more than {MAX_DEPTH} levels deep"))
+            stack.extend((value, (*where, str(key)), depth + 1) for key, value in node.items())
+        elif where and not _is_leaf(node):  # the top level's type is judged by the caller
+            raise CheckpointFormatError(_not_a_state_dict(
+                path, f"the entry {'/'.join(where)!r} is a {type(node).__name__}, not a numeric array"
+            ))  # fmt: skip
+
+
+def _not_a_state_dict(path: str, problem: str) -> str:
+    return (f"{path} is not a Flax state dict: {problem}. Re-download it, or re-save it with "
+            "flax.serialization.to_bytes.")  # fmt: skip
+
+
+def _is_leaf(value) -> bool:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype.kind in "biufc"
+    return isinstance(value, (int, float, complex))
 
 
 def _has_arrays(tree) -> bool:

@@ -6,7 +6,7 @@ File layout: 8-byte little-endian header length, a JSON header {name: {dtype, sh
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import struct
 from collections.abc import Iterator, Mapping
@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from ..errors import CheckpointFormatError
+from ..json_files import parse_json
 from ._messages import damaged
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
@@ -30,8 +31,10 @@ def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
 
 
 def read_header(path) -> tuple[dict, dict, int]:
-    """(tensor entries, metadata, offset of the data section); raises CheckpointFormatError when the header is
-    unreadable or any tensor's bytes lie outside the file."""
+    """(tensor entries, metadata, offset of the data section), validated as the safetensors format specifies
+    before anything is allocated: a JSON object starting with '{', unique names, known dtypes, non-negative
+    integer shapes and offsets, and data offsets that lay the tensors back to back, each exactly as long as
+    its shape and dtype say, covering the whole data section. CheckpointFormatError names the file and tensor."""
     path = os.fspath(path)
     size = os.path.getsize(path)
     with open(path, "rb") as f:
@@ -41,35 +44,78 @@ def read_header(path) -> tuple[dict, dict, int]:
         (length,) = struct.unpack("<Q", raw)
         if length > size - 8 or length > _MAX_HEADER:
             raise CheckpointFormatError(damaged(path, f"header length {length} but the file has {size} bytes"))
-        try:
-            header = json.loads(f.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointFormatError(damaged(path, "the header is not valid JSON")) from exc
-    if not isinstance(header, dict):
-        raise CheckpointFormatError(damaged(path, "the header is not a JSON object"))
-    metadata = header.pop("__metadata__", None) or {}
+        text = f.read(length)
+    if not text.startswith(b"{"):
+        raise CheckpointFormatError(damaged(path, "the header does not start with '{'"))
+    header = parse_json(text, path, unique_keys=True, message=lambda problem: damaged(path, f"its header {problem}"))
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    elif not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise CheckpointFormatError(_invalid(path, "its __metadata__ must map strings to strings"))
     data_size = size - 8 - length
     for name, entry in header.items():
-        _check_entry(path, name, entry, data_size)
+        _check_entry(path, name, entry)
+    _check_layout(path, header, data_size)
     return header, metadata, 8 + length
 
 
-def _check_entry(path: str, name: str, entry, data_size: int) -> None:
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_entry(path: str, name: str, entry) -> None:
     try:
-        code, shape, (start, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-        valid = (all(isinstance(n, int) and n >= 0 for n in (*shape, start, end)) and isinstance(code, str))
-    except (KeyError, TypeError, ValueError):
+        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        valid = (isinstance(code, str) and isinstance(shape, list) and isinstance(offsets, list)
+                 and len(offsets) == 2 and all(map(_is_count, shape + offsets)))  # fmt: skip
+    except (KeyError, TypeError):
         valid = False
     if not valid:
-        raise CheckpointFormatError(damaged(path, f"the header entry for {name!r} is malformed"))
+        raise CheckpointFormatError(_invalid(
+            path, f"the header entry for tensor {name!r} is not {{dtype: str, shape: [ints >= 0], data_offsets: "
+            "[begin, end]}"
+        ))  # fmt: skip
     if code not in DTYPES:
         raise CheckpointFormatError(
-            f"{path}: tensor {name!r} has dtype {code}, which autoload cannot represent in numpy "
+            f"{path}: tensor {name!r} has dtype {code!r}, which autoload cannot represent in numpy "
             f"(supported: {', '.join(DTYPES)}). Convert the checkpoint to one of those dtypes."
         )
-    expected = int(np.prod(shape, dtype=np.int64)) * _ITEMSIZE[code]
-    if not start <= end <= data_size or end - start != expected:
-        raise CheckpointFormatError(damaged(path, f"the bytes of tensor {name!r} lie outside the file's data"))
+    start, end = offsets
+    nbytes = math.prod(shape) * _ITEMSIZE[code]  # Python integers: no overflow
+    if end - start != nbytes:
+        raise CheckpointFormatError(_invalid(
+            path, f"tensor {name!r} of shape {shape} and dtype {code} needs {nbytes} bytes, but its data_offsets "
+            f"[{start}, {end}] span {end - start}"
+        ))  # fmt: skip
+
+
+def _check_layout(path: str, header: dict, data_size: int) -> None:
+    """The tensors' bytes must follow each other without gaps or overlaps and fill the data section exactly."""
+    position, previous = 0, None
+    for name, entry in sorted(header.items(), key=lambda item: tuple(item[1]["data_offsets"])):
+        start, end = entry["data_offsets"]
+        if start != position:
+            problem = "overlaps" if start < position else "leaves a gap after"
+            after = f"tensor {previous!r}, which ends at byte {position}" if previous else "the start of the data"
+            raise CheckpointFormatError(_invalid(
+                path, f"tensor {name!r} starts at data byte {start}, which {problem} {after}; tensors must lie back "
+                "to back"
+            ))  # fmt: skip
+        position, previous = end, name
+    if position > data_size:
+        raise CheckpointFormatError(damaged(
+            path, f"tensor {previous!r} ends at data byte {position} but the data section has {data_size} bytes"
+        ))  # fmt: skip
+    if position != data_size:
+        raise CheckpointFormatError(_invalid(
+            path, f"the tensors cover {position} bytes of its {data_size}-byte data section; the rest belongs to no "
+            "tensor"
+        ))  # fmt: skip
+
+
+def _invalid(path: str, problem: str) -> str:
+    return damaged(path, problem, fix="re-download it, or re-save the weights")
 
 
 class SafetensorsReader(Mapping):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import CheckpointFormatError
+from ..json_files import read_json_file
 
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30,
           "TIB": 2**40}  # fmt: skip
@@ -55,20 +56,28 @@ def plan_shards(sizes: Mapping[str, int], max_shard_size) -> list[list[str]]:
 
 
 def read_index(path) -> tuple[dict[str, str], dict]:
-    """(weight name -> shard file name, metadata) of a `*.index.json`; CheckpointFormatError when malformed."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointFormatError(f"{path} is not valid JSON; re-download it.") from exc
+    """(weight name -> shard file name, metadata) of a `*.index.json`; CheckpointFormatError when malformed,
+    when a name appears twice, or when a shard is not a relative path inside the index's folder."""
+    data = read_json_file(path, expect=None, unique_keys=True, fix="Re-download it")
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict):
         raise CheckpointFormatError(f"{path} has no 'weight_map'; it is not a sharded-checkpoint index. Re-download it.")
     for name, shard in weight_map.items():
-        if not isinstance(shard, str) or os.path.isabs(shard) or ".." in shard.replace("\\", "/").split("/"):
-            raise CheckpointFormatError(f"{path} maps {name!r} to {shard!r}, which is not a file name in its folder.")
+        if not _inside_folder(shard):
+            raise CheckpointFormatError(
+                f"{path} maps {name!r} to {shard!r}, which is not a file name in its folder; an index may only name "
+                "shard files beside it. Re-download the checkpoint."
+            )
     metadata = data.get("metadata")
     return weight_map, metadata if isinstance(metadata, dict) else {}
+
+
+def _inside_folder(shard) -> bool:
+    """A relative path that stays inside the folder: no absolute path, drive, '..' part, backslash or NUL."""
+    if not isinstance(shard, str) or not shard or any(c in shard for c in "\\:\0") or os.path.isabs(shard):
+        return False
+    parts = shard.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 def _nbytes(state: Mapping, name: str) -> int:
@@ -124,6 +133,22 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
     _remove_stale_files(folder, fmt, keep={*written, index_name(fmt)})
     return written + [index_name(fmt)]
+
+
+def weight_file_format(file: str) -> str | None:
+    """The weight format whose single file, index or shard (named as transformers names them) `file` is:
+    "safetensors", "pt", "tf" or "flax", or "<format>.<variant>" for a variant's files (model.fp16.safetensors
+    is "safetensors.fp16"), so that saving one variant leaves the others alone."""
+    for fmt in WEIGHTS_NAMES:
+        stem, ext = (re.escape(part) for part in WEIGHTS_NAMES[fmt].rsplit(".", 1))
+        variant = r"(?:\.(?P<variant>[^/]+?))?"
+        patterns = (f"{stem}{variant}-\\d{{5}}-of-\\d{{5}}\\.{ext}", f"{stem}\\.{ext}\\.index{variant}\\.json",
+                    f"{stem}{variant}\\.{ext}")  # shards first: their names also fit the single-file pattern
+        for pattern in patterns:
+            match = re.fullmatch(pattern, file)
+            if match:
+                return fmt if match.group("variant") is None else f"{fmt}.{match.group('variant')}"
+    return None
 
 
 def _remove_stale_files(folder, fmt: str, keep: set[str]) -> None:

@@ -13,6 +13,7 @@ same layout inside the group `model_weights`; and the shards of a sharded tf_mod
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 
@@ -72,6 +73,61 @@ def _open(path: str):
         raise CheckpointFormatError(damaged(path, f"not a readable HDF5 file: {exc}")) from exc
 
 
+_STORED_KINDS = "biufc"  # bool, integers, floats, complex: what a weight can be
+_DEFLATE_MAX_RATIO = 1032
+
+
+def _resolve(group, path: str, file_path: str):
+    """The object at `path` under `group`, or None. Every part must be a hard link: a soft link can lead
+    anywhere in the file and an external link to another file, and a tf_model.h5 never needs either."""
+    import h5py
+
+    node = group
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if not isinstance(node, h5py.Group):
+            return None
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a soft link"
+            raise CheckpointFormatError(
+                f"{file_path}: {path!r} is {kind}. autoload reads only data stored in the file itself, so the "
+                "checkpoint is refused. Re-save it with transformers' or autoload's save_pretrained."
+            )
+        node = node[part]
+    return node
+
+
+def _check_dataset(dataset, name: str, file_path: str, file_size: int) -> None:
+    """Refuse what would read another file or allocate more than the file holds, before reading any data."""
+    problem = None
+    create = dataset.id.get_create_plist()
+    if dataset.is_virtual:
+        problem = "is a virtual dataset, whose data lives in other files"
+    elif create.get_external_count() > 0:
+        problem = "keeps its data in an external file"
+    elif dataset.shape is None:
+        problem = "is an empty (null) dataset, not an array"
+    elif dataset.dtype.kind not in _STORED_KINDS:
+        problem = f"holds {dataset.dtype} values (strings, records or objects), not numbers"
+    if problem is not None:
+        raise CheckpointFormatError(
+            f"{file_path}: the dataset of weight {name!r} {problem}. autoload reads only numeric arrays stored in "
+            "the file itself, so the checkpoint is refused."
+        )
+    nbytes = math.prod(dataset.shape) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    limit = stored if create.get_nfilters() == 0 else stored * _DEFLATE_MAX_RATIO + 1024
+    if nbytes > min(limit, file_size * _DEFLATE_MAX_RATIO):
+        raise CheckpointFormatError(damaged(
+            file_path, f"the dataset of weight {name!r} declares shape {dataset.shape} ({nbytes} bytes) but stores "
+            f"only {stored} bytes"
+        ))  # fmt: skip
+
+
 class TFH5Reader(Mapping):
     """weight name -> numpy array over one tf_model.h5 (or one shard of a sharded one), in file order.
 
@@ -81,10 +137,14 @@ class TFH5Reader(Mapping):
 
     def __init__(self, path):
         self.path = os.fspath(path)
+        file_size = os.path.getsize(self.path) if os.path.isfile(self.path) else 0
         with _open(self.path) as handle:
             try:
+                datasets = self._index(handle)
+                for name, dataset in datasets.items():
+                    _check_dataset(dataset, name, self.path, file_size)
                 # dataset path, shape and dtype, kept so that only reading a tensor opens the file again
-                self._datasets = {name: (d.name, d.shape, d.dtype.name) for name, d in self._index(handle).items()}
+                self._datasets = {name: (d.name, d.shape, d.dtype.name) for name, d in datasets.items()}
             except CheckpointFormatError:
                 raise
             except (OSError, UnicodeError, ValueError, KeyError) as exc:  # HDF5's errors for damaged metadata
@@ -94,29 +154,35 @@ class TFH5Reader(Mapping):
         """weight name -> its h5py dataset, in file order."""
         import h5py
 
-        root = handle["model_weights"] if "model_weights" in handle and not has_name_list(handle, "layer_names") else handle
+        root = handle
+        if not has_name_list(handle, "layer_names"):
+            root = _resolve(handle, "model_weights", self.path) or handle
+        if not isinstance(root, h5py.Group):
+            root = handle
         if not has_name_list(root, "layer_names"):
-            keras3 = " It looks like a Keras 3 `.weights.h5` file, which autoload does not read." if "vars" in handle else ""
+            keras3 = " It looks like a Keras 3 `.weights.h5` file, which autoload does not read." if (
+                handle.get("vars", getlink=True) is not None) else ""  # fmt: skip
             raise CheckpointFormatError(
                 f"{self.path} has no 'layer_names' attribute, so it is not a tf_model.h5 weights file in the "
                 f"Keras 2 / transformers layout.{keras3} Save the model with transformers' save_pretrained, or as "
                 "safetensors."
             )
         layers = read_name_list(root, "layer_names")
-        if TOP_LEVEL_GROUP in root and TOP_LEVEL_GROUP not in layers:
+        if TOP_LEVEL_GROUP not in layers and _resolve(root, TOP_LEVEL_GROUP, self.path) is not None:
             layers.append(TOP_LEVEL_GROUP)
         datasets = {}
         for layer in layers:
-            node = root.get(layer)
+            node = _resolve(root, layer, self.path)
             if isinstance(node, h5py.Dataset):  # a shard file lists its datasets directly
                 datasets[layer] = node
                 continue
-            if node is None:
+            if not isinstance(node, h5py.Group):
                 raise CheckpointFormatError(damaged(self.path, f"layer {layer!r} is listed but has no group"))
             for name in read_name_list(node, "weight_names"):
-                if not isinstance(node.get(name), h5py.Dataset):
+                dataset = _resolve(node, name, self.path)
+                if not isinstance(dataset, h5py.Dataset):
                     raise CheckpointFormatError(damaged(self.path, f"weight {name!r} is listed but has no data"))
-                datasets[name] = node[name]
+                datasets[name] = dataset
         return datasets
 
     def __getitem__(self, name: str) -> np.ndarray:

@@ -14,6 +14,7 @@ from the archive only when that tensor is asked for.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import struct
@@ -34,6 +35,7 @@ _STORAGE_DTYPES = {
     "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128", "UntypedStorage": "uint8",
 }  # fmt: skip
+_DEFLATE_MAX_RATIO = 1032  # the most a deflate stream can expand
 # Dtype objects (torch.float32 pickles as the global "torch float32") only appear as inert arguments.
 _TORCH_DTYPE_NAMES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
                       "float", "double", "half", "long", "int", "short", "complex64", "complex128"}  # fmt: skip
@@ -82,6 +84,9 @@ def _rebuild_parameter(data, *unused):
 
 
 def _encode_text(text: str, encoding: str = "latin1") -> bytes:  # how protocol-2 pickles spell bytes
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
+        # other codecs (punycode, idna …) are slow on crafted input and no state dict uses them
+        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r}, which no state dict uses")
     return text.encode(encoding)
 
 
@@ -101,10 +106,19 @@ def _refuse_opcode(unpickler):
     raise pickle.UnpicklingError("it uses the BYTEARRAY8 opcode, which no state dict needs")
 
 
+def _build_dict_only(unpickler):
+    """BUILD sets attributes: a state dict's OrderedDict gets its `_metadata` that way. On anything else it
+    could rewrite a tensor reference after its bounds were checked (or a shared stand-in), so it is refused."""
+    if len(unpickler.stack) < 2 or type(unpickler.stack[-2]) is not OrderedDict:
+        raise pickle.UnpicklingError("it sets the state of an object that is not a state dict (BUILD)")
+    pickle._Unpickler.load_build(unpickler)
+
+
 # The pure-Python unpickler: the C one sizes its memo table by the largest index a PUT opcode names, so a
 # few crafted bytes could make it allocate gigabytes. data.pkl is small, so the speed difference is negligible.
 class _RestrictedUnpickler(pickle._Unpickler):
-    dispatch = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: _refuse_opcode}  # allocates before reading
+    dispatch = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: _refuse_opcode,  # allocates before reading
+                pickle.BUILD[0]: _build_dict_only}  # fmt: skip
 
     def __init__(self, data: bytes, path: str, storage_sizes: dict[str, int]):
         super().__init__(io.BytesIO(data))
@@ -123,7 +137,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and _is_index(pid[4])):  # fmt: skip
             raise UnsafeCheckpointError(
-                f"{self._path} contains a persistent reference {pid!r} that is not a tensor storage; not loaded."
+                f"{self._path} contains a persistent reference ({_describe(pid)}) that is not a tensor storage; "
+                "not loaded."
             )
         dtype, key, numel = pid[1].dtype, pid[2], pid[4]
         if key not in self._storage_sizes:
@@ -131,6 +146,13 @@ class _RestrictedUnpickler(pickle._Unpickler):
         if self._storage_sizes[key] < numel * _numpy_dtype(dtype, "<").itemsize:
             raise CheckpointFormatError(damaged(self._path, f"storage {key} is shorter than its {numel} elements"))
         return _StorageRef(key, dtype, numel)
+
+
+def _describe(value) -> str:
+    """A short, bounded description of an untrusted object (its repr could be huge or recurse without end)."""
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} items"
+    return f"a {type(value).__name__}"
 
 
 def _numpy_dtype(dtype: str, byteorder: str) -> np.dtype:
@@ -147,6 +169,7 @@ class TorchBinReader(Mapping):
         self._keep_bf16 = keep_bf16
         if not os.path.isfile(self.path):
             raise CheckpointNotFoundError(f"{self.path} does not exist.")
+        self._file_size = os.path.getsize(self.path)
         try:
             if not zipfile.is_zipfile(self.path):
                 raise CheckpointFormatError(damaged(
@@ -165,6 +188,13 @@ class TorchBinReader(Mapping):
         if not isinstance(loaded, Mapping):
             raise CheckpointFormatError(f"{self.path} holds a {type(loaded).__name__}, not a state dict of tensors.")
         self._tensors = {name: ref for name, ref in loaded.items() if isinstance(ref, _TensorRef)}
+        for name, ref in self._tensors.items():
+            nbytes = math.prod(ref.shape) * _numpy_dtype(ref.storage.dtype, "<").itemsize
+            if nbytes > self._file_size:  # only a view that repeats its storage's elements could claim this
+                raise CheckpointFormatError(damaged(
+                    self.path, f"tensor {name!r} of shape {ref.shape} would take {nbytes} bytes, more than the "
+                    f"whole file's {self._file_size}"
+                ))  # fmt: skip
         if loaded and not self._tensors:
             raise CheckpointFormatError(
                 f"{self.path} holds no tensors at its top level (keys: {', '.join(map(str, list(loaded)[:5]))}); "
@@ -175,6 +205,8 @@ class TorchBinReader(Mapping):
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
         if not pickles:
             raise CheckpointFormatError(f"{self.path} is a zip file without data.pkl; it is not a PyTorch checkpoint.")
+        for info in archive.infolist():
+            self._check_member(info)
         prefix = pickles[0][: -len("data.pkl")]
         self._storages = {info.filename[len(prefix) + 5 :]: info for info in archive.infolist()
                           if info.filename.startswith(prefix + "data/")}  # fmt: skip
@@ -186,6 +218,29 @@ class TorchBinReader(Mapping):
         self._byteorder = "<" if byteorder == "little" else ">"
         sizes = {key: info.file_size for key, info in self._storages.items()}
         return _RestrictedUnpickler(archive.read(pickles[0]), self.path, sizes).load()
+
+    def _check_member(self, info: zipfile.ZipInfo) -> None:
+        """A zip member's declared sizes must fit the real file before anything is sized by them: stored members
+        lie inside the file, and deflated ones expand at most as far as deflate can (1032:1)."""
+        start = info.header_offset + 30 + len(info.filename.encode("utf-8"))
+        if start + info.compress_size > self._file_size:
+            raise CheckpointFormatError(damaged(
+                self.path, f"the zip member {info.filename} claims {info.compress_size} bytes past the end of the file"
+            ))  # fmt: skip
+        if info.compress_type == zipfile.ZIP_STORED:
+            limit = info.compress_size
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            limit = info.compress_size * _DEFLATE_MAX_RATIO + 1024
+        else:
+            raise CheckpointFormatError(
+                f"{self.path}: the zip member {info.filename} uses compression method {info.compress_type}; "
+                "torch.save stores members uncompressed (deflate is read too). Re-save the checkpoint."
+            )
+        if info.file_size > limit:
+            raise CheckpointFormatError(damaged(
+                self.path, f"the zip member {info.filename} claims {info.file_size} bytes from {info.compress_size} "
+                "stored ones"
+            ))  # fmt: skip
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self._tensors[name].shape
