@@ -141,3 +141,18 @@ def test_batch_and_pair_length_mismatch(tmp_path):
 def test_auto_tokenizer_is_not_instantiated():
     with pytest.raises(OSError, match="from_pretrained"):
         AutoTokenizer()
+
+
+def test_gpt_neox_needs_tokenizer_json(tmp_path):
+    # transformers 4.57 has no slow GPT-NeoX class, so vocab.json + merges.txt alone cannot build one.
+    folder = materialize("gpt-neox", tmp_path)
+    AutoTokenizer.from_pretrained(folder).backend_tokenizer.model.save(str(folder))
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(CheckpointNotFoundError, match="tokenizer.json"):
+        AutoTokenizer.from_pretrained(folder)
+
+
+def test_siglip_has_no_offsets(tmp_path):
+    siglip = AutoTokenizer.from_pretrained(materialize("siglip", tmp_path))
+    with pytest.raises(NotImplementedError, match="offsets"):
+        siglip("a photo of a cat", return_offsets_mapping=True)

@@ -12,6 +12,7 @@ from test_tokenizer_support import (
     call_case,
     case_id,
     cases_of,
+    chat_call,
     materialize,
     plain,
 )
@@ -21,15 +22,24 @@ from autoload.tokenization import AutoTokenizer
 VARIANTS = [(name, "as saved") for name in REFERENCE_FOLDERS] + [(name, "older files only") for name in FULL_FOLDERS]
 
 
+class _LoadedTokenizers(dict):
+    """(folder, variant) -> tokenizer, loaded on first use (a folder that fails to load fails only its tests)."""
+
+    def __init__(self, tmp_path_factory):
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, key):
+        name, variant = key
+        folder = materialize(name, self.tmp_path_factory.mktemp(name), without_tokenizer_json=variant != "as saved")
+        self[key] = AutoTokenizer.from_pretrained(folder)
+        return self[key]
+
+
 @pytest.fixture(scope="module")
 def tokenizers(tmp_path_factory):
     """One loaded tokenizer per (folder, variant), shared by the module's tests."""
-    loaded = {}
-    for name, variant in VARIANTS:
-        folder = tmp_path_factory.mktemp(name)
-        materialize(name, folder, without_tokenizer_json=variant == "older files only")
-        loaded[name, variant] = AutoTokenizer.from_pretrained(folder)
-    return loaded
+    return _LoadedTokenizers(tmp_path_factory)
 
 
 def _params():
@@ -66,6 +76,48 @@ def test_decoding_matches_transformers(tokenizers, name, variant):
     batch_texts = next(case["text"] for case in reference["cases"] if isinstance(case["text"], list))
     batch_ids = [tokenizer(text)["input_ids"] for text in batch_texts]
     assert tokenizer.batch_decode(batch_ids) == decoding["batch_decode"]
+
+
+def _option_params():
+    for name in REFERENCE_FOLDERS:
+        for index, case in enumerate(cases_of(name).get("option_cases", [])):
+            yield pytest.param(name, index, id=f"{name}-{index}-{case['load']}-{case_id(case)}")
+
+
+@pytest.mark.parametrize(("name", "index"), list(_option_params()))
+def test_loaded_with_options_matches_transformers(tmp_path, name, index):
+    """from_pretrained(..., add_eos_token=True) and other loading options change the calls as in transformers."""
+    case = cases_of(name)["option_cases"][index]
+    tokenizer = AutoTokenizer.from_pretrained(materialize(name, tmp_path), **case["load"])
+    if "error" in case:
+        with pytest.raises(Exception):  # noqa: B017 - the reference records only that it raised
+            call_case(tokenizer, case)
+        return
+    assert {key: plain(value) for key, value in call_case(tokenizer, case).items()} == case["expected"]
+
+
+def _chat_params():
+    for name in REFERENCE_FOLDERS:
+        for index, case in enumerate(cases_of(name).get("chat", [])):
+            options = ",".join(f"{k}={v}" for k, v in sorted(case["kwargs"].items()) if k not in ("chat_template",
+                               "tools", "documents"))  # fmt: skip
+            yield pytest.param(name, index, id=f"{name}-chat{index}-[{options}]")
+
+
+@pytest.mark.parametrize(("name", "index"), list(_chat_params()))
+def test_chat_template_matches_transformers(tokenizers, name, index):
+    """apply_chat_template with the template the checkpoint ships (or the case's own): text, ids, dicts, errors."""
+    case = cases_of(name)["chat"][index]
+    tokenizer = tokenizers[name, "as saved"]
+    if "error" in case:  # the same kind of exception as transformers (ValueError, jinja2's TemplateError …)
+        with pytest.raises(Exception) as raised:  # noqa: B017 - checked by name below
+            chat_call(tokenizer, case)
+        assert type(raised.value).__name__ == case["error"].split(":")[0]
+        return
+    output = chat_call(tokenizer, case)
+    if hasattr(output, "keys"):
+        output = {key: plain(value) for key, value in output.items()}
+    assert plain(output) == case["expected"]
 
 
 @pytest.mark.parametrize("name", FULL_FOLDERS)

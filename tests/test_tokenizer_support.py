@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any, Literal
 
 TOKENIZER_FIXTURES = Path(__file__).parent / "fixtures" / "tokenizers"
 # Folders that take vocab.txt and tokenizer.json from another folder (same vocabulary; see the README there).
 SHARED_FILES = {"distilbert-uncased": "bert-uncased", "layoutlmv2": "bert-uncased"}
+# Folders that take one vocabulary file, unchanged, from another folder (Phi-3 and Mixtral use Llama's model).
+SHARED_VOCABULARY = {"phi3": ("llama", "tokenizer.model"), "mixtral": ("llama", "tokenizer.model")}
 REFERENCE_FOLDERS = sorted(p.name for p in TOKENIZER_FIXTURES.iterdir() if p.is_dir() and p.name != "layoutlmv2")
-# Folders with a tokenizer.json, which the tests also build from the older files alone.
-FULL_FOLDERS = [name for name in REFERENCE_FOLDERS if not name.endswith("-slow-files") and name != "wav2vec2-ctc"]
+# Files that are not vocabularies: a folder with tokenizer.json and something else is also built from the rest.
+_NOT_VOCABULARY = {"cases.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json",
+                   "added_tokens.json", "chat_template.jinja"}  # fmt: skip
+
+
+def _has_older_files(name: str) -> bool:
+    files = {p.name for p in (TOKENIZER_FIXTURES / name).iterdir()}
+    if name in SHARED_FILES or name in SHARED_VOCABULARY:
+        return True
+    return "tokenizer.json" in files and bool(files - _NOT_VOCABULARY)
+
+
+# Folders with a tokenizer.json and older vocabulary files, which the tests also build from the older files alone.
+FULL_FOLDERS = [name for name in REFERENCE_FOLDERS if _has_older_files(name)]
 
 
 def cases_of(name: str) -> dict:
@@ -24,6 +39,9 @@ def materialize(name: str, target: Path, *, without_tokenizer_json: bool = False
     for path in (TOKENIZER_FIXTURES / name).iterdir():
         if path.name != "cases.json":
             shutil.copy(path, target / path.name)
+    if name in SHARED_VOCABULARY:
+        donor, filename = SHARED_VOCABULARY[name]
+        shutil.copy(TOKENIZER_FIXTURES / donor / filename, target / filename)
     donor = SHARED_FILES.get(name)
     if donor is not None:
         shutil.copy(TOKENIZER_FIXTURES / donor / "vocab.txt", target / "vocab.txt")
@@ -48,7 +66,7 @@ def call_case(tokenizer, case: dict):
 
 
 def case_id(case: dict) -> str:
-    text = case["text"] if isinstance(case["text"], str) else f"batch{len(case['text'])}"
+    text = case["text"] if isinstance(case["text"], str) else f"batch{len(case['text'])}" if case["text"] else ""
     pair = "+pair" if case.get("text_pair") is not None else ""
     call = ",".join(f"{k}={v}" for k, v in sorted(case["call"].items()))
     return f"{text[:24]!r}{pair}[{call}]"
@@ -89,3 +107,58 @@ def synthetic_folder(kind: str, target: Path) -> Path:
     config["tokenizer_class"] = class_name[kind]
     (target / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     return target
+
+
+# Tools passed to chat templates as Python functions (the `tool_functions` of a chat case); written exactly as
+# in scripts/reference/make_decoder_tokenizers.py, whose transformers run turned them into JSON schemas.
+def get_current_temperature(location: str, unit: str = "celsius") -> float:
+    """
+    Get the current temperature at a location.
+
+    Args:
+        location: The location to get the temperature for, in the format "City, Country"
+        unit: The unit to return the temperature in. (choices: ["celsius", "fahrenheit"])
+
+    Returns:
+        The current temperature at the specified location in the specified units, as a float.
+    """
+    return 22.0
+
+
+def multiply(a: float, b: int | None = None, values: list[str] | None = None) -> float:
+    """
+    A function that multiplies two numbers
+
+    Args:
+        a: The first number to multiply
+        b: The second number to multiply
+        values: Extra labels, unused
+    """
+    return a * (b or 1)
+
+
+def plan_trip(city: Literal["Paris", "Rome"], days: tuple[int, str], budget: dict[str, float],
+              flexible: bool | str = False, notes: Any = None) -> list[dict]:  # fmt: skip
+    """
+    Plan a trip.
+
+    Args:
+        city: Where to go
+        days: How many days, and a label
+            for them (this description spans two lines)
+        budget: Money per category
+        flexible: Whether the dates may move
+        notes: Anything else
+    """
+    return []
+
+
+TOOL_FUNCTIONS = {"get_current_temperature": get_current_temperature, "multiply": multiply, "plan_trip": plan_trip}
+
+
+def chat_call(tokenizer, case: dict):
+    """apply_chat_template as a chat case of cases.json records it."""
+    kwargs = dict(case["kwargs"])
+    if "tool_functions" in kwargs:
+        kwargs["tools"] = [TOOL_FUNCTIONS[name] for name in kwargs.pop("tool_functions")]
+    return tokenizer.apply_chat_template(case["conversation"], **kwargs)

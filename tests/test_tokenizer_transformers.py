@@ -70,6 +70,8 @@ def test_saved_files_load_in_transformers(tmp_path, name):
     text = "Hello zebra-crossing, world! </s> <mask> [MASK]"
     theirs = transformers.AutoTokenizer.from_pretrained(tmp_path / "saved")
     assert theirs(text)["input_ids"] == ours(text)["input_ids"]
+    if not ours.can_save_slow_tokenizer:
+        return  # tokenizer.json only (GPT-NeoX): transformers cannot load it from anything else either
     (tmp_path / "saved" / "tokenizer.json").unlink(missing_ok=True)
     from_older_files = transformers.AutoTokenizer.from_pretrained(tmp_path / "saved")
     assert from_older_files(text)["input_ids"] == ours(text)["input_ids"]

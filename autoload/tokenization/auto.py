@@ -36,6 +36,9 @@ TOKENIZER_CLASS_MODULES: dict[str, str] = {
     },
     **{name: "t5" for name in ("T5Tokenizer", "T5TokenizerFast")},
     **{name: "llama" for name in ("LlamaTokenizer", "LlamaTokenizerFast")},
+    **{name: "gemma" for name in ("GemmaTokenizer", "GemmaTokenizerFast")},
+    "GPTNeoXTokenizerFast": "gpt_neox",
+    "SiglipTokenizer": "siglip",
     "Wav2Vec2CTCTokenizer": "wav2vec2",
 }
 
@@ -53,6 +56,17 @@ MODEL_TYPE_TOKENIZERS: dict[str, tuple[str | None, str | None]] = {
     "t5": ("T5Tokenizer", "T5TokenizerFast"),
     "llama": ("LlamaTokenizer", "LlamaTokenizerFast"),
     "mistral": ("LlamaTokenizer", "LlamaTokenizerFast"),
+    "mixtral": ("LlamaTokenizer", "LlamaTokenizerFast"),
+    "phi3": ("LlamaTokenizer", "LlamaTokenizerFast"),
+    **{
+        model_type: ("GemmaTokenizer", "GemmaTokenizerFast")
+        for model_type in ("gemma", "gemma2", "gemma3", "gemma3_text", "gemma3n", "gemma3n_text")
+    },
+    **{model_type: ("Qwen2Tokenizer", "Qwen2TokenizerFast") for model_type in ("qwen2_moe", "qwen3", "qwen3_moe")},
+    "opt": ("GPT2Tokenizer", "GPT2TokenizerFast"),
+    "gptj": ("GPT2Tokenizer", "GPT2TokenizerFast"),
+    "gpt_neox": (None, "GPTNeoXTokenizerFast"),
+    "siglip": ("SiglipTokenizer", None),
     "wav2vec2": ("Wav2Vec2CTCTokenizer", None),
 }
 

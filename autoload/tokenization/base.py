@@ -112,22 +112,27 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         """Make a loaded backend follow the options given to the constructor (no-op by default)."""
 
     def _add_missing_tokens(self, added_tokens_decoder: dict[int, dict]) -> None:
-        """Add tokens of `added_tokens_decoder` and special tokens that the backend does not know yet."""
-        present = {token.content for token in self._tokenizer.get_added_tokens_decoder().values()}
+        """Add tokens of `added_tokens_decoder` and special tokens that the backend does not know yet.
+
+        A declared token the backend holds as non-special is added again when it is one of the special tokens
+        (e.g. Gemma 3's extra image tokens), as transformers does.
+        """
+        present = {token.content: token.special for token in self._tokenizer.get_added_tokens_decoder().values()}
         specials = set(self.all_special_tokens)
         new = []
         for _, spec in sorted(added_tokens_decoder.items()):
-            if spec["content"] in present:
+            special = spec.get("special", False) or spec["content"] in specials
+            if spec["content"] in present and (present[spec["content"]] or not special):
                 continue
-            new.append(AddedToken(**{**spec, "special": spec.get("special", False) or spec["content"] in specials}))
-            present.add(spec["content"])
+            new.append(AddedToken(**{**spec, "special": special}))
+            present[spec["content"]] = special
         attribute_of = {v: k for k, v in self._special_tokens.items() if v is not None}
         for token in self.all_special_tokens:
             if token not in present:
                 flags = {"normalized": False, **self.special_token_flags.get(attribute_of.get(token, ""), {})}
                 flags.update(self._token_flags.get(token, {}))
                 new.append(AddedToken(token, **{**flags, "special": True}))
-                present.add(token)
+                present[token] = True
         if new:
             self._tokenizer.add_tokens(new)
 
@@ -590,34 +595,24 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
 
     def apply_chat_template(self, conversation, tools=None, documents=None, chat_template=None, add_generation_prompt=False,
                             continue_final_message=False, tokenize=True, padding=False, truncation=False, max_length=None,
-                            return_tensors=None, return_dict=False, tokenizer_kwargs=None, **kwargs):  # fmt: skip
+                            return_tensors=None, return_dict=False, return_assistant_tokens_mask=False,
+                            tokenizer_kwargs=None, **kwargs):  # fmt: skip
         """Render a conversation with the tokenizer's Jinja chat template, and tokenize it unless tokenize=False."""
-        from .chat_template import render_conversations, resolve_template
+        from .chat_template import apply_chat_template
 
-        template = resolve_template(self.chat_template, chat_template, tools)
-        batched = (
-            isinstance(conversation, (list, tuple))
-            and bool(conversation)
-            and (isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages"))
-        )
-        conversations = conversation if batched else [conversation]
-        texts = render_conversations(
-            template, conversations, tools=tools, documents=documents, add_generation_prompt=add_generation_prompt,
-            continue_final_message=continue_final_message, special_tokens=self._template_special_tokens(), **kwargs,
+        return apply_chat_template(
+            self, conversation, tools=tools, documents=documents, chat_template=chat_template,
+            add_generation_prompt=add_generation_prompt, continue_final_message=continue_final_message,
+            tokenize=tokenize, padding=padding, truncation=truncation, max_length=max_length,
+            return_tensors=return_tensors, return_dict=return_dict,
+            return_assistant_tokens_mask=return_assistant_tokens_mask, tokenizer_kwargs=tokenizer_kwargs, **kwargs,
         )  # fmt: skip
-        if not tokenize:
-            return texts if batched else texts[0]
-        encoded = self(
-            texts if batched else texts[0], padding=padding, truncation=truncation, max_length=max_length,
-            add_special_tokens=False, return_tensors=return_tensors, **(tokenizer_kwargs or {}),
-        )  # fmt: skip
-        return encoded if return_dict else encoded["input_ids"]
 
-    def _template_special_tokens(self) -> dict[str, Any]:
-        tokens: dict[str, Any] = {name: self._special_tokens.get(name) for name in SPECIAL_TOKEN_NAMES}
-        tokens["additional_special_tokens"] = self.additional_special_tokens
-        tokens.update(self.extra_special_tokens)
-        return tokens
+    def get_chat_template(self, chat_template: str | None = None, tools=None) -> str:
+        """The template apply_chat_template would use: `chat_template` (a template or a name), else our own."""
+        from .chat_template import resolve_template
+
+        return resolve_template(self.chat_template, chat_template, tools)
 
     # --- saving ---------------------------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ class ByteLevelBPETokenizerFast(PreTrainedTokenizerFast):
 class GPT2TokenizerFast(ByteLevelBPETokenizerFast):
     defaults = {"unk_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
                 "add_prefix_space": False, "add_bos_token": False}  # fmt: skip
+    # Declared as plain strings (older checkpoints: GPT-J, OPT), they are added as normalized tokens.
+    special_token_flags = {name: {"normalized": True} for name in ("bos_token", "eos_token", "unk_token", "pad_token")}
 
     def _post_processor(self, vocab):
         if self.settings.get("add_bos_token"):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from tokenizers import decoders, normalizers, pre_tokenizers, processors
+from tokenizers import decoders, normalizers, pre_tokenizers
 
 from .base import PreTrainedTokenizerFast, copy_vocab_file
+from .bos_eos import BosEosTemplateMixin
 from .converters import SPIECE_UNDERLINE, metaspace_prepend_scheme, sentencepiece_added_tokens, sentencepiece_bpe
 from .sentencepiece_model import load_model
 
 
-class LlamaTokenizerFast(PreTrainedTokenizerFast):
+class LlamaTokenizerFast(BosEosTemplateMixin, PreTrainedTokenizerFast):
     vocab_files_names = {"vocab_file": "tokenizer.model"}
     model_input_names = ["input_ids", "attention_mask"]
     padding_side = "left"
@@ -54,49 +55,6 @@ class LlamaTokenizerFast(PreTrainedTokenizerFast):
         tokenizer.decoder = decoders.Sequence(steps)
         tokenizer.add_tokens(sentencepiece_added_tokens(model, set(self.all_special_tokens)))
         return tokenizer
-
-    def _sync_backend(self) -> None:
-        self.update_post_processor()
-
-    @property
-    def add_bos_token(self) -> bool:
-        return bool(self.settings.get("add_bos_token"))
-
-    @add_bos_token.setter
-    def add_bos_token(self, value: bool) -> None:
-        self.settings["add_bos_token"] = self.init_kwargs["add_bos_token"] = value
-        self.update_post_processor()
-
-    @property
-    def add_eos_token(self) -> bool:
-        return bool(self.settings.get("add_eos_token"))
-
-    @add_eos_token.setter
-    def add_eos_token(self, value: bool) -> None:
-        self.settings["add_eos_token"] = self.init_kwargs["add_eos_token"] = value
-        self.update_post_processor()
-
-    def update_post_processor(self) -> None:
-        """Rebuild the template that adds <s> (add_bos_token) and </s> (add_eos_token) around each text."""
-        parts, special_tokens = {}, []
-        for name, enabled in (("bos", self.add_bos_token), ("eos", self.add_eos_token)):
-            token = getattr(self, f"{name}_token")
-            if enabled and token is None:
-                raise ValueError(f"add_{name}_token=True but the tokenizer has no {name}_token.")
-            parts[name] = token if enabled else None
-            if enabled:
-                special_tokens.append((token, self.convert_tokens_to_ids(token)))
-        bos, eos = parts["bos"], parts["eos"]
-
-        def sequence(name: str, type_id: int) -> str:
-            pieces = (
-                ([f"{bos}:{type_id}"] if bos else []) + [f"${name}:{type_id}"] + ([f"{eos}:{type_id}"] if eos else [])
-            )
-            return " ".join(pieces)
-
-        self._tokenizer.post_processor = processors.TemplateProcessing(
-            single=sequence("A", 0), pair=f"{sequence('A', 0)} {sequence('B', 1)}", special_tokens=special_tokens
-        )
 
     @property
     def can_save_slow_tokenizer(self) -> bool:

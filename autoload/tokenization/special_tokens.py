@@ -122,16 +122,18 @@ class SpecialTokensMixin:
 
     @property
     def special_tokens_map(self) -> dict[str, str | list[str]]:
-        """{attribute: token} for every special token that is set."""
+        """{attribute: token} for every special token that is set, `extra_special_tokens` names last."""
         mapping: dict[str, Any] = {k: v for k, v in self._special_tokens.items() if v is not None}
         if self._additional_special_tokens:
             mapping["additional_special_tokens"] = list(self._additional_special_tokens)
+        mapping.update({k: v for k, v in self.extra_special_tokens.items() if v})
         return mapping
 
     @property
     def all_special_tokens(self) -> list[str]:
-        """Every special token once, in attribute order then additional tokens."""
+        """Every special token once, in attribute order, then additional tokens, then extra special tokens."""
         tokens = [v for v in self._special_tokens.values() if v is not None] + self._additional_special_tokens
+        tokens += [v for v in self.extra_special_tokens.values() if v]
         return list(dict.fromkeys(tokens))
 
     @property
