@@ -13,8 +13,8 @@ import json
 import os
 from typing import Any
 
-from .errors import CheckpointFormatError
 from .hub import HubOptions, cached_file
+from .json_files import read_json_file
 
 CONFIG_NAME = "config.json"
 FORMAT_VERSION = "4.57.6"  # the transformers version whose config.json layout we write
@@ -170,16 +170,16 @@ class PretrainedConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike):
-        return cls.from_dict(read_config_file(path))
+        return cls.from_dict(read_model_config_file(path))
 
     @classmethod
     def get_config_dict(cls, pretrained_model_name_or_path, **kwargs) -> tuple[dict, dict]:
         options = HubOptions.pop_from(kwargs)
         source = os.fspath(pretrained_model_name_or_path)
         if os.path.isfile(source):
-            return read_config_file(source), kwargs
+            return read_model_config_file(source), kwargs
         path = cached_file(source, CONFIG_NAME, options)
-        return read_config_file(path), kwargs
+        return read_model_config_file(path), kwargs
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
@@ -254,19 +254,24 @@ class PretrainedConfig:
 
 
 def read_config_file(path) -> dict:
-    """Read a config.json, raising CheckpointFormatError (naming the file) when it is not a JSON object."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise CheckpointFormatError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
-            "Fix or re-download the file."
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise CheckpointFormatError(f"{path} is not a UTF-8 text file; re-download it.") from exc
-    if not isinstance(data, dict):
-        raise CheckpointFormatError(f"{path} must hold a JSON object, found {type(data).__name__}.")
+    """Read a config.json (or any JSON config file of a checkpoint), raising CheckpointFormatError naming the file
+    when it is not a JSON object (or too large or too deeply nested to be one). A preprocessor_config.json also
+    has its image and audio sizes checked (autoload.config_checks) before any processor is sized by them."""
+    data = read_json_file(path)
+    if os.path.basename(os.fspath(path)).endswith("preprocessor_config.json"):
+        from .config_checks import check_preprocessor_config
+
+        check_preprocessor_config(data, path)
+    return data
+
+
+def read_model_config_file(path) -> dict:
+    """A model's config.json, with the fields that size the model, name its labels and its type checked (see
+    autoload.config_checks) before any config object is built from it."""
+    from .config_checks import check_config_dict
+
+    data = read_config_file(path)
+    check_config_dict(data, path)
     return data
 
 

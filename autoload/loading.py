@@ -100,7 +100,16 @@ class LoadRequest:
         flags = {k: v for k, v in self.flags.items() if k != f"from_{_FLAG_OF_BACKEND[backend]}"}
         state, files = read_canonical_weights(self.source, self.options, backend=backend, config=self.config, **flags)
         shards = f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else ""
+        self.check_config_sizes(state, files.paths[0] + shards)
         return state, files.paths[0] + shards
+
+    def check_config_sizes(self, state, where: str) -> None:
+        """Before the model is built: refuse config sizes implausible for the checkpoint (autoload.config_checks)."""
+        from .config_checks import check_config_against_weights
+        from .hub import resolve_folder
+
+        config_file = os.path.join(resolve_folder(self.source, self.options), "config.json")
+        check_config_against_weights(self.config, state, config_file, where)
 
     def finish(self, model, info: LoadingInfo, where: str):
         """Attach the generation config, then return what the caller asked for (warning about gaps)."""

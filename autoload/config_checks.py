@@ -1,0 +1,255 @@
+"""Checks on model configs from checkpoints, done before anything is sized by them.
+
+Two stages. `check_config_dict` runs on the raw JSON of a config.json, before a config object exists: the
+fields that size a model (hidden_size, vocab_size, num_hidden_layers …), the token ids, the labels and
+model_type must have the right types and ranges. `check_config_against_weights` runs when a model is loaded
+from weights, before the model is built: the sizes must be plausible for the checkpoint's total number of
+weights (which the readers know from headers alone), so a config claiming a 10**12-token vocabulary or a
+million layers is refused instead of exhausting memory or time. Both raise CheckpointFormatError naming the
+file, the field and the value expected.
+"""
+
+from __future__ import annotations
+
+import math
+import reprlib
+from collections.abc import Mapping
+
+from .errors import CheckpointFormatError
+
+MAX_SIZE = 2**31 - 1  # no dimension of a real model comes near this
+MAX_LABELS = 10**5  # num_labels builds (and copies) an id2label dict of that many entries when the file gives none
+
+# Width of the model: the first of these a config has (aliases such as GPT-2's n_embd resolve through
+# attribute_map). Every count below costs at least this many weights per unit.
+_WIDTH_FIELDS = ("hidden_size", "d_model", "n_embd", "dim", "embed_dim")
+# Rows of a matrix whose other side is the width: embeddings, position tables, classifier outputs.
+_ROW_FIELDS = ("vocab_size", "type_vocab_size", "max_position_embeddings", "n_positions", "max_source_positions",
+               "max_target_positions", "relative_attention_num_buckets", "num_mel_bins", "projection_dim",
+               "classifier_proj_size", "codevector_dim", "proj_codevector_dim", "xvector_output_dim",
+               "pooler_output_size", "output_hidden_size", "intermediate_size", "d_ff", "n_inner", "hidden_dim",
+               "encoder_ffn_dim", "decoder_ffn_dim", "embedding_size")  # fmt: skip
+# Repeated layers: each holds at least width × width weights (an attention projection or a 1×1 convolution).
+_LAYER_FIELDS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "encoder_layers",
+                 "decoder_layers", "num_adapter_layers", "depths")  # fmt: skip
+# Other sizes: positive integers (or lists of them) held to the plain bound.
+_OTHER_SIZE_FIELDS = ("num_attention_heads", "n_head", "n_heads", "num_heads", "encoder_attention_heads",
+                      "decoder_attention_heads", "num_key_value_heads", "d_kv", "head_dim", "hidden_sizes",
+                      "image_size", "patch_size", "num_channels", "window_size", "encoder_stride", "num_stages",
+                      "conv_dim", "conv_kernel", "conv_stride", "tdnn_dim", "tdnn_kernel", "tdnn_dilation",
+                      "num_conv_pos_embeddings", "num_conv_pos_embedding_groups", "num_codevectors_per_group",
+                      "num_codevector_groups", "num_feat_extract_layers", "adapter_kernel_size", "adapter_stride",
+                      "relative_attention_max_distance", "sliding_window", "max_window_layers")  # fmt: skip
+SIZE_FIELDS = (*_WIDTH_FIELDS, *_ROW_FIELDS, *_LAYER_FIELDS, *_OTHER_SIZE_FIELDS)
+# Fields that may also be 0 (a model without token types, an empty adapter) or null (derived from others).
+_MAY_BE_ZERO = {"type_vocab_size", "relative_attention_num_buckets", "relative_attention_max_distance",
+                "sliding_window", *_LAYER_FIELDS, "max_window_layers"}  # fmt: skip
+_MAY_BE_NULL = {"n_inner", "num_key_value_heads", "head_dim", "num_decoder_layers", "sliding_window",
+                "max_window_layers", "projection_dim", "classifier_proj_size", "pooler_output_size",
+                "output_hidden_size", "hidden_sizes", "depths", "embedding_size", "intermediate_size"}  # fmt: skip
+TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id",
+                   "forced_bos_token_id", "forced_eos_token_id")  # fmt: skip
+# Model types whose embeddings take pad_token_id as their padding index (as in transformers 4.57): there a
+# pad id outside the vocabulary fails when the model is built.
+_PAD_IN_EMBEDDINGS = {"bert", "roberta", "distilbert", "bart", "llama", "mistral", "qwen2", "whisper"}
+_FLOOR = 2**22  # sizes this small are cheap to build whatever the checkpoint holds
+_SLACK = 4  # a model may hold some weights its checkpoint lacks (a new head), not many times more
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 60
+_short.maxlist = _short.maxdict = 6
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _field_error(path, field: str, value, expected: str) -> CheckpointFormatError:
+    return CheckpointFormatError(
+        f"{path}: the field {field!r} is {_short.repr(value)}; expected {expected}. Fix the config or re-download it."
+    )
+
+
+def check_config_dict(data: dict, path, prefix: str = "") -> None:
+    """Types and ranges of the fields of a config.json that size a model, name its labels or its type."""
+    model_type = data.get("model_type")
+    if model_type is not None and not isinstance(model_type, str):
+        raise _field_error(path, prefix + "model_type", model_type, "a string naming the architecture, like \"bert\"")
+    architectures = data.get("architectures")
+    if architectures is not None and not (isinstance(architectures, list)
+                                          and all(isinstance(a, str) for a in architectures)):  # fmt: skip
+        raise _field_error(path, prefix + "architectures", architectures, "a list of class names")
+    for field in SIZE_FIELDS:
+        if field in data:
+            _check_size(data[field], path, prefix + field, field)
+    for field in TOKEN_ID_FIELDS:
+        value = data.get(field)
+        ids = value if isinstance(value, list) and field in ("eos_token_id", "forced_eos_token_id") else [value]
+        if not all(v is None or (_is_int(v) and -MAX_SIZE <= v <= MAX_SIZE) for v in ids):
+            raise _field_error(path, prefix + field, value, "a token id (an integer) or null")
+    _check_labels(data, path, prefix)
+    for key, value in data.items():  # nested configs: text_config, vision_config, encoder, decoder …
+        if isinstance(value, dict) and (key.endswith("_config") or key in ("encoder", "decoder")):
+            check_config_dict(value, path, prefix=f"{prefix}{key}.")
+
+
+def _check_size(value, path, name: str, field: str) -> None:
+    low = 0 if field in _MAY_BE_ZERO else 1
+    expected = f"an integer from {low} to {MAX_SIZE}"
+    if value is None and field in _MAY_BE_NULL:
+        return
+    if isinstance(value, list) and field not in _WIDTH_FIELDS:  # depths, hidden_sizes, conv_dim, image_size …
+        if not value or not all(_is_int(v) and low <= v <= MAX_SIZE for v in value):
+            raise _field_error(path, name, value, f"{expected}, or a list of them")
+        return
+    if not (_is_int(value) and low <= value <= MAX_SIZE):
+        raise _field_error(path, name, value, expected)
+
+
+def _check_labels(data: dict, path, prefix: str) -> None:
+    id2label = data.get("id2label")
+    if id2label is not None:
+        if not isinstance(id2label, dict):
+            raise _field_error(path, prefix + "id2label", id2label, "an object mapping label ids to names")
+        for key in id2label:
+            if not (isinstance(key, str) and key.strip().lstrip("-").isdigit() and len(key) < 12):
+                raise _field_error(path, f"{prefix}id2label key {_short.repr(key)}", key,
+                                   "label ids written as integers, like \"0\"")  # fmt: skip
+    label2id = data.get("label2id")
+    if label2id is not None:
+        if not isinstance(label2id, dict):
+            raise _field_error(path, prefix + "label2id", label2id, "an object mapping label names to ids")
+        for name, value in label2id.items():
+            if not (_is_int(value) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()
+                                       and len(value) < 12)):  # fmt: skip
+                raise _field_error(path, f"{prefix}label2id[{_short.repr(name)}]", value, "an integer label id")
+    num_labels = data.get("num_labels")
+    if num_labels is not None and not (_is_int(num_labels) and 1 <= num_labels <= MAX_LABELS):
+        raise _field_error(path, prefix + "num_labels", num_labels, f"an integer from 1 to {MAX_LABELS}")
+
+
+# -- against the weights ---------------------------------------------------------------------------------
+def total_elements(weights: Mapping) -> int:
+    """The number of weights in a checkpoint, from the readers' headers (no tensor is read)."""
+    get_shape = getattr(weights, "shape", None)
+    total = 0
+    for name in weights:
+        shape = get_shape(name) if callable(get_shape) else getattr(weights[name], "shape", ())
+        total += math.prod(shape)
+    return total
+
+
+def check_config_against_weights(config, weights: Mapping, config_file, weights_file) -> None:
+    """Refuse config sizes that would build a model far larger than the checkpoint `weights` (before building
+    it): a size alone, or times the model's width (rows of a width-wide matrix), or times its square (layers),
+    must stay within a few times the checkpoint's total number of weights."""
+    total = total_elements(weights)
+    budget = _SLACK * total + _FLOOR
+    for name, sub in _configs(config):
+        _check_plausible(sub, name, budget, total, config_file, weights_file)
+
+
+def _configs(config, prefix: str = ""):
+    yield prefix, config
+    for key, value in vars(config).items():
+        if hasattr(value, "to_dict") and hasattr(value, "model_type"):  # a nested PretrainedConfig
+            yield from _configs(value, f"{prefix}{key}.")
+
+
+def _value(config, field: str):
+    try:
+        return getattr(config, field)
+    except AttributeError:
+        return None
+
+
+def _check_plausible(config, prefix: str, budget: int, total: int, config_file, weights_file) -> None:
+    def refuse(field: str, value, need: int, how: str, limit: int):
+        raise CheckpointFormatError(
+            f"{config_file}: the field {prefix + field!r} is {_short.repr(value)}, which would need about {need} "
+            f"weights ({how}), but {weights_file} holds {total} in all; expected {prefix + field} <= {limit}. The "
+            "config does not belong to these weights: fix it or re-download the checkpoint."
+        )
+
+    width = next((v for f in _WIDTH_FIELDS if _is_int(v := _value(config, f)) and v > 0), None)
+    if width is None:
+        sizes = _value(config, "hidden_sizes")
+        width = min(sizes) if isinstance(sizes, (list, tuple)) and sizes and all(map(_is_int, sizes)) else None
+    fields = [f for f in dict.fromkeys(SIZE_FIELDS) if _value(config, f) is not None]
+    for field in fields:
+        value = _value(config, field)
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not all(_is_int(v) for v in values):
+            continue  # a type error the config class reports itself
+        biggest = max(values, default=0)
+        if biggest > budget:
+            refuse(field, value, biggest, "the size itself", budget)
+        if width is None:
+            continue
+        if field in _ROW_FIELDS and biggest * width > budget:
+            refuse(field, value, biggest * width, f"{field} x width {width}", budget // width)
+        if field in _LAYER_FIELDS:
+            layers = sum(values)
+            if layers * width * width > budget:
+                refuse(field, value, layers * width * width, f"layers x width {width} squared", budget // width**2)
+    labels = len(getattr(config, "id2label", None) or {})
+    if width is not None and labels * width > budget:
+        refuse("num_labels", labels, labels * width, f"labels x width {width}", budget // width)
+    _check_pad_token(config, prefix, config_file)
+
+
+def _check_pad_token(config, prefix: str, config_file) -> None:
+    pad, vocab = _value(config, "pad_token_id"), _value(config, "vocab_size")
+    if type(config).model_type not in _PAD_IN_EMBEDDINGS or not (_is_int(pad) and _is_int(vocab)):
+        return
+    if not -vocab <= pad < vocab:
+        raise CheckpointFormatError(
+            f"{config_file}: the field {prefix + 'pad_token_id'!r} is {pad}, outside the vocabulary of vocab_size "
+            f"{vocab}; expected a token id from 0 to {vocab - 1}. Fix the config or re-download the checkpoint."
+        )
+
+
+# -- preprocessor_config.json -------------------------------------------------------------------------------------
+MAX_IMAGE_SIDE = 16384
+MAX_IMAGE_PIXELS = 2**26  # 8192 x 8192: about 800 MB as three float32 planes
+_IMAGE_SIZE_FIELDS = ("size", "crop_size", "pad_size", "mask_size", "mask_pad_size", "max_size", "min_size",
+                      "image_size", "size_divisor", "size_divisibility", "patch_size", "max_patches",
+                      "shortest_edge", "longest_edge")  # fmt: skip
+_AUDIO_LIMITS = {"sampling_rate": 10**6, "feature_size": 2**14, "num_mel_bins": 2**14, "n_fft": 2**16,
+                 "win_length": 2**16, "hop_length": 2**16, "chunk_length": 3600, "n_samples": 2**28,
+                 "nb_max_frames": 2**24, "max_length": 2**28}  # fmt: skip
+MAX_SPECTROGRAM = 2**26  # frames x frequency bins of one padded input
+
+
+def check_preprocessor_config(data: dict, path) -> None:
+    """Sizes in an image processor's or feature extractor's config, refused before any image or audio buffer is
+    sized by them (a 60000 x 60000 resize target would allocate tens of gigabytes)."""
+    for field in _IMAGE_SIZE_FIELDS:
+        value = data.get(field)
+        if value is None:
+            continue
+        sides = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else [
+            (None, value)]  # fmt: skip
+        for key, side in sides:
+            name = field if key is None else f"{field}[{key!r}]"
+            if not (_is_int(side) and 0 <= side <= MAX_IMAGE_SIDE):
+                if isinstance(value, dict) and isinstance(side, bool):
+                    continue  # flags kept beside the sizes by some processors
+                raise _field_error(path, name, side, f"an integer from 0 to {MAX_IMAGE_SIDE} (pixels)")
+        if isinstance(value, dict) and _is_int(value.get("height")) and _is_int(value.get("width")):
+            if value["height"] * value["width"] > MAX_IMAGE_PIXELS:
+                raise _field_error(path, field, value, f"height x width at most {MAX_IMAGE_PIXELS} pixels")
+    for field, limit in _AUDIO_LIMITS.items():
+        value = data.get(field)
+        if value is not None and not (_is_int(value) and 1 <= value <= limit):
+            raise _field_error(path, field, value, f"an integer from 1 to {limit}")
+    n_fft, hop = data.get("n_fft"), data.get("hop_length")
+    samples = data.get("n_samples") or (data.get("chunk_length") or 0) * (data.get("sampling_rate") or 0)
+    if _is_int(n_fft) and _is_int(hop) and samples:
+        size = (samples // hop + 1) * (n_fft // 2 + 1)
+        if size > MAX_SPECTROGRAM:
+            raise _field_error(path, "n_samples / hop_length", samples // hop,
+                               f"spectrograms of at most {MAX_SPECTROGRAM} values ({size} asked for)")  # fmt: skip
+    if _is_int(n_fft) and _is_int(data.get("feature_size")) and (n_fft // 2 + 1) * data["feature_size"] > MAX_SPECTROGRAM:
+        raise _field_error(path, "feature_size", data["feature_size"], f"at most {MAX_SPECTROGRAM // (n_fft // 2 + 1)} "
+                           f"mel bins for n_fft {n_fft}")  # fmt: skip
