@@ -98,6 +98,7 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         backend.no_truncation()
         backend.no_padding()
         self._add_missing_tokens(self._declared_added_tokens)
+        loading.check_added_token_ids(self._tokenizer, self._declared_added_tokens, self.name_or_path)
         self._sync_backend()
 
     # --- construction hooks for the family classes ---------------------------------------------------
@@ -147,12 +148,15 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
     @classmethod
     def _from_source(cls, source, options: HubOptions, tokenizer_config: dict | None, init_inputs, kwargs: dict):
         settings = loading.read_tokenizer_settings(source, options, tokenizer_config)
+        # File names a tokenizer_config.json gives (checked to be names in the folder) are looked up there.
+        named = {key: settings.pop(key) for key in cls.vocab_files_names if key in settings}
         settings.update(kwargs)
         tokenizer_file = settings.pop("tokenizer_file", None)  # a caller's explicit file wins
         if tokenizer_file is None and cls.uses_tokenizer_file and not settings.get("from_slow"):
             tokenizer_file = loading.find_file(source, loading.TOKENIZER_FILE, options)
-        files = {key: loading.find_file(source, name, options) for key, name in cls.vocab_files_names.items()}
-        files = {key: path for key, path in files.items() if path is not None}
+        files = {key: (isinstance(named.get(key), str) and loading.find_file(source, named[key], options))
+                 or loading.find_file(source, name, options) for key, name in cls.vocab_files_names.items()}  # fmt: skip
+        files = {key: path for key, path in files.items() if path is not None and key not in settings}
         if tokenizer_file is None and not cls._has_vocab_files(files):
             looked_for = [loading.TOKENIZER_FILE] if cls.uses_tokenizer_file else []
             looked_for += cls.vocab_files_names.values()

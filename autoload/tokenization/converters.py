@@ -6,11 +6,10 @@ The family modules (bert.py, byte_level.py, t5.py, llama.py …) pick the builde
 
 from __future__ import annotations
 
-import json
-
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 from ..errors import CheckpointFormatError
+from ..json_files import read_json_file
 from .sentencepiece_model import BPE, CONTROL, UNIGRAM, USER_DEFINED, SentencePieceModel
 
 SPIECE_UNDERLINE = "▁"
@@ -22,15 +21,14 @@ SPIECE_UNDERLINE = "▁"
 def read_wordpiece_vocab(path: str) -> dict[str, int]:
     """vocab.txt: one token a line, the id is the line number. A token listed twice is an error."""
     vocab: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            token = line.rstrip("\n")
-            if token in vocab:
-                raise CheckpointFormatError(
-                    f"{path} lists the token {token!r} twice (lines {vocab[token] + 1} and {index + 1}); "
-                    "a WordPiece vocabulary needs one line per distinct token. Remove the duplicate line."
-                )
-            vocab[token] = index
+    for index, line in enumerate(_utf8_lines(path)):
+        token = line.rstrip("\n")
+        if token in vocab:
+            raise CheckpointFormatError(
+                f"{path} lists the token {token!r} twice (lines {vocab[token] + 1} and {index + 1}); "
+                "a WordPiece vocabulary needs one line per distinct token. Remove the duplicate line."
+            )
+        vocab[token] = index
     if not vocab:
         raise CheckpointFormatError(f"{path} is empty; a WordPiece vocabulary needs one token a line.")
     return vocab
@@ -38,31 +36,44 @@ def read_wordpiece_vocab(path: str) -> dict[str, int]:
 
 def read_json_vocab(path: str) -> dict:
     """vocab.json: {token: id} (or {language: {token: id}} for multilingual CTC vocabularies)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            vocab = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointFormatError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(vocab, dict):
-        raise CheckpointFormatError(f"{path} must hold a JSON object mapping tokens to ids.")
+    vocab = read_json_file(path, fix="Re-download or re-save the tokenizer")
+    nested = bool(vocab) and all(isinstance(v, dict) for v in vocab.values())
+    for table in vocab.values() if nested else [vocab]:
+        for token, index in table.items():
+            if not (isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 2**32):
+                raise CheckpointFormatError(
+                    f"{path} maps the token {token[:50]!r} to {str(index)[:50]}; expected a token id (an integer from 0 "
+                    f"to {2**32 - 1}). Re-download or re-save the tokenizer."
+                )
     return vocab
 
 
 def read_merges(path: str, limit: int | None = None) -> list[tuple[str, str]]:
     """merges.txt: an optional '#version' header, then one 'left right' pair a line, highest priority first."""
     merges = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f):
-            line = line.rstrip("\r\n")
-            if (number == 0 and line.startswith("#version")) or not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 2:
-                raise CheckpointFormatError(f"{path} line {number + 1} is not a merge of two tokens: {line!r}")
-            merges.append((parts[0], parts[1]))
-            if limit is not None and len(merges) == limit:
-                break
+    for number, line in enumerate(_utf8_lines(path)):
+        line = line.rstrip("\r\n")
+        if (number == 0 and line.startswith("#version")) or not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise CheckpointFormatError(f"{path} line {number + 1} is not a merge of two tokens: {line[:100]!r}")
+        merges.append((parts[0], parts[1]))
+        if limit is not None and len(merges) == limit:
+            break
     return merges
+
+
+def _utf8_lines(path: str):
+    """The lines of a text file of the tokenizer; CheckpointFormatError naming it when it is not UTF-8."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            yield from f
+        except UnicodeDecodeError as exc:
+            raise CheckpointFormatError(
+                f"{path} is not UTF-8 text ({exc.reason}: {exc.object[exc.start:exc.end]!r}). Re-download or re-save "
+                "the tokenizer."
+            ) from exc
 
 
 # --- WordPiece -----------------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ into the keyword arguments a tokenizer class is built from.
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..errors import CheckpointFormatError
-from ..hub import HubOptions, cached_file
-from .special_tokens import SPECIAL_TOKEN_NAMES
+from ..hub import HubOptions, cached_file, resolve_folder
+from ..json_files import read_json_file
+from .special_tokens import ADDED_TOKEN_FLAGS, SPECIAL_TOKEN_NAMES
 
 TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
@@ -31,14 +31,18 @@ def find_file(source: str | os.PathLike, filename: str, options: HubOptions) -> 
 
 def read_json(path: str) -> dict:
     """A JSON object from `path`; CheckpointFormatError naming the file when it is not one."""
+    return read_json_file(path, fix="Re-download or re-save the tokenizer")
+
+
+def read_text_file(path: str) -> str:
+    """A UTF-8 text file of the tokenizer (chat_template.jinja …); CheckpointFormatError naming it otherwise."""
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointFormatError(f"{path} is not valid JSON ({exc}). Re-download or re-save the tokenizer.") from exc
-    if not isinstance(data, dict):
-        raise CheckpointFormatError(f"{path} must hold a JSON object, found {type(data).__name__}.")
-    return data
+            return f.read()
+    except UnicodeDecodeError as exc:
+        raise CheckpointFormatError(
+            f"{path} is not UTF-8 text (byte {exc.start} is not valid UTF-8). Re-download or re-save the tokenizer."
+        ) from exc
 
 
 def read_tokenizer_config(source, options: HubOptions) -> dict:
@@ -56,12 +60,12 @@ def read_tokenizer_settings(source, options: HubOptions, tokenizer_config: dict 
     settings = dict(read_tokenizer_config(source, options) if tokenizer_config is None else tokenizer_config)
     for key in NON_SETTING_KEYS:
         settings.pop(key, None)
+    check_settings(settings, os.path.join(resolve_folder(source, options), TOKENIZER_CONFIG_FILE))
     if "added_tokens_decoder" not in settings:
         _merge_legacy_token_files(source, options, settings)
     template_path = find_file(source, CHAT_TEMPLATE_FILE, options)
     if template_path:
-        with open(template_path, encoding="utf-8") as f:
-            settings["chat_template"] = f.read()
+        settings["chat_template"] = read_text_file(template_path)
     return settings
 
 
@@ -69,7 +73,9 @@ def _merge_legacy_token_files(source, options: HubOptions, settings: dict) -> No
     """Older checkpoints keep special tokens in special_tokens_map.json and extra ids in added_tokens.json."""
     map_path = find_file(source, SPECIAL_TOKENS_MAP_FILE, options)
     if map_path:
-        for key, value in read_json(map_path).items():
+        special_tokens_map = read_json(map_path)
+        check_settings(special_tokens_map, map_path)
+        for key, value in special_tokens_map.items():
             if key == "additional_special_tokens" and isinstance(value, list):
                 merged = list(settings.get("additional_special_tokens") or [])
                 known = {_content(v) for v in merged}
@@ -81,12 +87,71 @@ def _merge_legacy_token_files(source, options: HubOptions, settings: dict) -> No
     added_path = find_file(source, ADDED_TOKENS_FILE, options)
     if added_path:
         added = read_json(added_path)
+        for token, index in added.items():
+            if not _is_token_id(index):
+                raise _field_error(added_path, f"the id of {token[:50]!r}", index, "a token id (an integer)")
         special = {_content(settings[k]) for k in SPECIAL_TOKEN_NAMES if settings.get(k) is not None}
         special |= {_content(v) for v in settings.get("additional_special_tokens") or []}
         settings["added_tokens_decoder"] = {
             str(index): {"content": token, "normalized": token not in special, "special": token in special}
             for token, index in sorted(added.items(), key=lambda item: item[1])
         }
+
+
+def check_settings(settings: dict, path: str) -> None:
+    """Types of the tokenizer_config.json / special_tokens_map.json fields that build the tokenizer: special
+    tokens, added tokens and file names (which must name files in the folder: nothing outside it is read)."""
+    for key in (*SPECIAL_TOKEN_NAMES, "additional_special_tokens"):
+        values = settings.get(key)
+        for value in values if key == "additional_special_tokens" and isinstance(values, list) else [values]:
+            if not (value is None or isinstance(value, str) or _is_token_spec(value)):
+                raise _field_error(path, key, value, 'a token (a string, or {"content": string, …}) or null')
+    declared = settings.get("added_tokens_decoder")
+    if declared is not None:
+        if not isinstance(declared, dict):
+            raise _field_error(path, "added_tokens_decoder", declared, "an object mapping token ids to tokens")
+        for index, token in declared.items():
+            if not (isinstance(index, str) and index.isdigit() and _is_token_id(int(index))):
+                raise _field_error(path, "an added_tokens_decoder key", index,
+                                   'a token id written as an integer, like "30522"')  # fmt: skip
+            if not _is_token_spec(token):
+                raise _field_error(path, f"added_tokens_decoder[{index!r}]", token,
+                                   '{"content": string, "special": bool, …}')  # fmt: skip
+    for key, value in settings.items():
+        if key.endswith("_file") and isinstance(value, str) and not _is_file_name(value):
+            raise _field_error(path, key, value, "the name of a file in the tokenizer's folder; autoload never reads "
+                               "files outside a checkpoint's folder")  # fmt: skip
+
+
+def check_added_token_ids(backend, declared: dict[int, dict], where: str) -> None:
+    """An added token declared at an id beyond the vocabulary (which the backend would silently put at the next
+    free id instead) is an error: the ids a model was trained with would not be the ones it gets."""
+    size = backend.get_vocab_size(with_added_tokens=True)
+    for index, spec in declared.items():
+        if index >= size and backend.token_to_id(spec["content"]) != index:
+            raise CheckpointFormatError(
+                f"{where}: added_tokens_decoder (tokenizer_config.json or added_tokens.json) declares "
+                f"{spec['content'][:50]!r} at id {index}, beyond the vocabulary of {size} tokens; expected ids below "
+                f"{size}, each next to the ones before it. Re-download or re-save the tokenizer."
+            )
+
+
+def _is_token_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
+
+
+def _is_token_spec(value) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("content"), str)
+            and all(isinstance(value.get(flag, False), bool) for flag in ADDED_TOKEN_FLAGS))  # fmt: skip
+
+
+def _is_file_name(value: str) -> bool:
+    return bool(value) and not any(c in value for c in "/\\:\0") and value not in (".", "..")
+
+
+def _field_error(path: str, field: str, value, expected: str) -> CheckpointFormatError:
+    shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:197] + "..."
+    return CheckpointFormatError(f"{path}: {field} is {shown}; expected {expected}. Re-download or re-save the tokenizer.")
 
 
 def _content(value) -> str:

@@ -70,26 +70,30 @@ def _fields(data: bytes):
             if pos + length > end:
                 raise ValueError("a field runs past the end of its message")
             value, pos = data[pos : pos + length], pos + length
-        elif wire_type == _FIXED32:
-            value, pos = data[pos : pos + 4], pos + 4
-        elif wire_type == _FIXED64:
-            value, pos = data[pos : pos + 8], pos + 8
+        elif wire_type in (_FIXED32, _FIXED64):
+            size = 4 if wire_type == _FIXED32 else 8
+            if pos + size > end:
+                raise ValueError("a field runs past the end of its message")
+            value, pos = data[pos : pos + size], pos + size
         else:
             raise ValueError(f"unsupported protobuf wire type {wire_type}")
         yield number, wire_type, value
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """A base-128 varint: at most 10 bytes (64 bits), as protobuf defines it. Without that bound a crafted run
+    of continuation bytes builds an ever larger integer, which takes quadratic time."""
     result = shift = 0
-    while True:
+    for _ in range(10):
         if pos >= len(data):
             raise ValueError("truncated varint")
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return result, pos
+            return result & 0xFFFFFFFFFFFFFFFF, pos
         shift += 7
+    raise ValueError(f"a varint at byte {pos - 10} is longer than 10 bytes")
 
 
 def _int32(value: int) -> int:
@@ -161,8 +165,39 @@ def load_model(path: str) -> SentencePieceModel:
         data = f.read()
     try:
         model = parse_model(data)
-    except (ValueError, UnicodeDecodeError, struct.error) as exc:
+    except (ValueError, UnicodeDecodeError, struct.error, TypeError, AttributeError) as exc:  # a field of the wrong wire type
         raise CheckpointFormatError(f"{path} is not a valid SentencePiece model file: {exc}") from exc
     if not model.pieces:
         raise CheckpointFormatError(f"{path} is not a valid SentencePiece model file: it holds no pieces.")
+    _check_model(model, path)
     return model
+
+
+# Recovering BPE merges tries every split of every piece: work grows with the square of a piece's length.
+MAX_SPLIT_WORK = 2 * 10**8
+
+
+def _check_model(model: SentencePieceModel, path: str) -> None:
+    """Field values a tokenizer is built from: known types, special ids that name pieces."""
+
+    def refuse(what: str, value, expected: str):
+        raise CheckpointFormatError(
+            f"{path}: {what} is {value!r}; expected {expected}. It is not a valid SentencePiece model file."
+        )
+
+    spec, count = model.trainer_spec, len(model.pieces)
+    if spec.model_type not in (UNIGRAM, BPE, WORD, CHAR):
+        refuse("trainer_spec.model_type", spec.model_type, "1 (Unigram), 2 (BPE), 3 (word) or 4 (char)")
+    for name in ("unk_id", "bos_id", "eos_id", "pad_id"):
+        value = getattr(spec, name)
+        if not -1 <= value < count:
+            refuse(f"trainer_spec.{name}", value, f"-1 (none) or the id of one of its {count} pieces")
+    for index, piece in enumerate(model.pieces):
+        if not NORMAL <= piece.type <= BYTE:
+            refuse(f"the type of piece {index} ({piece.piece[:50]!r})", piece.type, "1 to 6")
+    if spec.model_type == BPE:
+        work = sum(len(piece.piece) ** 2 for piece in model.pieces)
+        if work > MAX_SPLIT_WORK:
+            longest = max(model.pieces, key=lambda p: len(p.piece))
+            refuse("the length of its longest piece", len(longest.piece),
+                   "pieces short enough to split into merges (SentencePiece pieces are usually under 20 characters)")  # fmt: skip
