@@ -85,10 +85,8 @@ class SiglipTokenizer(PythonEncodingMixin, PreTrainedTokenizerFast):
         text = self.unk_token + canonicalize_text(text)
         encoding = self._pieces.encode(text, add_special_tokens=False)
         unk_id = self._pieces.token_to_id(self.unk_token)
-        tokens = [
-            text[start:end] if index == unk_id else token  # an unknown piece keeps its own text
-            for token, index, (start, end) in zip(encoding.tokens, encoding.ids, encoding.offsets)
-        ]
+        normalized = self._pieces.normalizer.normalize_str(text)
+        tokens = _unknown_surfaces(encoding.tokens, encoding.ids, unk_id, normalized)
         return tokens[self._unk_length :] if len(tokens) >= self._unk_length else tokens
 
     def build_inputs_with_special_tokens(self, ids: list[int], pair: list[int] | None = None) -> list[int]:
@@ -151,3 +149,21 @@ class SiglipTokenizer(PythonEncodingMixin, PreTrainedTokenizerFast):
 
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
         return copy_vocab_file(self._vocab_files.get("vocab_file"), save_directory, "spiece.model", filename_prefix)
+
+
+def _unknown_surfaces(tokens: list[str], ids: list[int], unk_id: int, normalized: str) -> list[str]:
+    """SentencePiece names an unknown piece by the (normalized) text it covers, not by "<unk>"."""
+    result, position = [], 0
+    for index, (token, token_id) in enumerate(zip(tokens, ids)):
+        if token_id != unk_id:
+            result.append(token)
+            position += len(token)
+            continue
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        end = len(normalized)
+        if following is not None and ids[index + 1] != unk_id:
+            end = normalized.find(following, position + 1)
+            end = len(normalized) if end < 0 else end
+        result.append(normalized[position:end])
+        position = end
+    return result
