@@ -233,8 +233,9 @@ class PretrainedConfig:
         return json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path, use_diff: bool = True) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_json_string(use_diff))
+        from .atomic_save import write_text_atomically
+
+        write_text_atomically(path, self.to_json_string(use_diff))
 
     def save_pretrained(self, save_directory, **kwargs) -> None:
         if os.path.isfile(save_directory):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .errors import CheckpointNotFoundError
+from .atomic_save import interrupted_save_message
+from .errors import CheckpointFormatError, CheckpointNotFoundError
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ def cached_file(
     """
     options = options or HubOptions()
     source = os.fspath(path_or_repo_id)
+    _check_inside(filename)
     if is_local(source):
+        problem = interrupted_save_message(os.path.join(source, options.subfolder))
+        if problem is not None:
+            raise CheckpointFormatError(problem)
         path = os.path.join(source, options.subfolder, filename)
         if os.path.isfile(path):
             return path
@@ -70,6 +75,15 @@ def cached_file(
     if os.path.sep in source and (source.startswith((".", os.path.sep)) or source.count("/") > 1):
         raise CheckpointNotFoundError(f"{source} is neither a local folder nor a Hub repo id (org/name).")
     return _hub_file(source, filename, options, required)
+
+
+def _check_inside(filename: str) -> None:
+    """A file of a checkpoint is named relative to its folder and never leaves it (names can come from files)."""
+    parts = filename.replace("\\", "/").split("/")
+    if os.path.isabs(filename) or ".." in parts or "\0" in filename:
+        raise CheckpointFormatError(
+            f"{filename!r} is not a file name inside a checkpoint folder; autoload never reads files outside it."
+        )
 
 
 def _hub_file(repo_id: str, filename: str, options: HubOptions, required: bool) -> str | None:

@@ -3,17 +3,17 @@
 Reading never needs the source framework (every format is read into canonical numpy arrays). Writing
 safetensors or pytorch_model.bin needs no framework either; writing tf_model.h5 or flax_model.msgpack
 builds the target framework's model to learn its variable names, so that framework must be installed.
-Everything is written to a hidden temporary folder that is renamed into place at the end, so an
-interrupted conversion never leaves a folder that looks complete.
+Everything is written to a staging folder that replaces the output folder at the end (autoload.atomic_save),
+so an interrupted conversion never leaves a folder that looks complete.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 from .. import registry
+from ..atomic_save import staged_save
 from ..auto.config import AutoConfig
 from ..hub import HubOptions, is_local
 from ..loading import to_canonical
@@ -37,9 +37,7 @@ def convert_checkpoint(name_or_path, *, to: str, out, max_shard_size="5GB", over
         raise FileNotFoundError(f"{name_or_path} holds no weight file to convert.")
     source = next(found[f] for f in _PREFERENCE if f in found)
 
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.partial-", dir=os.path.dirname(out))
-    try:
+    with staged_save(out, replace_all=True) as staging:
         if to in ("safetensors", "pt"):
             state = to_canonical(open_weights(source), source.format, config)
             write_sharded(_with_progress(state, progress), staging, to, max_shard_size)
@@ -51,12 +49,6 @@ def convert_checkpoint(name_or_path, *, to: str, out, max_shard_size="5GB", over
             model.save_pretrained(staging, safe_serialization=False, max_shard_size=max_shard_size)
         if is_local(name_or_path):
             _copy_side_files(os.path.join(os.fspath(name_or_path), options.subfolder), staging)
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 

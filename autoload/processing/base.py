@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from ..atomic_save import saves_atomically
 from ..errors import CheckpointNotFoundError
 from ..hub import HubOptions
 
@@ -38,6 +39,7 @@ class ProcessorMixin:
                 ) from exc
         return cls(**loaded)
 
+    @saves_atomically  # staged: an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, **kwargs) -> list[str]:
         os.makedirs(save_directory, exist_ok=True)
         written = []

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from tokenizers import AddedToken, Tokenizer
 
+from ..atomic_save import saves_atomically
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ..hub import HubOptions, resolve_folder
 from . import loading
@@ -629,6 +630,7 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         """Write the older vocabulary files (vocab.txt, vocab.json + merges.txt, *.model) where possible."""
         return ()
 
+    @saves_atomically  # staged: an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory: str | os.PathLike, legacy_format: bool | None = None,
                         filename_prefix: str | None = None, push_to_hub: bool = False, **kwargs) -> tuple[str, ...]:  # fmt: skip
         """Write tokenizer_config.json, special_tokens_map.json, the vocab files and tokenizer.json; return their paths."""

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_canonical_state
 from autoload.errors import WeightMismatchError
@@ -183,6 +184,7 @@ class FlaxPreTrainedModel:
         return jax.jit(lambda rng: [_get(self.init_weights(rng), path) for path in paths])(self.key)
 
     # -- saving ---------------------------------------------------------------------------------------
+    @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, params=None, safe_serialization: bool = False, max_shard_size="10GB",
                         **kwargs) -> None:  # fmt: skip
         from autoload.weights import flatten_tree, write_sharded

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.convert.tf import canonical_name, to_tf_layout
 from autoload.errors import WeightMismatchError
@@ -252,6 +253,7 @@ class TFPreTrainedModel(keras.Model):
         archive.write_out(os.fspath(filepath), verbose=bool(verbose))
 
     # -- saving ---------------------------------------------------------------------------------------
+    @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB",
                         saved_model: bool = False, version: int = 1, **kwargs):  # fmt: skip
         from autoload.convert.layout import kernel_to_weight

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
@@ -242,6 +243,7 @@ class PreTrainedModel(nn.Module):
                     getattr(module, name).copy_(value)
 
     # -- saving -------------------------------------------------------------------------------------
+    @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, safe_serialization: bool = True, max_shard_size="5GB",
                         state_dict=None, **kwargs) -> None:  # fmt: skip
         from autoload.weights import write_sharded
