@@ -65,3 +65,23 @@ def test_functions_need_docstrings_and_type_hints():
 def test_template_syntax_error_is_a_value_error(qwen):
     with pytest.raises(ValueError, match="not valid Jinja"):
         qwen.apply_chat_template(CHAT, chat_template="{% for m in messages %}", tokenize=False)
+
+
+def test_templates_are_saved_as_jinja_files_and_read_back(tmp_path, qwen):
+    templates = {"default": qwen.chat_template, "tool_use": "T{{ tools | length }}", "rag": "R{{ documents | length }}"}
+    qwen.chat_template = templates
+    try:
+        written = qwen.save_pretrained(tmp_path / "saved")
+        legacy = qwen.save_pretrained(tmp_path / "legacy", save_jinja_files=False)
+    finally:
+        qwen.chat_template = templates["default"]
+    names = sorted(path.split("saved/")[1] for path in written if "chat_template" in path)
+    assert names == ["additional_chat_templates/rag.jinja", "additional_chat_templates/tool_use.jinja",
+                     "chat_template.jinja"]  # fmt: skip
+    assert "chat_template" not in (tmp_path / "saved" / "tokenizer_config.json").read_text(encoding="utf-8")
+    for folder in ("saved", "legacy"):
+        reloaded = AutoTokenizer.from_pretrained(tmp_path / folder)
+        assert reloaded.chat_template == templates
+        assert reloaded.apply_chat_template(CHAT, tools=[{"name": "x"}], tokenize=False) == "T1"
+        assert reloaded.apply_chat_template(CHAT, chat_template="rag", documents=[{}], tokenize=False) == "R1"
+    assert not any("chat_template" in path for path in legacy)

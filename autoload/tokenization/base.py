@@ -647,7 +647,12 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
 
         save_slow = legacy_format in (None, True) and self.can_save_slow_tokenizer
         written = [path(loading.TOKENIZER_CONFIG_FILE), path(loading.SPECIAL_TOKENS_MAP_FILE)]
-        _write_json(written[0], self._tokenizer_config(slow_class=save_slow))
+        config = self._tokenizer_config(slow_class=save_slow)
+        if kwargs.get("save_jinja_files", True) and config.pop("chat_template", None) is not None:
+            from .chat_template import write_template_files
+
+            written += write_template_files(self.chat_template, save_directory, prefix)
+        _write_json(written[0], config)
         _write_json(written[1], self._special_tokens_map_json())
         if legacy_format in (None, True):
             written += self.save_vocabulary(save_directory, filename_prefix)

@@ -14,6 +14,7 @@ import copy
 import inspect
 import json
 import logging
+import os
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -82,6 +83,25 @@ def _assistant_mask(encoded, row: int, length: int, spans: list[tuple[int, int]]
         for index in range(start, end + 1 if end else length):
             mask[index] = 1
     return mask
+
+
+def write_template_files(template, save_directory: str, prefix: str = "") -> list[str]:
+    """Save templates as transformers 4.57 does: chat_template.jinja for the default (or only) one, the
+    others as additional_chat_templates/<name>.jinja. Returns the paths written."""
+    from .loading import CHAT_TEMPLATE_DIR, CHAT_TEMPLATE_FILE
+
+    templates = {"default": template} if isinstance(template, str) else dict(template)
+    written = []
+    for name, text in templates.items():
+        if name == "default":
+            target = os.path.join(save_directory, prefix + CHAT_TEMPLATE_FILE)
+        else:
+            os.makedirs(os.path.join(save_directory, prefix + CHAT_TEMPLATE_DIR), exist_ok=True)
+            target = os.path.join(save_directory, prefix + CHAT_TEMPLATE_DIR, f"{name}.jinja")
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
+        written.append(target)
+    return written
 
 
 def resolve_template(own, requested: str | None, tools) -> str:

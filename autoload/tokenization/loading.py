@@ -19,6 +19,7 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
+CHAT_TEMPLATE_DIR = "additional_chat_templates"
 MODEL_CONFIG_FILE = "config.json"
 
 # Keys of a saved tokenizer_config.json that name files or loading state rather than settings.
@@ -63,10 +64,28 @@ def read_tokenizer_settings(source, options: HubOptions, tokenizer_config: dict 
     check_settings(settings, os.path.join(resolve_folder(source, options), TOKENIZER_CONFIG_FILE))
     if "added_tokens_decoder" not in settings:
         _merge_legacy_token_files(source, options, settings)
+    templates = read_chat_template_files(source, options)
+    if templates:
+        # Template files win over tokenizer_config.json; one default template is kept as a plain string.
+        settings["chat_template"] = templates["default"] if list(templates) == ["default"] else templates
+    return settings
+
+
+def read_chat_template_files(source, options: HubOptions) -> dict[str, str]:
+    """{"default": chat_template.jinja, name: additional_chat_templates/<name>.jinja …}, as far as present."""
+    templates = {}
     template_path = find_file(source, CHAT_TEMPLATE_FILE, options)
     if template_path:
-        settings["chat_template"] = read_text_file(template_path)
-    return settings
+        templates["default"] = read_text_file(template_path)
+    # The folder the files came from (a Hub snapshot, or the local folder) may hold named templates.
+    anchor = template_path or find_file(source, TOKENIZER_CONFIG_FILE, options)
+    folder = os.path.dirname(anchor) if anchor else resolve_folder(source, options)
+    named = os.path.join(folder, CHAT_TEMPLATE_DIR)
+    if os.path.isdir(named):
+        for filename in sorted(os.listdir(named)):
+            if filename.endswith(".jinja"):
+                templates[filename.removesuffix(".jinja")] = read_text_file(os.path.join(named, filename))
+    return templates
 
 
 def _merge_legacy_token_files(source, options: HubOptions, settings: dict) -> None:
