@@ -158,7 +158,12 @@ def test_use_fast_false_gives_the_slow_class_with_same_results(folders):
         assert slow(SENTENCE)["input_ids"] == fast(SENTENCE)["input_ids"]
 
 
-@pytest.mark.parametrize("name", ["bert-uncased", "gpt2", "roberta", "t5", "llama", "wav2vec2-ctc"])
+# Not Pegasus: like transformers, it ignores saved added tokens when built from spiece.model.
+@pytest.mark.parametrize(
+    "name",
+    ["bert-uncased", "gpt2", "roberta", "t5", "llama", "wav2vec2-ctc", "xlm-roberta", "mpnet", "deberta-v2", "albert",
+     "mbart50", "marian", "marian-separate-vocabs"],
+)  # fmt: skip
 def test_save_and_reload_round_trip(tmp_path, name):
     tokenizer = AutoTokenizer.from_pretrained(materialize(name, tmp_path / "source"))
     tokenizer.add_tokens(["zebra-crossing"])
@@ -269,6 +274,37 @@ def test_register_a_new_tokenizer_class(tmp_path, folders):
 
 
 # --- families without reference folders: built from the GPT-2 / RoBERTa vocabulary files --------------
+
+
+def test_mbart_translation_inputs_and_language_codes(tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(materialize("mbart50", tmp_path))
+    assert tokenizer.src_lang == "en_XX" and tokenizer.tgt_lang == "ro_RO"
+    assert tokenizer.lang_code_to_id["ro_RO"] == tokenizer.convert_tokens_to_ids("ro_RO")
+    inputs = tokenizer._build_translation_inputs("Hello", return_tensors=None, src_lang="de_DE", tgt_lang="fr_XX")
+    assert inputs["forced_bos_token_id"] == tokenizer.convert_tokens_to_ids("fr_XX")
+    assert inputs["input_ids"][0] == tokenizer.convert_tokens_to_ids("de_DE") and tokenizer.src_lang == "de_DE"
+    # Labels take tgt_lang, inputs src_lang, in one call; the tokenizer is left framing inputs.
+    encoded = tokenizer("Hello", text_target="Salut")
+    assert encoded["labels"][0] == tokenizer.convert_tokens_to_ids("ro_RO")
+    assert tokenizer("Hello")["input_ids"] == encoded["input_ids"]
+    tokenizer.tgt_lang = None
+    with pytest.raises(ValueError, match="tgt_lang"):
+        tokenizer(text_target="Salut")
+
+
+def test_marian_language_codes_and_modes(tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(materialize("marian", tmp_path))
+    assert tokenizer.supported_language_codes == [">>fra<<", ">>deu<<", ">>ron<<", ">>spa<<"]
+    assert tokenizer.tokenize(">>fra<< Hello")[0] == ">>fra<<"
+    assert tokenizer.is_fast is False and tokenizer.vocab_size == len(tokenizer.encoder)
+    with pytest.raises(NotImplementedError, match="offsets"):
+        tokenizer("Hello", return_offsets_mapping=True)
+    # Labels use target.spm: its pieces differ from the source model's on the same text.
+    text = "Bună ziua, lume!"
+    assert tokenizer(text_target=text)["input_ids"] != tokenizer(text)["input_ids"]
+    with pytest.warns(FutureWarning):
+        with tokenizer.as_target_tokenizer():
+            assert tokenizer(text)["input_ids"] == tokenizer(text_target=text)["input_ids"]
 
 
 def test_bart_is_roberta_like(tmp_path, folders):

@@ -61,15 +61,32 @@ def plain(value):
 
 
 def call_case(tokenizer, case: dict):
+    """The case's call; with `attributes` (e.g. src_lang) set on the tokenizer for the call and restored after.
+
+    A case with context "as_target_tokenizer" makes the call twice inside that context manager and returns both.
+    """
     args = [case["text"]] + ([case["text_pair"]] if case.get("text_pair") is not None else [])
-    return tokenizer(*args, **case["call"])
+    attributes = case.get("attributes", {})
+    saved = {key: getattr(tokenizer, key) for key in attributes}
+    try:
+        for key, value in attributes.items():
+            setattr(tokenizer, key, value)
+        if case.get("context") == "as_target_tokenizer":
+            with tokenizer.as_target_tokenizer():
+                return tokenizer(*args, **case["call"]), tokenizer(*args, **case["call"])
+        return tokenizer(*args, **case["call"])
+    finally:
+        for key, value in saved.items():
+            setattr(tokenizer, key, value)
 
 
 def case_id(case: dict) -> str:
     text = case["text"] if isinstance(case["text"], str) else f"batch{len(case['text'])}" if case["text"] else ""
     pair = "+pair" if case.get("text_pair") is not None else ""
     call = ",".join(f"{k}={v}" for k, v in sorted(case["call"].items()))
-    return f"{text[:24]!r}{pair}[{call}]"
+    attributes = ",".join(f"{k}={v}" for k, v in sorted(case.get("attributes", {}).items()))
+    context = f"<{case['context']}>" if case.get("context") else ""
+    return f"{text[:24]!r}{pair}[{call}]{attributes}{context}"
 
 
 WHISPER_SPECIALS = ["<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>", "<|0.00|>"]

@@ -40,6 +40,21 @@ TOKENIZER_CLASS_MODULES: dict[str, str] = {
     "GPTNeoXTokenizerFast": "gpt_neox",
     "SiglipTokenizer": "siglip",
     "Wav2Vec2CTCTokenizer": "wav2vec2",
+    **{
+        name + suffix: module
+        for name, module in (
+            ("XLMRobertaTokenizer", "xlm_roberta"),
+            ("MPNetTokenizer", "mpnet"),
+            ("DebertaV2Tokenizer", "deberta_v2"),
+            ("AlbertTokenizer", "albert"),
+            ("MT5Tokenizer", "mt5"),
+            ("MBartTokenizer", "mbart"),
+            ("MBart50Tokenizer", "mbart"),
+            ("PegasusTokenizer", "pegasus"),
+        )
+        for suffix in ("", "Fast")
+    },
+    "MarianTokenizer": "marian",
 }
 
 # model_type -> (slow class name, fast class name), as transformers 4.57 maps them.
@@ -68,10 +83,20 @@ MODEL_TYPE_TOKENIZERS: dict[str, tuple[str | None, str | None]] = {
     "gpt_neox": (None, "GPTNeoXTokenizerFast"),
     "siglip": ("SiglipTokenizer", None),
     "wav2vec2": ("Wav2Vec2CTCTokenizer", None),
+    "xlm-roberta": ("XLMRobertaTokenizer", "XLMRobertaTokenizerFast"),
+    "mpnet": ("MPNetTokenizer", "MPNetTokenizerFast"),
+    "deberta-v2": ("DebertaV2Tokenizer", "DebertaV2TokenizerFast"),
+    "albert": ("AlbertTokenizer", "AlbertTokenizerFast"),
+    # MT5Config's tokenizer_class is "T5Tokenizer", so transformers loads mT5 checkpoints with the T5 classes.
+    "mt5": ("T5Tokenizer", "T5TokenizerFast"),
+    "marian": ("MarianTokenizer", None),
+    "mbart": ("MBartTokenizer", "MBartTokenizerFast"),
+    "pegasus": ("PegasusTokenizer", "PegasusTokenizerFast"),
 }
 
 # The older vocabulary files of the built-in families, named in "nothing found" errors.
-OLDER_VOCABULARY_FILES = ("vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model")
+OLDER_VOCABULARY_FILES = ("vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model",
+                          "sentencepiece.bpe.model", "spm.model", "source.spm")  # fmt: skip
 
 _registered_classes: dict[str, type] = {}
 _registered_model_types: dict[str, tuple[type | None, type | None]] = {}

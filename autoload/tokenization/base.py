@@ -7,11 +7,13 @@ defaults (special tokens, options), how to build the backend from the older voca
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import os
 import shutil
+import warnings
 from typing import Any, ClassVar
 
 from tokenizers import AddedToken, Tokenizer
@@ -114,29 +116,32 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         """Make a loaded backend follow the options given to the constructor (no-op by default)."""
 
     def _add_missing_tokens(self, added_tokens_decoder: dict[int, dict]) -> None:
-        """Add tokens of `added_tokens_decoder` and special tokens that the backend does not know yet.
+        """Add the tokens of `added_tokens_decoder` and the special tokens to the backend, as transformers does.
 
-        A declared token the backend holds as non-special is added again when it is one of the special tokens
-        (e.g. Gemma 3's extra image tokens), as transformers does.
+        A declared token the backend holds with other flags is added again (the backend takes the new flags).
+        A special token is added when the backend lacks it, or, when the class or the caller gives it flags
+        (RoBERTa's <mask> eats the space before it), when the backend holds it with other flags.
         """
-        present = {token.content: token.special for token in self._tokenizer.get_added_tokens_decoder().values()}
+        present = {token.content: token for token in self._tokenizer.get_added_tokens_decoder().values()}
         specials = set(self.all_special_tokens)
-        new = []
+        new: dict[str, AddedToken] = {}
         for _, spec in sorted(added_tokens_decoder.items()):
-            special = spec.get("special", False) or spec["content"] in specials
-            if spec["content"] in present and (present[spec["content"]] or not special):
-                continue
-            new.append(AddedToken(**{**spec, "special": special}))
-            present[spec["content"]] = special
+            token = AddedToken(**{**spec, "special": spec.get("special", False) or spec["content"] in specials})
+            if not _same_token(present.get(token.content), token):
+                new[token.content] = token
+        declared = {spec["content"] for spec in added_tokens_decoder.values()}
         attribute_of = {v: k for k, v in self._special_tokens.items() if v is not None}
-        for token in self.all_special_tokens:
-            if token not in present:
-                flags = {"normalized": False, **self.special_token_flags.get(attribute_of.get(token, ""), {})}
-                flags.update(self._token_flags.get(token, {}))
-                new.append(AddedToken(token, **{**flags, "special": True}))
-                present[token] = True
+        for content in self.all_special_tokens:
+            class_flags = self.special_token_flags.get(attribute_of.get(content, ""))
+            given_flags = self._token_flags.get(content)
+            if content in declared or (content in present and class_flags is None and given_flags is None):
+                continue
+            flags = {"normalized": False, **(class_flags or {}), **(given_flags or {}), "special": True}
+            token = AddedToken(content, **flags)
+            if not _same_token(present.get(content), token):
+                new.setdefault(content, token)
         if new:
-            self._tokenizer.add_tokens(new)
+            self._tokenizer.add_tokens(list(new.values()))
 
     # --- loading --------------------------------------------------------------------------------------
 
@@ -148,6 +153,8 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
 
     @classmethod
     def _from_source(cls, source, options: HubOptions, tokenizer_config: dict | None, init_inputs, kwargs: dict):
+        if tokenizer_config is None:
+            tokenizer_config = loading.read_tokenizer_config(source, options)
         settings = loading.read_tokenizer_settings(source, options, tokenizer_config)
         # File names a tokenizer_config.json gives (checked to be names in the folder) are looked up there.
         named = {key: settings.pop(key) for key in cls.vocab_files_names if key in settings}
@@ -155,6 +162,10 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         tokenizer_file = settings.pop("tokenizer_file", None)  # a caller's explicit file wins
         if tokenizer_file is None and cls.uses_tokenizer_file and not settings.get("from_slow"):
             tokenizer_file = loading.find_file(source, loading.TOKENIZER_FILE, options)
+        legacy = "added_tokens_decoder" not in tokenizer_config and "added_tokens_decoder" not in kwargs
+        if legacy and tokenizer_file and settings.get("added_tokens_decoder"):
+            # Legacy folders (added_tokens.json, no added_tokens_decoder): tokenizer.json's tokens win, by id.
+            settings["added_tokens_decoder"] = {**settings["added_tokens_decoder"], **_added_tokens_of(tokenizer_file)}
         files = {key: (isinstance(named.get(key), str) and loading.find_file(source, named[key], options))
                  or loading.find_file(source, name, options) for key, name in cls.vocab_files_names.items()}  # fmt: skip
         files = {key: path for key, path in files.items() if path is not None and key not in settings}
@@ -223,10 +234,11 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         """Token of an id, or a list of tokens for a list of ids."""
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
+        added = self._tokenizer.get_added_tokens_decoder()
         if isinstance(ids, int):
-            return self._tokenizer.id_to_token(ids)
+            return _id_to_token(self._tokenizer, added, ids)
         skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self._tokenizer.id_to_token(int(i)) for i in ids if int(i) not in skip]
+        return [_id_to_token(self._tokenizer, added, int(i)) for i in ids if int(i) not in skip]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         decoder = self._tokenizer.decoder
@@ -312,14 +324,47 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
             return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
             return_length=return_length, **kwargs,
         )  # fmt: skip
-        encoded = self._call_one(text, text_pair, **options) if text is not None else None
-        if text_target is None:
-            return encoded
-        target = self._call_one(text_target, text_pair_target, **options)
-        if encoded is None:
-            return target
+        encoded = target = None
+        if text is not None:
+            if not self._in_target_context_manager:
+                self._switch_to_input_mode()
+            encoded = self._call_one(text, text_pair, **options)
+        if text_target is not None:
+            self._switch_to_target_mode()
+            target = self._call_one(text_target, text_pair_target, **options)
+        # As in transformers 4.57, every call ends in input mode, even inside as_target_tokenizer().
+        self._switch_to_input_mode()
+        if target is None or encoded is None:
+            return target if encoded is None else encoded
         encoded["labels"] = target["input_ids"]
         return encoded
+
+    # --- source and target modes (seq2seq families whose targets are encoded differently) ---------------
+
+    _in_target_context_manager = False
+
+    def _switch_to_input_mode(self) -> None:
+        """Encode what follows as model inputs (Marian: source model; mBART: source language codes)."""
+
+    def _switch_to_target_mode(self) -> None:
+        """Encode what follows as labels (Marian: target model; mBART: target language codes)."""
+
+    @contextlib.contextmanager
+    def as_target_tokenizer(self):
+        """Deprecated in transformers (use `text_target=`): calls inside encode targets, but each call leaves
+        the tokenizer in input mode again, so only the first call inside the block is a target encoding."""
+        warnings.warn(
+            "as_target_tokenizer is deprecated; pass the labels' texts as text_target= instead.",
+            FutureWarning,
+            stacklevel=3,  # the caller's `with` line, past contextlib
+        )
+        self._switch_to_target_mode()
+        self._in_target_context_manager = True
+        try:
+            yield
+        finally:
+            self._in_target_context_manager = False
+            self._switch_to_input_mode()
 
     def encode_plus(self, text, text_pair=None, **kwargs) -> BatchEncoding:
         return self._call_one(text, text_pair, **kwargs)
@@ -584,7 +629,7 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool | None = None, **kwargs
     ) -> str:
         """Text of a sequence of ids (an int, list, numpy array or tensor)."""
-        text = self._tokenizer.decode(_as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
+        text = _decode(self._tokenizer, _as_id_list(token_ids), skip_special_tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
@@ -747,6 +792,22 @@ def load_backend_file(path: str) -> Tokenizer:
         ) from exc
 
 
+def _id_to_token(backend: Tokenizer, added: dict[int, AddedToken], index: int) -> str | None:
+    # An added token's own text: tokenizers 0.23 returns a normalized token (e.g. MPNet's [UNK]) lower-cased.
+    token = added.get(index)
+    return token.content if token is not None else backend.model.id_to_token(index)
+
+
+def _decode(backend: Tokenizer, ids: list[int], skip_special_tokens: bool) -> str:
+    """What `Tokenizer.decode` gives in tokenizers 0.22 (transformers 4.57's version), with any version."""
+    added = backend.get_added_tokens_decoder()
+    special = {token.content for token in added.values() if token.special} if skip_special_tokens else set()
+    tokens = [token for token in (_id_to_token(backend, added, index) for index in ids) if token is not None]
+    tokens = [token for token in tokens if token not in special]
+    decoder = backend.decoder
+    return decoder.decode(tokens) if decoder is not None else " ".join(tokens)
+
+
 def clean_up_tokenization(text: str) -> str:
     """Remove the spaces that word-level decoding leaves before punctuation and English contractions."""
     for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
@@ -834,6 +895,19 @@ def _added_token_spec(value) -> dict:
     if "content" not in spec:
         raise CheckpointFormatError(f"an added_tokens_decoder entry has no 'content': {value!r}")
     return spec
+
+
+def _added_tokens_of(tokenizer_file: str) -> dict[str, dict]:
+    """The "added_tokens" of a tokenizer.json as added_tokens_decoder entries."""
+    tokens = loading.read_json(tokenizer_file).get("added_tokens") or []
+    return {str(token["id"]): {k: v for k, v in token.items() if k != "id"} for token in tokens if "id" in token}
+
+
+def _same_token(present: AddedToken | None, token: AddedToken) -> bool:
+    return present is not None and all(
+        getattr(present, key) == getattr(token, key)
+        for key in ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
+    )
 
 
 def _added_token_json(token: AddedToken) -> dict:

@@ -44,17 +44,22 @@ class BertTokenizerFast(PreTrainedTokenizerFast):
         return wordpiece(vocab, unk_token=self.unk_token, cls_token=self.cls_token, sep_token=self.sep_token,
                          **self._normalizer_options())  # fmt: skip
 
+    # The normalizer options that constructor arguments (do_lower_case …) override in a loaded tokenizer.json.
+    synced_normalizer_options = ("lowercase", "strip_accents", "handle_chinese_chars")
+
     def _sync_backend(self) -> None:
-        # do_lower_case / strip_accents / tokenize_chinese_chars given to the constructor win over tokenizer.json.
         normalizer = self._tokenizer.normalizer
         if normalizer is None:
             return
         state = json.loads(normalizer.__getstate__())
         if state.get("type") != "BertNormalizer":
             return
-        wanted = self._normalizer_options()
+        wanted = {k: v for k, v in self._normalizer_options().items() if k in self.synced_normalizer_options}
         if any(state.get(key, value) != value for key, value in wanted.items()):
-            self._tokenizer.normalizer = normalizers.BertNormalizer(clean_text=state.get("clean_text", True), **wanted)
+            kept = {k: state[k] for k in ("lowercase", "strip_accents", "handle_chinese_chars") if k in state}
+            self._tokenizer.normalizer = normalizers.BertNormalizer(
+                clean_text=state.get("clean_text", True), **{**kept, **wanted}
+            )
 
     @property
     def can_save_slow_tokenizer(self) -> bool:

@@ -194,24 +194,16 @@ def sentencepiece_normalizer(model: SentencePieceModel):
     return normalizers.Sequence(steps)
 
 
-def unigram(model: SentencePieceModel, vocab_scores: list[tuple[str, float]], *, prepend_scheme: str) -> Tokenizer:
-    """A SentencePiece Unigram model as T5 uses it."""
-    if model.trainer_spec.model_type != UNIGRAM:
-        raise CheckpointFormatError("expected a SentencePiece Unigram model (trainer_spec.model_type = UNIGRAM)")
-    tokenizer = Tokenizer(models.Unigram(vocab_scores, unk_id=model.trainer_spec.unk_id, byte_fallback=False))
-    tokenizer.normalizer = sentencepiece_normalizer(model)
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=prepend_scheme)
-    tokenizer.decoder = decoders.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=prepend_scheme)
-    return tokenizer
-
-
-def merges_from_scores(vocab_scores: list[tuple[str, float]]) -> list[tuple[str, str]]:
+def merges_from_scores(
+    vocab_scores: list[tuple[str, float]], piece_ids: dict[str, int] | None = None
+) -> list[tuple[str, str]]:
     """Recover BPE merges from a SentencePiece BPE vocabulary.
 
-    Every piece that splits into two vocabulary pieces yields a merge; merges of higher-scored pieces come
-    first, ties broken by longer left then longer right part, then by the parts' ids.
+    Every piece that splits into two pieces of the model (`piece_ids`, the SentencePiece file's own ids;
+    by default the positions in `vocab_scores`) yields a merge; merges of higher-scored pieces come first,
+    ties broken by longer left then longer right part, then by the parts' ids.
     """
-    ids = {piece: index for index, (piece, _) in enumerate(vocab_scores)}
+    ids = piece_ids if piece_ids is not None else {piece: index for index, (piece, _) in enumerate(vocab_scores)}
     merges = []
     for piece, score in dict(vocab_scores).items():
         splits = [(piece[:i], piece[i:]) for i in range(1, len(piece)) if piece[:i] in ids and piece[i:] in ids]
@@ -221,20 +213,35 @@ def merges_from_scores(vocab_scores: list[tuple[str, float]]) -> list[tuple[str,
     return [(left, right) for left, right, _ in merges]
 
 
-def sentencepiece_bpe(model: SentencePieceModel, vocab_scores: list[tuple[str, float]]) -> Tokenizer:
-    """A SentencePiece BPE model with byte fallback, as Llama uses it (pre-tokenizer set by the caller)."""
+def sentencepiece_bpe(
+    model: SentencePieceModel, vocab_scores: list[tuple[str, float]], *, byte_fallback: bool = True
+) -> Tokenizer:
+    """A SentencePiece BPE model, with byte fallback as Llama uses it (pre-tokenizer set by the caller)."""
     if model.trainer_spec.model_type != BPE:
         raise CheckpointFormatError("expected a SentencePiece BPE model (trainer_spec.model_type = BPE)")
     vocab = {piece: index for index, (piece, _) in enumerate(vocab_scores)}
+    piece_ids = {p.piece: index for index, p in enumerate(model.pieces)}
     return Tokenizer(
         models.BPE(
             vocab,
-            merges_from_scores(vocab_scores),
+            merges_from_scores(vocab_scores, piece_ids),
             unk_token=model.trainer_spec.unk_piece,
             fuse_unk=True,
-            byte_fallback=True,
+            byte_fallback=byte_fallback,
             dropout=None,
         )
+    )
+
+
+def sentencepiece_model(model: SentencePieceModel, vocab_scores: list[tuple[str, float]], *, unk_id: int) -> Tokenizer:
+    """The Unigram or BPE model of a SentencePiece file (no byte fallback), over a family's vocabulary layout."""
+    if model.trainer_spec.model_type == UNIGRAM:
+        return Tokenizer(models.Unigram(vocab_scores, unk_id=unk_id, byte_fallback=False))
+    if model.trainer_spec.model_type == BPE:
+        return sentencepiece_bpe(model, vocab_scores, byte_fallback=False)
+    raise CheckpointFormatError(
+        f"SentencePiece model type {model.trainer_spec.model_type} is not supported; only Unigram (1) and BPE (2) "
+        "models can be converted."
     )
 
 

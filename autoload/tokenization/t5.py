@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from tokenizers import processors
 
-from .base import PreTrainedTokenizerFast, copy_vocab_file
-from .converters import metaspace_prepend_scheme, sentencepiece_added_tokens, unigram
-from .sentencepiece_model import load_model
+from .converters import metaspace_prepend_scheme
+from .sentencepiece_tokenizer import SentencePieceTokenizerFast
 
 
-class T5TokenizerFast(PreTrainedTokenizerFast):
+class T5TokenizerFast(SentencePieceTokenizerFast):
     vocab_files_names = {"vocab_file": "spiece.model"}
     model_input_names = ["input_ids", "attention_mask"]
     defaults = {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>", "extra_ids": 100}
@@ -35,29 +34,20 @@ class T5TokenizerFast(PreTrainedTokenizerFast):
                 "they must agree (or pass extra_ids=0)."
             )
 
-    def _backend_from_vocab_files(self, files):
-        model = load_model(files["vocab_file"])
-        vocab = [(p.piece, p.score) for p in model.pieces]
+    def _spm_vocab(self, model):
         # Sentinels follow the SentencePiece pieces, <extra_id_0> last.
-        vocab += [(f"<extra_id_{i}>", 0.0) for i in reversed(range(self.extra_ids))]
-        legacy = self.settings.get("legacy")
-        prepend_scheme = metaspace_prepend_scheme(self.settings.get("add_prefix_space", True), legacy in (None, True))
-        tokenizer = unigram(model, vocab, prepend_scheme=prepend_scheme)
-        tokenizer.add_tokens(sentencepiece_added_tokens(model, set(self.all_special_tokens)))
-        eos_id = next(index for index, (piece, _) in enumerate(vocab) if piece == self.eos_token)
-        tokenizer.post_processor = processors.TemplateProcessing(
-            single=["$A", self.eos_token],
-            pair=["$A", self.eos_token, "$B", self.eos_token],
-            special_tokens=[(self.eos_token, eos_id)],
+        return super()._spm_vocab(model) + [(f"<extra_id_{i}>", 0.0) for i in reversed(range(self.extra_ids))]
+
+    def _spm_prepend_scheme(self) -> str:
+        return metaspace_prepend_scheme(
+            self.settings.get("add_prefix_space", True), self.settings.get("legacy") in (None, True)
         )
-        return tokenizer
 
-    @property
-    def can_save_slow_tokenizer(self) -> bool:
-        return "vocab_file" in self._vocab_files
-
-    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
-        return copy_vocab_file(self._vocab_files.get("vocab_file"), save_directory, "spiece.model", filename_prefix)
+    def _spm_post_processor(self, vocab):
+        eos = self.eos_token
+        return processors.TemplateProcessing(
+            single=["$A", eos], pair=["$A", eos, "$B", eos], special_tokens=[(eos, vocab[eos])]
+        )
 
 
 class T5Tokenizer(T5TokenizerFast):

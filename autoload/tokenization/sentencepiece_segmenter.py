@@ -1,0 +1,70 @@
+"""SentencePieceSegmenter: what the sentencepiece library's `encode(text, out_type=str)` and `decode_pieces`
+give, on the `tokenizers` library (sentencepiece itself is not a dependency).
+
+For tokenizers that transformers has only in pure Python and that call SentencePiece on each piece of text
+(Marian): the pieces keep their own text, an unknown run of characters is one piece holding those characters,
+and control pieces (<s>, </s>) are never cut out of text.
+"""
+
+from __future__ import annotations
+
+from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
+
+from .converters import SPIECE_UNDERLINE, sentencepiece_model
+from .sentencepiece_model import CONTROL, UNIGRAM, UNKNOWN, SentencePieceModel, load_model
+
+UNKNOWN_SURFACE = " \u2047 "  # what SentencePiece writes for its own <unk> piece
+
+
+class SentencePieceSegmenter:
+    """Splits text into the pieces SentencePiece's `encode(text, out_type=str)` gives, and joins them back."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.model = load_model(path)
+        self.types = {piece.piece: piece.type for piece in self.model.pieces}
+        self.unk_piece = self.model.pieces[self.model.trainer_spec.unk_id].piece
+        self._tokenizer = _segmenter(self.model)
+
+    def pieces(self, text: str) -> list[str]:
+        """Pieces of `text`; a run of characters the model does not know is one piece holding those characters."""
+        return self._tokenizer.encode(text, add_special_tokens=False).tokens
+
+    def decode_pieces(self, pieces: list[str]) -> str:
+        """SentencePiece's DecodePieces: control pieces vanish, unknown ones stay as written, '▁' is a space
+        (dropped at the start of the text)."""
+        spec = self.model.normalizer_spec
+        strip_first = spec.add_dummy_prefix or spec.remove_extra_whitespaces
+        text, at_start = [], True
+        for piece in pieces:
+            kind = self.types.get(piece)
+            if kind == CONTROL:
+                surface = ""
+            elif kind is None or kind == UNKNOWN:
+                surface = UNKNOWN_SURFACE if piece == self.unk_piece else piece
+            else:
+                if at_start and strip_first and piece.startswith(SPIECE_UNDERLINE):
+                    piece = piece[1:]
+                surface = piece.replace(SPIECE_UNDERLINE, " ")
+            at_start = at_start and not surface
+            text.append(surface)
+        return "".join(text)
+
+
+def _segmenter(model: SentencePieceModel) -> Tokenizer:
+    """SentencePiece's own normalisation: the character map, then (by default) no leading or trailing spaces
+    and one space for a run of them, '▁' for spaces and before the text."""
+    # SentencePiece never cuts control pieces (<s>, </s>) or, in a Unigram model, <unk> out of text: a space
+    # (which the pre-tokenizer turns into '▁') makes them unmatchable while keeping the ids in place.
+    hidden = (CONTROL, UNKNOWN) if model.trainer_spec.model_type == UNIGRAM else (CONTROL,)
+    vocab = [(f" {p.piece}" if p.type in hidden else p.piece, p.score) for p in model.pieces]
+    tokenizer = sentencepiece_model(model, vocab, unk_id=model.trainer_spec.unk_id)
+    spec = model.normalizer_spec
+    steps = [normalizers.Precompiled(spec.precompiled_charsmap)] if spec.precompiled_charsmap else []
+    if spec.remove_extra_whitespaces:
+        steps += [normalizers.Replace(Regex("^ +| +$"), ""), normalizers.Replace(Regex(" {2,}"), " ")]
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=SPIECE_UNDERLINE, prepend_scheme="always" if spec.add_dummy_prefix else "never"
+    )
+    return tokenizer
