@@ -605,9 +605,12 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
             if pad_to_multiple_of and target % pad_to_multiple_of:
                 target += pad_to_multiple_of - target % pad_to_multiple_of
             left = (padding_side or self.padding_side) == "left"
+            # Every field of a row gets as many pads as its input ids need, as transformers pads (a Python
+            # tokenizer's token_type_ids may be shorter than its input ids, and stay so).
+            missing = [target - len(ids) for ids in data[main]]
             for key, value in self._pad_values().items():
                 if key in data:
-                    data[key] = [_pad_row(row, target, value, left) for row in data[key]]
+                    data[key] = [_pad_row(row, count, value, left) for row, count in zip(data[key], missing)]
         if not batched:
             data = {key: value[0] for key, value in data.items()}
         return BatchEncoding(
@@ -877,8 +880,7 @@ def _to_list(value):
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _pad_row(row: list, length: int, value, left: bool) -> list:
-    missing = length - len(row)
+def _pad_row(row: list, missing: int, value, left: bool) -> list:
     if missing <= 0:
         return row
     filler = [value] * missing

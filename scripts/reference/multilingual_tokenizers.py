@@ -346,7 +346,17 @@ def common_cases(extra_texts: list[str], reference) -> list[dict]:
             case(PAIR[0], {"truncation": True, "max_length": 8, "stride": 2, "return_overflowing_tokens": True}),
         ]
     else:
-        cases.append(case(PAIR[1], {"return_offsets_mapping": True}))
+        # transformers' Python path: overflow fields, token_type_ids one short of a pair's ids (padded so),
+        # special tokens written in the text, no split on them.
+        cases += [
+            case(PAIR[1], {"return_offsets_mapping": True}),
+            case(PAIR[0], {"truncation": True, "max_length": 8, "stride": 2, "return_overflowing_tokens": True}),
+            case(BATCH, {"truncation": True, "max_length": 6, "return_overflowing_tokens": True}),
+            case(BATCH[:2], {"padding": True, "return_token_type_ids": True}, ["and a pair", "x"]),
+            case(PAIR[0], {"padding": "max_length", "max_length": 40, "return_token_type_ids": True}, "pair"),
+            case("a </s> b <pad> c", {"return_special_tokens_mask": True}),
+            case("a </s> b <pad> c", {"split_special_tokens": True}),
+        ]
     return cases
 
 
