@@ -234,11 +234,22 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         """Token of an id, or a list of tokens for a list of ids."""
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
-        added = self._tokenizer.get_added_tokens_decoder()
+        own_text = self._normalized_added_tokens()
         if isinstance(ids, int):
-            return _id_to_token(self._tokenizer, added, ids)
+            return own_text[ids] if ids in own_text else self._tokenizer.id_to_token(ids)
         skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [_id_to_token(self._tokenizer, added, int(i)) for i in ids if int(i) not in skip]
+        return [
+            own_text[i] if i in own_text else self._tokenizer.id_to_token(i) for i in map(int, ids) if i not in skip
+        ]
+
+    def _normalized_added_tokens(self) -> dict[int, str]:
+        """id -> text of the added tokens the backend normalizes: tokenizers 0.23 gives them back normalized
+        (MPNet's [UNK] as '[unk]'), 0.22 (transformers 4.57's) as written. Cached until add_tokens runs."""
+        cached = self.__dict__.get("_normalized_added_cache")
+        if cached is None:
+            added = self._tokenizer.get_added_tokens_decoder()
+            cached = self._normalized_added_cache = {i: t.content for i, t in added.items() if t.normalized}
+        return cached
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         decoder = self._tokenizer.decoder
@@ -252,6 +263,7 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
             new_tokens = [new_tokens]
         for token in new_tokens:
             token_content(token)  # type check with a clear message
+        self.__dict__.pop("_normalized_added_cache", None)  # flags of a token already there may change
         if special_tokens:
             return self._tokenizer.add_special_tokens(list(new_tokens))
         return self._tokenizer.add_tokens(list(new_tokens))
@@ -632,7 +644,12 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool | None = None, **kwargs
     ) -> str:
         """Text of a sequence of ids (an int, list, numpy array or tensor)."""
-        text = _decode(self._tokenizer, _as_id_list(token_ids), skip_special_tokens)
+        ids = _as_id_list(token_ids)
+        own_text = self._normalized_added_tokens()
+        if any(index in own_text for index in ids):
+            text = _decode_with_own_text(self._tokenizer, ids, skip_special_tokens)
+        else:
+            text = self._tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
@@ -795,18 +812,12 @@ def load_backend_file(path: str) -> Tokenizer:
         ) from exc
 
 
-def _id_to_token(backend: Tokenizer, added: dict[int, AddedToken], index: int) -> str | None:
-    # An added token's own text: tokenizers 0.23 returns a normalized token (e.g. MPNet's [UNK]) lower-cased.
-    token = added.get(index)
-    return token.content if token is not None else backend.model.id_to_token(index)
-
-
-def _decode(backend: Tokenizer, ids: list[int], skip_special_tokens: bool) -> str:
-    """What `Tokenizer.decode` gives in tokenizers 0.22 (transformers 4.57's version), with any version."""
+def _decode_with_own_text(backend: Tokenizer, ids: list[int], skip_special_tokens: bool) -> str:
+    """`Tokenizer.decode` as tokenizers 0.22 does it: added tokens by their own text, then the decoder."""
     added = backend.get_added_tokens_decoder()
     special = {token.content for token in added.values() if token.special} if skip_special_tokens else set()
-    tokens = [token for token in (_id_to_token(backend, added, index) for index in ids) if token is not None]
-    tokens = [token for token in tokens if token not in special]
+    tokens = [added[index].content if index in added else backend.model.id_to_token(index) for index in ids]
+    tokens = [token for token in tokens if token is not None and token not in special]
     decoder = backend.decoder
     return decoder.decode(tokens) if decoder is not None else " ".join(tokens)
 
