@@ -1,8 +1,21 @@
-from ..configuration import PretrainedConfig
-from .bert import check_heads
+"""Wav2Vec2: a convolutional feature encoder over raw audio, a grouped positional convolution and a
+transformer encoder (post-norm, or pre-norm with do_stable_layer_norm), with CTC, audio / frame
+classification, x-vector and pre-training (quantizer) heads."""
+
+from __future__ import annotations
+
+from ..heads import HeadSpec
+from ..speech import (
+    AUDIO_CLASSIFICATION_HEAD,
+    CTC_HEAD,
+    FRAME_CLASSIFICATION_HEAD,
+    XVECTOR_HEAD,
+    SpeechEncoderConfig,
+    SpeechOptions,
+)
 
 
-class Wav2Vec2Config(PretrainedConfig):
+class Wav2Vec2Config(SpeechEncoderConfig):
     model_type = "wav2vec2"
 
     def __init__(self, vocab_size=32, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -22,13 +35,6 @@ class Wav2Vec2Config(PretrainedConfig):
                  num_adapter_layers=3, output_hidden_size=None, adapter_attn_dim=None, **kwargs):  # fmt: skip
         kwargs.pop("num_feat_extract_layers", None)
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
-        if feat_extract_norm not in ("group", "layer"):
-            raise ValueError(f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}.")
-        if not len(conv_dim) == len(conv_stride) == len(conv_kernel):
-            raise ValueError(
-                f"Wav2Vec2Config: conv_dim ({len(conv_dim)}), conv_stride ({len(conv_stride)}) and conv_kernel "
-                f"({len(conv_kernel)}) must have the same length."
-            )
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.num_hidden_layers = num_hidden_layers
@@ -82,20 +88,12 @@ class Wav2Vec2Config(PretrainedConfig):
         self.num_adapter_layers = num_adapter_layers
         self.output_hidden_size = output_hidden_size or hidden_size
         self.adapter_attn_dim = adapter_attn_dim
-        check_heads(self)
+        self.check_speech_fields()
 
-    def conv_output_lengths(self, lengths):
-        """Frames the conv feature encoder makes of `lengths` samples (ints or any framework's integer arrays)."""
-        for kernel, stride in zip(self.conv_kernel, self.conv_stride):
-            lengths = (lengths - kernel) // stride + 1
-        return lengths
-
-    @property
-    def inputs_to_logits_ratio(self) -> int:
-        ratio = 1
-        for stride in self.conv_stride:
-            ratio *= stride
-        return ratio
+    def speech_options(self) -> SpeechOptions:
+        # Attention adapters (adapter_attn_dim) exist only in the stable-layer-norm layers, as in transformers.
+        attn_adapter = self.adapter_attn_dim if self.do_stable_layer_norm else None
+        return self.base_speech_options(attn_adapter_dim=attn_adapter, adapter=self.adapter_options())
 
 
 CONFIG_CLASS = Wav2Vec2Config
@@ -109,3 +107,12 @@ ARCHITECTURES = {
     "MODEL_FOR_MASKED_LM": "Wav2Vec2ForMaskedLM",
 }
 BACKENDS = ("torch", "tf", "flax")
+HEADS = {
+    "Wav2Vec2ForCTC": CTC_HEAD,
+    # The deprecated CTC head without the loss: lm_head over the encoder's hidden size (no adapter width).
+    "Wav2Vec2ForMaskedLM": HeadSpec(pooling="none", attr="lm_head", dropout=("final_dropout",)),
+    "Wav2Vec2ForSequenceClassification": AUDIO_CLASSIFICATION_HEAD,
+    "Wav2Vec2ForAudioFrameClassification": FRAME_CLASSIFICATION_HEAD,
+    "Wav2Vec2ForXVector": XVECTOR_HEAD,
+    "Wav2Vec2ForPreTraining": HeadSpec(pooling="none", attr="quantizer", dropout=("feat_quantizer_dropout",)),
+}
