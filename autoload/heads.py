@@ -16,6 +16,7 @@ POOLINGS = (
     "first",  # the first position's hidden state (CLS)
     "last",  # the last non-padding token (decoders; needs config.pad_token_id for batches)
     "mean",  # the mean over positions
+    "masked_mean",  # the mean over the positions a mask keeps (speech heads: the frames real audio covers)
     "none",  # token-level heads: every position
 )
 

@@ -30,6 +30,14 @@ def _dense(config, features: int, dtype, name: str | None = None, use_bias: bool
     return nn.Dense(features, use_bias=use_bias, dtype=dtype, kernel_init=init, name=name)
 
 
+def masked_mean(hidden, mask):
+    """The mean over positions (axis 1) where `mask` is set; over all positions without a mask."""
+    if mask is None:
+        return hidden.mean(1)
+    keep = mask[..., None].astype(hidden.dtype)
+    return (hidden * keep).sum(1) / keep.sum(1)
+
+
 class FlaxClassificationHead(nn.Module):
     """dropout -> dense -> activation -> dropout -> out_proj (RoBERTa, ELECTRA, BART-style heads)."""
 
@@ -63,7 +71,7 @@ class HeadModule(nn.Module):
     def encode(self, inputs, **kwargs):
         return self.base()(inputs, **kwargs)
 
-    def pool(self, encoded, input_ids=None):
+    def pool(self, encoded, input_ids=None, mask=None):
         kind = self.spec.pooling
         if kind == "pooler":
             return encoded.pooler_output
@@ -72,6 +80,8 @@ class HeadModule(nn.Module):
             return hidden[:, 0]
         if kind == "mean":
             return hidden.mean(1)
+        if kind == "masked_mean":
+            return masked_mean(hidden, mask)
         if kind == "last":
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, hidden.shape[0])
             if pad is None:

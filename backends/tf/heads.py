@@ -24,6 +24,14 @@ from .modeling import Layer, TFPreTrainedModel, dense
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embeds", "bbox")
 
 
+def masked_mean(hidden, mask):
+    """The mean over positions (axis 1) where `mask` is set; over all positions without a mask."""
+    if mask is None:
+        return tf.reduce_mean(hidden, axis=1)
+    keep = tf.cast(mask, hidden.dtype)[..., None]
+    return tf.reduce_sum(hidden * keep, axis=1) / tf.reduce_sum(keep, axis=1)
+
+
 class TFClassificationHead(Layer):
     """dropout -> dense -> activation -> dropout -> out_proj (RoBERTa, ELECTRA, BART-style heads)."""
 
@@ -99,7 +107,7 @@ class TFTaskModel(TFMainLayerModel):
         super().__init__(config, *args, **kwargs)
         self.dropout = keras.layers.Dropout(self.spec.dropout_rate(config))
 
-    def pool(self, encoded, input_ids=None):
+    def pool(self, encoded, input_ids=None, mask=None):
         kind = self.spec.pooling
         if kind == "pooler":
             return encoded.pooler_output
@@ -108,6 +116,8 @@ class TFTaskModel(TFMainLayerModel):
             return hidden[:, 0]
         if kind == "mean":
             return tf.reduce_mean(hidden, axis=1)
+        if kind == "masked_mean":
+            return masked_mean(hidden, mask)
         if kind == "last":
             batch = hidden.shape[0]
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, 1 if batch is None else batch)

@@ -22,6 +22,14 @@ from .modeling import PreTrainedModel
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embeds", "bbox")
 
 
+def masked_mean(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The mean over positions (axis 1) where `mask` is set; over all positions without a mask."""
+    if mask is None:
+        return hidden.mean(1)
+    keep = mask[..., None].to(hidden.dtype)
+    return (hidden * keep).sum(1) / keep.sum(1)
+
+
 class ClassificationHead(nn.Module):
     """dropout -> dense -> activation -> dropout -> out_proj (RoBERTa, ELECTRA, BART-style heads)."""
 
@@ -62,7 +70,7 @@ class TaskModel(PreTrainedModel):
     def encode(self, inputs, **kwargs):
         return self.base_model(inputs, return_dict=True, **kwargs)
 
-    def pool(self, encoded, input_ids=None) -> torch.Tensor:
+    def pool(self, encoded, input_ids=None, mask=None) -> torch.Tensor:
         kind = self.spec.pooling
         if kind == "pooler":
             return encoded.pooler_output
@@ -71,6 +79,8 @@ class TaskModel(PreTrainedModel):
             return hidden[:, 0]
         if kind == "mean":
             return hidden.mean(1)
+        if kind == "masked_mean":
+            return masked_mean(hidden, mask)
         if kind == "last":
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, hidden.shape[0])
             if pad is None:
