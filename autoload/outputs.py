@@ -84,6 +84,10 @@ BaseModelOutputWithNoAttention = _output("BaseModelOutputWithNoAttention", "last
 MaskedLMOutput = _output("MaskedLMOutput", "loss", "logits", *_BASE)
 CausalLMOutput = _output("CausalLMOutput", "loss", "logits", *_BASE)
 CausalLMOutputWithPast = _output("CausalLMOutputWithPast", "loss", "logits", *_CACHE, *_BASE)
+MoeModelOutputWithPast = _output("MoeModelOutputWithPast", "last_hidden_state", *_CACHE, *_BASE, "router_logits")
+MoeCausalLMOutputWithPast = _output(
+    "MoeCausalLMOutputWithPast", "loss", "aux_loss", "logits", *_CACHE, *_BASE, "router_logits"
+)
 CausalLMOutputWithCrossAttentions = _output(
     "CausalLMOutputWithCrossAttentions", "loss", "logits", *_CACHE, *_BASE, "cross_attentions"
 )

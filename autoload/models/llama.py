@@ -1,31 +1,9 @@
+from __future__ import annotations
+
 from ..configuration import PretrainedConfig
-
-ROPE_TYPES = ("default", "linear", "dynamic", "llama3")
-
-
-def check_rope_and_heads(config) -> None:
-    """Refuse head counts that do not divide and rope_scaling types the models do not implement."""
-    if config.head_dim is None and config.hidden_size % config.num_attention_heads:
-        raise ValueError(
-            f"{type(config).__name__}: hidden_size ({config.hidden_size}) is not a multiple of num_attention_heads "
-            f"({config.num_attention_heads}); set head_dim or change the head count."
-        )
-    if config.num_attention_heads % config.num_key_value_heads:
-        raise ValueError(
-            f"{type(config).__name__}: num_key_value_heads ({config.num_key_value_heads}) must divide "
-            f"num_attention_heads ({config.num_attention_heads}) for grouped-query attention."
-        )
-    scaling = config.rope_scaling
-    if scaling:
-        kind = scaling.get("rope_type", scaling.get("type"))
-        if kind not in ROPE_TYPES:
-            raise ValueError(f"Unknown rope_scaling type {kind!r}; supported: {', '.join(ROPE_TYPES)}.")
-        if kind != "default" and "factor" not in scaling:
-            raise ValueError(f"rope_scaling of type {kind!r} needs a 'factor'.")
-        if kind == "llama3":
-            missing = {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"} - set(scaling)
-            if missing:
-                raise ValueError(f"rope_scaling of type 'llama3' needs {sorted(missing)}.")
+from ..decoder_options import DecoderOptions, check_decoder_config, decoder_options
+from ..heads import HeadSpec
+from ..rope import ROPE_TYPES  # noqa: F401  (re-exported: the rope_scaling types the decoders implement)
 
 
 class LlamaConfig(PretrainedConfig):
@@ -49,7 +27,7 @@ class LlamaConfig(PretrainedConfig):
         self.hidden_act = hidden_act
         self.initializer_range = initializer_range
         self.rms_norm_eps = rms_norm_eps
-        self.pretraining_tp = pretraining_tp
+        self.pretraining_tp = pretraining_tp  # read by no 4.57 modeling code: kept for the round trip
         self.use_cache = use_cache
         self.rope_theta = rope_theta
         self.rope_scaling = rope_scaling
@@ -57,18 +35,36 @@ class LlamaConfig(PretrainedConfig):
         self.attention_dropout = attention_dropout
         self.mlp_bias = mlp_bias
         self.head_dim = head_dim
-        check_rope_and_heads(self)
+        check_decoder_config(self)
         if self.head_dim is None:
             self.head_dim = hidden_size // num_attention_heads
 
-    # Which attention projections carry a bias; Qwen2 overrides these (derived, so never written to config.json).
-    @property
-    def qkv_bias(self) -> bool:
-        return bool(self.attention_bias)
+    def decoder_options(self) -> DecoderOptions:
+        bias = bool(self.attention_bias)
+        return decoder_options(self, qkv_bias=bias, o_bias=bias, mlp_bias=bool(self.mlp_bias))
 
-    @property
-    def output_bias(self) -> bool:
-        return bool(self.attention_bias)
+
+# The heads of the Llama family (Mistral, Qwen2/3, Gemma, Phi-3, Mixtral use the same with their names).
+SEQUENCE_CLASSIFICATION = HeadSpec(pooling="last", attr="score", bias=False, dropout=())
+TOKEN_CLASSIFICATION = HeadSpec(pooling="none", attr="score", dropout=("classifier_dropout", "hidden_dropout"),
+                                dropout_default=0.1)  # fmt: skip
+QUESTION_ANSWERING = HeadSpec(pooling="none", attr="qa_outputs", dropout=(), out_features=2)
+# transformers keeps Llama's, Qwen2's and Qwen3's QA base model under `transformer` (for older checkpoints).
+QUESTION_ANSWERING_UNDER_TRANSFORMER = HeadSpec(pooling="none", attr="qa_outputs", dropout=(), out_features=2,
+                                                prefix="transformer")  # fmt: skip
+CAUSAL_LM = HeadSpec(pooling="none", attr="lm_head", bias=False, dropout=())
+
+
+def decoder_heads(prefix: str, qa: HeadSpec | None = QUESTION_ANSWERING, token: bool = True,
+                  sequence_name: str | None = None, causal_name: str | None = None) -> dict[str, HeadSpec]:  # fmt: skip
+    """HEADS of a Llama-like architecture whose PyTorch classes are named `<prefix>For…`."""
+    heads = {causal_name or f"{prefix}ForCausalLM": CAUSAL_LM,
+             sequence_name or f"{prefix}ForSequenceClassification": SEQUENCE_CLASSIFICATION}  # fmt: skip
+    if token:
+        heads[f"{prefix}ForTokenClassification"] = TOKEN_CLASSIFICATION
+    if qa is not None:
+        heads[f"{prefix}ForQuestionAnswering"] = qa
+    return heads
 
 
 CONFIG_CLASS = LlamaConfig
@@ -80,3 +76,4 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "LlamaForQuestionAnswering",
 }
 BACKENDS = ("torch", "tf", "flax")
+HEADS = decoder_heads("Llama", qa=QUESTION_ANSWERING_UNDER_TRANSFORMER)

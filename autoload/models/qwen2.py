@@ -1,8 +1,20 @@
-from .llama import LlamaConfig
+from __future__ import annotations
+
+from ..decoder_options import DecoderOptions, check_layer_types, decoder_options, windows_by_layer_type
+from .llama import QUESTION_ANSWERING_UNDER_TRANSFORMER, LlamaConfig, decoder_heads
+
+
+def sliding_layer_types(config, layer_types) -> list[str]:
+    """Qwen's default layer_types: sliding attention from layer max_window_layers on, when windows are on."""
+    return layer_types or [
+        "sliding_attention" if config.sliding_window is not None and i >= config.max_window_layers else "full_attention"
+        for i in range(config.num_hidden_layers)
+    ]
 
 
 class Qwen2Config(LlamaConfig):
-    """Llama with biases on the query, key and value projections (never on the output projection)."""
+    """Llama with biases on the query, key and value projections (never on the output projection) and
+    sliding windows per layer (layer_types, from use_sliding_window and max_window_layers by default)."""
 
     model_type = "qwen2"
 
@@ -19,18 +31,11 @@ class Qwen2Config(LlamaConfig):
         self.use_sliding_window = use_sliding_window
         self.sliding_window = sliding_window if use_sliding_window else None
         self.max_window_layers = max_window_layers
-        self.layer_types = layer_types or [
-            "sliding_attention" if use_sliding_window and i >= max_window_layers else "full_attention"
-            for i in range(num_hidden_layers)
-        ]
+        self.layer_types = sliding_layer_types(self, layer_types)
+        check_layer_types(self)
 
-    @property
-    def qkv_bias(self) -> bool:
-        return True
-
-    @property
-    def output_bias(self) -> bool:
-        return False
+    def decoder_options(self) -> DecoderOptions:
+        return decoder_options(self, windows=windows_by_layer_type(self), qkv_bias=True)
 
 
 CONFIG_CLASS = Qwen2Config
@@ -42,3 +47,4 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "Qwen2ForQuestionAnswering",
 }
 BACKENDS = ("torch", "tf", "flax")
+HEADS = decoder_heads("Qwen2", qa=QUESTION_ANSWERING_UNDER_TRANSFORMER)

@@ -1,7 +1,37 @@
-"""Mistral in Flax: the Llama modules with Mistral's config (sliding window) — see llama.py."""
+"""Mistral in Flax: Llama with a sliding window in every layer. See blocks/decoder.py."""
+
+from __future__ import annotations
 
 from autoload.models.mistral import MistralConfig
 
-from .llama import family
+from ..blocks.decoder import (
+    FlaxDecoderForCausalLM,
+    FlaxDecoderForSequenceClassification,
+    FlaxDecoderModule,
+    FlaxDecoderPreTrainedModel,
+)
+from ..heads import FlaxQuestionAnsweringModel, FlaxTokenClassificationModel
 
-globals().update(family("Mistral", MistralConfig, __name__, qa_prefix="model"))
+
+class FlaxMistralPreTrainedModel(FlaxDecoderPreTrainedModel):
+    config_class = MistralConfig
+
+
+class FlaxMistralModel(FlaxMistralPreTrainedModel):
+    module_class = FlaxDecoderModule
+
+
+class FlaxMistralForCausalLM(FlaxDecoderForCausalLM, FlaxMistralPreTrainedModel):
+    pass
+
+
+class FlaxMistralForSequenceClassification(FlaxDecoderForSequenceClassification, FlaxMistralPreTrainedModel):
+    pass
+
+
+class FlaxMistralForTokenClassification(FlaxTokenClassificationModel, FlaxMistralPreTrainedModel):
+    pass
+
+
+class FlaxMistralForQuestionAnswering(FlaxQuestionAnsweringModel, FlaxMistralPreTrainedModel):
+    pass

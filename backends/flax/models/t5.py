@@ -15,9 +15,9 @@ from autoload.models.t5 import T5Config
 
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
+from ..blocks.norms import FlaxRMSNorm
 from ..generation import FlaxGenerationMixin
 from .bart import FlaxSeq2SeqModel
-from .llama import FlaxLlamaRMSNorm
 
 
 def relative_position_bucket(relative: np.ndarray, bidirectional: bool, num_buckets: int, max_distance: int):
@@ -99,7 +99,7 @@ class FlaxT5SubLayer(nn.Module):
     @nn.compact
     def __call__(self, hidden, mask_bias=None, position_bias=None, encoder_hidden=None, past=None):
         c = self.config
-        normed = FlaxLlamaRMSNorm(c.d_model, c.layer_norm_epsilon, name="layer_norm")(hidden)
+        normed = FlaxRMSNorm(c.d_model, c.layer_norm_epsilon, name="layer_norm")(hidden)
         if self.kind == "ff":
             return hidden + FlaxT5FeedForward(c, name="DenseReluDense")(normed), None, position_bias
         name = "SelfAttention" if self.kind == "self" else "EncDecAttention"
@@ -188,7 +188,7 @@ class FlaxT5Stack(nn.Module):
         hidden, states, caches = FlaxT5Blocks(c, self.is_decoder, name="block")(
             hidden, mask_bias, encoder_hidden, cross_bias, past_key_values
         )
-        hidden = FlaxLlamaRMSNorm(c.d_model, c.layer_norm_epsilon, name="final_layer_norm")(hidden)
+        hidden = FlaxRMSNorm(c.d_model, c.layer_norm_epsilon, name="final_layer_norm")(hidden)
         return out.BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden, past_key_values=caches,
             hidden_states=states + (hidden,) if output_hidden_states else None,

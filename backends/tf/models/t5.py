@@ -18,11 +18,11 @@ from autoload.models.t5 import T5Config
 
 from ..activations import get_activation
 from ..attention import causal_bias, extend_cache, merge_heads, split_heads
+from ..blocks.norms import TFRMSNorm
 from ..generation import TFGenerationMixin
 from ..losses import sequence_classification_loss, span_loss, token_loss
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 from .bart import padding_bias
-from .llama import TFLlamaRMSNorm
 
 
 def relative_position_bucket(relative, bidirectional: bool, num_buckets: int, max_distance: int):
@@ -108,9 +108,9 @@ class TFT5DenseActDense(Layer):
         return self.wo(self.dropout(inner))
 
 
-def _norm(config: T5Config, name: str) -> TFLlamaRMSNorm:
+def _norm(config: T5Config, name: str) -> TFRMSNorm:
     # Same scale-only RMS norm as Llama's: no mean subtraction, no bias, statistics in float32.
-    return TFLlamaRMSNorm(config.d_model, config.layer_norm_epsilon, name=name)
+    return TFRMSNorm(config.d_model, config.layer_norm_epsilon, name=name)
 
 
 class TFT5SubLayer(Layer):

@@ -1,18 +1,32 @@
-"""Mistral in PyTorch: the Llama modules with Mistral's config (see backends/torch/models/llama.py)."""
+"""Mistral: Llama with a sliding window in every layer. See blocks/decoder.py."""
+
+from __future__ import annotations
 
 from autoload.models.mistral import MistralConfig
 
-from . import llama
+from ..blocks.decoder import DecoderForCausalLM, DecoderForSequenceClassification, DecoderModel, DecoderPreTrainedModel
+from ..heads import QuestionAnsweringModel, TokenClassificationModel
 
 
-def _with_config(base: type, name: str, **extra) -> type:
-    return type(name, (base,), {"config_class": MistralConfig, "__module__": __name__, **extra})
+class MistralPreTrainedModel(DecoderPreTrainedModel):
+    config_class = MistralConfig
 
 
-MistralModel = _with_config(llama.LlamaModel, "MistralModel")
-_base = {"base_class": MistralModel}
-MistralForCausalLM = _with_config(llama.LlamaForCausalLM, "MistralForCausalLM", **_base)
-MistralForSequenceClassification = _with_config(llama.LlamaForSequenceClassification, "MistralForSequenceClassification", **_base)
-MistralForTokenClassification = _with_config(llama.LlamaForTokenClassification, "MistralForTokenClassification", **_base)
-MistralForQuestionAnswering = _with_config(llama.LlamaForQuestionAnswering, "MistralForQuestionAnswering",
-                                           base_model_prefix="model", **_base)
+class MistralModel(DecoderModel, MistralPreTrainedModel):
+    pass
+
+
+class MistralForCausalLM(DecoderForCausalLM, MistralPreTrainedModel):
+    base_class = MistralModel
+
+
+class MistralForSequenceClassification(DecoderForSequenceClassification, MistralPreTrainedModel):
+    base_class = MistralModel
+
+
+class MistralForTokenClassification(TokenClassificationModel, MistralPreTrainedModel):
+    base_class = MistralModel
+
+
+class MistralForQuestionAnswering(QuestionAnsweringModel, MistralPreTrainedModel):
+    base_class = MistralModel

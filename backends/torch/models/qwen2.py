@@ -1,17 +1,32 @@
-"""Qwen2 in PyTorch: the Llama modules with Qwen2's config (see backends/torch/models/llama.py)."""
+"""Qwen2: Llama with q/k/v biases and per-layer sliding windows. See blocks/decoder.py."""
+
+from __future__ import annotations
 
 from autoload.models.qwen2 import Qwen2Config
 
-from . import llama
+from ..blocks.decoder import DecoderForCausalLM, DecoderForSequenceClassification, DecoderModel, DecoderPreTrainedModel
+from ..heads import QuestionAnsweringModel, TokenClassificationModel
 
 
-def _with_config(base: type, name: str, **extra) -> type:
-    return type(name, (base,), {"config_class": Qwen2Config, "__module__": __name__, **extra})
+class Qwen2PreTrainedModel(DecoderPreTrainedModel):
+    config_class = Qwen2Config
 
 
-Qwen2Model = _with_config(llama.LlamaModel, "Qwen2Model")
-_base = {"base_class": Qwen2Model}
-Qwen2ForCausalLM = _with_config(llama.LlamaForCausalLM, "Qwen2ForCausalLM", **_base)
-Qwen2ForSequenceClassification = _with_config(llama.LlamaForSequenceClassification, "Qwen2ForSequenceClassification", **_base)
-Qwen2ForTokenClassification = _with_config(llama.LlamaForTokenClassification, "Qwen2ForTokenClassification", **_base)
-Qwen2ForQuestionAnswering = _with_config(llama.LlamaForQuestionAnswering, "Qwen2ForQuestionAnswering", **_base)
+class Qwen2Model(DecoderModel, Qwen2PreTrainedModel):
+    pass
+
+
+class Qwen2ForCausalLM(DecoderForCausalLM, Qwen2PreTrainedModel):
+    base_class = Qwen2Model
+
+
+class Qwen2ForSequenceClassification(DecoderForSequenceClassification, Qwen2PreTrainedModel):
+    base_class = Qwen2Model
+
+
+class Qwen2ForTokenClassification(TokenClassificationModel, Qwen2PreTrainedModel):
+    base_class = Qwen2Model
+
+
+class Qwen2ForQuestionAnswering(QuestionAnsweringModel, Qwen2PreTrainedModel):
+    base_class = Qwen2Model
