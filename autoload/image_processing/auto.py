@@ -22,6 +22,9 @@ CLASS_MODULES = {
     "DPTImageProcessor": "dpt", "DPTFeatureExtractor": "dpt", "Swin2SRImageProcessor": "swin2sr",
     "SuperPointImageProcessor": "superpoint", "VideoMAEImageProcessor": "videomae",
     "VideoMAEFeatureExtractor": "videomae",
+    "ViltImageProcessor": "vilt", "ViltFeatureExtractor": "vilt", "BlipImageProcessor": "blip",
+    "LayoutLMv3ImageProcessor": "layoutlmv3", "LayoutLMv3FeatureExtractor": "layoutlmv3",
+    "LlavaImageProcessor": "llava",
 }  # fmt: skip
 # model_type -> class, as transformers maps them.
 BY_MODEL_TYPE = {
@@ -42,6 +45,10 @@ BY_MODEL_TYPE = {
     "swin2sr": "Swin2SRImageProcessor",
     "superpoint": "SuperPointImageProcessor",
     **dict.fromkeys(("videomae", "timesformer"), "VideoMAEImageProcessor"),
+    "vilt": "ViltImageProcessor",
+    **dict.fromkeys(("blip", "blip-2", "instructblip"), "BlipImageProcessor"),
+    "layoutlmv3": "LayoutLMv3ImageProcessor",
+    "llava": "LlavaImageProcessor",
 }
 BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
 _registered_classes: dict[str, type] = {}
