@@ -78,6 +78,8 @@ def test_decoding_matches_transformers(tokenizers, name, variant):
     assert tokenizer.decode(ids) == decoding["decode"]
     assert tokenizer.decode(ids, skip_special_tokens=True) == decoding["decode_skip_special"]
     assert tokenizer.convert_ids_to_tokens(ids) == decoding["tokens"]
+    if "batch_decode" not in decoding:  # tokenizers of words with boxes or of tables: no plain text batch
+        return
     batch_texts = next(case["text"] for case in reference["cases"] if isinstance(case["text"], list))
     batch_ids = [tokenizer(text)["input_ids"] for text in batch_texts]
     assert tokenizer.batch_decode(batch_ids) == decoding["batch_decode"]

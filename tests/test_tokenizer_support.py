@@ -54,9 +54,13 @@ def materialize(name: str, target: Path, *, without_tokenizer_json: bool = False
 
 
 def plain(value):
-    """Tuples (offsets) as lists, to compare with JSON."""
+    """Tuples (offsets) as lists and NaN as "NaN" (as the generators write it), to compare with JSON."""
+    if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
+    if isinstance(value, float) and value != value:
+        return "NaN"
     return value
 
 

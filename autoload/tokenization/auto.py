@@ -55,6 +55,10 @@ TOKENIZER_CLASS_MODULES: dict[str, str] = {
         for suffix in ("", "Fast")
     },
     "MarianTokenizer": "marian",
+    **{name: "layoutlmv3" for name in ("LayoutLMv3Tokenizer", "LayoutLMv3TokenizerFast")},
+    "TapasTokenizer": "tapas",
+    "SpeechT5Tokenizer": "speecht5",
+    "VitsTokenizer": "vits",
 }
 
 # model_type -> (slow class name, fast class name), as transformers 4.57 maps them.
@@ -92,11 +96,18 @@ MODEL_TYPE_TOKENIZERS: dict[str, tuple[str | None, str | None]] = {
     "marian": ("MarianTokenizer", None),
     "mbart": ("MBartTokenizer", "MBartTokenizerFast"),
     "pegasus": ("PegasusTokenizer", "PegasusTokenizerFast"),
+    "layoutlmv3": ("LayoutLMv3Tokenizer", "LayoutLMv3TokenizerFast"),
+    "tapas": ("TapasTokenizer", None),
+    "speecht5": ("SpeechT5Tokenizer", None),
+    "vits": ("VitsTokenizer", None),
+    "vilt": ("BertTokenizer", "BertTokenizerFast"),
+    "blip": ("BertTokenizer", "BertTokenizerFast"),
+    "llava": ("LlamaTokenizer", "LlamaTokenizerFast"),
 }
 
 # The older vocabulary files of the built-in families, named in "nothing found" errors.
 OLDER_VOCABULARY_FILES = ("vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model",
-                          "sentencepiece.bpe.model", "spm.model", "source.spm")  # fmt: skip
+                          "sentencepiece.bpe.model", "spm.model", "source.spm", "spm_char.model")  # fmt: skip
 
 _registered_classes: dict[str, type] = {}
 _registered_model_types: dict[str, tuple[type | None, type | None]] = {}

@@ -30,11 +30,19 @@ class PythonEncodingMixin:
     def _tokenize(self, text: str) -> list[str]:
         raise NotImplementedError
 
+    # Call keyword arguments that go to `tokenize` (and so to `prepare_for_tokenization`), e.g. VITS' normalize.
+    tokenize_kwargs: tuple[str, ...] = ()
+
+    def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs) -> tuple[str, dict]:
+        """The text a family tokenizes (number spelling, normalisation …) and the keyword arguments it left."""
+        return text, kwargs
+
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs) -> list[str]:
         """Tokens of a text: lower-cased when do_lower_case, split on added tokens, the rest by `_tokenize`."""
         split = kwargs.pop("split_special_tokens", None)
         if split is None:
             split = self.split_special_tokens
+        text, _ = self.prepare_for_tokenization(text, **kwargs)
         if self.settings.get("do_lower_case"):
             text = self._lower_except_special(text)
         added = {token.content: token for token in self.added_tokens_decoder.values()} if not split else {}
@@ -72,10 +80,12 @@ class PythonEncodingMixin:
         pattern = "(" + "|".join(re.escape(token) for token in keep) + r")|(.+?)"
         return re.sub(pattern, lambda match: match.group(1) or match.group(2).lower(), text)
 
-    def _text_to_ids(self, text, is_split_into_words: bool, split_special_tokens) -> list[int]:
+    def _text_to_ids(self, text, is_split_into_words: bool, split_special_tokens, **tokenize_options) -> list[int]:
         options = {} if split_special_tokens is None else {"split_special_tokens": split_special_tokens}
+        options.update(tokenize_options)
         if is_split_into_words:
-            tokens = list(itertools.chain.from_iterable(self.tokenize(word, **options) for word in text))
+            words = (self.tokenize(word, is_split_into_words=True, **options) for word in text)
+            tokens = list(itertools.chain.from_iterable(words))
         else:
             tokens = self.tokenize(text, **options)
         return self.convert_tokens_to_ids(tokens)
@@ -120,10 +130,11 @@ class PythonEncodingMixin:
         else:
             pairs = [(text, text_pair)]
         split = options.pop("split_special_tokens", None)
+        tokenize_options = {key: options.pop(key) for key in self.tokenize_kwargs if key in options}
         ids = [
             (
-                self._text_to_ids(first, is_split_into_words, split),
-                None if second is None else self._text_to_ids(second, is_split_into_words, split),
+                self._text_to_ids(first, is_split_into_words, split, **tokenize_options),
+                None if second is None else self._text_to_ids(second, is_split_into_words, split, **tokenize_options),
             )
             for first, second in pairs
         ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
 
 from .converters import SPIECE_UNDERLINE, sentencepiece_model
-from .sentencepiece_model import CONTROL, UNIGRAM, UNKNOWN, SentencePieceModel, load_model
+from .sentencepiece_model import CHAR, CONTROL, UNIGRAM, UNKNOWN, SentencePieceModel, load_model
 
 UNKNOWN_SURFACE = " \u2047 "  # what SentencePiece writes for its own <unk> piece
 
@@ -24,10 +24,18 @@ class SentencePieceSegmenter:
         self.model = load_model(path)
         self.types = {piece.piece: piece.type for piece in self.model.pieces}
         self.unk_piece = self.model.pieces[self.model.trainer_spec.unk_id].piece
-        self._tokenizer = _segmenter(self.model)
+        if self.model.trainer_spec.model_type == CHAR:
+            self._tokenizer = None
+            self._normalizer, self._metaspace = _normalizer(self.model), _metaspace(self.model)
+        else:
+            self._tokenizer = _segmenter(self.model)
 
     def pieces(self, text: str) -> list[str]:
-        """Pieces of `text`; a run of characters the model does not know is one piece holding those characters."""
+        """Pieces of `text`; a run of characters the model does not know is one piece holding those characters.
+        A char model (SpeechT5's spm_char.model) gives every character of the normalised text as its own piece."""
+        if self._tokenizer is None:
+            words = self._metaspace.pre_tokenize_str(self._normalizer.normalize_str(text))
+            return [char for word, _ in words for char in word]
         return self._tokenizer.encode(text, add_special_tokens=False).tokens
 
     def decode_pieces(self, pieces: list[str]) -> str:
@@ -59,12 +67,19 @@ def _segmenter(model: SentencePieceModel) -> Tokenizer:
     hidden = (CONTROL, UNKNOWN) if model.trainer_spec.model_type == UNIGRAM else (CONTROL,)
     vocab = [(f" {p.piece}" if p.type in hidden else p.piece, p.score) for p in model.pieces]
     tokenizer = sentencepiece_model(model, vocab, unk_id=model.trainer_spec.unk_id)
+    tokenizer.normalizer = _normalizer(model)
+    tokenizer.pre_tokenizer = _metaspace(model)
+    return tokenizer
+
+
+def _normalizer(model: SentencePieceModel) -> normalizers.Normalizer:
     spec = model.normalizer_spec
     steps = [normalizers.Precompiled(spec.precompiled_charsmap)] if spec.precompiled_charsmap else []
     if spec.remove_extra_whitespaces:
         steps += [normalizers.Replace(Regex("^ +| +$"), ""), normalizers.Replace(Regex(" {2,}"), " ")]
-    tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
-        replacement=SPIECE_UNDERLINE, prepend_scheme="always" if spec.add_dummy_prefix else "never"
-    )
-    return tokenizer
+    return normalizers.Sequence(steps)
+
+
+def _metaspace(model: SentencePieceModel) -> pre_tokenizers.PreTokenizer:
+    prepend = "always" if model.normalizer_spec.add_dummy_prefix else "never"
+    return pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=prepend)
