@@ -16,6 +16,7 @@ POOLINGS = (
     "first",  # the first position's hidden state (CLS)
     "last",  # the last non-padding token (decoders; needs config.pad_token_id for batches)
     "mean",  # the mean over positions
+    "eos",  # the last end-of-sequence token of each row (encoder-decoders; every row holds as many)
     "masked_mean",  # the mean over the positions a mask keeps (speech heads: the frames real audio covers)
     "none",  # token-level heads: every position
 )
@@ -97,3 +98,13 @@ def last_token_pad_id(has_input_ids: bool, pad_token_id, batch: int):
     if not has_input_ids:
         raise ValueError("With inputs_embeds the last token cannot be found; pass input_ids.")
     return pad_token_id
+
+
+def check_eos_counts(counts) -> None:
+    """"eos" pooling: every row must hold the same number (at least one) of end-of-sequence tokens."""
+    counts = [int(c) for c in counts]
+    if not counts or min(counts) == 0 or len(set(counts)) > 1:
+        raise ValueError(
+            f"All examples must have the same number of <eos> tokens (config.eos_token_id), at least one; the "
+            f"rows hold {counts}."
+        )

@@ -45,7 +45,8 @@ def finish(result: ModelOutput, return_dict: bool):
 
 
 # Fields a head copies from its base model's output when its own output class has them.
-CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_attentions")
+CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_attentions", "decoder_hidden_states",
+                  "decoder_attentions", "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")
 
 
 def from_encoded(output_class: type, encoded, **values) -> ModelOutput:

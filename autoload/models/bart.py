@@ -1,8 +1,10 @@
-from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
+from ..seq2seq import Seq2SeqConfig, Seq2SeqLayout
 
 
-class BartConfig(PretrainedConfig):
+class BartConfig(Seq2SeqConfig):
     model_type = "bart"
+    layout = Seq2SeqLayout(pre_norm=False, positions="learned", position_offset=2, embedding_norm=True)
     keys_to_ignore_at_inference = ["past_key_values"]
     attribute_map = {"num_attention_heads": "encoder_attention_heads", "hidden_size": "d_model"}
 
@@ -38,9 +40,9 @@ class BartConfig(PretrainedConfig):
         self.use_cache = use_cache
         self.num_hidden_layers = encoder_layers
         self.scale_embedding = scale_embedding
-        for heads in (encoder_attention_heads, decoder_attention_heads):
-            if d_model % heads:
-                raise ValueError(f"BartConfig: d_model ({d_model}) is not a multiple of the head count ({heads}).")
+        if getattr(self, "forced_bos_token_id", None) is None and kwargs.get("force_bos_token_to_be_generated"):
+            self.forced_bos_token_id = self.bos_token_id  # older BART-CNN configs
+        self.check_sizes()
 
 
 CONFIG_CLASS = BartConfig
@@ -51,5 +53,14 @@ ARCHITECTURES = {
     "MODEL_FOR_SEQUENCE_CLASSIFICATION": "BartForSequenceClassification",
     "MODEL_FOR_QUESTION_ANSWERING": "BartForQuestionAnswering",
     "MODEL_FOR_CAUSAL_LM": "BartForCausalLM",
+    "MODEL_FOR_MASKED_LM": "BartForConditionalGeneration",
 }
 BACKENDS = ("torch", "tf", "flax")
+# The BART-family heads: the sequence classifier reads the decoder state at each row's last end-of-sequence
+# token through a dense-tanh-dense `classification_head`; question answering scores every decoder position.
+SEQ2SEQ_HEADS = {
+    "ForSequenceClassification": HeadSpec(pooling="eos", attr="classification_head", projection="tanh",
+                                          dropout=("classifier_dropout",)),
+    "ForQuestionAnswering": HeadSpec(pooling="none", attr="qa_outputs", dropout=(), out_features=2),
+}
+HEADS = {"Bart" + name: spec for name, spec in SEQ2SEQ_HEADS.items()}

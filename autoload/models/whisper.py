@@ -1,8 +1,12 @@
-from ..configuration import PretrainedConfig
+from ..seq2seq import Seq2SeqConfig, Seq2SeqLayout
 
 
-class WhisperConfig(PretrainedConfig):
+class WhisperConfig(Seq2SeqConfig):
     model_type = "whisper"
+    # The encoder's positions are a stored table too (sinusoids at initialisation); scale_embedding is read by
+    # transformers' Whisper but never applied.
+    layout = Seq2SeqLayout(pre_norm=True, positions="learned", final_norm=True, key_bias=False,
+                           scales_embeddings=False)
     keys_to_ignore_at_inference = ["past_key_values"]
     attribute_map = {"num_key_value_heads": "encoder_attention_heads", "num_attention_heads": "encoder_attention_heads",
                      "hidden_size": "d_model"}  # fmt: skip
@@ -54,9 +58,12 @@ class WhisperConfig(PretrainedConfig):
         self.mask_feature_length = mask_feature_length
         self.mask_feature_min_masks = mask_feature_min_masks
         self.median_filter_width = median_filter_width
-        for heads in (encoder_attention_heads, decoder_attention_heads):
-            if d_model % heads:
-                raise ValueError(f"WhisperConfig: d_model ({d_model}) is not a multiple of the head count ({heads}).")
+        self.check_sizes()
+
+    def position_limit(self, decoder: bool) -> tuple[int, str]:
+        if decoder:
+            return self.max_target_positions, "max_target_positions"
+        return self.max_source_positions, "max_source_positions"
 
 
 CONFIG_CLASS = WhisperConfig

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
 
 from .activations import get_activation
 from .modeling import FlaxPreTrainedModel
@@ -80,6 +82,14 @@ class HeadModule(nn.Module):
             return hidden[:, 0]
         if kind == "mean":
             return hidden.mean(1)
+        if kind == "eos":
+            if input_ids is None:
+                raise ValueError(f"{type(self).__name__} needs input_ids: it reads the end-of-sequence tokens.")
+            eos = input_ids == self.config.eos_token_id
+            if not isinstance(eos, jax.core.Tracer):
+                check_eos_counts(np.asarray(eos.sum(1)))
+            last = input_ids.shape[-1] - 1 - jnp.argmax(eos[:, ::-1], axis=-1)
+            return hidden[jnp.arange(hidden.shape[0]), last]
         if kind == "masked_mean":
             return masked_mean(hidden, mask)
         if kind == "last":
@@ -125,12 +135,14 @@ class TokenClassificationModule(HeadModule):
 
 
 class QuestionAnsweringModule(HeadModule):
+    output_class = out.QuestionAnsweringModelOutput
+
     @nn.compact
     def __call__(self, input_ids, deterministic=True, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, deterministic=deterministic, **kwargs)
         width = self.spec.span_width(self.config)
         start, end = jnp.split(self.output_layer(encoded.last_hidden_state, width, deterministic), 2, axis=-1)
-        result = out.from_encoded(out.QuestionAnsweringModelOutput, encoded, start_logits=start.squeeze(-1),
+        result = out.from_encoded(self.output_class, encoded, start_logits=start.squeeze(-1),
                                   end_logits=end.squeeze(-1))  # fmt: skip
         return out.finish(result, return_dict)
 

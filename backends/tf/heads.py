@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
 
 from .activations import get_activation
 from .losses import sequence_classification_loss, span_loss, token_loss
@@ -116,6 +116,14 @@ class TFTaskModel(TFMainLayerModel):
             return hidden[:, 0]
         if kind == "mean":
             return tf.reduce_mean(hidden, axis=1)
+        if kind == "eos":
+            if input_ids is None:
+                raise ValueError(f"{type(self).__name__} needs input_ids: it reads the end-of-sequence tokens.")
+            eos = tf.cast(input_ids == self.config.eos_token_id, tf.int32)
+            if tf.executing_eagerly():
+                check_eos_counts(tf.reduce_sum(eos, axis=1).numpy())
+            last = tf.shape(input_ids)[-1] - 1 - tf.argmax(eos[:, ::-1], axis=-1, output_type=tf.int32)
+            return tf.gather(hidden, last, batch_dims=1)
         if kind == "masked_mean":
             return masked_mean(hidden, mask)
         if kind == "last":
@@ -173,6 +181,8 @@ class TFTokenClassificationModel(TFTaskModel):
 
 
 class TFQuestionAnsweringModel(TFTaskModel):
+    output_class = out.QuestionAnsweringModelOutput
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.add_output_layer(self.spec.span_width(config))
@@ -185,8 +195,7 @@ class TFQuestionAnsweringModel(TFTaskModel):
         loss = None
         if start_positions is not None and end_positions is not None:
             loss = span_loss(start, end, start_positions, end_positions)
-        result = out.from_encoded(out.QuestionAnsweringModelOutput, encoded, loss=loss, start_logits=start,
-                                  end_logits=end)  # fmt: skip
+        result = out.from_encoded(self.output_class, encoded, loss=loss, start_logits=start, end_logits=end)
         return out.finish(result, return_dict)
 
 

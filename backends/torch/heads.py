@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
 
 from .activations import get_activation
 from .losses import causal_lm_loss, sequence_classification_loss, span_loss, token_loss
@@ -79,6 +79,12 @@ class TaskModel(PreTrainedModel):
             return hidden[:, 0]
         if kind == "mean":
             return hidden.mean(1)
+        if kind == "eos":
+            if input_ids is None:
+                raise ValueError(f"{type(self).__name__} needs input_ids: it reads the end-of-sequence tokens.")
+            eos = input_ids.eq(self.config.eos_token_id)
+            check_eos_counts(eos.sum(1).tolist())
+            return hidden[eos].view(hidden.shape[0], -1, hidden.shape[-1])[:, -1]
         if kind == "masked_mean":
             return masked_mean(hidden, mask)
         if kind == "last":
@@ -138,6 +144,8 @@ class QuestionAnsweringModel(TaskModel):
     """Start and end logits per position: num_labels outputs (2 by default) as encoders' checkpoints store
     them, or the spec's fixed out_features (2 for decoders)."""
 
+    output_class = out.QuestionAnsweringModelOutput
+
     def __init__(self, config, **base_kwargs):
         super().__init__(config, **base_kwargs)
         self.add_output_layer(self.spec.span_width(config))
@@ -149,8 +157,7 @@ class QuestionAnsweringModel(TaskModel):
         loss = None
         if start_positions is not None and end_positions is not None:
             loss = span_loss(start, end, start_positions, end_positions)
-        result = out.from_encoded(out.QuestionAnsweringModelOutput, encoded, loss=loss, start_logits=start,
-                                  end_logits=end)  # fmt: skip
+        result = out.from_encoded(self.output_class, encoded, loss=loss, start_logits=start, end_logits=end)
         return self._finish(result, return_dict)
 
 

@@ -16,8 +16,8 @@ from autoload.models.t5 import T5Config
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
 from ..blocks.norms import FlaxRMSNorm
+from ..blocks.seq2seq import FlaxSeq2SeqPreTrainedModel as FlaxSeq2SeqModel
 from ..generation import FlaxGenerationMixin
-from .bart import FlaxSeq2SeqModel
 
 
 def relative_position_bucket(relative: np.ndarray, bidirectional: bool, num_buckets: int, max_distance: int):

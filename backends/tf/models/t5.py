@@ -19,10 +19,10 @@ from autoload.models.t5 import T5Config
 from ..activations import get_activation
 from ..attention import causal_bias, extend_cache, merge_heads, split_heads
 from ..blocks.norms import TFRMSNorm
+from ..blocks.seq2seq import padding_bias
 from ..generation import TFGenerationMixin
 from ..losses import sequence_classification_loss, span_loss, token_loss
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
-from .bart import padding_bias
 
 
 def relative_position_bucket(relative, bidirectional: bool, num_buckets: int, max_distance: int):

@@ -1,0 +1,60 @@
+from ..seq2seq import Seq2SeqConfig, Seq2SeqLayout
+
+
+class MarianConfig(Seq2SeqConfig):
+    model_type = "marian"
+    keys_to_ignore_at_inference = ["past_key_values"]
+    attribute_map = {"num_attention_heads": "encoder_attention_heads", "hidden_size": "d_model"}
+    layout = Seq2SeqLayout(pre_norm=False, positions="sinusoidal", scales_given_embeddings=True)
+
+    def __init__(self, vocab_size=58101, decoder_vocab_size=None, max_position_embeddings=1024, encoder_layers=12,
+                 encoder_ffn_dim=4096, encoder_attention_heads=16, decoder_layers=12, decoder_ffn_dim=4096,
+                 decoder_attention_heads=16, encoder_layerdrop=0.0, decoder_layerdrop=0.0, use_cache=True,
+                 is_encoder_decoder=True, activation_function="gelu", d_model=1024, dropout=0.1, attention_dropout=0.0,
+                 activation_dropout=0.0, init_std=0.02, decoder_start_token_id=58100, scale_embedding=False,
+                 pad_token_id=58100, eos_token_id=0, forced_eos_token_id=0, share_encoder_decoder_embeddings=True,
+                 **kwargs):  # fmt: skip
+        kwargs.pop("num_hidden_layers", None)
+        self.vocab_size = vocab_size
+        self.decoder_vocab_size = decoder_vocab_size or vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.d_model = d_model
+        self.encoder_ffn_dim = encoder_ffn_dim
+        self.encoder_layers = encoder_layers
+        self.encoder_attention_heads = encoder_attention_heads
+        self.decoder_ffn_dim = decoder_ffn_dim
+        self.decoder_layers = decoder_layers
+        self.decoder_attention_heads = decoder_attention_heads
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation_dropout = activation_dropout
+        self.activation_function = activation_function
+        self.init_std = init_std
+        self.encoder_layerdrop = encoder_layerdrop
+        self.decoder_layerdrop = decoder_layerdrop
+        self.use_cache = use_cache
+        self.num_hidden_layers = encoder_layers
+        self.scale_embedding = scale_embedding
+        self.share_encoder_decoder_embeddings = share_encoder_decoder_embeddings
+        super().__init__(pad_token_id=pad_token_id, eos_token_id=eos_token_id, is_encoder_decoder=is_encoder_decoder,
+                         decoder_start_token_id=decoder_start_token_id, forced_eos_token_id=forced_eos_token_id,
+                         **kwargs)  # fmt: skip
+        self.check_sizes()
+
+    @property
+    def decoder_vocab(self) -> int:
+        return self.decoder_vocab_size
+
+    @property
+    def target_vocab(self) -> int:
+        """The shared vocabulary, or the target one (decoder_vocab_size) when the embeddings are not shared."""
+        return self.vocab_size if self.share_encoder_decoder_embeddings else self.decoder_vocab_size
+
+
+CONFIG_CLASS = MarianConfig
+ARCHITECTURES = {
+    "MODEL": "MarianModel",
+    "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM": "MarianMTModel",
+    "MODEL_FOR_CAUSAL_LM": "MarianForCausalLM",
+}
+BACKENDS = ("torch", "tf", "flax")
