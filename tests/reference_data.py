@@ -8,6 +8,7 @@ from conftest import FIXTURES
 from PIL import Image
 
 IMAGES = FIXTURES / "images"
+AUDIO = FIXTURES / "audio"
 
 
 def case_images(spec: str, convert: bool = False):
@@ -20,6 +21,16 @@ def case_images(spec: str, convert: bool = False):
     if "numpy" in steps:
         return np.asarray(image.convert("RGB"))
     return image.convert("RGB") if convert or "converted" in spec else image
+
+
+def load_audio(spec: str) -> np.ndarray:
+    """An audio file of fixtures/audio by spec: "a1.npy", or a slice of it, "a1.npy[1000:5000]"."""
+    name, _, piece = spec.partition("[")
+    audio = np.load(AUDIO / name)
+    if piece:
+        start, stop = (int(v) if v else None for v in piece.rstrip("]").split(":"))
+        audio = audio[start:stop]
+    return audio
 
 
 def label_map(spec: str) -> np.ndarray:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import FIXTURES
-from reference_data import assert_same, case_images, decode, label_map
+from reference_data import assert_same, case_images, decode, label_map, load_audio
 
 from autoload import AutoProcessor
 
@@ -49,7 +49,8 @@ def test_layoutlmv2_processor_matches_reference():
 
 
 def vision_prompt_cases():
-    """Folders written by scripts/reference/vision_processors.py (SAM, OWL-ViT): several calls each."""
+    """Folders written by scripts/reference/vision_processors.py (SAM, OWL-ViT) and multimodal_processors.py (ViLT,
+    BLIP, LayoutLMv3, SpeechT5, LLaVA): several calls each."""
     for folder in sorted(PROCESSORS.iterdir()):
         spec = json.loads((folder / "cases.json").read_text())
         for case in spec.get("cases", []):
@@ -66,8 +67,15 @@ def test_vision_processor_matches_reference(folder, class_name, case):
             call[name] = [case_images(spec) for spec in call[name]]
     if "segmentation_maps" in call:
         call["segmentation_maps"] = [label_map(spec) for spec in call["segmentation_maps"]]
+    for name in ("audio", "audio_target"):
+        if name in call:
+            call[name] = [load_audio(spec) for spec in call[name]]
     if call.get("return_tensors") == "pt":
         pytest.importorskip("torch")
+    if "error" in case:  # transformers raised (e.g. LLaVA without text, truncation cutting image tokens)
+        with pytest.raises(Exception):  # noqa: B017 - the reference records only that it raised
+            processor(**call)
+        return
     out = processor(**call)
     assert sorted(out) == sorted(case["expected"])
     if call.get("return_tensors") == "pt":
@@ -75,9 +83,42 @@ def test_vision_processor_matches_reference(folder, class_name, case):
     stored = np.load(folder / "expected.npz")
     for field, expected_value in case["expected"].items():
         actual = out[field]
-        if field.endswith("pixel_values"):
+        if field.endswith("pixel_values") and case["stride"] > 1:
             actual = np.asarray(actual)[..., :: case["stride"], :: case["stride"]]
         assert_same(actual, decode(expected_value, stored), field, atol=1e-5)
+
+
+def processor_chat_cases():
+    for folder in sorted(PROCESSORS.iterdir()):
+        for index, case in enumerate(json.loads((folder / "cases.json").read_text()).get("chat", [])):
+            yield pytest.param(folder, case, id=f"{folder.name}-chat{index}")
+
+
+def _conversation(conversation):
+    """Image specs in messages as images (a list of conversations: each of them)."""
+    if conversation and isinstance(conversation[0], list):
+        return [_conversation(one) for one in conversation]
+    messages = [dict(message) for message in conversation]
+    for message in messages:
+        if isinstance(message["content"], list):
+            message["content"] = [{**item, "image": case_images(item["image"])} if "image" in item else item
+                                  for item in message["content"]]  # fmt: skip
+    return messages
+
+
+@pytest.mark.parametrize("folder,case", processor_chat_cases())
+def test_processor_chat_template_matches_reference(folder, case):
+    """apply_chat_template on the processor: text, ids, or the processor's outputs for the images in the messages."""
+    processor = AutoProcessor.from_pretrained(folder)
+    kwargs = {key: value for key, value in case.items() if key not in ("conversation", "expected", "error")}
+    if "error" in case:
+        with pytest.raises(Exception):  # noqa: B017 - the reference records only that it raised
+            processor.apply_chat_template(_conversation(case["conversation"]), **kwargs)
+        return
+    out = processor.apply_chat_template(_conversation(case["conversation"]), **kwargs)
+    if hasattr(out, "keys"):
+        out = dict(out)
+    assert_same(out, decode(case["expected"], np.load(folder / "expected.npz")), "apply_chat_template", atol=1e-5)
 
 
 def processor_post_processing_cases():
@@ -166,13 +207,18 @@ def test_owlvit_processor_errors():
         assert len(processor.post_process_object_detection(outputs, threshold=0.4)[0]["scores"]) == 4
 
 
-@pytest.mark.parametrize("model_type,name,folder", [("sam", "SamProcessor", "sam"), ("owlvit", "OwlViTProcessor", "owlvit")])
+@pytest.mark.parametrize("model_type,name,folder", [
+    ("sam", "SamProcessor", "sam"), ("owlvit", "OwlViTProcessor", "owlvit"), ("vilt", "ViltProcessor", "vilt"),
+    ("blip", "BlipProcessor", "blip"), ("layoutlmv3", "LayoutLMv3Processor", "layoutlmv3"),
+    ("speecht5", "SpeechT5Processor", "speecht5"), ("llava", "LlavaProcessor", "llava"),
+])  # fmt: skip
 def test_vision_processors_by_model_type_and_round_trip(tmp_path, model_type, name, folder):
     for path in (PROCESSORS / folder).iterdir():  # the processor's files without processor_class
         if path.name not in ("cases.json", "expected.npz"):
-            text = path.read_text()
-            if path.suffix == ".json":
-                text = json.dumps({k: v for k, v in json.loads(text).items() if k != "processor_class"})
+            if path.suffix != ".json":
+                shutil.copy(path, tmp_path / path.name)
+                continue
+            text = json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "processor_class"})
             (tmp_path / path.name).write_text(text)
     (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
     processor = AutoProcessor.from_pretrained(tmp_path)
@@ -180,3 +226,45 @@ def test_vision_processors_by_model_type_and_round_trip(tmp_path, model_type, na
     processor.save_pretrained(tmp_path / "saved")
     assert json.loads((tmp_path / "saved" / "preprocessor_config.json").read_text())["processor_class"] == name
     assert type(AutoProcessor.from_pretrained(tmp_path / "saved")).__name__ == name
+
+
+def test_llava_processor_keeps_its_settings_and_chat_template(tmp_path):
+    processor = AutoProcessor.from_pretrained(PROCESSORS / "llava")
+    assert (processor.patch_size, processor.num_additional_image_tokens) == (14, 1)
+    assert processor.vision_feature_select_strategy == "default" and processor.image_token == "<image>"
+    processor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "processor_config.json").read_text())
+    assert saved == json.loads((PROCESSORS / "llava" / "processor_config.json").read_text())
+    assert (tmp_path / "chat_template.jinja").read_text() == (PROCESSORS / "llava" / "chat_template.jinja").read_text()
+    again = AutoProcessor.from_pretrained(tmp_path, patch_size=7)
+    assert again.patch_size == 7 and again.chat_template == processor.chat_template
+    image = case_images("rgb.png crop 400,200,440,290")
+    out = again(images=[image], text="<image>", return_tensors="np")  # 56 x 56 in patches of 7: 64, + 1 CLS - 1
+    assert (out["input_ids"] == again.image_token_id).sum() == 64
+    broken = AutoProcessor.from_pretrained(PROCESSORS / "llava", patch_size=None)
+    with pytest.raises(ValueError, match="patch_size"):
+        broken(images=[image], text="<image>")
+
+
+def test_layoutlmv3_processor_with_ocr_is_a_clear_error(tmp_path):
+    for path in (PROCESSORS / "layoutlmv3").iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    config = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({**config, "apply_ocr": True}))
+    processor = AutoProcessor.from_pretrained(tmp_path)
+    with pytest.raises(NotImplementedError, match="apply_ocr=False"):
+        processor(case_images("rgb.png"))
+    with pytest.raises(ValueError, match="apply_ocr set to True"):
+        processor(case_images("rgb.png"), ["a"], boxes=[[1, 2, 3, 4]])
+
+
+def test_speecht5_processor_pads_token_and_spectrogram_labels():
+    processor = AutoProcessor.from_pretrained(PROCESSORS / "speecht5")
+    texts = processor(text=["Hi", "Hello there"])["input_ids"]
+    frames = processor(audio_target=[load_audio("a1.npy[:4000]"), load_audio("a2.npy[:2000]")], sampling_rate=16000)
+    padded = processor.pad(input_ids=[{"input_ids": ids} for ids in texts],
+                           labels=[{"input_values": f} for f in frames["input_values"]], return_tensors="np")  # fmt: skip
+    assert padded["input_ids"].shape == (2, len(texts[1]))
+    assert padded["labels"].shape == (2, len(frames["input_values"][0]), 80)
+    assert padded["decoder_attention_mask"].sum(axis=1).tolist() == [len(f) for f in frames["input_values"]]
+    np.testing.assert_array_equal(padded["labels"][1, len(frames["input_values"][1]) :], 0)

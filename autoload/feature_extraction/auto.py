@@ -10,12 +10,14 @@ from ..hub import HubOptions, cached_file
 from ..image_processing import auto as image_auto
 from ..processing_utils import PREPROCESSOR_CONFIG_NAME
 
-CLASS_MODULES = {"Wav2Vec2FeatureExtractor": "wav2vec2", "WhisperFeatureExtractor": "whisper"}
+CLASS_MODULES = {"Wav2Vec2FeatureExtractor": "wav2vec2", "WhisperFeatureExtractor": "whisper",
+                 "SpeechT5FeatureExtractor": "speecht5"}  # fmt: skip
 _WAV2VEC2_LIKE = ("wav2vec2", "wav2vec2-conformer", "hubert", "wavlm", "data2vec-audio", "sew", "sew-d", "unispeech",
                   "unispeech-sat")  # fmt: skip
 BY_MODEL_TYPE = {
     **dict.fromkeys(_WAV2VEC2_LIKE, "Wav2Vec2FeatureExtractor"),
     "whisper": "WhisperFeatureExtractor",
+    "speecht5": "SpeechT5FeatureExtractor",
 }
 BUILTIN_MODEL_TYPES = frozenset(BY_MODEL_TYPE)
 _registered_classes: dict[str, type] = {}

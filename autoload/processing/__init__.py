@@ -13,6 +13,11 @@ _MODULE_OF = {
     "LayoutLMv2Processor": "layoutlmv2",
     "SamProcessor": "sam",
     "OwlViTProcessor": "owlvit",
+    "ViltProcessor": "vilt",
+    "BlipProcessor": "blip",
+    "LayoutLMv3Processor": "layoutlmv3",
+    "SpeechT5Processor": "speecht5",
+    "LlavaProcessor": "llava",
 }
 
 

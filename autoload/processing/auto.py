@@ -15,6 +15,13 @@ PROCESSORS_BY_MODEL_TYPE = {
     "whisper": "WhisperProcessor",
     "clip": "CLIPProcessor",
     "layoutlmv2": "LayoutLMv2Processor",
+    "sam": "SamProcessor",
+    "owlvit": "OwlViTProcessor",
+    "vilt": "ViltProcessor",
+    "blip": "BlipProcessor",
+    "layoutlmv3": "LayoutLMv3Processor",
+    "speecht5": "SpeechT5Processor",
+    "llava": "LlavaProcessor",
 }
 _registered: dict[str, type] = {}
 
