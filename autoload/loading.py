@@ -1,18 +1,22 @@
 """Backend-neutral loading steps shared by every framework's from_pretrained.
 
 find the weight files -> open them lazily -> convert names/layouts to canonical (PyTorch state-dict)
--> align the base-model prefix with the model being built -> report missing / unexpected keys.
-A backend only turns canonical numpy arrays into its own tensors and puts them in place.
+-> align the base-model prefix with the model being built -> report missing / unexpected / mismatched keys.
+That last loop is load_canonical, once for every framework: a backend lists its weights (canonical name ->
+shape) and supplies "put this numpy array into that weight" and "initialise these weights".
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .errors import WeightMismatchError
 
 logger = logging.getLogger("autoload")
 
@@ -79,6 +83,14 @@ class LoadRequest:
         options = HubOptions.pop_from(kwargs)
         flags = {k: kwargs.pop(k, v) for k, v in
                  (("from_pt", False), ("from_tf", False), ("from_flax", False), ("use_safetensors", None))}  # fmt: skip
+        flags["variant"] = check_variant(kwargs.pop("variant", None))
+        if "channels_first" in kwargs:
+            raise TypeError(
+                f"{model_class.__name__}.from_pretrained got channels_first={kwargs['channels_first']!r}, which is not "
+                "a loading option (transformers 4.57.6 has no such argument either). Every framework here takes "
+                "images channels-first, as pixel_values of shape [batch, channels, height, width], like transformers' "
+                "PyTorch classes; drop the argument."
+            )
         loading_info = kwargs.pop("output_loading_info", False)
         ignore_mismatched = kwargs.pop("ignore_mismatched_sizes", False)
         for key in IGNORED_LOAD_KWARGS:
@@ -98,7 +110,8 @@ class LoadRequest:
     def read_weights(self, backend: str):
         """(lazy canonical state, a description of the files for messages)."""
         flags = {k: v for k, v in self.flags.items() if k != f"from_{_FLAG_OF_BACKEND[backend]}"}
-        state, files = read_canonical_weights(self.source, self.options, backend=backend, config=self.config, **flags)
+        state, files = read_canonical_weights(self.source, self.options, backend=backend, config=self.config,
+                                              keep_bf16=True, **flags)  # fmt: skip
         shards = f" (+{len(files.paths) - 1} shards)" if len(files.paths) > 1 else ""
         self.check_config_sizes(state, files.paths[0] + shards)
         return state, files.paths[0] + shards
@@ -127,14 +140,25 @@ class LoadRequest:
 _FLAG_OF_BACKEND = {"torch": "pt", "tf": "tf", "flax": "flax"}
 
 
+def check_variant(variant):
+    if variant is not None and not (isinstance(variant, str) and variant and "/" not in variant
+                                    and "\\" not in variant and variant not in (".", "..")):  # fmt: skip
+        raise ValueError(f"variant={variant!r} is not a weights variant name like 'fp16' (it names files such as "
+                         "model.fp16.safetensors).")
+    return variant
+
+
 def read_canonical_weights(source, options, *, backend: str, config, from_pt=False, from_tf=False,
-                           from_flax=False, use_safetensors=None, keep_bf16=False):  # fmt: skip
-    """Find and open a checkpoint's weights as a lazy canonical mapping (name -> numpy array)."""
+                           from_flax=False, use_safetensors=None, keep_bf16=False, variant=None):  # fmt: skip
+    """Find and open a checkpoint's weights as a lazy canonical mapping (name -> numpy array).
+
+    keep_bf16: bfloat16 tensors come as their raw uint16 bits (the mapping's dtype(name) says "bfloat16"), for
+    a loader that keeps them bfloat16 or widens them itself."""
     from .weights import find_weights, open_weights
 
     files = find_weights(
         source, options, backend=backend, from_pt=from_pt, from_tf=from_tf, from_flax=from_flax,
-        use_safetensors=use_safetensors,
+        use_safetensors=use_safetensors, variant=variant,
     )  # fmt: skip
     raw = open_weights(files, keep_bf16=keep_bf16)
     return to_canonical(raw, files.format, config), files
@@ -171,10 +195,10 @@ class RenamedMapping(Mapping):
         return len(self._names)
 
     def shape(self, key) -> tuple:
-        base_shape = getattr(self._base, "shape", None)
-        if callable(base_shape):
-            return tuple(base_shape(self._names[key]))
-        return tuple(np.shape(self._base[self._names[key]]))
+        return shape_of(self._base, self._names[key])
+
+    def dtype(self, key) -> str:
+        return dtype_of(self._base, self._names[key])
 
 
 # Names older checkpoints use for the same tensors: (old suffix, current suffix), tried both ways.
@@ -242,6 +266,14 @@ def shape_of(state: Mapping, key: str) -> tuple:
     return tuple(np.shape(state[key]))
 
 
+def dtype_of(state: Mapping, key: str) -> str:
+    """The dtype a tensor is stored in ("bfloat16" for raw bfloat16 bits), read from the header where possible."""
+    get_dtype = getattr(state, "dtype", None)
+    if callable(get_dtype):
+        return str(get_dtype(key))
+    return np.asarray(state[key]).dtype.name
+
+
 def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:
     """True when two shapes differ only by axes of size 1 (a scalar stored as [1], a bias as [1, n])."""
     return [d for d in a if d != 1] == [d for d in b if d != 1]
@@ -252,5 +284,66 @@ def fit_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
     return array if tuple(array.shape) == tuple(shape) else array.reshape(tuple(shape))
 
 
-# Buffers a checkpoint may have or lack without consequence: derived from the config (or a counter).
-OPTIONAL_BUFFERS = ("num_batches_tracked", "relative_position_index")
+# Buffers a checkpoint may have or lack without consequence: derived from the config (or a counter), so no
+# framework reports them missing or unused (older checkpoints store position ids and rotary frequencies).
+OPTIONAL_BUFFERS = (".num_batches_tracked", ".relative_position_index", ".position_ids", ".inv_freq", ".masked_bias")
+
+
+def is_optional_buffer(name: str) -> bool:
+    return ("." + name).endswith(OPTIONAL_BUFFERS)
+
+
+def tied_keys(model, keys: Iterable[str] | None = None) -> set[str]:
+    """The canonical keys a model shares with another weight (absent from checkpoints by design), unless its
+    config unties the embeddings. `_tied_aliases` are tied whatever the config says (an encoder-decoder's
+    encoder and decoder embed_tokens are its shared embedding)."""
+    aliases = set(getattr(model, "_tied_aliases", ()))
+    if not getattr(model.config, "tie_word_embeddings", True):
+        return aliases
+    return set(model._tied_weights_keys if keys is None else keys) | aliases
+
+
+def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Callable, initialise: Callable, *,
+                   where: str, ignore_mismatched_sizes: bool = False, tied: Iterable[str] | None = None) -> LoadingInfo:
+    """The loading loop every framework shares: match a checkpoint's canonical tensors to a model's weights.
+
+    targets: every weight of the model, canonical name -> shape in the canonical (PyTorch) layout, in model
+    order. Checkpoint names are aligned first (legacy names, base-model prefix). Each weight the checkpoint
+    holds with a fitting shape is read once and handed to put(name, array, stored_dtype): a numpy array in the
+    canonical layout with exactly the target's shape; bfloat16 tensors come as raw uint16 bits with
+    stored_dtype "bfloat16" when the state was opened with keep_bf16. initialise(names) is called once with
+    every target put() did not receive (missing, tied, derived buffers, and mismatched ones when
+    ignore_mismatched_sizes), so the backend gives those their initial values in one go.
+
+    Missing keys leave out tied weights (model._tied_weights_keys, or `tied`) and OPTIONAL_BUFFERS; unused
+    checkpoint keys leave out OPTIONAL_BUFFERS and model._keys_to_ignore_on_load_unexpected (regexes).
+    """
+    info = LoadingInfo()
+    state = align_prefix(targets, state, model.base_model_prefix)
+    tied = tied_keys(model, tied)
+    absent = []
+    for name, shape in targets.items():
+        shape = tuple(shape)
+        if name not in state:
+            if name not in tied and not is_optional_buffer(name):
+                info.missing_keys.append(name)
+            absent.append(name)
+            continue
+        stored = shape_of(state, name)
+        if not same_up_to_unit_axes(stored, shape):
+            if not ignore_mismatched_sizes:
+                raise WeightMismatchError(
+                    f"{name} has shape {stored} in {where} but {shape} in {type(model).__name__} (config: "
+                    f"{type(model.config).__name__}). Check that the config matches the checkpoint, or pass "
+                    "ignore_mismatched_sizes=True to re-initialise the mismatched weights."
+                )
+            info.mismatched_keys.append((name, stored, shape))
+            absent.append(name)
+            continue
+        put(name, fit_shape(np.asarray(state[name]), shape), dtype_of(state, name))
+    ignore = [re.compile(pattern) for pattern in model._keys_to_ignore_on_load_unexpected]
+    info.unexpected_keys = [key for key in state if key not in targets and not is_optional_buffer(key)
+                            and not any(p.search(key) for p in ignore)]  # fmt: skip
+    if absent:
+        initialise(absent)
+    return info

@@ -1,65 +1,133 @@
-"""from_pretrained time and peak memory for a bert-base-sized checkpoint, as ratios to the raw file read.
+"""Cold-process loading: from_pretrained time and extra peak memory per framework and weight format, as ratios
+to reading the same file into numpy with safetensors, beside transformers where it is importable.
 
-Every measurement runs in a fresh interpreter whose framework is already imported, so the numbers are
-the loading cost alone. Run: python benchmarks/load.py
+Every timed load runs in a fresh interpreter that has already imported (and initialised, with one tiny op)
+its framework; the timer runs from the from_pretrained call until every weight is usable (PyTorch: each
+parameter's pages read once; JAX: every array ready). Each row is the median of --repeats fresh processes,
+after one untimed process that warms the page cache and Python's bytecode cache. Peak memory is the process's
+high-water mark during the load minus its resident size before it.
+
+Checkpoints (random bert-base-sized BertModel, written once under the temp folder): float32 in every format,
+the same sharded into 100 MB safetensors shards, and a bfloat16 safetensors copy (loaded with dtype="auto"
+where a framework keeps bfloat16 weights).
+
+Also: the time to the first output (first forward pass on 1 x 128 tokens, compilation included) and the cost
+of `import autoload.backends.<framework>` plus the first Auto class resolution on top of the framework import.
+
+    python benchmarks/load.py                    # autoload alone
+    /path/to/venv-with-transformers/bin/python benchmarks/load.py   # adds the transformers column
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import statistics
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import bert_base_checkpoint, file_mb, has_module, measure_in_subprocess  # noqa: E402
+from common import bert_base_checkpoint, has_module  # noqa: E402
 
-IMPORTS = {
+FRAMEWORK_SETUP = {
     "numpy": "import numpy",
-    "torch": "import torch",
-    "tf": "import tensorflow as tf, keras",
-    "flax": "import jax, flax",
+    "torch": "import torch; torch.zeros(1).sum()",
+    "tf": "import tensorflow as tf, keras; tf.zeros(1).numpy()",
+    "flax": "import jax, flax; jax.numpy.zeros(1).block_until_ready()",
 }
+# Reading every parameter once, so that no lazily mapped weight looks loaded before it is.
+TOUCH = {
+    "torch": "import torch\nwith torch.no_grad():\n    [float(p.detach().reshape(-1)[::1024].sum()) "
+             "for p in (result[0] if isinstance(result, tuple) else result).parameters()]",
+    "tf": "",
+    "flax": "jax.block_until_ready((result[0] if isinstance(result, tuple) else result).params)",
+    "numpy": "",
+}  # fmt: skip
+AUTO = {"torch": "AutoModel", "tf": "TFAutoModel", "flax": "FlaxAutoModel"}
+NAME = {"torch": "PyTorch", "tf": "TensorFlow", "flax": "Flax"}
+
+RUNNER = r"""
+import json, os, resource, sys, time
+{setup}
+
+def resident_kib():
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # restart the high-water mark from the current resident size
+except OSError:
+    pass
+before, _ = resident_kib()
+start = time.perf_counter()
+{action}
+{touch}
+seconds = time.perf_counter() - start
+_, peak = resident_kib()
+print("RESULT " + json.dumps({{"seconds": seconds, "peak_mib": (peak - before) / 1024}}))
+"""
 
 
-def cases(folder: str) -> list[tuple[str, str, str, str]]:
-    """(label, framework, setup imports, action) for every load we can run here."""
-    path = repr(folder)
-    rows = [("raw safetensors read (numpy)", "numpy", "from safetensors.numpy import load_file",
-             f"result = load_file({path} + '/model.safetensors')")]  # fmt: skip
-    if has_module("torch"):
-        rows.append(("raw safetensors read (torch)", "torch", "from safetensors.torch import load_file",
-                     f"result = load_file({path} + '/model.safetensors')"))  # fmt: skip
-        rows.append(("autoload torch  <- safetensors", "torch", "from autoload import AutoModel",
-                     f"result = AutoModel.from_pretrained({path})"))  # fmt: skip
-        if os.path.exists(os.path.join(folder, "pytorch_model.bin")):
-            rows.append(("autoload torch  <- pytorch_model.bin", "torch", "from autoload import AutoModel",
-                         f"result = AutoModel.from_pretrained({path}, use_safetensors=False)"))  # fmt: skip
-        if has_module("transformers"):
-            rows.append(("transformers torch <- safetensors", "torch", "from transformers import AutoModel",
-                         f"result = AutoModel.from_pretrained({path})"))  # fmt: skip
-    if has_module("tensorflow"):
-        rows.append(("autoload tf     <- safetensors", "tf", "from autoload import TFAutoModel",
-                     f"result = TFAutoModel.from_pretrained({path})"))  # fmt: skip
-        if os.path.exists(os.path.join(folder, "tf_model.h5")):
-            rows.append(("autoload tf     <- tf_model.h5", "tf", "from autoload import TFAutoModel",
-                         f"result = TFAutoModel.from_pretrained({path}, use_safetensors=False)"))  # fmt: skip
-        if os.path.exists(os.path.join(folder, "flax_model.msgpack")):
-            rows.append(("autoload tf     <- flax (from_flax)", "tf", "from autoload import TFAutoModel",
-                         f"result = TFAutoModel.from_pretrained({path}, from_flax=True)"))  # fmt: skip
-    if has_module("flax"):
-        rows.append(("autoload flax   <- safetensors", "flax", "from autoload import FlaxAutoModel",
-                     f"result = FlaxAutoModel.from_pretrained({path})"))  # fmt: skip
-        if os.path.exists(os.path.join(folder, "flax_model.msgpack")):
-            rows.append(("autoload flax   <- flax_model.msgpack", "flax", "from autoload import FlaxAutoModel",
-                         f"result = FlaxAutoModel.from_pretrained({path}, use_safetensors=False)"))  # fmt: skip
-        if os.path.exists(os.path.join(folder, "tf_model.h5")):
-            rows.append(("autoload flax   <- tf (from_tf)", "flax", "from autoload import FlaxAutoModel",
-                         f"result = FlaxAutoModel.from_pretrained({path}, from_tf=True)"))  # fmt: skip
-    return rows
+def run_once(python: str, setup: str, action: str, touch: str = "") -> dict:
+    code = RUNNER.format(setup=setup, action=action, touch=touch)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_VERBOSITY": "error"}  # fmt: skip
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's installed packages have their bytecode cached
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, timeout=900)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    tail = (out.stderr.strip().splitlines() or ["failed"])[-1]
+    return {"error": tail[:200]}
+
+
+def measure(python: str, setup: str, action: str, touch: str, repeats: int) -> dict:
+    """Median of `repeats` fresh processes, after one warm-up process."""
+    warm = run_once(python, setup, action, touch)
+    if "error" in warm:
+        return warm
+    runs = [run_once(python, setup, action, touch) for _ in range(repeats)]
+    errors = [r for r in runs if "error" in r]
+    if errors:
+        return errors[0]
+    return {"seconds": statistics.median(r["seconds"] for r in runs),
+            "peak_mib": statistics.median(r["peak_mib"] for r in runs)}  # fmt: skip
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------------
+def checkpoints(root: str) -> dict[str, str]:
+    """{"float32": folder with every format, "sharded": 100 MB safetensors shards, "bfloat16": BF16 safetensors}"""
+    from autoload.weights import SafetensorsReader, write_safetensors, write_sharded
+
+    base = bert_base_checkpoint(os.path.join(root, "bert-base"))
+    add_other_formats(base)
+    source = os.path.join(base, "model.safetensors")
+    folders = {"float32": base, "sharded": os.path.join(root, "bert-base-sharded"),
+               "bfloat16": os.path.join(root, "bert-base-bf16")}  # fmt: skip
+    config = json.load(open(os.path.join(base, "config.json")))
+    if not os.path.exists(os.path.join(folders["sharded"], "model.safetensors.index.json")):
+        os.makedirs(folders["sharded"], exist_ok=True)
+        write_sharded(SafetensorsReader(source), folders["sharded"], "safetensors", "100MB")
+        json.dump(config, open(os.path.join(folders["sharded"], "config.json"), "w"))
+    if not os.path.exists(os.path.join(folders["bfloat16"], "model.safetensors")):
+        import ml_dtypes
+
+        os.makedirs(folders["bfloat16"], exist_ok=True)
+        reader = SafetensorsReader(source)
+        write_safetensors({k: reader[k].astype(ml_dtypes.bfloat16) for k in reader},
+                          os.path.join(folders["bfloat16"], "model.safetensors"))  # fmt: skip
+        json.dump({**config, "dtype": "bfloat16"}, open(os.path.join(folders["bfloat16"], "config.json"), "w"))
+    return folders
 
 
 def add_other_formats(folder: str) -> None:
-    """Write pytorch_model.bin, tf_model.h5 and flax_model.msgpack beside the safetensors (once)."""
+    """pytorch_model.bin, tf_model.h5 and flax_model.msgpack beside the safetensors (once)."""
     from autoload.commands.convert import convert_checkpoint
 
     for target, name in (("pt", "pytorch_model.bin"), ("tf", "tf_model.h5"), ("flax", "flax_model.msgpack")):
@@ -68,27 +136,186 @@ def add_other_formats(folder: str) -> None:
         out = folder + "-" + target
         try:
             if not os.path.exists(out):
-                convert_checkpoint(folder, to=target, out=out)
+                convert_checkpoint(folder, to=target, out=out, progress=False)
             os.link(os.path.join(out, name), os.path.join(folder, name))
         except Exception as exc:  # noqa: BLE001 - a missing framework only drops rows
             print(f"(no {name}: {exc})")
 
 
+def size_mib(folder: str, files: list[str]) -> float:
+    return sum(os.path.getsize(os.path.join(folder, f)) for f in files) / 2**20
+
+
+# -- rows ----------------------------------------------------------------------------------------------------
+def load_rows(folders: dict[str, str]) -> list[dict]:
+    """One dict per measured load: label, checkpoint, framework, setup/action for autoload and transformers."""
+    rows = []
+
+    def add(label, checkpoint, framework, ours, theirs=None):
+        rows.append({"label": label, "checkpoint": checkpoint, "framework": framework, "ours": ours, "theirs": theirs})
+
+    for checkpoint, folder in folders.items():
+        path = repr(folder)
+        if checkpoint == "sharded":
+            shards = repr(sorted(f for f in os.listdir(folder) if f.endswith(".safetensors")))
+            raw = (f"from safetensors.numpy import load_file\nresult = [load_file(os.path.join({path}, f)) "
+                   f"for f in {shards}]")  # fmt: skip
+        else:
+            raw = f"from safetensors.numpy import load_file\nresult = load_file({path} + '/model.safetensors')"
+        if checkpoint == "bfloat16":
+            raw = "import ml_dtypes\n" + raw
+        add("raw read: safetensors -> numpy", checkpoint, "numpy", raw)
+        kinds = [("model.safetensors", "")]
+        if checkpoint == "float32":
+            kinds.append(("native", "use_safetensors=False"))
+        for framework in ("torch", "tf", "flax"):
+            for fmt, flag in kinds:
+                native = {"torch": "pytorch_model.bin", "tf": "tf_model.h5", "flax": "flax_model.msgpack"}[framework]
+                if fmt == "native" and not os.path.exists(os.path.join(folder, native)):
+                    continue
+                shown = native if fmt == "native" else ("sharded model.safetensors" if checkpoint == "sharded"
+                                                         else "model.safetensors")  # fmt: skip
+                options = [flag] if flag else []
+                if checkpoint == "bfloat16" and framework == "torch":
+                    options.append("dtype='auto'")
+                if checkpoint == "bfloat16" and framework == "flax":
+                    options.append("dtype='auto'")
+                args = ", ".join([path, *options])
+                ours = f"from autoload import {AUTO[framework]}\nresult = {AUTO[framework]}.from_pretrained({args})"
+                theirs = None
+                if framework in ("torch", "tf"):
+                    their_options = [o.replace("dtype=", "torch_dtype=") for o in options] if framework == "torch" \
+                        else [o for o in options if not o.startswith("dtype")]
+                    their_args = ", ".join([path, *their_options])
+                    theirs = (f"from transformers import {AUTO[framework]}\n"
+                              f"result = {AUTO[framework]}.from_pretrained({their_args})")  # fmt: skip
+                add(f"{NAME[framework]} <- {shown}", checkpoint, framework, ours, theirs)
+    return rows
+
+
+def first_output_rows(folder: str) -> list[dict]:
+    """Time of the first and second forward pass after loading (compilation included in the first)."""
+    inputs = "import numpy as np\nids = np.ones((1, 128), dtype=np.int32)\n"
+    call = {
+        "torch": "import torch\nwith torch.no_grad():\n    out = model(input_ids=torch.from_numpy(ids).long())",
+        "tf": "out = model(input_ids=ids)\nfloat(out.last_hidden_state[0, 0, 0])",
+        "flax": "out = model(input_ids=ids)\njax.block_until_ready(out.last_hidden_state)",
+    }
+    rows = []
+    for framework in ("torch", "tf", "flax"):
+        load = f"from autoload import {AUTO[framework]}\nmodel = {AUTO[framework]}.from_pretrained({folder!r})\n"
+        setup = FRAMEWORK_SETUP[framework] + "\n" + load + inputs
+        rows.append({"framework": framework, "setup": setup, "call": call[framework]})
+    return rows
+
+
+def import_rows(folder: str) -> list[dict]:
+    config = f"from autoload import AutoConfig\nconfig = AutoConfig.from_pretrained({folder!r})"
+    rows = []
+    for framework in ("torch", "tf", "flax"):
+        auto = AUTO[framework]
+        action = (f"import autoload.backends.{framework}\nimport autoload\n{config}\n"
+                  f"cls = autoload.{auto}.model_class_for(config)")  # fmt: skip
+        rows.append({"framework": framework, "setup": FRAMEWORK_SETUP[framework], "action": action})
+    return rows
+
+
+# -- report --------------------------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    versions = []
+    for module in ("torch", "tensorflow", "jax", "transformers"):
+        if has_module(module):
+            versions.append(f"{module} {__import__(module).__version__}")
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, " + ", ".join(versions)
+
+
 def main() -> None:
-    folder = bert_base_checkpoint()
-    add_other_formats(folder)
-    size = file_mb(os.path.join(folder, "model.safetensors"))
-    print(f"checkpoint: {folder} ({size:.0f} MB model.safetensors)\n")
-    print(f"{'load':<40} {'seconds':>8} {'x raw':>7} {'peak MB':>8} {'x size':>7}")
-    raw = None
-    for label, framework, setup, action in cases(folder):
-        result = measure_in_subprocess(IMPORTS[framework] + "\n" + setup, action)
-        if "error" in result:
-            print(f"{label:<40} failed: {result['error']}")
-            continue
-        raw = raw or result["seconds"]
-        print(f"{label:<40} {result['seconds']:8.3f} {result['seconds'] / raw:7.2f} "
-              f"{result['peak_mb']:8.0f} {result['peak_mb'] / size:7.2f}")  # fmt: skip
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--root", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "autoload-bench-load"))
+    parser.add_argument("--only", default="load,first,import", help="sections: load, first, import")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args()
+    python = sys.executable
+    with_transformers = has_module("transformers")
+    available = {"numpy": True, "torch": has_module("torch"), "tf": has_module("tensorflow"),
+                 "flax": has_module("flax")}  # fmt: skip
+    folders = checkpoints(args.root)
+    print(f"machine: {machine()}")
+    files = {"float32": ["model.safetensors"], "sharded": [f for f in os.listdir(folders["sharded"])
+                                                           if f.endswith(".safetensors")],
+             "bfloat16": ["model.safetensors"]}  # fmt: skip
+    sizes = {name: size_mib(folders[name], files[name]) for name in folders}
+    print("checkpoints: random bert-base-sized BertModel; " + ", ".join(
+        f"{name} {sizes[name]:.0f} MiB" for name in folders) + f"; fresh process per load, median of {args.repeats}")
+    report = {"machine": machine(), "sizes": sizes, "load": [], "first": [], "import": []}
+    sections = set(args.only.split(","))
+
+    if "load" in sections:
+        header = f"\n{'load':<44} {'seconds':>8} {'x raw':>6} {'peak MiB':>9} {'x ckpt':>7}"
+        print(header + (f" {'transformers s':>15} {'x transformers':>15}" if with_transformers else ""))
+        raw = {}
+        for row in load_rows(folders):
+            if not available[row["framework"]]:
+                continue
+            setup = FRAMEWORK_SETUP[row["framework"]]
+            ours = measure(python, setup, row["ours"], TOUCH[row["framework"]], args.repeats)
+            label = f"[{row['checkpoint']}] {row['label']}"
+            if "error" in ours:
+                print(f"{label:<44} failed: {ours['error']}")
+                continue
+            if row["framework"] == "numpy":
+                raw[row["checkpoint"]] = ours["seconds"]
+            ratio = ours["seconds"] / raw[row["checkpoint"]]
+            line = (f"{label:<44} {ours['seconds']:8.3f} {ratio:6.2f} {ours['peak_mib']:9.0f} "
+                    f"{ours['peak_mib'] / sizes[row['checkpoint']]:7.2f}")  # fmt: skip
+            entry = {**{k: row[k] for k in ("label", "checkpoint", "framework")}, **ours, "x_raw": ratio}
+            if with_transformers and row["theirs"]:
+                theirs = measure(python, setup, row["theirs"], TOUCH[row["framework"]], args.repeats)
+                if "error" in theirs:
+                    line += f" transformers failed: {theirs['error'][:60]}"
+                else:
+                    line += f" {theirs['seconds']:15.3f} {ours['seconds'] / theirs['seconds']:15.2f}"
+                    entry["transformers_seconds"] = theirs["seconds"]
+            print(line, flush=True)
+            report["load"].append(entry)
+
+    if "first" in sections:
+        print(f"\n{'first output after loading (1 x 128 tokens)':<44} {'first call s':>12} {'next call s':>12}")
+        for row in first_output_rows(folders["float32"]):
+            if not available[row["framework"]]:
+                continue
+            first = measure(python, row["setup"], row["call"], "", args.repeats)
+            after = measure(python, row["setup"] + "\n" + row["call"], row["call"], "", args.repeats)
+            if "error" in first or "error" in after:
+                print(f"{NAME[row['framework']]:<44} failed: {first.get('error') or after.get('error')}")
+                continue
+            print(f"{NAME[row['framework']]:<44} {first['seconds']:12.3f} {after['seconds']:12.3f}", flush=True)
+            report["first"].append({"framework": row["framework"], "first": first["seconds"], "next": after["seconds"]})
+
+    if "import" in sections:
+        print(f"\n{'import autoload.backends.X + first Auto resolution':<52} {'seconds':>8}")
+        for row in import_rows(folders["float32"]):
+            if not available[row["framework"]]:
+                continue
+            result = measure(python, row["setup"], row["action"], "", args.repeats)
+            shown = result.get("error") or f"{result['seconds']:8.3f}"
+            print(f"{'on top of importing ' + NAME[row['framework']]:<52} {shown}", flush=True)
+            report["import"].append({"framework": row["framework"], **result})
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

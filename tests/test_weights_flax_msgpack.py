@@ -139,3 +139,49 @@ def test_flatten_and_unflatten():
     assert flatten_tree(tree, sep=".") == {"a.b.c": 1, "a.d": 2, "e": 3}
     assert unflatten_tree(flatten_tree(tree)) == tree
     assert unflatten_tree({"a.b": 1}, sep=".") == {"a": {"b": 1}}
+
+
+# -- FlaxMsgpackReader: the lazy reader loading uses ------------------------------------------------------------
+def _lazy_equals_eager(path, keep_bf16=False):
+    reader = flax_msgpack.FlaxMsgpackReader(path, keep_bf16)
+    eager = flatten_tree(read_flax_msgpack(path, keep_bf16))
+    assert list(reader) == list(eager)
+    for name, want in eager.items():
+        got = reader[name]
+        assert got.shape == np.shape(want) == reader.shape(name), name
+        assert got.dtype == np.asarray(want).dtype, name
+        np.testing.assert_array_equal(got, want)
+    return reader
+
+
+def test_lazy_reader_matches_the_eager_one(tmp_path, monkeypatch):
+    reader = _lazy_equals_eager(FLAX_FILE)
+    assert reader["embeddings/word_embeddings/embedding"].ctypes.data % 64 == 0  # frameworks can adopt it
+    write_flax_msgpack(_mixed_tree(), tmp_path / "m.msgpack")
+    _lazy_equals_eager(tmp_path / "m.msgpack")
+    monkeypatch.setattr(flax_msgpack, "MAX_CHUNK_BYTES", 40)
+    write_flax_msgpack({"big": np.arange(50, dtype=np.float32).reshape(5, 10)}, tmp_path / "chunked.msgpack")
+    assert _lazy_equals_eager(tmp_path / "chunked.msgpack").shape("big") == (5, 10)
+
+
+def test_lazy_reader_keeps_bfloat16_bits(tmp_path):
+    bits = np.array([0x3F80, 0xC000], np.uint16)  # 1.0, -2.0
+    (tmp_path / "m.msgpack").write_bytes(msgpack.packb({"w": _array_ext(bits, "bfloat16")}))
+    reader = flax_msgpack.FlaxMsgpackReader(tmp_path / "m.msgpack", keep_bf16=True)
+    assert reader.dtype("w") == "bfloat16"
+    np.testing.assert_array_equal(reader["w"], bits)
+    np.testing.assert_array_equal(flax_msgpack.FlaxMsgpackReader(tmp_path / "m.msgpack")["w"], [1.0, -2.0])
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [(b"garbage \xff\xfe\xc1", "could not decode"), (msgpack.packb([1, 2, 3]), "not a Flax state dict"),
+     (msgpack.packb({"a": 1, "b": {"c": "text"}}), "'b/c' is a str"), (msgpack.packb({}), "not a Flax state dict"),
+     (msgpack.packb({"w": _array_ext(np.zeros(2, np.uint8), "posit8")}), "posit8"),
+     (FLAX_FILE.read_bytes()[:-100], "truncated or corrupt"), (FLAX_FILE.read_bytes() + b"\x00", "1 bytes follow")],
+    ids=["not-msgpack", "list", "string-leaf", "empty", "unknown-dtype", "truncated", "trailing-bytes"],
+)
+def test_lazy_reader_refuses_what_is_not_a_state_dict(tmp_path, content, message):
+    (tmp_path / "flax_model.msgpack").write_bytes(content)
+    with pytest.raises(CheckpointFormatError, match=message):
+        flax_msgpack.FlaxMsgpackReader(tmp_path / "flax_model.msgpack")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..loading import dtype_of, shape_of
 from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
 
 _RENAMED = {"scale": "weight", "embedding": "weight", "mean": "running_mean", "var": "running_var"}
@@ -41,8 +42,11 @@ class _FlaxAsCanonical(Mapping):
 
     def shape(self, name):
         path = self._names[name]
-        shape = tuple(np.shape(self._flat[path]))
+        shape = shape_of(self._flat, path)
         return kernel_shape_as_weight(shape) if path.rsplit("/", 1)[-1] == "kernel" else shape
+
+    def dtype(self, name):
+        return dtype_of(self._flat, self._names[name])
 
     def __iter__(self):
         return iter(self._names)

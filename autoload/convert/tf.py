@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..loading import dtype_of, shape_of
 from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
 
 _LEAVES = {"kernel": "weight", "gamma": "weight", "beta": "bias", "embeddings": "weight",
@@ -49,8 +50,11 @@ class _TFAsCanonical(Mapping):
 
     def shape(self, name):
         tf_name = self._names[name]
-        shape = tuple(np.shape(self._raw[tf_name]))
+        shape = shape_of(self._raw, tf_name)  # from the header: nothing read
         return kernel_shape_as_weight(shape) if is_kernel(tf_name) else shape
+
+    def dtype(self, name):
+        return dtype_of(self._raw, self._names[name])
 
     def __iter__(self):
         return iter(self._names)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ..hub import HubOptions, cached_file, resolve_folder
-from .sharding import INDEX_NAMES, WEIGHTS_NAMES, index_name, read_index
+from .sharding import INDEX_NAMES, WEIGHTS_NAMES, index_name, read_index, weights_name
 
 NATIVE_FORMAT = {"torch": "pt", "tf": "tf", "flax": "flax"}
 FLAG_FOR_FORMAT = {"pt": "from_pt=True", "safetensors": "from_pt=True", "tf": "from_tf=True", "flax": "from_flax=True"}
@@ -29,12 +29,13 @@ class WeightFiles:
     index: dict[str, str] | None = None  # weight name -> shard file name, for sharded checkpoints
 
 
-def _probe(source, fmt: str, options: HubOptions) -> WeightFiles | None:
-    """The checkpoint in format `fmt`, or None; a single file wins over an index."""
-    single = cached_file(source, WEIGHTS_NAMES[fmt], options, required=False)
+def _probe(source, fmt: str, options: HubOptions, variant: str | None = None) -> WeightFiles | None:
+    """The checkpoint in format `fmt` (its `variant`'s files when given), or None; a single file wins over an
+    index."""
+    single = cached_file(source, weights_name(fmt, variant), options, required=False)
     if single is not None:
         return WeightFiles(fmt, [single])
-    index_path = cached_file(source, index_name(fmt), options, required=False)
+    index_path = cached_file(source, index_name(fmt, variant), options, required=False)
     if index_path is None:
         return None
     weight_map, _ = read_index(index_path)
@@ -50,10 +51,10 @@ def _probe(source, fmt: str, options: HubOptions) -> WeightFiles | None:
     return WeightFiles(fmt, paths, weight_map)
 
 
-def find_all_weights(source, options: HubOptions | None = None) -> list[WeightFiles]:
-    """Every format present, in the order safetensors, pt, tf, flax."""
+def find_all_weights(source, options: HubOptions | None = None, variant: str | None = None) -> list[WeightFiles]:
+    """Every format present (in `variant` when given), in the order safetensors, pt, tf, flax."""
     options = options or HubOptions()
-    return [found for fmt in WEIGHTS_NAMES if (found := _probe(source, fmt, options)) is not None]
+    return [found for fmt in WEIGHTS_NAMES if (found := _probe(source, fmt, options, variant)) is not None]
 
 
 def cross_load_flags(source, backend: str, options: HubOptions | None = None) -> dict:
@@ -65,12 +66,14 @@ def cross_load_flags(source, backend: str, options: HubOptions | None = None) ->
 
 
 def find_weights(source, options: HubOptions | None = None, *, backend: str, from_pt=False, from_tf=False,
-                 from_flax=False, use_safetensors: bool | None = None) -> WeightFiles:  # fmt: skip
+                 from_flax=False, use_safetensors: bool | None = None, variant: str | None = None) -> WeightFiles:  # fmt: skip
     """Pick the checkpoint files a `backend` load should read.
 
     from_tf / from_flax: that format. Otherwise safetensors (single or sharded) when present, unless
     use_safetensors=False; then the backend's native format (pytorch_model.bin, tf_model.h5,
     flax_model.msgpack), or pytorch_model.bin for from_pt. use_safetensors=True accepts safetensors only.
+    variant="fp16" looks for that variant's files in every format (model.fp16.safetensors,
+    model.safetensors.index.fp16.json, pytorch_model.fp16.bin, tf_model.fp16.h5, ...), as transformers names them.
     Raises CheckpointNotFoundError saying which flag would load the formats that are there instead.
     """
     options = options or HubOptions()
@@ -82,25 +85,37 @@ def find_weights(source, options: HubOptions | None = None, *, backend: str, fro
         if not use_safetensors:
             order.append("pt" if from_pt else NATIVE_FORMAT[backend])
     for fmt in order:
-        found = _probe(source, fmt, options)
+        found = _probe(source, fmt, options, variant)
         if found is not None:
             return found
-    raise CheckpointNotFoundError(_why_nothing_usable(source, options, backend, order, use_safetensors, requested))
+    raise CheckpointNotFoundError(
+        _why_nothing_usable(source, options, backend, order, use_safetensors, requested, variant)
+    )
 
 
-def _why_nothing_usable(source, options, backend: str, tried: list[str], use_safetensors, requested) -> str:
+def _why_nothing_usable(source, options, backend: str, tried: list[str], use_safetensors, requested,
+                        variant: str | None = None) -> str:  # fmt: skip
     where = resolve_folder(source, options)
-    present = [fmt for fmt in WEIGHTS_NAMES if fmt not in tried and _has_files(source, fmt, options)]
+    present = [fmt for fmt in WEIGHTS_NAMES if fmt not in tried and _has_files(source, fmt, options, variant)]
+    if variant is not None and not present:
+        plain = [fmt for fmt in WEIGHTS_NAMES if _has_files(source, fmt, options)]
+        if plain:
+            looked = ", ".join(name for fmt in tried for name in (weights_name(fmt, variant), index_name(fmt, variant)))
+            return (f"{where} has no weights of the variant {variant!r} (looked for {looked}), but it has weights "
+                    f"without a variant ({', '.join(_name(source, f, options, None) for f in plain)}): use "
+                    "variant=None to load those.")  # fmt: skip
     if not present:
-        every_name = ", ".join(name for fmt in WEIGHTS_NAMES for name in (WEIGHTS_NAMES[fmt], INDEX_NAMES[fmt]))
+        every_name = ", ".join(name for fmt in WEIGHTS_NAMES for name in (weights_name(fmt, variant),
+                                                                          index_name(fmt, variant)))  # fmt: skip
         return f"{where} contains no model weights: looked for {every_name}."
     framework = _FRAMEWORK_NAME[backend]
-    missing = f"{where} has no {' / '.join(n for fmt in tried for n in (WEIGHTS_NAMES[fmt], INDEX_NAMES[fmt]))}"
+    tried_names = " / ".join(n for fmt in tried for n in (weights_name(fmt, variant), index_name(fmt, variant)))
+    missing = f"{where} has no {tried_names}"
     if use_safetensors:
         missing += ", which use_safetensors=True requires"
 
     def names(formats):
-        return ", ".join(WEIGHTS_NAMES[f] if _has_single(source, f, options) else INDEX_NAMES[f] for f in formats)
+        return ", ".join(_name(source, f, options, variant) for f in formats)
 
     direct = [fmt for fmt in present if fmt in ("safetensors", NATIVE_FORMAT[backend])]
     if direct:  # only the caller's own option kept these out
@@ -115,25 +130,21 @@ def _why_nothing_usable(source, options, backend: str, tried: list[str], use_saf
     return f"{missing}. It contains {names(present)} but no {framework} weights: pass {flags} to load it."
 
 
-def _has_single(source, fmt: str, options: HubOptions) -> bool:
-    return cached_file(source, WEIGHTS_NAMES[fmt], options, required=False) is not None
+def _has_single(source, fmt: str, options: HubOptions, variant: str | None = None) -> bool:
+    return cached_file(source, weights_name(fmt, variant), options, required=False) is not None
 
 
-def _has_files(source, fmt: str, options: HubOptions) -> bool:
-    return _has_single(source, fmt, options) or cached_file(source, INDEX_NAMES[fmt], options, required=False) is not None
+def _has_files(source, fmt: str, options: HubOptions, variant: str | None = None) -> bool:
+    return (_has_single(source, fmt, options, variant)
+            or cached_file(source, index_name(fmt, variant), options, required=False) is not None)  # fmt: skip
+
+
+def _name(source, fmt: str, options: HubOptions, variant: str | None) -> str:
+    """The file name of the format present: its single file, else its index."""
+    return weights_name(fmt, variant) if _has_single(source, fmt, options, variant) else index_name(fmt, variant)
 
 
 # -- opening ----------------------------------------------------------------------------------------------
-class InMemoryWeights(dict):
-    """A dict of arrays with the same shape()/dtype() accessors as the lazy readers."""
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        return tuple(np.shape(self[name]))
-
-    def dtype(self, name: str) -> str:
-        return np.asarray(self[name]).dtype.name
-
-
 class ShardedWeights(Mapping):
     """One mapping over all the shards of a checkpoint, in the index's order. A shard is opened the first
     time one of its weights is needed, so reading one weight touches only its own shard (and, for the lazy
@@ -188,7 +199,7 @@ class ShardedWeights(Mapping):
 
 
 def _opener(fmt: str, keep_bf16: bool) -> Callable[[str], Mapping]:
-    from .flax_msgpack import flatten_tree, read_flax_msgpack
+    from .flax_msgpack import FlaxMsgpackReader
     from .safetensors_io import SafetensorsReader
     from .tf_h5 import TFH5Reader
     from .torch_pickle import TorchBinReader
@@ -197,8 +208,7 @@ def _opener(fmt: str, keep_bf16: bool) -> Callable[[str], Mapping]:
         "safetensors": lambda path: SafetensorsReader(path, keep_bf16),
         "pt": lambda path: TorchBinReader(path, keep_bf16),
         "tf": TFH5Reader,
-        # msgpack cannot be read one tensor at a time: a flax file (or shard) is read whole when first used.
-        "flax": lambda path: InMemoryWeights(flatten_tree(read_flax_msgpack(path, keep_bf16))),
+        "flax": lambda path: FlaxMsgpackReader(path, keep_bf16),
     }[fmt]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
+from .arrays import aligned_empty
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -146,7 +147,7 @@ class SafetensorsReader(Mapping):
         start, end = entry["data_offsets"]
         is_bf16 = entry["dtype"] == "BF16"
         stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
-        array = np.empty(entry["shape"], dtype=stored)
+        array = aligned_empty(entry["shape"], stored)
         with open(self.path, "rb") as f:
             f.seek(self._data_start + start)
             if f.readinto(array.reshape(-1).view(np.uint8).data) != end - start:

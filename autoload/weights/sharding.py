@@ -30,13 +30,26 @@ def parse_size(size) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def index_name(fmt: str) -> str:
-    return INDEX_NAMES[fmt]
+def with_variant(name: str, variant: str | None) -> str:
+    """transformers' rule for weights variants: the variant goes before the last extension, so
+    model.safetensors -> model.fp16.safetensors and model.safetensors.index.json -> model.safetensors.index.fp16.json."""
+    if variant is None:
+        return name
+    stem, ext = name.rsplit(".", 1)
+    return f"{stem}.{variant}.{ext}"
 
 
-def shard_name(fmt: str, index: int, total: int) -> str:
-    stem, ext = os.path.splitext(WEIGHTS_NAMES[fmt])
-    stem = "model" if fmt == "safetensors" else stem
+def weights_name(fmt: str, variant: str | None = None) -> str:
+    return with_variant(WEIGHTS_NAMES[fmt], variant)
+
+
+def index_name(fmt: str, variant: str | None = None) -> str:
+    return with_variant(INDEX_NAMES[fmt], variant)
+
+
+def shard_name(fmt: str, index: int, total: int, variant: str | None = None) -> str:
+    """model-00001-of-00003.safetensors; with a variant model.fp16-00001-of-00003.safetensors."""
+    stem, ext = os.path.splitext(weights_name(fmt, variant))
     return f"{stem}-{index:05d}-of-{total:05d}{ext}"
 
 
@@ -91,10 +104,12 @@ def _nbytes(state: Mapping, name: str) -> int:
     return int(np.asarray(state[name]).nbytes)
 
 
-def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_size="5GB") -> list[str]:
+def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_size="5GB",
+                  variant: str | None = None) -> list[str]:  # fmt: skip
     """Write `state` in format "safetensors", "pt", "flax" ("/"-joined names) or "tf" (full TF weight names)
     as one file, or as shards named like transformers' plus an index when it exceeds max_shard_size; returns
-    the file names written. Files of the same format left in `folder` by an earlier save are removed."""
+    the file names written (with `variant` in them when given). Files of the same format and variant left in
+    `folder` by an earlier save are removed."""
     from .flax_msgpack import unflatten_tree, write_flax_msgpack
     from .safetensors_io import write_safetensors
     from .tf_h5 import group_by_layer, write_tf_h5, write_tf_h5_shard
@@ -117,22 +132,24 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
 
     os.makedirs(folder, exist_ok=True)
     shards = plan_shards({name: _nbytes(state, name) for name in state}, max_shard_size)
+    kind = fmt if variant is None else f"{fmt}.{variant}"
     if len(shards) <= 1:
-        write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, WEIGHTS_NAMES[fmt]), False)
-        _remove_stale_files(folder, fmt, keep={WEIGHTS_NAMES[fmt]})
-        return [WEIGHTS_NAMES[fmt]]
+        single = weights_name(fmt, variant)
+        write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, single), False)
+        _remove_stale_files(folder, kind, keep={single})
+        return [single]
     weight_map, written, total = {}, [], 0
     for i, names in enumerate(shards, start=1):
-        file = shard_name(fmt, i, len(shards))
+        file = shard_name(fmt, i, len(shards), variant)
         part = {name: np.asarray(state[name]) for name in names}  # one shard in memory at a time
         total += sum(a.nbytes for a in part.values())
         write(part, os.path.join(folder, file), True)
         weight_map.update(dict.fromkeys(names, file))
         written.append(file)
-    with open(os.path.join(folder, index_name(fmt)), "w", encoding="utf-8") as f:
+    with open(os.path.join(folder, index_name(fmt, variant)), "w", encoding="utf-8") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
-    _remove_stale_files(folder, fmt, keep={*written, index_name(fmt)})
-    return written + [index_name(fmt)]
+    _remove_stale_files(folder, kind, keep={*written, index_name(fmt, variant)})
+    return written + [index_name(fmt, variant)]
 
 
 def weight_file_format(file: str) -> str | None:
@@ -154,9 +171,7 @@ def weight_file_format(file: str) -> str | None:
 def _remove_stale_files(folder, fmt: str, keep: set[str]) -> None:
     """Delete this format's files from an earlier save that the new one does not overwrite: a leftover
     single file would be loaded instead of the new shards, and leftover shards confuse anyone listing them."""
-    stem, ext = os.path.splitext(shard_name(fmt, 1, 1))
-    pattern = re.compile(re.escape(stem.split("-")[0]) + r"-\d{5}-of-\d{5}" + re.escape(ext))
     for file in os.listdir(folder):
-        ours = file in (WEIGHTS_NAMES[fmt], index_name(fmt)) or pattern.fullmatch(file)
+        ours = weight_file_format(file) == fmt
         if ours and file not in keep and os.path.isfile(os.path.join(folder, file)):
             os.remove(os.path.join(folder, file))

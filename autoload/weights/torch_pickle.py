@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError, UnsafeCheckpointError
 from ._messages import damaged
+from .arrays import aligned_empty
 from .safetensors_io import bf16_bits_to_float32
 
 _STORAGE_DTYPES = {
@@ -268,7 +269,7 @@ class TorchBinReader(Mapping):
         so their bytes are read in place, skipping zipfile's per-member overhead and CRC pass; any other
         member goes through zipfile."""
         info = self._storages[storage.key]
-        flat = np.empty(storage.numel, dtype=_numpy_dtype(storage.dtype, self._byteorder))
+        flat = aligned_empty((storage.numel,), _numpy_dtype(storage.dtype, self._byteorder))
         try:
             if info.compress_type != zipfile.ZIP_STORED:
                 with zipfile.ZipFile(self.path) as archive:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 
 import jax
 import jax.numpy as jnp
@@ -20,18 +19,10 @@ from flax import linen as nn
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.flax import canonical_name, canonical_to_flax, flax_to_canonical_state
-from autoload.errors import WeightMismatchError
+from autoload.convert.flax import canonical_name, flax_to_canonical_state
+from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import (
-    OPTIONAL_BUFFERS,
-    LoadingInfo,
-    LoadRequest,
-    align_prefix,
-    fit_shape,
-    same_up_to_unit_axes,
-    shape_of,
-)
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, dtype_of, load_canonical
 
 
 def _leaves_with_paths(tree, path=()):
@@ -52,6 +43,45 @@ def _get(tree, path):
     for key in path:
         tree = tree[key]
     return tree
+
+
+def _skeleton(leaves: dict) -> dict:
+    """The nested dict of these leaf paths, every leaf None."""
+    tree: dict = {}
+    for path in leaves:
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = None
+    return tree
+
+
+def _canonical_shape(path: tuple, shape: tuple) -> tuple:
+    return kernel_shape_as_weight(tuple(shape)) if path[-1] == "kernel" else tuple(shape)
+
+
+def _to_device(array: np.ndarray, stored: str, dtype) -> jax.Array:
+    """One transfer to the device. bfloat16 arrives as raw bits and is reinterpreted, not widened, unless the
+    parameter is wider; a contiguous array in the parameter's dtype goes as it is (on the CPU, an aligned one
+    is not even copied), a transposed kernel is transposed by the transfer itself."""
+    if stored == "bfloat16" and array.dtype == np.uint16:
+        array = array.view(jnp.bfloat16)
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    return jax.device_put(array)
+
+
+def _stored_float_dtype(state, config):
+    """The floating dtype a checkpoint stores its weights in (config.dtype first), for dtype="auto"."""
+    names = {"float32": jnp.float32, "float16": jnp.float16, "bfloat16": jnp.bfloat16, "float64": jnp.float64}
+    configured = getattr(config, "dtype", None)
+    if isinstance(configured, str) and configured in names:
+        return names[configured]
+    for name in state:
+        stored = dtype_of(state, name)
+        if stored in names:
+            return names[stored]
+    return jnp.float32
 
 
 class FlaxPreTrainedModel:
@@ -135,45 +165,42 @@ class FlaxPreTrainedModel:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
+        """dtype: the computation dtype (parameters stay float32), or "auto": the checkpoint's floating dtype
+        for both, so a bfloat16 checkpoint loads as bfloat16 without passing through float32."""
         seed = kwargs.pop("seed", 0)
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("flax")
+        params_dtype = None
+        if isinstance(dtype, str) and dtype == "auto":
+            params_dtype = dtype = _stored_float_dtype(state, request.config)
         model = cls(request.config, *model_args, seed=seed, dtype=dtype, _do_init=False)
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, params_dtype)
         return request.finish(model, info, where)
 
-    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
-        info = LoadingInfo()
-        target = self.abstract_params()
-        expected_names = {canonical_name(path) for path, _ in _leaves_with_paths(target)}
-        state = align_prefix(expected_names, state, self.base_model_prefix)
-        tree, missing = canonical_to_flax(state, target)
-        tied = set(self._tied_weights_keys)
-        for path, leaf in _leaves_with_paths(target):
-            value = _get(tree, path)
-            name = canonical_name(path)
-            if value is None:
-                if "/".join(map(str, path)) not in tied:
-                    info.missing_keys.append(name)
-                continue
-            if not same_up_to_unit_axes(tuple(value.shape), tuple(leaf.shape)):
-                ckpt_shape = shape_of(state, name)
-                if not ignore_mismatched_sizes:
-                    raise WeightMismatchError(
-                        f"{name} has shape {ckpt_shape} in {where} but the model needs {tuple(leaf.shape)} "
-                        f"(flax layout) in {type(self).__name__}. Check that the config matches the checkpoint, or "
-                        "pass ignore_mismatched_sizes=True to re-initialise it."
-                    )
-                info.mismatched_keys.append((name, ckpt_shape, tuple(leaf.shape)))
-                _set(tree, path, None)
-                continue
-            _set(tree, path, jnp.asarray(fit_shape(value, tuple(leaf.shape)), dtype=leaf.dtype))
-        ignore = [re.compile(pattern) for pattern in self._keys_to_ignore_on_load_unexpected]
-        info.unexpected_keys = [k for k in state if k not in expected_names and not k.endswith(OPTIONAL_BUFFERS)
-                                and not any(p.search(k) for p in ignore)]  # fmt: skip
-        absent = [path for path, value in _leaves_with_paths(tree) if value is None]
-        for path, value in zip(absent, self.init_leaves(absent)):
-            _set(tree, path, value)
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, params_dtype=None) -> LoadingInfo:
+        """Fill the parameter tree (shapes from abstract_params) from canonical arrays, one device transfer per
+        array; the leaves the checkpoint lacks come from init_leaves. params_dtype: the floating dtype of the
+        loaded leaves (None: each leaf's own)."""
+        leaves = dict(_leaves_with_paths(self.abstract_params()))
+        path_of = {canonical_name(path): path for path in leaves}
+        targets = {name: _canonical_shape(path, leaves[path].shape) for name, path in path_of.items()}
+        tree = _skeleton(leaves)
+
+        def put(name: str, array: np.ndarray, stored: str) -> None:
+            path = path_of[name]
+            dtype = params_dtype if params_dtype is not None and jnp.issubdtype(leaves[path].dtype, jnp.floating) \
+                else leaves[path].dtype
+            _set(tree, path, _to_device(weight_to_kernel(array) if path[-1] == "kernel" else array, stored, dtype))
+
+        def initialise(names: list[str]) -> None:
+            paths = [path_of[name] for name in names]
+            for path, value in zip(paths, self.init_leaves(paths)):
+                _set(tree, path, value if params_dtype is None or not jnp.issubdtype(value.dtype, jnp.floating)
+                     else value.astype(params_dtype))  # fmt: skip
+
+        tied = [canonical_name(path) for path in self._tied_weights_keys]
+        info = load_canonical(self, targets, state, put, initialise, where=where,
+                              ignore_mismatched_sizes=ignore_mismatched_sizes, tied=tied)  # fmt: skip
         self._params = tree
         return info
 
@@ -186,7 +213,7 @@ class FlaxPreTrainedModel:
     # -- saving ---------------------------------------------------------------------------------------
     @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, params=None, safe_serialization: bool = False, max_shard_size="10GB",
-                        **kwargs) -> None:  # fmt: skip
+                        variant: str | None = None, **kwargs) -> None:  # fmt: skip
         from autoload.weights import flatten_tree, write_sharded
 
         if os.path.isfile(save_directory):
@@ -197,6 +224,7 @@ class FlaxPreTrainedModel:
         config.save_pretrained(save_directory)
         params = jax.tree_util.tree_map(np.asarray, params if params is not None else self.params)
         if safe_serialization:
-            write_sharded(flax_to_canonical_state(params), save_directory, "safetensors", max_shard_size)
+            write_sharded(flax_to_canonical_state(params), save_directory, "safetensors", max_shard_size,
+                          variant=check_variant(variant))  # fmt: skip
         else:
-            write_sharded(flatten_tree(params), save_directory, "flax", max_shard_size)
+            write_sharded(flatten_tree(params), save_directory, "flax", max_shard_size, variant=check_variant(variant))

@@ -6,7 +6,6 @@ tf_model.h5 files use, and the shared converter in autoload.convert.tf maps it t
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import inspect
@@ -20,17 +19,10 @@ import tensorflow as tf
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.tf import canonical_name, to_tf_layout
-from autoload.errors import WeightMismatchError
+from autoload.convert.layout import kernel_shape_as_weight
+from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import (
-    OPTIONAL_BUFFERS,
-    LoadingInfo,
-    LoadRequest,
-    align_prefix,
-    fit_shape,
-    same_up_to_unit_axes,
-)
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, load_canonical
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -38,25 +30,38 @@ if keras.backend.backend() != "tensorflow":
         "KERAS_BACKEND=tensorflow set before keras is imported."
     )
 
-_loading = False
+class _BuildWithoutValues(keras.StatelessScope):
+    """Build a model for loading: the variables it creates stay uninitialised (Keras defers their
+    initialisation, so nothing is allocated for them), and reading one during the building call gives zeros of
+    its shape. Loading then creates each variable from its checkpoint array, or runs its own initializer."""
+
+    def __init__(self):
+        super().__init__(initialize_variables=False)
+
+    def get_current_value(self, variable):
+        value = super().get_current_value(variable)
+        if value is None and getattr(variable, "_value", True) is None:
+            value = tf.zeros(variable.shape, variable.dtype)
+        return value
 
 
-@contextlib.contextmanager
-def _skip_random_init():
-    """While loading, new variables start as zeros: the checkpoint overwrites them right after."""
-    global _loading
-    previous, _loading = _loading, True
-    try:
-        yield
-    finally:
-        _loading = previous
+def _initialise_pending(variables=None) -> None:
+    """Initialise the variables a _BuildWithoutValues left pending (by their own initializers, or the
+    checkpoint's array where loading set one) and drop them from Keras' list of pending variables."""
+    from keras.src.backend.common import global_state
+
+    pending = global_state.get_global_attribute("uninitialized_variables") or []
+    chosen = pending if variables is None else variables
+    for variable in chosen:
+        if variable._value is None:
+            variable._deferred_initialize()
+    done = {id(v) for v in chosen}
+    global_state.set_global_attribute("uninitialized_variables", [v for v in pending if id(v) not in done])
 
 
 def weights_init(config, initializer=None):
     """The initializer for a new weight: `initializer`, by default a truncated normal of the config's
-    initializer_range for kernels and embeddings; zeros while loading a checkpoint."""
-    if _loading:
-        return "zeros"
+    initializer_range for kernels and embeddings."""
     if initializer is not None:
         return initializer
     return keras.initializers.TruncatedNormal(stddev=getattr(config, "initializer_range", 0.02))
@@ -169,44 +174,35 @@ class TFPreTrainedModel(keras.Model):
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("tf")
-        with _skip_random_init():
+        with _BuildWithoutValues():
             model = cls(request.config, *model_args)
             model.build_weights()
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+        try:
+            info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+        finally:
+            _initialise_pending()  # also the variables a failed load left, so none stays half-made
         return request.finish(model, info, where)
 
     def _variables_by_tf_name(self) -> dict[str, tf.Variable]:
         return {v.path: v for v in self.weights}
 
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool) -> LoadingInfo:
-        info = LoadingInfo()
-        variables = self._variables_by_tf_name()
-        expected = {self.canonical_name(name): name for name in variables}
-        state = align_prefix(expected, state, self.base_model_prefix)
-        tied = set(self._tied_weights_keys)
-        for name, tf_name in expected.items():
-            variable = variables[tf_name]
-            value = to_tf_layout(state[name], tf_name) if name in state else None
-            if value is None:
-                if name not in tied:
-                    info.missing_keys.append(name)
-                _initialise(variable, self.config)
-                continue
-            if not same_up_to_unit_axes(tuple(value.shape), tuple(variable.shape)):
-                if not ignore_mismatched_sizes:
-                    raise WeightMismatchError(
-                        f"{name} has shape {tuple(value.shape)} (TF layout) in {where} but {tuple(variable.shape)} "
-                        f"in {type(self).__name__}. Check that the config matches the checkpoint, or pass "
-                        "ignore_mismatched_sizes=True to re-initialise it."
-                    )
-                info.mismatched_keys.append((name, tuple(value.shape), tuple(variable.shape)))
-                _initialise(variable, self.config)
-                continue
-            variable.assign(fit_shape(value, tuple(variable.shape)).astype(variable.dtype, copy=False))
-        ignore = [re.compile(pattern) for pattern in self._keys_to_ignore_on_load_unexpected]
-        info.unexpected_keys = [k for k in state if k not in expected and not k.endswith(OPTIONAL_BUFFERS)
-                                and not any(p.search(k) for p in ignore)]  # fmt: skip
-        return info
+        """Create each variable of a model built by _BuildWithoutValues from its checkpoint array (one copy,
+        into the variable's own memory); the variables the checkpoint lacks get their own initializers."""
+        by_name: dict[str, list] = {}
+        for tf_name, variable in self._variables_by_tf_name().items():
+            by_name.setdefault(self.canonical_name(tf_name), []).append(variable)
+        targets = {name: _canonical_shape(variables[0]) for name, variables in by_name.items()}
+
+        def put(name: str, array: np.ndarray, stored: str) -> None:
+            for variable in by_name[name]:
+                _create_from(variable, array, stored)
+
+        def initialise(names: list[str]) -> None:
+            _initialise_pending([variable for name in names for variable in by_name[name]])
+
+        return load_canonical(self, targets, state, put, initialise, where=where,
+                              ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
 
     # -- serving --------------------------------------------------------------------------------------
     @property
@@ -255,7 +251,7 @@ class TFPreTrainedModel(keras.Model):
     # -- saving ---------------------------------------------------------------------------------------
     @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, safe_serialization: bool = False, max_shard_size="10GB",
-                        saved_model: bool = False, version: int = 1, **kwargs):  # fmt: skip
+                        saved_model: bool = False, version: int = 1, variant: str | None = None, **kwargs):  # fmt: skip
         from autoload.convert.layout import kernel_to_weight
         from autoload.convert.tf import is_kernel
         from autoload.weights import write_sharded
@@ -273,10 +269,10 @@ class TFPreTrainedModel(keras.Model):
             for tf_name, variable in variables.items():
                 array = variable.numpy()
                 state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
-            write_sharded(state, save_directory, "safetensors", max_shard_size)
+            write_sharded(state, save_directory, "safetensors", max_shard_size, variant=check_variant(variant))
         else:
             write_sharded(_NumpyView({tf_name + ":0": variable for tf_name, variable in variables.items()}),
-                          save_directory, "tf", max_shard_size)  # fmt: skip
+                          save_directory, "tf", max_shard_size, variant=check_variant(variant))  # fmt: skip
         if saved_model:  # transformers' TF layout: saved_model/<version>/
             self.export(os.path.join(save_directory, "saved_model", str(version)))
 
@@ -335,13 +331,20 @@ def _taking_dicts_and_config_flags(call):
     return wrapped
 
 
-def _initialise(variable, config) -> None:
-    """Fresh values for a weight the checkpoint did not provide, by what the weight is."""
-    leaf = variable.path.rsplit("/", 1)[-1]
-    if leaf in ("bias", "beta", "moving_mean"):
-        variable.assign(tf.zeros(variable.shape, variable.dtype))
-    elif leaf in ("gamma", "moving_variance"):
-        variable.assign(tf.ones(variable.shape, variable.dtype))
-    else:
-        std = getattr(config, "initializer_range", 0.02)
-        variable.assign(keras.initializers.TruncatedNormal(stddev=std)(variable.shape, variable.dtype))
+def _canonical_shape(variable) -> tuple:
+    shape = tuple(variable.shape)
+    return kernel_shape_as_weight(shape) if is_kernel(variable.path) else shape
+
+
+def _create_from(variable, array: np.ndarray, stored: str) -> None:
+    """Initialise a pending variable with a canonical array: bfloat16 bits reinterpreted, the dtype converted
+    only when it differs, kernels transposed by TensorFlow (faster than numpy's strided copy)."""
+    if stored == "bfloat16" and array.dtype == np.uint16:
+        array = array.view(tf.bfloat16.as_numpy_dtype)
+    value = tf.convert_to_tensor(array)
+    if value.dtype != variable.dtype:
+        value = tf.cast(value, variable.dtype)
+    if is_kernel(variable.path) and value.shape.rank >= 2:
+        value = tf.transpose(value, (*range(2, value.shape.rank), 1, 0))
+    variable._initializer = lambda shape, dtype=None: value
+    _initialise_pending([variable])

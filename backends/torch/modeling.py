@@ -4,37 +4,94 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
-import re
 
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.errors import WeightMismatchError
 from autoload.generation import GenerationConfig
-from autoload.loading import (
-    OPTIONAL_BUFFERS,
-    LoadingInfo,
-    LoadRequest,
-    align_prefix,
-    fit_shape,
-    same_up_to_unit_axes,
-    shape_of,
-)
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, load_canonical
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
 
+# While a model is built for loading, these factory functions make meta tensors (shape and dtype only): the
+# ones whose values initialisation overwrites anyway, and constant fills above a small size. Random fills get
+# an empty meta tensor directly, and small constant fills stay real, because on meta tensors these (and the
+# arithmetic some modules do in __init__, a layer scale of 1e-6 * ones) run torch's Python reference
+# kernels, whose first use imports torch._dynamo (seconds). arange, tensor, linspace & co. stay real too, so
+# buffers derived from the config (index tables) keep their values.
+_EMPTY = frozenset({torch.empty, torch.empty_strided})
+_RANDOM = frozenset({torch.rand, torch.randn, torch.randint})
+_CONSTANT_FILLS = frozenset({torch.zeros, torch.ones, torch.full})
+_SMALL = 1 << 16  # elements
+
+
+def _size(func, args: tuple, kwargs: dict) -> tuple:
+    if "size" in kwargs:
+        return tuple(kwargs["size"])
+    if func is torch.randint:
+        return tuple(args[-1])
+    if func is torch.full or (len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size))):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _norm_except_dim_shape(v, pow=2, dim=0) -> list[int]:
+    return [] if dim == -1 else [n if i == dim % v.ndim else 1 for i, n in enumerate(v.shape)]
+
+
+# Ops __init__ runs on meta weights whose meta kernels are written in Python (weight norm's reparametrisation):
+# their output shapes, for the same reason.
+_META_SHAPES = {torch.norm_except_dim: _norm_except_dim_shape, torch._weight_norm: lambda v, g, dim=0: list(v.shape)}
+
+
+class _AllocateOnMeta(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _META_SHAPES and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return torch.empty(_META_SHAPES[func](*args, **kwargs), dtype=args[0].dtype, device="meta")
+        if kwargs.get("device") is None:
+            if func in _RANDOM:
+                dtype = kwargs.get("dtype") or (torch.int64 if func is torch.randint else None)
+                return torch.empty(_size(func, args, kwargs), dtype=dtype, device="meta")
+            if func in _EMPTY or (func in _CONSTANT_FILLS and math.prod(_size(func, args, kwargs)) > _SMALL):
+                kwargs = {**kwargs, "device": "meta"}
+        return func(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _initialisers_skipped():
+    """Initialisers would only touch meta tensors (and on those, torch routes through its Python reference
+    ops, importing torch._dynamo): skip them while building."""
+    initialisers = {n: f for n, f in vars(nn.init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
+    for name in initialisers:
+        setattr(nn.init, name, _leave_unchanged)
+    try:
+        yield
+    finally:
+        for name, function in initialisers.items():
+            setattr(nn.init, name, function)
+
+
+@contextlib.contextmanager
+def weights_on_meta():
+    """Build modules whose parameters (and weight-sized buffers) live on the meta device from the start: no
+    memory is allocated and nothing is initialised, however large the config says the model is."""
+    with _initialisers_skipped(), _AllocateOnMeta():
+        yield
+
+
 @contextlib.contextmanager
 def parameters_on_meta():
-    """Create parameters on the meta device (no memory, no init compute); buffers stay real.
+    """Create parameters on the CPU and move each to the meta device as it is registered; buffers stay real.
 
-    Buffers such as position ids are cheap and computed in __init__, so keeping them real means
-    nothing but the checkpoint's tensors has to be filled in after construction.
-    """
+    The fallback for a module whose non-persistent buffers weights_on_meta would leave without values."""
     original = nn.Module.register_parameter
 
     def register_on_meta(module, name, param):
@@ -42,22 +99,22 @@ def parameters_on_meta():
             param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
         original(module, name, param)
 
-    # Initialisers would only touch meta tensors (and on those, torch routes through its Python
-    # reference ops, importing torch._dynamo): skip them while building.
-    initialisers = {n: f for n, f in vars(nn.init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
     nn.Module.register_parameter = register_on_meta
-    for name in initialisers:
-        setattr(nn.init, name, _leave_unchanged)
     try:
-        yield
+        with _initialisers_skipped():
+            yield
     finally:
         nn.Module.register_parameter = original
-        for name, function in initialisers.items():
-            setattr(nn.init, name, function)
 
 
 def _leave_unchanged(tensor, *args, **kwargs):
     return tensor
+
+
+def _computed_buffers_lost(model: nn.Module) -> bool:
+    """True when a non-persistent buffer (computed in __init__, never in a checkpoint) ended up on meta."""
+    return any(buffer is not None and buffer.is_meta and name in module._non_persistent_buffers_set
+               for module in model.modules() for name, buffer in module._buffers.items())  # fmt: skip
 
 
 def resolve_dtype(dtype, config: PretrainedConfig, state) -> torch.dtype | None:
@@ -186,49 +243,65 @@ class PreTrainedModel(nn.Module):
         if state_dict is None:
             state, where = request.read_weights("torch")
         else:
-            state = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}
+            state = {k: _to_numpy(v) if isinstance(v, torch.Tensor) else v for k, v in state_dict.items()}
             where = "the given state_dict"
-        with parameters_on_meta():
-            model = cls(request.config, *model_args)
+        model = cls._build_empty(request.config, *model_args)
         info = model._load_canonical(state, where, request.ignore_mismatched_sizes, resolve_dtype(dtype, request.config, state))
         model.eval()
         return request.finish(model, info, where)
 
+    @classmethod
+    def _build_empty(cls, config, *model_args):
+        """The model with its weights on the meta device, for loading to fill."""
+        with weights_on_meta():
+            model = cls(config, *model_args)
+        if _computed_buffers_lost(model):
+            with parameters_on_meta():
+                model = cls(config, *model_args)
+        return model
+
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, dtype) -> LoadingInfo:
-        """Put canonical numpy weights into a model whose parameters are on the meta device."""
-        info = LoadingInfo()
+        """Put canonical numpy weights into a model whose weights are on the meta device: each tensor's memory
+        is the array the reader filled (no copy unless the dtype changes), and whatever the checkpoint lacks
+        is initialised afterwards."""
         expected = self.state_dict(keep_vars=True)
-        state = align_prefix(expected.keys(), state, self.base_model_prefix)
-        tied = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
-        loaded: dict[str, torch.Tensor] = {}
-        for key, target in expected.items():
-            if key not in state:
-                if key not in tied and not key.endswith(OPTIONAL_BUFFERS):
-                    info.missing_keys.append(key)
-                continue
-            shape = shape_of(state, key)
-            if not same_up_to_unit_axes(shape, tuple(target.shape)):
-                if not ignore_mismatched_sizes:
-                    raise WeightMismatchError(
-                        f"{key} has shape {shape} in {where} but {tuple(target.shape)} in {type(self).__name__} "
-                        f"(config: {type(self.config).__name__}). Check that the config matches the checkpoint, "
-                        "or pass ignore_mismatched_sizes=True to re-initialise the mismatched weights."
-                    )
-                info.mismatched_keys.append((key, shape, tuple(target.shape)))
-                continue
-            loaded[key] = _to_tensor(fit_shape(np.asarray(state[key]), target.shape), target, dtype)
-        ignore = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
-        info.unexpected_keys = [
-            k for k in state if k not in expected and not any(p.search(k) for p in ignore)
-        ]
-        self.load_state_dict(loaded, strict=False, assign=True)
-        self._initialise_missing(dtype)
+
+        def put(name: str, array: np.ndarray, stored: str) -> None:
+            module_name, _, leaf = name.rpartition(".")
+            module, old = self.get_submodule(module_name), expected[name]
+            tensor = _to_tensor(array, stored, old, dtype)
+            if leaf in module._parameters:
+                module._parameters[leaf] = nn.Parameter(tensor, requires_grad=old.requires_grad)
+            else:
+                module._buffers[leaf] = tensor
+
+        def initialise(names: list[str]) -> None:
+            self.tie_weights()  # a tied weight takes its source's tensor, not a fresh one
+            for name in names:  # small parameters __init__ made real: initialised like the rest
+                module_name, _, leaf = name.rpartition(".")
+                module = self.get_submodule(module_name)
+                param = module._parameters.get(leaf)
+                if param is not None and param is expected[name] and not param.is_meta:
+                    module._parameters[leaf] = nn.Parameter(param.detach().to("meta"), param.requires_grad)
+            self._initialise_missing(dtype)
+
+        targets = {name: tuple(tensor.shape) for name, tensor in expected.items()}
+        info = load_canonical(self, targets, state, put, initialise, where=where,
+                              ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
         self.tie_weights()
+        if dtype is not None:
+            self._cast_floating(dtype)
         return info
 
     def _initialise_missing(self, dtype) -> None:
-        """Give every parameter the checkpoint did not provide real memory and its initial values."""
+        """Give every weight the checkpoint did not provide real memory and its initial values: parameters by
+        the architecture's _init_weights, buffers as zeros (running variances as ones)."""
         for module in self.modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.is_meta:
+                    fill = torch.ones if name == "running_var" else torch.zeros
+                    want = dtype if (dtype is not None and buffer.is_floating_point()) else buffer.dtype
+                    module._buffers[name] = fill(buffer.shape, dtype=want)
             meta = {n for n, p in module.named_parameters(recurse=False) if p.device.type == "meta"}
             if not meta:
                 continue
@@ -242,10 +315,19 @@ class PreTrainedModel(nn.Module):
                 for name, value in kept.items():
                     getattr(module, name).copy_(value)
 
+    def _cast_floating(self, dtype: torch.dtype) -> None:
+        """Weights the checkpoint did not hold (kept from construction) in the requested dtype as well."""
+        for module in self.modules():
+            for slots in (module._parameters, module._buffers):
+                for name, tensor in slots.items():
+                    if tensor is not None and tensor.is_floating_point() and tensor.dtype != dtype:
+                        cast = tensor.detach().to(dtype)
+                        slots[name] = nn.Parameter(cast, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else cast
+
     # -- saving -------------------------------------------------------------------------------------
     @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, safe_serialization: bool = True, max_shard_size="5GB",
-                        state_dict=None, **kwargs) -> None:  # fmt: skip
+                        state_dict=None, variant: str | None = None, **kwargs) -> None:  # fmt: skip
         from autoload.weights import write_sharded
 
         if os.path.isfile(save_directory):
@@ -258,13 +340,18 @@ class PreTrainedModel(nn.Module):
         tensors = state_dict if state_dict is not None else self.state_dict()
         skip = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
         arrays = {k: _to_numpy(v) for k, v in tensors.items() if k not in skip}
-        write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size)
+        write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size,
+                      variant=check_variant(variant))  # fmt: skip
 
 
-def _to_tensor(array: np.ndarray, target: torch.Tensor, dtype) -> torch.Tensor:
-    if not array.flags.writeable:
-        array = array.copy()
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+def _to_tensor(array: np.ndarray, stored: str, target: torch.Tensor, dtype) -> torch.Tensor:
+    """The tensor for `target` sharing the array's memory (copied only to make it contiguous or writable, or
+    converted to another dtype). bfloat16 arrives as raw bits and is viewed as bfloat16, never widened first."""
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array) if array.flags.writeable else array.copy()
+    tensor = torch.from_numpy(array)
+    if stored == "bfloat16" and array.dtype == np.uint16:
+        tensor = tensor.view(torch.bfloat16)
     want = dtype if (dtype is not None and target.is_floating_point()) else target.dtype
     if tensor.dtype != want:
         tensor = tensor.to(want)
