@@ -118,3 +118,33 @@ def test_saved_tokenizers_reload_as_the_same_class(tmp_path):
         assert type(again) is type(tokenizer)
         config = json.loads((tmp_path / f"{name}-saved" / "tokenizer_config.json").read_text())
         assert config["tokenizer_class"] == type(tokenizer).__name__.removesuffix("Fast")  # as transformers saves
+
+
+@pytest.mark.parametrize(("folder", "model_type", "tokenizer", "preprocessor"), [
+    ("vilt", "vilt", "BertTokenizerFast", "ViltImageProcessor"),
+    ("blip", "blip", "BertTokenizerFast", "BlipImageProcessor"),
+    ("layoutlmv3", "layoutlmv3", "LayoutLMv3TokenizerFast", "LayoutLMv3ImageProcessor"),
+    ("llava", "llava", "LlamaTokenizerFast", "LlavaImageProcessor"),
+    ("speecht5", "speecht5", "SpeechT5Tokenizer", "SpeechT5FeatureExtractor"),
+])  # fmt: skip
+def test_parts_found_by_model_type_alone(tmp_path, folder, model_type, tokenizer, preprocessor):
+    """Without tokenizer_class / image_processor_type in the files, config.json's model_type picks the classes
+    transformers picks."""
+    import shutil
+
+    from autoload import AutoFeatureExtractor
+
+    for path in (FIXTURES / "processors" / folder).iterdir():
+        if path.name in ("cases.json", "expected.npz"):
+            continue
+        if path.suffix == ".json":
+            config = json.loads(path.read_text())
+            for key in ("tokenizer_class", "image_processor_type", "feature_extractor_type", "processor_class"):
+                config.pop(key, None)
+            (tmp_path / path.name).write_text(json.dumps(config))
+        else:
+            shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
+    assert type(AutoTokenizer.from_pretrained(tmp_path)).__name__ == tokenizer
+    auto = AutoFeatureExtractor if preprocessor.endswith("FeatureExtractor") else AutoImageProcessor
+    assert type(auto.from_pretrained(tmp_path)).__name__ == preprocessor
