@@ -62,3 +62,14 @@ def parity(session):
     except Exception:  # noqa: BLE001 - no registry access or no wheel for this platform
         session.skip("transformers 4.57.6 could not be installed here")
     session.run("pytest", "-q", "tests/parity", *session.posargs, env={"AUTOLOAD_PARITY": "1"})
+
+
+@nox.session(name="fuzz-readers")
+def fuzz_readers(session):
+    """Long property-based fuzzing of every checkpoint reader (tests/hostile/fuzz.py), fresh random inputs each
+    run: `nox -s fuzz-readers -- --seconds 600 --targets safetensors-bytes,h5-objects`. Writes fuzz-report.json."""
+    session.install(TORCH)
+    session.install("-e", ".[torch,test]")
+    args = session.posargs or ["--seconds", "180"]
+    session.run("python", "-m", "hostile.fuzz", *args,
+                env={"PYTHONPATH": "tests", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})  # fmt: skip

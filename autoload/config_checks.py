@@ -11,6 +11,7 @@ file, the field and the value expected.
 
 from __future__ import annotations
 
+import functools
 import math
 import reprlib
 from collections.abc import Mapping
@@ -128,6 +129,68 @@ def _check_labels(data: dict, path, prefix: str) -> None:
         raise _field_error(path, prefix + "num_labels", num_labels, f"an integer from 1 to {MAX_LABELS}")
 
 
+# Fields checked on their own above, or whose type legitimately varies.
+_NOT_BY_DEFAULT = {*SIZE_FIELDS, *TOKEN_ID_FIELDS, "id2label", "label2id", "num_labels", "architectures", "model_type",
+                   "transformers_version", "dtype", "torch_dtype", "problem_type"}  # fmt: skip
+
+
+def check_config_types(data: dict, config_class, path, prefix: str = "") -> None:
+    """Every other field of a known config class must have the type of its default (a number where the default
+    is a number, a string where it is a string …), so a value of the wrong type is refused here, naming the file
+    and field, rather than failing obscurely when the model is built. Null is accepted where the default is."""
+    defaults = _defaults_of(config_class)
+    sub_configs = getattr(config_class, "sub_configs", {}) or {}
+    for key, value in data.items():
+        if key in sub_configs and isinstance(value, dict):
+            check_config_types(value, sub_configs[key], path, f"{prefix}{key}.")
+        elif key in defaults and key not in _NOT_BY_DEFAULT and key not in sub_configs:
+            check_type(value, defaults[key], path, prefix + key)
+
+
+def check_type(value, default, path, name: str) -> None:
+    """`value` of the kind of `default` (bool, number, string, list or object); anything when the default is
+    null; null when the default is a list or an object."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        fits, expected = value is None or isinstance(value, (bool, int)), "true or false (or null)"
+    elif isinstance(default, int):
+        fits, expected = _is_int(value), "an integer"
+    elif isinstance(default, float):
+        fits, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        fits, expected = isinstance(value, str), "a string"
+    elif isinstance(default, (list, tuple)):
+        fits, expected = value is None or isinstance(value, list), "a list (or null)"
+    elif isinstance(default, dict):
+        fits, expected = value is None or isinstance(value, dict), "an object (or null)"
+    else:
+        return
+    if not fits:
+        raise _field_error(path, name, value, f"{expected}, like its default {_short.repr(default)}")
+
+
+@functools.cache
+def _defaults_of(config_class) -> dict:
+    try:
+        instance = config_class()
+    except Exception:  # noqa: BLE001 - a config class that cannot be built without arguments: no defaults to go by
+        return {}
+    return {key: value for key, value in vars(instance).items() if not key.startswith("_")}
+
+
+def known_config_class(model_type):
+    """The config class registered for `model_type`, or None."""
+    from . import registry
+
+    if not isinstance(model_type, str):
+        return None
+    try:
+        return registry.config_class_for(model_type)
+    except ValueError:
+        return None
+
+
 # -- against the weights ---------------------------------------------------------------------------------
 def total_elements(weights: Mapping) -> int:
     """The number of weights in a checkpoint, from the readers' headers (no tensor is read)."""
@@ -192,6 +255,13 @@ def _check_plausible(config, prefix: str, budget: int, total: int, config_file, 
             layers = sum(values)
             if layers * width * width > budget:
                 refuse(field, value, layers * width * width, f"layers x width {width} squared", budget // width**2)
+    heads = _value(config, "num_attention_heads")
+    if (_is_int(width) and _is_int(heads) and heads > 0 and _value(config, "head_dim") is None
+            and _value(config, "hidden_size") == width and width % heads):  # fmt: skip
+        raise CheckpointFormatError(
+            f"{config_file}: the field {prefix + 'num_attention_heads'!r} is {heads}, which does not divide "
+            f"hidden_size {width}; expected a divisor of {width}. Fix the config or re-download the checkpoint."
+        )
     labels = len(getattr(config, "id2label", None) or {})
     if width is not None and labels * width > budget:
         refuse("num_labels", labels, labels * width, f"labels x width {width}", budget // width)
@@ -218,7 +288,10 @@ _IMAGE_SIZE_FIELDS = ("size", "crop_size", "pad_size", "mask_size", "mask_pad_si
 _AUDIO_LIMITS = {"sampling_rate": 10**6, "feature_size": 2**14, "num_mel_bins": 2**14, "n_fft": 2**16,
                  "win_length": 2**16, "hop_length": 2**16, "chunk_length": 3600, "n_samples": 2**28,
                  "nb_max_frames": 2**24, "max_length": 2**28}  # fmt: skip
+_AUDIO_MAY_BE_NULL = {"n_samples", "nb_max_frames", "max_length", "win_length"}  # derived from the others when null
 MAX_SPECTROGRAM = 2**26  # frames x frequency bins of one padded input
+_SIZE_KEYS = ({"height", "width"}, {"shortest_edge"}, {"shortest_edge", "longest_edge"}, {"longest_edge"},
+              {"max_height", "max_width"})  # the size dicts image processors understand  # fmt: skip
 
 
 def check_preprocessor_config(data: dict, path) -> None:
@@ -240,11 +313,11 @@ def check_preprocessor_config(data: dict, path) -> None:
             if value["height"] * value["width"] > MAX_IMAGE_PIXELS:
                 raise _field_error(path, field, value, f"height x width at most {MAX_IMAGE_PIXELS} pixels")
     for field, limit in _AUDIO_LIMITS.items():
-        value = data.get(field)
-        if value is not None and not (_is_int(value) and 1 <= value <= limit):
+        value = data.get(field, 1)
+        if (value is not None or field not in _AUDIO_MAY_BE_NULL) and not (_is_int(value) and 1 <= value <= limit):
             raise _field_error(path, field, value, f"an integer from 1 to {limit}")
     n_fft, hop = data.get("n_fft"), data.get("hop_length")
-    samples = data.get("n_samples") or (data.get("chunk_length") or 0) * (data.get("sampling_rate") or 0)
+    samples = max(data.get("n_samples") or 0, (data.get("chunk_length") or 0) * (data.get("sampling_rate") or 0))
     if _is_int(n_fft) and _is_int(hop) and samples:
         size = (samples // hop + 1) * (n_fft // 2 + 1)
         if size > MAX_SPECTROGRAM:
@@ -253,3 +326,54 @@ def check_preprocessor_config(data: dict, path) -> None:
     if _is_int(n_fft) and _is_int(data.get("feature_size")) and (n_fft // 2 + 1) * data["feature_size"] > MAX_SPECTROGRAM:
         raise _field_error(path, "feature_size", data["feature_size"], f"at most {MAX_SPECTROGRAM // (n_fft // 2 + 1)} "
                            f"mel bins for n_fft {n_fft}")  # fmt: skip
+
+    _check_preprocessor_values(data, path)
+
+
+def _check_preprocessor_values(data: dict, path) -> None:
+    """The processor named by the file must exist, and its fields have the types of the class's defaults."""
+    name = data.get("image_processor_type") or data.get("feature_extractor_type")
+    if name is not None:
+        processor_class = _preprocessor_class(name)
+        if processor_class is None:
+            field = "image_processor_type" if data.get("image_processor_type") else "feature_extractor_type"
+            from .feature_extraction.auto import known_class_names
+
+            raise _field_error(path, field, name, f"an image processor or feature extractor class (Known: "
+                               f"{', '.join(known_class_names())}); register your own with "
+                               "AutoImageProcessor.register or AutoFeatureExtractor.register")  # fmt: skip
+        for key, default in getattr(processor_class, "defaults", {}).items():
+            if key in data and key not in _IMAGE_SIZE_FIELDS and key not in _AUDIO_LIMITS:
+                check_type(data[key], default, path, key)
+    for key in ("image_mean", "image_std"):
+        value = data.get(key)
+        values = value if isinstance(value, list) else [value]
+        if value is not None and not (len(values) in (1, 3) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)):  # fmt: skip
+            raise _field_error(path, key, value, "a number, or a list of 3 numbers (one per RGB channel)")
+    resample = data.get("resample")
+    if resample is not None and not (_is_int(resample) and 0 <= resample <= 5):
+        raise _field_error(path, "resample", resample, "one of Pillow's filters, an integer from 0 to 5")
+    for flag, needs in (("do_resize", "size"), ("do_center_crop", "crop_size"), ("do_rescale", "rescale_factor"),
+                        ("do_normalize", "image_mean"), ("do_normalize", "image_std")):  # fmt: skip
+        if data.get(flag) is True and needs in data and data[needs] is None:
+            raise _field_error(path, needs, None, f"a value, since {flag} is true")
+    for key in ("size", "crop_size"):
+        value = data.get(key)
+        if isinstance(value, list) and len(value) != 2:
+            raise _field_error(path, key, value, "an integer, a [height, width] pair or an object of sizes")
+        sides = {k for k, v in value.items() if not isinstance(v, bool)} if isinstance(value, dict) else None
+        if sides is not None and sides not in _SIZE_KEYS:
+            raise _field_error(path, key, value, "an object with the keys height and width, or shortest_edge (and "
+                               "longest_edge), or longest_edge, or max_height and max_width")  # fmt: skip
+
+
+def _preprocessor_class(name):
+    if not isinstance(name, str):
+        return None
+    from .feature_extraction.auto import feature_extractor_class
+
+    try:
+        return feature_extractor_class(name)  # knows the image processors too
+    except (ValueError, KeyError, ImportError, AttributeError):
+        return None

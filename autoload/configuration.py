@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any
 
+from .errors import CheckpointFormatError
 from .hub import HubOptions, cached_file
 from .json_files import read_json_file
 
@@ -194,7 +195,7 @@ class PretrainedConfig:
                 "use AutoConfig to get the matching class.",
                 stacklevel=2,
             )
-        return cls.from_dict(config_dict, **kwargs)
+        return config_from_file(cls, config_dict, pretrained_model_name_or_path, **kwargs)
 
     # -- serialisation ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -269,11 +270,27 @@ def read_config_file(path) -> dict:
 def read_model_config_file(path) -> dict:
     """A model's config.json, with the fields that size the model, name its labels and its type checked (see
     autoload.config_checks) before any config object is built from it."""
-    from .config_checks import check_config_dict
+    from .config_checks import check_config_dict, check_config_types, known_config_class
 
     data = read_config_file(path)
     check_config_dict(data, path)
+    config_class = known_config_class(data.get("model_type"))
+    if config_class is not None:
+        check_config_types(data, config_class, path)
     return data
+
+
+def config_from_file(config_class, config_dict: dict, source, **kwargs):
+    """`config_class.from_dict(config_dict, **kwargs)` for a dict read from `source`'s config.json: a value the
+    class refuses (a ValueError or TypeError from its checks) becomes a CheckpointFormatError naming the file."""
+    try:
+        return config_class.from_dict(config_dict, **kwargs)
+    except CheckpointFormatError:
+        raise
+    except (ValueError, TypeError) as exc:
+        where = os.fspath(source)
+        where = where if where.endswith(".json") else os.path.join(where, CONFIG_NAME)
+        raise CheckpointFormatError(f"{where}: {exc}") from exc
 
 
 def _jsonable(value):

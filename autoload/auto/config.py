@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 from .. import registry
-from ..configuration import PretrainedConfig
+from ..configuration import PretrainedConfig, config_from_file
 from ..errors import CheckpointFormatError
 
 
@@ -30,8 +30,11 @@ class AutoConfig:
                 f"The config.json of {where} has no 'model_type' key, so the architecture is unknown. "
                 f"Add \"model_type\" (one of: {', '.join(registry.all_model_types())})."
             )
-        config_class = registry.config_class_for(model_type)
-        return config_class.from_dict(config_dict, **kwargs)
+        try:
+            config_class = registry.config_class_for(model_type)
+        except ValueError as exc:  # a model_type nothing is registered for: the file names it
+            raise CheckpointFormatError(f"The config.json of {os.fspath(pretrained_model_name_or_path)}: {exc}") from exc
+        return config_from_file(config_class, config_dict, pretrained_model_name_or_path, **kwargs)
 
     @staticmethod
     def register(model_type: str, config, exist_ok: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 from ..configuration import read_config_file
+from ..errors import CheckpointFormatError
 from ..hub import HubOptions, cached_file
 from ..image_processing import auto as image_auto
 from ..processing_utils import PREPROCESSOR_CONFIG_NAME
@@ -73,7 +74,7 @@ class AutoFeatureExtractor:
             name = _class_name_for_model_type(model_type)
             if name is None:
                 known_types = sorted({*BY_MODEL_TYPE, *image_auto.BY_MODEL_TYPE})
-                raise ValueError(
+                raise CheckpointFormatError(
                     f"{path} names no feature_extractor_type, and "
                     f"{image_auto.why_no_class(model_type, 'feature extractor')}. Known model types: "
                     f"{', '.join(known_types)}. Add feature_extractor_type to the file, or register a class with "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from ..configuration import read_config_file
+from ..errors import CheckpointFormatError
 from ..hub import HubOptions, cached_file
 from ..processing_utils import PREPROCESSOR_CONFIG_NAME
 
@@ -127,7 +128,7 @@ class AutoImageProcessor:
             model_type = model_config.get("model_type")
             name = model_config.get("image_processor_type") or BY_MODEL_TYPE.get(model_type)
             if name is None:
-                raise ValueError(
+                raise CheckpointFormatError(
                     f"{path} names no image_processor_type, and {why_no_class(model_type, 'image processor')}. "
                     f"Known model types: {', '.join(sorted(BY_MODEL_TYPE))}. Add image_processor_type to the file, "
                     "or register a class with AutoImageProcessor.register."

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from ..errors import CheckpointNotFoundError
+from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ..hub import HubOptions, resolve_folder
 from . import loading
 
@@ -140,7 +140,7 @@ def _class_for_name(name: str, use_fast: bool, where: str) -> type:
         cls = tokenizer_class_from_name(candidate)
         if cls is not None:
             return cls
-    raise ValueError(
+    raise CheckpointFormatError(
         f"Tokenizer class {name!r} (tokenizer_class in {where}) is not known to autoload. Known classes: "
         f"{', '.join(known_class_names())}. To load it, write a class named {name} (e.g. a subclass of "
         f"PreTrainedTokenizerFast) and register it: AutoTokenizer.register(<model_type or config class>, "
@@ -151,7 +151,7 @@ def _class_for_name(name: str, use_fast: bool, where: str) -> type:
 def _class_for_model_type(model_type: str, use_fast: bool, where: str) -> type:
     entry = _registered_model_types.get(model_type) or MODEL_TYPE_TOKENIZERS.get(model_type)
     if entry is None:
-        raise ValueError(
+        raise CheckpointFormatError(
             f"Model type {model_type!r} (from {where}) has no tokenizer known to autoload. Known model types: "
             f"{', '.join(known_model_types())}. Register one with AutoTokenizer.register({model_type!r}, "
             "fast_tokenizer_class=...)."

@@ -87,7 +87,7 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
         elif tokenizer_file is not None and not (from_slow and vocab_files):
             backend = load_backend_file(tokenizer_file)
         elif vocab_files:
-            backend = self._backend_from_vocab_files(vocab_files)
+            backend = loading.build_from_vocab_files(self._backend_from_vocab_files, vocab_files, type(self).__name__)
         else:
             names = ", ".join([loading.TOKENIZER_FILE, *self.vocab_files_names.values()])
             raise ValueError(

@@ -48,12 +48,23 @@ def read_text_file(path: str) -> str:
 
 def read_tokenizer_config(source, options: HubOptions) -> dict:
     path = find_file(source, TOKENIZER_CONFIG_FILE, options)
-    return read_json(path) if path else {}
+    if not path:
+        return {}
+    config = read_json(path)
+    check_settings(config, path)
+    return config
 
 
 def read_model_config(source, options: HubOptions) -> dict:
+    """config.json's fields a tokenizer is chosen by (model_type, tokenizer_class), type-checked."""
     path = find_file(source, MODEL_CONFIG_FILE, options)
-    return read_json(path) if path else {}
+    if not path:
+        return {}
+    config = read_json(path)
+    for key in ("model_type", "tokenizer_class"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise _field_error(path, key, config[key], "a string")
+    return config
 
 
 def read_tokenizer_settings(source, options: HubOptions, tokenizer_config: dict | None = None) -> dict:
@@ -125,6 +136,15 @@ def check_settings(settings: dict, path: str) -> None:
         for value in values if key == "additional_special_tokens" and isinstance(values, list) else [values]:
             if not (value is None or isinstance(value, str) or _is_token_spec(value)):
                 raise _field_error(path, key, value, 'a token (a string, or {"content": string, …}) or null')
+    for key, kinds, expected in _SETTING_TYPES:
+        if settings.get(key) is not None and not isinstance(settings[key], kinds):
+            raise _field_error(path, key, settings[key], expected)
+    if isinstance(settings.get("model_input_names"), list) and not all(
+            isinstance(name, str) for name in settings["model_input_names"]):  # fmt: skip
+        raise _field_error(path, "model_input_names", settings["model_input_names"], "a list of input names")
+    for name, value in (settings.get("extra_special_tokens") or {}).items():
+        if not (isinstance(value, str) or _is_token_spec(value)):
+            raise _field_error(path, f"extra_special_tokens[{name!r}]", value, 'a token (a string, or {"content": …})')
     declared = settings.get("added_tokens_decoder")
     if declared is not None:
         if not isinstance(declared, dict):
@@ -142,6 +162,23 @@ def check_settings(settings: dict, path: str) -> None:
                                "files outside a checkpoint's folder")  # fmt: skip
 
 
+def build_from_vocab_files(build, files: dict[str, str], class_name: str):
+    """`build(files)`, with what the tokenizers library (a bare Exception from Rust) or a family's builder
+    (a missing special token: KeyError) raises for inconsistent files turned into a CheckpointFormatError
+    naming them."""
+    try:
+        return build(files)
+    except CheckpointFormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the Rust library raises plain Exception for inconsistent vocabularies
+        if type(exc) not in (Exception, KeyError, ValueError, IndexError):
+            raise
+        raise CheckpointFormatError(
+            f"{', '.join(files.values())}: these files do not make a {class_name} ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Re-download or re-save the tokenizer."
+        ) from exc
+
+
 def check_added_token_ids(backend, declared: dict[int, dict], where: str) -> None:
     """An added token declared at an id beyond the vocabulary (which the backend would silently put at the next
     free id instead) is an error: the ids a model was trained with would not be the ones it gets."""
@@ -153,6 +190,21 @@ def check_added_token_ids(backend, declared: dict[int, dict], where: str) -> Non
                 f"{spec['content'][:50]!r} at id {index}, beyond the vocabulary of {size} tokens; expected ids below "
                 f"{size}, each next to the ones before it. Re-download or re-save the tokenizer."
             )
+
+
+# Settings every tokenizer reads, with the types they must have when given (null means the default).
+_SETTING_TYPES = (
+    ("tokenizer_class", str, "the name of a tokenizer class"),
+    ("padding_side", str, '"right" or "left"'), ("truncation_side", str, '"right" or "left"'),
+    ("model_max_length", (int, float), "a number"), ("max_len", (int, float), "a number"),
+    ("model_input_names", list, "a list of input names"), ("extra_special_tokens", dict, "an object of tokens"),
+    ("clean_up_tokenization_spaces", (bool, int), "true or false"), ("split_special_tokens", (bool, int), "true or false"),
+    ("do_lower_case", (bool, int), "true or false"), ("add_prefix_space", (bool, int), "true or false"),
+    ("add_bos_token", (bool, int), "true or false"), ("add_eos_token", (bool, int), "true or false"),
+    ("legacy", (bool, int), "true or false"), ("tokenize_chinese_chars", (bool, int), "true or false"),
+    ("strip_accents", (bool, int), "true, false or null"), ("trim_offsets", (bool, int), "true or false"),
+    ("pad_token_type_id", int, "an integer"),
+)  # fmt: skip
 
 
 def _is_token_id(value) -> bool:

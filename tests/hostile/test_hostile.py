@@ -45,9 +45,7 @@ def _run(cases, folders: dict, outside: Path, root: Path, framework: str) -> tup
     return json.loads(done.stdout), done.stderr[-3000:]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+def _build_and_run(root: Path) -> dict:
     available = [c for c in CASES + CONTROLS if not c.framework or importlib.util.find_spec(c.framework) is not None]
     outside, folders = build_corpus(root, [c for c in available if c in CASES])
     for control in (c for c in available if c in CONTROLS):
@@ -61,10 +59,33 @@ def corpus(tmp_path_factory):
         group = [c for c in available if c.framework == framework]
         outcome, logs[framework or "core"] = _run(group, folders, outside, root, framework)
         results.update(outcome)
-    opened = watch.opened()
+    opened = sorted(watch.opened())
     watch.close()
-    return {"results": results, "logs": logs, "folders": folders, "before": before, "outside": outside,
-            "outside_before": outside_before, "opened": opened, "watched": watch.available}  # fmt: skip
+    return {"results": results, "logs": logs, "folders": {k: str(v) for k, v in folders.items()}, "before": before,
+            "outside": str(outside), "outside_before": outside_before, "opened": opened,
+            "watched": watch.available}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Built and run once per test session: pytest-xdist workers share one run through a file lock."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    report = shared / "hostile-corpus.json"
+    with FileLock(str(report) + ".lock"):
+        if not report.exists():
+            root = shared / "hostile-corpus"
+            root.mkdir()
+            report.write_text(json.dumps(_build_and_run(root)))
+    data = json.loads(report.read_text())
+    data["before"] = {name: {k: tuple(v) for k, v in files.items()} for name, files in data["before"].items()}
+    data["outside_before"] = {k: tuple(v) for k, v in data["outside_before"].items()}
+    data["folders"] = {name: Path(folder) for name, folder in data["folders"].items()}
+    data["outside"], data["opened"] = Path(data["outside"]), set(data["opened"])
+    return data
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
