@@ -340,12 +340,13 @@ def tapas(out: str, tmp: str) -> None:
     ids = tokenizer(table, TAPAS_QUERIES[0])["input_ids"]
     loads = [{"strip_column_names": True}, {"cell_trim_length": 2}, {"max_row_id": 3}, {"max_column_id": 3},
              {"min_question_length": 8}, {"max_question_length": 8}, {"update_answer_coordinates": True},
-             {"do_lower_case": False}, {"model_max_length": 40}, {"additional_special_tokens": ["[X]"]}]  # fmt: skip
+             {"do_lower_case": False}, {"model_max_length": 40}, {"additional_special_tokens": ["[X]"]},
+             {"do_basic_tokenize": False}, {"never_split": ["pitt", "n/a"]}, {"strip_accents": False}]  # fmt: skip
     option_calls = [
         (ACTORS, None, {"queries": TAPAS_QUERIES[:2], "padding": True, "truncation": True}),
         (ACTORS, None, {"queries": TAPAS_QUERIES[0], "answer_coordinates": [(2, 2)], "answer_text": ["69"],
                         "truncation": "drop_rows_to_fit", "max_length": 36}),
-        (CITIES, None, {"queries": "Notes on a n/a city"}),
+        (CITIES, None, {"queries": "Notes on a n/a city: Zürich, pitt"}),
     ]  # fmt: skip
     options = []
     for load in loads:
