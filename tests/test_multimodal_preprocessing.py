@@ -148,3 +148,16 @@ def test_parts_found_by_model_type_alone(tmp_path, folder, model_type, tokenizer
     assert type(AutoTokenizer.from_pretrained(tmp_path)).__name__ == tokenizer
     auto = AutoFeatureExtractor if preprocessor.endswith("FeatureExtractor") else AutoImageProcessor
     assert type(auto.from_pretrained(tmp_path)).__name__ == preprocessor
+
+
+@pytest.mark.parametrize("folder", ["vilt", "blip", "llava"])
+def test_nested_image_lists_are_flattened(folder):
+    """One list of images per text (as processors pass them) is one flat batch, as transformers' image processors
+    of these families read it."""
+    processor = AutoImageProcessor.from_pretrained(IMAGE_PROCESSORS / folder)
+    wide, tall = case_images("rgb.png crop 200,100,270,145"), case_images("rgb.png crop 400,200,440,290")
+    flat = processor([wide, tall, wide], return_tensors="np")
+    nested = processor([[wide], [tall, wide]], return_tensors="np")
+    assert sorted(flat) == sorted(nested)
+    for key in flat:
+        np.testing.assert_array_equal(flat[key], nested[key])

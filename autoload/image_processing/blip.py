@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import transforms
 from .base import BICUBIC, BaseImageProcessor
 from .clip import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from .inputs import flat_image_list
 
 
 class BlipImageProcessor(BaseImageProcessor):
@@ -24,3 +25,6 @@ class BlipImageProcessor(BaseImageProcessor):
         if size is not None and not isinstance(size, dict):
             overrides = {**overrides, "size": transforms.size_dict(size, default_to_square=False)}
         return super().settings_for_call(overrides)
+
+    def process_images(self, images, settings: dict, input_data_format: str | None = None):
+        return super().process_images(flat_image_list(images), settings, input_data_format)

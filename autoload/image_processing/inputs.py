@@ -34,6 +34,14 @@ def image_list(images) -> list:
     )
 
 
+def flat_image_list(images):
+    """A list of lists of images (one list per text, as processors pass them) as one flat list, as transformers'
+    make_flat_list_of_images does for the image processors that use it; anything else unchanged."""
+    if isinstance(images, (list, tuple)) and images and all(isinstance(group, (list, tuple)) for group in images):
+        return [image for group in images for image in group]
+    return images
+
+
 def channel_format(shape: tuple, input_data_format: str | None) -> str:
     """Whether a 3-D array is CHW or HWC: as told, else by where a 1-, 3- or 4-channel axis is."""
     if input_data_format is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .clip import CLIPImageProcessor
+from .inputs import flat_image_list
 
 
 def pad_to_square(image: np.ndarray, background: tuple[int, ...]) -> np.ndarray:
@@ -30,6 +31,9 @@ class LlavaImageProcessor(CLIPImageProcessor):
     the background colour (in 0-255), then resized, center-cropped, rescaled and normalised."""
 
     defaults = {**CLIPImageProcessor.defaults, "do_pad": False}
+
+    def process_images(self, images, settings: dict, input_data_format: str | None = None):
+        return super().process_images(flat_image_list(images), settings, input_data_format)
 
     def process_image(self, image, settings):
         if settings.get("do_pad"):

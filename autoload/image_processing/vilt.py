@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..processing_utils import BatchFeature
 from . import transforms
 from .base import BICUBIC, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, BaseImageProcessor, in_data_format
-from .inputs import CHANNELS_FIRST, CHANNELS_LAST
+from .inputs import CHANNELS_FIRST, CHANNELS_LAST, flat_image_list
 
 # The long side may reach 1333 / 800 times the short one (the detection-style limit ViLT was trained with).
 LONG_TO_SHORT = 1333 / 800
@@ -57,6 +57,9 @@ class ViltImageProcessor(BaseImageProcessor):
         if "pad_and_return_pixel_mask" in kwargs:
             config = {**config, "do_pad": kwargs.pop("pad_and_return_pixel_mask")}
         return super().from_dict(config, **kwargs)
+
+    def process_images(self, images, settings: dict, input_data_format: str | None = None):
+        return super().process_images(flat_image_list(images), settings, input_data_format)
 
     def resize_image(self, image, size, resample, settings):
         if "shortest_edge" not in size:
