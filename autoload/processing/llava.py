@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..image_processing.inputs import flat_image_list
 from ..processing_utils import BatchFeature
 from .base import ProcessorMixin
 from .kwargs import split_kwargs
@@ -46,8 +47,7 @@ class LlavaProcessor(ProcessorMixin):
             raise ValueError("You have to specify at least one of `images` or `text`.")
         options = split_kwargs(kwargs, defaults={"text_kwargs": TEXT_DEFAULTS}, tokenizer=self.tokenizer,
                                processor="LlavaProcessor")  # fmt: skip
-        if isinstance(images, (list, tuple)) and images and all(isinstance(group, (list, tuple)) for group in images):
-            images = [image for group in images for image in group]  # one list per prompt: the image processor's order
+        images = flat_image_list(images)  # one list per prompt: one batch, in order (CLIP's processor flattens too)
         image_inputs = self.image_processor(images, **options["images_kwargs"]) if images is not None else {}
         if isinstance(text, str):
             text = [text]
