@@ -1,0 +1,73 @@
+"""The config and JSON checks refuse nothing real: every fixture config, checkpoint and preprocessor config
+passes them (the hostile corpus in tests/hostile shows what they refuse)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autoload import AutoConfig
+from autoload.config_checks import (
+    check_config_against_weights,
+    check_config_dict,
+    check_config_types,
+    check_preprocessor_config,
+    known_config_class,
+    total_elements,
+)
+from autoload.errors import CheckpointFormatError
+from autoload.json_files import parse_json, read_json_file
+from autoload.loading import to_canonical
+from autoload.weights import find_all_weights, open_weights
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONFIGS = sorted(FIXTURES.glob("models/*/*/config.json"))
+PREPROCESSOR_CONFIGS = sorted(FIXTURES.glob("*/*/preprocessor_config.json"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_every_fixture_config_and_checkpoint_passes(path):
+    data = json.loads(path.read_text())
+    check_config_dict(data, path)
+    check_config_types(data, known_config_class(data["model_type"]), path)
+    config = AutoConfig.from_pretrained(path.parent)
+    formats = find_all_weights(path.parent)
+    assert formats, f"{path.parent} holds no weights"
+    for files in formats:
+        state = to_canonical(open_weights(files), files.format, config)
+        check_config_against_weights(config, state, path, files.paths[0])
+
+
+@pytest.mark.parametrize("path", PREPROCESSOR_CONFIGS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_every_fixture_preprocessor_config_passes(path):
+    check_preprocessor_config(json.loads(path.read_text()), path)
+
+
+def test_the_plausibility_bound_follows_the_weights():
+    folder = FIXTURES / "models" / "bert" / "BertModel"
+    config = AutoConfig.from_pretrained(folder)
+    state = open_weights(find_all_weights(folder)[0])
+    total = total_elements(state)
+    assert total == sum(int(state[name].size) for name in state)
+    limit = (4 * total + 2**22) // 32  # a few times the checkpoint, plus a floor that keeps tiny models buildable
+    config.vocab_size = limit
+    check_config_against_weights(config, state, "config.json", "model.safetensors")
+    config.vocab_size = limit + 1  # rows x width beyond the bound
+    with pytest.raises(CheckpointFormatError, match=rf"'vocab_size' is {limit + 1}, .* x width 32.* <= {limit}\."):
+        check_config_against_weights(config, state, "config.json", "model.safetensors")
+
+
+def test_json_limits(tmp_path):
+    assert parse_json('{"a": [[1]]}', "x.json") == {"a": [[1]]}
+    parse_json('{"a": [[1]]}', "x.json", max_depth=3)
+    with pytest.raises(CheckpointFormatError, match=r"x\.json nests JSON .* more than 2 levels"):
+        parse_json('{"a": [[1]]}', "x.json", max_depth=2)
+    with pytest.raises(CheckpointFormatError, match=r"x\.json names the key 'a' twice"):
+        parse_json('{"a": 1, "a": 2}', "x.json", unique_keys=True)
+    assert parse_json('{"a": 1, "a": 2}', "x.json") == {"a": 2}  # as Python's json, where allowed
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"a": "x" * 100}))
+    with pytest.raises(CheckpointFormatError, match=r"big\.json is \d+ bytes; autoload reads JSON files of at most 50"):
+        read_json_file(path, max_bytes=50)
