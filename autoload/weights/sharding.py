@@ -75,6 +75,8 @@ def read_index(path) -> tuple[dict[str, str], dict]:
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict):
         raise CheckpointFormatError(f"{path} has no 'weight_map'; it is not a sharded-checkpoint index. Re-download it.")
+    if not weight_map:
+        raise CheckpointFormatError(f"{path} has an empty 'weight_map': it names no weights. Re-download it.")
     for name, shard in weight_map.items():
         if not _inside_folder(shard):
             raise CheckpointFormatError(

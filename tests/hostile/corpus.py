@@ -340,6 +340,7 @@ def _index_cases() -> list[Case]:
                     r"'invented.weight'.*does not contain it"),  # fmt: skip
         _index_case("no-weight-map", lambda data, o: data.pop("weight_map"), r"no 'weight_map'"),
         _index_case("weight-map-list", lambda data, o: data.update(weight_map=[1]), r"no 'weight_map'"),
+        _index_case("weight-map-empty", lambda data, o: data.update(weight_map={}), r"empty 'weight_map'"),
         _index_case("deep", lambda data, o: _deepen(data), r"more than 64 levels"),
     ] + [_duplicate_key_index()]
 
