@@ -105,6 +105,6 @@ def check_eos_counts(counts) -> None:
     counts = [int(c) for c in counts]
     if not counts or min(counts) == 0 or len(set(counts)) > 1:
         raise ValueError(
-            f"All examples must have the same number of <eos> tokens (config.eos_token_id), at least one; the "
-            f"rows hold {counts}."
+            f"All examples must have the same number of end-of-sequence tokens (<eos>, config.eos_token_id), at "
+            f"least one; the rows hold {counts}."
         )

@@ -84,6 +84,7 @@ class Seq2SeqConfig(PretrainedConfig):
         return self.vocab_size
 
     def check_sizes(self) -> None:
+        refuse_tied_encoder_decoder(self)
         name = type(self).__name__
         for heads in (self.encoder_attention_heads, self.decoder_attention_heads):
             if self.d_model % heads:
@@ -93,6 +94,15 @@ class Seq2SeqConfig(PretrainedConfig):
                 f"{name}: activation_function {self.activation_function!r} is not supported; use one of "
                 f"{', '.join(ACTIVATIONS)}."
             )
+
+
+def refuse_tied_encoder_decoder(config) -> None:
+    """tie_encoder_decoder=True (decoder weights shared with the encoder's by name) is not implemented."""
+    if getattr(config, "tie_encoder_decoder", False):
+        raise ValueError(
+            f"{type(config).__name__}: tie_encoder_decoder=True (the decoder sharing the encoder's weights) is not "
+            "supported by autoload; set it to false."
+        )
 
 
 def sinusoidal_positions(count: int, dim: int) -> np.ndarray:

@@ -1,4 +1,6 @@
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
+from ..seq2seq import ACTIVATIONS, refuse_tied_encoder_decoder
 
 
 class T5Config(PretrainedConfig):
@@ -40,6 +42,12 @@ class T5Config(PretrainedConfig):
             )
         self.is_gated_act = parts[0] == "gated"
         self.dense_act_fn = "gelu_new" if feed_forward_proj == "gated-gelu" else parts[-1]
+        if self.dense_act_fn not in ACTIVATIONS:
+            raise ValueError(
+                f"{type(self).__name__}: feed_forward_proj {feed_forward_proj!r} names the activation "
+                f"{self.dense_act_fn!r}, which is not supported; use one of {', '.join(ACTIVATIONS)}."
+            )
+        refuse_tied_encoder_decoder(self)
 
 
 CONFIG_CLASS = T5Config
@@ -53,3 +61,10 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "T5ForQuestionAnswering",
 }
 BACKENDS = ("torch", "tf", "flax")
+# T5's sequence classifier reads the decoder state at each row's last end-of-sequence token (the decoder is fed
+# input_ids shifted right); its token classifier runs on the encoder alone.
+HEADS = {
+    "T5ForSequenceClassification": HeadSpec(pooling="eos", attr="classification_head", projection="tanh",
+                                            dropout=("classifier_dropout",)),
+    "T5ForTokenClassification": HeadSpec(pooling="none", dropout=("classifier_dropout",)),
+}

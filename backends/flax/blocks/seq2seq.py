@@ -256,12 +256,14 @@ class FlaxSeq2SeqModule(nn.Module):
     def shares_embeddings(self) -> bool:
         return True
 
+    def embedding_init(self):
+        return nn.initializers.normal(self.config.init_std)
+
     def setup(self):
         c = self.config
         self.shared = None
         if self.shares_embeddings():
-            self.shared = nn.Embed(c.vocab_size, c.d_model, embedding_init=nn.initializers.normal(c.init_std),
-                                   dtype=self.dtype)  # fmt: skip
+            self.shared = nn.Embed(c.vocab_size, c.d_model, embedding_init=self.embedding_init(), dtype=self.dtype)
         self.encoder = self.encoder_class(c, decoder=False, dtype=self.dtype)
         self.decoder = self.decoder_class(c, decoder=True, dtype=self.dtype)
 

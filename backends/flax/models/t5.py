@@ -1,9 +1,14 @@
 """T5 in Flax, with transformers' Flax parameter tree: RMS norms, bucketed relative attention bias (owned
-by the first block, shared by the rest), no score scaling, an optional gated feed-forward."""
+by the first block, shared by the rest), no score scaling, an optional gated feed-forward.
+
+T5 keeps its own attention and stacks; the encoder-decoder module, the output fields, the RMS norm and the
+sequence / token classification heads are the shared ones.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -16,8 +21,16 @@ from autoload.models.t5 import T5Config
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
 from ..blocks.norms import FlaxRMSNorm
-from ..blocks.seq2seq import FlaxSeq2SeqPreTrainedModel as FlaxSeq2SeqModel
+from ..blocks.seq2seq import (
+    FlaxSeq2SeqModule,
+    FlaxSeq2SeqPreTrainedModel,
+    Seq2SeqSequenceClassificationModule,
+    encoder_output,
+    padding_bias,
+    shift_tokens_right,
+)
 from ..generation import FlaxGenerationMixin
+from ..heads import FlaxSequenceClassificationModel, FlaxTokenClassificationModel
 
 
 def relative_position_bucket(relative: np.ndarray, bidirectional: bool, num_buckets: int, max_distance: int):
@@ -38,14 +51,14 @@ def relative_position_bucket(relative: np.ndarray, bidirectional: bool, num_buck
 
 
 class FlaxT5Attention(nn.Module):
-    """Returns (output, (key, value), position bias); the first block computes the position bias."""
+    """Returns (output, (key, value), position bias, weights); the first block computes the position bias."""
 
     config: T5Config
     is_decoder: bool
     has_relative_attention_bias: bool = False
 
     @nn.compact
-    def __call__(self, hidden, mask_bias, position_bias=None, key_value_states=None, past=None):
+    def __call__(self, hidden, mask_bias, position_bias=None, key_value_states=None, past=None, deterministic=True):
         c = self.config
         inner = c.num_heads * c.d_kv
         split = lambda x: x.reshape(x.shape[:2] + (c.num_heads, c.d_kv))  # noqa: E731
@@ -69,27 +82,30 @@ class FlaxT5Attention(nn.Module):
         scores = jnp.einsum("bqhd,bkhd->bhqk", q, as_array(k)) + position_bias
         if mask_bias is not None:
             scores = scores + mask_bias
-        probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(scores.dtype)
+        weights = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(scores.dtype)
+        probs = nn.Dropout(c.dropout_rate)(weights, deterministic=deterministic)
         context = jnp.einsum("bhqk,bkhd->bqhd", probs, as_array(v)).reshape(hidden.shape[:2] + (inner,))
-        return nn.Dense(c.d_model, use_bias=False, name="o")(context), (k, v), position_bias
+        return nn.Dense(c.d_model, use_bias=False, name="o")(context), (k, v), position_bias, weights
 
 
 class FlaxT5FeedForward(nn.Module):
     config: T5Config
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, deterministic=True):
         c = self.config
         act = get_activation(c.dense_act_fn)
         if c.is_gated_act:
             x = act(nn.Dense(c.d_ff, use_bias=False, name="wi_0")(x)) * nn.Dense(c.d_ff, use_bias=False, name="wi_1")(x)
         else:
             x = act(nn.Dense(c.d_ff, use_bias=False, name="wi")(x))
+        x = nn.Dropout(c.dropout_rate)(x, deterministic=deterministic)
         return nn.Dense(c.d_model, use_bias=False, name="wo")(x)
 
 
 class FlaxT5SubLayer(nn.Module):
-    """One of a block's `layer/<i>` entries: self-attention, cross-attention or feed-forward, pre-normed."""
+    """One of a block's `layer/<i>` entries: self-attention, cross-attention or feed-forward, pre-normed.
+    Returns (hidden, cache, position bias, attention weights)."""
 
     config: T5Config
     kind: str
@@ -97,15 +113,63 @@ class FlaxT5SubLayer(nn.Module):
     first: bool = False
 
     @nn.compact
-    def __call__(self, hidden, mask_bias=None, position_bias=None, encoder_hidden=None, past=None):
+    def __call__(self, hidden, mask_bias=None, position_bias=None, encoder_hidden=None, past=None, deterministic=True):
         c = self.config
+        dropout = nn.Dropout(c.dropout_rate)
         normed = FlaxRMSNorm(c.d_model, c.layer_norm_epsilon, name="layer_norm")(hidden)
         if self.kind == "ff":
-            return hidden + FlaxT5FeedForward(c, name="DenseReluDense")(normed), None, position_bias
+            ff = FlaxT5FeedForward(c, name="DenseReluDense")(normed, deterministic)
+            return hidden + dropout(ff, deterministic=deterministic), None, position_bias, None
         name = "SelfAttention" if self.kind == "self" else "EncDecAttention"
         attention = FlaxT5Attention(c, self.is_decoder, self.kind == "self" and self.first, name=name)
-        attended, cache, bias = attention(normed, mask_bias, position_bias, encoder_hidden, past)
-        return hidden + attended, cache, bias
+        attended, cache, bias, weights = attention(normed, mask_bias, position_bias, encoder_hidden, past, deterministic)
+        return hidden + dropout(attended, deterministic=deterministic), cache, bias, weights
+
+
+class FlaxT5Layers(nn.Module):
+    """A block's sub-layers under `block/<i>/layer/<j>`."""
+
+    config: T5Config
+    is_decoder: bool
+    first: bool
+
+    @nn.compact
+    def __call__(self, hidden, mask_bias, position_bias, encoder_hidden, cross_bias, cross_position, past,
+                 deterministic=True):  # fmt: skip
+        c = self.config
+        hidden, cache, position_bias, weights = FlaxT5SubLayer(c, "self", self.is_decoder, self.first, name="0")(
+            hidden, mask_bias, position_bias, None, past[:2] if past else None, deterministic
+        )
+        cross_weights = None
+        if self.is_decoder and encoder_hidden is not None:
+            hidden, cross, cross_position, cross_weights = FlaxT5SubLayer(c, "cross", True, name="1")(
+                hidden, cross_bias, cross_position, encoder_hidden, past[2:] if past else None, deterministic
+            )
+            cache = cache + cross
+        hidden = FlaxT5SubLayer(c, "ff", name="2" if self.is_decoder else "1")(hidden, deterministic=deterministic)[0]
+        return hidden, cache, position_bias, cross_position, weights, cross_weights
+
+
+class FlaxT5Blocks(nn.Module):
+    config: T5Config
+    is_decoder: bool
+
+    @nn.compact
+    def __call__(self, hidden, mask_bias, encoder_hidden=None, cross_bias=None, past_key_values=None,
+                 deterministic=True):  # fmt: skip
+        c = self.config
+        depth = c.num_decoder_layers if self.is_decoder else c.num_layers
+        position_bias = cross_position = None
+        states, caches, self_weights, cross_weights = (), (), (), ()
+        for i in range(depth):
+            states += (hidden,)
+            block = FlaxT5Block(c, self.is_decoder, i == 0, name=str(i))
+            hidden, cache, position_bias, cross_position, weights, cross = block(
+                hidden, mask_bias, position_bias, encoder_hidden, cross_bias, cross_position,
+                past_key_values[i] if past_key_values else None, deterministic,
+            )  # fmt: skip
+            caches, self_weights, cross_weights = caches + (cache,), self_weights + (weights,), cross_weights + (cross,)
+        return hidden, states, caches, self_weights, cross_weights
 
 
 class FlaxT5Block(nn.Module):
@@ -114,235 +178,147 @@ class FlaxT5Block(nn.Module):
     first: bool
 
     @nn.compact
-    def __call__(self, hidden, mask_bias, position_bias, encoder_hidden=None, cross_bias=None, cross_position=None,
-                 past=None):  # fmt: skip
-        layers = FlaxT5Layers(self.config, self.is_decoder, self.first, name="layer")
-        return layers(hidden, mask_bias, position_bias, encoder_hidden, cross_bias, cross_position, past)
-
-
-class FlaxT5Layers(nn.Module):
-    config: T5Config
-    is_decoder: bool
-    first: bool
-
-    @nn.compact
-    def __call__(self, hidden, mask_bias, position_bias, encoder_hidden, cross_bias, cross_position, past):
-        c = self.config
-        hidden, cache, position_bias = FlaxT5SubLayer(c, "self", self.is_decoder, self.first, name="0")(
-            hidden, mask_bias, position_bias, None, past[:2] if past else None
-        )
-        if self.is_decoder:
-            hidden, cross, cross_position = FlaxT5SubLayer(c, "cross", True, name="1")(
-                hidden, cross_bias, cross_position, encoder_hidden, past[2:] if past else None
-            )
-            cache = cache + cross
-        hidden, _, _ = FlaxT5SubLayer(c, "ff", name="2" if self.is_decoder else "1")(hidden)
-        return hidden, cache, position_bias, cross_position
-
-
-class FlaxT5Blocks(nn.Module):
-    config: T5Config
-    is_decoder: bool
-
-    @nn.compact
-    def __call__(self, hidden, mask_bias, encoder_hidden=None, cross_bias=None, past_key_values=None):
-        c = self.config
-        depth = c.num_decoder_layers if self.is_decoder else c.num_layers
-        position_bias = cross_position = None
-        states, caches = (), ()
-        for i in range(depth):
-            states += (hidden,)
-            hidden, cache, position_bias, cross_position = FlaxT5Block(c, self.is_decoder, i == 0, name=str(i))(
-                hidden, mask_bias, position_bias, encoder_hidden, cross_bias, cross_position,
-                past_key_values[i] if past_key_values else None,
-            )  # fmt: skip
-            caches += (cache,)
-        return hidden, states, caches
-
-
-def _padding_bias(mask, dtype):
-    if mask is None:
-        return None
-    return jnp.where(mask[:, None, None, :] > 0, 0.0, jnp.finfo(dtype).min).astype(dtype)
+    def __call__(self, *args):
+        return FlaxT5Layers(self.config, self.is_decoder, self.first, name="layer")(*args)
 
 
 class FlaxT5Stack(nn.Module):
+    """Called like the block library's stacks (ids, mask, embeds, encoder states, encoder mask, cache)."""
+
     config: T5Config
-    is_decoder: bool
+    decoder: bool = False
+    dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, input_ids, embedding, attention_mask=None, encoder_hidden=None, encoder_attention_mask=None,
-                 past_key_values=None, output_hidden_states=False):  # fmt: skip
+    def __call__(self, input_ids=None, attention_mask=None, inputs_embeds=None, encoder_hidden=None,
+                 encoder_attention_mask=None, past_key_values=None, shared=None, use_cache=False,
+                 output_attentions=False, output_hidden_states=False, deterministic=True):  # fmt: skip
         c = self.config
-        hidden = embedding(input_ids.astype("i4"))
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids and inputs_embeds (decoder: decoder_input_ids).")
+        hidden = shared(input_ids.astype("i4")) if inputs_embeds is None else inputs_embeds
         length = hidden.shape[1]
         past_length = past_key_values[0][0].shape[1] if past_key_values else 0
-        mask_bias = _padding_bias(attention_mask, hidden.dtype)
-        if self.is_decoder:
+        mask_bias = padding_bias(attention_mask, hidden.dtype)
+        if self.decoder:
             query = np.arange(past_length, past_length + length)[:, None]
             keys = np.arange(key_width(past_key_values, past_length + length))[None, :]
             causal = jnp.where(keys > query, jnp.finfo(hidden.dtype).min, 0.0)
             causal = causal.astype(hidden.dtype)[None, None]
             mask_bias = causal if mask_bias is None else jnp.maximum(mask_bias + causal, jnp.finfo(hidden.dtype).min)
-        cross_bias = _padding_bias(encoder_attention_mask, hidden.dtype)
-        hidden, states, caches = FlaxT5Blocks(c, self.is_decoder, name="block")(
-            hidden, mask_bias, encoder_hidden, cross_bias, past_key_values
+        cross_bias = padding_bias(encoder_attention_mask, hidden.dtype)
+        dropout = nn.Dropout(c.dropout_rate)
+        hidden = dropout(hidden, deterministic=deterministic)
+        hidden, states, caches, self_weights, cross_weights = FlaxT5Blocks(c, self.decoder, name="block")(
+            hidden, mask_bias, encoder_hidden, cross_bias, past_key_values, deterministic
         )
         hidden = FlaxRMSNorm(c.d_model, c.layer_norm_epsilon, name="final_layer_norm")(hidden)
+        hidden = dropout(hidden, deterministic=deterministic)
         return out.BaseModelOutputWithPastAndCrossAttentions(
-            last_hidden_state=hidden, past_key_values=caches,
+            last_hidden_state=hidden, past_key_values=caches if use_cache else None,
             hidden_states=states + (hidden,) if output_hidden_states else None,
-        )
-
-
-def shift_right(input_ids, start: int, pad: int):
-    shifted = jnp.concatenate([jnp.full(input_ids.shape[:1] + (1,), start, input_ids.dtype), input_ids[:, :-1]], 1)
-    return jnp.where(shifted == -100, pad, shifted)
-
-
-class FlaxT5Module(nn.Module):
-    config: T5Config
-    dtype: jnp.dtype = jnp.float32
-    with_decoder: bool = True
-
-    def setup(self):
-        c = self.config
-        self.shared = nn.Embed(c.vocab_size, c.d_model, embedding_init=nn.initializers.normal(c.initializer_factor))
-        self.encoder = FlaxT5Stack(c, is_decoder=False)
-        if self.with_decoder:
-            self.decoder = FlaxT5Stack(c, is_decoder=True)
-
-    def encode(self, input_ids, attention_mask=None, output_hidden_states=False):
-        return self.encoder(input_ids, self.shared, attention_mask, output_hidden_states=output_hidden_states)
-
-    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None,
-               output_hidden_states=False):  # fmt: skip
-        return self.decoder(decoder_input_ids, self.shared, None, encoder_hidden, attention_mask, past_key_values,
-                            output_hidden_states)  # fmt: skip
-
-    def __call__(self, input_ids, attention_mask=None, decoder_input_ids=None, use_cache=False, deterministic=True,
-                 output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
-        encoded = self.encode(input_ids, attention_mask, output_hidden_states)
-        if not self.with_decoder:
-            result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states)
-            return out.finish(result, return_dict)
-        if decoder_input_ids is None:
-            raise ValueError("T5 needs decoder_input_ids to run its decoder.")
-        decoded = self.decode(decoder_input_ids, encoded.last_hidden_state, attention_mask, None, output_hidden_states)
-        result = out.Seq2SeqModelOutput(
-            last_hidden_state=decoded.last_hidden_state, past_key_values=decoded.past_key_values if use_cache else None,
-            decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoded.last_hidden_state,
-            encoder_hidden_states=encoded.hidden_states,
+            attentions=self_weights if output_attentions else None,
+            cross_attentions=cross_weights if output_attentions and encoder_hidden is not None else None,
         )  # fmt: skip
-        return out.finish(result, return_dict)
 
 
-def _fields(encoded, decoded) -> dict:
-    return dict(decoder_hidden_states=decoded.hidden_states, encoder_last_hidden_state=encoded.last_hidden_state,
-                encoder_hidden_states=encoded.hidden_states)  # fmt: skip
+class FlaxT5Module(FlaxSeq2SeqModule):
+    """`shared`, `encoder` and `decoder` at the top of the tree (T5 has no base prefix in its checkpoints)."""
+
+    encoder_class: Any = FlaxT5Stack
+    decoder_class: Any = FlaxT5Stack
+
+    def embedding_init(self):
+        return nn.initializers.normal(self.config.initializer_factor)
 
 
 class FlaxT5ForConditionalGenerationModule(FlaxT5Module):
     def setup(self):
         super().setup()
         if not self.config.tie_word_embeddings:
-            self.lm_head = nn.Dense(self.config.vocab_size, use_bias=False)
+            self.lm_head = nn.Dense(self.config.vocab_size, use_bias=False, dtype=self.dtype)
 
     def logits(self, hidden):
         if self.config.tie_word_embeddings:  # the shared matrix was trained at this scale
             return (hidden * self.config.d_model**-0.5) @ self.shared.embedding.T
         return self.lm_head(hidden)
 
-    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None,
-               output_hidden_states=False):  # fmt: skip
-        decoded = super().decode(decoder_input_ids, encoder_hidden, attention_mask, past_key_values, output_hidden_states)
-        return out.Seq2SeqLMOutput(logits=self.logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values,
-                                   decoder_hidden_states=decoded.hidden_states)  # fmt: skip
+    def generation_decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None):
+        decoded = self.decode(decoder_input_ids, encoder_hidden, attention_mask, None, past_key_values)
+        return out.Seq2SeqLMOutput(logits=self.logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
-    def __call__(self, input_ids, attention_mask=None, decoder_input_ids=None, deterministic=True,
-                 output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
-        if decoder_input_ids is None:
-            raise ValueError("T5ForConditionalGeneration needs decoder_input_ids to run its decoder; "
+    def __call__(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, use_cache=False,
+                 return_dict=True, **kwargs):  # fmt: skip
+        if labels is not None and decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
+            decoder_input_ids = self.labels_to_decoder_inputs(labels)
+        if decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
+            raise ValueError("T5ForConditionalGeneration needs decoder_input_ids (or labels) to run its decoder; "
                              "generate() supplies them.")  # fmt: skip
-        encoded = self.encode(input_ids, attention_mask, output_hidden_states)
-        decoded = self.decode(decoder_input_ids, encoded.last_hidden_state, attention_mask, None, output_hidden_states)
-        result = out.Seq2SeqLMOutput(logits=decoded.logits, decoder_hidden_states=decoded.decoder_hidden_states,
-                                     encoder_last_hidden_state=encoded.last_hidden_state,
-                                     encoder_hidden_states=encoded.hidden_states)  # fmt: skip
-        return out.finish(result, return_dict)
+        encoded = super().__call__(input_ids, attention_mask, decoder_input_ids, use_cache=use_cache, **kwargs)
+        logits = self.logits(encoded.last_hidden_state)
+        return out.finish(out.from_encoded(out.Seq2SeqLMOutput, encoded, logits=logits), return_dict)
+
+
+class FlaxT5EncoderModule(nn.Module):
+    config: T5Config
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
+                 output_hidden_states=False, deterministic=True, return_dict=True, **kwargs):  # fmt: skip
+        c = self.config
+        shared = nn.Embed(c.vocab_size, c.d_model, embedding_init=nn.initializers.normal(c.initializer_factor),
+                          dtype=self.dtype, name="shared")  # fmt: skip
+        encoded = FlaxT5Stack(c, False, self.dtype, name="encoder")(
+            input_ids, attention_mask, inputs_embeds, shared=shared, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, deterministic=deterministic,
+        )  # fmt: skip
+        return out.finish(encoder_output(encoded), return_dict)
 
 
 class FlaxT5ForQuestionAnsweringModule(FlaxT5Module):
+    """Start and end logits from the decoder, fed input_ids shifted right unless decoder inputs are given."""
+
     def setup(self):
         super().setup()
-        self.qa_outputs = nn.Dense(self.config.num_labels)
+        self.qa_outputs = nn.Dense(self.config.num_labels, dtype=self.dtype)
 
-    def __call__(self, input_ids, attention_mask=None, decoder_input_ids=None, deterministic=True,
-                 output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
-        c = self.config
-        if decoder_input_ids is None:
-            decoder_input_ids = shift_right(input_ids, c.decoder_start_token_id, c.pad_token_id)
-        encoded = self.encode(input_ids, attention_mask, output_hidden_states)
-        decoded = FlaxT5Module.decode(self, decoder_input_ids, encoded.last_hidden_state, attention_mask, None,
-                                      output_hidden_states)  # fmt: skip
-        start, end = jnp.split(self.qa_outputs(decoded.last_hidden_state), 2, axis=-1)
-        result = out.Seq2SeqQuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
-                                                         **_fields(encoded, decoded))  # fmt: skip
+    def __call__(self, input_ids=None, attention_mask=None, decoder_input_ids=None, return_dict=True, **kwargs):
+        if decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
+            if input_ids is None:
+                raise ValueError("T5ForQuestionAnswering needs input_ids or decoder_input_ids.")
+            decoder_input_ids = self.labels_to_decoder_inputs(input_ids)
+        kwargs.pop("past_key_values", None)
+        encoded = super().__call__(input_ids, attention_mask, decoder_input_ids, use_cache=False, **kwargs)
+        start, end = jnp.split(self.qa_outputs(encoded.last_hidden_state), 2, axis=-1)
+        result = out.from_encoded(out.Seq2SeqQuestionAnsweringModelOutput, encoded, start_logits=start.squeeze(-1),
+                                  end_logits=end.squeeze(-1))  # fmt: skip
         return out.finish(result, return_dict)
 
 
-class FlaxT5ForSequenceClassificationModule(nn.Module):
-    config: T5Config
-    dtype: jnp.dtype = jnp.float32
+class FlaxT5SequenceClassificationModule(Seq2SeqSequenceClassificationModule):
+    """The decoder is fed input_ids shifted right."""
 
-    @nn.compact
-    def __call__(self, input_ids, attention_mask=None, deterministic=True, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
-        c = self.config
-        decoder_input_ids = shift_right(input_ids, c.decoder_start_token_id, c.pad_token_id)
-        encoded = FlaxT5Module(c, name="transformer")(input_ids, attention_mask, decoder_input_ids,
-                                                     output_hidden_states=output_hidden_states)  # fmt: skip
-        eos = input_ids == c.eos_token_id
-        last_eos = input_ids.shape[-1] - 1 - jnp.argmax(eos[:, ::-1], axis=-1)
-        sentence = encoded.last_hidden_state[jnp.arange(input_ids.shape[0]), last_eos]
-        logits = FlaxT5ClassificationHead(c, name="classification_head")(sentence)
-        result = out.Seq2SeqSequenceClassifierOutput(
-            logits=logits, decoder_hidden_states=encoded.decoder_hidden_states,
-            encoder_last_hidden_state=encoded.encoder_last_hidden_state, encoder_hidden_states=encoded.encoder_hidden_states,
-        )  # fmt: skip
-        return out.finish(result, return_dict)
+    def encode(self, inputs, **kwargs):
+        if inputs is None:
+            raise ValueError("T5ForSequenceClassification needs input_ids (it finds the end-of-sequence tokens).")
+        if kwargs.get("decoder_input_ids") is None and kwargs.get("decoder_inputs_embeds") is None:
+            c = self.config
+            kwargs["decoder_input_ids"] = shift_tokens_right(inputs, c.pad_token_id, c.decoder_start_token_id)
+        return super().encode(inputs, **kwargs)
 
 
-class FlaxT5ClassificationHead(nn.Module):
-    config: T5Config
-
-    @nn.compact
-    def __call__(self, hidden):
-        hidden = jnp.tanh(nn.Dense(self.config.d_model, name="dense")(hidden))
-        return nn.Dense(self.config.num_labels, name="out_proj")(hidden)
-
-
-class FlaxT5ForTokenClassificationModule(nn.Module):
-    config: T5Config
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, input_ids, attention_mask=None, deterministic=True, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
-        encoded = FlaxT5Module(self.config, with_decoder=False, name="transformer")(
-            input_ids, attention_mask, output_hidden_states=output_hidden_states
-        )
-        logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.last_hidden_state)
-        result = out.TokenClassifierOutput(logits=logits, hidden_states=encoded.hidden_states)
-        return out.finish(result, return_dict)
-
-
-class FlaxT5PreTrainedModel(FlaxSeq2SeqModel):
+class FlaxT5PreTrainedModel(FlaxSeq2SeqPreTrainedModel):
     config_class = T5Config
     base_model_prefix = "transformer"
+    base_module = FlaxT5Module
+    _keys_to_ignore_on_load_unexpected = [
+        *FlaxSeq2SeqPreTrainedModel._keys_to_ignore_on_load_unexpected,
+        r"decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias",
+    ]
 
     def dummy_inputs(self) -> dict:
-        ids = jnp.ones((1, 2), dtype="i4")
+        ids = jnp.full((1, 2), self.config.eos_token_id if self.config.eos_token_id is not None else 1, dtype="i4")
         return {"input_ids": ids, "decoder_input_ids": ids}
 
     def __call__(self, input_ids=None, **kwargs):
@@ -351,18 +327,36 @@ class FlaxT5PreTrainedModel(FlaxSeq2SeqModel):
         return super().__call__(jnp.asarray(input_ids), **kwargs)
 
 
-def _model(name, module_class, *mixins, **module_kwargs):
-    def __init__(self, config, *args, **kwargs):
-        FlaxT5PreTrainedModel.__init__(self, config, *args, **module_kwargs, **kwargs)
-
-    namespace = {"module_class": module_class, "__module__": __name__, "__init__": __init__}
-    return type(name, (*mixins, FlaxT5PreTrainedModel), namespace)
+class FlaxT5Model(FlaxT5PreTrainedModel):
+    module_class = FlaxT5Module
 
 
-FlaxT5Model = _model("FlaxT5Model", FlaxT5Module)
-FlaxT5EncoderModel = _model("FlaxT5EncoderModel", FlaxT5Module, with_decoder=False)
-FlaxT5ForConditionalGeneration = _model("FlaxT5ForConditionalGeneration", FlaxT5ForConditionalGenerationModule,
-                                        FlaxGenerationMixin)  # fmt: skip
-FlaxT5ForQuestionAnswering = _model("FlaxT5ForQuestionAnswering", FlaxT5ForQuestionAnsweringModule)
-FlaxT5ForSequenceClassification = _model("FlaxT5ForSequenceClassification", FlaxT5ForSequenceClassificationModule)
-FlaxT5ForTokenClassification = _model("FlaxT5ForTokenClassification", FlaxT5ForTokenClassificationModule)
+class FlaxT5ForConditionalGeneration(FlaxGenerationMixin, FlaxT5PreTrainedModel):
+    module_class = FlaxT5ForConditionalGenerationModule
+
+    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+        module = self.module
+        return module.apply({"params": self.params}, jnp.asarray(decoder_input_ids), encoder_outputs.last_hidden_state,
+                            attention_mask, past_key_values, method=type(module).generation_decode)  # fmt: skip
+
+
+class FlaxT5EncoderModel(FlaxT5PreTrainedModel):
+    module_class = FlaxT5EncoderModule
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": super().dummy_inputs()["input_ids"]}
+
+
+class FlaxT5ForQuestionAnswering(FlaxT5PreTrainedModel):
+    module_class = FlaxT5ForQuestionAnsweringModule
+
+
+class FlaxT5ForSequenceClassification(FlaxSequenceClassificationModel, FlaxT5PreTrainedModel):
+    module_class = FlaxT5SequenceClassificationModule
+
+
+class FlaxT5ForTokenClassification(FlaxTokenClassificationModel, FlaxT5PreTrainedModel):
+    base_module = FlaxT5EncoderModule
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": super().dummy_inputs()["input_ids"]}

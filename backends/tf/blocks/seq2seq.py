@@ -246,14 +246,16 @@ def encoder_output(encoded):
                                attentions=encoded.attentions)  # fmt: skip
 
 
-class TFSeq2SeqMainLayer(Layer):
-    """`shared`, `encoder` and `decoder` under the model's `model` scope: transformers' TF<X>MainLayer."""
+class TFEncoderDecoderParts:
+    """`shared`, `encoder` and `decoder` and the encoder-decoder pass, for the Keras layer or model that holds
+    them (the BART family's main layer under `model`; T5's model itself). Stacks are called as
+    `stack(ids, attention_mask=, inputs_embeds=, encoder_hidden_states=, encoder_attention_mask=,
+    past_key_values=, use_cache=, output_attentions=, output_hidden_states=, training=)`."""
 
     encoder_class = TFSeq2SeqStack
     decoder_class = TFSeq2SeqStack
 
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
+    def init_parts(self, config) -> None:
         self.config = config
         self.shared = None
         if self.shares_embeddings(config):
@@ -267,53 +269,72 @@ class TFSeq2SeqMainLayer(Layer):
         return True
 
     def _build_shared(self):
-        if self.shared is not None and not self.shared.built:  # under `model/shared`, not the first stack's scope
+        if self.shared is not None and not self.shared.built:  # under `<scope>/shared`, not the first stack's
             self.shared(tf.zeros((1, 1), tf.int32))
 
     def decoder_inputs_from(self, input_ids):
+        name = type(self).__name__.replace("MainLayer", "Model")
         raise ValueError(
-            f"{type(self).__name__.removesuffix('MainLayer').removeprefix('TF')}Model needs decoder_input_ids (or "
-            "decoder_inputs_embeds); an encoder-decoder model cannot run its decoder without inputs."
+            f"{name} needs decoder_input_ids (or decoder_inputs_embeds); an encoder-decoder model cannot run its "
+            "decoder without inputs."
         )
 
     def labels_to_decoder_inputs(self, labels):
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
-    def encode(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
-               output_hidden_states=False, training=False):  # fmt: skip
+    def run_encoder(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
+                    output_hidden_states=False, training=False):  # fmt: skip
         self._build_shared()
-        return encoder_output(self.encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+        return encoder_output(self.encoder(_tensor(input_ids), attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                                            output_attentions=output_attentions,
                                            output_hidden_states=output_hidden_states, training=training))  # fmt: skip
 
-    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, decoder_attention_mask=None,
-               past_key_values=None, decoder_inputs_embeds=None, use_cache=True, output_attentions=False,
-               output_hidden_states=False, training=False):  # fmt: skip
+    def run_decoder(self, decoder_input_ids, encoder_hidden, attention_mask=None, decoder_attention_mask=None,
+                    past_key_values=None, decoder_inputs_embeds=None, use_cache=True, output_attentions=False,
+                    output_hidden_states=False, training=False):  # fmt: skip
         self._build_shared()
-        return self.decoder(decoder_input_ids, attention_mask=decoder_attention_mask, inputs_embeds=decoder_inputs_embeds,
-                            encoder_hidden_states=encoder_hidden, encoder_attention_mask=attention_mask,
-                            past_key_values=past_key_values, use_cache=use_cache, output_attentions=output_attentions,
+        return self.decoder(_tensor(decoder_input_ids), attention_mask=decoder_attention_mask,
+                            inputs_embeds=decoder_inputs_embeds, encoder_hidden_states=encoder_hidden,
+                            encoder_attention_mask=attention_mask, past_key_values=past_key_values,
+                            use_cache=use_cache, output_attentions=output_attentions,
                             output_hidden_states=output_hidden_states, training=training)  # fmt: skip
 
-    def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
-             encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
-             use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+    def run(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+            encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
+            use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+        """(encoder output, decoder output) of one call."""
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
                 raise ValueError(f"{type(self).__name__} needs decoder_input_ids when input_ids are not given.")
             decoder_input_ids = self.decoder_inputs_from(tf.convert_to_tensor(input_ids))
         if encoder_outputs is None:
-            encoder_outputs = self.encode(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                                          output_attentions=output_attentions,
-                                          output_hidden_states=output_hidden_states, training=training)  # fmt: skip
+            encoder_outputs = self.run_encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                                               output_attentions=output_attentions,
+                                               output_hidden_states=output_hidden_states, training=training)  # fmt: skip
         elif isinstance(encoder_outputs, (tuple, list)):
             encoder_outputs = out.BaseModelOutput(*encoder_outputs)
-        decoded = self.decode(decoder_input_ids, encoder_outputs.last_hidden_state, attention_mask=attention_mask,
-                              decoder_attention_mask=decoder_attention_mask, past_key_values=past_key_values,
-                              decoder_inputs_embeds=decoder_inputs_embeds, use_cache=use_cache,
-                              output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                              training=training)  # fmt: skip
-        return seq2seq_output(out.Seq2SeqModelOutput, encoder_outputs, decoded, last_hidden_state=decoded.last_hidden_state)
+        decoded = self.run_decoder(decoder_input_ids, encoder_outputs.last_hidden_state, attention_mask=attention_mask,
+                                   decoder_attention_mask=decoder_attention_mask, past_key_values=past_key_values,
+                                   decoder_inputs_embeds=decoder_inputs_embeds, use_cache=use_cache,
+                                   output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                                   training=training)  # fmt: skip
+        return encoder_outputs, decoded
+
+
+class TFSeq2SeqMainLayer(TFEncoderDecoderParts, Layer):
+    """The BART family's parts under the model's `model` scope: transformers' TF<X>MainLayer."""
+
+    def __init__(self, config, **kwargs):
+        Layer.__init__(self, **kwargs)
+        self.init_parts(config)
+
+    def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+             encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
+             use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+        encoded, decoded = self.run(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask,
+                                    encoder_outputs, past_key_values, inputs_embeds, decoder_inputs_embeds, use_cache,
+                                    output_attentions, output_hidden_states, training)  # fmt: skip
+        return seq2seq_output(out.Seq2SeqModelOutput, encoded, decoded, last_hidden_state=decoded.last_hidden_state)
 
 
 def seq2seq_output(output_class, encoded, decoded, **values):
@@ -355,11 +376,11 @@ class TFSeq2SeqLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
         return logits + self.final_logits_bias
 
     def encode(self, input_ids=None, attention_mask=None, **kwargs):
-        return self.model.encode(input_ids, attention_mask=attention_mask)
+        return self.model.run_encoder(input_ids, attention_mask=attention_mask)
 
     def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
-        decoded = self.model.decode(_tensor(decoder_input_ids), encoder_outputs.last_hidden_state,
-                                    attention_mask=_tensor(attention_mask), past_key_values=past_key_values)  # fmt: skip
+        decoded = self.model.run_decoder(decoder_input_ids, encoder_outputs.last_hidden_state,
+                                         attention_mask=_tensor(attention_mask), past_key_values=past_key_values)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, use_cache=None,

@@ -66,8 +66,8 @@ class TFWhisperMainLayer(TFSeq2SeqMainLayer):
     def decoder_inputs_from(self, input_ids):
         raise ValueError("Whisper's decoder needs decoder_input_ids (start with config.decoder_start_token_id).")
 
-    def encode(self, input_features=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
-               output_hidden_states=False, training=False):  # fmt: skip
+    def run_encoder(self, input_features=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
+                    output_hidden_states=False, training=False):  # fmt: skip
         return encoder_output(self.encoder(_tensor(input_features), output_attentions=output_attentions,
                                            output_hidden_states=output_hidden_states, training=training))  # fmt: skip
 
@@ -79,7 +79,7 @@ class TFWhisperMainLayer(TFSeq2SeqMainLayer):
         if encoder_outputs is None and input_features is None:
             raise ValueError("Whisper needs input_features (or encoder_outputs).")
         # input_features take the place of input_ids; there is no encoder attention mask
-        return super().call(input_features, None, decoder_input_ids=decoder_input_ids,
+        return super().call(input_features, decoder_input_ids=decoder_input_ids,
                             decoder_attention_mask=decoder_attention_mask, encoder_outputs=encoder_outputs,
                             past_key_values=past_key_values, decoder_inputs_embeds=decoder_inputs_embeds,
                             use_cache=use_cache, output_attentions=output_attentions,
@@ -115,11 +115,11 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
         return tf.matmul(hidden, self.model.decoder.embed_tokens.weight, transpose_b=True)
 
     def encode(self, input_features=None, **kwargs):
-        return self.model.encode(input_features)
+        return self.model.run_encoder(input_features)
 
     def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
-        decoded = self.model.decode(_tensor(decoder_input_ids), encoder_outputs.last_hidden_state,
-                                    past_key_values=past_key_values)  # fmt: skip
+        decoded = self.model.run_decoder(decoder_input_ids, encoder_outputs.last_hidden_state,
+                                         past_key_values=past_key_values)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def call(self, input_features=None, decoder_input_ids=None, labels=None, use_cache=None, training=False,

@@ -257,12 +257,16 @@ class Seq2SeqPreTrainedModel(PreTrainedModel):
     _keys_to_ignore_on_load_unexpected = [r"(encoder|decoder)\.version$"]
 
     @property
-    def _tied_weights_keys(self) -> list[str]:
-        """The base model's tied embeddings under its prefix (heads and language models add their own)."""
+    def _tied_aliases(self) -> list[str]:
+        """The base model's embedding aliases under its prefix: tied whatever tie_word_embeddings says."""
         base = getattr(self, self.base_model_prefix, None)
-        if not isinstance(base, Seq2SeqPreTrainedModel):
+        if base is None or base is self:
             return []
-        return [f"{self.base_model_prefix}.{key}" for key in base._tied_weights_keys]
+        return [f"{self.base_model_prefix}.{key}" for key in getattr(base, "_tied_aliases", ())]
+
+    @property
+    def _tied_weights_keys(self) -> list[str]:
+        return self._tied_aliases
 
     def _init_weights(self, module):
         super()._init_weights(module)
@@ -273,31 +277,41 @@ class Seq2SeqPreTrainedModel(PreTrainedModel):
                     module.weight[module.padding_idx].zero_()
 
 
-class Seq2SeqModel(Seq2SeqPreTrainedModel):
-    """`shared` token embedding, `encoder` and `decoder`: transformers' <X>Model. Architectures set the stack
-    classes and say how decoder inputs are built when only input_ids are given."""
+class EncoderDecoderModel(PreTrainedModel):
+    """`shared` token embedding, `encoder` and `decoder`, and the forward pass of transformers' <X>Model, for
+    any stacks called as `stack(input_ids=, attention_mask=, inputs_embeds=, encoder_hidden_states=,
+    encoder_attention_mask=, past_key_values=, use_cache=, output_attentions=, output_hidden_states=)`
+    (the block library's, or T5's). Architectures set the stack classes and say how decoder inputs are built
+    when only input_ids are given."""
 
-    encoder_class = Seq2SeqEncoder
-    decoder_class = Seq2SeqDecoder
+    encoder_class: type
+    decoder_class: type
     encoder_embeds = True  # the encoder takes token ids (Whisper's takes audio features)
 
     def __init__(self, config):
         super().__init__(config)
-        def embedding():
-            return nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
-
-        self.shared = embedding() if self.shares_embeddings(config) else None
+        self.shared = self.build_embedding(config) if self.shares_embeddings(config) else None
         separate = self.shared is None
-        self.encoder = self.encoder_class(config, embedding() if separate and self.encoder_embeds else self.shared)
-        self.decoder = self.decoder_class(config, embedding() if separate else self.shared)
+        self.encoder = self.encoder_class(config, self.build_embedding(config) if separate and self.encoder_embeds
+                                          else self.shared)  # fmt: skip
+        self.decoder = self.decoder_class(config, self.build_embedding(config) if separate else self.shared)
+
+    @staticmethod
+    def build_embedding(config) -> nn.Embedding:
+        return nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
 
     @staticmethod
     def shares_embeddings(config) -> bool:
         return True
 
     @property
-    def _tied_weights_keys(self) -> list[str]:
+    def _tied_aliases(self) -> list[str]:
+        """The encoder's and decoder's embed_tokens are the shared embedding (when there is one)."""
         return ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] if self.shared is not None else []
+
+    @property
+    def _tied_weights_keys(self) -> list[str]:
+        return self._tied_aliases
 
     def get_input_embeddings(self):
         return self.encoder.embed_tokens
@@ -322,9 +336,14 @@ class Seq2SeqModel(Seq2SeqPreTrainedModel):
     def labels_to_decoder_inputs(self, labels):
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
-    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
-                encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+    def run_encoder(self, input_ids, attention_mask, inputs_embeds, output_attentions, output_hidden_states):
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                            output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+
+    def run(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+            encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
+            use_cache=None, output_attentions=None, output_hidden_states=None, **kwargs):  # fmt: skip
+        """(encoder output, decoder output) of one call."""
         reject_unsupported(kwargs)
         attend = self._flag(output_attentions, "output_attentions")
         keep = self._flag(output_hidden_states, "output_hidden_states")
@@ -333,14 +352,27 @@ class Seq2SeqModel(Seq2SeqPreTrainedModel):
                 raise ValueError(f"{type(self).__name__} needs decoder_input_ids when input_ids are not given.")
             decoder_input_ids = self.decoder_inputs_from(input_ids)
         if encoder_outputs is None:
-            encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, attend, keep)
+            encoder_outputs = self.run_encoder(input_ids, attention_mask, inputs_embeds, attend, keep)
         elif isinstance(encoder_outputs, (tuple, list)):
             encoder_outputs = out.BaseModelOutput(*encoder_outputs)
-        decoded = self.decoder(decoder_input_ids, decoder_attention_mask, encoder_outputs.last_hidden_state,
-                               attention_mask, decoder_inputs_embeds, past_key_values,
-                               self._flag(use_cache, "use_cache"), attend, keep)  # fmt: skip
-        return self._finish(seq2seq_output(out.Seq2SeqModelOutput, encoder_outputs, decoded,
+        decoded = self.decoder(input_ids=decoder_input_ids, attention_mask=decoder_attention_mask,
+                               encoder_hidden_states=encoder_outputs.last_hidden_state,
+                               encoder_attention_mask=attention_mask, inputs_embeds=decoder_inputs_embeds,
+                               past_key_values=past_key_values, use_cache=self._flag(use_cache, "use_cache"),
+                               output_attentions=attend, output_hidden_states=keep)  # fmt: skip
+        return encoder_outputs, decoded
+
+    def forward(self, *args, return_dict=None, **kwargs):
+        encoded, decoded = self.run(*args, **kwargs)
+        return self._finish(seq2seq_output(out.Seq2SeqModelOutput, encoded, decoded,
                                            last_hidden_state=decoded.last_hidden_state), return_dict)  # fmt: skip
+
+
+class Seq2SeqModel(EncoderDecoderModel, Seq2SeqPreTrainedModel):
+    """transformers' <X>Model of the BART family."""
+
+    encoder_class = Seq2SeqEncoder
+    decoder_class = Seq2SeqDecoder
 
 
 def reject_unsupported(kwargs: dict) -> None:
@@ -374,7 +406,7 @@ class Seq2SeqLM(Seq2SeqPreTrainedModel, GenerationMixin):
 
     @property
     def _tied_weights_keys(self) -> list[str]:
-        return [*super()._tied_weights_keys, "lm_head.weight"]
+        return [*self._tied_aliases, "lm_head.weight"]
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

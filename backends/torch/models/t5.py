@@ -1,4 +1,8 @@
-"""T5 in PyTorch: encoder-decoder with RMS layer norms, bucketed relative attention bias, no score scaling."""
+"""T5 in PyTorch: encoder-decoder with RMS layer norms, bucketed relative attention bias, no score scaling.
+
+T5 keeps its own attention and stacks (`block.<i>.layer.<j>`); the model-level forward pass, the output
+fields, the RMS norm and the sequence / token classification heads are the shared ones.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,12 @@ from autoload import outputs as out
 from autoload.models.t5 import T5Config
 
 from ..activations import get_activation
+from ..blocks.norms import RMSNorm
+from ..blocks.seq2seq import EncoderDecoderModel, reject_unsupported, seq2seq_output, shift_tokens_right
 from ..generation import GenerationMixin
-from ..losses import sequence_classification_loss, span_loss, token_loss
+from ..heads import SequenceClassificationModel, TokenClassificationModel
+from ..losses import span_loss, token_loss
 from ..modeling import PreTrainedModel
-
-
-class T5LayerNorm(nn.Module):
-    """Scale-only RMS norm (no mean subtraction, no bias), statistics in float32."""
-
-    def __init__(self, size: int, eps: float = 1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(size))
-        self.eps = eps
-
-    def forward(self, hidden):
-        variance = hidden.float().pow(2).mean(-1, keepdim=True)
-        hidden = hidden * torch.rsqrt(variance + self.eps)
-        return self.weight * hidden.to(self.weight.dtype)
 
 
 class T5DenseActDense(nn.Module):
@@ -59,7 +52,7 @@ class T5LayerFF(nn.Module):
     def __init__(self, config: T5Config):
         super().__init__()
         self.DenseReluDense = T5DenseGatedActDense(config) if config.is_gated_act else T5DenseActDense(config)
-        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.layer_norm = RMSNorm(config.d_model, eps=config.layer_norm_epsilon)
         self.dropout = nn.Dropout(config.dropout_rate)
 
     def forward(self, hidden):
@@ -114,7 +107,8 @@ class T5Attention(nn.Module):
         return self.relative_attention_bias(buckets).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, hidden, bias, key_value_states=None, past=None):
-        """`bias` holds position bias plus mask; `past` is this layer's cached (key, value) or None."""
+        """`bias` holds position bias plus mask; `past` is this layer's cached (key, value) or None.
+        Returns (output, (key, value), attention weights)."""
         q = self._heads(self.q(hidden))
         if key_value_states is not None and past is not None:  # cross-attention: encoder keys never change
             k, v = past
@@ -124,33 +118,34 @@ class T5Attention(nn.Module):
             if past is not None:
                 k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         scores = q @ k.transpose(-1, -2) + bias
-        probs = nn.functional.dropout(scores.float().softmax(-1).type_as(scores), self.dropout, self.training)
+        weights = scores.float().softmax(-1).type_as(scores)
+        probs = nn.functional.dropout(weights, self.dropout, self.training)
         context = (probs @ v).transpose(1, 2).reshape(hidden.shape[0], -1, self.num_heads * self.head_dim)
-        return self.o(context), (k, v)
+        return self.o(context), (k, v), weights
 
 
 class T5LayerSelfAttention(nn.Module):
     def __init__(self, config, is_decoder, has_relative_attention_bias):
         super().__init__()
         self.SelfAttention = T5Attention(config, is_decoder, has_relative_attention_bias)
-        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.layer_norm = RMSNorm(config.d_model, eps=config.layer_norm_epsilon)
         self.dropout = nn.Dropout(config.dropout_rate)
 
     def forward(self, hidden, bias, past=None):
-        attended, cache = self.SelfAttention(self.layer_norm(hidden), bias, past=past)
-        return hidden + self.dropout(attended), cache
+        attended, cache, weights = self.SelfAttention(self.layer_norm(hidden), bias, past=past)
+        return hidden + self.dropout(attended), cache, weights
 
 
 class T5LayerCrossAttention(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.EncDecAttention = T5Attention(config, is_decoder=True, has_relative_attention_bias=False)
-        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.layer_norm = RMSNorm(config.d_model, eps=config.layer_norm_epsilon)
         self.dropout = nn.Dropout(config.dropout_rate)
 
     def forward(self, hidden, encoder_hidden, bias, past=None):
-        attended, cache = self.EncDecAttention(self.layer_norm(hidden), bias, encoder_hidden, past)
-        return hidden + self.dropout(attended), cache
+        attended, cache, weights = self.EncDecAttention(self.layer_norm(hidden), bias, encoder_hidden, past)
+        return hidden + self.dropout(attended), cache, weights
 
 
 class T5Block(nn.Module):
@@ -164,12 +159,14 @@ class T5Block(nn.Module):
         self.is_decoder = is_decoder
 
     def forward(self, hidden, self_bias, encoder_hidden=None, cross_bias=None, past=None):
-        hidden, self_cache = self.layer[0](hidden, self_bias, past[:2] if past else None)
-        cache = self_cache
-        if self.is_decoder:
-            hidden, cross_cache = self.layer[1](hidden, encoder_hidden, cross_bias, past[2:] if past else None)
-            cache = self_cache + cross_cache
-        return self.layer[-1](hidden), cache
+        """Returns (hidden, cache, self-attention weights, cross-attention weights)."""
+        hidden, cache, weights = self.layer[0](hidden, self_bias, past[:2] if past else None)
+        cross_weights = None
+        if self.is_decoder and encoder_hidden is not None:
+            hidden, cross_cache, cross_weights = self.layer[1](hidden, encoder_hidden, cross_bias,
+                                                               past[2:] if past else None)  # fmt: skip
+            cache = cache + cross_cache
+        return self.layer[-1](hidden), cache, weights, cross_weights
 
 
 def _mask_bias(mask: torch.Tensor, dtype) -> torch.Tensor:
@@ -183,15 +180,16 @@ class T5Stack(nn.Module):
         self.is_decoder = is_decoder
         depth = config.num_decoder_layers if is_decoder else config.num_layers
         self.block = nn.ModuleList(T5Block(config, is_decoder, i == 0) for i in range(depth))
-        self.final_layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.final_layer_norm = RMSNorm(config.d_model, eps=config.layer_norm_epsilon)
         self.dropout = nn.Dropout(config.dropout_rate)
 
     def forward(self, input_ids=None, attention_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
-                inputs_embeds=None, past_key_values=None, use_cache=False, output_hidden_states=False):  # fmt: skip
+                inputs_embeds=None, past_key_values=None, use_cache=False, output_attentions=False,
+                output_hidden_states=False, **kwargs):  # fmt: skip
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids and inputs_embeds (decoder: decoder_input_ids).")
         embeds = self.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds
-        batch, length = embeds.shape[:2]
+        length = embeds.shape[1]
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
         total = past_length + length
         dtype, device = embeds.dtype, embeds.device
@@ -203,23 +201,34 @@ class T5Stack(nn.Module):
             bias = (bias + causal.triu(past_length + 1)).clamp(min=torch.finfo(dtype).min)
         cross_bias = None
         if self.is_decoder and encoder_hidden_states is not None:
-            source = encoder_hidden_states.shape[1]
-            cross_bias = torch.zeros(1, 1, length, source, dtype=dtype, device=device)
+            cross_bias = torch.zeros(1, 1, length, encoder_hidden_states.shape[1], dtype=dtype, device=device)
             if encoder_attention_mask is not None:
                 cross_bias = cross_bias + _mask_bias(encoder_attention_mask, dtype)
         hidden = self.dropout(embeds)
-        states, caches = (), ()
+        states, caches, self_weights, cross_weights = (), (), (), ()
         for i, block in enumerate(self.block):
             states += (hidden,)
-            hidden, cache = block(hidden, bias, encoder_hidden_states, cross_bias,
-                                  past_key_values[i] if past_key_values else None)  # fmt: skip
-            caches += (cache,)
+            hidden, cache, weights, cross = block(hidden, bias, encoder_hidden_states, cross_bias,
+                                                  past_key_values[i] if past_key_values else None)  # fmt: skip
+            caches, self_weights, cross_weights = caches + (cache,), self_weights + (weights,), cross_weights + (cross,)
         hidden = self.dropout(self.final_layer_norm(hidden))
         states += (hidden,)
         return out.BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden, past_key_values=caches if use_cache else None,
             hidden_states=states if output_hidden_states else None,
+            attentions=self_weights if output_attentions else None,
+            cross_attentions=cross_weights if output_attentions and encoder_hidden_states is not None else None,
         )  # fmt: skip
+
+
+class T5EncoderStack(T5Stack):
+    def __init__(self, config: T5Config, embed_tokens: nn.Embedding):
+        super().__init__(config, embed_tokens, is_decoder=False)
+
+
+class T5DecoderStack(T5Stack):
+    def __init__(self, config: T5Config, embed_tokens: nn.Embedding):
+        super().__init__(config, embed_tokens, is_decoder=True)
 
 
 class T5PreTrainedModel(PreTrainedModel):
@@ -229,7 +238,7 @@ class T5PreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module):
         factor = self.config.initializer_factor
-        if isinstance(module, T5LayerNorm):
+        if isinstance(module, RMSNorm):
             nn.init.constant_(module.weight, factor)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=factor)
@@ -241,205 +250,130 @@ class T5PreTrainedModel(PreTrainedModel):
             super()._init_weights(module)
 
     def _shift_right(self, input_ids: torch.Tensor) -> torch.Tensor:
-        start = self.config.decoder_start_token_id
-        if start is None:
-            raise ValueError("config.decoder_start_token_id is not set; it is needed to build decoder inputs.")
-        shifted = input_ids.new_zeros(input_ids.shape)
-        shifted[..., 1:] = input_ids[..., :-1]
-        shifted[..., 0] = start
-        return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
+        return shift_tokens_right(input_ids, self.config.pad_token_id, self.config.decoder_start_token_id)
 
 
-class _T5EncoderDecoder(T5PreTrainedModel):
-    """shared embedding + encoder + decoder; the heads differ only in what they do with the output."""
+class T5Model(EncoderDecoderModel, T5PreTrainedModel):
+    """`shared`, `encoder`, `decoder` at the top level (T5's checkpoints have no base prefix for them)."""
 
-    _tied_weights_keys = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"]
-
-    def __init__(self, config: T5Config):
-        super().__init__(config)
-        self.shared = nn.Embedding(config.vocab_size, config.d_model)
-        self.encoder = T5Stack(config, self.shared, is_decoder=False)
-        self.decoder = T5Stack(config, self.shared, is_decoder=True)
-
-    def get_input_embeddings(self):
-        return self.shared
-
-    def tie_weights(self):
-        self.encoder.embed_tokens = self.decoder.embed_tokens = self.shared
-        super().tie_weights()
-
-    def get_encoder(self):
-        return self.encoder
-
-    def _run(self, input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs,
-             past_key_values, use_cache, output_hidden_states, inputs_embeds=None, decoder_inputs_embeds=None):  # fmt: skip
-        keep = self._flag(output_hidden_states, "output_hidden_states")
-        if encoder_outputs is None:
-            encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds=inputs_embeds, output_hidden_states=keep)
-        elif isinstance(encoder_outputs, (tuple, list)):
-            encoder_outputs = out.BaseModelOutput(last_hidden_state=encoder_outputs[0])
-        if decoder_input_ids is None and decoder_inputs_embeds is None:
-            raise ValueError(
-                f"{type(self).__name__} needs decoder_input_ids (or labels, from which they are built by shifting "
-                "right); an encoder-decoder model cannot run its decoder without inputs."
-            )
-        decoded = self.decoder(decoder_input_ids, decoder_attention_mask, encoder_outputs.last_hidden_state, attention_mask,
-                               decoder_inputs_embeds, past_key_values, use_cache, keep)  # fmt: skip
-        return encoder_outputs, decoded
+    encoder_class = T5EncoderStack
+    decoder_class = T5DecoderStack
 
     @staticmethod
-    def _seq2seq_fields(encoded, decoded) -> dict:
-        return dict(
-            past_key_values=decoded.past_key_values, decoder_hidden_states=decoded.hidden_states,
-            encoder_last_hidden_state=encoded.last_hidden_state, encoder_hidden_states=encoded.hidden_states,
-        )  # fmt: skip
+    def build_embedding(config) -> nn.Embedding:
+        return nn.Embedding(config.vocab_size, config.d_model)
 
 
-class T5Model(_T5EncoderDecoder):
-    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
-                encoder_outputs=None, past_key_values=None, use_cache=None, output_hidden_states=None,
-                return_dict=None, inputs_embeds=None, decoder_inputs_embeds=None, **kwargs):  # fmt: skip
-        use_cache = self._flag(use_cache, "use_cache")
-        encoded, decoded = self._run(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask,
-                                     encoder_outputs, past_key_values, use_cache, output_hidden_states,
-                                     inputs_embeds, decoder_inputs_embeds)  # fmt: skip
-        result = out.Seq2SeqModelOutput(last_hidden_state=decoded.last_hidden_state, **self._seq2seq_fields(encoded, decoded))
-        return self._finish(result, return_dict)
-
-
-class T5ForConditionalGeneration(_T5EncoderDecoder, GenerationMixin):
-    _tied_weights_keys = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"]
-
+class T5ForConditionalGeneration(T5Model, GenerationMixin):
     def __init__(self, config: T5Config):
         super().__init__(config)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
 
+    @property
+    def _tied_weights_keys(self) -> list[str]:
+        return [*self._tied_aliases, "lm_head.weight"]
+
     def get_output_embeddings(self):
         return self.lm_head
 
-    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
-                encoder_outputs=None, past_key_values=None, labels=None, use_cache=None, output_hidden_states=None,
-                return_dict=None, inputs_embeds=None, decoder_inputs_embeds=None, **kwargs):  # fmt: skip
-        use_cache = self._flag(use_cache, "use_cache")
-        if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
-            decoder_input_ids = self._shift_right(labels)
-        encoded, decoded = self._run(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask,
-                                     encoder_outputs, past_key_values, use_cache, output_hidden_states,
-                                     inputs_embeds, decoder_inputs_embeds)  # fmt: skip
+    def tie_weights(self):
+        super().tie_weights()
+        PreTrainedModel.tie_weights(self)
+
+    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, return_dict=None,
+                **kwargs):  # fmt: skip
+        if labels is not None:
+            kwargs["use_cache"] = False
+            if decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
+                decoder_input_ids = self._shift_right(labels)
+        encoded, decoded = self.run(input_ids, attention_mask, decoder_input_ids, **kwargs)
         hidden = decoded.last_hidden_state
         if self.config.tie_word_embeddings:  # the shared matrix was trained at this scale
             hidden = hidden * self.config.d_model**-0.5
         logits = self.lm_head(hidden)
         loss = token_loss(logits, labels) if labels is not None else None
-        result = out.Seq2SeqLMOutput(loss=loss, logits=logits, **self._seq2seq_fields(encoded, decoded))
-        return self._finish(result, return_dict)
+        return self._finish(seq2seq_output(out.Seq2SeqLMOutput, encoded, decoded, loss=loss, logits=logits), return_dict)
 
 
 class T5EncoderModel(T5PreTrainedModel):
-    _tied_weights_keys = ["encoder.embed_tokens.weight"]
-
     def __init__(self, config: T5Config):
         super().__init__(config)
         self.shared = nn.Embedding(config.vocab_size, config.d_model)
-        self.encoder = T5Stack(config, self.shared, is_decoder=False)
+        self.encoder = T5EncoderStack(config, self.shared)
+
+    _tied_aliases = _tied_weights_keys = ["encoder.embed_tokens.weight"]
 
     def get_input_embeddings(self):
         return self.shared
 
+    def get_encoder(self):
+        return self.encoder
+
     def tie_weights(self):
         self.encoder.embed_tokens = self.shared
 
-    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_hidden_states=None,
-                return_dict=None, **kwargs):  # fmt: skip
-        encoded = self.encoder(input_ids, attention_mask, inputs_embeds=inputs_embeds,
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+        reject_unsupported(kwargs)
+        encoded = self.encoder(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                               output_attentions=self._flag(output_attentions, "output_attentions"),
                                output_hidden_states=self._flag(output_hidden_states, "output_hidden_states"))  # fmt: skip
-        result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states)
+        result = out.BaseModelOutput(last_hidden_state=encoded.last_hidden_state, hidden_states=encoded.hidden_states,
+                                     attentions=encoded.attentions)  # fmt: skip
         return self._finish(result, return_dict)
 
 
-class T5ClassificationHead(nn.Module):
-    def __init__(self, config: T5Config):
-        super().__init__()
-        self.dense = nn.Linear(config.d_model, config.d_model)
-        self.dropout = nn.Dropout(config.classifier_dropout)
-        self.out_proj = nn.Linear(config.d_model, config.num_labels)
+class T5HeadTies:
+    """The base model's embedding aliases under the `transformer` prefix."""
 
-    def forward(self, hidden):
-        return self.out_proj(self.dropout(torch.tanh(self.dense(self.dropout(hidden)))))
+    @property
+    def _tied_aliases(self) -> list[str]:
+        return [f"{self.base_model_prefix}.{key}" for key in self.base_model._tied_aliases]
+
+    @property
+    def _tied_weights_keys(self) -> list[str]:
+        return self._tied_aliases
 
 
-class T5ForSequenceClassification(T5PreTrainedModel):
+class T5ForSequenceClassification(T5HeadTies, SequenceClassificationModel, T5PreTrainedModel):
     """Classifies from the decoder state at the last end-of-sequence token (decoder fed input_ids shifted)."""
 
-    _tied_weights_keys = ["transformer.encoder.embed_tokens.weight", "transformer.decoder.embed_tokens.weight"]
+    base_class = T5Model
+    output_class = out.Seq2SeqSequenceClassifierOutput
 
-    def __init__(self, config: T5Config):
-        super().__init__(config)
-        self.transformer = T5Model(config)
-        self.classification_head = T5ClassificationHead(config)
-
-    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None,
-                output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+    def encode(self, input_ids, **kwargs):
         if input_ids is None:
             raise ValueError("T5ForSequenceClassification needs input_ids (it finds the end-of-sequence tokens).")
-        if decoder_input_ids is None:
-            decoder_input_ids = self._shift_right(input_ids)
-        encoded = self.transformer(input_ids, attention_mask, decoder_input_ids, use_cache=False,
-                                   output_hidden_states=output_hidden_states, return_dict=True, **kwargs)  # fmt: skip
-        eos = input_ids.eq(self.config.eos_token_id)
-        counts = eos.sum(1)
-        if counts.min() == 0 or (counts != counts[0]).any():
-            raise ValueError("Every example must contain the same number (at least one) of end-of-sequence tokens.")
-        hidden = encoded.last_hidden_state
-        sentence = hidden[eos].view(hidden.shape[0], -1, hidden.shape[-1])[:, -1]
-        logits = self.classification_head(sentence)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.Seq2SeqSequenceClassifierOutput(
-            loss=loss, logits=logits, decoder_hidden_states=encoded.decoder_hidden_states,
-            encoder_last_hidden_state=encoded.encoder_last_hidden_state,
-            encoder_hidden_states=encoded.encoder_hidden_states,
-        )  # fmt: skip
-        return self._finish(result, return_dict)
+        if kwargs.get("decoder_input_ids") is None and kwargs.get("decoder_inputs_embeds") is None:
+            kwargs["decoder_input_ids"] = self._shift_right(input_ids)
+        return super().encode(input_ids, **kwargs)
 
 
-class T5ForTokenClassification(T5PreTrainedModel):
-    _tied_weights_keys = ["transformer.encoder.embed_tokens.weight"]
-
-    def __init__(self, config: T5Config):
-        super().__init__(config)
-        self.transformer = T5EncoderModel(config)
-        self.dropout = nn.Dropout(config.classifier_dropout)
-        self.classifier = nn.Linear(config.d_model, config.num_labels)
-
-    def forward(self, input_ids=None, attention_mask=None, labels=None, output_hidden_states=None, return_dict=None,
-                **kwargs):  # fmt: skip
-        encoded = self.transformer(input_ids, attention_mask, output_hidden_states=output_hidden_states,
-                                   return_dict=True, **kwargs)  # fmt: skip
-        logits = self.classifier(self.dropout(encoded.last_hidden_state))
-        loss = token_loss(logits, labels) if labels is not None else None
-        result = out.TokenClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+class T5ForTokenClassification(T5HeadTies, TokenClassificationModel, T5PreTrainedModel):
+    base_class = T5EncoderModel
 
 
-class T5ForQuestionAnswering(_T5EncoderDecoder):
+class T5ForQuestionAnswering(T5Model):
+    """Start and end logits from the decoder, fed input_ids shifted right unless decoder inputs are given."""
+
     def __init__(self, config: T5Config):
         super().__init__(config)
         self.qa_outputs = nn.Linear(config.d_model, config.num_labels)
 
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, start_positions=None,
-                end_positions=None, output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
-        if decoder_input_ids is None:
+                end_positions=None, return_dict=None, **kwargs):  # fmt: skip
+        if decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
             if input_ids is None:
                 raise ValueError("T5ForQuestionAnswering needs input_ids or decoder_input_ids.")
             decoder_input_ids = self._shift_right(input_ids)
-        encoded, decoded = self._run(input_ids, attention_mask, decoder_input_ids, None, kwargs.get("encoder_outputs"),
-                                     None, False, output_hidden_states)  # fmt: skip
+        kwargs.pop("past_key_values", None)
+        kwargs["use_cache"] = False
+        encoded, decoded = self.run(input_ids, attention_mask, decoder_input_ids, **kwargs)
         start, end = self.qa_outputs(decoded.last_hidden_state).split(1, dim=-1)
         start, end = start.squeeze(-1).contiguous(), end.squeeze(-1).contiguous()
         loss = None
         if start_positions is not None and end_positions is not None:
             loss = span_loss(start, end, start_positions, end_positions)
-        result = out.Seq2SeqQuestionAnsweringModelOutput(
-            loss=loss, start_logits=start, end_logits=end, **self._seq2seq_fields(encoded, decoded)
-        )
+        result = seq2seq_output(out.Seq2SeqQuestionAnsweringModelOutput, encoded, decoded, loss=loss,
+                                start_logits=start, end_logits=end)  # fmt: skip
         return self._finish(result, return_dict)

@@ -74,9 +74,11 @@ class WhisperModel(Seq2SeqModel, WhisperPreTrainedModel):
     def get_input_embeddings(self):
         return self.decoder.embed_tokens
 
+    def run_encoder(self, input_features, attention_mask, inputs_embeds, output_attentions, output_hidden_states):
+        return self.encoder(input_features, output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+
     def forward(self, input_features=None, decoder_input_ids=None, decoder_attention_mask=None, encoder_outputs=None,
-                past_key_values=None, decoder_inputs_embeds=None, use_cache=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+                past_key_values=None, decoder_inputs_embeds=None, **kwargs):  # fmt: skip
         if encoder_outputs is None and input_features is None:
             raise ValueError("Whisper needs input_features (or encoder_outputs).")
         if decoder_input_ids is None and decoder_inputs_embeds is None:
@@ -85,9 +87,9 @@ class WhisperModel(Seq2SeqModel, WhisperPreTrainedModel):
                 "for WhisperForConditionalGeneration."
             )
         kwargs.pop("attention_mask", None)  # Whisper does not mask input features (transformers ignores it too)
-        return super().forward(input_features, None, decoder_input_ids, decoder_attention_mask, encoder_outputs,
-                               past_key_values, None, decoder_inputs_embeds, use_cache, output_attentions,
-                               output_hidden_states, return_dict, **kwargs)  # fmt: skip
+        return super().forward(input_features, decoder_input_ids=decoder_input_ids,
+                               decoder_attention_mask=decoder_attention_mask, encoder_outputs=encoder_outputs,
+                               past_key_values=past_key_values, decoder_inputs_embeds=decoder_inputs_embeds, **kwargs)
 
 
 class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
