@@ -60,7 +60,11 @@ def head_dim_of(config) -> int:
 
 
 def rotary_dim(config) -> int:
-    """How many leading dimensions of each head rotate (partial_rotary_factor of the head)."""
+    """How many leading dimensions of each head rotate: the config's own integer rotary_dim where it has one
+    (GPT-J), else partial_rotary_factor of the head."""
+    explicit = getattr(config, "rotary_dim", None)
+    if isinstance(explicit, int) and not isinstance(explicit, bool):
+        return explicit
     return int(head_dim_of(config) * getattr(config, "partial_rotary_factor", 1.0))
 
 
@@ -79,6 +83,12 @@ def uses_long_factors(config, seq_len: int | None) -> bool:
         return False
     original = getattr(config, "original_max_position_embeddings", None) or config.max_position_embeddings
     return bool(seq_len) and seq_len > original
+
+
+def switches_to_long_factors(config, before: int, after: int) -> bool:
+    """Whether a sequence growing from `before` to `after` positions crosses longrope's switch: keys cached
+    with the short factors no longer fit, so generation recomputes them."""
+    return uses_long_factors(config, after) and not uses_long_factors(config, before)
 
 
 def inverse_frequencies(config, seq_len: int | None = None, local: bool = False) -> np.ndarray:

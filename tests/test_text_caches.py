@@ -9,7 +9,8 @@ from conftest import MODELS
 
 import autoload
 
-CAUSAL = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM"]
+CAUSAL = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
+          "gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Phi3ForCausalLM", "mixtral/MixtralForCausalLM"]
 FRAMEWORK = {"tf": "tensorflow", "flax": "flax"}
 
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from autoload.generation import GenerationConfig, generate
+from autoload.generation import GenerationConfig, generate, mask_positions
 
 from .attention import StaticCache, key_width, to_static
 
@@ -39,10 +39,20 @@ class FlaxStepper:
                                     past_key_values=state["past"])  # fmt: skip
         else:
             past = state["past"]
+            total = (past[0][0].shape[1] if past is not None else 0) + tokens.shape[1]
             if past is not None:  # the mask covers every key position: the new tokens, or the static cache
-                width = key_width(past, past[0][0].shape[1] + tokens.shape[1])
-                state = {**state, "mask": _extend_mask(state["mask"], width)}
-            out = self.model(input_ids=tokens, attention_mask=state["mask"], past_key_values=past, use_cache=True)
+                state = {**state, "mask": _extend_mask(state["mask"], key_width(past, total))}
+            ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
+            mask, options = state["mask"], {}
+            if getattr(self.model, "generation_position_ids", False):  # as in the PyTorch stepper
+                seq_len = ids.shape[1] if mask is None else int(mask[:, :total].sum(-1).max())
+                if past is not None and self.model.restarts_cache(state["seq_len"], seq_len):
+                    past, tokens, mask = None, ids, None if mask is None else mask[:, :total]
+                if mask is not None:
+                    options["position_ids"] = mask_positions(mask[:, :total])[:, -tokens.shape[1] :]
+                state = {**state, "seq_len": seq_len}
+            state = {**state, "ids": ids, "mask": mask}
+            out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         past = out.past_key_values
         if self.capacity and past and not isinstance(past[0][0], StaticCache) and past[0][0].shape[1] < self.capacity:
             past = to_static(past, self.capacity)

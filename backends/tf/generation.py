@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from autoload.generation import GenerationConfig, generate
+from autoload.generation import GenerationConfig, generate, mask_positions
 
 
 class TFStepper:
@@ -23,12 +23,21 @@ class TFStepper:
         if self.encoder_decoder:
             out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"])
             return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values}
-        mask = state["mask"]
-        if mask is not None and state["past"] is not None:
+        mask, past = state["mask"], state["past"]
+        if mask is not None and past is not None:
             mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)
-            state = {**state, "mask": mask}
-        out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
-        return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values}
+        ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
+        options = {}
+        if getattr(self.model, "generation_position_ids", False):  # as in the PyTorch stepper
+            seq_len = ids.shape[1] if mask is None else int(mask.sum(-1).max())
+            if past is not None and self.model.restarts_cache(state["seq_len"], seq_len):
+                past, tokens = None, ids
+            if mask is not None:
+                options["position_ids"] = mask_positions(mask)[:, -tokens.shape[1] :]
+            state = {**state, "seq_len": seq_len}
+        out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
+        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values}
+        return out.logits[:, -1].numpy().astype(np.float32), state
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = tf.constant(rows)

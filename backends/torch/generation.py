@@ -42,12 +42,28 @@ class TorchStepper:
                 out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
                                  decoder_input_ids=tokens, past_key_values=state["past"], use_cache=True)  # fmt: skip
             else:
-                mask = state["mask"]
-                if mask is not None and state["past"] is not None:
-                    mask = torch.cat([mask, mask.new_ones(mask.shape[0], tokens.shape[1])], dim=1)
-                    state = {**state, "mask": mask}
-                out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=state["past"], use_cache=True)
+                return self._decoder_step(tokens, state)
         return out.logits[:, -1].float().cpu().numpy(), {**state, "past": out.past_key_values}
+
+    def _decoder_step(self, tokens: torch.Tensor, state: dict):
+        """A decoder-only step. Models that declare `generation_position_ids` get positions counted from the
+        attention mask (left padding does not shift them), and one whose rope changes with the length
+        (`restarts_cache`, Phi-3 long-rope) recomputes its cache from all tokens when that happens."""
+        mask, past = state["mask"], state["past"]
+        if mask is not None and past is not None:
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], tokens.shape[1])], dim=1)
+        ids = tokens if state.get("ids") is None else torch.cat([state["ids"], tokens], dim=1)
+        options = {}
+        if getattr(self.model, "generation_position_ids", False):
+            seq_len = ids.shape[1] if mask is None else int(mask.sum(-1).max())
+            if past is not None and self.model.restarts_cache(state["seq_len"], seq_len):
+                past, tokens = None, ids
+            if mask is not None:
+                options["position_ids"] = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, -tokens.shape[1] :]
+            state = {**state, "seq_len": seq_len}
+        out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
+        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values}
+        return out.logits[:, -1].float().cpu().numpy(), state
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = torch.as_tensor(rows, dtype=torch.long, device=self.model.device)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.rope import rope_kind
+from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..attention import key_width
 from ..generation import FlaxGenerationMixin
@@ -128,9 +129,12 @@ class FlaxDecoderModule(nn.Module):
                 f"Sequence length {past_length + length} is longer than max_position_embeddings "
                 f"({c.max_position_embeddings})."
             )
+        seq_len = past_length + length
         if position_ids is None:
             position_ids = jnp.arange(past_length, past_length + length)[None]
-        rotary = {local: rotary_cos_sin(c, position_ids, past_length + length, hidden.dtype, local=local)
+        elif rope_kind(c) in ("dynamic", "longrope") and not isinstance(position_ids, jax.core.Tracer):
+            seq_len = int(jnp.max(position_ids)) + 1  # these depend on the positions
+        rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
                   for local in {layer.local_rope for layer in o.layers}}  # fmt: skip
         hidden, states, caches, attentions, routers = self.layers(
             hidden, rotary, attention_mask, past_key_values, past_length, output_attentions, deterministic
@@ -187,7 +191,8 @@ class FlaxDecoderForCausalLMModule(HeadModule):
             return out.finish(out.from_encoded(out.CausalLMOutputWithPast, encoded, logits=logits), return_dict)
         aux_loss = None
         if output_router_logits:
-            aux_loss = load_balancing_loss(encoded.router_logits, o.moe.num_experts, o.moe.top_k, attention_mask)
+            mask = None if attention_mask is None else attention_mask[:, -logits.shape[1] :]  # this call's tokens
+            aux_loss = load_balancing_loss(encoded.router_logits, o.moe.num_experts, o.moe.top_k, mask)
         result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, aux_loss=aux_loss, logits=logits,
                                   router_logits=encoded.router_logits)  # fmt: skip
         return out.finish(result, return_dict)
@@ -195,6 +200,10 @@ class FlaxDecoderForCausalLMModule(HeadModule):
 
 class FlaxDecoderForCausalLM(FlaxGenerationMixin, FlaxTaskModel):
     module_class = FlaxDecoderForCausalLMModule
+    generation_position_ids = True  # generate() passes positions counted from the attention mask
+
+    def restarts_cache(self, before: int, after: int) -> bool:
+        return switches_to_long_factors(self.config, before, after)
 
 
 class FlaxDecoderForSequenceClassification(FlaxSequenceClassificationModel):

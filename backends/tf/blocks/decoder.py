@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.rope import rope_kind
+from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..generation import TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel
@@ -92,6 +92,8 @@ class TFDecoderMainLayer(Layer):
         if position_ids is None:
             position_ids = tf.range(past_length, past_length + steps)[None]
         seq_len = past_length + (length or 0)
+        if rope_kind(c) in ("dynamic", "longrope") and tf.executing_eagerly():  # these depend on the positions
+            seq_len = int(tf.reduce_max(position_ids)) + 1
         rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
                   for local in {layer.local_rope for layer in o.layers}}  # fmt: skip
         if attention_mask is not None:
@@ -144,6 +146,10 @@ class TFDecoderForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
 
     causal = True
     _tied_weights_keys = ["lm_head.weight"]
+    generation_position_ids = True  # generate() passes positions counted from the attention mask
+
+    def restarts_cache(self, before: int, after: int) -> bool:
+        return switches_to_long_factors(self.config, before, after)
 
     def build_lm_head(self, config):
         if config.tie_word_embeddings:
@@ -167,7 +173,8 @@ class TFDecoderForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
                               return_dict)  # fmt: skip
         aux_loss = None
         if output_router_logits:
-            aux_loss = load_balancing_loss(encoded.router_logits, moe.num_experts, moe.top_k, attention_mask)
+            mask = None if attention_mask is None else attention_mask[:, -logits.shape[1] :]  # this call's tokens
+            aux_loss = load_balancing_loss(encoded.router_logits, moe.num_experts, moe.top_k, mask)
             if loss is not None:
                 loss = loss + moe.aux_loss_coef * aux_loss
         result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, loss=loss, aux_loss=aux_loss, logits=logits,

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.rope import rope_kind
+from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..generation import GenerationMixin
 from ..heads import LanguageModelingModel, SequenceClassificationModel
@@ -140,9 +140,13 @@ class DecoderForCausalLM(LanguageModelingModel, GenerationMixin):
 
     causal = True
     _tied_weights_keys = ["lm_head.weight"]
+    generation_position_ids = True  # generate() passes positions counted from the attention mask
 
     def get_output_embeddings(self):
         return self.lm_head
+
+    def restarts_cache(self, before: int, after: int) -> bool:
+        return switches_to_long_factors(self.config, before, after)
 
     def forward(self, input_ids=None, attention_mask=None, labels=None, output_router_logits=None, return_dict=None,
                 **kwargs):  # fmt: skip
@@ -161,12 +165,18 @@ class DecoderForCausalLM(LanguageModelingModel, GenerationMixin):
                                 return_dict)  # fmt: skip
         aux_loss = None
         if output_router_logits:
-            aux_loss = load_balancing_loss(encoded.router_logits, moe.num_experts, moe.top_k, attention_mask)
+            aux_loss = load_balancing_loss(encoded.router_logits, moe.num_experts, moe.top_k,
+                                           steps_mask(attention_mask, encoded.last_hidden_state.shape[1]))  # fmt: skip
             if loss is not None:
                 loss = loss + moe.aux_loss_coef * aux_loss.to(loss.device)
         result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, loss=loss, aux_loss=aux_loss, logits=logits,
                                   router_logits=encoded.router_logits)  # fmt: skip
         return self._finish(result, return_dict)
+
+
+def steps_mask(attention_mask, length: int):
+    """The attention mask's columns for this call's tokens (a cached step's mask covers the past too)."""
+    return None if attention_mask is None else attention_mask[:, -length:]
 
 
 class DecoderForSequenceClassification(SequenceClassificationModel):

@@ -1,0 +1,41 @@
+"""generate() of the Llama-family decoders against transformers 4.57.6 beyond the per-fixture generate.json:
+left-padded batches (positions counted from the attention mask), several returned beams, windows crossed
+many times, Phi-3 long-rope crossing its original context (the cache is recomputed there), Mixtral with
+its fixture's output_router_logits on (transformers generated without: with them, 4.57.6 fails); references
+from scripts/reference/decoder_generation.py."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, MODELS
+
+import autoload
+
+FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+AUTO = {"torch": "AutoModelForCausalLM", "tf": "TFAutoModelForCausalLM", "flax": "FlaxAutoModelForCausalLM"}
+CASES = json.loads((FIXTURES / "generation" / "decoders.json").read_text())["cases"]
+
+
+def load(backend: str, folder: str, **overrides):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    return getattr(autoload, AUTO[backend]).from_pretrained(MODELS / folder, **overrides)
+
+
+def generate(model, backend: str, inputs: dict, **kwargs) -> list:
+    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in inputs.items()}
+    if backend == "torch":
+        import torch
+
+        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    return np.asarray(model.generate(**arrays, **kwargs)).tolist()
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_generate_matches_transformers(case, backend):
+    model = load(backend, case["folder"], **case["config_overrides"])
+    assert generate(model, backend, case["inputs"], **case["kwargs"]) == case["sequences"]
+
