@@ -8,7 +8,9 @@ frameworks read the same declaration, so a head cannot mean one thing in PyTorch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # How a sequence-level head turns the encoder's output into one vector per example.
 POOLINGS = (
@@ -17,6 +19,8 @@ POOLINGS = (
     "last",  # the last non-padding token (decoders; needs config.pad_token_id for batches)
     "mean",  # the mean over positions
     "eos",  # the last end-of-sequence token of each row (encoder-decoders; every row holds as many)
+    "patch_mean",  # the mean over positions after the first (image tokens behind a class token)
+    "first_and_patch_mean",  # the first position and the patch mean, concatenated (DINOv2)
     "masked_mean",  # the mean over the positions a mask keeps (speech heads: the frames real audio covers)
     "none",  # token-level heads: every position
 )
@@ -37,6 +41,8 @@ class HeadSpec:
     prefix: the base-model attribute when this head's checkpoints use another than the architecture's.
     out_features: the output layer's width when it is fixed (a decoder's QA head has 2); None means the
         head's own rule (num_labels; 1 for multiple choice).
+    width: the pooled features' width as a function of the config (the output layer's input size); None
+        means config.hidden_size, doubled for "first_and_patch_mean".
     """
 
     pooling: str = "pooler"
@@ -48,6 +54,7 @@ class HeadSpec:
     base_kwargs: dict = field(default_factory=dict)
     prefix: str | None = None
     out_features: int | None = None
+    width: Callable[[Any], int] | None = None
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
@@ -62,6 +69,11 @@ class HeadSpec:
                 f"the config has num_labels={config.num_labels}."
             )
         return width
+
+    def pooled_width(self, config) -> int:
+        if self.width is not None:
+            return int(self.width(config))
+        return config.hidden_size * (2 if self.pooling == "first_and_patch_mean" else 1)
 
     def dropout_rate(self, config) -> float:
         for name in self.dropout:

@@ -45,8 +45,9 @@ def finish(result: ModelOutput, return_dict: bool):
 
 
 # Fields a head copies from its base model's output when its own output class has them.
-CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_attentions", "decoder_hidden_states",
-                  "decoder_attentions", "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")
+CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_attentions", "reshaped_hidden_states",
+                  "decoder_hidden_states", "decoder_attentions", "encoder_last_hidden_state", "encoder_hidden_states",
+                  "encoder_attentions")  # fmt: skip
 
 
 def from_encoded(output_class: type, encoded, **values) -> ModelOutput:
@@ -143,6 +144,16 @@ CLIPOutput = _output(
     "loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds",
     "text_model_output", "vision_model_output",
 )  # fmt: skip
+SiglipOutput = _output(
+    "SiglipOutput",
+    "loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds",
+    "text_model_output", "vision_model_output",
+)  # fmt: skip
+BeitModelOutputWithPooling = _output("BeitModelOutputWithPooling", "last_hidden_state", "pooler_output", *_BASE)
+DeiTForImageClassificationWithTeacherOutput = _output(
+    "DeiTForImageClassificationWithTeacherOutput", "logits", "cls_logits", "distillation_logits", *_BASE
+)
+SemanticSegmenterOutput = _output("SemanticSegmenterOutput", "loss", "logits", *_BASE)
 Wav2Vec2BaseModelOutput = _output("Wav2Vec2BaseModelOutput", "last_hidden_state", "extract_features", *_BASE)
 XVectorOutput = _output("XVectorOutput", "loss", "logits", "embeddings", *_BASE)
 Wav2Vec2ForPreTrainingOutput = _output(

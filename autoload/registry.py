@@ -1,8 +1,10 @@
 """Lazy tables: model_type -> config class, and (family, backend, config class) -> model class.
 
 Built-in architectures are found by name: `autoload/models/<model_type>.py` declares CONFIG_CLASS,
-ARCHITECTURES (family -> class name) and BACKENDS; the model class for a backend lives in
-`backends/<backend>/models/<model_type>.py` under the name with the backend's prefix (TF, Flax).
+ARCHITECTURES (family -> class name), BACKENDS and optionally ARCHITECTURE_VARIANTS (family -> further class
+names the family builds when config.architectures names one, as transformers' tuple entries do); the model
+class for a backend lives in `backends/<backend>/models/<model_type>.py` under the name with the backend's
+prefix (TF, Flax).
 Nothing is imported until a name is looked up. Users add their own with AutoConfig.register and
 AutoModel….register.
 """
@@ -122,6 +124,8 @@ def model_class_for(family: str, backend: str, config) -> type:
             f"Unrecognized configuration class {type(config).__name__} for {auto_class_name(family, backend)}. "
             f"Model type should be one of: {', '.join(supported) or '(none yet)'}."
         )
+    variants = getattr(spec, "ARCHITECTURE_VARIANTS", {}).get(family, ())
+    name = next((a for a in (getattr(config, "architectures", None) or []) if a in variants), name)
     if backend not in spec.BACKENDS:
         raise NotImplementedError(
             f"{spec.CONFIG_CLASS.model_type} has no {backend} implementation in autoload yet "

@@ -211,6 +211,7 @@ def test_owlvit_processor_errors():
     ("sam", "SamProcessor", "sam"), ("owlvit", "OwlViTProcessor", "owlvit"), ("vilt", "ViltProcessor", "vilt"),
     ("blip", "BlipProcessor", "blip"), ("layoutlmv3", "LayoutLMv3Processor", "layoutlmv3"),
     ("speecht5", "SpeechT5Processor", "speecht5"), ("llava", "LlavaProcessor", "llava"),
+    ("siglip", "SiglipProcessor", "siglip"),
 ])  # fmt: skip
 def test_vision_processors_by_model_type_and_round_trip(tmp_path, model_type, name, folder):
     for path in (PROCESSORS / folder).iterdir():  # the processor's files without processor_class

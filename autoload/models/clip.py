@@ -1,4 +1,5 @@
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
 from .bert import check_heads
 
 
@@ -82,3 +83,12 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_CLASSIFICATION": "CLIPForImageClassification",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+
+def _vision_width(config) -> int:
+    return config.vision_config.hidden_size
+
+
+HEADS = {
+    "CLIPForImageClassification": HeadSpec(pooling="patch_mean", prefix="vision_model", dropout=(), width=_vision_width)
+}

@@ -1,5 +1,6 @@
 from ..backbone import BackboneConfigMixin
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
 
 
 class ConvNextConfig(BackboneConfigMixin, PretrainedConfig):
@@ -51,3 +52,5 @@ ARCHITECTURES = {
     "MODEL_FOR_BACKBONE": "ConvNextBackbone",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+HEADS = {"ConvNextForImageClassification": HeadSpec(dropout=(), width=lambda config: config.hidden_sizes[-1])}

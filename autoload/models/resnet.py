@@ -1,5 +1,6 @@
 from ..backbone import BackboneConfigMixin
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
 
 
 class ResNetConfig(BackboneConfigMixin, PretrainedConfig):
@@ -34,6 +35,12 @@ class ResNetConfig(BackboneConfigMixin, PretrainedConfig):
         self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
         self.set_backbone_outputs(out_features, out_indices)
 
+    @property
+    def block_conv_activation(self) -> str:
+        """The activation after a residual block's inner convolutions: transformers 4.57.6 uses ReLU there
+        whatever hidden_act says (hidden_act applies to the stem and to each block's output)."""
+        return "relu"
+
 
 CONFIG_CLASS = ResNetConfig
 ARCHITECTURES = {
@@ -42,3 +49,5 @@ ARCHITECTURES = {
     "MODEL_FOR_BACKBONE": "ResNetBackbone",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+HEADS = {"ResNetForImageClassification": HeadSpec(dropout=(), width=lambda config: config.hidden_sizes[-1])}

@@ -1,5 +1,6 @@
 from ..backbone import BackboneConfigMixin
 from ..configuration import PretrainedConfig
+from ..heads import HeadSpec
 
 
 class SwinConfig(BackboneConfigMixin, PretrainedConfig):
@@ -70,3 +71,5 @@ ARCHITECTURES = {
     "MODEL_FOR_BACKBONE": "SwinBackbone",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+HEADS = {"SwinForImageClassification": HeadSpec(dropout=())}

@@ -1,8 +1,9 @@
 from ..configuration import PretrainedConfig
-from .bert import check_heads
+from ..heads import HeadSpec
+from ..vision import VisionTransformerConfigMixin
 
 
-class ViTConfig(PretrainedConfig):
+class ViTConfig(VisionTransformerConfigMixin, PretrainedConfig):
     model_type = "vit"
 
     def __init__(
@@ -42,7 +43,7 @@ class ViTConfig(PretrainedConfig):
         self.encoder_stride = encoder_stride
         self.pooler_output_size = pooler_output_size if pooler_output_size else hidden_size
         self.pooler_act = pooler_act
-        check_heads(self)
+        self.check_vision_transformer()
 
 
 CONFIG_CLASS = ViTConfig
@@ -52,3 +53,7 @@ ARCHITECTURES = {
     "MODEL_FOR_MASKED_IMAGE_MODELING": "ViTForMaskedImageModeling",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+HEADS = {
+    "ViTForImageClassification": HeadSpec(pooling="first", dropout=(), base_kwargs={"add_pooling_layer": False}),
+}

@@ -10,6 +10,7 @@ _MODULE_OF = {
     "Wav2Vec2Processor": "audio",
     "WhisperProcessor": "audio",
     "CLIPProcessor": "vision_text",
+    "SiglipProcessor": "vision_text",
     "LayoutLMv2Processor": "layoutlmv2",
     "SamProcessor": "sam",
     "OwlViTProcessor": "owlvit",

@@ -12,8 +12,11 @@ from .base import PROCESSOR_CONFIG_NAME, hub_options
 
 PROCESSORS_BY_MODEL_TYPE = {
     "wav2vec2": "Wav2Vec2Processor",
+    "hubert": "Wav2Vec2Processor",
+    "wavlm": "Wav2Vec2Processor",
     "whisper": "WhisperProcessor",
     "clip": "CLIPProcessor",
+    "siglip": "SiglipProcessor",
     "layoutlmv2": "LayoutLMv2Processor",
     "sam": "SamProcessor",
     "owlvit": "OwlViTProcessor",

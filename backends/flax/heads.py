@@ -92,6 +92,10 @@ class HeadModule(nn.Module):
             return hidden[jnp.arange(hidden.shape[0]), last]
         if kind == "masked_mean":
             return masked_mean(hidden, mask)
+        if kind == "patch_mean":
+            return hidden[:, 1:].mean(1)
+        if kind == "first_and_patch_mean":
+            return jnp.concatenate([hidden[:, 0], hidden[:, 1:].mean(1)], axis=-1)
         if kind == "last":
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, hidden.shape[0])
             if pad is None:
@@ -142,8 +146,7 @@ class QuestionAnsweringModule(HeadModule):
         encoded = self.encode(input_ids, deterministic=deterministic, **kwargs)
         width = self.spec.span_width(self.config)
         start, end = jnp.split(self.output_layer(encoded.last_hidden_state, width, deterministic), 2, axis=-1)
-        result = out.from_encoded(self.output_class, encoded, start_logits=start.squeeze(-1),
-                                  end_logits=end.squeeze(-1))  # fmt: skip
+        result = out.from_encoded(self.output_class, encoded, start_logits=start.squeeze(-1), end_logits=end.squeeze(-1))
         return out.finish(result, return_dict)
 
 

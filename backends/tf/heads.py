@@ -116,6 +116,8 @@ class TFTaskModel(TFMainLayerModel):
             return hidden[:, 0]
         if kind == "mean":
             return tf.reduce_mean(hidden, axis=1)
+        if kind == "masked_mean":
+            return masked_mean(hidden, mask)
         if kind == "eos":
             if input_ids is None:
                 raise ValueError(f"{type(self).__name__} needs input_ids: it reads the end-of-sequence tokens.")
@@ -124,8 +126,10 @@ class TFTaskModel(TFMainLayerModel):
                 check_eos_counts(tf.reduce_sum(eos, axis=1).numpy())
             last = tf.shape(input_ids)[-1] - 1 - tf.argmax(eos[:, ::-1], axis=-1, output_type=tf.int32)
             return tf.gather(hidden, last, batch_dims=1)
-        if kind == "masked_mean":
-            return masked_mean(hidden, mask)
+        if kind == "patch_mean":
+            return tf.reduce_mean(hidden[:, 1:], axis=1)
+        if kind == "first_and_patch_mean":
+            return tf.concat([hidden[:, 0], tf.reduce_mean(hidden[:, 1:], axis=1)], axis=-1)
         if kind == "last":
             batch = hidden.shape[0]
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, 1 if batch is None else batch)

@@ -79,14 +79,18 @@ class TaskModel(PreTrainedModel):
             return hidden[:, 0]
         if kind == "mean":
             return hidden.mean(1)
+        if kind == "masked_mean":
+            return masked_mean(hidden, mask)
         if kind == "eos":
             if input_ids is None:
                 raise ValueError(f"{type(self).__name__} needs input_ids: it reads the end-of-sequence tokens.")
             eos = input_ids.eq(self.config.eos_token_id)
             check_eos_counts(eos.sum(1).tolist())
             return hidden[eos].view(hidden.shape[0], -1, hidden.shape[-1])[:, -1]
-        if kind == "masked_mean":
-            return masked_mean(hidden, mask)
+        if kind == "patch_mean":
+            return hidden[:, 1:].mean(1)
+        if kind == "first_and_patch_mean":
+            return torch.cat([hidden[:, 0], hidden[:, 1:].mean(1)], dim=-1)
         if kind == "last":
             pad = last_token_pad_id(input_ids is not None, self.config.pad_token_id, hidden.shape[0])
             if pad is None:
@@ -99,7 +103,7 @@ class TaskModel(PreTrainedModel):
     def build_output_layer(self, out_features: int) -> nn.Module:
         if out_features == 0:
             return nn.Identity()
-        hidden = self.config.hidden_size
+        hidden = self.spec.pooled_width(self.config)
         if self.spec.projection:
             rate = self.spec.dropout_rate(self.config)
             return ClassificationHead(hidden, out_features, self.spec.projection, rate, self.spec.bias)

@@ -10,9 +10,8 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
-from ..modeling import FlaxPreTrainedModel
-from .resnet import nchw
-from .vit import check_pixel_values
+from ..blocks.vision import FlaxVisionPreTrainedModel, check_pixel_values, nchw
+from ..heads import FlaxImageClassificationModel, ImageClassificationModule
 
 
 class FlaxChannelNorm(nn.Module):
@@ -133,18 +132,6 @@ class FlaxConvNextModule(nn.Module):
         return out.finish(result, return_dict)
 
 
-class FlaxConvNextForImageClassificationModule(nn.Module):
-    config: ConvNextConfig
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, pixel_values, return_dict=True, **kwargs):
-        encoded = FlaxConvNextModule(self.config, name="convnext")(pixel_values, **kwargs)
-        logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.pooler_output)
-        result = out.ImageClassifierOutputWithNoAttention(logits=logits, hidden_states=encoded.hidden_states)
-        return out.finish(result, return_dict)
-
-
 class FlaxConvNextBackboneModule(nn.Module):
     config: ConvNextConfig
     dtype: jnp.dtype = jnp.float32
@@ -168,24 +155,26 @@ class FlaxStageNorms(nn.Module):
         return [FlaxChannelNorm(name=stage)(m) for stage, m in zip(self.stages, maps)]
 
 
-class FlaxConvNextPreTrainedModel(FlaxPreTrainedModel):
+class FlaxConvNextPreTrainedModel(FlaxVisionPreTrainedModel):
     config_class = ConvNextConfig
     base_model_prefix = "convnext"
-    main_input_name = "pixel_values"
+    base_module = FlaxConvNextModule
 
     def dummy_inputs(self) -> dict:
         return {"pixel_values": jnp.zeros((1, self.config.num_channels, 32, 32), jnp.float32)}
 
-    def __call__(self, pixel_values=None, **kwargs):
-        if pixel_values is None:
-            raise ValueError(f"{type(self).__name__} needs pixel_values.")
-        return super().__call__(jnp.asarray(pixel_values), **kwargs)
+
+class FlaxConvNextModel(FlaxConvNextPreTrainedModel):
+    module_class = FlaxConvNextModule
 
 
-def _model(name, module_class):
-    return type(name, (FlaxConvNextPreTrainedModel,), {"module_class": module_class, "__module__": __name__})
+class FlaxConvNextForImageClassificationModule(ImageClassificationModule):
+    output_class = out.ImageClassifierOutputWithNoAttention
 
 
-FlaxConvNextModel = _model("FlaxConvNextModel", FlaxConvNextModule)
-FlaxConvNextForImageClassification = _model("FlaxConvNextForImageClassification", FlaxConvNextForImageClassificationModule)
-FlaxConvNextBackbone = _model("FlaxConvNextBackbone", FlaxConvNextBackboneModule)
+class FlaxConvNextForImageClassification(FlaxImageClassificationModel, FlaxConvNextPreTrainedModel):
+    module_class = FlaxConvNextForImageClassificationModule
+
+
+class FlaxConvNextBackbone(FlaxConvNextPreTrainedModel):
+    module_class = FlaxConvNextBackboneModule

@@ -9,12 +9,8 @@ from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
 from ..activations import get_activation
-from ..modeling import FlaxPreTrainedModel
-from .vit import check_pixel_values
-
-
-def nchw(x):
-    return jnp.transpose(x, (0, 3, 1, 2))
+from ..blocks.vision import FlaxVisionPreTrainedModel, check_pixel_values, dense, nchw
+from ..heads import FlaxImageClassificationModel, ImageClassificationModule
 
 
 class FlaxResNetConvLayer(nn.Module):
@@ -59,7 +55,7 @@ class FlaxResNetLayerStack(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        out_ch, act, stride = self.out_channels, self.config.hidden_act, self.stride
+        out_ch, act, stride = self.out_channels, self.config.block_conv_activation, self.stride
         if self.bottleneck:
             reduced, down = out_ch // 4, self.config.downsample_in_bottleneck
             specs = [(reduced, 1, stride if down else 1, act), (reduced, 3, 1 if down else stride, act), (out_ch, 1, 1, None)]
@@ -169,32 +165,6 @@ class FlaxResNetModule(nn.Module):
         return out.finish(result, return_dict)
 
 
-class FlaxResNetClassifier(nn.Module):
-    """Kept as `classifier/1` to match the PyTorch Sequential(Flatten, Linear) names."""
-
-    num_labels: int
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, pooled):
-        return nn.Dense(self.num_labels, dtype=self.dtype, name="1")(pooled)
-
-
-class FlaxResNetForImageClassificationModule(nn.Module):
-    config: ResNetConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.resnet = FlaxResNetModule(self.config, dtype=self.dtype)
-        self.classifier = FlaxResNetClassifier(self.config.num_labels, dtype=self.dtype)
-
-    def __call__(self, pixel_values, return_dict=True, **kwargs):
-        encoded = self.resnet(pixel_values, **kwargs)
-        logits = self.classifier(encoded.pooler_output.reshape(encoded.pooler_output.shape[0], -1))
-        result = out.ImageClassifierOutputWithNoAttention(logits=logits, hidden_states=encoded.hidden_states)
-        return out.finish(result, return_dict)
-
-
 class FlaxResNetBackboneModule(nn.Module):
     config: ResNetConfig
     dtype: jnp.dtype = jnp.float32
@@ -210,24 +180,41 @@ class FlaxResNetBackboneModule(nn.Module):
         return out.finish(result, return_dict)
 
 
-class FlaxResNetPreTrainedModel(FlaxPreTrainedModel):
+class FlaxResNetPreTrainedModel(FlaxVisionPreTrainedModel):
     config_class = ResNetConfig
     base_model_prefix = "resnet"
-    main_input_name = "pixel_values"
-
-    def dummy_inputs(self) -> dict:
-        return {"pixel_values": jnp.zeros((1, self.config.num_channels, 32, 32), jnp.float32)}
-
-    def __call__(self, pixel_values=None, **kwargs):
-        if pixel_values is None:
-            raise ValueError(f"{type(self).__name__} needs pixel_values.")
-        return super().__call__(jnp.asarray(pixel_values), **kwargs)
+    base_module = FlaxResNetModule
 
 
-def _model(name, module_class):
-    return type(name, (FlaxResNetPreTrainedModel,), {"module_class": module_class, "__module__": __name__})
+class FlaxResNetModel(FlaxResNetPreTrainedModel):
+    module_class = FlaxResNetModule
 
 
-FlaxResNetModel = _model("FlaxResNetModel", FlaxResNetModule)
-FlaxResNetForImageClassification = _model("FlaxResNetForImageClassification", FlaxResNetForImageClassificationModule)
-FlaxResNetBackbone = _model("FlaxResNetBackbone", FlaxResNetBackboneModule)
+class FlaxResNetClassifier(nn.Module):
+    """Kept as `classifier/1` to match the PyTorch Sequential(Flatten, Linear) names."""
+
+    config: ResNetConfig
+    num_labels: int
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, pooled):
+        return dense(self.config, self.num_labels, "1", dtype=self.dtype)(pooled)
+
+
+class FlaxResNetForImageClassificationModule(ImageClassificationModule):
+    output_class = out.ImageClassifierOutputWithNoAttention
+
+    def output_layer(self, features, out_features: int, deterministic=True):
+        flat = features.reshape(features.shape[0], -1)
+        if out_features == 0:
+            return flat
+        return FlaxResNetClassifier(self.config, out_features, self.dtype, name=self.spec.attr)(flat)
+
+
+class FlaxResNetForImageClassification(FlaxImageClassificationModel, FlaxResNetPreTrainedModel):
+    module_class = FlaxResNetForImageClassificationModule
+
+
+class FlaxResNetBackbone(FlaxResNetPreTrainedModel):
+    module_class = FlaxResNetBackboneModule

@@ -10,10 +10,18 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.models.swin import SwinConfig
+from autoload.vision import window_relative_position_index
 
 from ..activations import get_activation
-from ..modeling import FlaxPreTrainedModel
-from .vit import check_pixel_values
+from ..blocks.vision import (
+    DropPath,
+    FlaxVisionPreTrainedModel,
+    PixelDecoder,
+    check_pixel_values,
+    masked_image_loss,
+    tokens_to_map,
+)
+from ..heads import FlaxImageClassificationModel, ImageClassificationModule
 
 
 def window_partition(x, size: int):
@@ -26,12 +34,6 @@ def window_reverse(windows, size: int, height: int, width: int):
     channels = windows.shape[-1]
     x = windows.reshape(-1, height // size, width // size, size, size, channels)
     return x.transpose(0, 1, 3, 2, 4, 5).reshape(-1, height, width, channels)
-
-
-def relative_position_index(size: int) -> np.ndarray:
-    coords = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij")).reshape(2, -1)
-    offsets = (coords[:, :, None] - coords[:, None, :]).transpose(1, 2, 0) + (size - 1)
-    return offsets[:, :, 0] * (2 * size - 1) + offsets[:, :, 1]
 
 
 def shifted_window_mask(height: int, width: int, size: int, shift: int) -> np.ndarray:
@@ -52,7 +54,7 @@ class FlaxSwinSelfAttention(nn.Module):
     num_heads: int
 
     @nn.compact
-    def __call__(self, hidden, mask=None):
+    def __call__(self, hidden, mask=None, deterministic=True):
         c, heads = self.config, self.num_heads
         size, head_dim = c.window_size, self.dim // heads
         table = self.param("relative_position_bias_table", nn.initializers.zeros, ((2 * size - 1) ** 2, heads))
@@ -60,14 +62,16 @@ class FlaxSwinSelfAttention(nn.Module):
         split = lambda x: x.reshape(x.shape[:2] + (heads, head_dim)).transpose(0, 2, 1, 3)  # noqa: E731
         scores = split(q) @ split(k).transpose(0, 1, 3, 2) / np.sqrt(head_dim).astype(np.float32)
         length = hidden.shape[1]
-        bias = table[relative_position_index(size).reshape(-1)].reshape(length, length, heads).transpose(2, 0, 1)
+        index = window_relative_position_index(size, size).reshape(-1)
+        bias = table[index].reshape(length, length, heads).transpose(2, 0, 1)
         scores = scores + bias[None]
         if mask is not None:
             count = mask.shape[0]
             scores = scores.reshape(-1, count, heads, length, length) + mask[None, :, None]
             scores = scores.reshape(-1, heads, length, length)
-        context = jax.nn.softmax(scores, axis=-1) @ split(v)
-        return context.transpose(0, 2, 1, 3).reshape(hidden.shape)
+        probs = jax.nn.softmax(scores, axis=-1)
+        context = nn.Dropout(c.attention_probs_dropout_prob)(probs, deterministic=deterministic) @ split(v)
+        return context.transpose(0, 2, 1, 3).reshape(hidden.shape), probs
 
 
 class FlaxSwinAttention(nn.Module):
@@ -76,21 +80,25 @@ class FlaxSwinAttention(nn.Module):
     num_heads: int
 
     @nn.compact
-    def __call__(self, hidden, mask=None):
-        context = FlaxSwinSelfAttention(self.config, self.dim, self.num_heads, name="self")(hidden, mask)
-        return FlaxDenseBlock(self.dim, name="output")(context)
+    def __call__(self, hidden, mask=None, deterministic=True):
+        context, probs = FlaxSwinSelfAttention(self.config, self.dim, self.num_heads, name="self")(hidden, mask,
+                                                                                                   deterministic)  # fmt: skip
+        rate = self.config.attention_probs_dropout_prob
+        return FlaxDenseBlock(self.dim, rate=rate, name="output")(context, deterministic), probs
 
 
 class FlaxDenseBlock(nn.Module):
-    """A module holding one Dense under `dense` (the PyTorch names' extra level)."""
+    """A module holding one Dense under `dense` (the PyTorch names' extra level), then activation or dropout."""
 
     features: int
     activation: str | None = None
+    rate: float = 0.0
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, deterministic=True):
         x = nn.Dense(self.features, name="dense")(x)
-        return get_activation(self.activation)(x) if self.activation else x
+        x = get_activation(self.activation)(x) if self.activation else x
+        return nn.Dropout(self.rate)(x, deterministic=deterministic)
 
 
 class FlaxSwinLayer(nn.Module):
@@ -98,14 +106,21 @@ class FlaxSwinLayer(nn.Module):
     dim: int
     num_heads: int
     shift_size: int
+    drop_path: float = 0.0
 
     @nn.compact
-    def __call__(self, hidden, grid, always_partition=False):
+    def __call__(self, hidden, grid, always_partition=False, deterministic=True):
         c = self.config
         height, width = grid
         size, shift = c.window_size, self.shift_size
         if not always_partition and min(grid) <= size:
             size, shift = min(grid), 0
+            if size < c.window_size:
+                raise ValueError(
+                    f"Swin: a {height}x{width} map is smaller than window_size ({c.window_size}), so the relative "
+                    "position table does not fit (transformers 4.57.6 fails here too); use larger images or a smaller "
+                    "window_size."
+                )
         batch, _, channels = hidden.shape
         shortcut = hidden
         x = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_before")(hidden).reshape(batch, height, width, channels)
@@ -116,14 +131,15 @@ class FlaxSwinLayer(nn.Module):
             x = jnp.roll(x, (-shift, -shift), axis=(1, 2))
         mask = jnp.asarray(shifted_window_mask(padded_h, padded_w, size, shift)) if shift else None
         windows = window_partition(x, size).reshape(-1, size * size, channels)
-        attended = FlaxSwinAttention(c, self.dim, self.num_heads, name="attention")(windows, mask)
+        attended, probs = FlaxSwinAttention(c, self.dim, self.num_heads, name="attention")(windows, mask, deterministic)
         x = window_reverse(attended.reshape(-1, size, size, channels), size, padded_h, padded_w)
         if shift:
             x = jnp.roll(x, (shift, shift), axis=(1, 2))
-        hidden = shortcut + x[:, :height, :width].reshape(batch, height * width, channels)
+        drop = DropPath(self.drop_path)
+        hidden = shortcut + drop(x[:, :height, :width].reshape(batch, height * width, channels), deterministic)
         y = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_after")(hidden)
         y = FlaxDenseBlock(int(c.mlp_ratio * self.dim), c.hidden_act, name="intermediate")(y)
-        return hidden + FlaxDenseBlock(self.dim, name="output")(y)
+        return hidden + FlaxDenseBlock(self.dim, rate=c.hidden_dropout_prob, name="output")(y, deterministic), probs
 
 
 class FlaxSwinPatchMerging(nn.Module):
@@ -142,16 +158,18 @@ class FlaxSwinPatchMerging(nn.Module):
 
 class FlaxSwinBlocks(nn.Module):
     config: SwinConfig
-    dim: int
-    depth: int
-    num_heads: int
+    index: int
 
     @nn.compact
-    def __call__(self, hidden, grid, always_partition=False):
-        for j in range(self.depth):
-            shift = 0 if j % 2 == 0 else self.config.window_size // 2
-            hidden = FlaxSwinLayer(self.config, self.dim, self.num_heads, shift, name=str(j))(hidden, grid, always_partition)
-        return hidden
+    def __call__(self, hidden, grid, always_partition=False, deterministic=True):
+        c, i = self.config, self.index
+        dim, start = int(c.embed_dim * 2**i), sum(c.depths[:i])
+        rates = np.linspace(0, c.drop_path_rate, sum(c.depths)).tolist()
+        for j in range(c.depths[i]):
+            shift = 0 if j % 2 == 0 else c.window_size // 2
+            layer = FlaxSwinLayer(c, dim, c.num_heads[i], shift, rates[start + j], name=str(j))
+            hidden, probs = layer(hidden, grid, always_partition, deterministic)
+        return hidden, probs
 
 
 class FlaxSwinStage(nn.Module):
@@ -159,34 +177,32 @@ class FlaxSwinStage(nn.Module):
     index: int
 
     @nn.compact
-    def __call__(self, hidden, grid, always_partition=False):
+    def __call__(self, hidden, grid, always_partition=False, deterministic=True):
+        """(output, output before patch merging, next grid, the last block's attention probabilities)."""
         c, i = self.config, self.index
-        dim = int(c.embed_dim * 2**i)
-        hidden = FlaxSwinBlocks(c, dim, c.depths[i], c.num_heads[i], name="blocks")(hidden, grid, always_partition)
+        hidden, probs = FlaxSwinBlocks(c, i, name="blocks")(hidden, grid, always_partition, deterministic)
         if i == len(c.depths) - 1:
-            return hidden, hidden, grid
-        merged = FlaxSwinPatchMerging(dim, name="downsample")(hidden, grid)
-        return merged, hidden, ((grid[0] + 1) // 2, (grid[1] + 1) // 2)
-
-
-def _as_map(hidden, grid):
-    return hidden.reshape(hidden.shape[0], *grid, hidden.shape[-1]).transpose(0, 3, 1, 2)
+            return hidden, hidden, grid, probs
+        merged = FlaxSwinPatchMerging(int(c.embed_dim * 2**i), name="downsample")(hidden, grid)
+        return merged, hidden, ((grid[0] + 1) // 2, (grid[1] + 1) // 2), probs
 
 
 class FlaxSwinStages(nn.Module):
     config: SwinConfig
 
     @nn.compact
-    def __call__(self, hidden, grid, before_downsampling=False, always_partition=False):
-        states, maps = (hidden,), (_as_map(hidden, grid),)
+    def __call__(self, hidden, grid, before_downsampling=False, always_partition=False, deterministic=True):
+        states, maps, attentions = (hidden,), (tokens_to_map(hidden, *grid),), ()
         for i in range(len(self.config.depths)):
-            hidden, before, next_grid = FlaxSwinStage(self.config, i, name=str(i))(hidden, grid, always_partition)
+            stage = FlaxSwinStage(self.config, i, name=str(i))
+            hidden, before, next_grid, probs = stage(hidden, grid, always_partition, deterministic)
             if before_downsampling:
-                states, maps = states + (before,), maps + (_as_map(before, grid),)
+                states, maps = states + (before,), maps + (tokens_to_map(before, *grid),)
             else:
-                states, maps = states + (hidden,), maps + (_as_map(hidden, next_grid),)
+                states, maps = states + (hidden,), maps + (tokens_to_map(hidden, *next_grid),)
+            attentions += (probs,)
             grid = next_grid
-        return hidden, states, maps
+        return hidden, states, maps, attentions
 
 
 class FlaxSwinEncoder(nn.Module):
@@ -202,7 +218,7 @@ class FlaxSwinEmbeddings(nn.Module):
     use_mask_token: bool = False
 
     @nn.compact
-    def __call__(self, pixel_values, bool_masked_pos=None):
+    def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True):
         c = self.config
         if c.use_absolute_embeddings:
             raise NotImplementedError("Swin with use_absolute_embeddings=True is not supported by autoload yet.")
@@ -218,7 +234,7 @@ class FlaxSwinEmbeddings(nn.Module):
             if bool_masked_pos is not None:
                 mask = bool_masked_pos[..., None].astype(x.dtype)
                 x = x * (1.0 - mask) + token * mask
-        return x, grid
+        return nn.Dropout(c.hidden_dropout_prob)(x, deterministic=deterministic), grid
 
 
 class FlaxPatchProjection(nn.Module):
@@ -238,30 +254,19 @@ class FlaxSwinModule(nn.Module):
     use_mask_token: bool = False
 
     @nn.compact
-    def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
+    def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True, output_attentions=False,
+                 output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
         c = self.config
-        embeds, grid = FlaxSwinEmbeddings(c, self.use_mask_token, name="embeddings")(pixel_values, bool_masked_pos)
-        hidden, states, maps = FlaxSwinEncoder(c, name="encoder")(embeds, grid)
+        embeds, grid = FlaxSwinEmbeddings(c, self.use_mask_token, name="embeddings")(pixel_values, bool_masked_pos,
+                                                                                      deterministic)  # fmt: skip
+        hidden, states, maps, attentions = FlaxSwinEncoder(c, name="encoder")(embeds, grid, deterministic=deterministic)
         hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(hidden)
         result = out.SwinModelOutput(
             last_hidden_state=hidden, pooler_output=hidden.mean(axis=1) if self.add_pooling_layer else None,
             hidden_states=states if output_hidden_states else None,
+            attentions=attentions if output_attentions else None,
             reshaped_hidden_states=maps if output_hidden_states else None,
         )  # fmt: skip
-        return out.finish(result, return_dict)
-
-
-class FlaxSwinForImageClassificationModule(nn.Module):
-    config: SwinConfig
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, pixel_values, return_dict=True, **kwargs):
-        encoded = FlaxSwinModule(self.config, name="swin")(pixel_values, **kwargs)
-        logits = nn.Dense(self.config.num_labels, name="classifier")(encoded.pooler_output)
-        result = out.SwinImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states,
-                                               reshaped_hidden_states=encoded.reshaped_hidden_states)  # fmt: skip
         return out.finish(result, return_dict)
 
 
@@ -271,25 +276,17 @@ class FlaxSwinForMaskedImageModelingModule(nn.Module):
 
     @nn.compact
     def __call__(self, pixel_values, bool_masked_pos=None, return_dict=True, **kwargs):
-        from .vit import FlaxViTDecoder
-
         c = self.config
         encoded = FlaxSwinModule(c, add_pooling_layer=False, use_mask_token=True, name="swin")(
             pixel_values, bool_masked_pos, **kwargs
         )
         hidden = encoded.last_hidden_state
         side = int(hidden.shape[1] ** 0.5)
-        reconstruction = FlaxViTDecoder(c, name="decoder")(hidden.reshape(hidden.shape[0], side, side, -1))
+        reconstruction = PixelDecoder(c.encoder_stride, c.num_channels, name="decoder")(tokens_to_map(hidden, side, side))
         loss = None
         if bool_masked_pos is not None:
-            size, patch = c.image_size // c.patch_size, c.patch_size
-            mask = jnp.repeat(jnp.repeat(bool_masked_pos.reshape(-1, size, size), patch, 1), patch, 2)
-            mask = mask[:, None].astype(reconstruction.dtype)
-            loss = (jnp.abs(pixel_values - reconstruction) * mask).sum() / (mask.sum() + 1e-5) / c.num_channels
-        result = out.SwinMaskedImageModelingOutput(
-            loss=loss, reconstruction=reconstruction, hidden_states=encoded.hidden_states,
-            reshaped_hidden_states=encoded.reshaped_hidden_states,
-        )  # fmt: skip
+            loss = masked_image_loss(pixel_values, reconstruction, bool_masked_pos, c)
+        result = out.from_encoded(out.SwinMaskedImageModelingOutput, encoded, loss=loss, reconstruction=reconstruction)
         return out.finish(result, return_dict)
 
 
@@ -298,14 +295,18 @@ class FlaxSwinBackboneModule(nn.Module):
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, pixel_values, deterministic=True, output_hidden_states=False, return_dict=True, **kwargs):
+    def __call__(self, pixel_values, deterministic=True, output_attentions=False, output_hidden_states=False,
+                 return_dict=True, **kwargs):  # fmt: skip
         c = self.config
-        embeds, grid = FlaxSwinEmbeddings(c, name="embeddings")(pixel_values)
-        _, states, maps = FlaxSwinEncoder(c, name="encoder")(embeds, grid, before_downsampling=True, always_partition=True)
+        embeds, grid = FlaxSwinEmbeddings(c, name="embeddings")(pixel_values, deterministic=deterministic)
+        _, states, maps, attentions = FlaxSwinEncoder(c, name="encoder")(embeds, grid, before_downsampling=True,
+                                                                         always_partition=True,
+                                                                         deterministic=deterministic)  # fmt: skip
         features = FlaxSwinStageNorms(tuple(c.out_features), name="hidden_states_norms")(
             [maps[i] for i in c.out_indices]
         )
-        result = out.BackboneOutput(feature_maps=tuple(features), hidden_states=states if output_hidden_states else None)
+        result = out.BackboneOutput(feature_maps=tuple(features), hidden_states=states if output_hidden_states else None,
+                                    attentions=attentions if output_attentions else None)  # fmt: skip
         return out.finish(result, return_dict)
 
 
@@ -321,26 +322,27 @@ class FlaxSwinStageNorms(nn.Module):
         return normed
 
 
-class FlaxSwinPreTrainedModel(FlaxPreTrainedModel):
+class FlaxSwinPreTrainedModel(FlaxVisionPreTrainedModel):
     config_class = SwinConfig
     base_model_prefix = "swin"
-    main_input_name = "pixel_values"
-
-    def dummy_inputs(self) -> dict:
-        size = self.config.image_size
-        return {"pixel_values": jnp.zeros((1, self.config.num_channels, size, size), jnp.float32)}
-
-    def __call__(self, pixel_values=None, **kwargs):
-        if pixel_values is None:
-            raise ValueError(f"{type(self).__name__} needs pixel_values.")
-        return super().__call__(jnp.asarray(pixel_values), **kwargs)
+    base_module = FlaxSwinModule
 
 
-def _model(name, module_class):
-    return type(name, (FlaxSwinPreTrainedModel,), {"module_class": module_class, "__module__": __name__})
+class FlaxSwinModel(FlaxSwinPreTrainedModel):
+    module_class = FlaxSwinModule
 
 
-FlaxSwinModel = _model("FlaxSwinModel", FlaxSwinModule)
-FlaxSwinForImageClassification = _model("FlaxSwinForImageClassification", FlaxSwinForImageClassificationModule)
-FlaxSwinForMaskedImageModeling = _model("FlaxSwinForMaskedImageModeling", FlaxSwinForMaskedImageModelingModule)
-FlaxSwinBackbone = _model("FlaxSwinBackbone", FlaxSwinBackboneModule)
+class FlaxSwinForImageClassificationModule(ImageClassificationModule):
+    output_class = out.SwinImageClassifierOutput
+
+
+class FlaxSwinForImageClassification(FlaxImageClassificationModel, FlaxSwinPreTrainedModel):
+    module_class = FlaxSwinForImageClassificationModule
+
+
+class FlaxSwinForMaskedImageModeling(FlaxSwinPreTrainedModel):
+    module_class = FlaxSwinForMaskedImageModelingModule
+
+
+class FlaxSwinBackbone(FlaxSwinPreTrainedModel):
+    module_class = FlaxSwinBackboneModule

@@ -1,5 +1,5 @@
-"""CLIP in TensorFlow (Keras 3), named like transformers' TF CLIP: a causal text transformer and a ViT
-image encoder projected into one space."""
+"""CLIP in TensorFlow (Keras 3), named like transformers' TF CLIP: a causal text transformer and a ViT image
+encoder (CLIP-style pre-norm layers) projected into one space."""
 
 from __future__ import annotations
 
@@ -10,97 +10,50 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.clip import CLIPConfig
 
-from ..activations import get_activation
-from ..attention import attend, causal_bias, merge_heads, split_heads
+from ..attention import causal_bias
+from ..blocks.vision import (
+    TFCLIPEncoder,
+    TFCLIPTextEmbeddings,
+    TFVisionPreTrainedModel,
+    check_pixel_values,
+    resize_grid,
+    to_nhwc,
+)
+from ..heads import TFImageClassificationModel
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
-class TFCLIPAttention(Layer):
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        size = config.hidden_size
-        self.q_proj, self.k_proj = dense(config, size, "q_proj"), dense(config, size, "k_proj")
-        self.v_proj, self.out_proj = dense(config, size, "v_proj"), dense(config, size, "out_proj")
-
-    def call(self, hidden, bias=None):
-        c = self.config
-        heads, dim = c.num_attention_heads, c.hidden_size // c.num_attention_heads
-        q, k, v = (split_heads(p(hidden), heads, dim) for p in (self.q_proj, self.k_proj, self.v_proj))
-        return self.out_proj(merge_heads(attend(q, k, v, bias, dim**-0.5)))
-
-
-class TFCLIPMLP(Layer):
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
-        self.fc1 = dense(config, config.intermediate_size, "fc1")
-        self.fc2 = dense(config, config.hidden_size, "fc2")
-        self.act = get_activation(config.hidden_act)
-
-    def call(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class TFCLIPEncoderLayer(Layer):
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
-        self.self_attn = TFCLIPAttention(config, name="self_attn")
-        self.layer_norm1 = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm1")
-        self.mlp = TFCLIPMLP(config, name="mlp")
-        self.layer_norm2 = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm2")
-
-    def call(self, hidden, bias=None):
-        hidden = hidden + self.self_attn(self.layer_norm1(hidden), bias=bias)
-        return hidden + self.mlp(self.layer_norm2(hidden))
-
-
-class TFCLIPEncoder(Layer):
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
-        self.layers = [TFCLIPEncoderLayer(config, name=f"layers_._{i}") for i in range(config.num_hidden_layers)]
-
-    def call(self, hidden, bias=None):
-        states = (hidden,)
-        for layer in self.layers:
-            hidden = layer(hidden, bias=bias)
-            states += (hidden,)
-        return hidden, states
-
-
-class TFCLIPTextEmbeddings(Layer):
-    def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
-        init = weights_init(config)
-        self.token_embedding = NamedWeight((config.vocab_size, config.hidden_size), "weight", init, name="token_embedding")
-        self.position_embedding = NamedWeight((config.max_position_embeddings, config.hidden_size), "embeddings", init,
-                                              name="position_embedding")  # fmt: skip
-
-    def call(self, input_ids):
-        return self.token_embedding(input_ids) + self.position_embedding(tf.range(tf.shape(input_ids)[-1])[None])
+def layer_norm(config, name: str):
+    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
 
 
 class TFCLIPTextTransformer(Layer):
+    """Takes the text config, or a CLIPConfig (then its text part)."""
+
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
-        self.config = config
-        self.embeddings = TFCLIPTextEmbeddings(config, name="embeddings")
-        self.encoder = TFCLIPEncoder(config, name="encoder")
-        self.final_layer_norm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="final_layer_norm")
+        text = getattr(config, "text_config", config)
+        self.eos_token_id = text.eos_token_id
+        self.embeddings = TFCLIPTextEmbeddings(text, name="embeddings")
+        self.encoder = TFCLIPEncoder(text, name="encoder")
+        self.final_layer_norm = layer_norm(text, "final_layer_norm")
 
-    def call(self, input_ids, attention_mask=None, output_hidden_states=False):
-        c = self.config
-        length = input_ids.shape[-1]
-        if length is not None and length > c.max_position_embeddings:
-            raise ValueError(f"Sequence length {length} is longer than max_position_embeddings ({c.max_position_embeddings}).")
-        hidden = self.embeddings(input_ids)
-        hidden, states = self.encoder(hidden, bias=causal_bias(tf.shape(input_ids)[-1], 0, attention_mask, hidden.dtype))
+    def call(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=False,
+             output_hidden_states=False, training=False):  # fmt: skip
+        if input_ids is None:
+            raise ValueError("You have to specify input_ids.")
+        hidden = self.embeddings(input_ids, position_ids=position_ids)
+        bias = causal_bias(tf.shape(input_ids)[-1], 0, attention_mask, hidden.dtype)
+        hidden, states, attentions = self.encoder(hidden, bias=bias, output_attentions=output_attentions,
+                                                  training=training)  # fmt: skip
         hidden = self.final_layer_norm(hidden)
-        if c.eos_token_id == 2:
+        if self.eos_token_id == 2:  # old checkpoints: the end token has the largest id
             ends = tf.argmax(input_ids, axis=-1, output_type=tf.int32)
         else:
-            ends = tf.argmax(tf.cast(input_ids == c.eos_token_id, tf.int32), axis=-1, output_type=tf.int32)
+            ends = tf.argmax(tf.cast(input_ids == self.eos_token_id, tf.int32), axis=-1, output_type=tf.int32)
         return out.BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=tf.gather(hidden, ends, batch_dims=1),
-                                              hidden_states=states if output_hidden_states else None)  # fmt: skip
+                                              hidden_states=states if output_hidden_states else None,
+                                              attentions=attentions)  # fmt: skip
 
 
 class TFCLIPVisionEmbeddings(Layer):
@@ -119,30 +72,50 @@ class TFCLIPVisionEmbeddings(Layer):
                                                initializer=weights_init(self.config))  # fmt: skip
         self.built = True
 
-    def call(self, pixel_values):
+    def call(self, pixel_values, interpolate_pos_encoding=False):
         c = self.config
-        if pixel_values.shape[1] != c.num_channels:
-            raise ValueError(f"pixel_values must have shape [batch, {c.num_channels}, height, width]; "
-                             f"got {tuple(pixel_values.shape)}.")  # fmt: skip
-        patches = self.patch_embedding(tf.transpose(pixel_values, (0, 2, 3, 1)))
+        check_pixel_values(pixel_values, c.num_channels)
+        height, width = pixel_values.shape[-2:]
+        if not interpolate_pos_encoding and (height, width) != (c.image_size, c.image_size):
+            raise ValueError(f"Input image size ({height}*{width}) doesn't match the model ({c.image_size}*"
+                             f"{c.image_size}); resize it or pass interpolate_pos_encoding=True.")  # fmt: skip
+        patches = self.patch_embedding(to_nhwc(pixel_values))
         patches = tf.reshape(patches, (tf.shape(patches)[0], -1, c.hidden_size))
         cls = tf.broadcast_to(self.class_embedding, (tf.shape(patches)[0], 1, c.hidden_size))
-        embeds = tf.concat([cls, patches], axis=1)
-        return embeds + self.position_embedding(tf.range(tf.shape(embeds)[1])[None])
+        table = self.position_embedding(tf.range(self.position_embedding._spec[1][0]))
+        grid = int((table.shape[0] - 1) ** 0.5)
+        rows, cols = height // c.patch_size, width // c.patch_size
+        if interpolate_pos_encoding and (rows, cols) != (grid, grid):
+            resized = resize_grid(tf.reshape(table[1:], (grid, grid, -1)), rows, cols)
+            table = tf.concat([table[:1], tf.reshape(resized, (rows * cols, -1))], axis=0)
+        return tf.concat([cls, patches], axis=1) + table[None]
 
 
 class TFCLIPVisionTransformer(Layer):
+    """Takes the vision config, or a CLIPConfig (then its vision part)."""
+
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
-        self.embeddings = TFCLIPVisionEmbeddings(config, name="embeddings")
-        self.pre_layrnorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="pre_layrnorm")
-        self.encoder = TFCLIPEncoder(config, name="encoder")
-        self.post_layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="post_layernorm")
+        vision = getattr(config, "vision_config", config)
+        self.embeddings = TFCLIPVisionEmbeddings(vision, name="embeddings")
+        self.pre_layrnorm = layer_norm(vision, "pre_layrnorm")
+        self.encoder = TFCLIPEncoder(vision, name="encoder")
+        self.post_layernorm = layer_norm(vision, "post_layernorm")
 
-    def call(self, pixel_values, output_hidden_states=False):
-        hidden, states = self.encoder(self.pre_layrnorm(self.embeddings(pixel_values)))
+    def call(self, pixel_values=None, output_attentions=False, output_hidden_states=False,
+             interpolate_pos_encoding=False, training=False):  # fmt: skip
+        hidden = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding))
+        hidden, states, attentions = self.encoder(hidden, output_attentions=output_attentions, training=training)
         return out.BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=self.post_layernorm(hidden[:, 0]),
-                                              hidden_states=states if output_hidden_states else None)  # fmt: skip
+                                              hidden_states=states if output_hidden_states else None,
+                                              attentions=attentions)  # fmt: skip
+
+
+def contrastive_loss(logits_per_text):
+    targets = tf.range(tf.shape(logits_per_text)[0])
+    per_text = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits_per_text)
+    per_image = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.transpose(logits_per_text))
+    return (tf.reduce_mean(per_text) + tf.reduce_mean(per_image)) / 2
 
 
 class TFCLIPMainLayer(Layer):
@@ -159,13 +132,18 @@ class TFCLIPMainLayer(Layer):
                                            initializer=keras.initializers.Constant(self.config.logit_scale_init_value))  # fmt: skip
         self.built = True
 
-    def call(self, input_ids, pixel_values, attention_mask=None, output_hidden_states=False):
-        text = self.text_model(input_ids, attention_mask=attention_mask, output_hidden_states=output_hidden_states)
-        vision = self.vision_model(pixel_values, output_hidden_states=output_hidden_states)
+    def call(self, input_ids, pixel_values=None, attention_mask=None, position_ids=None, return_loss=False,
+             output_attentions=False, output_hidden_states=False, interpolate_pos_encoding=False, training=False):  # fmt: skip
+        flags = {"output_attentions": output_attentions, "output_hidden_states": output_hidden_states}
+        vision = self.vision_model(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, training=training,
+                                   **flags)  # fmt: skip
+        text = self.text_model(input_ids, attention_mask=attention_mask, position_ids=position_ids, training=training,
+                               **flags)  # fmt: skip
         image_embeds = tf.math.l2_normalize(self.visual_projection(vision.pooler_output), axis=-1)
         text_embeds = tf.math.l2_normalize(self.text_projection(text.pooler_output), axis=-1)
         logits_per_text = tf.matmul(text_embeds, image_embeds, transpose_b=True) * tf.exp(self.logit_scale)
-        return out.CLIPOutput(logits_per_image=tf.transpose(logits_per_text), logits_per_text=logits_per_text,
+        return out.CLIPOutput(loss=contrastive_loss(logits_per_text) if return_loss else None,
+                              logits_per_image=tf.transpose(logits_per_text), logits_per_text=logits_per_text,
                               text_embeds=text_embeds, image_embeds=image_embeds, text_model_output=text,
                               vision_model_output=vision)  # fmt: skip
 
@@ -187,34 +165,26 @@ class TFCLIPModel(TFCLIPPreTrainedModel):
         return {"input_ids": np.zeros((1, 2), np.int32),
                 "pixel_values": np.zeros((1, v.num_channels, v.image_size, v.image_size), np.float32)}  # fmt: skip
 
-    def call(self, input_ids=None, pixel_values=None, attention_mask=None, training=False, return_dict=True,
-                output_hidden_states=False, **kwargs):  # fmt: skip
+    def call(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, return_loss=None,
+             output_attentions=None, output_hidden_states=None, interpolate_pos_encoding=None, training=False,
+             return_dict=True, **kwargs):  # fmt: skip
         if input_ids is None or pixel_values is None:
             raise ValueError("TFCLIPModel needs both input_ids and pixel_values (or get_text/image_features).")
-        result = self.clip(input_ids, pixel_values, attention_mask=attention_mask, output_hidden_states=output_hidden_states)
+        result = self.clip(input_ids, pixel_values=pixel_values, attention_mask=attention_mask,
+                           position_ids=position_ids, return_loss=bool(return_loss),
+                           output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                           interpolate_pos_encoding=bool(interpolate_pos_encoding), training=training)  # fmt: skip
         return out.finish(result, return_dict)
 
-    def get_text_features(self, input_ids, attention_mask=None):
-        pooled = self.clip.text_model(tf.convert_to_tensor(input_ids), attention_mask=attention_mask).pooler_output
-        return self.clip.text_projection(pooled)
+    def get_text_features(self, input_ids, attention_mask=None, position_ids=None):
+        text = self.clip.text_model(tf.convert_to_tensor(input_ids), attention_mask=attention_mask,
+                                    position_ids=position_ids)  # fmt: skip
+        return self.clip.text_projection(text.pooler_output)
 
-    def get_image_features(self, pixel_values):
-        return self.clip.visual_projection(self.clip.vision_model(tf.convert_to_tensor(pixel_values)).pooler_output)
+    def get_image_features(self, pixel_values, interpolate_pos_encoding=False):
+        vision = self.clip.vision_model(tf.convert_to_tensor(pixel_values), interpolate_pos_encoding=interpolate_pos_encoding)
+        return self.clip.visual_projection(vision.pooler_output)
 
 
-class TFCLIPForImageClassification(TFCLIPPreTrainedModel):
-    main_input_name = "pixel_values"
-
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self.vision_model = TFCLIPVisionTransformer(config.vision_config, name="vision_model")
-        self.classifier = dense(config, config.num_labels, "classifier")
-
-    def dummy_inputs(self) -> dict:
-        v = self.config.vision_config
-        return {"pixel_values": np.zeros((1, v.num_channels, v.image_size, v.image_size), np.float32)}
-
-    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
-        encoded = self.vision_model(pixel_values, output_hidden_states=output_hidden_states)
-        logits = self.classifier(tf.reduce_mean(encoded.last_hidden_state[:, 1:], axis=1))
-        return out.finish(out.ImageClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+class TFCLIPForImageClassification(TFImageClassificationModel, TFCLIPPreTrainedModel, TFVisionPreTrainedModel):
+    main_layer_class = TFCLIPVisionTransformer

@@ -11,9 +11,9 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
-from ..losses import sequence_classification_loss
-from ..modeling import Layer, dense
-from .vit import DropPath, TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import DropPath, TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..heads import TFImageClassificationModel
+from ..modeling import Layer, dense, weights_init
 
 
 def layer_norm(name: str, epsilon: float = 1e-6):
@@ -33,11 +33,30 @@ class TFConvNextEmbeddings(Layer):
         return self.layernorm(self.patch_embeddings(to_nhwc(pixel_values)))
 
 
+class TFDepthwiseConv(Layer):
+    """A 7x7 depthwise conv (`dwconv/kernel` [7, 7, 1, dim] as Keras' grouped Conv2D stores it) computed with
+    tf.nn.depthwise_conv2d: Keras' grouped convolution runs in an XLA function that cannot read variables
+    created while loading."""
+
+    def __init__(self, config, dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.config, self.dim = config, dim
+
+    def build(self, input_shape=None):
+        self.kernel = self.add_weight(name="kernel", shape=(7, 7, 1, self.dim), initializer=weights_init(self.config))
+        self.bias = self.add_weight(name="bias", shape=(self.dim,), initializer="zeros")
+        self.built = True
+
+    def call(self, x):
+        kernel = tf.reshape(self.kernel, (7, 7, self.dim, 1))
+        return tf.nn.depthwise_conv2d(x, kernel, strides=(1, 1, 1, 1), padding="VALID") + self.bias
+
+
 class TFConvNextLayer(Layer):
     def __init__(self, config: ConvNextConfig, dim: int, drop_path: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.config, self.dim = config, dim
-        self.dwconv = conv(config, dim, 7, "dwconv", groups=dim)
+        self.dwconv = TFDepthwiseConv(config, dim, name="dwconv")
         self.layernorm = layer_norm("layernorm")
         self.pwconv1 = dense(config, 4 * dim, "pwconv1")
         self.act = get_activation(config.hidden_act)
@@ -118,6 +137,7 @@ class TFConvNextMainLayer(Layer):
 class TFConvNextPreTrainedModel(TFVisionPreTrainedModel):
     config_class = ConvNextConfig
     base_model_prefix = "convnext"
+    main_layer_class = TFConvNextMainLayer
 
 
 class TFConvNextModel(TFConvNextPreTrainedModel):
@@ -132,21 +152,8 @@ class TFConvNextModel(TFConvNextPreTrainedModel):
         return out.finish(result, return_dict)
 
 
-class TFConvNextForImageClassification(TFConvNextPreTrainedModel):
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self.convnext = TFConvNextMainLayer(config, name="convnext")
-        self.classifier = dense(config, config.num_labels, "classifier") if config.num_labels > 0 else None
-
-    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
-                **kwargs):  # fmt: skip
-        encoded = self.convnext(pixel_values, output_hidden_states=output_hidden_states, training=training)
-        logits = encoded.pooler_output
-        if self.classifier is not None:
-            logits = self.classifier(logits)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return out.finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class TFConvNextForImageClassification(TFImageClassificationModel, TFConvNextPreTrainedModel):
+    output_class = out.ImageClassifierOutputWithNoAttention
 
 
 class TFConvNextBackbone(TFConvNextPreTrainedModel):

@@ -10,9 +10,9 @@ from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
 from ..activations import get_activation
-from ..losses import sequence_classification_loss
+from ..blocks.vision import TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..heads import TFImageClassificationModel
 from ..modeling import Layer, dense
-from .vit import TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
 
 
 def batch_norm(name: str = "normalization", epsilon: float = 1e-5):
@@ -71,7 +71,7 @@ class TFResNetResidualLayer(Layer):
 
     def __init__(self, config, in_channels, out_channels, stride=1, bottleneck=False, **kwargs):
         super().__init__(**kwargs)
-        act = config.hidden_act
+        act = config.block_conv_activation
         self.shortcut = _shortcut(config, in_channels, out_channels, stride)
         if bottleneck:
             reduced, early = out_channels // 4, config.downsample_in_bottleneck
@@ -80,7 +80,7 @@ class TFResNetResidualLayer(Layer):
         else:
             specs = [(out_channels, 3, stride, act), (out_channels, 3, 1, None)]
         self.layer = [TFResNetConvLayer(config, c, k, s, a, name=f"layer.{i}") for i, (c, k, s, a) in enumerate(specs)]
-        self.activation = get_activation(act)
+        self.activation = get_activation(config.hidden_act)
 
     def call(self, x, training=False):
         residual = self.shortcut(x, training=training) if self.shortcut is not None else x
@@ -150,6 +150,7 @@ class TFResNetMainLayer(Layer):
 class TFResNetPreTrainedModel(TFVisionPreTrainedModel):
     config_class = ResNetConfig
     base_model_prefix = "resnet"
+    main_layer_class = TFResNetMainLayer
 
 
 class TFResNetModel(TFResNetPreTrainedModel):
@@ -164,21 +165,17 @@ class TFResNetModel(TFResNetPreTrainedModel):
         return out.finish(result, return_dict)
 
 
-class TFResNetForImageClassification(TFResNetPreTrainedModel):
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self.resnet = TFResNetMainLayer(config, name="resnet")
-        self.classifier_layer = dense(config, config.num_labels, "classifier.1") if config.num_labels > 0 else None
+class TFResNetForImageClassification(TFImageClassificationModel, TFResNetPreTrainedModel):
+    """The classifier is the Dense layer `classifier.1` (PyTorch's Sequential(Flatten, Linear)) on the pooled map."""
 
-    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
-                **kwargs):  # fmt: skip
-        encoded = self.resnet(pixel_values, output_hidden_states=output_hidden_states, training=training)
-        logits = tf.reshape(encoded.pooler_output, (tf.shape(encoded.pooler_output)[0], -1))
-        if self.classifier_layer is not None:
-            logits = self.classifier_layer(logits)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return out.finish(out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+    output_class = out.ImageClassifierOutputWithNoAttention
+
+    def add_output_layer(self, out_features: int) -> None:
+        self.classifier_layer = dense(self.config, out_features, "classifier.1") if out_features else None
+
+    def output_layer(self, features, training=False):
+        flat = tf.reshape(features, (tf.shape(features)[0], -1))
+        return flat if self.classifier_layer is None else self.classifier_layer(flat)
 
 
 class TFResNetBackbone(TFResNetPreTrainedModel):

@@ -10,19 +10,21 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.swin import SwinConfig
+from autoload.vision import window_relative_position_index
 
 from ..activations import get_activation
-from ..losses import sequence_classification_loss
-from ..modeling import Layer, dense
-from .vit import (
+from ..blocks.vision import (
     DropPath,
-    TFMaskedImageDecoder,
+    PixelDecoder,
     TFVisionPreTrainedModel,
     check_pixel_values,
     conv,
-    masked_reconstruction_loss,
+    masked_image_loss,
     to_nhwc,
+    tokens_to_map,
 )
+from ..heads import TFImageClassificationModel
+from ..modeling import Layer, dense
 
 
 def window_partition(x, size: int):
@@ -38,14 +40,6 @@ def window_reverse(windows, size: int, height: int, width: int):
     return tf.reshape(tf.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, height, width, channels))
 
 
-def relative_position_index(size: int) -> np.ndarray:
-    """For every pair of positions in a window, the row of the bias table holding their offset."""
-    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
-    coords = np.stack([rows.ravel(), cols.ravel()])
-    offsets = (coords[:, :, None] - coords[:, None, :]).transpose(1, 2, 0) + (size - 1)
-    return (offsets[:, :, 0] * (2 * size - 1) + offsets[:, :, 1]).astype(np.int32)
-
-
 def shifted_window_mask(height: int, width: int, size: int, shift: int) -> np.ndarray:
     """[windows, size*size, size*size] additive mask keeping attention inside the regions a shift joined."""
     regions = np.zeros((height, width), np.float32)
@@ -57,11 +51,6 @@ def shifted_window_mask(height: int, width: int, size: int, shift: int) -> np.nd
             label += 1
     labels = regions.reshape(height // size, size, width // size, size).transpose(0, 2, 1, 3).reshape(-1, size * size)
     return np.where(labels[:, None, :] != labels[:, :, None], np.float32(-100.0), np.float32(0.0))
-
-
-def _as_map(hidden, grid):
-    """[batch, H*W, C] -> channels-first [batch, C, H, W]."""
-    return tf.transpose(tf.reshape(hidden, (-1, grid[0], grid[1], hidden.shape[-1])), (0, 3, 1, 2))
 
 
 class TFSwinPatchEmbeddings(Layer):
@@ -138,7 +127,7 @@ class TFSwinSelfAttention(Layer):
         self.value = dense(config, dim, "value", use_bias=config.qkv_bias)
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
         # A PyTorch buffer derived from the window size; computed here rather than read from checkpoints.
-        self.position_index = relative_position_index(config.window_size)
+        self.position_index = window_relative_position_index(config.window_size, config.window_size)
 
     def build(self, input_shape=None):
         rows = (2 * self.window_size - 1) ** 2
@@ -227,6 +216,12 @@ class TFSwinLayer(Layer):
         size, shift = self.window_size, self.shift_size
         if not always_partition and min(grid) <= size:  # the whole map fits in one window: no shift
             size, shift = min(grid), 0
+            if size < self.window_size:
+                raise ValueError(
+                    f"Swin: a {height}x{width} map is smaller than window_size ({self.window_size}), so the relative "
+                    "position table does not fit (transformers 4.57.6 fails here too); use larger images or a smaller "
+                    "window_size."
+                )
         channels = hidden.shape[-1]
         shortcut = hidden
         hidden = tf.reshape(self.layernorm_before(hidden), (-1, height, width, channels))
@@ -259,12 +254,13 @@ class TFSwinStage(Layer):
         self.downsample = TFSwinPatchMerging(config, dim, name="downsample") if downsample else None
 
     def call(self, hidden, grid=None, always_partition=False, training=False):
+        """(output, output before patch merging, next grid, the last block's attention probabilities)."""
         for block in self.blocks:
-            hidden, _ = block(hidden, grid=grid, always_partition=always_partition, training=training)
+            hidden, probs = block(hidden, grid=grid, always_partition=always_partition, training=training)
         before = hidden
         if self.downsample is None:
-            return hidden, before, grid
-        return self.downsample(before, grid=grid), before, ((grid[0] + 1) // 2, (grid[1] + 1) // 2)
+            return hidden, before, grid, probs
+        return self.downsample(before, grid=grid), before, ((grid[0] + 1) // 2, (grid[1] + 1) // 2), probs
 
 
 class TFSwinEncoder(Layer):
@@ -279,16 +275,19 @@ class TFSwinEncoder(Layer):
             start += depth
 
     def call(self, hidden, grid=None, before_downsampling=False, always_partition=False, training=False):
-        """(last hidden, hidden states, reshaped [batch, C, H, W] hidden states)."""
-        states, maps = (hidden,), (_as_map(hidden, grid),)
+        """(last hidden, hidden states, reshaped [batch, C, H, W] hidden states, attentions: per stage, its last
+        block's)."""
+        states, maps, attentions = (hidden,), (tokens_to_map(hidden, *grid),), ()
         for stage in self.stages:
-            hidden, before, next_grid = stage(hidden, grid=grid, always_partition=always_partition, training=training)
+            hidden, before, next_grid, probs = stage(hidden, grid=grid, always_partition=always_partition,
+                                                     training=training)  # fmt: skip
             if before_downsampling:
-                states, maps = states + (before,), maps + (_as_map(before, grid),)
+                states, maps = states + (before,), maps + (tokens_to_map(before, *grid),)
             else:
-                states, maps = states + (hidden,), maps + (_as_map(hidden, next_grid),)
+                states, maps = states + (hidden,), maps + (tokens_to_map(hidden, *next_grid),)
+            attentions += (probs,)
             grid = next_grid
-        return hidden, states, maps
+        return hidden, states, maps, attentions
 
 
 class TFSwinMainLayer(Layer):
@@ -299,16 +298,17 @@ class TFSwinMainLayer(Layer):
         self.encoder = TFSwinEncoder(config, name="encoder")
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
 
-    def call(self, pixel_values, bool_masked_pos=None, output_hidden_states=False, training=False):
+    def call(self, pixel_values, bool_masked_pos=None, output_attentions=False, output_hidden_states=False,
+             training=False):  # fmt: skip
         if pixel_values is None:
             raise ValueError("Swin needs pixel_values.")
         embeds, grid = self.embeddings(pixel_values, bool_masked_pos=bool_masked_pos, training=training)
-        hidden, states, maps = self.encoder(embeds, grid=grid, training=training)
+        hidden, states, maps, attentions = self.encoder(embeds, grid=grid, training=training)
         hidden = self.layernorm(hidden)
         pooled = tf.reduce_mean(hidden, axis=1) if self.add_pooling_layer else None
         return out.SwinModelOutput(
-            last_hidden_state=hidden, pooler_output=pooled,
-            hidden_states=states if output_hidden_states else None,
+            last_hidden_state=hidden, pooler_output=pooled, hidden_states=states if output_hidden_states else None,
+            attentions=attentions if output_attentions else None,
             reshaped_hidden_states=maps if output_hidden_states else None,
         )  # fmt: skip
 
@@ -316,6 +316,7 @@ class TFSwinMainLayer(Layer):
 class TFSwinPreTrainedModel(TFVisionPreTrainedModel):
     config_class = SwinConfig
     base_model_prefix = "swin"
+    main_layer_class = TFSwinMainLayer
 
 
 class TFSwinModel(TFSwinPreTrainedModel):
@@ -326,28 +327,14 @@ class TFSwinModel(TFSwinPreTrainedModel):
         self.swin = TFSwinMainLayer(config, add_pooling_layer, use_mask_token, name="swin")
 
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
-                output_hidden_states=False, **kwargs):  # fmt: skip
-        result = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_hidden_states=output_hidden_states,
-                           training=training)  # fmt: skip
+             output_attentions=False, output_hidden_states=False, **kwargs):  # fmt: skip
+        result = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,
+                           output_hidden_states=output_hidden_states, training=training)  # fmt: skip
         return out.finish(result, return_dict)
 
 
-class TFSwinForImageClassification(TFSwinPreTrainedModel):
-    def __init__(self, config, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
-        self.swin = TFSwinMainLayer(config, name="swin")
-        self.classifier = dense(config, config.num_labels, "classifier") if config.num_labels > 0 else None
-
-    def call(self, pixel_values=None, labels=None, training=False, return_dict=True, output_hidden_states=False,
-                **kwargs):  # fmt: skip
-        encoded = self.swin(pixel_values, output_hidden_states=output_hidden_states, training=training)
-        logits = encoded.pooler_output
-        if self.classifier is not None:
-            logits = self.classifier(logits)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        return out.finish(out.SwinImageClassifierOutput(loss=loss, logits=logits,
-                            hidden_states=encoded.hidden_states,
-                            reshaped_hidden_states=encoded.reshaped_hidden_states), return_dict)  # fmt: skip
+class TFSwinForImageClassification(TFImageClassificationModel, TFSwinPreTrainedModel):
+    output_class = out.SwinImageClassifierOutput
 
 
 class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
@@ -355,7 +342,7 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.swin = TFSwinMainLayer(config, add_pooling_layer=False, use_mask_token=True, name="swin")
         stride = config.encoder_stride
-        self.decoder = TFMaskedImageDecoder(config, stride**2 * config.num_channels, stride, name="decoder")
+        self.decoder = PixelDecoder(config, stride, config.num_channels, name="decoder")
 
     def dummy_inputs(self) -> dict:
         inputs = super().dummy_inputs()
@@ -364,20 +351,17 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
         return inputs
 
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
-                output_hidden_states=False, **kwargs):  # fmt: skip
-        encoded = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_hidden_states=output_hidden_states,
-                            training=training)  # fmt: skip
+             output_attentions=False, output_hidden_states=False, **kwargs):  # fmt: skip
+        encoded = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,
+                            output_hidden_states=output_hidden_states, training=training)  # fmt: skip
         hidden = encoded.last_hidden_state
         side = int(hidden.shape[1] ** 0.5)
-        reconstruction = self.decoder(_as_map(hidden, (side, side)))
+        reconstruction = self.decoder(tokens_to_map(hidden, side, side))
         loss = None
         if bool_masked_pos is not None:
-            config = self.config
-            loss = masked_reconstruction_loss(pixel_values, reconstruction, bool_masked_pos, config.image_size,
-                                              config.patch_size, config.num_channels)  # fmt: skip
-        return out.finish(out.SwinMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction,
-                            hidden_states=encoded.hidden_states,
-                            reshaped_hidden_states=encoded.reshaped_hidden_states), return_dict)  # fmt: skip
+            loss = masked_image_loss(pixel_values, reconstruction, bool_masked_pos, self.config)
+        result = out.from_encoded(out.SwinMaskedImageModelingOutput, encoded, loss=loss, reconstruction=reconstruction)
+        return out.finish(result, return_dict)
 
 
 class TFSwinBackbone(TFSwinPreTrainedModel):
@@ -398,14 +382,15 @@ class TFSwinBackbone(TFSwinPreTrainedModel):
     def channels(self) -> list[int]:
         return [self.num_features[i] for i in self.config.out_indices]
 
-    def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
+    def call(self, pixel_values=None, training=False, return_dict=True, output_attentions=False,
+             output_hidden_states=False, **kwargs):  # fmt: skip
         embeds, grid = self.embeddings(pixel_values, training=training)
-        _, states, maps = self.encoder(embeds, grid=grid, before_downsampling=True, always_partition=True,
-                                       training=training)  # fmt: skip
+        _, states, maps, attentions = self.encoder(embeds, grid=grid, before_downsampling=True, always_partition=True,
+                                                   training=training)  # fmt: skip
         features = []
         for stage, i in zip(self.config.out_features, self.config.out_indices):
             normed = self.hidden_states_norms[stage](tf.transpose(maps[i], (0, 2, 3, 1)))
             features.append(tf.transpose(normed, (0, 3, 1, 2)))
-        result = out.BackboneOutput(feature_maps=tuple(features),
-                                    hidden_states=states if output_hidden_states else None)  # fmt: skip
+        result = out.BackboneOutput(feature_maps=tuple(features), hidden_states=states if output_hidden_states else None,
+                                    attentions=attentions if output_attentions else None)  # fmt: skip
         return out.finish(result, return_dict)

@@ -1,4 +1,5 @@
-"""CLIP in PyTorch: a causal text transformer and a ViT image encoder projected into one space."""
+"""CLIP in PyTorch: a causal text transformer and a ViT image encoder (CLIP-style pre-norm layers) projected
+into one space."""
 
 from __future__ import annotations
 
@@ -6,116 +7,47 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.models.clip import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
+from autoload.models.clip import CLIPConfig
 
-from ..activations import get_activation
-from ..losses import sequence_classification_loss
+from ..attention import causal_mask
+from ..blocks.vision import CLIPEncoder, CLIPTextEmbeddings, check_pixel_values, config_flag, resize_grid
+from ..heads import ImageClassificationModel
 from ..modeling import PreTrainedModel
-from .bert import additive_mask
-from .vit import check_pixel_values
-
-
-class CLIPAttention(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.num_heads = config.num_attention_heads
-        self.head_dim = config.hidden_size // config.num_attention_heads
-        size = config.hidden_size
-        self.q_proj, self.k_proj = nn.Linear(size, size), nn.Linear(size, size)
-        self.v_proj, self.out_proj = nn.Linear(size, size), nn.Linear(size, size)
-        self.dropout = config.attention_dropout
-
-    def _heads(self, x):
-        return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
-
-    def forward(self, hidden, mask=None):
-        q, k, v = self._heads(self.q_proj(hidden)), self._heads(self.k_proj(hidden)), self._heads(self.v_proj(hidden))
-        dropout = self.dropout if self.training else 0.0
-        context = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-        return self.out_proj(context.transpose(1, 2).reshape(hidden.shape))
-
-
-class CLIPMLP(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.act = get_activation(config.hidden_act)
-
-    def forward(self, hidden):
-        return self.fc2(self.act(self.fc1(hidden)))
-
-
-class CLIPEncoderLayer(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.layer_norm1 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.self_attn = CLIPAttention(config)
-        self.layer_norm2 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.mlp = CLIPMLP(config)
-
-    def forward(self, hidden, mask=None):
-        hidden = hidden + self.self_attn(self.layer_norm1(hidden), mask)
-        return hidden + self.mlp(self.layer_norm2(hidden))
-
-
-class CLIPEncoder(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.layers = nn.ModuleList(CLIPEncoderLayer(config) for _ in range(config.num_hidden_layers))
-
-    def forward(self, hidden, mask=None):
-        states = (hidden,)
-        for layer in self.layers:
-            hidden = layer(hidden, mask)
-            states += (hidden,)
-        return hidden, states
-
-
-class CLIPTextEmbeddings(nn.Module):
-    def __init__(self, config: CLIPTextConfig):
-        super().__init__()
-        self.token_embedding = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.position_embedding = nn.Embedding(config.max_position_embeddings, config.hidden_size)
-
-    def forward(self, input_ids, position_ids=None):
-        length = input_ids.shape[-1]
-        if length > self.position_embedding.num_embeddings:
-            raise ValueError(
-                f"Sequence length {length} is longer than max_position_embeddings "
-                f"({self.position_embedding.num_embeddings}); truncate the text."
-            )
-        if position_ids is None:
-            position_ids = torch.arange(length, device=input_ids.device)[None]
-        return self.token_embedding(input_ids) + self.position_embedding(position_ids)
 
 
 class CLIPTextTransformer(nn.Module):
-    def __init__(self, config: CLIPTextConfig):
+    """Takes the text config, or a CLIPConfig (then its text part; output flags default to the CLIPConfig's)."""
+
+    def __init__(self, config):
         super().__init__()
         self.config = config
-        self.embeddings = CLIPTextEmbeddings(config)
-        self.encoder = CLIPEncoder(config)
-        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        text = getattr(config, "text_config", config)
+        self.eos_token_id = text.eos_token_id
+        self.embeddings = CLIPTextEmbeddings(text)
+        self.encoder = CLIPEncoder(text)
+        self.final_layer_norm = nn.LayerNorm(text.hidden_size, eps=text.layer_norm_eps)
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, output_hidden_states=False):
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
+                output_hidden_states=None, return_dict=True, **kwargs):  # fmt: skip
+        if input_ids is None:
+            raise ValueError("You have to specify input_ids.")
         hidden = self.embeddings(input_ids, position_ids)
-        mask = additive_mask(attention_mask, hidden.dtype, causal_len=hidden.shape[1])
-        hidden, states = self.encoder(hidden, mask)
+        mask = causal_mask(hidden.shape[1], 0, attention_mask, hidden.dtype, hidden.device)
+        hidden, states, attentions = self.encoder(hidden, mask, config_flag(self.config, output_attentions,
+                                                                            "output_attentions"))  # fmt: skip
         hidden = self.final_layer_norm(hidden)
         rows = torch.arange(hidden.shape[0], device=hidden.device)
-        if self.config.eos_token_id == 2:  # old checkpoints: the end token has the largest id
+        if self.eos_token_id == 2:  # old checkpoints: the end token has the largest id
             ends = input_ids.argmax(-1)
         else:
-            ends = (input_ids == self.config.eos_token_id).int().argmax(-1)
-        return out.BaseModelOutputWithPooling(
-            last_hidden_state=hidden, pooler_output=hidden[rows, ends],
-            hidden_states=states if output_hidden_states else None,
-        )  # fmt: skip
+            ends = (input_ids == self.eos_token_id).int().argmax(-1)
+        keep = config_flag(self.config, output_hidden_states, "output_hidden_states")
+        return out.BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=hidden[rows, ends],
+                                              hidden_states=states if keep else None, attentions=attentions)  # fmt: skip
 
 
 class CLIPVisionEmbeddings(nn.Module):
-    def __init__(self, config: CLIPVisionConfig):
+    def __init__(self, config):
         super().__init__()
         self.config = config
         self.class_embedding = nn.Parameter(torch.zeros(config.hidden_size))
@@ -123,32 +55,49 @@ class CLIPVisionEmbeddings(nn.Module):
                                          config.patch_size, bias=False)  # fmt: skip
         self.position_embedding = nn.Embedding((config.image_size // config.patch_size) ** 2 + 1, config.hidden_size)
 
-    def forward(self, pixel_values):
+    def positions_for(self, height: int, width: int) -> torch.Tensor:
+        table = self.position_embedding.weight
+        grid = int((table.shape[0] - 1) ** 0.5)
+        rows, cols = height // self.config.patch_size, width // self.config.patch_size
+        if (rows, cols) == (grid, grid):
+            return table
+        patches = resize_grid(table[1:].reshape(grid, grid, -1), rows, cols).reshape(rows * cols, -1)
+        return torch.cat([table[:1], patches])
+
+    def forward(self, pixel_values, interpolate_pos_encoding=False):
         check_pixel_values(pixel_values, self.config.num_channels)
-        if tuple(pixel_values.shape[-2:]) != (self.config.image_size,) * 2:
+        height, width = pixel_values.shape[-2:]
+        if not interpolate_pos_encoding and (height, width) != (self.config.image_size,) * 2:
             raise ValueError(
-                f"Input image size {tuple(pixel_values.shape[-2:])} doesn't match the model "
-                f"({self.config.image_size}x{self.config.image_size}); use the model's image processor."
+                f"Input image size ({height}*{width}) doesn't match the model ({self.config.image_size}*"
+                f"{self.config.image_size}); resize it or pass interpolate_pos_encoding=True."
             )
         patches = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype)).flatten(2).transpose(1, 2)
         cls = self.class_embedding.expand(patches.shape[0], 1, -1)
-        return torch.cat([cls, patches], dim=1) + self.position_embedding.weight[None]
+        positions = self.positions_for(height, width) if interpolate_pos_encoding else self.position_embedding.weight
+        return torch.cat([cls, patches], dim=1) + positions[None]
 
 
 class CLIPVisionTransformer(nn.Module):
-    def __init__(self, config: CLIPVisionConfig):
-        super().__init__()
-        self.embeddings = CLIPVisionEmbeddings(config)
-        self.pre_layrnorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.encoder = CLIPEncoder(config)
-        self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+    """Takes the vision config, or a CLIPConfig (then its vision part; output flags default to the CLIPConfig's)."""
 
-    def forward(self, pixel_values, output_hidden_states=False):
-        hidden, states = self.encoder(self.pre_layrnorm(self.embeddings(pixel_values)))
-        return out.BaseModelOutputWithPooling(
-            last_hidden_state=hidden, pooler_output=self.post_layernorm(hidden[:, 0]),
-            hidden_states=states if output_hidden_states else None,
-        )  # fmt: skip
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        vision = getattr(config, "vision_config", config)
+        self.embeddings = CLIPVisionEmbeddings(vision)
+        self.pre_layrnorm = nn.LayerNorm(vision.hidden_size, eps=vision.layer_norm_eps)
+        self.encoder = CLIPEncoder(vision)
+        self.post_layernorm = nn.LayerNorm(vision.hidden_size, eps=vision.layer_norm_eps)
+
+    def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
+                interpolate_pos_encoding=False, return_dict=True, **kwargs):  # fmt: skip
+        hidden = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding))
+        hidden, states, attentions = self.encoder(hidden, None, config_flag(self.config, output_attentions,
+                                                                            "output_attentions"))  # fmt: skip
+        keep = config_flag(self.config, output_hidden_states, "output_hidden_states")
+        return out.BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=self.post_layernorm(hidden[:, 0]),
+                                              hidden_states=states if keep else None, attentions=attentions)  # fmt: skip
 
 
 class CLIPPreTrainedModel(PreTrainedModel):
@@ -162,6 +111,12 @@ class CLIPPreTrainedModel(PreTrainedModel):
             nn.init.normal_(module.patch_embedding.weight, std=module.config.initializer_range)
         elif isinstance(module, CLIPModel):
             nn.init.constant_(module.logit_scale, self.config.logit_scale_init_value)
+
+
+def contrastive_loss(logits_per_text: torch.Tensor) -> torch.Tensor:
+    targets = torch.arange(logits_per_text.shape[0], device=logits_per_text.device)
+    return (nn.functional.cross_entropy(logits_per_text, targets)
+            + nn.functional.cross_entropy(logits_per_text.t(), targets)) / 2  # fmt: skip
 
 
 class CLIPModel(CLIPPreTrainedModel):
@@ -180,25 +135,24 @@ class CLIPModel(CLIPPreTrainedModel):
     def get_text_features(self, input_ids=None, attention_mask=None, position_ids=None, **kwargs):
         return self.text_projection(self.text_model(input_ids, attention_mask, position_ids).pooler_output)
 
-    def get_image_features(self, pixel_values=None, **kwargs):
-        return self.visual_projection(self.vision_model(pixel_values).pooler_output)
+    def get_image_features(self, pixel_values=None, interpolate_pos_encoding=False, **kwargs):
+        encoded = self.vision_model(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
+        return self.visual_projection(encoded.pooler_output)
 
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, return_loss=None,
-                output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+                output_attentions=None, output_hidden_states=None, interpolate_pos_encoding=False, return_dict=None,
+                **kwargs):  # fmt: skip
         if input_ids is None or pixel_values is None:
             raise ValueError("CLIPModel needs both input_ids and pixel_values (or use get_text_features / "
                              "get_image_features).")  # fmt: skip
-        keep = self._flag(output_hidden_states, "output_hidden_states")
-        text = self.text_model(input_ids, attention_mask, position_ids, keep)
-        vision = self.vision_model(pixel_values, keep)
+        flags = {"output_attentions": self._flag(output_attentions, "output_attentions"),
+                 "output_hidden_states": self._flag(output_hidden_states, "output_hidden_states")}  # fmt: skip
+        vision = self.vision_model(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, **flags)
+        text = self.text_model(input_ids, attention_mask, position_ids, **flags)
         image_embeds = nn.functional.normalize(self.visual_projection(vision.pooler_output), dim=-1)
         text_embeds = nn.functional.normalize(self.text_projection(text.pooler_output), dim=-1)
         logits_per_text = text_embeds @ image_embeds.t() * self.logit_scale.exp()
-        loss = None
-        if return_loss:
-            targets = torch.arange(logits_per_text.shape[0], device=logits_per_text.device)
-            loss = (nn.functional.cross_entropy(logits_per_text, targets)
-                    + nn.functional.cross_entropy(logits_per_text.t(), targets)) / 2  # fmt: skip
+        loss = contrastive_loss(logits_per_text) if return_loss else None
         result = out.CLIPOutput(
             loss=loss, logits_per_image=logits_per_text.t(), logits_per_text=logits_per_text,
             text_embeds=text_embeds, image_embeds=image_embeds, text_model_output=text, vision_model_output=vision,
@@ -206,18 +160,7 @@ class CLIPModel(CLIPPreTrainedModel):
         return self._finish(result, return_dict)
 
 
-class CLIPForImageClassification(CLIPPreTrainedModel):
+class CLIPForImageClassification(ImageClassificationModel, CLIPPreTrainedModel):
     """The image encoder with a linear classifier on the mean of its patch tokens."""
 
-    def __init__(self, config: CLIPConfig):
-        super().__init__(config)
-        width = config.vision_config.hidden_size
-        self.vision_model = CLIPVisionTransformer(config.vision_config)
-        self.classifier = nn.Linear(width, config.num_labels) if config.num_labels > 0 else nn.Identity()
-
-    def forward(self, pixel_values=None, labels=None, output_hidden_states=None, return_dict=None, **kwargs):
-        encoded = self.vision_model(pixel_values, self._flag(output_hidden_states, "output_hidden_states"))
-        logits = self.classifier(encoded.last_hidden_state[:, 1:].mean(dim=1))
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.ImageClassifierOutput(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+    base_class = CLIPVisionTransformer

@@ -9,10 +9,9 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
-from ..layers import ChannelsFirstLayerNorm, DropPath
-from ..losses import sequence_classification_loss
+from ..blocks.vision import ChannelsFirstLayerNorm, DropPath, check_pixel_values
+from ..heads import ImageClassificationModel
 from ..modeling import PreTrainedModel
-from .vit import check_pixel_values
 
 
 class ConvNextEmbeddings(nn.Module):
@@ -116,19 +115,9 @@ class ConvNextModel(ConvNextPreTrainedModel):
         return self._finish(result, return_dict)
 
 
-class ConvNextForImageClassification(ConvNextPreTrainedModel):
-    def __init__(self, config: ConvNextConfig):
-        super().__init__(config)
-        self.convnext = ConvNextModel(config)
-        width = config.hidden_sizes[-1]
-        self.classifier = nn.Linear(width, config.num_labels) if config.num_labels > 0 else nn.Identity()
-
-    def forward(self, pixel_values=None, labels=None, return_dict=None, **kwargs):
-        encoded = self.convnext(pixel_values, return_dict=True, **kwargs)
-        logits = self.classifier(encoded.pooler_output)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+class ConvNextForImageClassification(ImageClassificationModel, ConvNextPreTrainedModel):
+    base_class = ConvNextModel
+    output_class = out.ImageClassifierOutputWithNoAttention
 
 
 class ConvNextBackbone(ConvNextPreTrainedModel):

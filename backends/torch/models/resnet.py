@@ -8,9 +8,9 @@ from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
 from ..activations import get_activation
-from ..losses import sequence_classification_loss
+from ..blocks.vision import check_pixel_values
+from ..heads import ImageClassificationModel
 from ..modeling import PreTrainedModel
-from .vit import check_pixel_values
 
 
 class ResNetConvLayer(nn.Module):
@@ -148,19 +148,14 @@ class ResNetModel(ResNetPreTrainedModel):
         return self._finish(result, return_dict)
 
 
-class ResNetForImageClassification(ResNetPreTrainedModel):
-    def __init__(self, config: ResNetConfig):
-        super().__init__(config)
-        self.resnet = ResNetModel(config)
-        head = nn.Linear(config.hidden_sizes[-1], config.num_labels) if config.num_labels > 0 else nn.Identity()
-        self.classifier = nn.Sequential(nn.Flatten(), head)
+class ResNetForImageClassification(ImageClassificationModel, ResNetPreTrainedModel):
+    """The classifier is `classifier.1` (a Flatten before it) on the pooled [batch, channels, 1, 1] map."""
 
-    def forward(self, pixel_values=None, labels=None, return_dict=None, **kwargs):
-        encoded = self.resnet(pixel_values, return_dict=True, **kwargs)
-        logits = self.classifier(encoded.pooler_output)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=encoded.hidden_states)
-        return self._finish(result, return_dict)
+    base_class = ResNetModel
+    output_class = out.ImageClassifierOutputWithNoAttention
+
+    def build_output_layer(self, out_features: int) -> nn.Module:
+        return nn.Sequential(nn.Flatten(), super().build_output_layer(out_features))
 
 
 class ResNetBackbone(ResNetPreTrainedModel):

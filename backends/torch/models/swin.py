@@ -8,12 +8,12 @@ from torch import nn
 
 from autoload import outputs as out
 from autoload.models.swin import SwinConfig
+from autoload.vision import window_relative_position_index
 
 from ..activations import get_activation
-from ..layers import DropPath
-from ..losses import sequence_classification_loss
+from ..blocks.vision import DropPath, PixelDecoder, check_pixel_values, masked_image_loss, tokens_to_map
+from ..heads import ImageClassificationModel
 from ..modeling import PreTrainedModel
-from .vit import check_pixel_values
 
 
 def window_partition(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -27,13 +27,6 @@ def window_reverse(windows: torch.Tensor, size: int, height: int, width: int) ->
     channels = windows.shape[-1]
     x = windows.view(-1, height // size, width // size, size, size, channels)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, height, width, channels)
-
-
-def relative_position_index(size: int) -> torch.Tensor:
-    """For every pair of positions in a window, the row of the bias table holding their offset."""
-    coords = torch.stack(torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")).flatten(1)
-    offsets = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (size - 1)
-    return offsets[:, :, 0] * (2 * size - 1) + offsets[:, :, 1]
 
 
 class SwinPatchEmbeddings(nn.Module):
@@ -98,7 +91,8 @@ class SwinSelfAttention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * size - 1) ** 2, num_heads))
-        self.register_buffer("relative_position_index", relative_position_index(size))
+        index = torch.from_numpy(window_relative_position_index(size, size))
+        self.register_buffer("relative_position_index", index)
         self.query = nn.Linear(dim, dim, bias=config.qkv_bias)
         self.key = nn.Linear(dim, dim, bias=config.qkv_bias)
         self.value = nn.Linear(dim, dim, bias=config.qkv_bias)
@@ -193,6 +187,12 @@ class SwinLayer(nn.Module):
         size, shift = self.window_size, self.shift_size
         if not always_partition and min(grid) <= size:  # the whole map fits in one window: no shift
             size, shift = min(grid), 0
+            if size < self.window_size:
+                raise ValueError(
+                    f"Swin: a {height}x{width} map is smaller than window_size ({self.window_size}), so the relative "
+                    "position table does not fit (transformers 4.57.6 fails here too); use larger images or a smaller "
+                    "window_size."
+                )
         batch, _, channels = hidden.shape
         shortcut = hidden
         hidden = self.layernorm_before(hidden).view(batch, height, width, channels)
@@ -221,17 +221,13 @@ class SwinStage(nn.Module):
         self.downsample = SwinPatchMerging(dim) if downsample else None
 
     def forward(self, hidden, grid, always_partition=False):
+        """(output, output before patch merging, next grid, the last block's attention probabilities)."""
         for block in self.blocks:
-            hidden, _ = block(hidden, grid, always_partition)
+            hidden, probs = block(hidden, grid, always_partition)
         before = hidden
         if self.downsample is None:
-            return hidden, before, grid
-        return self.downsample(before, grid), before, ((grid[0] + 1) // 2, (grid[1] + 1) // 2)
-
-
-def _as_map(hidden: torch.Tensor, grid) -> torch.Tensor:
-    batch, _, channels = hidden.shape
-    return hidden.view(batch, *grid, channels).permute(0, 3, 1, 2)
+            return hidden, before, grid, probs
+        return self.downsample(before, grid), before, ((grid[0] + 1) // 2, (grid[1] + 1) // 2), probs
 
 
 class SwinEncoder(nn.Module):
@@ -246,16 +242,18 @@ class SwinEncoder(nn.Module):
         self.layers = nn.ModuleList(stages)
 
     def forward(self, hidden, grid, before_downsampling=False, always_partition=False):
-        """(last hidden, hidden states, reshaped [batch, C, H, W] hidden states)."""
-        states, maps = (hidden,), (_as_map(hidden, grid),)
+        """(last hidden, hidden states, reshaped [batch, C, H, W] hidden states, attentions: per stage, its last
+        block's)."""
+        states, maps, attentions = (hidden,), (tokens_to_map(hidden, *grid),), ()
         for stage in self.layers:
-            hidden, before, next_grid = stage(hidden, grid, always_partition)
+            hidden, before, next_grid, probs = stage(hidden, grid, always_partition)
             if before_downsampling:
-                states, maps = states + (before,), maps + (_as_map(before, grid),)
+                states, maps = states + (before,), maps + (tokens_to_map(before, *grid),)
             else:
-                states, maps = states + (hidden,), maps + (_as_map(hidden, next_grid),)
+                states, maps = states + (hidden,), maps + (tokens_to_map(hidden, *next_grid),)
+            attentions += (probs,)
             grid = next_grid
-        return hidden, states, maps
+        return hidden, states, maps, attentions
 
 
 class SwinPreTrainedModel(PreTrainedModel):
@@ -285,63 +283,41 @@ class SwinModel(SwinPreTrainedModel):
     def get_input_embeddings(self):
         return self.embeddings.patch_embeddings
 
-    def forward(self, pixel_values=None, bool_masked_pos=None, output_hidden_states=None, return_dict=None,
-                **kwargs):  # fmt: skip
+    def forward(self, pixel_values=None, bool_masked_pos=None, output_attentions=None, output_hidden_states=None,
+                return_dict=None, **kwargs):  # fmt: skip
         embeds, grid = self.embeddings(pixel_values, bool_masked_pos)
-        hidden, states, maps = self.encoder(embeds, grid)
+        hidden, states, maps, attentions = self.encoder(embeds, grid)
         hidden = self.layernorm(hidden)
         pooled = self.pooler(hidden.transpose(1, 2)).flatten(1) if self.pooler is not None else None
         keep = self._flag(output_hidden_states, "output_hidden_states")
         result = out.SwinModelOutput(
-            last_hidden_state=hidden, pooler_output=pooled,
-            hidden_states=states if keep else None, reshaped_hidden_states=maps if keep else None,
+            last_hidden_state=hidden, pooler_output=pooled, hidden_states=states if keep else None,
+            attentions=attentions if self._flag(output_attentions, "output_attentions") else None,
+            reshaped_hidden_states=maps if keep else None,
         )  # fmt: skip
         return self._finish(result, return_dict)
 
 
-class SwinForImageClassification(SwinPreTrainedModel):
-    def __init__(self, config: SwinConfig):
-        super().__init__(config)
-        self.swin = SwinModel(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
-
-    def forward(self, pixel_values=None, labels=None, return_dict=None, **kwargs):
-        encoded = self.swin(pixel_values, return_dict=True, **kwargs)
-        logits = self.classifier(encoded.pooler_output)
-        loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
-        result = out.SwinImageClassifierOutput(
-            loss=loss, logits=logits, hidden_states=encoded.hidden_states,
-            reshaped_hidden_states=encoded.reshaped_hidden_states,
-        )  # fmt: skip
-        return self._finish(result, return_dict)
+class SwinForImageClassification(ImageClassificationModel, SwinPreTrainedModel):
+    base_class = SwinModel
+    output_class = out.SwinImageClassifierOutput
 
 
 class SwinForMaskedImageModeling(SwinPreTrainedModel):
     def __init__(self, config: SwinConfig):
         super().__init__(config)
         self.swin = SwinModel(config, add_pooling_layer=False, use_mask_token=True)
-        self.decoder = nn.Sequential(
-            nn.Conv2d(config.hidden_size, config.encoder_stride**2 * config.num_channels, kernel_size=1),
-            nn.PixelShuffle(config.encoder_stride),
-        )
+        self.decoder = PixelDecoder(config.hidden_size, config.encoder_stride, config.num_channels)
 
     def forward(self, pixel_values=None, bool_masked_pos=None, return_dict=None, **kwargs):
         encoded = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, return_dict=True, **kwargs)
-        hidden = encoded.last_hidden_state.transpose(1, 2)
-        batch, channels, length = hidden.shape
-        side = int(length**0.5)
-        reconstruction = self.decoder(hidden.reshape(batch, channels, side, side))
+        hidden = encoded.last_hidden_state
+        side = int(hidden.shape[1] ** 0.5)
+        reconstruction = self.decoder(tokens_to_map(hidden, side, side))
         loss = None
         if bool_masked_pos is not None:
-            size, patch = self.config.image_size // self.config.patch_size, self.config.patch_size
-            mask = bool_masked_pos.reshape(-1, size, size).repeat_interleave(patch, 1).repeat_interleave(patch, 2)
-            mask = mask.unsqueeze(1).to(reconstruction.dtype)
-            l1 = nn.functional.l1_loss(pixel_values, reconstruction, reduction="none")
-            loss = (l1 * mask).sum() / (mask.sum() + 1e-5) / self.config.num_channels
-        result = out.SwinMaskedImageModelingOutput(
-            loss=loss, reconstruction=reconstruction, hidden_states=encoded.hidden_states,
-            reshaped_hidden_states=encoded.reshaped_hidden_states,
-        )  # fmt: skip
+            loss = masked_image_loss(pixel_values, reconstruction, bool_masked_pos, self.config)
+        result = out.from_encoded(out.SwinMaskedImageModelingOutput, encoded, loss=loss, reconstruction=reconstruction)
         return self._finish(result, return_dict)
 
 
@@ -362,9 +338,10 @@ class SwinBackbone(SwinPreTrainedModel):
     def channels(self) -> list[int]:
         return [self.num_features[i] for i in self.config.out_indices]
 
-    def forward(self, pixel_values=None, output_hidden_states=None, return_dict=None, **kwargs):
+    def forward(self, pixel_values=None, output_hidden_states=None, output_attentions=None, return_dict=None,
+                **kwargs):  # fmt: skip
         embeds, grid = self.embeddings(pixel_values)
-        _, states, maps = self.encoder(embeds, grid, before_downsampling=True, always_partition=True)
+        _, states, maps, attentions = self.encoder(embeds, grid, before_downsampling=True, always_partition=True)
         features = []
         for stage, i in zip(self.config.out_features, self.config.out_indices):
             normed = self.hidden_states_norms[stage](maps[i].permute(0, 2, 3, 1))
@@ -372,5 +349,6 @@ class SwinBackbone(SwinPreTrainedModel):
         result = out.BackboneOutput(
             feature_maps=tuple(features),
             hidden_states=states if self._flag(output_hidden_states, "output_hidden_states") else None,
+            attentions=attentions if self._flag(output_attentions, "output_attentions") else None,
         )
         return self._finish(result, return_dict)
