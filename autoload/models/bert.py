@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from ..configuration import PretrainedConfig
+from ..encoder import EncoderOptions
 from ..heads import HeadSpec
 
 
@@ -42,6 +45,19 @@ class BertConfig(PretrainedConfig):
         self.use_cache = use_cache
         self.classifier_dropout = classifier_dropout
         check_heads(self)
+
+    def encoder_options(self) -> EncoderOptions:
+        """What the encoder blocks of every framework read from this config."""
+        return EncoderOptions(
+            vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads, intermediate_size=self.intermediate_size,
+            hidden_act=self.hidden_act, layer_norm_eps=self.layer_norm_eps, hidden_dropout=self.hidden_dropout_prob,
+            attention_dropout=self.attention_probs_dropout_prob, max_position_embeddings=self.max_position_embeddings,
+            initializer_range=self.initializer_range, pad_token_id=self.pad_token_id,
+            type_vocab_size=self.type_vocab_size, position_embedding_type=self.position_embedding_type,
+            causal=bool(self.is_decoder), cross_attention=bool(self.add_cross_attention),
+            use_cache=bool(self.use_cache), owner=type(self).__name__,
+        )
 
 
 def check_heads(config) -> None:

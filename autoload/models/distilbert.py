@@ -1,4 +1,8 @@
+from __future__ import annotations
+
 from ..configuration import PretrainedConfig
+from ..encoder import EncoderOptions, check_activation
+from ..heads import HeadSpec
 
 
 class DistilBertConfig(PretrainedConfig):
@@ -26,6 +30,19 @@ class DistilBertConfig(PretrainedConfig):
         if self.dim % self.n_heads:
             raise ValueError(f"DistilBertConfig: dim ({self.dim}) is not a multiple of n_heads ({self.n_heads}).")
 
+    def encoder_options(self) -> EncoderOptions:
+        """What the encoder blocks read: no token types, LayerNorm eps 1e-12, never causal (DistilBERT ignores
+        is_decoder), the sinusoidal table as the position table's initial value when sinusoidal_pos_embds."""
+        return EncoderOptions(
+            vocab_size=self.vocab_size, hidden_size=self.dim, num_hidden_layers=self.n_layers,
+            num_attention_heads=self.n_heads, intermediate_size=self.hidden_dim,
+            hidden_act=check_activation(self.activation, "activation", type(self).__name__), layer_norm_eps=1e-12,
+            hidden_dropout=self.dropout, attention_dropout=self.attention_dropout,
+            max_position_embeddings=self.max_position_embeddings, initializer_range=self.initializer_range,
+            pad_token_id=self.pad_token_id, sinusoidal_positions=bool(self.sinusoidal_pos_embds),
+            owner=type(self).__name__,
+        )
+
 
 CONFIG_CLASS = DistilBertConfig
 ARCHITECTURES = {
@@ -39,3 +56,14 @@ ARCHITECTURES = {
     "MODEL_FOR_TEXT_ENCODING": "DistilBertModel",
 }
 BACKENDS = ("torch", "tf", "flax")
+
+# Sequence classification and multiple choice pool the first token through pre_classifier + ReLU (the
+# architecture's own `pool`), then drop out with seq_classif_dropout.
+_CLASSIFY = HeadSpec(pooling="first", dropout=("seq_classif_dropout",))
+HEADS = {
+    "DistilBertForMaskedLM": HeadSpec(pooling="none", attr="vocab_projector", dropout=()),
+    "DistilBertForSequenceClassification": _CLASSIFY,
+    "DistilBertForMultipleChoice": _CLASSIFY,
+    "DistilBertForTokenClassification": HeadSpec(pooling="none", dropout=("dropout",)),
+    "DistilBertForQuestionAnswering": HeadSpec(pooling="none", attr="qa_outputs", dropout=("qa_dropout",)),
+}

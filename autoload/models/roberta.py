@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+import dataclasses
+
+from ..encoder import EncoderOptions
 from ..heads import HeadSpec
 from .bert import BertConfig
 
@@ -7,6 +12,10 @@ class RobertaConfig(BertConfig):
 
     def __init__(self, pad_token_id=1, bos_token_id=0, eos_token_id=2, **kwargs):
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+
+    def encoder_options(self) -> EncoderOptions:
+        """BERT's, with positions counted from pad_token_id + 1 (so max_position_embeddings - pad - 1 usable)."""
+        return dataclasses.replace(super().encoder_options(), position_padding_idx=self.pad_token_id)
 
 
 CONFIG_CLASS = RobertaConfig

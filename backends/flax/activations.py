@@ -19,6 +19,16 @@ ACTIVATIONS = {
     "swish": jax.nn.silu,
     "tanh": jnp.tanh,
     "sigmoid": jax.nn.sigmoid,
+    "gelu_10": lambda x: jnp.clip(jax.nn.gelu(x, approximate=False), -10.0, 10.0),
+    "gelu_python": lambda x: jax.nn.gelu(x, approximate=False),
+    "gelu_python_tanh": gelu_new,
+    "gelu_accurate": gelu_new,
+    "laplace": lambda x: 0.5 * (1.0 + jax.lax.erf((x - 0.707107) / (0.282095 * math.sqrt(2.0)))),
+    "leaky_relu": lambda x: jax.nn.leaky_relu(x, negative_slope=0.01),
+    "linear": lambda x: x,
+    "mish": lambda x: x * jnp.tanh(jax.nn.softplus(x)),
+    "relu2": lambda x: jnp.square(jax.nn.relu(x)),
+    "relu6": jax.nn.relu6,
 }
 
 

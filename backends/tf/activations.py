@@ -18,6 +18,16 @@ ACTIVATIONS = {
     "swish": tf.nn.silu,
     "tanh": tf.tanh,
     "sigmoid": tf.sigmoid,
+    "gelu_10": lambda x: tf.clip_by_value(tf.nn.gelu(x, approximate=False), -10.0, 10.0),
+    "gelu_python": lambda x: tf.nn.gelu(x, approximate=False),
+    "gelu_python_tanh": gelu_new,
+    "gelu_accurate": gelu_new,
+    "laplace": lambda x: 0.5 * (1.0 + tf.math.erf((x - 0.707107) / (0.282095 * math.sqrt(2.0)))),
+    "leaky_relu": lambda x: tf.nn.leaky_relu(x, alpha=0.01),
+    "linear": tf.identity,
+    "mish": lambda x: x * tf.tanh(tf.math.softplus(x)),
+    "relu2": lambda x: tf.square(tf.nn.relu(x)),
+    "relu6": tf.nn.relu6,
 }
 
 

@@ -27,6 +27,16 @@ ACTIVATIONS = {
     "swish": nn.functional.silu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
+    "gelu_10": lambda x: torch.clip(nn.functional.gelu(x), -10, 10),
+    "gelu_python": lambda x: x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))),
+    "gelu_python_tanh": gelu_new,
+    "gelu_accurate": gelu_new,
+    "laplace": lambda x: 0.5 * (1.0 + torch.erf((x - 0.707107) / (0.282095 * math.sqrt(2.0)))),
+    "leaky_relu": nn.functional.leaky_relu,
+    "linear": lambda x: x,
+    "mish": nn.functional.mish,
+    "relu2": lambda x: torch.square(nn.functional.relu(x)),
+    "relu6": nn.functional.relu6,
 }
 
 

@@ -1,40 +1,124 @@
-"""Random configs of the BERT-family encoders (fields their reference modeling code reads)."""
+"""Random configs of the post-norm encoders (BERT family): every config field transformers 4.57.6's modeling code
+reads for them, including the ones the fixtures leave at their defaults (relative positions, decoder and
+cross-attention layers, untied LM decoders, chunked feed-forward, every weight-free activation)."""
 
 from __future__ import annotations
+
+import numpy as np
+
+from autoload.encoder import ACTIVATIONS, POSITION_EMBEDDING_TYPES
+from autoload.testing import sample_inputs
 
 from .harness import Draw
 
 BERT_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_CAUSAL_LM",
               "MODEL_FOR_NEXT_SENTENCE_PREDICTION", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
               "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+ROBERTA_HEADS = tuple(h for h in BERT_HEADS if "SENTENCE" not in h and h != "MODEL_FOR_PRETRAINING")
+# Heads whose forward takes encoder_hidden_states (the others cannot run cross-attention layers).
+CROSS_ATTENTION_HEADS = ("MODEL", "MODEL_FOR_CAUSAL_LM")
+ATTENTIONS = {"output_hidden_states": True, "output_attentions": True}
+
+
+def pick(rng, values):
+    return values[int(rng.integers(len(values)))]
+
+
+def chosen_heads(rng, heads: tuple[str, ...], count: int = 2) -> tuple[str, ...]:
+    return tuple(str(h) for h in rng.choice(heads, size=min(count, len(heads)), replace=False))
+
+
+def encoder_inputs(heads: int, head_mask: bool, cross_width: int | None = None, source_length: int = 3):
+    """sample_inputs, plus a [heads] head_mask (some heads off) and, for cross-attention layers,
+    encoder_hidden_states with a padded encoder_attention_mask."""
+
+    def inputs(config, rng):
+        values = sample_inputs(config, seed=int(rng.integers(1 << 30)))
+        batch = values["input_ids"].shape[0]
+        if head_mask:
+            values["head_mask"] = (rng.random(heads) < 0.6).astype(np.float32)
+        if cross_width is not None:
+            values["encoder_hidden_states"] = rng.standard_normal((batch, source_length, cross_width)).astype(np.float32)
+            mask = np.ones((batch, source_length), dtype=np.int64)
+            mask[1:, -1] = 0
+            values["encoder_attention_mask"] = mask
+        return values
+
+    return inputs
 
 
 def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
-    heads_per_draw = 2
+    is_decoder = bool(rng.integers(2))
     config = {
         "vocab_size": int(rng.integers(40, 120)),
-        "hidden_size": int(rng.choice([16, 24, 32])),
+        "hidden_size": pick(rng, [16, 24, 32]),
         "num_hidden_layers": int(rng.integers(1, 3)),
-        "num_attention_heads": int(rng.choice([1, 2, 4])),
+        "num_attention_heads": pick(rng, [1, 2, 4]),
         "intermediate_size": int(rng.integers(8, 48)),
-        "hidden_act": str(rng.choice(["gelu", "relu", "gelu_new", "silu", "tanh"])),
+        "hidden_act": pick(rng, ACTIVATIONS),
+        "hidden_dropout_prob": pick(rng, [0.0, 0.1]),
+        "attention_probs_dropout_prob": pick(rng, [0.0, 0.1]),
         "max_position_embeddings": int(rng.integers(24, 64)),
         "type_vocab_size": int(rng.integers(1, 4)),
-        "layer_norm_eps": float(rng.choice([1e-12, 1e-5, 1e-3])),
-        "is_decoder": bool(rng.integers(2)),
+        "layer_norm_eps": pick(rng, [1e-12, 1e-5, 1e-3]),
+        "position_embedding_type": pick(rng, POSITION_EMBEDDING_TYPES),
+        "is_decoder": is_decoder,
+        "add_cross_attention": is_decoder and bool(rng.integers(2)),
+        "use_cache": bool(rng.integers(2)),
+        "chunk_size_feed_forward": pick(rng, [0, 0, 1, 4]),  # a divisor of the inputs' length (8), or none
         "num_labels": int(rng.integers(1, 5)),
-        "classifier_dropout": None if rng.integers(2) else 0.2,
+        "classifier_dropout": pick(rng, [None, 0.0, 0.2]),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    if model_type == "roberta":
-        config["pad_token_id"] = 1
-    chosen = tuple(rng.choice(heads, size=heads_per_draw, replace=False))
+    if model_type in ("roberta", "xlm-roberta"):  # positions start after the padding index, whatever it is
+        config.update(pad_token_id=int(rng.integers(0, 3)), bos_token_id=0, eos_token_id=2)
+    else:
+        config["pad_token_id"] = int(rng.integers(0, 3))
+    cross_width = None
+    if config["add_cross_attention"]:
+        heads = tuple(h for h in heads if h in CROSS_ATTENTION_HEADS)
+        cross_width = config["hidden_size"]
+    inputs = encoder_inputs(config["num_attention_heads"], bool(rng.integers(2)), cross_width, int(rng.integers(2, 6)))
+    chosen = chosen_heads(rng, heads)
     if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
         config["num_labels"] = 2
-    return Draw(model_type, config, chosen, call_kwargs={"output_hidden_states": True, "output_attentions": True})
+    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
+DISTILBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
+                    "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+
+
+def distilbert(rng) -> Draw:
+    heads = pick(rng, [1, 2, 4])
+    config = {
+        "vocab_size": int(rng.integers(40, 120)),
+        "max_position_embeddings": int(rng.integers(12, 40)),
+        "sinusoidal_pos_embds": bool(rng.integers(2)),
+        "n_layers": int(rng.integers(1, 3)),
+        "n_heads": heads,
+        "dim": heads * pick(rng, [4, 8]),
+        "hidden_dim": int(rng.integers(8, 40)),
+        "dropout": pick(rng, [0.0, 0.1]),
+        "attention_dropout": pick(rng, [0.0, 0.1]),
+        "activation": pick(rng, ACTIVATIONS),
+        "qa_dropout": pick(rng, [0.0, 0.1]),
+        "seq_classif_dropout": pick(rng, [0.0, 0.2]),
+        "pad_token_id": int(rng.integers(0, 3)),
+        "chunk_size_feed_forward": pick(rng, [0, 0, 2]),  # a divisor of the inputs' length (8), or none
+        "num_labels": int(rng.integers(1, 5)),
+        "tie_word_embeddings": bool(rng.integers(2)),
+    }
+    chosen = chosen_heads(rng, DISTILBERT_HEADS)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, bool(rng.integers(2)))
+    return Draw("distilbert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
 GENERATORS = {
     "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
-    "roberta": lambda rng: bert_like(rng, "roberta", tuple(h for h in BERT_HEADS if "SENTENCE" not in h and h != "MODEL_FOR_PRETRAINING")),
+    "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
+    "xlm-roberta": lambda rng: bert_like(rng, "xlm-roberta", ROBERTA_HEADS),
+    "distilbert": distilbert,
 }

@@ -1,247 +1,112 @@
-"""DistilBERT in Flax, with transformers' Flax parameter names."""
+"""DistilBERT in Flax: the shared encoder blocks under transformers' Flax DistilBERT names, and its heads."""
 
 from __future__ import annotations
 
-import jax
+from typing import Any
+
 import jax.numpy as jnp
-import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
+from autoload.encoder import EncoderOptions
 from autoload.models.distilbert import DistilBertConfig
 
 from ..activations import get_activation
+from ..blocks.encoder import Embeddings, Encoder, EncoderModule, TiedDense, dense, self_attention
+from ..heads import (
+    FlaxMultipleChoiceModel,
+    FlaxQuestionAnsweringModel,
+    FlaxSequenceClassificationModel,
+    FlaxTaskModel,
+    FlaxTokenClassificationModel,
+    HeadModule,
+    MultipleChoiceModule,
+    SequenceClassificationModule,
+)
 from ..modeling import FlaxPreTrainedModel
-from .bert import attention_bias
-
-
-def _dense(config, features, dtype):
-    return nn.Dense(features, dtype=dtype, kernel_init=nn.initializers.normal(config.initializer_range))
-
-
-class FlaxEmbeddings(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        c, init = self.config, nn.initializers.normal(self.config.initializer_range)
-        self.word_embeddings = nn.Embed(c.vocab_size, c.dim, embedding_init=init, dtype=self.dtype)
-        if not c.sinusoidal_pos_embds:
-            self.position_embeddings = nn.Embed(c.max_position_embeddings, c.dim, embedding_init=init, dtype=self.dtype)
-        self.LayerNorm = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype)
-        self.dropout = nn.Dropout(c.dropout)
-
-    def __call__(self, input_ids, deterministic=True):
-        length = input_ids.shape[-1]
-        if length > self.config.max_position_embeddings:
-            raise ValueError(
-                f"Sequence length {length} is longer than max_position_embeddings ({self.config.max_position_embeddings})."
-            )
-        if self.config.sinusoidal_pos_embds:
-            from autoload.backends.torch.models.distilbert import sinusoidal_table  # noqa: PLC0415 - numpy-only helper
-
-            positions = jnp.asarray(np.asarray(sinusoidal_table(length, self.config.dim)))[None]
-        else:
-            positions = self.position_embeddings(jnp.arange(length)[None])
-        embeds = self.word_embeddings(input_ids.astype("i4")) + positions
-        return self.dropout(self.LayerNorm(embeds), deterministic=deterministic)
-
-
-class FlaxMultiHeadSelfAttention(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        c = self.config
-        self.q_lin, self.k_lin = _dense(c, c.dim, self.dtype), _dense(c, c.dim, self.dtype)
-        self.v_lin, self.out_lin = _dense(c, c.dim, self.dtype), _dense(c, c.dim, self.dtype)
-        self.dropout = nn.Dropout(c.attention_dropout)
-
-    def __call__(self, hidden, bias, deterministic=True):
-        heads, dim = self.config.n_heads, self.config.dim // self.config.n_heads
-        split = lambda x: x.reshape(x.shape[:2] + (heads, dim))  # noqa: E731
-        q, k, v = split(self.q_lin(hidden)), split(self.k_lin(hidden)), split(self.v_lin(hidden))
-        scores = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(dim).astype(np.float32)
-        if bias is not None:
-            scores = scores + bias
-        probs = self.dropout(jax.nn.softmax(scores, axis=-1), deterministic=deterministic)
-        return self.out_lin(jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(hidden.shape))
 
 
 class FlaxFFN(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
+    options: EncoderOptions
+    dtype: Any = jnp.float32
 
-    def setup(self):
-        self.lin1 = _dense(self.config, self.config.hidden_dim, self.dtype)
-        self.lin2 = _dense(self.config, self.config.dim, self.dtype)
-        self.act = get_activation(self.config.activation)
-        self.dropout = nn.Dropout(self.config.dropout)
-
+    @nn.compact
     def __call__(self, x, deterministic=True):
-        return self.dropout(self.lin2(self.act(self.lin1(x))), deterministic=deterministic)
+        o = self.options
+        x = get_activation(o.hidden_act)(dense(o.intermediate_size, o.initializer_range, self.dtype, "lin1")(x))
+        x = dense(o.hidden_size, o.initializer_range, self.dtype, "lin2")(x)
+        return nn.Dropout(o.hidden_dropout)(x, deterministic=deterministic)
 
 
 class FlaxTransformerBlock(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
+    """attention (with its own out_lin) -> sa_layer_norm(+ residual) -> ffn -> output_layer_norm(+ residual)."""
+
+    options: EncoderOptions
+    dtype: Any = jnp.float32
 
     def setup(self):
-        self.attention = FlaxMultiHeadSelfAttention(self.config, dtype=self.dtype)
-        self.sa_layer_norm = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype)
-        self.ffn = FlaxFFN(self.config, dtype=self.dtype)
-        self.output_layer_norm = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype)
+        o = self.options
+        self.attention = self_attention(o, self.dtype, names=("q_lin", "k_lin", "v_lin"), output="out_lin")
+        self.sa_layer_norm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+        self.ffn = FlaxFFN(o, dtype=self.dtype)
+        self.output_layer_norm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
 
-    def __call__(self, hidden, bias, deterministic=True):
-        hidden = self.sa_layer_norm(self.attention(hidden, bias, deterministic) + hidden)
-        return self.output_layer_norm(self.ffn(hidden, deterministic) + hidden)
-
-
-class FlaxTransformerLayers(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.blocks = [FlaxTransformerBlock(self.config, dtype=self.dtype, name=str(i)) for i in range(self.config.n_layers)]
-
-    def __call__(self, hidden, bias, deterministic=True):
-        states = (hidden,)
-        for block in self.blocks:
-            hidden = block(hidden, bias, deterministic)
-            states += (hidden,)
-        return hidden, states
+    def __call__(self, hidden, bias=None, head_mask=None, deterministic=True, output_attentions=False):
+        attended, probs = self.attention(hidden, bias, None, None, head_mask, deterministic, output_attentions)
+        hidden = self.sa_layer_norm(attended + hidden)
+        return self.output_layer_norm(self.ffn(hidden, deterministic) + hidden), probs, None
 
 
-class FlaxTransformer(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
+class FlaxDistilBertModule(EncoderModule):
+    output_class = out.BaseModelOutput
+    encoder_name = "transformer"
 
     def setup(self):
-        self.layer = FlaxTransformerLayers(self.config, dtype=self.dtype)
-
-    def __call__(self, hidden, bias, deterministic=True):
-        return self.layer(hidden, bias, deterministic)
-
-
-class FlaxDistilBertModule(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.embeddings = FlaxEmbeddings(self.config, dtype=self.dtype)
-        self.transformer = FlaxTransformer(self.config, dtype=self.dtype)
-
-    def __call__(self, input_ids, attention_mask=None, deterministic=True, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
-        hidden = self.embeddings(input_ids, deterministic)
-        hidden, states = self.transformer(hidden, attention_bias(attention_mask, hidden.dtype), deterministic)
-        result = out.BaseModelOutput(last_hidden_state=hidden, hidden_states=states if output_hidden_states else None)
-        return out.finish(result, return_dict)
+        self.options = self.config.encoder_options()
+        self.embeddings = Embeddings(self.options, dtype=self.dtype)
+        self.transformer = Encoder(self.options, FlaxTransformerBlock, dtype=self.dtype)
+        self.pooler = None
 
 
-def _base(module, input_ids, kwargs):
-    keys = ("attention_mask", "deterministic", "output_hidden_states")
-    return module.distilbert(input_ids, **{k: kwargs[k] for k in keys if k in kwargs})
-
-
-class FlaxTiedProjection(nn.Module):
-    """Scores against the (shared) word embedding matrix plus this layer's own bias."""
-
-    features: int
+class FlaxDistilBertForMaskedLMModule(HeadModule):
+    """vocab_transform -> activation -> vocab_layer_norm -> vocab_projector (tied to the word embeddings)."""
 
     @nn.compact
-    def __call__(self, hidden, embedding):
-        return hidden @ embedding.T + self.param("bias", nn.initializers.zeros, (self.features,))
-
-
-class FlaxDistilBertForMaskedLMModule(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
+    def __call__(self, input_ids, deterministic=True, return_dict=True, **kwargs):
         c = self.config
-        self.distilbert = FlaxDistilBertModule(c, dtype=self.dtype)
-        self.vocab_transform = _dense(c, c.dim, self.dtype)
-        self.vocab_layer_norm = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype)
-        self.act = get_activation(c.activation)
-        tied = c.tie_word_embeddings
-        self.vocab_projector = FlaxTiedProjection(c.vocab_size) if tied else nn.Dense(c.vocab_size, dtype=self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = _base(self, input_ids, kwargs)
-        hidden = self.vocab_layer_norm(self.act(self.vocab_transform(encoded.last_hidden_state)))
-        if self.config.tie_word_embeddings:
-            shared = self.distilbert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
-            logits = self.vocab_projector(hidden, shared)
-        else:
-            logits = self.vocab_projector(hidden)
-        return out.finish(out.MaskedLMOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+        base = self.base()
+        encoded = base(input_ids, deterministic=deterministic, **kwargs)
+        hidden = dense(c.dim, c.initializer_range, self.dtype, "vocab_transform")(encoded.last_hidden_state)
+        hidden = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype, name="vocab_layer_norm")(
+            get_activation(c.activation)(hidden))
+        shared = base.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
+        projector = TiedDense(c.vocab_size, c.tie_word_embeddings, True, c.initializer_range, self.dtype,
+                              name="vocab_projector")  # fmt: skip
+        logits = projector(hidden, shared)
+        return out.finish(out.from_encoded(out.MaskedLMOutput, encoded, logits=logits), return_dict)
 
 
-class FlaxDistilBertForSequenceClassificationModule(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-    num_outputs: int | None = None
+class PreClassifier:
+    """The first token through pre_classifier (dim -> dim) and ReLU, before the head's dropout and classifier."""
 
-    def setup(self):
-        c = self.config
-        self.distilbert = FlaxDistilBertModule(c, dtype=self.dtype)
-        self.pre_classifier = _dense(c, c.dim, self.dtype)
-        self.dropout = nn.Dropout(c.seq_classif_dropout)
-        self.classifier = _dense(c, self.num_outputs or c.num_labels, self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        choices = input_ids.shape[1] if self.num_outputs == 1 else None
-        if choices:
-            input_ids = input_ids.reshape((-1, input_ids.shape[-1]))
-            kwargs = {k: (v.reshape((-1, v.shape[-1])) if k == "attention_mask" and v is not None else v)
-                      for k, v in kwargs.items()}  # fmt: skip
-        encoded = _base(self, input_ids, kwargs)
-        pooled = nn.relu(self.pre_classifier(encoded.last_hidden_state[:, 0]))
-        logits = self.classifier(self.dropout(pooled, deterministic=kwargs.get("deterministic", True)))
-        if choices:
-            return out.finish(out.MultipleChoiceModelOutput(logits=logits.reshape((-1, choices)),
-                           hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
-        return out.finish(out.SequenceClassifierOutput(logits=logits, hidden_states=encoded.hidden_states), return_dict)
+    def pool(self, encoded, input_ids=None):
+        pooled = super().pool(encoded, input_ids)
+        return nn.relu(dense(self.config.dim, self.config.initializer_range, self.dtype, "pre_classifier")(pooled))
 
 
-class FlaxDistilBertForTokenClassificationModule(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.distilbert = FlaxDistilBertModule(self.config, dtype=self.dtype)
-        self.dropout = nn.Dropout(self.config.dropout)
-        self.classifier = _dense(self.config, self.config.num_labels, self.dtype)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = _base(self, input_ids, kwargs)
-        hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        return out.finish(out.TokenClassifierOutput(logits=self.classifier(hidden), hidden_states=encoded.hidden_states),
-                       return_dict)  # fmt: skip
+class FlaxDistilBertSequenceClassificationModule(PreClassifier, SequenceClassificationModule):
+    pass
 
 
-class FlaxDistilBertForQuestionAnsweringModule(nn.Module):
-    config: DistilBertConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        self.distilbert = FlaxDistilBertModule(self.config, dtype=self.dtype)
-        self.qa_outputs = _dense(self.config, 2, self.dtype)
-        self.dropout = nn.Dropout(self.config.qa_dropout)
-
-    def __call__(self, input_ids, return_dict=True, **kwargs):
-        encoded = _base(self, input_ids, kwargs)
-        hidden = self.dropout(encoded.last_hidden_state, deterministic=kwargs.get("deterministic", True))
-        start, end = jnp.split(self.qa_outputs(hidden), 2, axis=-1)
-        return out.finish(out.QuestionAnsweringModelOutput(start_logits=start.squeeze(-1), end_logits=end.squeeze(-1),
-                       hidden_states=encoded.hidden_states), return_dict)  # fmt: skip
+class FlaxDistilBertMultipleChoiceModule(PreClassifier, MultipleChoiceModule):
+    pass
 
 
 class FlaxDistilBertPreTrainedModel(FlaxPreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
-    _tied_weights_keys = []
+    base_module = FlaxDistilBertModule
+    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"vocab_projector\.weight$"]
 
     def __call__(self, input_ids=None, attention_mask=None, **kwargs):
         if input_ids is None:
@@ -249,21 +114,25 @@ class FlaxDistilBertPreTrainedModel(FlaxPreTrainedModel):
         return super().__call__(jnp.asarray(input_ids), attention_mask=attention_mask, **kwargs)
 
 
-def _model(name, module_class, dummy_shape=(1, 1), **module_kwargs):
-    def __init__(self, config, *args, **kwargs):
-        FlaxDistilBertPreTrainedModel.__init__(self, config, *args, **module_kwargs, **kwargs)
-
-    attrs = {"module_class": module_class, "__module__": __name__, "__init__": __init__,
-             "dummy_inputs": lambda self: {"input_ids": jnp.zeros(dummy_shape, dtype="i4")}}  # fmt: skip
-    return type(name, (FlaxDistilBertPreTrainedModel,), attrs)
+class FlaxDistilBertModel(FlaxDistilBertPreTrainedModel):
+    module_class = FlaxDistilBertModule
 
 
-FlaxDistilBertModel = _model("FlaxDistilBertModel", FlaxDistilBertModule)
-FlaxDistilBertForMaskedLM = _model("FlaxDistilBertForMaskedLM", FlaxDistilBertForMaskedLMModule)
-FlaxDistilBertForSequenceClassification = _model("FlaxDistilBertForSequenceClassification",
-                                                 FlaxDistilBertForSequenceClassificationModule)  # fmt: skip
-FlaxDistilBertForMultipleChoice = _model("FlaxDistilBertForMultipleChoice", FlaxDistilBertForSequenceClassificationModule,
-                                         (1, 1, 1), num_outputs=1)  # fmt: skip
-FlaxDistilBertForTokenClassification = _model("FlaxDistilBertForTokenClassification",
-                                              FlaxDistilBertForTokenClassificationModule)  # fmt: skip
-FlaxDistilBertForQuestionAnswering = _model("FlaxDistilBertForQuestionAnswering", FlaxDistilBertForQuestionAnsweringModule)
+class FlaxDistilBertForMaskedLM(FlaxTaskModel, FlaxDistilBertPreTrainedModel):
+    module_class = FlaxDistilBertForMaskedLMModule
+
+
+class FlaxDistilBertForSequenceClassification(FlaxSequenceClassificationModel, FlaxDistilBertPreTrainedModel):
+    module_class = FlaxDistilBertSequenceClassificationModule
+
+
+class FlaxDistilBertForMultipleChoice(FlaxMultipleChoiceModel, FlaxDistilBertPreTrainedModel):
+    module_class = FlaxDistilBertMultipleChoiceModule
+
+
+class FlaxDistilBertForTokenClassification(FlaxTokenClassificationModel, FlaxDistilBertPreTrainedModel):
+    pass
+
+
+class FlaxDistilBertForQuestionAnswering(FlaxQuestionAnsweringModel, FlaxDistilBertPreTrainedModel):
+    pass

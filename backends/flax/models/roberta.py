@@ -1,14 +1,11 @@
-"""RoBERTa in Flax: BERT's modules with positions counted from padding_idx + 1 and RoBERTa's heads."""
+"""RoBERTa in Flax: BERT's encoder blocks with positions counted from padding_idx + 1, and RoBERTa's heads."""
 
 from __future__ import annotations
-
-import jax
-import jax.numpy as jnp
-from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.models.roberta import RobertaConfig
 
+from ..blocks.encoder import LMHead
 from ..heads import (
     FlaxLanguageModelingModel,
     FlaxMultipleChoiceModel,
@@ -19,37 +16,15 @@ from ..heads import (
 from . import bert
 
 
-def position_ids_from(input_ids, padding_idx: int):
-    real = (input_ids != padding_idx).astype("i4")
-    return jnp.cumsum(real, axis=-1) * real + padding_idx
-
-
 class FlaxRobertaModule(bert.FlaxBertModule):
-    def __call__(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, **kwargs):
-        if position_ids is None:
-            position_ids = position_ids_from(input_ids, self.config.pad_token_id)
-        return super().__call__(input_ids, attention_mask, token_type_ids, position_ids, **kwargs)
-
-
-class FlaxRobertaLMHead(nn.Module):
-    config: RobertaConfig
-    dtype: jnp.dtype = jnp.float32
-
-    def setup(self):
-        c = self.config
-        self.dense = bert._dense(c, c.hidden_size, self.dtype)
-        self.layer_norm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype)
-        self.bias = self.param("bias", nn.initializers.zeros, (c.vocab_size,))
-
-    def __call__(self, hidden, shared_embedding):
-        hidden = self.layer_norm(jax.nn.gelu(self.dense(hidden), approximate=False))
-        return hidden @ shared_embedding.T.astype(self.dtype) + self.bias.astype(self.dtype)
+    pass
 
 
 class FlaxRobertaPreTrainedModel(bert.FlaxBertPreTrainedModel):
     config_class = RobertaConfig
     base_model_prefix = "roberta"
     base_module = FlaxRobertaModule
+    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"lm_head\.decoder\.(weight|bias)$"]
 
 
 class FlaxRobertaModel(FlaxRobertaPreTrainedModel):
@@ -57,7 +32,7 @@ class FlaxRobertaModel(FlaxRobertaPreTrainedModel):
 
 
 class FlaxRobertaForMaskedLM(FlaxLanguageModelingModel, FlaxRobertaPreTrainedModel):
-    lm_head = FlaxRobertaLMHead
+    lm_head = LMHead  # dense -> gelu (whatever hidden_act says) -> layer_norm -> decoder + bias
     embedding_path = ("embeddings", "word_embeddings", "embedding")
 
 

@@ -1,15 +1,22 @@
-"""BERT in TensorFlow (Keras 3), named like transformers' TF BERT so tf_model.h5 files interchange."""
+"""BERT in TensorFlow (Keras 3): the shared encoder blocks, named like transformers' TF BERT so tf_model.h5
+files interchange, and its heads."""
 
 from __future__ import annotations
 
 import keras
-import numpy as np
-import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
+from ..blocks.encoder import (
+    TFEmbeddings,
+    TFEncoder,
+    TFEncoderCausalLM,
+    TFEncoderMainLayer,
+    TFPooler,
+    TFTiedDense,
+)
 from ..heads import (
     TFBaseModel,
     TFLanguageModelingModel,
@@ -20,158 +27,16 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Layer, TFPreTrainedModel, dense
 
 
-def attention_bias(attention_mask, dtype, causal_len: int | None = None):
-    """[batch, seq] 1/0 -> additive [batch, 1, q, seq] bias, or None."""
-    neg = dtype.min
-    bias = None
-    if attention_mask is not None:
-        bias = (1.0 - tf.cast(attention_mask[:, None, None, :], dtype)) * neg
-    if causal_len is not None:
-        causal = (1.0 - tf.linalg.band_part(tf.ones((causal_len, causal_len), dtype), -1, 0)) * neg
-        bias = causal[None, None] if bias is None else tf.maximum(bias + causal[None, None], neg)
-    return bias
-
-
-class TFBertEmbeddings(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        h, init = config.hidden_size, weights_init(config)
-        self.word_embeddings = NamedWeight((config.vocab_size, h), "weight", init, name="word_embeddings")
-        self.token_type_embeddings = NamedWeight((config.type_vocab_size, h), "embeddings", init,
-                                                 name="token_type_embeddings")  # fmt: skip
-        self.position_embeddings = NamedWeight((config.max_position_embeddings, h), "embeddings", init,
-                                               name="position_embeddings")  # fmt: skip
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
-
-    def call(self, input_ids, token_type_ids=None, position_ids=None, training=False):
-        length = input_ids.shape[-1]
-        if length is not None and length > self.config.max_position_embeddings:
-            raise ValueError(
-                f"Sequence length {length} is longer than max_position_embeddings "
-                f"({self.config.max_position_embeddings}); truncate the inputs."
-            )
-        if position_ids is None:
-            position_ids = tf.range(tf.shape(input_ids)[-1])[None]
-        if token_type_ids is None:
-            token_type_ids = tf.zeros_like(input_ids)
-        embeds = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
-                  + self.token_type_embeddings(token_type_ids))  # fmt: skip
-        return self.dropout(self.LayerNorm(embeds), training=training)
-
-
-class TFBertSelfAttention(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.num_heads = config.num_attention_heads
-        self.head_dim = config.hidden_size // config.num_attention_heads
-        self.query = dense(config, config.hidden_size, "query")
-        self.key = dense(config, config.hidden_size, "key")
-        self.value = dense(config, config.hidden_size, "value")
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
-
-    def _heads(self, x):
-        shape = tf.shape(x)
-        return tf.transpose(tf.reshape(x, (shape[0], shape[1], self.num_heads, self.head_dim)), (0, 2, 1, 3))
-
-    def call(self, hidden, bias=None, training=False):
-        q, k, v = self._heads(self.query(hidden)), self._heads(self.key(hidden)), self._heads(self.value(hidden))
-        scores = tf.matmul(q, k, transpose_b=True) / tf.cast(tf.sqrt(float(self.head_dim)), hidden.dtype)
-        if bias is not None:
-            scores = scores + bias
-        probs = self.dropout(tf.nn.softmax(scores, axis=-1), training=training)
-        context = tf.transpose(tf.matmul(probs, v), (0, 2, 1, 3))
-        return tf.reshape(context, tf.shape(hidden)), probs
-
-
-class TFBertSelfOutput(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = dense(config, config.hidden_size, "dense")
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
-
-    def call(self, hidden, residual, training=False):
-        return self.LayerNorm(self.dropout(self.dense(hidden), training=training) + residual)
-
-
-class TFBertAttention(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.self_attention = TFBertSelfAttention(config, name="self")
-        self.dense_output = TFBertSelfOutput(config, name="output")
-
-    def call(self, hidden, bias=None, training=False):
-        context, probs = self.self_attention(hidden, bias=bias, training=training)
-        return self.dense_output(context, residual=hidden, training=training), probs
-
-
-class TFBertIntermediate(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = dense(config, config.intermediate_size, "dense")
-        self.act = get_activation(config.hidden_act)
-
-    def call(self, hidden):
-        return self.act(self.dense(hidden))
-
-
-class TFBertLayer(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.attention = TFBertAttention(config, name="attention")
-        self.intermediate = TFBertIntermediate(config, name="intermediate")
-        self.bert_output = TFBertSelfOutput(config, name="output")
-
-    def call(self, hidden, bias=None, training=False):
-        attended, probs = self.attention(hidden, bias=bias, training=training)
-        return self.bert_output(self.intermediate(attended), residual=attended, training=training), probs
-
-
-class TFBertEncoder(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.layer = [TFBertLayer(config, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
-
-    def call(self, hidden, bias=None, output_attentions=False, output_hidden_states=False, training=False):
-        states, attentions = (hidden,), ()
-        for layer in self.layer:
-            hidden, probs = layer(hidden, bias=bias, training=training)
-            states, attentions = states + (hidden,), attentions + (probs,)
-        return hidden, (states if output_hidden_states else None), (attentions if output_attentions else None)
-
-
-class TFBertPooler(Layer):
-    def __init__(self, config: BertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = dense(config, config.hidden_size, "dense")
-
-    def call(self, hidden):
-        return tf.tanh(self.dense(hidden[:, 0]))
-
-
-class TFBertMainLayer(Layer):
+class TFBertMainLayer(TFEncoderMainLayer):
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.embeddings = TFBertEmbeddings(config, name="embeddings")
-        self.encoder = TFBertEncoder(config, name="encoder")
-        self.pooler = TFBertPooler(config, name="pooler") if add_pooling_layer else None
-        self.causal = config.is_decoder
-
-    def call(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, output_attentions=False,
-             output_hidden_states=False, training=False):  # fmt: skip
-        hidden = self.embeddings(input_ids, token_type_ids=token_type_ids, position_ids=position_ids, training=training)
-        bias = attention_bias(attention_mask, hidden.dtype, input_ids.shape[-1] if self.causal else None)
-        hidden, states, attentions = self.encoder(hidden, bias=bias, output_attentions=output_attentions,
-                                                  output_hidden_states=output_hidden_states, training=training)
-        return out.BaseModelOutputWithPoolingAndCrossAttentions(
-            last_hidden_state=hidden, pooler_output=self.pooler(hidden) if self.pooler is not None else None,
-            hidden_states=states, attentions=attentions,
-        )  # fmt: skip
+        self.options = config.encoder_options()
+        self.embeddings = TFEmbeddings(self.options, name="embeddings")
+        self.encoder = TFEncoder(self.options, name="encoder")
+        self.pooler = TFPooler(self.options, name="pooler") if add_pooling_layer else None
 
 
 class TFBertPredictionHeadTransform(Layer):
@@ -186,12 +51,12 @@ class TFBertPredictionHeadTransform(Layer):
 
 
 class TFBertLMPredictionHead(Layer):
-    """Scores over the vocabulary with the (tied) input embedding matrix plus a bias."""
+    """Vocabulary scores with the (tied, unless the config unties it) word embedding matrix plus a bias."""
 
-    def __init__(self, config: BertConfig, input_embeddings: NamedWeight, **kwargs):
+    def __init__(self, config: BertConfig, input_embeddings, **kwargs):
         super().__init__(**kwargs)
         self.transform = TFBertPredictionHeadTransform(config, name="transform")
-        self.input_embeddings = input_embeddings
+        self.decoder = TFTiedDense(config, input_embeddings, name="decoder")
         self.vocab_size = config.vocab_size
 
     def build(self, input_shape=None):
@@ -199,7 +64,7 @@ class TFBertLMPredictionHead(Layer):
         self.built = True
 
     def call(self, hidden):
-        return tf.matmul(self.transform(hidden), self.input_embeddings.weight, transpose_b=True) + self.bias
+        return self.decoder(self.transform(hidden)) + self.bias
 
 
 class TFBertMLMHead(Layer):
@@ -224,6 +89,7 @@ class TFBertPreTrainedModel(TFPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
     main_layer_class = TFBertMainLayer
+    _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"cls\.predictions\.decoder\.(weight|bias)$"]
 
 
 class TFBertModel(TFBaseModel, TFBertPreTrainedModel):
@@ -254,9 +120,8 @@ class TFBertForMaskedLM(TFLanguageModelingModel, TFBertPreTrainedModel):
         return TFBertMLMHead(config, self.main_layer.embeddings.word_embeddings, name="mlm___cls")
 
 
-class TFBertLMHeadModel(TFBertForMaskedLM):
-    causal = True
-    output_class = out.CausalLMOutputWithCrossAttentions
+class TFBertLMHeadModel(TFEncoderCausalLM, TFBertForMaskedLM):
+    pass
 
 
 class TFBertForNextSentencePrediction(TFTaskModel, TFBertPreTrainedModel):
