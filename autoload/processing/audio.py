@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import ProcessorMixin
+from .kwargs import split_kwargs
 
 
 class _SpeechProcessor(ProcessorMixin):
@@ -29,7 +30,22 @@ class _SpeechProcessor(ProcessorMixin):
 
 
 class Wav2Vec2Processor(_SpeechProcessor):
-    pass
+    def __call__(self, audio=None, text=None, images=None, videos=None, **kwargs):
+        """Audio -> feature extractor, text -> tokenizer, each given the keyword arguments it takes (`padding`
+        and `return_tensors` both), as transformers 4.57 sorts them; both -> audio inputs with `labels`."""
+        if "raw_speech" in kwargs:  # the older name of `audio`
+            audio = kwargs.pop("raw_speech")
+        if audio is None and text is None:
+            raise ValueError(f"{type(self).__name__} needs audio, text, or both.")
+        options = split_kwargs(kwargs, tokenizer=self.tokenizer, processor=type(self).__name__)
+        inputs = self.feature_extractor(audio, **options["audio_kwargs"]) if audio is not None else None
+        if text is None:
+            return inputs
+        encoded = self.tokenizer(text, **options["text_kwargs"])
+        if inputs is None:
+            return encoded
+        inputs["labels"] = encoded["input_ids"]
+        return inputs
 
 
 class WhisperProcessor(_SpeechProcessor):

@@ -87,6 +87,7 @@ MODEL_TYPE_TOKENIZERS: dict[str, tuple[str | None, str | None]] = {
     "gpt_neox": (None, "GPTNeoXTokenizerFast"),
     "siglip": ("SiglipTokenizer", None),
     "wav2vec2": ("Wav2Vec2CTCTokenizer", None),
+    "hubert": ("Wav2Vec2CTCTokenizer", None),
     "xlm-roberta": ("XLMRobertaTokenizer", "XLMRobertaTokenizerFast"),
     "mpnet": ("MPNetTokenizer", "MPNetTokenizerFast"),
     "deberta-v2": ("DebertaV2Tokenizer", "DebertaV2TokenizerFast"),

@@ -1,0 +1,136 @@
+"""Speech encoders (Wav2Vec2, HuBERT, WavLM) in PyTorch and TensorFlow beyond the reference fixtures: heads that
+refuse the adapter, bad audio, legacy weight-norm names, and every head's loss (CTC with each reduction and
+zero_infinity, classification, frame classification, x-vector, pre-training) agreeing between the two. PyTorch's
+losses match transformers 4.57.6 (checked with AUTOLOAD_PARITY config-space runs and by hand)."""
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import MODELS, assert_matches_expected, read_fixture
+
+import autoload
+from autoload import AutoConfig
+
+torch = pytest.importorskip("torch")
+
+
+def tensors(inputs: dict) -> dict:
+    return {k: torch.from_numpy(v) for k, v in inputs.items()}
+
+
+@pytest.mark.parametrize("auto_class", ["AutoModelForAudioClassification", "AutoModelForAudioFrameClassification"])
+def test_classification_heads_refuse_the_adapter(auto_class):
+    config = AutoConfig.for_model("wavlm", hidden_size=16, num_attention_heads=2, num_hidden_layers=1,
+                                  conv_dim=[8], conv_kernel=[4], conv_stride=[2], add_adapter=True)  # fmt: skip
+    with pytest.raises(ValueError, match="does not support the adapter"):
+        getattr(autoload, auto_class).from_config(config)
+
+
+def test_xvector_refuses_an_adapter_of_another_width():
+    config = AutoConfig.for_model("wav2vec2", hidden_size=16, num_attention_heads=2, num_hidden_layers=1,
+                                  conv_dim=[8], conv_kernel=[4], conv_stride=[2], add_adapter=True,
+                                  output_hidden_size=12)  # fmt: skip
+    with pytest.raises(ValueError, match="output_hidden_size=12"):
+        autoload.AutoModelForAudioXVector.from_config(config)
+
+
+def test_mask_time_indices_without_a_learned_mask_vector_is_refused():
+    folder = MODELS / "hubert" / "HubertModel"
+    _, inputs, _ = read_fixture(folder)
+    model = autoload.AutoModel.from_pretrained(folder, mask_time_prob=0.0).eval()
+    with pytest.raises(ValueError, match="masked_spec_embed"):
+        model(**tensors(inputs), mask_time_indices=torch.ones(2, 14, dtype=torch.bool))
+
+
+def test_short_or_stereo_audio_is_refused():
+    model = autoload.AutoModel.from_pretrained(MODELS / "wavlm" / "WavLMModel").eval()
+    with pytest.raises(ValueError, match=r"mono audio of shape \[batch, samples\]"):
+        model(input_values=torch.zeros(1, 2, 4000))
+    with pytest.raises(ValueError, match="needs at least 148"):
+        model(input_values=torch.zeros(1, 147))
+
+
+def test_legacy_weight_norm_names_load_everywhere(tmp_path):
+    """Hub HuBERT / Wav2Vec2 checkpoints saved before torch's parametrizations name the positional conv's
+    weight norm `weight_g` / `weight_v`; every framework loads them."""
+    from safetensors.numpy import load_file, save_file
+
+    source = MODELS / "hubert" / "HubertModel"
+    state = load_file(source / "model.safetensors")
+    legacy = {k.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1",
+                                                                                 "weight_v"): v
+              for k, v in state.items()}  # fmt: skip
+    assert any(k.endswith("weight_g") for k in legacy)
+    for name in ("config.json", "inputs.npz", "expected.npz", "fixture.json"):
+        shutil.copy(source / name, tmp_path / name)
+    save_file(legacy, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    meta, inputs, expected = read_fixture(tmp_path)
+    model, info = autoload.AutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    with torch.no_grad():
+        assert_matches_expected(model.eval()(**tensors(inputs), **meta["call_kwargs"]), expected)
+    pytest.importorskip("tensorflow")
+    tf_model, info = autoload.TFAutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    assert_matches_expected(tf_model(**inputs, **meta["call_kwargs"]), expected)
+
+
+# -- losses: PyTorch against TensorFlow -----------------------------------------------------------------------
+
+CTC_LABELS = np.array([[3, 7, 7, 12, 5, 9], [4, 4, 11, -100, -100, -100]])
+TOO_LONG = np.arange(1, 21).reshape(1, 20).repeat(2, axis=0) % 30 + 1  # more labels than frames: infinite loss
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("arch,name", [("hubert", "HubertForCTC"), ("wavlm", "WavLMForCTC")])
+def test_ctc_loss_settings_agree(arch, name, reduction, zero_infinity):
+    folder = MODELS / arch / name
+    _, inputs, _ = read_fixture(folder)
+    settings = {"ctc_loss_reduction": reduction, "ctc_zero_infinity": zero_infinity}
+    model = autoload.AutoModelForCTC.from_pretrained(folder, **settings).eval()
+    tf_model = autoload.TFAutoModelForCTC.from_pretrained(folder, **settings)
+    for labels in (CTC_LABELS, TOO_LONG):
+        with torch.no_grad():
+            want = model(**tensors(inputs), labels=torch.from_numpy(labels)).loss.numpy()
+        got = np.asarray(tf_model(**inputs, labels=labels).loss)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4)  # inf where PyTorch gives inf
+    assert np.isinf(want).any() != zero_infinity
+
+
+@pytest.mark.parametrize("arch,name,auto_class,labels", [
+    ("hubert", "HubertForSequenceClassification", "AutoModelForAudioClassification", np.array([1, 2])),
+    ("wavlm", "WavLMForAudioFrameClassification", "AutoModelForAudioFrameClassification",
+     np.eye(3, dtype=np.int64)[np.arange(28).reshape(2, 14) % 3]),
+    ("wavlm", "WavLMForXVector", "AutoModelForAudioXVector", np.array([0, 2])),
+])  # fmt: skip
+def test_head_losses_agree(arch, name, auto_class, labels):
+    folder = MODELS / arch / name
+    _, inputs, _ = read_fixture(folder)
+    with torch.no_grad():
+        want = getattr(autoload, auto_class).from_pretrained(folder).eval()(**tensors(inputs),
+                                                                            labels=torch.from_numpy(labels)).loss  # fmt: skip
+    got = getattr(autoload, "TF" + auto_class).from_pretrained(folder)(**inputs, labels=labels).loss
+    assert float(want) > 0
+    np.testing.assert_allclose(float(got), float(want), rtol=1e-4)
+
+
+def test_pretraining_loss_agrees():
+    folder = MODELS / "wav2vec2" / "Wav2Vec2ForPreTraining"
+    _, inputs, _ = read_fixture(folder)
+    rng = np.random.default_rng(3)
+    masked = rng.random((2, 14)) < 0.4
+    masked[:, 0] = True
+    # distractors from the same example, as transformers samples them: 100 (num_negatives) per step
+    negatives = rng.integers(0, 14, (2, 14, 100)) + np.arange(2)[:, None, None] * 14
+    model = autoload.AutoModelForPreTraining.from_pretrained(folder).eval()
+    with torch.no_grad():
+        want = model(**tensors(inputs), mask_time_indices=torch.from_numpy(masked),
+                     sampled_negative_indices=torch.from_numpy(negatives))  # fmt: skip
+    got = autoload.TFAutoModelForPreTraining.from_pretrained(folder)(**inputs, mask_time_indices=masked,
+                                                                      sampled_negative_indices=negatives)  # fmt: skip
+    for field in ("loss", "contrastive_loss", "diversity_loss"):
+        assert np.isfinite(float(want[field]))
+        np.testing.assert_allclose(float(got[field]), float(want[field]), rtol=1e-4, err_msg=field)
