@@ -101,6 +101,11 @@ QuestionAnsweringModelOutput = _output(
     "QuestionAnsweringModelOutput", "loss", "start_logits", "end_logits", *_BASE
 )
 NextSentencePredictorOutput = _output("NextSentencePredictorOutput", "loss", "logits", *_BASE)
+BaseModelOutputWithCrossAttentions = _output(
+    "BaseModelOutputWithCrossAttentions", "last_hidden_state", *_BASE, "cross_attentions"
+)
+ElectraForPreTrainingOutput = _output("ElectraForPreTrainingOutput", "loss", "logits", *_BASE)
+AlbertForPreTrainingOutput = _output("AlbertForPreTrainingOutput", "loss", "prediction_logits", "sop_logits", *_BASE)
 BertForPreTrainingOutput = _output(
     "BertForPreTrainingOutput", "loss", "prediction_logits", "seq_relationship_logits", *_BASE
 )
