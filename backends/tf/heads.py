@@ -256,9 +256,13 @@ class TFLanguageModelingModel(TFTaskModel):
     def build_lm_head(self, config):
         raise NotImplementedError
 
+    def lm_logits(self, hidden):
+        """The scores from the last hidden states (an architecture with a stage before its LM head overrides it)."""
+        return self.lm_head_layer(hidden)
+
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
-        logits = self.lm_head_layer(encoded.last_hidden_state)
+        logits = self.lm_logits(encoded.last_hidden_state)
         loss = None
         if labels is not None:
             loss = token_loss(logits[:, :-1], labels[:, 1:]) if self.causal else token_loss(logits, labels)

@@ -213,9 +213,13 @@ class LanguageModelingModel(TaskModel):
     def build_lm_head(self, config) -> nn.Module:
         return nn.Linear(config.hidden_size, config.vocab_size, bias=self.spec.bias)
 
+    def lm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The scores from the last hidden states (an architecture with a stage before its LM head overrides it)."""
+        return getattr(self, self.spec.attr)(hidden)
+
     def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
         encoded = self.encode(input_ids, **kwargs)
-        logits = getattr(self, self.spec.attr)(encoded.last_hidden_state)
+        logits = self.lm_logits(encoded.last_hidden_state)
         if self.causal:
             loss = causal_lm_loss(logits, labels) if labels is not None else None
         else:

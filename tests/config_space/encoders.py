@@ -47,6 +47,11 @@ def encoder_inputs(heads: int, head_mask: bool, cross_width: int | None = None, 
     return inputs
 
 
+def with_encoder_states(width: int, source_length: int):
+    """Inputs plus encoder_hidden_states (and a padded encoder mask) for cross-attention layers."""
+    return encoder_inputs(0, False, width, source_length)
+
+
 def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
     is_decoder = bool(rng.integers(2))
     config = {
@@ -70,6 +75,8 @@ def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
         "classifier_dropout": pick(rng, [None, 0.0, 0.2]),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
+    if model_type == "electra":
+        config.update(electra_fields(rng, config))
     if model_type in ("roberta", "xlm-roberta"):  # positions start after the padding index, whatever it is
         config.update(pad_token_id=int(rng.integers(0, 3)), bos_token_id=0, eos_token_id=2)
     else:
@@ -82,7 +89,29 @@ def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
     chosen = chosen_heads(rng, heads)
     if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
         config["num_labels"] = 2
+        config.pop("summary_proj_to_labels", None)
     return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
+ELECTRA_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_CAUSAL_LM",
+                 "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE", "MODEL_FOR_TOKEN_CLASSIFICATION",
+                 "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+
+
+def electra_fields(rng, config: dict) -> dict:
+    """Embeddings of their own width (projected when it differs) and the sequence summary of multiple choice."""
+    fields = {
+        "embedding_size": pick(rng, [config["hidden_size"], 8, 12]),
+        "summary_type": pick(rng, ["first", "last", "mean", "cls_index"]),
+        "summary_use_proj": bool(rng.integers(2)),
+        "summary_activation": pick(rng, [None, "gelu", "tanh", "relu"]),
+        "summary_first_dropout": pick(rng, [0.0, 0.1]),
+        "summary_last_dropout": pick(rng, [0.0, 0.1]),
+    }
+    if rng.integers(2):  # to labels: only runnable when the labels are as many as the hidden features
+        fields["summary_proj_to_labels"] = True
+        config["num_labels"] = config["hidden_size"]
+    return fields
 
 
 DISTILBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
@@ -121,4 +150,5 @@ GENERATORS = {
     "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
     "xlm-roberta": lambda rng: bert_like(rng, "xlm-roberta", ROBERTA_HEADS),
     "distilbert": distilbert,
+    "electra": lambda rng: bert_like(rng, "electra", ELECTRA_HEADS),
 }

@@ -16,6 +16,7 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions, sinusoidal_table
+from autoload.sequence_summary import SummaryOptions
 
 from ..activations import get_activation
 
@@ -366,6 +367,31 @@ class LMHead(nn.Module):
         decoder = TiedDense(c.vocab_size, c.tie_word_embeddings, False, c.initializer_range, self.dtype, name="decoder")
         scores = decoder(hidden, shared_embedding)
         return scores + self.param("bias", nn.initializers.zeros, (c.vocab_size,)).astype(self.dtype)
+
+
+class SequenceSummary(nn.Module):
+    """One vector per sequence from the config's summary_* fields (autoload.sequence_summary): the chosen
+    position(s) -> dropout -> `summary` dense layer (if any) -> activation -> dropout."""
+
+    options: SummaryOptions
+    initializer_range: float = 0.02
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, deterministic=True):
+        o = self.options
+        if o.kind == "first":
+            pooled = hidden[:, 0]
+        elif o.kind == "mean":
+            pooled = hidden.mean(1)
+        else:  # "last", and "cls_index" without indices (the last position)
+            pooled = hidden[:, -1]
+        pooled = nn.Dropout(o.first_dropout)(pooled, deterministic=deterministic)
+        if o.projection:
+            pooled = dense(o.projection, self.initializer_range, self.dtype, "summary")(pooled)
+        if o.activation:
+            pooled = get_activation(o.activation)(pooled)
+        return nn.Dropout(o.last_dropout)(pooled, deterministic=deterministic)
 
 
 class EncoderModule(nn.Module):

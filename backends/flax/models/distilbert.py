@@ -89,8 +89,8 @@ class FlaxDistilBertForMaskedLMModule(HeadModule):
 class PreClassifier:
     """The first token through pre_classifier (dim -> dim) and ReLU, before the head's dropout and classifier."""
 
-    def pool(self, encoded, input_ids=None):
-        pooled = super().pool(encoded, input_ids)
+    def pool(self, encoded, *args, **kwargs):
+        pooled = super().pool(encoded, *args, **kwargs)
         return nn.relu(dense(self.config.dim, self.config.initializer_range, self.dtype, "pre_classifier")(pooled))
 
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions, sinusoidal_table
+from autoload.sequence_summary import SummaryOptions
 
 from ..activations import get_activation
 from ..attention import causal_bias
@@ -331,6 +332,33 @@ class TFTiedDense(Layer):
         else:
             scores = tf.matmul(hidden, self.kernel)
         return scores + self.bias if self.use_bias else scores
+
+
+class TFSequenceSummary(Layer):
+    """One vector per sequence from the config's summary_* fields (autoload.sequence_summary): the chosen
+    position(s) -> dropout -> `summary` dense layer (if any) -> activation -> dropout."""
+
+    def __init__(self, config, options: SummaryOptions, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = options.kind
+        self.summary = dense(config, options.projection, "summary") if options.projection else None
+        self.activation = get_activation(options.activation) if options.activation else None
+        self.first_dropout = keras.layers.Dropout(options.first_dropout)
+        self.last_dropout = keras.layers.Dropout(options.last_dropout)
+
+    def call(self, hidden, training=False):
+        if self.kind == "first":
+            pooled = hidden[:, 0]
+        elif self.kind == "mean":
+            pooled = tf.reduce_mean(hidden, axis=1)
+        else:  # "last", and "cls_index" without indices (the last position)
+            pooled = hidden[:, -1]
+        pooled = self.first_dropout(pooled, training=training)
+        if self.summary is not None:
+            pooled = self.summary(pooled)
+        if self.activation is not None:
+            pooled = self.activation(pooled)
+        return self.last_dropout(pooled, training=training)
 
 
 class TFEncoderCausalLM(TFLanguageModelingModel):

@@ -103,8 +103,8 @@ class PreClassifier:
         super().__init__(config, *args, **kwargs)
         self.pre_classifier = dense(config, config.dim, "pre_classifier")
 
-    def pool(self, encoded, input_ids=None):
-        return tf.nn.relu(self.pre_classifier(super().pool(encoded, input_ids)))
+    def pool(self, encoded, *args, **kwargs):
+        return tf.nn.relu(self.pre_classifier(super().pool(encoded, *args, **kwargs)))
 
 
 class TFDistilBertForSequenceClassification(PreClassifier, TFSequenceClassificationModel, TFDistilBertPreTrainedModel):

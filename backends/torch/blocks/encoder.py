@@ -17,6 +17,7 @@ from torch import nn
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions, sinusoidal_table
+from autoload.sequence_summary import SummaryOptions
 
 from ..activations import get_activation
 from ..attention import causal_mask, padding_mask
@@ -307,6 +308,28 @@ class LMHead(nn.Module):
 
     def forward(self, hidden):
         return self.decoder(getattr(self, self.norm_name)(self.act(self.dense(hidden)))) + self.bias
+
+
+class SequenceSummary(nn.Module):
+    """One vector per sequence from the config's summary_* fields (autoload.sequence_summary): the chosen
+    position(s) -> dropout -> `summary` dense layer (if any) -> activation -> dropout."""
+
+    def __init__(self, hidden_size: int, options: SummaryOptions):
+        super().__init__()
+        self.kind = options.kind
+        self.summary = nn.Linear(hidden_size, options.projection) if options.projection else nn.Identity()
+        self.activation = get_activation(options.activation) if options.activation else nn.Identity()
+        self.first_dropout = nn.Dropout(options.first_dropout)
+        self.last_dropout = nn.Dropout(options.last_dropout)
+
+    def forward(self, hidden):
+        if self.kind == "first":
+            pooled = hidden[:, 0]
+        elif self.kind == "mean":
+            pooled = hidden.mean(1)
+        else:  # "last", and "cls_index" without indices (the last position)
+            pooled = hidden[:, -1]
+        return self.last_dropout(self.activation(self.summary(self.first_dropout(pooled))))
 
 
 class EncoderCausalLM:

@@ -103,8 +103,8 @@ class PreClassifier:
         super().__init__(config, **base_kwargs)
         self.pre_classifier = nn.Linear(config.dim, config.dim)
 
-    def pool(self, encoded, input_ids=None):
-        return nn.functional.relu(self.pre_classifier(super().pool(encoded, input_ids)))
+    def pool(self, encoded, *args, **kwargs):
+        return nn.functional.relu(self.pre_classifier(super().pool(encoded, *args, **kwargs)))
 
 
 class DistilBertForSequenceClassification(PreClassifier, SequenceClassificationModel, DistilBertPreTrainedModel):
