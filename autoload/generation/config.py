@@ -33,9 +33,18 @@ _DEFAULTS = {
     "suppress_tokens": None,
     "begin_suppress_tokens": None,
     "use_cache": True,
+    "repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
 }
+# What a model config without generation_config.json says about generation: its token ids, and the generation
+# settings older checkpoints keep in config.json (BART-CNN's beams and n-gram blocking, Marian's bad_words_ids),
+# which transformers reads from there too.
 _FROM_MODEL_CONFIG = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id",
-                      "forced_bos_token_id", "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens")  # fmt: skip
+                      "forced_bos_token_id", "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens",
+                      "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "temperature", "top_k",
+                      "top_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size", "bad_words_ids",
+                      "num_return_sequences")  # fmt: skip
 
 
 class GenerationConfig:

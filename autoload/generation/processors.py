@@ -7,13 +7,20 @@ import numpy as np
 NEG_INF = -np.inf
 
 
-def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max_length: int) -> np.ndarray:
+def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max_length: int,
+                   sequences: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Constraints on the next token's log-probabilities (or logits) for every row.
 
-    `new_tokens` is how many tokens were generated so far, `length` the current sequence length.
+    `new_tokens` is how many tokens were generated so far, `length` the current sequence length, `sequences`
+    the tokens so far per row (prompt or decoder start included), which repetition_penalty,
+    no_repeat_ngram_size and bad_words_ids look at.
     """
     scores = scores.copy()
     eos = config.eos_ids()
+    if sequences is not None:
+        _penalise_repetitions(scores, sequences, getattr(config, "repetition_penalty", 1.0))
+        _ban_repeated_ngrams(scores, sequences, getattr(config, "no_repeat_ngram_size", 0))
+        _ban_bad_words(scores, sequences, getattr(config, "bad_words_ids", None), eos)
     if eos and ((config.min_new_tokens and new_tokens < config.min_new_tokens) or length < (config.min_length or 0)):
         scores[:, eos] = NEG_INF
     if config.suppress_tokens:
@@ -28,6 +35,43 @@ def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max
         scores[:] = NEG_INF
         scores[:, [forced] if isinstance(forced, int) else list(forced)] = 0
     return scores
+
+
+def _penalise_repetitions(scores: np.ndarray, sequences: np.ndarray, penalty) -> None:
+    """Tokens already in a row: negative scores multiplied by the penalty, positive ones divided by it."""
+    if penalty is None or penalty == 1.0:
+        return
+    if penalty <= 0:
+        raise ValueError(f"repetition_penalty must be a positive float, got {penalty}.")
+    for row, tokens in enumerate(sequences):
+        seen = np.unique(tokens)
+        values = scores[row, seen]
+        scores[row, seen] = np.where(values < 0, values * penalty, values / penalty)
+
+
+def _ban_repeated_ngrams(scores: np.ndarray, sequences: np.ndarray, size) -> None:
+    """No n-gram of `size` tokens may occur twice in a row's sequence."""
+    if not size:
+        return
+    if sequences.shape[1] + 1 < size:
+        return
+    for row, tokens in enumerate(sequences.tolist()):
+        prefix = tuple(tokens[len(tokens) - size + 1 :]) if size > 1 else ()
+        banned = {tokens[i + size - 1] for i in range(len(tokens) - size + 1) if tuple(tokens[i : i + size - 1]) == prefix}
+        if banned:
+            scores[row, sorted(banned)] = NEG_INF
+
+
+def _ban_bad_words(scores: np.ndarray, sequences: np.ndarray, bad_words_ids, eos: list[int]) -> None:
+    """A bad word's last token is banned where the row ends with the rest of it (always, for one-token words);
+    a bad word that is just an end-of-sequence token is ignored, as transformers ignores it."""
+    if not bad_words_ids:
+        return
+    words = [list(word) for word in bad_words_ids if list(word) not in [[e] for e in eos]]
+    for row, tokens in enumerate(sequences.tolist()):
+        banned = [word[-1] for word in words if len(word) == 1 or tokens[len(tokens) - len(word) + 1 :] == word[:-1]]
+        if banned:
+            scores[row, banned] = NEG_INF
 
 
 def warp_for_sampling(logits: np.ndarray, temperature: float, top_k: int | None, top_p: float | None) -> np.ndarray:

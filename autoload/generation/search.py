@@ -69,7 +69,7 @@ def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_leng
     while sequences.shape[1] < max_length:
         logits, state = adapter.step(fed, state)
         scores = process_logits(logits.astype(np.float32), config, sequences.shape[1] - prompt_length,
-                                sequences.shape[1], max_length)  # fmt: skip
+                                sequences.shape[1], max_length, sequences)  # fmt: skip
         if config.do_sample:
             probs = softmax(warp_for_sampling(scores, config.temperature, config.top_k, config.top_p).astype(np.float64))
             tokens = np.array([rng.choice(probs.shape[-1], p=p / p.sum()) for p in probs])
@@ -98,7 +98,7 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     while sequences.shape[1] < max_length and not done.all():
         logits, state = adapter.step(fed, state)
         logprobs = process_logits(log_softmax(logits), config, sequences.shape[1] - prompt_length,
-                                  sequences.shape[1], max_length)  # fmt: skip
+                                  sequences.shape[1], max_length, sequences)  # fmt: skip
         vocab = logprobs.shape[-1]
         totals = (logprobs.reshape(batch, beams, vocab) + scores[:, :, None]).reshape(batch, beams * vocab)
         top = np.argsort(-totals, axis=-1, kind="stable")[:, : 2 * beams]

@@ -321,11 +321,6 @@ class FlaxT5PreTrainedModel(FlaxSeq2SeqPreTrainedModel):
         ids = jnp.full((1, 2), self.config.eos_token_id if self.config.eos_token_id is not None else 1, dtype="i4")
         return {"input_ids": ids, "decoder_input_ids": ids}
 
-    def __call__(self, input_ids=None, **kwargs):
-        if input_ids is None:
-            raise ValueError(f"{type(self).__name__} needs input_ids.")
-        return super().__call__(jnp.asarray(input_ids), **kwargs)
-
 
 class FlaxT5Model(FlaxT5PreTrainedModel):
     module_class = FlaxT5Module
