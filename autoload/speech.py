@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .configuration import PretrainedConfig
 from .heads import HeadSpec
 
@@ -65,6 +67,9 @@ class SpeechOptions:
     adapter: AdapterOptions | None = None
     masked_spec_embed: bool = False  # a learned vector replaces the masked time steps (mask_time_indices)
     apply_spec_augment: bool = True
+    # SpecAugment while training: (probability, span length, minimum spans) over time and over features
+    mask_time: tuple[float, int, int] = (0.0, 10, 2)
+    mask_feature: tuple[float, int, int] = (0.0, 10, 0)
     hidden_dropout: float = 0.0
     activation_dropout: float = 0.0
     attention_dropout: float = 0.0
@@ -153,6 +158,8 @@ class SpeechEncoderConfig(PretrainedConfig):
             stable_layer_norm=bool(self.do_stable_layer_norm),
             masked_spec_embed=self.mask_time_prob > 0.0 or self.mask_feature_prob > 0.0,
             apply_spec_augment=bool(getattr(self, "apply_spec_augment", True)),
+            mask_time=(self.mask_time_prob, self.mask_time_length, self.mask_time_min_masks),
+            mask_feature=(self.mask_feature_prob, self.mask_feature_length, getattr(self, "mask_feature_min_masks", 0)),
             hidden_dropout=self.hidden_dropout, activation_dropout=self.activation_dropout,
             attention_dropout=self.attention_dropout, feat_proj_dropout=self.feat_proj_dropout,
             layerdrop=self.layerdrop, **values,
@@ -245,3 +252,53 @@ def check_audio(config, shape) -> None:
             f"input_values has {samples} samples per example; this {type(config).__name__} needs at least {needed} "
             "(its conv feature encoder's receptive field) to produce one frame. Pad or drop the short clip."
         )
+
+
+def spec_augment_mask(shape: tuple[int, int], prob: float, span: int, min_spans: int = 0, lengths=None,
+                      rng=np.random) -> np.ndarray:  # fmt: skip
+    """A random SpecAugment mask [batch, steps] as transformers draws it while training: about
+    prob * length / span spans of `span` steps per example (at least min_spans, the count rounded with one
+    random offset shared by the batch), their starts distinct and inside the example's own length (`lengths`,
+    for right-padded examples). An example given fewer spans than the longest repeats its first start (the last
+    step when it has none), as transformers pads them."""
+    batch, steps = shape
+    if span < 1:
+        raise ValueError(f"The SpecAugment span length (mask_time_length / mask_feature_length) must be at least 1, "
+                         f"got {span}.")  # fmt: skip
+    if span > steps:
+        raise ValueError(f"The SpecAugment span length ({span}) is longer than the {steps} steps it masks; lower "
+                         "mask_time_length / mask_feature_length or pass longer audio.")  # fmt: skip
+    offset = rng.rand(1).item()
+
+    def count(length: int) -> int:
+        spans = max(int(prob * length / span + offset), min_spans)
+        if spans * span > steps:
+            spans = steps // span
+        return max(min(spans, length - span + 1), 0)
+
+    mask = np.zeros(shape, dtype=bool)
+    most = count(steps)
+    if most == 0:
+        return mask
+    lengths = [steps] * batch if lengths is None else [int(n) for n in lengths]
+    for row, length in enumerate(lengths):
+        starts = rng.choice(np.arange(length - span + 1), count(length), replace=False)
+        filler = starts[0] if len(starts) else steps - 1
+        starts = np.concatenate([starts, np.full(most - len(starts), filler)]).astype(np.int64)
+        covered = np.minimum((starts[:, None] + np.arange(span)[None, :]).reshape(-1), steps - 1)
+        mask[row, covered] = True
+    return mask
+
+
+def training_masks(options: SpeechOptions, batch: int, steps: int, lengths=None):
+    """(time mask [batch, steps] or None, feature mask [batch, hidden] or None): SpecAugment's random masks for
+    one training call when the config asks for them (apply_spec_augment and a positive probability)."""
+    if not options.apply_spec_augment:
+        return None, None
+    time_prob, time_span, time_min = options.mask_time
+    feature_prob, feature_span, feature_min = options.mask_feature
+    time = spec_augment_mask((batch, steps), time_prob, time_span, time_min, lengths) if time_prob > 0 else None
+    feature = None
+    if feature_prob > 0:
+        feature = spec_augment_mask((batch, options.hidden_size), feature_prob, feature_span, feature_min)
+    return time, feature

@@ -107,3 +107,17 @@ def test_hub_config_fields_are_read():
     assert not options.feature_layer_norm and options.pos_conv_batch_norm
     wavlm = AutoConfig.for_model("wavlm", replace_prob=0.5, num_buckets=320, max_bucket_distance=800)
     assert wavlm.replace_prob == 0.5 and wavlm.speech_options().relative_buckets == 320
+
+
+def test_spec_augment_masks_match_transformers():
+    """The random SpecAugment spans drawn while training: the same masks as transformers from the same numpy seed
+    (fixtures/speech_preprocessing/spec_augment.json, scripts/reference/speech_spec_augment.py)."""
+    from autoload.speech import spec_augment_mask
+
+    cases = json.loads((SPEECH / "spec_augment.json").read_text())
+    for case in cases:
+        np.random.seed(case["seed"])
+        mask = spec_augment_mask(tuple(case["shape"]), case["prob"], case["span"], case["min_spans"], case["lengths"])
+        assert [np.flatnonzero(row).tolist() for row in mask] == case["masked"], case
+    with pytest.raises(ValueError, match="longer than the 4 steps"):
+        spec_augment_mask((1, 4), 0.5, 5)

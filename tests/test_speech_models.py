@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import MODELS, assert_matches_expected, read_fixture
+from conftest import MODELS, assert_matches_expected, flatten_output, read_fixture
 
 import autoload
 from autoload import AutoConfig
@@ -134,3 +134,113 @@ def test_pretraining_loss_agrees():
     for field in ("loss", "contrastive_loss", "diversity_loss"):
         assert np.isfinite(float(want[field]))
         np.testing.assert_allclose(float(got[field]), float(want[field]), rtol=1e-4, err_msg=field)
+
+
+@pytest.mark.parametrize("arch,name", [("hubert", "HubertModel"), ("wavlm", "WavLMModel")])
+def test_training_spec_augment_agrees_across_frameworks(arch, name):
+    """While training, random time spans take the learned vector and random feature channels are zeroed (numpy's
+    generator, as transformers draws them): from one seed every framework masks the same steps."""
+    folder = MODELS / arch / name
+    _, inputs, _ = read_fixture(folder)
+    settings = dict(hidden_dropout=0.0, activation_dropout=0.0, attention_dropout=0.0, feat_proj_dropout=0.0,
+                    layerdrop=0.0, mask_time_prob=0.5, mask_time_length=2, mask_feature_prob=0.3, mask_feature_length=3)  # fmt: skip
+    model = autoload.AutoModel.from_pretrained(folder, **settings)
+    with torch.no_grad():
+        evaluated = model.eval()(**tensors(inputs)).last_hidden_state.numpy()
+        np.random.seed(5)
+        trained = model.train()(**tensors(inputs)).last_hidden_state.numpy()
+    assert np.abs(trained - evaluated).max() > 1e-2
+    tf_model = autoload.TFAutoModel.from_pretrained(folder, **settings)  # built before seeding: loading draws too
+    np.random.seed(5)
+    np.testing.assert_allclose(np.asarray(tf_model(**inputs, training=True).last_hidden_state), trained, atol=1e-4)
+    pytest.importorskip("flax")
+    flax_model = autoload.FlaxAutoModel.from_pretrained(folder, **settings)
+    np.random.seed(5)
+    np.testing.assert_allclose(np.asarray(flax_model(**inputs, train=True).last_hidden_state), trained, atol=1e-4)
+    off = autoload.AutoModel.from_pretrained(folder, **settings, apply_spec_augment=False).train()
+    with torch.no_grad():
+        np.testing.assert_allclose(off(**tensors(inputs)).last_hidden_state.numpy(), evaluated, atol=1e-5)
+
+
+def small_speech_model(model_type: str, auto_class: str, **fields):
+    config = AutoConfig.for_model(model_type, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=20, conv_dim=[8, 8], conv_kernel=[5, 3], conv_stride=[3, 2],
+                                  num_conv_pos_embeddings=6, num_conv_pos_embedding_groups=2, vocab_size=12,
+                                  **fields)  # fmt: skip
+    torch.manual_seed(0)
+    model = getattr(autoload, auto_class).from_config(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.1)
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_var"):
+                buffer.uniform_(0.5, 1.5)
+            elif name.endswith("running_mean"):
+                buffer.normal_(0.0, 0.1)
+    return model
+
+
+@pytest.mark.parametrize("model_type,auto_class,fields", [
+    ("hubert", "AutoModelForCTC", {"conv_pos_batch_norm": True, "feat_proj_layer_norm": False}),
+    ("wavlm", "AutoModelForAudioXVector", {"num_buckets": 8, "max_bucket_distance": 12, "tdnn_dim": [8, 8],
+                                           "tdnn_kernel": [3, 1], "tdnn_dilation": [1, 1], "xvector_output_dim": 6}),
+    ("wav2vec2", "AutoModelForCTC", {"add_adapter": True, "output_hidden_size": 12, "num_adapter_layers": 2,
+                                     "do_stable_layer_norm": True, "adapter_attn_dim": 4}),
+])  # fmt: skip
+def test_every_weight_format_crosses_frameworks(tmp_path, model_type, auto_class, fields):
+    """PyTorch .bin -> TF (from_pt) -> tf_model.h5 -> PyTorch and Flax (from_tf); Flax -> flax_model.msgpack ->
+    PyTorch and TF (from_flax): each load complete and every output the same."""
+    pytest.importorskip("flax")
+    model = small_speech_model(model_type, auto_class, **fields)
+    rng = np.random.default_rng(0)
+    inputs = {"input_values": rng.standard_normal((2, 700)).astype(np.float32),
+              "attention_mask": (np.arange(700)[None] < np.array([[700], [520]])).astype(np.int64)}  # fmt: skip
+    with torch.no_grad():
+        want = model(**tensors(inputs), output_hidden_states=True)
+    model.save_pretrained(tmp_path / "pt", safe_serialization=False)
+    classes = {backend: getattr(autoload, prefix + auto_class) for backend, prefix in (("tf", "TF"), ("flax", "Flax"))}
+    classes["torch"] = getattr(autoload, auto_class)
+
+    def check(backend, folder, **flags):
+        loaded, info = classes[backend].from_pretrained(folder, output_loading_info=True, **flags)
+        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (backend, folder.name, info)
+        if backend == "torch":
+            with torch.no_grad():
+                got = loaded.eval()(**tensors(inputs), output_hidden_states=True)
+        else:
+            got = loaded(**inputs, output_hidden_states=True)
+        assert_matches_expected(got, flatten_output(want))
+        return loaded
+
+    tf_model = check("tf", tmp_path / "pt", from_pt=True)
+    tf_model.save_pretrained(tmp_path / "tf")
+    assert (tmp_path / "tf" / "tf_model.h5").is_file()
+    check("torch", tmp_path / "tf", from_tf=True)
+    flax_model = check("flax", tmp_path / "tf", from_tf=True)
+    flax_model.save_pretrained(tmp_path / "flax")
+    assert (tmp_path / "flax" / "flax_model.msgpack").is_file()
+    check("torch", tmp_path / "flax", from_flax=True)
+    check("tf", tmp_path / "flax", from_flax=True)
+    check("flax", tmp_path / "pt", from_pt=True)
+
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_transformers_flax_checkpoint_loads(backend):
+    """flax_model.msgpack as transformers' FlaxWav2Vec2ForCTC writes it (layer-norm, stable variant: the only one
+    its Flax classes support), against its PyTorch outputs (scripts/reference/speech_flax_msgpack.py)."""
+    from conftest import FIXTURES
+
+    folder = FIXTURES / "speech_preprocessing" / "wav2vec2_flax_ctc"
+    inputs, expected = dict(np.load(folder / "inputs.npz")), dict(np.load(folder / "expected.npz"))
+    if backend == "torch":
+        model, info = autoload.AutoModelForCTC.from_pretrained(folder, from_flax=True, output_loading_info=True)
+        with torch.no_grad():
+            output = model.eval()(**tensors(inputs), output_hidden_states=True)
+    else:
+        pytest.importorskip("flax" if backend == "flax" else "tensorflow")
+        auto = autoload.FlaxAutoModelForCTC if backend == "flax" else autoload.TFAutoModelForCTC
+        model, info = auto.from_pretrained(folder, output_loading_info=True, **({"from_flax": True} if backend == "tf" else {}))
+        output = model(**inputs, output_hidden_states=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
+    assert_matches_expected(output, expected)

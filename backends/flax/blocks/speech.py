@@ -15,7 +15,14 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.speech import ConvLayerOptions, SpeechOptions, check_audio, effective_frame_lengths, refuse_adapter
+from autoload.speech import (
+    ConvLayerOptions,
+    SpeechOptions,
+    check_audio,
+    effective_frame_lengths,
+    refuse_adapter,
+    training_masks,
+)
 
 from ..activations import get_activation
 from ..heads import FlaxTaskModel, HeadModule
@@ -324,6 +331,7 @@ class FlaxSpeechModule(nn.Module):
     config: Any
     dtype: jnp.dtype = jnp.float32
     extract_features: bool = True  # whether the output carries the projection's input (Wav2Vec2BaseModelOutput)
+    spec_augment_lengths: bool = True  # whether training's random time masks stay within each example's frames
 
     @nn.compact
     def __call__(self, input_values, attention_mask=None, mask_time_indices=None, deterministic=True,
@@ -336,15 +344,8 @@ class FlaxSpeechModule(nn.Module):
         if attention_mask is not None:
             frames = frame_mask(c, attention_mask, features.shape[1], add_adapter=False)
         hidden, extract_features = FlaxSpeechFeatureProjection(c, o, name="feature_projection")(features, deterministic)
-        if o.masked_spec_embed:
-            spec = self.param("masked_spec_embed", nn.initializers.uniform(), (o.hidden_size,))
-        if mask_time_indices is not None and o.apply_spec_augment:
-            if not o.masked_spec_embed:
-                raise ValueError(
-                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
-                    "(mask_time_prob and mask_feature_prob are both 0)."
-                )
-            hidden = jnp.where(jnp.asarray(mask_time_indices, bool)[..., None], spec, hidden)
+        spec = self.param("masked_spec_embed", nn.initializers.uniform(), (o.hidden_size,)) if o.masked_spec_embed else None
+        hidden = self.mask_hidden(hidden, spec, mask_time_indices, frames, deterministic)
         hidden, states, attentions = FlaxSpeechEncoder(c, o, name="encoder")(hidden, frames, output_attentions,
                                                                             deterministic)  # fmt: skip
         if o.adapter is not None:
@@ -358,8 +359,34 @@ class FlaxSpeechModule(nn.Module):
         return out.finish(result, return_dict)
 
 
+    def mask_hidden(self, hidden, spec, mask_time_indices=None, frames=None, deterministic=True):
+        """SpecAugment: the given masked time steps take the learned vector; while training, random time spans
+        (unless given) do too and random feature channels are zeroed, as the config asks. The random masks are
+        drawn by numpy when the call runs (once, when traced under jit)."""
+        o = self.config.speech_options()
+        if not o.apply_spec_augment:
+            return hidden
+        if mask_time_indices is not None:
+            if spec is None:
+                raise ValueError(
+                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
+                    "(mask_time_prob and mask_feature_prob are both 0)."
+                )
+            hidden = jnp.where(jnp.asarray(mask_time_indices, bool)[..., None], spec, hidden)
+        if deterministic:
+            return hidden
+        lengths = np.asarray(frames.sum(-1)) if frames is not None and self.spec_augment_lengths else None
+        time, feature = training_masks(o, hidden.shape[0], hidden.shape[1], lengths)
+        if time is not None and mask_time_indices is None:
+            hidden = jnp.where(time[..., None], spec, hidden)
+        if feature is not None:
+            hidden = jnp.where(feature[:, None, :], 0.0, hidden)
+        return hidden
+
+
 class FlaxHubertSpeechModule(FlaxSpeechModule):
     extract_features: bool = False
+    spec_augment_lengths: bool = False  # transformers' HuBERT draws its training time masks over the padded length
 
 
 class FlaxSpeechPreTrainedModel(FlaxPreTrainedModel):

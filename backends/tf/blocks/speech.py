@@ -14,7 +14,14 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.speech import ConvLayerOptions, SpeechOptions, check_audio, effective_frame_lengths, refuse_adapter
+from autoload.speech import (
+    ConvLayerOptions,
+    SpeechOptions,
+    check_audio,
+    effective_frame_lengths,
+    refuse_adapter,
+    spec_augment_mask,
+)
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
@@ -346,6 +353,7 @@ class TFSpeechMainLayer(Layer):
     transformer -> (adapter)."""
 
     extract_features = True  # whether the output carries the projection's input (Wav2Vec2BaseModelOutput)
+    spec_augment_lengths = True  # whether training's random time masks stay within each example's frames
 
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
@@ -374,14 +382,7 @@ class TFSpeechMainLayer(Layer):
         if attention_mask is not None:
             frames = frame_mask(self.config, attention_mask, tf.shape(features)[1], add_adapter=False)
         hidden, extract_features = self.feature_projection(features, training=training)
-        if mask_time_indices is not None and o.apply_spec_augment:
-            if not o.masked_spec_embed:
-                raise ValueError(
-                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
-                    "(mask_time_prob and mask_feature_prob are both 0)."
-                )
-            spec = tf.cast(self.masked_spec_embed, hidden.dtype)
-            hidden = tf.where(tf.cast(mask_time_indices, tf.bool)[..., None], spec, hidden)
+        hidden = self.mask_hidden(hidden, mask_time_indices, frames, training)
         hidden, states, attentions = self.encoder(hidden, frames=frames, output_attentions=output_attentions,
                                                   training=training)
         if o.adapter is not None:
@@ -391,6 +392,38 @@ class TFSpeechMainLayer(Layer):
         if self.extract_features:
             return out.Wav2Vec2BaseModelOutput(extract_features=extract_features, **values)
         return out.BaseModelOutput(**values)
+
+    def mask_hidden(self, hidden, mask_time_indices=None, frames=None, training=False):
+        """SpecAugment: the given masked time steps take the learned vector; while training, random time spans
+        (unless given) do too and random feature channels are zeroed, as the config asks. The random masks are
+        drawn by numpy on every call, also inside a traced function."""
+        o = self.options
+        if not o.apply_spec_augment:
+            return hidden
+        if mask_time_indices is not None:
+            if not o.masked_spec_embed:
+                raise ValueError(
+                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
+                    "(mask_time_prob and mask_feature_prob are both 0)."
+                )
+            spec = tf.cast(self.masked_spec_embed, hidden.dtype)
+            hidden = tf.where(tf.cast(mask_time_indices, tf.bool)[..., None], spec, hidden)
+        if not training:
+            return hidden
+        shape = tf.shape(hidden)
+        if mask_time_indices is None and o.mask_time[0] > 0:
+            if frames is not None and self.spec_augment_lengths:
+                lengths = tf.reduce_sum(tf.cast(frames, tf.int32), axis=-1)
+            else:
+                lengths = tf.fill(shape[:1], shape[1])
+            time = tf.numpy_function(lambda n, steps: spec_augment_mask((len(n), int(steps)), *o.mask_time, n),
+                                     [lengths, shape[1]], tf.bool)  # fmt: skip
+            hidden = tf.where(time[..., None], tf.cast(self.masked_spec_embed, hidden.dtype), hidden)
+        if o.mask_feature[0] > 0:
+            feature = tf.numpy_function(lambda batch: spec_augment_mask((int(batch), o.hidden_size), *o.mask_feature),
+                                        [shape[0]], tf.bool)  # fmt: skip
+            hidden = tf.where(feature[:, None, :], tf.zeros_like(hidden), hidden)
+        return hidden
 
 
 class TFSpeechPreTrainedModel(TFMainLayerModel):

@@ -15,6 +15,7 @@ from ..blocks.speech import (
 
 class TFHubertMainLayer(TFSpeechMainLayer):
     extract_features = False
+    spec_augment_lengths = False  # transformers' HuBERT draws its training time masks over the padded length
 
 
 class TFHubertPreTrainedModel(TFSpeechPreTrainedModel):

@@ -28,6 +28,7 @@ from autoload.speech import (
     effective_frame_lengths,
     refuse_adapter,
     sliced_length,
+    training_masks,
 )
 
 from ..activations import get_activation
@@ -331,6 +332,7 @@ class SpeechEncoderModel(SpeechPreTrainedModel):
     """The base model: features -> projection -> (masked time steps) -> transformer -> (adapter)."""
 
     extract_features = True  # whether the output carries the projection's input (Wav2Vec2BaseModelOutput)
+    spec_augment_lengths = True  # whether training's random time masks stay within each example's frames
 
     def __init__(self, config):
         super().__init__(config)
@@ -356,14 +358,7 @@ class SpeechEncoderModel(SpeechPreTrainedModel):
         if attention_mask is not None:
             frames = frame_mask(self.config, attention_mask, features.shape[1], add_adapter=False)
         hidden, extract_features = self.feature_projection(features)
-        if mask_time_indices is not None and self.options.apply_spec_augment:
-            if not self.options.masked_spec_embed:
-                raise ValueError(
-                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
-                    "(mask_time_prob and mask_feature_prob are both 0)."
-                )
-            embed = self.masked_spec_embed.to(hidden.dtype)
-            hidden = torch.where(mask_time_indices.to(torch.bool)[..., None], embed, hidden)
+        hidden = self.mask_hidden(hidden, mask_time_indices, frames)
         hidden, states, attentions = self.encoder(hidden, frames, output_attentions)
         if self.options.adapter is not None:
             hidden = self.adapter(hidden)
@@ -374,6 +369,31 @@ class SpeechEncoderModel(SpeechPreTrainedModel):
         else:
             result = out.BaseModelOutput(**values)
         return self._finish(result, return_dict)
+
+    def mask_hidden(self, hidden, mask_time_indices=None, frames=None):
+        """SpecAugment: the given masked time steps take the learned vector; while training, random time spans
+        (unless given) do too and random feature channels are zeroed, as the config asks."""
+        o = self.options
+        if not o.apply_spec_augment:
+            return hidden
+        if mask_time_indices is not None:
+            if not o.masked_spec_embed:
+                raise ValueError(
+                    "mask_time_indices needs the learned masked_spec_embed, which this config has none of "
+                    "(mask_time_prob and mask_feature_prob are both 0)."
+                )
+            hidden = torch.where(mask_time_indices.to(torch.bool)[..., None], self.masked_spec_embed.to(hidden.dtype),
+                                 hidden)  # fmt: skip
+        if not self.training:
+            return hidden
+        lengths = frames.sum(-1).tolist() if frames is not None and self.spec_augment_lengths else None
+        time, feature = training_masks(o, hidden.shape[0], hidden.shape[1], lengths)
+        if time is not None and mask_time_indices is None:
+            time = torch.from_numpy(time).to(hidden.device)
+            hidden = torch.where(time[..., None], self.masked_spec_embed.to(hidden.dtype), hidden)
+        if feature is not None:
+            hidden = hidden.masked_fill(torch.from_numpy(feature).to(hidden.device)[:, None, :], 0.0)
+        return hidden
 
 
 # -- heads -------------------------------------------------------------------------------------------------

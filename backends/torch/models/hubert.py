@@ -15,6 +15,7 @@ class HubertPreTrainedModel(SpeechPreTrainedModel):
 
 class HubertModel(SpeechEncoderModel, HubertPreTrainedModel):
     extract_features = False
+    spec_augment_lengths = False  # transformers' HuBERT draws its training time masks over the padded length
 
 
 class HubertForCTC(CTCModel, HubertPreTrainedModel):
