@@ -62,6 +62,14 @@ class SwinConfig(BackboneConfigMixin, PretrainedConfig):
         self.stage_names = ["stem"] + [f"stage{i}" for i in range(1, len(self.depths) + 1)]
         self.set_backbone_outputs(out_features, out_indices)
 
+    def check_supported(self) -> None:
+        """Refuse what autoload does not build (called when a model is constructed)."""
+        if self.use_absolute_embeddings:
+            raise NotImplementedError(
+                "SwinConfig.use_absolute_embeddings=True is not supported: transformers 4.57.6 adds a table of "
+                "patches + 1 positions to the patch tokens, which fails for every input. Use use_absolute_embeddings=False."
+            )
+
 
 CONFIG_CLASS = SwinConfig
 ARCHITECTURES = {

@@ -8,8 +8,10 @@ import numpy as np
 
 from .harness import Draw
 
-# The activations every framework implements (transformers' ACT2FN has more; others are refused by name).
-ACTIVATIONS = ["gelu", "relu", "gelu_new", "silu", "tanh", "quick_gelu", "gelu_pytorch_tanh", "sigmoid"]
+# The activations every framework implements (transformers' ACT2FN also has prelu and xielu, refused by name).
+ACTIVATIONS = ["gelu", "relu", "gelu_new", "silu", "tanh", "quick_gelu", "gelu_pytorch_tanh", "sigmoid", "gelu_10",
+               "gelu_fast", "gelu_python", "gelu_accurate", "laplace", "leaky_relu", "linear", "mish", "relu2", "relu6",
+               "swish"]  # fmt: skip
 WITH_ATTENTIONS = {"output_hidden_states": True, "output_attentions": True}
 
 

@@ -220,8 +220,7 @@ class FlaxSwinEmbeddings(nn.Module):
     @nn.compact
     def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True):
         c = self.config
-        if c.use_absolute_embeddings:
-            raise NotImplementedError("Swin with use_absolute_embeddings=True is not supported by autoload yet.")
+        c.check_supported()
         check_pixel_values(pixel_values, c.num_channels)
         p = c.patch_size
         x = jnp.transpose(pixel_values, (0, 2, 3, 1))

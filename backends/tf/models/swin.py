@@ -75,8 +75,7 @@ class TFSwinPatchEmbeddings(Layer):
 class TFSwinEmbeddings(Layer):
     def __init__(self, config: SwinConfig, use_mask_token: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if config.use_absolute_embeddings:
-            raise NotImplementedError("Swin with use_absolute_embeddings=True is not supported by autoload yet.")
+        config.check_supported()
         self.embed_dim, self.use_mask_token = config.embed_dim, use_mask_token
         self.patch_embeddings = TFSwinPatchEmbeddings(config, name="patch_embeddings")
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")

@@ -49,8 +49,7 @@ class SwinPatchEmbeddings(nn.Module):
 class SwinEmbeddings(nn.Module):
     def __init__(self, config: SwinConfig, use_mask_token: bool = False):
         super().__init__()
-        if config.use_absolute_embeddings:
-            raise NotImplementedError("Swin with use_absolute_embeddings=True is not supported by autoload yet.")
+        config.check_supported()
         self.patch_embeddings = SwinPatchEmbeddings(config)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.embed_dim)) if use_mask_token else None
         self.norm = nn.LayerNorm(config.embed_dim)
