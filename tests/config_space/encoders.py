@@ -145,10 +145,48 @@ def distilbert(rng) -> Draw:
     return Draw("distilbert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
+ALBERT_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION",
+                "MODEL_FOR_MULTIPLE_CHOICE", "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+
+
+def albert(rng) -> Draw:
+    layers = int(rng.integers(1, 5))
+    groups = int(rng.integers(1, layers + 1))
+    heads = pick(rng, [1, 2, 4])
+    config = {
+        "vocab_size": int(rng.integers(40, 120)),
+        "embedding_size": pick(rng, [8, 12, 16]),
+        "hidden_size": heads * pick(rng, [4, 8]),
+        "num_hidden_layers": layers,
+        "num_hidden_groups": groups,
+        "inner_group_num": int(rng.integers(1, int(layers / groups) + 1)),
+        "num_attention_heads": heads,
+        "intermediate_size": int(rng.integers(8, 40)),
+        "hidden_act": pick(rng, ACTIVATIONS),
+        "hidden_dropout_prob": pick(rng, [0.0, 0.1]),
+        "attention_probs_dropout_prob": pick(rng, [0.0, 0.1]),
+        "max_position_embeddings": int(rng.integers(12, 40)),
+        "type_vocab_size": int(rng.integers(1, 4)),
+        "layer_norm_eps": pick(rng, [1e-12, 1e-5]),
+        "classifier_dropout_prob": pick(rng, [0.0, 0.1]),
+        "position_embedding_type": pick(rng, POSITION_EMBEDDING_TYPES),
+        "pad_token_id": int(rng.integers(0, 3)),
+        "chunk_size_feed_forward": pick(rng, [0, 0, 2]),
+        "num_labels": int(rng.integers(1, 5)),
+        "tie_word_embeddings": bool(rng.integers(2)),
+    }
+    chosen = chosen_heads(rng, ALBERT_HEADS)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, bool(rng.integers(2)))
+    return Draw("albert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
 GENERATORS = {
     "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
     "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
     "xlm-roberta": lambda rng: bert_like(rng, "xlm-roberta", ROBERTA_HEADS),
     "distilbert": distilbert,
     "electra": lambda rng: bert_like(rng, "electra", ELECTRA_HEADS),
+    "albert": albert,
 }

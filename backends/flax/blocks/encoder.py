@@ -349,7 +349,8 @@ class TiedDense(nn.Module):
 
 
 class LMHead(nn.Module):
-    """dense -> activation -> LayerNorm -> vocabulary scores + bias (RoBERTa's lm_head, ALBERT's predictions)."""
+    """dense -> activation -> LayerNorm -> vocabulary scores + bias (RoBERTa's lm_head; a subclass picks another
+    width, activation or norm name, as ALBERT's predictions)."""
 
     config: Any
     width: int | None = None
@@ -357,13 +358,18 @@ class LMHead(nn.Module):
     norm: str = "layer_norm"
     dtype: Any = jnp.float32
 
+    def head_width(self) -> int:
+        return self.width or self.config.hidden_size
+
+    def head_activation(self) -> str:
+        return self.activation
+
     @nn.compact
     def __call__(self, hidden, shared_embedding=None):
         c = self.config
-        width = self.width or c.hidden_size
-        hidden = dense(width, c.initializer_range, self.dtype, "dense")(hidden)
+        hidden = dense(self.head_width(), c.initializer_range, self.dtype, "dense")(hidden)
         hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name=self.norm)(
-            get_activation(self.activation)(hidden))
+            get_activation(self.head_activation())(hidden))
         decoder = TiedDense(c.vocab_size, c.tie_word_embeddings, False, c.initializer_range, self.dtype, name="decoder")
         scores = decoder(hidden, shared_embedding)
         return scores + self.param("bias", nn.initializers.zeros, (c.vocab_size,)).astype(self.dtype)
