@@ -222,3 +222,23 @@ def test_activation_tables_cover_the_supported_names():
         pytest.importorskip({"torch": "torch", "tf": "tensorflow", "flax": "flax"}[backend])
         module = __import__(f"autoload.backends.{backend}.activations", fromlist=["ACTIVATIONS"])
         assert set(ACTIVATIONS) <= set(module.ACTIVATIONS), (backend, set(ACTIVATIONS) - set(module.ACTIVATIONS))
+
+
+# -- every native format into every other framework (MPNet: transformers never wrote a Flax file) --------------
+NATIVE = {"torch": ({"safe_serialization": False}, "pytorch_model.bin", "from_pt"),
+          "tf": ({}, "tf_model.h5", "from_tf"), "flax": ({}, "flax_model.msgpack", "from_flax")}  # fmt: skip
+
+
+@pytest.mark.parametrize("writer", ["torch", "tf", "flax"])
+def test_mpnet_native_files_load_in_every_framework(tmp_path, writer):
+    folder, torch_model = saved(tmp_path, "mpnet", "MODEL_FOR_MASKED_LM", **TINY)
+    inputs = {"input_ids": ids(6, 2)}
+    want = run(torch_model, "torch", **inputs)["logits"]
+    save_kwargs, file_name, _ = NATIVE[writer]
+    load(folder, writer, "MODEL_FOR_MASKED_LM").save_pretrained(tmp_path / writer, **save_kwargs)
+    assert (tmp_path / writer / file_name).is_file()
+    for reader in ("torch", "tf", "flax"):
+        flags = {} if reader == writer else {NATIVE[writer][2]: True}
+        model, info = load(tmp_path / writer, reader, "MODEL_FOR_MASKED_LM", output_loading_info=True, **flags)
+        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (reader, info)
+        np.testing.assert_allclose(run(model, reader, **inputs)["logits"], want, atol=1e-4, err_msg=reader)

@@ -182,6 +182,35 @@ def albert(rng) -> Draw:
     return Draw("albert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
+MPNET_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
+               "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+
+
+def mpnet(rng) -> Draw:
+    heads = pick(rng, [1, 2, 4])
+    config = {
+        "vocab_size": int(rng.integers(40, 120)),
+        "hidden_size": heads * pick(rng, [4, 8]),
+        "num_hidden_layers": int(rng.integers(1, 3)),
+        "num_attention_heads": heads,
+        "intermediate_size": int(rng.integers(8, 40)),
+        "hidden_act": pick(rng, ACTIVATIONS),
+        "hidden_dropout_prob": pick(rng, [0.0, 0.1]),
+        "attention_probs_dropout_prob": pick(rng, [0.0, 0.1]),
+        "max_position_embeddings": int(rng.integers(12, 40)),
+        "layer_norm_eps": pick(rng, [1e-12, 1e-5]),
+        "relative_attention_num_buckets": pick(rng, [32, 40]),
+        "is_decoder": bool(rng.integers(2)),  # MPNet's mask is causal then
+        "num_labels": int(rng.integers(1, 5)),
+        "tie_word_embeddings": bool(rng.integers(2)),
+    }
+    chosen = chosen_heads(rng, MPNET_HEADS)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, bool(rng.integers(2)))
+    return Draw("mpnet", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
 GENERATORS = {
     "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
     "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
@@ -189,4 +218,5 @@ GENERATORS = {
     "distilbert": distilbert,
     "electra": lambda rng: bert_like(rng, "electra", ELECTRA_HEADS),
     "albert": albert,
+    "mpnet": mpnet,
 }

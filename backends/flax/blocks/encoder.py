@@ -235,14 +235,16 @@ class Intermediate(nn.Module):
 
 
 class Layer(nn.Module):
-    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual."""
+    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual. A variant names
+    its attention block's weights otherwise through `attention_class` (MPNet's attention/attn/q)."""
 
     options: EncoderOptions
     dtype: Any = jnp.float32
+    attention_class = Attention  # a class attribute, not a field
 
     def setup(self):
         o = self.options
-        self.attention = Attention(o, dtype=self.dtype)
+        self.attention = self.attention_class(o, dtype=self.dtype)
         if o.cross_attention:
             self.crossattention = Attention(o, relative="absolute", dtype=self.dtype)
         self.intermediate = Intermediate(o.intermediate_size, o.hidden_act, o.initializer_range, dtype=self.dtype)

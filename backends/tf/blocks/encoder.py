@@ -218,11 +218,14 @@ class TFIntermediate(Layer):
 
 
 class TFLayer(Layer):
-    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual."""
+    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual. A variant names
+    its attention block's weights otherwise through `attention_class` (MPNet's attention/attn/q)."""
+
+    attention_class: type = TFAttention
 
     def __init__(self, options: EncoderOptions, **kwargs):
         super().__init__(**kwargs)
-        self.attention = TFAttention(options, name="attention")
+        self.attention = self.attention_class(options, name="attention")
         self.crossattention = TFAttention(options, "absolute", name="crossattention") if options.cross_attention \
             else None  # fmt: skip
         self.intermediate = TFIntermediate(options, options.intermediate_size, options.hidden_act, name="intermediate")

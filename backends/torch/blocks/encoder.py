@@ -225,11 +225,14 @@ class Intermediate(nn.Module):
 
 
 class Layer(nn.Module):
-    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual."""
+    """attention (-> crossattention) -> intermediate -> output, each with a post-norm residual. A variant names
+    its attention block's weights otherwise through `attention_class` (MPNet's attention.attn.q)."""
+
+    attention_class: type = Attention
 
     def __init__(self, options: EncoderOptions):
         super().__init__()
-        self.attention = Attention(options)
+        self.attention = self.attention_class(options)
         if options.cross_attention:
             self.crossattention = Attention(options, relative="absolute")
         self.intermediate = Intermediate(options.hidden_size, options.intermediate_size, options.hidden_act)
