@@ -5,6 +5,7 @@ Each test builds a tiny random model in PyTorch, saves it, and loads the folder 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -242,3 +243,69 @@ def test_mpnet_native_files_load_in_every_framework(tmp_path, writer):
         model, info = load(tmp_path / writer, reader, "MODEL_FOR_MASKED_LM", output_loading_info=True, **flags)
         assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (reader, info)
         np.testing.assert_allclose(run(model, reader, **inputs)["logits"], want, atol=1e-4, err_msg=reader)
+
+
+# -- configs as real Hub checkpoints write them (fields the tiny fixtures leave out), sizes shrunk ----------------
+REAL_CONFIGS = {
+    # albert-base-v2: factorised embeddings, integer dropouts, fields of the original code transformers ignores
+    "albert": {"architectures": ["AlbertForMaskedLM"], "attention_probs_dropout_prob": 0, "bos_token_id": 2,
+               "classifier_dropout_prob": 0.1, "down_scale_factor": 1, "embedding_size": 8, "eos_token_id": 3,
+               "gap_size": 0, "hidden_act": "gelu_new", "hidden_dropout_prob": 0, "hidden_size": 16,
+               "initializer_range": 0.02, "inner_group_num": 1, "intermediate_size": 24, "layer_norm_eps": 1e-12,
+               "max_position_embeddings": 32, "model_type": "albert", "net_structure_type": 0,
+               "num_attention_heads": 2, "num_hidden_groups": 1, "num_hidden_layers": 3, "num_memory_blocks": 0,
+               "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": 40},
+    # google/electra-small-generator: embeddings narrower than the encoder, no summary fields
+    "electra": {"architectures": ["ElectraForMaskedLM"], "attention_probs_dropout_prob": 0.1, "embedding_size": 8,
+                "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 16, "initializer_range": 0.02,
+                "intermediate_size": 24, "layer_norm_eps": 1e-12, "max_position_embeddings": 32,
+                "model_type": "electra", "num_attention_heads": 2, "num_hidden_layers": 2, "pad_token_id": 0,
+                "type_vocab_size": 2, "vocab_size": 40},
+    # microsoft/mpnet-base (as sentence-transformers' all-mpnet-base-v2 ships it)
+    "mpnet": {"architectures": ["MPNetForMaskedLM"], "attention_probs_dropout_prob": 0.1, "bos_token_id": 0,
+              "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 16,
+              "initializer_range": 0.02, "intermediate_size": 24, "layer_norm_eps": 1e-05,
+              "max_position_embeddings": 34, "model_type": "mpnet", "num_attention_heads": 2, "num_hidden_layers": 2,
+              "pad_token_id": 1, "relative_attention_num_buckets": 32, "vocab_size": 40},
+    # xlm-roberta-base
+    "xlm-roberta": {"architectures": ["XLMRobertaForMaskedLM"], "attention_probs_dropout_prob": 0.1,
+                    "bos_token_id": 0, "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+                    "hidden_size": 16, "initializer_range": 0.02, "intermediate_size": 24, "layer_norm_eps": 1e-05,
+                    "max_position_embeddings": 34, "model_type": "xlm-roberta", "num_attention_heads": 2,
+                    "num_hidden_layers": 2, "output_past": True, "pad_token_id": 1, "type_vocab_size": 1,
+                    "vocab_size": 40},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model_type", sorted(REAL_CONFIGS))
+def test_real_checkpoint_configs_and_legacy_files_load_everywhere(tmp_path, model_type):
+    """A pytorch_model.bin as older transformers wrote it (tied copies and the position_ids buffer included,
+    LayerNorm gamma/beta names) loads in every framework with nothing missing or unused."""
+    from autoload.weights import write_sharded
+
+    fields = dict(REAL_CONFIGS[model_type])
+    architecture = fields.pop("architectures")[0]
+    fields.pop("model_type")
+    folder, torch_model = saved(tmp_path, model_type, "MODEL_FOR_MASKED_LM", **fields)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architectures"] == [architecture]
+    state = {}
+    for name, tensor in torch_model.state_dict().items():  # every tensor, tied ones too, as torch.save wrote them
+        name = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        state[name] = tensor.numpy()
+    for head in ("predictions", "lm_head"):  # transformers ties the decoder's bias to the head's and saves both
+        if f"{head}.bias" in state:
+            state[f"{head}.decoder.bias"] = state[f"{head}.bias"]
+    prefix = torch_model.base_model_prefix
+    state[f"{prefix}.embeddings.position_ids"] = np.arange(fields["max_position_embeddings"])[None]
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "config.json").write_text(json.dumps({**config, "model_type": model_type}))
+    write_sharded(state, legacy, "pt", "1GB")
+    inputs = {"input_ids": ids(6, 2)}
+    want = run(torch_model, "torch", **inputs)["logits"]
+    for backend in ("torch", "tf", "flax"):
+        flags = {} if backend == "torch" else {"from_pt": True}
+        model, info = load(legacy, backend, "MODEL_FOR_MASKED_LM", output_loading_info=True, **flags)
+        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (backend, info)
+        np.testing.assert_allclose(run(model, backend, **inputs)["logits"], want, atol=1e-4, err_msg=backend)
