@@ -1,4 +1,13 @@
+from __future__ import annotations
+
 from ..configuration import PretrainedConfig
+from ..encoder import check_activation
+from ..gpt_options import GptNames, GptOptions, check_dropout, check_heads
+from ..heads import HeadSpec
+
+SUMMARY_TYPES = ("last", "first", "mean", "cls_index")  # transformers' "attn" is not implemented there either
+GPT2_NAMES = GptNames(embed="wte", positions="wpe", layers="h", attention="attn", norm_1="ln_1", norm_2="ln_2",
+                      mlp="mlp", mlp_in="c_fc", mlp_out="c_proj", final_norm="ln_f", tf_embed_leaf="embeddings")  # fmt: skip
 
 
 class GPT2Config(PretrainedConfig):
@@ -14,8 +23,7 @@ class GPT2Config(PretrainedConfig):
                  scale_attn_weights=True, use_cache=True, bos_token_id=50256, eos_token_id=50256,
                  scale_attn_by_inverse_layer_idx=False, reorder_and_upcast_attn=False, **kwargs):  # fmt: skip
         super().__init__(bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
-        if n_embd % n_head:
-            raise ValueError(f"GPT2Config: n_embd ({n_embd}) is not a multiple of n_head ({n_head}).")
+        check_heads("GPT2Config", n_embd, n_head, "n_embd", "n_head")
         self.vocab_size = vocab_size
         self.n_positions = n_positions
         self.n_embd = n_embd
@@ -37,6 +45,38 @@ class GPT2Config(PretrainedConfig):
         self.use_cache = use_cache
         self.scale_attn_by_inverse_layer_idx = scale_attn_by_inverse_layer_idx
         self.reorder_and_upcast_attn = reorder_and_upcast_attn
+        self.gpt_options()
+
+    def gpt_options(self) -> GptOptions:
+        """The GPT-2 block: fused Conv1D projections, learned positions, pre-norm, sequential residual. The
+        config is checked again here: keyword overrides given to from_pretrained reach it after __init__."""
+        check_heads("GPT2Config", self.n_embd, self.n_head, "n_embd", "n_head")
+        check_activation(self.activation_function, "activation_function", "GPT2Config")
+        check_dropout("GPT2Config", resid_pdrop=self.resid_pdrop, embd_pdrop=self.embd_pdrop, attn_pdrop=self.attn_pdrop,
+                      summary_first_dropout=self.summary_first_dropout,
+                      summary_last_dropout=getattr(self, "summary_last_dropout", None))  # fmt: skip
+        if self.pruned_heads:
+            raise NotImplementedError("GPT2Config.pruned_heads: pruned attention heads are not implemented; load a "
+                                      "checkpoint whose config has none.")  # fmt: skip
+        return GptOptions(
+            names=GPT2_NAMES, hidden_size=self.n_embd, num_heads=self.n_head, inner_size=self.n_inner or 4 * self.n_embd,
+            vocab_size=self.vocab_size, num_layers=self.n_layer, max_positions=self.n_positions,
+            activation=self.activation_function, norm_eps=self.layer_norm_epsilon, attention_layout="conv1d",
+            positions="learned", conv1d=True,
+            attention_scale=(self.n_embd // self.n_head) ** -0.5 if self.scale_attn_weights else 1.0,
+            scale_by_layer=bool(self.scale_attn_by_inverse_layer_idx), upcast=bool(self.reorder_and_upcast_attn),
+            token_type_embeddings=True, cross_attention=bool(self.add_cross_attention),
+            embed_dropout=self.embd_pdrop, attention_dropout=self.attn_pdrop, residual_dropout=self.resid_pdrop,
+            length_field="n_positions",
+        )  # fmt: skip
+
+    def check_summary(self) -> None:
+        """The multiple-choice summary of GPT2DoubleHeadsModel (summary_* fields), checked when one is built."""
+        if self.summary_type not in SUMMARY_TYPES:
+            raise NotImplementedError(f"GPT2Config.summary_type={self.summary_type!r} is not implemented (transformers "
+                                      f"does not implement 'attn' either); use one of {SUMMARY_TYPES}.")  # fmt: skip
+        if self.summary_activation:
+            check_activation(self.summary_activation, "summary_activation", "GPT2Config")
 
 
 CONFIG_CLASS = GPT2Config
@@ -49,3 +89,15 @@ ARCHITECTURES = {
     "MODEL_FOR_QUESTION_ANSWERING": "GPT2ForQuestionAnswering",
 }
 BACKENDS = ("torch", "tf", "flax")
+# The heads of the GPT-style decoders (OPT, GPT-NeoX and GPT-J use the same with their names and widths).
+CAUSAL_LM = HeadSpec(pooling="none", attr="lm_head", bias=False, dropout=())
+SEQUENCE_CLASSIFICATION = HeadSpec(pooling="last", attr="score", bias=False, dropout=())
+TOKEN_CLASSIFICATION = HeadSpec(pooling="none", attr="classifier", dropout=("classifier_dropout", "hidden_dropout"),
+                                dropout_default=0.1)  # fmt: skip
+QUESTION_ANSWERING = HeadSpec(pooling="none", attr="qa_outputs", dropout=(), out_features=2)
+HEADS = {
+    "GPT2LMHeadModel": CAUSAL_LM,
+    "GPT2ForSequenceClassification": SEQUENCE_CLASSIFICATION,
+    "GPT2ForTokenClassification": TOKEN_CLASSIFICATION,
+    "GPT2ForQuestionAnswering": QUESTION_ANSWERING,
+}

@@ -19,6 +19,7 @@ import numpy as np
 
 from autoload import registry
 from autoload.auto.config import AutoConfig
+from autoload.families import CLASS_PREFIX, FAMILIES
 from autoload.testing import flatten_output, sample_inputs
 
 FRAMEWORKS = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
@@ -32,6 +33,7 @@ class Draw:
     model_type: str
     config: dict
     families: tuple[str, ...] = ("MODEL",)
+    classes: tuple[str, ...] = ()  # PyTorch names of classes no Auto family builds (GPT2DoubleHeadsModel)
     inputs: Callable | None = None  # (config, rng) -> dict of numpy inputs; default: autoload.testing.sample_inputs
     call_kwargs: dict = field(default_factory=lambda: {"output_hidden_states": True})
     atol: float = 1e-4
@@ -39,6 +41,13 @@ class Draw:
 
 def installed(backend: str) -> bool:
     return importlib.util.find_spec(FRAMEWORKS[backend]) is not None
+
+
+def class_for(entry: str, backend: str, config):
+    """The class of a family (MODEL_FOR_…) or, by its PyTorch name, of a class outside the families."""
+    if entry in FAMILIES:
+        return registry.model_class_for(entry, backend, config)
+    return registry.import_model_class(backend, config.model_type, CLASS_PREFIX[backend] + entry)
 
 
 def make_inputs(draw: Draw, config, family: str, rng) -> dict:
@@ -98,9 +107,9 @@ def check_draw(draw: Draw, seed: int, workdir, round_trip: bool = True) -> list[
     rng = np.random.default_rng(seed)
     config = AutoConfig.for_model(draw.model_type, **draw.config)
     problems = []
-    for family in draw.families:
+    for family in draw.families + draw.classes:
         folder = os.path.join(workdir, family.lower())
-        model_class = registry.model_class_for(family, "torch", config)
+        model_class = class_for(family, "torch", config)
         torch_model = randomised_torch_model(model_class, config, seed)
         torch_model.save_pretrained(folder, safe_serialization=True)
         inputs = make_inputs(draw, config, family, rng)
@@ -110,7 +119,7 @@ def check_draw(draw: Draw, seed: int, workdir, round_trip: bool = True) -> list[
         for backend in ("tf", "flax"):
             if not installed(backend):
                 continue
-            models[backend] = registry.model_class_for(family, backend, config).from_pretrained(folder)
+            models[backend] = class_for(family, backend, config).from_pretrained(folder)
             problems += compare(reference, run(models[backend], backend, inputs, draw.call_kwargs), draw.atol,
                                 f"{label} {backend} vs torch")  # fmt: skip
         if os.environ.get("AUTOLOAD_PARITY") == "1" and importlib.util.find_spec("transformers"):
