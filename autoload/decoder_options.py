@@ -114,6 +114,10 @@ def check_layer_types(config) -> None:
 
 def windows_by_layer_type(config) -> list[int | None]:
     """sliding_window on the layers whose layer_types entry is sliding_attention, no limit on the others."""
+    if config.sliding_window is None and "sliding_attention" in config.layer_types:
+        extra = " (use_sliding_window is false)" if getattr(config, "use_sliding_window", True) is False else ""
+        raise ValueError(f"{type(config).__name__}: layer_types has sliding_attention layers but sliding_window is "
+                         f"None{extra}; set sliding_window, or make those layers full_attention.")  # fmt: skip
     return [config.sliding_window if kind == "sliding_attention" else None for kind in config.layer_types]
 
 

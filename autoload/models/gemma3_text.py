@@ -54,6 +54,9 @@ class Gemma3TextConfig(PretrainedConfig):
             self.sliding_window = (self.sliding_window // 2) + 1
         self.rope_local_base_freq = rope_local_base_freq
         self.rope_scaling = rope_scaling
+        if isinstance(rope_scaling, dict) and "rope_type" not in rope_scaling:  # transformers requires the key here
+            raise ValueError(f"Gemma3TextConfig: rope_scaling needs a 'rope_type' key (the older 'type' alone is "
+                             f"refused for Gemma 3); got {rope_scaling!r}.")  # fmt: skip
         self._sliding_window_pattern = pattern
         self.layer_types = layer_types or alternating_layer_types(num_hidden_layers, pattern)
         check_decoder_config(self)
