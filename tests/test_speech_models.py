@@ -244,3 +244,30 @@ def test_transformers_flax_checkpoint_loads(backend):
         output = model(**inputs, output_hidden_states=True)
     assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
     assert_matches_expected(output, expected)
+
+
+def test_freezing_the_feature_encoder():
+    folder = MODELS / "wavlm" / "WavLMForCTC"
+    model = autoload.AutoModelForCTC.from_pretrained(folder)
+    model.freeze_feature_encoder()
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and all(".feature_extractor." in name for name in frozen)
+    assert model.wavlm.feature_projection.projection.weight.requires_grad
+    assert model._get_feat_extract_output_lengths(torch.tensor([1024, 600])).tolist() == [14, 8]
+    model.freeze_base_model()
+    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["lm_head.weight", "lm_head.bias"]
+    tf_model = autoload.TFAutoModelForCTC.from_pretrained(folder)
+    before = len(tf_model.trainable_weights)
+    tf_model.freeze_feature_encoder()
+    assert len(tf_model.trainable_weights) == before - len(tf_model.wavlm.feature_extractor.weights) > 0
+    jax = pytest.importorskip("jax")
+    flax_model = autoload.FlaxAutoModelForCTC.from_pretrained(folder)
+    _, inputs, _ = read_fixture(folder)
+
+    def total(params, freeze):
+        return flax_model(**inputs, params=params, freeze_feature_encoder=freeze).logits.sum()
+
+    for freeze in (False, True):
+        grads = jax.grad(total)(flax_model.params, freeze)
+        conv = grads["wavlm"]["feature_extractor"]["conv_layers"]["0"]["conv"]["kernel"]
+        assert (np.abs(np.asarray(conv)).max() == 0) == freeze

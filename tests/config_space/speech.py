@@ -65,6 +65,7 @@ def speech_config(rng, model_type: str, family: str) -> dict:
         "ctc_loss_reduction": _pick(rng, ["sum", "mean"]),
         "ctc_zero_infinity": bool(rng.integers(2)),
         "pad_token_id": 0,
+        "initializer_range": float(rng.uniform(0.01, 0.05)),
     }
     if model_type != "hubert":
         config["mask_feature_min_masks"] = int(rng.integers(0, 2))

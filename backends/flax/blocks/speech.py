@@ -335,11 +335,14 @@ class FlaxSpeechModule(nn.Module):
 
     @nn.compact
     def __call__(self, input_values, attention_mask=None, mask_time_indices=None, deterministic=True,
-                 output_attentions=False, output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
+                 output_attentions=False, output_hidden_states=False, return_dict=True, freeze_feature_encoder=False,
+                 **kwargs):  # fmt: skip
         c = self.config
         o = c.speech_options()
         check_audio(c, input_values.shape)
         features = FlaxSpeechFeatureEncoder(o, name="feature_extractor")(input_values.astype(jnp.float32))
+        if freeze_feature_encoder:  # no gradient reaches the conv feature encoder
+            features = jax.lax.stop_gradient(features)
         frames = None
         if attention_mask is not None:
             frames = frame_mask(c, attention_mask, features.shape[1], add_adapter=False)
@@ -417,10 +420,12 @@ class SpeechHeadModule(HeadModule):
     def uses_layer_sum(self) -> bool:
         return self.weighted and bool(self.config.use_weighted_layer_sum)
 
-    def encode_audio(self, input_values, attention_mask, output_attentions, output_hidden_states, deterministic):
+    def encode_audio(self, input_values, attention_mask, output_attentions, output_hidden_states, deterministic,
+                     freeze_feature_encoder=False):  # fmt: skip
         return self.base()(input_values, attention_mask, deterministic=deterministic,
                            output_attentions=output_attentions,
-                           output_hidden_states=output_hidden_states or self.uses_layer_sum)  # fmt: skip
+                           output_hidden_states=output_hidden_states or self.uses_layer_sum,
+                           freeze_feature_encoder=freeze_feature_encoder)  # fmt: skip
 
     def layer_output(self, encoded):
         if not self.uses_layer_sum:
@@ -435,7 +440,7 @@ class CTCModule(SpeechHeadModule):
     def __call__(self, input_values, attention_mask=None, deterministic=True, output_attentions=False,
                  output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states,
-                                    deterministic)  # fmt: skip
+                                    deterministic, kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         logits = self.output_layer(encoded.last_hidden_state, self.config.vocab_size, deterministic)
         return out.finish(out.from_encoded(out.CausalLMOutput, encoded, logits=logits), return_dict)
 
@@ -446,7 +451,8 @@ class MaskedLMCTCModule(SpeechHeadModule):
     @nn.compact
     def __call__(self, input_values, attention_mask=None, deterministic=True, output_attentions=False,
                  output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
-        encoded = self.encode_audio(input_values, None, output_attentions, output_hidden_states, deterministic)
+        encoded = self.encode_audio(input_values, None, output_attentions, output_hidden_states, deterministic,
+                                    kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         logits = self.output_layer(encoded.last_hidden_state, self.config.vocab_size, deterministic)
         return out.finish(out.from_encoded(out.MaskedLMOutput, encoded, logits=logits), return_dict)
 
@@ -460,7 +466,7 @@ class AudioClassificationModule(SpeechHeadModule):
         c = self.config
         refuse_adapter(c, "An audio classification head")
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states,
-                                    deterministic)  # fmt: skip
+                                    deterministic, kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         projected = _dense(c, c.classifier_proj_size, "projector", self.dtype)(self.layer_output(encoded))
         frames = None if attention_mask is None else frame_mask(c, attention_mask, projected.shape[1])
         pooled = self.pool(out.BaseModelOutput(last_hidden_state=projected), mask=frames)
@@ -476,7 +482,7 @@ class AudioFrameClassificationModule(SpeechHeadModule):
                  output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
         refuse_adapter(self.config, "An audio frame classification head")
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states,
-                                    deterministic)  # fmt: skip
+                                    deterministic, kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         logits = self.output_layer(self.layer_output(encoded), self.config.num_labels, deterministic)
         return out.finish(out.from_encoded(out.TokenClassifierOutput, encoded, logits=logits), return_dict)
 
@@ -534,7 +540,7 @@ class XVectorModule(SpeechHeadModule):
                 f"to equal hidden_size ({c.hidden_size}), which its projector reads."
             )
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states,
-                                    deterministic)  # fmt: skip
+                                    deterministic, kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         hidden = _dense(c, c.tdnn_dim[0], "projector", self.dtype)(self.layer_output(encoded))
         hidden = FlaxTDNN(c, name="tdnn")(hidden)
         steps = hidden.shape[1]

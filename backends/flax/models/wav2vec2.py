@@ -92,7 +92,8 @@ class Wav2Vec2ForPreTrainingModule(SpeechHeadModule):
         if mask_time_indices is not None:
             mask_time_indices = jnp.asarray(mask_time_indices, bool)
         encoded = self.base()(input_values, attention_mask, mask_time_indices, deterministic=deterministic,
-                              output_attentions=output_attentions, output_hidden_states=output_hidden_states)  # fmt: skip
+                              output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                              freeze_feature_encoder=kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         projected = nn.Dense(c.proj_codevector_dim, name="project_hid")(encoded.last_hidden_state)
         features = nn.Dropout(c.feat_quantizer_dropout)(encoded.extract_features, deterministic=deterministic)
         quantized, perplexity = FlaxWav2Vec2GumbelVectorQuantizer(c, name="quantizer")(features, mask_time_indices)

@@ -8,6 +8,7 @@ the main layer and the audio heads (CTC, utterance and frame classification, x-v
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -418,16 +419,32 @@ class TFSpeechMainLayer(Layer):
                 lengths = tf.fill(shape[:1], shape[1])
             time = tf.numpy_function(lambda n, steps: spec_augment_mask((len(n), int(steps)), *o.mask_time, n),
                                      [lengths, shape[1]], tf.bool)  # fmt: skip
+            time = tf.ensure_shape(time, [None, None])
             hidden = tf.where(time[..., None], tf.cast(self.masked_spec_embed, hidden.dtype), hidden)
         if o.mask_feature[0] > 0:
             feature = tf.numpy_function(lambda batch: spec_augment_mask((int(batch), o.hidden_size), *o.mask_feature),
                                         [shape[0]], tf.bool)  # fmt: skip
+            feature = tf.ensure_shape(feature, [None, o.hidden_size])
             hidden = tf.where(feature[:, None, :], tf.zeros_like(hidden), hidden)
         return hidden
 
 
 class TFSpeechPreTrainedModel(TFMainLayerModel):
     main_input_name = "input_values"
+
+    def freeze_feature_encoder(self) -> None:
+        """Stop training the convolutional feature encoder (its weights become non-trainable)."""
+        self.main_layer.feature_extractor.trainable = False
+
+    def freeze_feature_extractor(self) -> None:
+        """The deprecated name of freeze_feature_encoder."""
+        warnings.warn("freeze_feature_extractor is deprecated; use freeze_feature_encoder.", FutureWarning,
+                      stacklevel=2)  # fmt: skip
+        self.freeze_feature_encoder()
+
+    def freeze_base_model(self) -> None:
+        """Train only the head: the main layer's weights become non-trainable."""
+        self.main_layer.trainable = False
 
     def dummy_inputs(self) -> dict:
         c = self.config

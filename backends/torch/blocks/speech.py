@@ -15,6 +15,7 @@ attribute names are the checkpoint names.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -311,6 +312,30 @@ class SpeechAdapter(nn.Module):
 
 class SpeechPreTrainedModel(PreTrainedModel):
     main_input_name = "input_values"
+
+    def _get_feat_extract_output_lengths(self, input_lengths, add_adapter: bool | None = None):
+        """Frames of `input_lengths` samples (transformers' name; data collators and training scripts call it)."""
+        return self.config.conv_output_lengths(input_lengths, add_adapter)
+
+    def _get_feature_vector_attention_mask(self, feature_vector_length: int, attention_mask, add_adapter=None):
+        return frame_mask(self.config, attention_mask, feature_vector_length, add_adapter)
+
+    def freeze_feature_encoder(self) -> None:
+        """Stop training the convolutional feature encoder (its parameters no longer require gradients)."""
+        base = getattr(self, self.base_model_prefix, self)
+        for parameter in base.feature_extractor.parameters():
+            parameter.requires_grad = False
+
+    def freeze_feature_extractor(self) -> None:
+        """The deprecated name of freeze_feature_encoder."""
+        warnings.warn("freeze_feature_extractor is deprecated; use freeze_feature_encoder.", FutureWarning,
+                      stacklevel=2)  # fmt: skip
+        self.freeze_feature_encoder()
+
+    def freeze_base_model(self) -> None:
+        """Train only the head: no parameter of the base model requires gradients."""
+        for parameter in getattr(self, self.base_model_prefix).parameters():
+            parameter.requires_grad = False
 
     def _init_weights(self, module):
         super()._init_weights(module)
