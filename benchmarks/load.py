@@ -2,10 +2,12 @@
 to reading the same file into numpy with safetensors, beside transformers where it is importable.
 
 Every timed load runs in a fresh interpreter that has already imported (and initialised, with one tiny op)
-its framework; the timer runs from the from_pretrained call until every weight is usable (PyTorch: each
-parameter's pages read once; JAX: every array ready). Each row is the median of --repeats fresh processes,
-after one untimed process that warms the page cache and Python's bytecode cache. Peak memory is the process's
-high-water mark during the load minus its resident size before it.
+its framework and imported the Auto class from the library (autoload's is lazy: the backend and model code
+are imported inside the timed call). The timer runs from the from_pretrained call until every weight is
+usable (PyTorch: each parameter's pages read once; JAX: every array ready), in seconds of wall time and of
+the process's CPU time (which other load on the machine disturbs less). Each row is the median of --repeats
+fresh processes, after one untimed process that warms the page cache and Python's bytecode cache. Peak
+memory is the process's high-water mark during the load minus its resident size before it.
 
 Checkpoints (random bert-base-sized BertModel, written once under the temp folder): float32 in every format,
 the same sharded into 100 MB safetensors shards, and a bfloat16 safetensors copy (loaded with dtype="auto"
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,12 +68,12 @@ try:
 except OSError:
     pass
 before, _ = resident_kib()
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 {action}
 {touch}
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 _, peak = resident_kib()
-print("RESULT " + json.dumps({{"seconds": seconds, "peak_mib": (peak - before) / 1024}}))
+print("RESULT " + json.dumps({{"seconds": seconds, "cpu": cpu, "peak_mib": (peak - before) / 1024}}))
 """
 
 
@@ -96,8 +99,7 @@ def measure(python: str, setup: str, action: str, touch: str, repeats: int) -> d
     errors = [r for r in runs if "error" in r]
     if errors:
         return errors[0]
-    return {"seconds": statistics.median(r["seconds"] for r in runs),
-            "peak_mib": statistics.median(r["peak_mib"] for r in runs)}  # fmt: skip
+    return {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu", "peak_mib")}
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------------
@@ -152,6 +154,7 @@ def load_rows(folders: dict[str, str]) -> list[dict]:
     rows = []
 
     def add(label, checkpoint, framework, ours, theirs=None):
+        """ours / theirs: (import line, run before the timer; the timed from_pretrained call)"""
         rows.append({"label": label, "checkpoint": checkpoint, "framework": framework, "ours": ours, "theirs": theirs})
 
     for checkpoint, folder in folders.items():
@@ -164,7 +167,7 @@ def load_rows(folders: dict[str, str]) -> list[dict]:
             raw = f"from safetensors.numpy import load_file\nresult = load_file({path} + '/model.safetensors')"
         if checkpoint == "bfloat16":
             raw = "import ml_dtypes\n" + raw
-        add("raw read: safetensors -> numpy", checkpoint, "numpy", raw)
+        add("raw read: safetensors -> numpy", checkpoint, "numpy", ("", raw))
         kinds = [("model.safetensors", "")]
         if checkpoint == "float32":
             kinds.append(("native", "use_safetensors=False"))
@@ -181,31 +184,42 @@ def load_rows(folders: dict[str, str]) -> list[dict]:
                 if checkpoint == "bfloat16" and framework == "flax":
                     options.append("dtype='auto'")
                 args = ", ".join([path, *options])
-                ours = f"from autoload import {AUTO[framework]}\nresult = {AUTO[framework]}.from_pretrained({args})"
+                ours = (f"from autoload import {AUTO[framework]}", f"result = {AUTO[framework]}.from_pretrained({args})")
                 theirs = None
                 if framework in ("torch", "tf"):
                     their_options = [o.replace("dtype=", "torch_dtype=") for o in options] if framework == "torch" \
                         else [o for o in options if not o.startswith("dtype")]
                     their_args = ", ".join([path, *their_options])
-                    theirs = (f"from transformers import {AUTO[framework]}\n"
+                    theirs = (f"from transformers import {AUTO[framework]}",
                               f"result = {AUTO[framework]}.from_pretrained({their_args})")  # fmt: skip
                 add(f"{NAME[framework]} <- {shown}", checkpoint, framework, ours, theirs)
     return rows
 
 
-def first_output_rows(folder: str) -> list[dict]:
-    """Time of the first and second forward pass after loading (compilation included in the first)."""
+def first_output_rows(folder: str, cache: str) -> list[dict]:
+    """The first and the next forward pass after loading (compilation included in the first), eager in every
+    framework, and for Flax also under jax.jit and with JAX's persistent compilation cache (warmed by the
+    untimed process that precedes the timed ones)."""
     inputs = "import numpy as np\nids = np.ones((1, 128), dtype=np.int32)\n"
-    call = {
-        "torch": "import torch\nwith torch.no_grad():\n    out = model(input_ids=torch.from_numpy(ids).long())",
-        "tf": "out = model(input_ids=ids)\nfloat(out.last_hidden_state[0, 0, 0])",
-        "flax": "out = model(input_ids=ids)\njax.block_until_ready(out.last_hidden_state)",
-    }
+    jit = ("apply = jax.jit(lambda params, ids: model.module.apply({'params': params}, input_ids=ids)"
+           ".last_hidden_state)\n")  # fmt: skip
+    persistent = (f"jax.config.update('jax_compilation_cache_dir', {cache!r})\n"
+                  "jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)\n"
+                  "jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)\n")  # fmt: skip
+    cases = [
+        ("PyTorch", "torch", "", "import torch\nwith torch.no_grad():\n    out = model(input_ids=torch.from_numpy(ids).long())"),
+        ("TensorFlow", "tf", "", "out = model(input_ids=ids)\nfloat(out.last_hidden_state[0, 0, 0])"),
+        ("Flax", "flax", "", "out = model(input_ids=ids)\njax.block_until_ready(out.last_hidden_state)"),
+        ("Flax, persistent compilation cache", "flax", persistent,
+         "out = model(input_ids=ids)\njax.block_until_ready(out.last_hidden_state)"),
+        ("Flax, jax.jit", "flax", jit, "apply(model.params, ids).block_until_ready()"),
+        ("Flax, jax.jit + persistent cache", "flax", persistent + jit, "apply(model.params, ids).block_until_ready()"),
+    ]  # fmt: skip
     rows = []
-    for framework in ("torch", "tf", "flax"):
+    for label, framework, extra, call in cases:
         load = f"from autoload import {AUTO[framework]}\nmodel = {AUTO[framework]}.from_pretrained({folder!r})\n"
-        setup = FRAMEWORK_SETUP[framework] + "\n" + load + inputs
-        rows.append({"framework": framework, "setup": setup, "call": call[framework]})
+        setup = FRAMEWORK_SETUP[framework] + "\n" + extra + load + inputs
+        rows.append({"label": label, "framework": framework, "setup": setup, "call": call})
     return rows
 
 
@@ -262,46 +276,52 @@ def main() -> None:
     sections = set(args.only.split(","))
 
     if "load" in sections:
-        header = f"\n{'load':<44} {'seconds':>8} {'x raw':>6} {'peak MiB':>9} {'x ckpt':>7}"
+        header = f"\n{'load':<44} {'seconds':>8} {'x raw':>6} {'cpu s':>6} {'x raw':>6} {'peak MiB':>9} {'x ckpt':>7}"
         print(header + (f" {'transformers s':>15} {'x transformers':>15}" if with_transformers else ""))
         raw = {}
         for row in load_rows(folders):
             if not available[row["framework"]]:
                 continue
             setup = FRAMEWORK_SETUP[row["framework"]]
-            ours = measure(python, setup, row["ours"], TOUCH[row["framework"]], args.repeats)
+            ours = measure(python, setup + "\n" + row["ours"][0], row["ours"][1], TOUCH[row["framework"]], args.repeats)
             label = f"[{row['checkpoint']}] {row['label']}"
             if "error" in ours:
                 print(f"{label:<44} failed: {ours['error']}")
                 continue
             if row["framework"] == "numpy":
-                raw[row["checkpoint"]] = ours["seconds"]
-            ratio = ours["seconds"] / raw[row["checkpoint"]]
-            line = (f"{label:<44} {ours['seconds']:8.3f} {ratio:6.2f} {ours['peak_mib']:9.0f} "
-                    f"{ours['peak_mib'] / sizes[row['checkpoint']]:7.2f}")  # fmt: skip
-            entry = {**{k: row[k] for k in ("label", "checkpoint", "framework")}, **ours, "x_raw": ratio}
+                raw[row["checkpoint"]] = ours
+            ratio, cpu_ratio = (ours[k] / raw[row["checkpoint"]][k] for k in ("seconds", "cpu"))
+            line = (f"{label:<44} {ours['seconds']:8.3f} {ratio:6.2f} {ours['cpu']:6.3f} {cpu_ratio:6.2f} "
+                    f"{ours['peak_mib']:9.0f} {ours['peak_mib'] / sizes[row['checkpoint']]:7.2f}")  # fmt: skip
+            entry = {**{k: row[k] for k in ("label", "checkpoint", "framework")}, **ours, "x_raw": ratio,
+                     "x_raw_cpu": cpu_ratio, "x_checkpoint": ours["peak_mib"] / sizes[row["checkpoint"]]}  # fmt: skip
             if with_transformers and row["theirs"]:
-                theirs = measure(python, setup, row["theirs"], TOUCH[row["framework"]], args.repeats)
+                theirs = measure(python, setup + "\n" + row["theirs"][0], row["theirs"][1], TOUCH[row["framework"]],
+                                 args.repeats)  # fmt: skip
                 if "error" in theirs:
                     line += f" transformers failed: {theirs['error'][:60]}"
                 else:
                     line += f" {theirs['seconds']:15.3f} {ours['seconds'] / theirs['seconds']:15.2f}"
-                    entry["transformers_seconds"] = theirs["seconds"]
+                    entry["transformers"] = theirs
             print(line, flush=True)
             report["load"].append(entry)
 
     if "first" in sections:
-        print(f"\n{'first output after loading (1 x 128 tokens)':<44} {'first call s':>12} {'next call s':>12}")
-        for row in first_output_rows(folders["float32"]):
+        print(f"\n{'first output after loading (1 x 128 tokens)':<44} {'first call s':>12} {'cpu s':>6} "
+              f"{'next call s':>12} {'cpu s':>6}")  # fmt: skip
+        cache = os.path.join(args.root, "jax-compilation-cache")
+        shutil.rmtree(cache, ignore_errors=True)
+        for row in first_output_rows(folders["float32"], cache):
             if not available[row["framework"]]:
                 continue
             first = measure(python, row["setup"], row["call"], "", args.repeats)
             after = measure(python, row["setup"] + "\n" + row["call"], row["call"], "", args.repeats)
             if "error" in first or "error" in after:
-                print(f"{NAME[row['framework']]:<44} failed: {first.get('error') or after.get('error')}")
+                print(f"{row['label']:<44} failed: {first.get('error') or after.get('error')}")
                 continue
-            print(f"{NAME[row['framework']]:<44} {first['seconds']:12.3f} {after['seconds']:12.3f}", flush=True)
-            report["first"].append({"framework": row["framework"], "first": first["seconds"], "next": after["seconds"]})
+            print(f"{row['label']:<44} {first['seconds']:12.3f} {first['cpu']:6.2f} {after['seconds']:12.3f} "
+                  f"{after['cpu']:6.2f}", flush=True)  # fmt: skip
+            report["first"].append({"label": row["label"], "first": first, "next": after})
 
     if "import" in sections:
         print(f"\n{'import autoload.backends.X + first Auto resolution':<52} {'seconds':>8}")
@@ -309,7 +329,7 @@ def main() -> None:
             if not available[row["framework"]]:
                 continue
             result = measure(python, row["setup"], row["action"], "", args.repeats)
-            shown = result.get("error") or f"{result['seconds']:8.3f}"
+            shown = result.get("error") or f"{result['seconds']:8.3f} (cpu {result['cpu']:.3f})"
             print(f"{'on top of importing ' + NAME[row['framework']]:<52} {shown}", flush=True)
             report["import"].append({"framework": row["framework"], **result})
 

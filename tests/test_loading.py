@@ -290,3 +290,14 @@ def test_tf_creates_loaded_variables_from_the_checkpoint(monkeypatch):
     model = autoload.TFAutoModelForSequenceClassification.from_pretrained(BERT / "BertModel")
     hidden, labels = model.config.hidden_size, model.config.num_labels
     assert sorted(calls) == sorted([(hidden, labels), (labels,)])
+
+
+def test_tf_failed_load_leaves_no_variable_pending(mismatched_checkpoint):
+    pytest.importorskip("tensorflow")
+    from autoload.backends.tf.modeling import _pending
+
+    with pytest.raises(WeightMismatchError):
+        load_report("tf", mismatched_checkpoint, num_labels=5)
+    assert _pending() == []
+    load_report("tf", mismatched_checkpoint)
+    assert _pending() == []

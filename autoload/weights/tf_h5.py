@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ._messages import damaged
+from .arrays import aligned_empty
 
 TOP_LEVEL_GROUP = "top_level_model_weights"
 _NAMES_PER_ATTRIBUTE = 4000  # variable-length strings take 16 bytes each in a 64 KiB object header
@@ -186,10 +187,15 @@ class TFH5Reader(Mapping):
         return datasets
 
     def __getitem__(self, name: str) -> np.ndarray:
-        dataset_path = self._datasets[name][0]
+        dataset_path, shape, _ = self._datasets[name]
         with _open(self.path) as handle:
             try:
-                return np.asarray(handle[dataset_path][()])
+                dataset = handle[dataset_path]
+                if not shape or 0 in shape or dataset.dtype.kind not in "biuf":
+                    return np.asarray(dataset[()])
+                array = aligned_empty(tuple(shape), dataset.dtype)  # aligned, so frameworks can adopt it
+                dataset.read_direct(array)
+                return array
             except OSError as exc:
                 raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
 

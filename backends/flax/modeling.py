@@ -22,7 +22,7 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, flax_to_canonical_state
 from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, dtype_of, load_canonical
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
 
 
 def _leaves_with_paths(tree, path=()):
@@ -167,6 +167,12 @@ class FlaxPreTrainedModel:
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
         """dtype: the computation dtype (parameters stay float32), or "auto": the checkpoint's floating dtype
         for both, so a bfloat16 checkpoint loads as bfloat16 without passing through float32."""
+        with collection_paused():
+            return cls._from_pretrained(pretrained_model_name_or_path, *model_args, config=config, dtype=dtype,
+                                        **kwargs)  # fmt: skip
+
+    @classmethod
+    def _from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
         seed = kwargs.pop("seed", 0)
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("flax")

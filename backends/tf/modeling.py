@@ -19,10 +19,11 @@ import tensorflow as tf
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.layout import kernel_shape_as_weight
+from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, load_canonical
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical
+from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -37,26 +38,42 @@ class _BuildWithoutValues(keras.StatelessScope):
 
     def __init__(self):
         super().__init__(initialize_variables=False)
+        self._zeros = {}  # one placeholder per shape and dtype
 
     def get_current_value(self, variable):
         value = super().get_current_value(variable)
         if value is None and getattr(variable, "_value", True) is None:
-            value = tf.zeros(variable.shape, variable.dtype)
+            key = (tuple(variable.shape), variable.dtype)
+            if key not in self._zeros:
+                self._zeros[key] = tf.zeros(variable.shape, variable.dtype)
+            value = self._zeros[key]
         return value
 
 
 def _initialise_pending(variables=None) -> None:
-    """Initialise the variables a _BuildWithoutValues left pending (by their own initializers, or the
-    checkpoint's array where loading set one) and drop them from Keras' list of pending variables."""
-    from keras.src.backend.common import global_state
-
-    pending = global_state.get_global_attribute("uninitialized_variables") or []
+    """Initialise `variables` (by default every variable a _BuildWithoutValues left pending) by their own
+    initializers, or the checkpoint's array where loading set one, and remove them from Keras' list of
+    pending variables."""
+    pending = _pending()
     chosen = pending if variables is None else variables
     for variable in chosen:
         if variable._value is None:
             variable._deferred_initialize()
-    done = {id(v) for v in chosen}
-    global_state.set_global_attribute("uninitialized_variables", [v for v in pending if id(v) not in done])
+    _forget_pending(chosen)
+
+
+def _pending() -> list:
+    from keras.src.backend.common import global_state
+
+    return list(global_state.get_global_attribute("uninitialized_variables") or [])
+
+
+def _forget_pending(variables=None) -> None:
+    """Remove `variables` (by default all) from Keras' list of variables awaiting initialisation."""
+    from keras.src.backend.common import global_state
+
+    drop = {id(v) for v in (_pending() if variables is None else variables)}
+    global_state.set_global_attribute("uninitialized_variables", [v for v in _pending() if id(v) not in drop])
 
 
 def weights_init(config, initializer=None):
@@ -172,15 +189,22 @@ class TFPreTrainedModel(keras.Model):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
+        with collection_paused():
+            return cls._from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("tf")
-        with _BuildWithoutValues():
-            model = cls(request.config, *model_args)
-            model.build_weights()
         try:
+            with _BuildWithoutValues():
+                model = cls(request.config, *model_args)
+                model.build_weights()
             info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
-        finally:
-            _initialise_pending()  # also the variables a failed load left, so none stays half-made
+        except BaseException:
+            _forget_pending()  # the model is dropped: initialise none of its variables
+            raise
+        _initialise_pending()  # what the checkpoint does not cover (e.g. a dropout layer's seed state)
         return request.finish(model, info, where)
 
     def _variables_by_tf_name(self) -> dict[str, tf.Variable]:
@@ -195,8 +219,8 @@ class TFPreTrainedModel(keras.Model):
         targets = {name: _canonical_shape(variables[0]) for name, variables in by_name.items()}
 
         def put(name: str, array: np.ndarray, stored: str) -> None:
-            for variable in by_name[name]:
-                _create_from(variable, array, stored)
+            for i, variable in enumerate(by_name[name]):  # variables may adopt the array: one each
+                _create_from(variable, array if i == 0 else array.copy(), stored)
 
         def initialise(names: list[str]) -> None:
             _initialise_pending([variable for name in names for variable in by_name[name]])
@@ -337,14 +361,31 @@ def _canonical_shape(variable) -> tuple:
 
 
 def _create_from(variable, array: np.ndarray, stored: str) -> None:
-    """Initialise a pending variable with a canonical array: bfloat16 bits reinterpreted, the dtype converted
-    only when it differs, kernels transposed by TensorFlow (faster than numpy's strided copy)."""
-    if stored == "bfloat16" and array.dtype == np.uint16:
-        array = array.view(tf.bfloat16.as_numpy_dtype)
-    value = tf.convert_to_tensor(array)
+    """Initialise a pending variable with a canonical array. The variable adopts the array's memory when it
+    can (no copy at all); otherwise TensorFlow makes the one copy: reinterpreting bfloat16 bits, converting
+    the dtype only when it differs, transposing a kernel (faster than numpy's strided copy)."""
+    kernel = is_kernel(variable.path) and array.ndim >= 2
+    tf_layout = weight_to_kernel(array) if kernel else array
+    if tf_layout.flags.c_contiguous:  # e.g. a kernel read from tf_model.h5: already in TF's layout
+        value, kernel = _adopt(tf_layout), False
+    else:
+        value = _adopt(array)
+    if stored == "bfloat16" and value.dtype == tf.uint16:
+        value = tf.bitcast(value, tf.bfloat16)
     if value.dtype != variable.dtype:
         value = tf.cast(value, variable.dtype)
-    if is_kernel(variable.path) and value.shape.rank >= 2:
+    if kernel:
         value = tf.transpose(value, (*range(2, value.shape.rank), 1, 0))
     variable._initializer = lambda shape, dtype=None: value
     _initialise_pending([variable])
+
+
+def _adopt(array: np.ndarray) -> tf.Tensor:
+    """A tensor sharing the array's memory through DLPack where TensorFlow accepts it (C-contiguous, aligned,
+    a numeric dtype); tf.convert_to_tensor would copy it first."""
+    if array.flags.c_contiguous and array.dtype.kind in "biuf" and array.ctypes.data % _ALIGNMENT == 0 and array.size:
+        try:
+            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+        except (TypeError, ValueError, BufferError, tf.errors.InvalidArgumentError):
+            pass
+    return tf.convert_to_tensor(array)

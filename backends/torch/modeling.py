@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, load_canonical
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
@@ -236,6 +236,11 @@ class PreTrainedModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
+        with collection_paused():
+            return cls._from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
         dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
         kwargs.pop("torch_dtype", None)
         state_dict = kwargs.pop("state_dict", None)
