@@ -121,3 +121,54 @@ def test_spec_augment_masks_match_transformers():
         assert [np.flatnonzero(row).tolist() for row in mask] == case["masked"], case
     with pytest.raises(ValueError, match="longer than the 4 steps"):
         spec_augment_mask((1, 4), 0.5, 5)
+
+
+HUB_STYLE = {  # the fields of microsoft/wavlm-base-plus's config.json (sizes scaled down), older ones included
+    "wavlm": {"architectures": ["WavLMModel"], "model_type": "wavlm", "adapter_kernel_size": 3, "add_adapter": False,
+              "apply_spec_augment": True, "attention_dropout": 0.1, "bos_token_id": 1, "classifier_proj_size": 8,
+              "codevector_dim": 8, "contrastive_logits_temperature": 0.1, "conv_bias": False, "conv_dim": [8, 8],
+              "conv_kernel": [5, 3], "conv_stride": [3, 2], "ctc_loss_reduction": "sum", "ctc_zero_infinity": False,
+              "diversity_loss_weight": 0.1, "do_stable_layer_norm": False, "eos_token_id": 2,
+              "feat_extract_activation": "gelu", "feat_extract_norm": "group", "feat_proj_dropout": 0.1,
+              "feat_quantizer_dropout": 0.0, "final_dropout": 0.0, "freeze_feat_extract_train": True,
+              "hidden_act": "gelu", "hidden_dropout": 0.1, "hidden_size": 16, "initializer_range": 0.02,
+              "intermediate_size": 24, "layer_norm_eps": 1e-05, "layerdrop": 0.05, "mask_channel_length": 10,
+              "mask_channel_min_space": 1, "mask_channel_other": 0.0, "mask_channel_prob": 0.0,
+              "mask_channel_selection": "static", "mask_feature_length": 10, "mask_feature_prob": 0.0,
+              "mask_time_length": 10, "mask_time_min_space": 1, "mask_time_other": 0.0, "mask_time_prob": 0.05,
+              "mask_time_selection": "static", "max_bucket_distance": 800, "no_mask_channel_overlap": False,
+              "no_mask_time_overlap": False, "num_adapter_layers": 3, "num_attention_heads": 2, "num_buckets": 320,
+              "num_codevector_groups": 2, "num_codevectors_per_group": 8, "num_conv_pos_embedding_groups": 2,
+              "num_conv_pos_embeddings": 8, "num_ctc_classes": 80, "num_feat_extract_layers": 2,
+              "num_hidden_layers": 2, "num_negatives": 100, "output_hidden_size": 16, "pad_token_id": 0,
+              "proj_codevector_dim": 8, "replace_prob": 0.5, "tokenizer_class": "Wav2Vec2CTCTokenizer",
+              "torch_dtype": "float32", "transformers_version": "4.12.0.dev0", "use_weighted_layer_sum": False,
+              "vocab_size": 32},
+    # facebook/hubert-large-ls960-ft's layout: layer norms, stable layers, no conv_pos_batch_norm field
+    "hubert": {"architectures": ["HubertForCTC"], "model_type": "hubert", "activation_dropout": 0.1,
+               "apply_spec_augment": True, "attention_dropout": 0.1, "bos_token_id": 1, "conv_bias": True,
+               "conv_dim": [8, 8], "conv_kernel": [5, 3], "conv_stride": [3, 2], "ctc_loss_reduction": "sum",
+               "ctc_zero_infinity": False, "do_stable_layer_norm": True, "eos_token_id": 2,
+               "feat_extract_activation": "gelu", "feat_extract_dropout": 0.0, "feat_extract_norm": "layer",
+               "feat_proj_dropout": 0.1, "final_dropout": 0.1, "gradient_checkpointing": False,
+               "hidden_act": "gelu", "hidden_dropout": 0.1, "hidden_dropout_prob": 0.1, "hidden_size": 16,
+               "initializer_range": 0.02, "intermediate_size": 24, "layer_norm_eps": 1e-05, "layerdrop": 0.1,
+               "mask_feature_length": 10, "mask_feature_prob": 0.0, "mask_time_length": 10, "mask_time_prob": 0.05,
+               "num_attention_heads": 2, "num_conv_pos_embedding_groups": 2, "num_conv_pos_embeddings": 8,
+               "num_feat_extract_layers": 2, "num_hidden_layers": 2, "pad_token_id": 0,
+               "transformers_version": "4.10.0.dev0", "vocab_size": 32},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model_type", sorted(HUB_STYLE))
+def test_hub_style_configs_load(tmp_path, model_type):
+    (tmp_path / "config.json").write_text(json.dumps(HUB_STYLE[model_type]))
+    config = AutoConfig.from_pretrained(tmp_path)
+    options = config.speech_options()
+    assert type(config).__name__ == {"wavlm": "WavLMConfig", "hubert": "HubertConfig"}[model_type]
+    if model_type == "wavlm":
+        assert (options.relative_buckets, options.relative_max_distance) == (320, 800) and config.replace_prob == 0.5
+        assert options.conv_layers[0].norm == "group" and options.conv_layers[1].norm is None
+    else:
+        assert options.stable_layer_norm and options.feature_layer_norm and not options.pos_conv_batch_norm
+        assert [layer.norm for layer in options.conv_layers] == ["layer", "layer"]

@@ -271,3 +271,22 @@ def test_freezing_the_feature_encoder():
         grads = jax.grad(total)(flax_model.params, freeze)
         conv = grads["wavlm"]["feature_extractor"]["conv_layers"]["0"]["conv"]["kernel"]
         assert (np.abs(np.asarray(conv)).max() == 0) == freeze
+
+
+@pytest.mark.parametrize("model_type", ["hubert", "wavlm"])
+def test_hub_style_configs_run_alike_everywhere(tmp_path, model_type):
+    from test_speech import HUB_STYLE
+
+    from autoload.testing import assert_backends_agree
+
+    config = AutoConfig.for_model(model_type, **{k: v for k, v in HUB_STYLE[model_type].items() if k != "model_type"})
+    torch.manual_seed(0)
+    model = autoload.AutoModelForCTC.from_config(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.1)
+    model.save_pretrained(tmp_path)
+    rng = np.random.default_rng(1)
+    inputs = {"input_values": rng.standard_normal((2, 400)).astype(np.float32),
+              "attention_mask": (np.arange(400)[None] < np.array([[400], [250]])).astype(np.int64)}  # fmt: skip
+    assert_backends_agree(tmp_path, atol=1e-4, inputs=inputs)
