@@ -63,8 +63,11 @@ class TFMainLayerModel(TFPreTrainedModel):
     main_layer_kwargs: dict = {}
 
     def __init__(self, config, *args, **kwargs):
+        # Keyword arguments the main layer takes (add_pooling_layer=False, …) configure it, as in transformers.
+        takes = inspect.signature(self.main_layer_class.__init__).parameters
+        overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in takes and k not in ("self", "config", "name")}
         super().__init__(config, *args, **kwargs)
-        main = self.main_layer_class(config, name=self.base_model_prefix, **self.main_layer_kwargs)
+        main = self.main_layer_class(config, name=self.base_model_prefix, **{**self.main_layer_kwargs, **overrides})
         setattr(self, self.base_model_prefix, main)
         self._main_keywords = accepted_keywords(main)
 

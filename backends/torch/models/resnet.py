@@ -54,11 +54,11 @@ def _shortcut(in_channels, out_channels, stride) -> nn.Module:
 
 
 class ResNetBasicLayer(nn.Module):
-    def __init__(self, in_channels, out_channels, stride=1, activation="relu"):
+    def __init__(self, in_channels, out_channels, stride=1, activation="relu", conv_activation="relu"):
         super().__init__()
         self.shortcut = _shortcut(in_channels, out_channels, stride)
         self.layer = nn.Sequential(
-            ResNetConvLayer(in_channels, out_channels, stride=stride),
+            ResNetConvLayer(in_channels, out_channels, stride=stride, activation=conv_activation),
             ResNetConvLayer(out_channels, out_channels, activation=None),
         )
         self.activation = get_activation(activation)
@@ -69,13 +69,14 @@ class ResNetBasicLayer(nn.Module):
 
 class ResNetBottleNeckLayer(nn.Module):
     def __init__(self, in_channels, out_channels, stride=1, activation="relu", reduction=4,
-                 downsample_in_bottleneck=False):  # fmt: skip
+                 downsample_in_bottleneck=False, conv_activation="relu"):  # fmt: skip
         super().__init__()
         reduced = out_channels // reduction
         self.shortcut = _shortcut(in_channels, out_channels, stride)
+        first_stride, second_stride = (stride, 1) if downsample_in_bottleneck else (1, stride)
         self.layer = nn.Sequential(
-            ResNetConvLayer(in_channels, reduced, kernel_size=1, stride=stride if downsample_in_bottleneck else 1),
-            ResNetConvLayer(reduced, reduced, stride=1 if downsample_in_bottleneck else stride),
+            ResNetConvLayer(in_channels, reduced, kernel_size=1, stride=first_stride, activation=conv_activation),
+            ResNetConvLayer(reduced, reduced, stride=second_stride, activation=conv_activation),
             ResNetConvLayer(reduced, out_channels, kernel_size=1, activation=None),
         )
         self.activation = get_activation(activation)
@@ -87,14 +88,16 @@ class ResNetBottleNeckLayer(nn.Module):
 class ResNetStage(nn.Module):
     def __init__(self, config: ResNetConfig, in_channels, out_channels, stride=2, depth=2):
         super().__init__()
-        act = config.hidden_act
+        act, inner = config.hidden_act, config.block_conv_activation
         if config.layer_type == "bottleneck":
-            first = ResNetBottleNeckLayer(in_channels, out_channels, stride, act,
+            first = ResNetBottleNeckLayer(in_channels, out_channels, stride, act, conv_activation=inner,
                                           downsample_in_bottleneck=config.downsample_in_bottleneck)  # fmt: skip
-            rest = [ResNetBottleNeckLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)]
+            rest = [ResNetBottleNeckLayer(out_channels, out_channels, activation=act, conv_activation=inner)
+                    for _ in range(depth - 1)]  # fmt: skip
         else:
-            first = ResNetBasicLayer(in_channels, out_channels, stride, act)
-            rest = [ResNetBasicLayer(out_channels, out_channels, activation=act) for _ in range(depth - 1)]
+            first = ResNetBasicLayer(in_channels, out_channels, stride, act, inner)
+            rest = [ResNetBasicLayer(out_channels, out_channels, activation=act, conv_activation=inner)
+                    for _ in range(depth - 1)]  # fmt: skip
         self.layers = nn.Sequential(first, *rest)
 
     def forward(self, x):
