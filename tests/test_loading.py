@@ -245,6 +245,27 @@ def test_bfloat16_stays_bfloat16_in_flax(bf16_checkpoint, monkeypatch):
     np.testing.assert_array_equal(word, state["embeddings.word_embeddings.weight"].view(torch.int16).numpy())
 
 
+def test_bfloat16_stays_bfloat16_in_tf_under_a_bfloat16_policy(bf16_checkpoint, monkeypatch):
+    pytest.importorskip("tensorflow")
+    import keras
+    import torch
+
+    import autoload.weights.safetensors_io as safetensors_io
+
+    folder, state = bf16_checkpoint
+    monkeypatch.setattr(safetensors_io, "bf16_bits_to_float32", lambda bits: pytest.fail("widened to float32"))
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("bfloat16")
+    try:
+        model = autoload.TFAutoModel.from_pretrained(folder)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert {v.dtype for v in model.weights} == {"bfloat16"}
+    word = next(v for v in model.weights if "word_embeddings" in v.path)
+    np.testing.assert_array_equal(np.asarray(word.numpy()).view(np.int16),
+                                  state["embeddings.word_embeddings.weight"].view(torch.int16).numpy())  # fmt: skip
+
+
 @pytest.mark.parametrize("backend", FRAMEWORKS)
 def test_bfloat16_checkpoint_widened_when_asked_for_float32(bf16_checkpoint, backend):
     needs(backend)
