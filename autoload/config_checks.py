@@ -46,8 +46,7 @@ SIZE_FIELDS = (*_WIDTH_FIELDS, *_ROW_FIELDS, *_LAYER_FIELDS, *_OTHER_SIZE_FIELDS
 _MAY_BE_ZERO = {"type_vocab_size", "relative_attention_num_buckets", "relative_attention_max_distance",
                 "sliding_window", *_LAYER_FIELDS, "max_window_layers"}  # fmt: skip
 _MAY_BE_NULL = {"n_inner", "num_key_value_heads", "head_dim", "num_decoder_layers", "sliding_window",
-                "max_window_layers", "projection_dim", "classifier_proj_size", "pooler_output_size",
-                "output_hidden_size", "hidden_sizes", "depths", "embedding_size", "intermediate_size"}  # fmt: skip
+                "max_window_layers", "pooler_output_size", "output_hidden_size", "hidden_sizes", "depths"}  # fmt: skip
 TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id",
                    "forced_bos_token_id", "forced_eos_token_id")  # fmt: skip
 # Model types whose embeddings take pad_token_id as their padding index (as in transformers 4.57): there a
@@ -303,12 +302,13 @@ def check_preprocessor_config(data: dict, path) -> None:
             continue
         sides = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else [
             (None, value)]  # fmt: skip
+        low = 1 if field in ("size", "crop_size") else 0  # an image is resized or cropped to these
         for key, side in sides:
             name = field if key is None else f"{field}[{key!r}]"
-            if not (_is_int(side) and 0 <= side <= MAX_IMAGE_SIDE):
+            if not (_is_int(side) and low <= side <= MAX_IMAGE_SIDE):
                 if isinstance(value, dict) and isinstance(side, bool):
                     continue  # flags kept beside the sizes by some processors
-                raise _field_error(path, name, side, f"an integer from 0 to {MAX_IMAGE_SIDE} (pixels)")
+                raise _field_error(path, name, side, f"an integer from {low} to {MAX_IMAGE_SIDE} (pixels)")
         if isinstance(value, dict) and _is_int(value.get("height")) and _is_int(value.get("width")):
             if value["height"] * value["width"] > MAX_IMAGE_PIXELS:
                 raise _field_error(path, field, value, f"height x width at most {MAX_IMAGE_PIXELS} pixels")
@@ -348,9 +348,12 @@ def _check_preprocessor_values(data: dict, path) -> None:
     for key in ("image_mean", "image_std"):
         value = data.get(key)
         values = value if isinstance(value, list) else [value]
-        if value is not None and not (len(values) in (1, 3) and all(
+        if value is not None and not (len(values) == (3 if isinstance(value, list) else 1) and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)):  # fmt: skip
             raise _field_error(path, key, value, "a number, or a list of 3 numbers (one per RGB channel)")
+    for key in ("padding_side", "truncation_side"):
+        if key in data and data[key] not in ("left", "right"):
+            raise _field_error(path, key, data[key], '"left" or "right"')
     resample = data.get("resample")
     if resample is not None and not (_is_int(resample) and 0 <= resample <= 5):
         raise _field_error(path, "resample", resample, "one of Pillow's filters, an integer from 0 to 5")

@@ -139,6 +139,9 @@ def check_settings(settings: dict, path: str) -> None:
     for key, kinds, expected in _SETTING_TYPES:
         if settings.get(key) is not None and not isinstance(settings[key], kinds):
             raise _field_error(path, key, settings[key], expected)
+    for key in ("padding_side", "truncation_side"):
+        if settings.get(key) not in (None, "left", "right"):
+            raise _field_error(path, key, settings[key], '"left" or "right"')
     if isinstance(settings.get("model_input_names"), list) and not all(
             isinstance(name, str) for name in settings["model_input_names"]):  # fmt: skip
         raise _field_error(path, "model_input_names", settings["model_input_names"], "a list of input names")
@@ -163,15 +166,15 @@ def check_settings(settings: dict, path: str) -> None:
 
 
 def build_from_vocab_files(build, files: dict[str, str], class_name: str):
-    """`build(files)`, with what the tokenizers library (a bare Exception from Rust) or a family's builder
-    (a missing special token: KeyError) raises for inconsistent files turned into a CheckpointFormatError
-    naming them."""
+    """`build(files)`, with what the tokenizers library (a bare Exception from Rust, a TypeError when a vocabulary
+    has the wrong layout) or a family's builder (a missing special token: KeyError) raises for inconsistent files
+    turned into a CheckpointFormatError naming them."""
     try:
         return build(files)
     except CheckpointFormatError:
         raise
     except Exception as exc:  # noqa: BLE001 - the Rust library raises plain Exception for inconsistent vocabularies
-        if type(exc) not in (Exception, KeyError, ValueError, IndexError):
+        if type(exc) not in (Exception, KeyError, ValueError, IndexError, TypeError):
             raise
         raise CheckpointFormatError(
             f"{', '.join(files.values())}: these files do not make a {class_name} ({type(exc).__name__}: "

@@ -57,12 +57,15 @@ class SentencePieceModel:
     normalizer_spec: NormalizerSpec = field(default_factory=NormalizerSpec)
 
 
-def _fields(data: bytes):
-    """Yield (field number, wire type, value) of one message; values of length-delimited fields are bytes."""
+def _fields(data: bytes, wire_types: dict[int, int] | None = None):
+    """Yield (field number, wire type, value) of one message; values of length-delimited fields are bytes.
+    A field listed in `wire_types` with another wire type is an error (its value would have the wrong type)."""
     pos, end = 0, len(data)
     while pos < end:
         key, pos = _varint(data, pos)
         number, wire_type = key >> 3, key & 7
+        if wire_types and wire_types.get(number, wire_type) != wire_type:
+            raise ValueError(f"field {number} has wire type {wire_type}, expected {wire_types[number]}")
         if wire_type == _VARINT:
             value, pos = _varint(data, pos)
         elif wire_type == _LENGTH_DELIMITED:
@@ -103,7 +106,7 @@ def _int32(value: int) -> int:
 
 def _parse_piece(data: bytes) -> Piece:
     piece = Piece("")
-    for number, _, value in _fields(data):
+    for number, _, value in _fields(data, {1: _LENGTH_DELIMITED, 2: _FIXED32, 3: _VARINT}):
         if number == 1:
             piece.piece = value.decode("utf-8")
         elif number == 2:
@@ -119,7 +122,9 @@ _TRAINER_STRINGS = {45: "unk_piece", 46: "bos_piece", 47: "eos_piece", 48: "pad_
 
 def _parse_trainer_spec(data: bytes) -> TrainerSpec:
     spec = TrainerSpec()
-    for number, _, value in _fields(data):
+    wire_types = {**dict.fromkeys(_TRAINER_INTS, _VARINT), **dict.fromkeys(_TRAINER_STRINGS, _LENGTH_DELIMITED),
+                  35: _VARINT}  # fmt: skip
+    for number, _, value in _fields(data, wire_types):
         if number in _TRAINER_INTS:
             setattr(spec, _TRAINER_INTS[number], _int32(value))
         elif number in _TRAINER_STRINGS:
@@ -131,7 +136,8 @@ def _parse_trainer_spec(data: bytes) -> TrainerSpec:
 
 def _parse_normalizer_spec(data: bytes) -> NormalizerSpec:
     spec = NormalizerSpec()
-    for number, _, value in _fields(data):
+    wire_types = {1: _LENGTH_DELIMITED, 2: _LENGTH_DELIMITED, 3: _VARINT, 4: _VARINT, 5: _VARINT}
+    for number, _, value in _fields(data, wire_types):
         if number == 1:
             spec.name = value.decode("utf-8")
         elif number == 2:

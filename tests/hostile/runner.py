@@ -2,7 +2,7 @@
 
 `python -m hostile.runner MANIFEST` (with tests/ on PYTHONPATH). The manifest lists the cases (name, folder,
 loader), the folder no case may read from (`outside`), the modules to import first, a memory allowance on
-top of what those imports take, and a time limit per case. Limits: the address space (RLIMIT_AS, so an
+top of what those imports take, and a CPU-time limit per case. Limits: the address space (RLIMIT_AS, so an
 allocation sized by a crafted file fails here instead of exhausting the machine), file size 0 (RLIMIT_FSIZE,
 so nothing can be written), and a timer per case. An audit hook records every open of a path under
 `outside`, every open for writing, and every attempt to start a process or change the file system.
@@ -31,7 +31,7 @@ class CaseTimeout(Exception):
 
 
 def _on_alarm(signum, frame):
-    raise CaseTimeout("the case ran past its time limit")
+    raise CaseTimeout("the case ran past its CPU time limit")
 
 
 def _virtual_memory() -> int:
@@ -68,7 +68,7 @@ def main(manifest_path: str) -> None:
             events.append({"event": event, "args": repr(args)[:200]})
 
     sys.addaudithook(audit)
-    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGPROF, _on_alarm)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing us
     if sys.platform.startswith("linux"):
         limit = _virtual_memory() + manifest["memory_mb"] * 2**20
@@ -78,8 +78,8 @@ def main(manifest_path: str) -> None:
     results = {}
     for case in manifest["cases"]:
         del events[:]
-        start = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, manifest["seconds"])
+        start, cpu = time.perf_counter(), time.process_time()
+        signal.setitimer(signal.ITIMER_PROF, manifest["seconds"])  # CPU time: a busy machine does not count
         try:
             value = load(case["loader"], case["folder"])
             outcome = {"outcome": "ok", "value": repr(value)[:200]}
@@ -89,8 +89,9 @@ def main(manifest_path: str) -> None:
             outcome = {"outcome": "error", "type": type(exc).__name__, "module": type(exc).__module__,
                        "message": str(exc)[:2000], "traceback": traceback.format_exc()[-3000:]}  # fmt: skip
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        outcome["seconds"] = round(time.perf_counter() - start, 3)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        outcome["seconds"] = round(time.process_time() - cpu, 3)
+        outcome["wall_seconds"] = round(time.perf_counter() - start, 3)
         outcome["events"] = list(events)
         results[case["name"]] = outcome
     recording[0] = False

@@ -24,7 +24,7 @@ from hostile.watch import FolderWatch
 CASES = all_cases()
 CONTROLS = controls()
 MEMORY_MB = 1024  # on top of what the imports take: a bomb fails with MemoryError instead of taking the machine
-SECONDS = 20  # per case; each takes well under a second when it is refused before doing the work
+SECONDS = 20  # CPU seconds per case; each takes well under one when it is refused before doing the work
 TESTS = Path(__file__).resolve().parents[1]
 PRELOAD = {"": ["autoload", "autoload.weights", "autoload.tokenization", "h5py", "msgpack", "tokenizers"],
            "torch": ["torch", "autoload", "autoload.backends.torch.modeling"]}  # fmt: skip
@@ -39,7 +39,7 @@ def _run(cases, folders: dict, outside: Path, root: Path, framework: str) -> tup
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
            "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "hostile.runner", str(manifest)], capture_output=True, text=True,
-                          env=env, timeout=60 + SECONDS * 2, cwd=root)  # fmt: skip
+                          env=env, timeout=300, cwd=root)  # fmt: skip
     if done.returncode != 0 or not done.stdout:
         return {}, done.stderr[-3000:]
     return json.loads(done.stdout), done.stderr[-3000:]
@@ -100,7 +100,7 @@ def test_hostile_case_is_refused_cleanly(corpus, case):
     assert case.file in result["message"], f"the message does not name {case.file}: {detail}"
     assert re.search(case.problem, result["message"], re.IGNORECASE | re.DOTALL), (
         f"the message does not say {case.problem!r}: {detail}")  # fmt: skip
-    assert result["seconds"] < SECONDS / 2, f"{case.name} took {result['seconds']} s"
+    assert result["seconds"] < SECONDS / 2, f"{case.name} took {result['seconds']} s of CPU time"
     assert result["events"] == [], f"{case.name} read outside its folder, wrote or ran something: {result['events']}"
     assert corpus["before"][case.name] == snapshot(corpus["folders"][case.name]), f"{case.name}'s folder changed"
 
