@@ -40,6 +40,13 @@ class MarianConfig(Seq2SeqConfig):
                          decoder_start_token_id=decoder_start_token_id, forced_eos_token_id=forced_eos_token_id,
                          **kwargs)  # fmt: skip
         self.check_sizes()
+        if not self.share_encoder_decoder_embeddings and self.tie_word_embeddings and \
+                self.decoder_vocab_size != self.vocab_size:  # fmt: skip
+            raise ValueError(
+                f"MarianConfig: tie_word_embeddings=True ties the LM head ({self.decoder_vocab_size} target tokens) to "
+                f"the decoder's embedding ({self.vocab_size} rows); with separate vocabularies of different sizes set "
+                "tie_word_embeddings=False."
+            )
 
     @property
     def decoder_vocab(self) -> int:

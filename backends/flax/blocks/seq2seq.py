@@ -106,6 +106,9 @@ class FlaxSeq2SeqLayer(nn.Module):
             "self_attn")(x, bias, past=past[:2] if past else None, output_attentions=output_attentions,
                          deterministic=deterministic))  # fmt: skip
         cross_weights = None
+        if self.decoder and encoder_hidden is None and self.is_initializing():
+            # a decoder run alone (a causal LM) still holds its cross-attention weights, as in PyTorch
+            attention("encoder_attn")(_layer_norm("encoder_attn_layer_norm", self.dtype)(hidden), None, hidden)
         if encoder_hidden is not None:
             hidden, cross, cross_weights = residual(hidden, _layer_norm("encoder_attn_layer_norm", self.dtype),
                                                     lambda x: attention("encoder_attn")(
@@ -409,9 +412,7 @@ class FlaxSeq2SeqPreTrainedModel(FlaxPreTrainedModel):
 
     def dummy_inputs(self) -> dict:
         ids = jnp.full((1, 2), self.config.eos_token_id, dtype="i4")
-        if getattr(self.config, "is_encoder_decoder", True):
-            return {"input_ids": ids, "decoder_input_ids": ids}
-        return {"input_ids": ids}
+        return {"input_ids": ids, "decoder_input_ids": ids}
 
     def encode(self, input_ids=None, attention_mask=None, **kwargs):
         module = self.module
@@ -427,7 +428,11 @@ class FlaxSeq2SeqForCausalLM(FlaxSeq2SeqPreTrainedModel):
     """The model wrapper of a causal LM over the decoder (the config becomes a decoder's, as in PyTorch)."""
 
     module_class = FlaxSeq2SeqForCausalLMModule
+    marks_decoder = True  # sets config.is_decoder (Whisper's causal LM leaves it)
+
+    def dummy_inputs(self) -> dict:
+        return {"input_ids": jnp.full((1, 2), self.config.eos_token_id, dtype="i4")}
 
     def __init__(self, config, *args, **kwargs):
-        config.is_decoder, config.is_encoder_decoder = True, False
+        config.is_decoder, config.is_encoder_decoder = config.is_decoder or self.marks_decoder, False
         super().__init__(config, *args, **kwargs)

@@ -170,6 +170,7 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
 class FlaxWhisperForCausalLM(FlaxGenerationMixin, FlaxSeq2SeqForCausalLM, FlaxWhisperPreTrainedModel):
     module_class = FlaxWhisperForCausalLMModule
     main_input_name = "input_ids"
+    marks_decoder = False
 
     def dummy_inputs(self) -> dict:
         return {"input_ids": jnp.zeros((1, 1), "i4")}

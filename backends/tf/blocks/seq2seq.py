@@ -97,6 +97,9 @@ class TFSeq2SeqLayer(Layer):
             x, bias=bias, past=past[:2] if past else None, output_attentions=output_attentions, training=training),
             training)  # fmt: skip
         cross_weights = None
+        if encoder_hidden is None and hasattr(self, "encoder_attn") and not self.encoder_attn.built:
+            # a decoder run alone (a causal LM) still holds its cross-attention weights, as in PyTorch
+            self.encoder_attn(self.encoder_attn_layer_norm(hidden), key_value_states=hidden)
         if encoder_hidden is not None:
             hidden, cross, cross_weights = self._residual(hidden, self.encoder_attn_layer_norm, lambda x: self.encoder_attn(
                 x, bias=encoder_bias, key_value_states=encoder_hidden, past=past[2:] if past else None,
@@ -417,9 +420,10 @@ class TFSeq2SeqForCausalLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
 
     decoder_class = TFSeq2SeqStack
     lm_head_name = "lm_head"
+    marks_decoder = True  # sets config.is_decoder (Whisper's causal LM leaves it)
 
     def __init__(self, config, *args, **kwargs):
-        config.is_decoder, config.is_encoder_decoder = True, False
+        config.is_decoder, config.is_encoder_decoder = config.is_decoder or self.marks_decoder, False
         super().__init__(config, *args, **kwargs)
         self.model = TFDecoderWrapper(config, self.decoder_class, name="model")
         if not config.tie_word_embeddings:

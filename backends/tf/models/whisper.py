@@ -107,11 +107,18 @@ class TFWhisperModel(TFBaseModel, TFWhisperPreTrainedModel):
 
 
 class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedModel):
+    # A tied head has no proj_out variable: the decoder embedding serves.
+    _keys_to_ignore_on_load_unexpected = [r"^proj_out\.weight$"]
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.model = TFWhisperMainLayer(config, name="model")
+        if not config.tie_word_embeddings:
+            self.proj_out = dense(config, config.vocab_size, "proj_out", use_bias=False)
 
     def _logits(self, hidden):
+        if not self.config.tie_word_embeddings:
+            return self.proj_out(hidden)
         return tf.matmul(hidden, self.model.decoder.embed_tokens.weight, transpose_b=True)
 
     def encode(self, input_features=None, **kwargs):
@@ -151,6 +158,7 @@ class TFWhisperForCausalLM(TFSeq2SeqForCausalLM, TFWhisperPreTrainedModel):
     main_input_name = "input_ids"
     decoder_class = TFWhisperDecoder
     lm_head_name = "proj_out"
+    marks_decoder = False
 
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 1), np.int32)}

@@ -453,9 +453,10 @@ class Seq2SeqForCausalLM(Seq2SeqPreTrainedModel, GenerationMixin):
 
     decoder_class: type = Seq2SeqDecoder
     lm_head_name = "lm_head"  # Whisper's is proj_out
+    marks_decoder = True  # sets config.is_decoder (Whisper's causal LM leaves it)
 
     def __init__(self, config):
-        config.is_decoder, config.is_encoder_decoder = True, False
+        config.is_decoder, config.is_encoder_decoder = config.is_decoder or self.marks_decoder, False
         super().__init__(config)
         self.model = DecoderWrapper(config, self.decoder_class)
         setattr(self, self.lm_head_name, nn.Linear(config.d_model, config.vocab_size, bias=False))

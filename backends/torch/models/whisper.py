@@ -132,6 +132,7 @@ class WhisperForCausalLM(Seq2SeqForCausalLM, WhisperPreTrainedModel):
     main_input_name = "input_ids"
     decoder_class = WhisperDecoder
     lm_head_name = "proj_out"
+    marks_decoder = False
 
     def forward(self, input_ids=None, attention_mask=None, encoder_outputs=None, **kwargs):
         encoder_hidden = encoder_outputs[0] if encoder_outputs is not None else None
