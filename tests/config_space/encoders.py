@@ -211,6 +211,55 @@ def mpnet(rng) -> Draw:
     return Draw("mpnet", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
+DEBERTA_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
+                 "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+
+
+def deberta_v2(rng) -> Draw:
+    heads = pick(rng, [1, 2, 4])
+    hidden = heads * pick(rng, [4, 8])
+    legacy = bool(rng.integers(2))
+    config = {
+        "vocab_size": int(rng.integers(40, 120)),
+        "hidden_size": hidden,
+        "num_hidden_layers": int(rng.integers(1, 3)),
+        "num_attention_heads": heads,
+        "intermediate_size": int(rng.integers(8, 40)),
+        "hidden_act": pick(rng, ACTIVATIONS),
+        "hidden_dropout_prob": pick(rng, [0.0, 0.1]),
+        "attention_probs_dropout_prob": pick(rng, [0.0, 0.1]),
+        "max_position_embeddings": int(rng.integers(12, 40)),
+        "type_vocab_size": int(rng.integers(0, 3)),
+        "layer_norm_eps": pick(rng, [1e-7, 1e-5]),
+        "relative_attention": bool(rng.integers(2)),
+        "max_relative_positions": pick(rng, [-1, 6, 16]),
+        "position_buckets": pick(rng, [-1, 4, 8, 12]),
+        "position_biased_input": bool(rng.integers(2)),
+        "pos_att_type": pick(rng, [None, ["c2p"], ["p2c"], ["p2c", "c2p"], "p2c|c2p"]),
+        "share_att_key": bool(rng.integers(2)),
+        "norm_rel_ebd": pick(rng, ["none", "layer_norm"]),
+        "conv_kernel_size": pick(rng, [0, 0, 3]),
+        "conv_groups": pick(rng, [1, heads]),
+        "conv_act": pick(rng, ["tanh", "gelu"]),
+        # the newer LM head scores with the word embeddings themselves: their width must be hidden_size
+        "embedding_size": pick(rng, [None, hidden + 4]) if legacy else None,
+        "pooler_dropout": pick(rng, [0, 0.1]),
+        "pooler_hidden_act": pick(rng, ["gelu", "tanh", "relu"]),
+        "cls_dropout": pick(rng, [None, 0.1]),
+        "legacy": legacy,
+        "pad_token_id": int(rng.integers(0, 3)),
+        "num_labels": int(rng.integers(1, 5)),
+        "tie_word_embeddings": bool(rng.integers(2)),
+    }
+    if config["embedding_size"] is None:
+        del config["embedding_size"]
+    chosen = chosen_heads(rng, DEBERTA_HEADS)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, False)  # transformers' DeBERTa-v2 takes no head_mask
+    return Draw("deberta-v2", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
 GENERATORS = {
     "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
     "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
@@ -219,4 +268,5 @@ GENERATORS = {
     "electra": lambda rng: bert_like(rng, "electra", ELECTRA_HEADS),
     "albert": albert,
     "mpnet": mpnet,
+    "deberta-v2": deberta_v2,
 }
