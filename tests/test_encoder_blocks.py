@@ -225,14 +225,20 @@ def test_activation_tables_cover_the_supported_names():
         assert set(ACTIVATIONS) <= set(module.ACTIVATIONS), (backend, set(ACTIVATIONS) - set(module.ACTIVATIONS))
 
 
-# -- every native format into every other framework (MPNet: transformers never wrote a Flax file) --------------
+# -- every native format into every other framework (MPNet, DeBERTa-v2: transformers never wrote a Flax file) -------
 NATIVE = {"torch": ({"safe_serialization": False}, "pytorch_model.bin", "from_pt"),
           "tf": ({}, "tf_model.h5", "from_tf"), "flax": ({}, "flax_model.msgpack", "from_flax")}  # fmt: skip
+WITHOUT_FLAX_REFERENCE = {
+    "mpnet": TINY,
+    "deberta-v2": {**TINY, "relative_attention": True, "pos_att_type": "p2c|c2p", "position_buckets": 8,
+                   "norm_rel_ebd": "layer_norm", "conv_kernel_size": 3, "type_vocab_size": 2},
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("writer", ["torch", "tf", "flax"])
-def test_mpnet_native_files_load_in_every_framework(tmp_path, writer):
-    folder, torch_model = saved(tmp_path, "mpnet", "MODEL_FOR_MASKED_LM", **TINY)
+@pytest.mark.parametrize("model_type", sorted(WITHOUT_FLAX_REFERENCE))
+def test_native_files_load_in_every_framework(tmp_path, model_type, writer):
+    folder, torch_model = saved(tmp_path, model_type, "MODEL_FOR_MASKED_LM", **WITHOUT_FLAX_REFERENCE[model_type])
     inputs = {"input_ids": ids(6, 2)}
     want = run(torch_model, "torch", **inputs)["logits"]
     save_kwargs, file_name, _ = NATIVE[writer]
