@@ -15,6 +15,7 @@ from autoload.backends.flax.generation import FlaxStepper  # noqa: E402
 
 DECODERS = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
             "gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "mixtral/MixtralForCausalLM",
+            "opt/OPTForCausalLM", "gpt_neox/GPTNeoXForCausalLM", "gptj/GPTJForCausalLM",
             "bart/BartForConditionalGeneration", "t5/T5ForConditionalGeneration",
             "whisper/WhisperForConditionalGeneration"]  # fmt: skip
 

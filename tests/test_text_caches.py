@@ -10,7 +10,8 @@ from conftest import MODELS
 import autoload
 
 CAUSAL = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
-          "gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Phi3ForCausalLM", "mixtral/MixtralForCausalLM"]
+          "gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Phi3ForCausalLM", "mixtral/MixtralForCausalLM",
+          "opt/OPTForCausalLM", "gpt_neox/GPTNeoXForCausalLM", "gptj/GPTJForCausalLM"]
 FRAMEWORK = {"tf": "tensorflow", "flax": "flax"}
 
 
@@ -49,7 +50,8 @@ def test_sampling_is_seeded_and_stays_in_top_k(backend):
 
 
 @pytest.mark.parametrize("backend", ["tf", "flax"])
-@pytest.mark.parametrize("folder", ["gpt2/GPT2Model", "llama/LlamaModel", "distilbert/DistilBertModel"])
+@pytest.mark.parametrize("folder", ["gpt2/GPT2Model", "llama/LlamaModel", "distilbert/DistilBertModel", "opt/OPTModel",
+                                    "gpt_neox/GPTNeoXModel", "gptj/GPTJModel"])
 def test_too_long_inputs_are_refused(folder, backend):
     if importlib.util.find_spec(FRAMEWORK[backend]) is None:
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
