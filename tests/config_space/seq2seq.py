@@ -76,7 +76,14 @@ def _stacks(rng, d_model: int) -> dict:
         "scale_embedding": bool(rng.integers(2)),
         "tie_word_embeddings": bool(rng.integers(2)),
         "is_encoder_decoder": bool(rng.integers(4)),  # forward passes do not read it
-    }
+        # Keys older Hub configs (Marian, Pegasus, mBART-50) still carry from the BART of transformers 3; 4.57.6
+        # reads none of them (the architecture fixes the norms and positions), so neither may we.
+        **({} if rng.integers(2) else {
+            "normalize_before": bool(rng.integers(2)), "add_final_layer_norm": bool(rng.integers(2)),
+            "normalize_embedding": bool(rng.integers(2)), "static_position_embeddings": bool(rng.integers(2)),
+            "add_bias_logits": False, "extra_pos_embeddings": 2,
+        }),
+    }  # fmt: skip
 
 
 def bart_like(rng, model_type: str, heads: tuple[str, ...], ids: dict, decoder_inputs: str) -> Draw:
