@@ -14,7 +14,7 @@ import autoload  # noqa: E402
 from autoload.families import auto_class_name  # noqa: E402
 
 CASES = ["bert/BertForSequenceClassification", "wav2vec2/Wav2Vec2ForCTC", "resnet/ResNetBackbone",
-         "t5/T5ForConditionalGeneration"]  # fmt: skip
+         "t5/T5ForConditionalGeneration", "gptj/GPTJForQuestionAnswering"]  # fmt: skip
 
 
 def serve(path, inputs: dict):

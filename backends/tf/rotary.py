@@ -13,8 +13,8 @@ def rotary_cos_sin(config, positions, seq_len: int, dtype, local: bool = False, 
     scaled by the rope type's attention factor."""
     inv = tf.constant(inverse_frequencies(config, seq_len, local=local))
     angles = tf.cast(positions, tf.float32)[..., None] * inv
-    if interleaved:
-        angles = tf.reshape(tf.stack([angles, angles], axis=-1), tf.concat([tf.shape(angles)[:-1], [-1]], 0))
+    if interleaved:  # tf.repeat keeps the static width, which apply_rotary reads when traced
+        angles = tf.repeat(angles, 2, axis=-1)
     else:
         angles = tf.concat([angles, angles], axis=-1)
     scale = attention_factor(config, local=local)
