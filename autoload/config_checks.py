@@ -12,6 +12,7 @@ file, the field and the value expected.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import reprlib
 from collections.abc import Mapping
@@ -265,6 +266,30 @@ def _check_plausible(config, prefix: str, budget: int, total: int, config_file, 
     if width is not None and labels * width > budget:
         refuse("num_labels", labels, labels * width, f"labels x width {width}", budget // width)
     _check_pad_token(config, prefix, config_file)
+    _derive_options(config, config_file)
+
+
+def _derive_options(config, config_file) -> None:
+    """Run what a config class offers to derive and check the options its model is built from (methods named
+    `*_options`, and `check_sizes`), so that a value the model cannot honour is refused naming config.json,
+    before anything is built."""
+    for name in sorted(dir(type(config))):
+        if name.startswith("_") or not (name.endswith("_options") or name == "check_sizes"):
+            continue
+        function = inspect.getattr_static(type(config), name, None)
+        if not inspect.isfunction(function):  # properties, class attributes: not a derivation to run
+            continue
+        required = [p for p in list(inspect.signature(function).parameters.values())[1:]
+                    if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]  # fmt: skip
+        if required:
+            continue
+        try:
+            function(config)
+        except CheckpointFormatError:
+            raise
+        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            raise CheckpointFormatError(f"{config_file}: {exc} The model this config describes cannot be built; "
+                                        "fix the config or re-download the checkpoint.") from exc  # fmt: skip
 
 
 def _check_pad_token(config, prefix: str, config_file) -> None:

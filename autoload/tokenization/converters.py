@@ -90,6 +90,7 @@ def wordpiece(
     handle_chinese_chars: bool,
 ) -> Tokenizer:
     """BERT-style: BertNormalizer, BertPreTokenizer, WordPiece with '##', [CLS] A [SEP] (B [SEP])."""
+    _id(vocab, unk_token)  # WordPiece gives every word it cannot split this token
     tokenizer = Tokenizer(models.WordPiece(vocab, unk_token=unk_token, continuing_subword_prefix="##"))
     tokenizer.normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase

@@ -171,8 +171,10 @@ def build_from_vocab_files(build, files: dict[str, str], class_name: str):
     turned into a CheckpointFormatError naming them."""
     try:
         return build(files)
-    except CheckpointFormatError:
-        raise
+    except CheckpointFormatError as exc:
+        if any(path in str(exc) for path in files.values()):
+            raise
+        raise CheckpointFormatError(f"{', '.join(files.values())}: {exc}") from exc  # name the files
     except Exception as exc:  # noqa: BLE001 - the Rust library raises plain Exception for inconsistent vocabularies
         if type(exc) not in (Exception, KeyError, ValueError, IndexError, TypeError):
             raise
