@@ -96,6 +96,9 @@ def test_configs_the_models_refuse(backend):
     with pytest.raises(ValueError, match="batch_norm_eps"):
         build(backend, "beit", "BeitBackbone", **{**TINY_VIT, "num_hidden_layers": 4}, out_indices=[1, 2, 3, 4],
               add_fpn=True)  # fmt: skip
+    with pytest.raises(ValueError, match="auxiliary_channels"):
+        build(backend, "beit", "BeitForSemanticSegmentation", **{**TINY_VIT, "num_hidden_layers": 4},
+              out_indices=[1, 2, 3, 4], auxiliary_num_convs=0, auxiliary_channels=4)  # fmt: skip
     with pytest.raises(ValueError, match="not_an_activation"):
         build(backend, "vit", "ViTModel", **TINY_VIT, hidden_act="not_an_activation")
     with pytest.raises(ValueError, match="num_attention_heads"):

@@ -108,6 +108,15 @@ class BeitConfig(BackboneConfigMixin, VisionTransformerConfigMixin, PretrainedCo
                 f"model); it is {self.out_indices}."
             )
 
+    def check_auxiliary_head(self) -> None:
+        """Without convolutions the auxiliary head's classifier (and conv_cat) read the feature map itself, so its
+        width must be auxiliary_channels; transformers 4.57.6 fails inside the convolution otherwise."""
+        if self.use_auxiliary_head and self.auxiliary_num_convs == 0 and self.auxiliary_channels != self.hidden_size:
+            raise ValueError(
+                f"BeitConfig: auxiliary_num_convs=0 needs auxiliary_channels == hidden_size ({self.hidden_size}); "
+                f"it is {self.auxiliary_channels}. Set auxiliary_num_convs >= 1 or use_auxiliary_head=False."
+            )
+
     @property
     def fpn_batch_norm_eps(self) -> float:
         """BeitBackbone's FPN reads batch_norm_eps, a field BeitConfig itself does not define."""

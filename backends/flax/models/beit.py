@@ -76,6 +76,7 @@ class FlaxBeitForSemanticSegmentationModule(HeadModule):
                  **kwargs):  # fmt: skip
         c = self.config
         c.check_fpn("BeitForSemanticSegmentation")
+        c.check_auxiliary_head()
         encoded = self.encode(pixel_values, deterministic=deterministic, output_hidden_states=True, **kwargs)
         chosen = [h for i, h in enumerate(encoded.hidden_states) if i + 1 in c.out_indices]
         side = c.image_size // c.patch_size

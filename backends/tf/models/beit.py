@@ -90,6 +90,7 @@ class TFBeitForSemanticSegmentation(TFTaskModel, TFBeitPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         config.check_fpn(type(self).__name__.removeprefix("TF"))
+        config.check_auxiliary_head()
         self.fpn = feature_pyramid(config)
         self.decode_head = UperHead(config, config.hidden_size, name="decode_head")
         self.auxiliary_head = FCNHead(config, name="auxiliary_head") if config.use_auxiliary_head else None

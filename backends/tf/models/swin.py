@@ -343,12 +343,6 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
         stride = config.encoder_stride
         self.decoder = PixelDecoder(config, stride, config.num_channels, name="decoder")
 
-    def dummy_inputs(self) -> dict:
-        inputs = super().dummy_inputs()
-        patches = (self.config.image_size // self.config.patch_size) ** 2
-        inputs["bool_masked_pos"] = np.zeros((1, patches), bool)
-        return inputs
-
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
              output_attentions=False, output_hidden_states=False, **kwargs):  # fmt: skip
         encoded = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,

@@ -78,6 +78,7 @@ class BeitForSemanticSegmentation(TaskModel, BeitPreTrainedModel):
     def __init__(self, config: BeitConfig):
         super().__init__(config)
         config.check_fpn(type(self).__name__)
+        config.check_auxiliary_head()
         self.fpn1, self.fpn2, self.fpn3, self.fpn4 = feature_pyramid(config.hidden_size)
         self.decode_head = UperHead(config, config.hidden_size)
         self.auxiliary_head = FCNHead(config, config.hidden_size) if config.use_auxiliary_head else None
