@@ -439,6 +439,8 @@ class CTCModule(SpeechHeadModule):
     @nn.compact
     def __call__(self, input_values, attention_mask=None, deterministic=True, output_attentions=False,
                  output_hidden_states=False, return_dict=True, **kwargs):  # fmt: skip
+        if self.config.vocab_size is None:
+            raise ValueError("A CTC head needs config.vocab_size (the CTC vocabulary) to be set.")
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states,
                                     deterministic, kwargs.get("freeze_feature_encoder", False))  # fmt: skip
         logits = self.output_layer(encoded.last_hidden_state, self.config.vocab_size, deterministic)

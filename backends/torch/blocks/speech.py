@@ -33,9 +33,9 @@ from autoload.speech import (
 )
 
 from ..activations import get_activation
-from ..blocks.attention import eager_attention
 from ..heads import TaskModel
 from ..modeling import PreTrainedModel
+from .attention import eager_attention
 
 
 def frame_lengths(config, attention_mask: torch.Tensor, add_adapter: bool | None = None) -> torch.Tensor:
