@@ -89,9 +89,18 @@ def check_config_dict(data: dict, path, prefix: str = "") -> None:
         if not all(v is None or (_is_int(v) and -MAX_SIZE <= v <= MAX_SIZE) for v in ids):
             raise _field_error(path, prefix + field, value, "a token id (an integer) or null")
     _check_labels(data, path, prefix)
+    for key, value in data.items():
+        if _is_probability_field(key) and value is not None and not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            raise _field_error(path, prefix + key, value, "a probability, a number from 0 to 1")
     for key, value in data.items():  # nested configs: text_config, vision_config, encoder, decoder …
         if isinstance(value, dict) and (key.endswith("_config") or key in ("encoder", "decoder")):
             check_config_dict(value, path, prefix=f"{prefix}{key}.")
+
+
+def _is_probability_field(key: str) -> bool:
+    """Dropout rates and other probabilities (hidden_dropout_prob, attn_pdrop, layerdrop, mask_time_prob …)."""
+    return ("dropout" in key or key.endswith(("_prob", "_pdrop", "layerdrop", "drop_path_rate"))) and (
+        "temperature" not in key)  # fmt: skip
 
 
 def _check_size(value, path, name: str, field: str) -> None:

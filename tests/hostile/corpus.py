@@ -500,6 +500,8 @@ def _config_cases() -> list[Case]:
         case("pad-token-string", r"'pad_token_id' is '0'; expected a token id", pad_token_id="0"),
         case("eos-token-float", r"'eos_token_id' is 2.0; expected a token id", eos_token_id=2.0),
         case("architectures-string", r"'architectures' is 'BertModel'; expected a list", architectures="BertModel"),
+        case("dropout-negative", r"'hidden_dropout_prob' is -1; expected a probability", hidden_dropout_prob=-1),
+        case("dropout-null", r"'hidden_dropout_prob' is None; expected a number", hidden_dropout_prob=None),
         raw("deep", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", r"more than 64 levels"),
         raw("not-object", b"[1, 2]", r"must hold a JSON object, found an array"),
         raw("not-utf8", b'{"model_type": "b\xe9rt"}', r"not UTF-8"),
@@ -529,6 +531,9 @@ def _model_cases() -> list[Case]:
         case("intermediate-1e8", r"'intermediate_size' is 100000000", intermediate_size=10**8),
         case("type-vocab-1e7", r"'type_vocab_size' is 10000000", type_vocab_size=10**7),
         case("pad-beyond-vocab", r"'pad_token_id' is 99.*vocab_size 99", pad_token_id=99),
+        case("position-embedding-type", r"position_embedding_type='' is not supported.*cannot be built",
+             position_embedding_type=""),
+        case("unknown-activation", r"hidden_act='bert' is not a known activation", hidden_act="bert"),
     ]
 
 
@@ -563,6 +568,9 @@ def _tokenizer_cases() -> list[Case]:
         case("vocab-txt-not-utf8", "bert-cased-slow-files", append("vocab.txt", b"caf\xe9\n"), "vocab.txt",
              r"not UTF-8"),
         case("merges-not-utf8", "gpt2-slow-files", append("merges.txt", b"caf \xe9\n"), "merges.txt", r"not UTF-8"),
+        case("vocab-txt-without-unk", "bert-cased-slow-files", lambda f, o: (f / "vocab.txt").write_text(
+            "".join(line for line in (f / "vocab.txt").read_text().splitlines(keepends=True) if line != "[UNK]\n")),
+             "vocab.txt", r"no entry for the special token '\[UNK\]'"),  # fmt: skip
         case("merges-three-parts", "gpt2-slow-files", append("merges.txt", b"a b c\n"), "merges.txt",
              r"not a merge of two tokens"),
         case("vocab-json-string-id", "gpt2-slow-files", vocab_json(lambda v: v.update(hello="7")), "vocab.json",
