@@ -269,8 +269,9 @@ class SpeechEncoder(nn.Module):
         states, attentions, position_bias = (), (), None
         for i, layer in enumerate(self.layers):
             states += (hidden,)
-            # LayerDrop while training (WavLM always runs its first layer: it makes the position bias).
-            if self.training and (i > 0 or not o.relative) and torch.rand([]).item() < o.layerdrop:
+            # LayerDrop while training, one draw per layer as transformers makes it (WavLM always runs its first
+            # layer: it makes the position bias).
+            if self.training and torch.rand([]).item() < o.layerdrop and (i > 0 or not o.relative):
                 attentions += (None,)
                 continue
             hidden, probs, position_bias = layer(hidden, mask, position_bias, output_attentions)
