@@ -5,7 +5,6 @@ from ..encoder import check_activation
 from ..gpt_options import GptNames, GptOptions, check_dropout, check_heads
 from ..heads import HeadSpec
 
-SUMMARY_TYPES = ("last", "first", "mean", "cls_index")  # transformers' "attn" is not implemented there either
 GPT2_NAMES = GptNames(embed="wte", positions="wpe", layers="h", attention="attn", norm_1="ln_1", norm_2="ln_2",
                       mlp="mlp", mlp_in="c_fc", mlp_out="c_proj", final_norm="ln_f", tf_embed_leaf="embeddings")  # fmt: skip
 
@@ -69,14 +68,6 @@ class GPT2Config(PretrainedConfig):
             embed_dropout=self.embd_pdrop, attention_dropout=self.attn_pdrop, residual_dropout=self.resid_pdrop,
             length_field="n_positions",
         )  # fmt: skip
-
-    def check_summary(self) -> None:
-        """The multiple-choice summary of GPT2DoubleHeadsModel (summary_* fields), checked when one is built."""
-        if self.summary_type not in SUMMARY_TYPES:
-            raise NotImplementedError(f"GPT2Config.summary_type={self.summary_type!r} is not implemented (transformers "
-                                      f"does not implement 'attn' either); use one of {SUMMARY_TYPES}.")  # fmt: skip
-        if self.summary_activation:
-            check_activation(self.summary_activation, "summary_activation", "GPT2Config")
 
 
 CONFIG_CLASS = GPT2Config

@@ -386,14 +386,18 @@ class SequenceSummary(nn.Module):
     dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, hidden, deterministic=True):
+    def __call__(self, hidden, cls_index=None, deterministic=True):
         o = self.options
         if o.kind == "first":
             pooled = hidden[:, 0]
         elif o.kind == "mean":
             pooled = hidden.mean(1)
-        else:  # "last", and "cls_index" without indices (the last position)
+        elif o.kind == "last":
             pooled = hidden[:, -1]
+        else:  # "cls_index": the position cls_index gives (default: the last) along the sequence axis (-2)
+            if cls_index is None:
+                cls_index = jnp.full(hidden.shape[:-2], hidden.shape[-2] - 1)
+            pooled = jnp.take_along_axis(hidden, cls_index[..., None, None], axis=-2).squeeze(-2)
         pooled = nn.Dropout(o.first_dropout)(pooled, deterministic=deterministic)
         if o.projection:
             pooled = dense(o.projection, self.initializer_range, self.dtype, "summary")(pooled)

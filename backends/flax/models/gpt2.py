@@ -10,8 +10,9 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.models.gpt2 import GPT2Config
+from autoload.sequence_summary import summary_options
 
-from ..activations import get_activation
+from ..blocks.encoder import SequenceSummary
 from ..blocks.gpt import FlaxGptForCausalLM, FlaxGptModule, FlaxGptPreTrainedModel
 from ..generation import FlaxGenerationMixin
 from ..heads import (
@@ -53,36 +54,6 @@ class FlaxGPT2ForQuestionAnswering(FlaxQuestionAnsweringModel, FlaxGPT2PreTraine
     pass
 
 
-class FlaxGPT2SequenceSummary(nn.Module):
-    """The multiple-choice head (see the PyTorch GPT2SequenceSummary)."""
-
-    config: Any
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, hidden, cls_index=None, deterministic=True):
-        c = self.config
-        c.check_summary()
-        if c.summary_type == "last":
-            picked = hidden[:, -1]
-        elif c.summary_type == "first":
-            picked = hidden[:, 0]
-        elif c.summary_type == "mean":
-            picked = hidden.mean(axis=1)
-        else:
-            if cls_index is None:
-                cls_index = jnp.full(hidden.shape[:-2], hidden.shape[-2] - 1)
-            picked = jnp.take_along_axis(hidden, cls_index[..., None, None], axis=-2).squeeze(-2)
-        picked = nn.Dropout(c.summary_first_dropout or 0.0)(picked, deterministic=deterministic)
-        if c.summary_use_proj:
-            labels = c.num_labels if c.summary_proj_to_labels and c.num_labels > 0 else c.n_embd
-            init = nn.initializers.normal(c.initializer_range)
-            picked = nn.Dense(labels, dtype=self.dtype, kernel_init=init, name="summary")(picked)
-        if c.summary_activation:
-            picked = get_activation(c.summary_activation)(picked)
-        return nn.Dropout(getattr(c, "summary_last_dropout", 0.0) or 0.0)(picked, deterministic=deterministic)
-
-
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids")
 
 
@@ -107,7 +78,7 @@ class FlaxGPT2DoubleHeadsModule(nn.Module):
         else:
             init = nn.initializers.normal(c.initializer_range)
             logits = nn.Dense(c.vocab_size, use_bias=False, dtype=self.dtype, kernel_init=init, name="lm_head")(hidden)
-        summary = FlaxGPT2SequenceSummary(c, self.dtype, name="multiple_choice_head")
+        summary = SequenceSummary(summary_options(c), c.initializer_range, self.dtype, name="multiple_choice_head")
         mc_logits = summary(hidden, mc_token_ids, deterministic)
         if mc_logits.shape[-1] == 1:  # a summary without a projection to one label keeps its width (as in torch)
             mc_logits = mc_logits.squeeze(-1)
@@ -129,7 +100,7 @@ class FlaxGPT2DoubleHeadsModel(FlaxGenerationMixin, FlaxGPT2PreTrainedModel):
 
     def __init__(self, config, *args, **kwargs):
         config.num_labels = 1
-        config.check_summary()
+        summary_options(config)  # refuses summary_* values it cannot honour before anything is built
         super().__init__(config, *args, **kwargs)
 
     def dummy_inputs(self) -> dict:

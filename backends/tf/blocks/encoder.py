@@ -349,13 +349,17 @@ class TFSequenceSummary(Layer):
         self.first_dropout = keras.layers.Dropout(options.first_dropout)
         self.last_dropout = keras.layers.Dropout(options.last_dropout)
 
-    def call(self, hidden, training=False):
+    def call(self, hidden, cls_index=None, training=False):
         if self.kind == "first":
             pooled = hidden[:, 0]
         elif self.kind == "mean":
             pooled = tf.reduce_mean(hidden, axis=1)
-        else:  # "last", and "cls_index" without indices (the last position)
+        elif self.kind == "last":
             pooled = hidden[:, -1]
+        else:  # "cls_index": the position cls_index gives (default: the last) along the sequence axis (-2)
+            if cls_index is None:
+                cls_index = tf.fill(tf.shape(hidden)[:-2], tf.shape(hidden)[-2] - 1)
+            pooled = tf.gather(hidden, cls_index, batch_dims=len(hidden.shape) - 2)
         pooled = self.first_dropout(pooled, training=training)
         if self.summary is not None:
             pooled = self.summary(pooled)

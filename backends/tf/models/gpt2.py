@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.gpt2 import GPT2Config
+from autoload.sequence_summary import summary_options
 
-from ..activations import get_activation
+from ..blocks.encoder import TFSequenceSummary
 from ..blocks.gpt import TFGptForCausalLM, TFGptMainLayer, TFGptPreTrainedModel, TFTiedLMHead
 from ..generation import TFGenerationMixin
 from ..heads import TFBaseModel, TFQuestionAnsweringModel, TFSequenceClassificationModel, TFTokenClassificationModel
 from ..losses import token_loss
-from ..modeling import Layer, dense
+from ..modeling import dense
 
 
 class TFGPT2MainLayer(TFGptMainLayer):
@@ -49,38 +49,6 @@ class TFGPT2ForQuestionAnswering(TFQuestionAnsweringModel, TFGPT2PreTrainedModel
     pass
 
 
-class TFGPT2SequenceSummary(Layer):
-    """The multiple-choice head (see the PyTorch GPT2SequenceSummary)."""
-
-    def __init__(self, config: GPT2Config, **kwargs):
-        super().__init__(**kwargs)
-        config.check_summary()
-        self.summary_type = config.summary_type
-        labels = config.num_labels if config.summary_proj_to_labels and config.num_labels > 0 else config.n_embd
-        self.summary = dense(config, labels, "summary") if config.summary_use_proj else None
-        self.act = get_activation(config.summary_activation) if config.summary_activation else None
-        self.first_dropout = keras.layers.Dropout(config.summary_first_dropout or 0.0)
-        self.last_dropout = keras.layers.Dropout(getattr(config, "summary_last_dropout", 0.0) or 0.0)
-
-    def call(self, hidden, cls_index=None, training=False):
-        if self.summary_type == "last":
-            picked = hidden[:, -1]
-        elif self.summary_type == "first":
-            picked = hidden[:, 0]
-        elif self.summary_type == "mean":
-            picked = tf.reduce_mean(hidden, axis=1)
-        else:
-            if cls_index is None:
-                cls_index = tf.fill(tf.shape(hidden)[:-2], tf.shape(hidden)[-2] - 1)
-            picked = tf.gather(hidden, cls_index, batch_dims=len(hidden.shape) - 2)
-        picked = self.first_dropout(picked, training=training)
-        if self.summary is not None:
-            picked = self.summary(picked)
-        if self.act is not None:
-            picked = self.act(picked)
-        return self.last_dropout(picked, training=training)
-
-
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids")
 
 
@@ -98,7 +66,7 @@ class TFGPT2DoubleHeadsModel(TFGenerationMixin, TFGPT2PreTrainedModel):
             self.lm_head_layer = TFTiedLMHead(self.main_layer.parts.embed, name="lm_head")
         else:
             self.lm_head_layer = dense(config, config.vocab_size, "lm_head", use_bias=False)
-        self.multiple_choice_head = TFGPT2SequenceSummary(config, name="multiple_choice_head")
+        self.multiple_choice_head = TFSequenceSummary(config, summary_options(config), name="multiple_choice_head")
 
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 2, 2), dtype=np.int32)}

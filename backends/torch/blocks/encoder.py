@@ -325,13 +325,18 @@ class SequenceSummary(nn.Module):
         self.first_dropout = nn.Dropout(options.first_dropout)
         self.last_dropout = nn.Dropout(options.last_dropout)
 
-    def forward(self, hidden):
+    def forward(self, hidden, cls_index=None):
         if self.kind == "first":
             pooled = hidden[:, 0]
         elif self.kind == "mean":
             pooled = hidden.mean(1)
-        else:  # "last", and "cls_index" without indices (the last position)
+        elif self.kind == "last":
             pooled = hidden[:, -1]
+        else:  # "cls_index": the position cls_index gives (default: the last) along the sequence axis (-2)
+            if cls_index is None:
+                cls_index = torch.full(hidden.shape[:-2], hidden.shape[-2] - 1, dtype=torch.long, device=hidden.device)
+            index = cls_index[..., None, None].expand(*cls_index.shape, 1, hidden.shape[-1])
+            pooled = hidden.gather(-2, index).squeeze(-2)
         return self.last_dropout(self.activation(self.summary(self.first_dropout(pooled))))
 
 

@@ -8,8 +8,9 @@ from torch import nn
 
 from autoload import outputs as out
 from autoload.models.gpt2 import GPT2Config
+from autoload.sequence_summary import summary_options
 
-from ..activations import get_activation
+from ..blocks.encoder import SequenceSummary
 from ..blocks.gpt import GptForCausalLM, GptModel, GptPreTrainedModel
 from ..generation import GenerationMixin
 from ..heads import QuestionAnsweringModel, SequenceClassificationModel, TokenClassificationModel
@@ -45,36 +46,6 @@ class GPT2ForQuestionAnswering(QuestionAnsweringModel, GPT2PreTrainedModel):
     base_class = GPT2Model
 
 
-class GPT2SequenceSummary(nn.Module):
-    """The multiple-choice head: one vector per choice (summary_type: the token at mc_token_ids, by default the
-    last; "first", "last" and "mean" index the choices axis as transformers does), then dropout, an optional
-    projection (to num_labels or n_embd), an optional activation, dropout."""
-
-    def __init__(self, config: GPT2Config):
-        super().__init__()
-        config.check_summary()
-        self.summary_type = config.summary_type
-        labels = config.num_labels if config.summary_proj_to_labels and config.num_labels > 0 else config.n_embd
-        self.summary = nn.Linear(config.n_embd, labels) if config.summary_use_proj else nn.Identity()
-        self.activation = get_activation(config.summary_activation) if config.summary_activation else nn.Identity()
-        self.first_dropout = nn.Dropout(config.summary_first_dropout or 0.0)
-        self.last_dropout = nn.Dropout(getattr(config, "summary_last_dropout", 0.0) or 0.0)
-
-    def forward(self, hidden, cls_index=None):
-        if self.summary_type == "last":
-            picked = hidden[:, -1]
-        elif self.summary_type == "first":
-            picked = hidden[:, 0]
-        elif self.summary_type == "mean":
-            picked = hidden.mean(dim=1)
-        else:
-            if cls_index is None:
-                cls_index = torch.full(hidden.shape[:-2], hidden.shape[-2] - 1, dtype=torch.long, device=hidden.device)
-            index = cls_index[..., None, None].expand(*cls_index.shape, 1, hidden.shape[-1])
-            picked = hidden.gather(-2, index).squeeze(-2)
-        return self.last_dropout(self.activation(self.summary(self.first_dropout(picked))))
-
-
 # Inputs shaped like input_ids ([batch, choices, seq]) that go to the base model flattened.
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids")
 
@@ -91,7 +62,7 @@ class GPT2DoubleHeadsModel(GPT2PreTrainedModel, GenerationMixin):
         super().__init__(config)
         self.transformer = GPT2Model(config)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.multiple_choice_head = GPT2SequenceSummary(config)
+        self.multiple_choice_head = SequenceSummary(config.n_embd, summary_options(config))
 
     def get_output_embeddings(self):
         return self.lm_head
