@@ -178,6 +178,14 @@ def test_encoder_states_need_cross_attention_layers(backend):
         call(model, backend, input_ids=np.array([[5, 17]]), encoder_hidden_states=np.zeros((1, 3, 32), np.float32))
 
 
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_head_mask_is_refused_not_ignored(backend):
+    needs(backend)
+    model = auto("MODEL", backend).from_pretrained(MODELS / "opt" / "OPTModel")
+    with pytest.raises(NotImplementedError, match="head_mask"):
+        call(model, backend, input_ids=np.array([[5, 17]]), head_mask=np.ones((2, 4), np.float32))
+
+
 # --- configs ----------------------------------------------------------------------------------------------------
 
 

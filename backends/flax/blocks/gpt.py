@@ -234,10 +234,12 @@ class FlaxGptModule(nn.Module):
     def __call__(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                  past_key_values=None, inputs_embeds=None, encoder_hidden_states=None, encoder_attention_mask=None,
                  use_cache=None, deterministic=True, output_attentions=False, output_hidden_states=False,
-                 return_dict=True, **kwargs):  # fmt: skip
+                 return_dict=True, head_mask=None, **kwargs):  # fmt: skip
         c = self.config
         o = c.gpt_options()
         n = o.names
+        if head_mask is not None:
+            raise NotImplementedError("head_mask is not implemented; mask heads by editing the attention weights.")
         if n.nest and not self.inner:
             nested = type(self)(c, self.dtype, inner=True, name=n.nest)
             return nested(input_ids, attention_mask, token_type_ids, position_ids, past_key_values, inputs_embeds,

@@ -234,10 +234,12 @@ class TFGptStack(Layer):
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, past_key_values=None,
              inputs_embeds=None, encoder_hidden_states=None, encoder_attention_mask=None, use_cache=None,
-             output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+             output_attentions=False, output_hidden_states=False, head_mask=None, training=False):  # fmt: skip
         c, o, parts = self.config, self.options, self
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids and inputs_embeds.")
+        if head_mask is not None:
+            raise NotImplementedError("head_mask is not implemented; mask heads by editing the attention weights.")
         if encoder_hidden_states is not None and not o.cross_attention:
             raise ValueError("encoder_hidden_states need cross-attention layers: build the model from a config with "
                              "add_cross_attention=True.")  # fmt: skip
@@ -317,12 +319,12 @@ class TFGptMainLayer(TFGptStack):
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, past_key_values=None,
              inputs_embeds=None, encoder_hidden_states=None, encoder_attention_mask=None, use_cache=None,
-             output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+             output_attentions=False, output_hidden_states=False, head_mask=None, training=False):  # fmt: skip
         kwargs = {"attention_mask": attention_mask, "token_type_ids": token_type_ids, "position_ids": position_ids,
                   "past_key_values": past_key_values, "inputs_embeds": inputs_embeds,
                   "encoder_hidden_states": encoder_hidden_states, "encoder_attention_mask": encoder_attention_mask,
                   "use_cache": use_cache, "output_attentions": output_attentions,
-                  "output_hidden_states": output_hidden_states, "training": training}  # fmt: skip
+                  "output_hidden_states": output_hidden_states, "head_mask": head_mask, "training": training}  # fmt: skip
         if self.stack is not None:
             return self.stack(input_ids, **kwargs)
         return super().call(input_ids, **kwargs)
