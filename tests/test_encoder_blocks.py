@@ -22,6 +22,9 @@ torch = pytest.importorskip("torch")
 
 TINY = {"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 12}
 TINY_DISTILBERT = {"vocab_size": 40, "dim": 8, "n_layers": 1, "n_heads": 2, "hidden_dim": 12}
+MODERNBERT = {"vocab_size": 40, "hidden_size": 8, "intermediate_size": 12, "num_hidden_layers": 3,
+              "num_attention_heads": 2, "global_attn_every_n_layers": 2, "local_attention": 4, "pad_token_id": 0,
+              "reference_compile": False}  # fmt: skip
 
 
 def saved(tmp_path, model_type: str, family: str = "MODEL", seed: int = 0, **fields):
@@ -225,13 +228,14 @@ def test_activation_tables_cover_the_supported_names():
         assert set(ACTIVATIONS) <= set(module.ACTIVATIONS), (backend, set(ACTIVATIONS) - set(module.ACTIVATIONS))
 
 
-# -- every native format into every other framework (MPNet, DeBERTa-v2: transformers never wrote a Flax file) -------
+# -- every native format into every other framework (where transformers never wrote a TF or Flax file) ------
 NATIVE = {"torch": ({"safe_serialization": False}, "pytorch_model.bin", "from_pt"),
           "tf": ({}, "tf_model.h5", "from_tf"), "flax": ({}, "flax_model.msgpack", "from_flax")}  # fmt: skip
 WITHOUT_FLAX_REFERENCE = {
     "mpnet": TINY,
     "deberta-v2": {**TINY, "relative_attention": True, "pos_att_type": "p2c|c2p", "position_buckets": 8,
                    "norm_rel_ebd": "layer_norm", "conv_kernel_size": 3, "type_vocab_size": 2},
+    "modernbert": MODERNBERT,
 }  # fmt: skip
 
 
@@ -315,3 +319,35 @@ def test_real_checkpoint_configs_and_legacy_files_load_everywhere(tmp_path, mode
         model, info = load(legacy, backend, "MODEL_FOR_MASKED_LM", output_loading_info=True, **flags)
         assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (backend, info)
         np.testing.assert_allclose(run(model, backend, **inputs)["logits"], want, atol=1e-4, err_msg=backend)
+
+
+# -- ModernBERT: padded batches give the unpadded results; sparse prediction ------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_modernbert_padded_batch_equals_each_sequence_alone(tmp_path, backend):
+    """transformers' flash-attention path unpads the tokens; the padded path must give the same outputs at every
+    real token (local windows and rotary positions included)."""
+    folder, _ = saved(tmp_path, "modernbert", **MODERNBERT)
+    model = load(folder, backend)
+    long, short = ids(9)[0], ids(5)[0]
+    batch = np.zeros((2, 9), dtype=np.int64)
+    batch[0], batch[1, :5] = long, short
+    mask = (np.arange(9)[None] < np.array([[9], [5]])).astype(np.int64)
+    padded = run(model, backend, input_ids=batch, attention_mask=mask)["last_hidden_state"]
+    for row, sequence in enumerate((long, short)):
+        alone = run(model, backend, input_ids=sequence[None])["last_hidden_state"][0]
+        np.testing.assert_allclose(padded[row, : len(sequence)], alone, atol=1e-5, err_msg=f"row {row}")
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_modernbert_sparse_prediction_scores_only_labelled_positions(tmp_path, backend):
+    folder, _ = saved(tmp_path, "modernbert", "MODEL_FOR_MASKED_LM", sparse_prediction=True, **MODERNBERT)
+    model = load(folder, backend, "MODEL_FOR_MASKED_LM")
+    input_ids = ids(6, 2)
+    labels = np.full((2, 6), -100, dtype=np.int64)
+    labels[0, 1], labels[1, 4], labels[1, 5] = 7, 8, 9
+    dense_logits = run(model, backend, input_ids=input_ids)["logits"]
+    sparse = run(model, backend, input_ids=input_ids, labels=labels)
+    np.testing.assert_allclose(sparse["logits"], dense_logits[[0, 1, 1], [1, 4, 5]], atol=1e-5)
+    assert np.isfinite(sparse["loss"]).all()

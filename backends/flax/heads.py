@@ -120,7 +120,8 @@ class SequenceClassificationModule(HeadModule):
     @nn.compact
     def __call__(self, input_ids, deterministic=True, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, deterministic=deterministic, **kwargs)
-        logits = self.output_layer(self.pool(encoded, input_ids), self.config.num_labels, deterministic)
+        pooled = self.pool(encoded, input_ids, kwargs.get("attention_mask"))
+        logits = self.output_layer(pooled, self.config.num_labels, deterministic)
         return out.finish(out.from_encoded(self.output_class, encoded, logits=logits), return_dict)
 
     output_class = out.SequenceClassifierOutput
@@ -158,7 +159,8 @@ class MultipleChoiceModule(HeadModule):
                   for k, v in kwargs.items()}  # fmt: skip
         ids = input_ids.reshape((-1, input_ids.shape[-1]))
         encoded = self.encode(ids, deterministic=deterministic, **kwargs)
-        logits = self.output_layer(self.pool(encoded, ids), 1, deterministic).reshape((-1, choices))
+        pooled = self.pool(encoded, ids, kwargs.get("attention_mask"))
+        logits = self.output_layer(pooled, 1, deterministic).reshape((-1, choices))
         return out.finish(out.from_encoded(out.MultipleChoiceModelOutput, encoded, logits=logits), return_dict)
 
 

@@ -170,7 +170,7 @@ class TFSequenceClassificationModel(TFTaskModel):
 
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
-        logits = self.output_layer(self.pool(encoded, input_ids), training)
+        logits = self.output_layer(self.pool(encoded, input_ids, kwargs.get("attention_mask")), training)
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         return out.finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
 
@@ -224,7 +224,8 @@ class TFMultipleChoiceModel(TFTaskModel):
         kwargs = {k: (flat(v) if k in _PER_CHOICE and v is not None else v) for k, v in kwargs.items()}
         ids = flat(input_ids) if input_ids is not None else None
         encoded = self.encode(ids, training, **kwargs)
-        logits = tf.reshape(self.output_layer(self.pool(encoded, ids), training), (-1, choices))
+        pooled = self.pool(encoded, ids, kwargs.get("attention_mask"))
+        logits = tf.reshape(self.output_layer(pooled, training), (-1, choices))
         loss = token_loss(logits, labels) if labels is not None else None
         return out.finish(out.from_encoded(out.MultipleChoiceModelOutput, encoded, loss=loss, logits=logits),
                           return_dict)  # fmt: skip

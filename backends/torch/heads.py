@@ -127,7 +127,7 @@ class SequenceClassificationModel(TaskModel):
 
     def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
         encoded = self.encode(input_ids, **kwargs)
-        logits = self.output_layer(self.pool(encoded, input_ids))
+        logits = self.output_layer(self.pool(encoded, input_ids, kwargs.get("attention_mask")))
         loss = sequence_classification_loss(logits, labels, self.config) if labels is not None else None
         return self._finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
 
@@ -178,7 +178,7 @@ class MultipleChoiceModel(TaskModel):
                 for k, v in kwargs.items()}  # fmt: skip
         ids = input_ids.flatten(0, 1) if input_ids is not None else None
         encoded = self.encode(ids, **flat)
-        logits = self.output_layer(self.pool(encoded, ids)).view(-1, choices)
+        logits = self.output_layer(self.pool(encoded, ids, flat.get("attention_mask"))).view(-1, choices)
         loss = token_loss(logits, labels) if labels is not None else None
         return self._finish(out.from_encoded(out.MultipleChoiceModelOutput, encoded, loss=loss, logits=logits),
                             return_dict)  # fmt: skip

@@ -260,6 +260,52 @@ def deberta_v2(rng) -> Draw:
     return Draw("deberta-v2", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
+MODERNBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
+                    "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+ROPE_SCALINGS = [None, {"rope_type": "linear", "factor": 2.0}, {"rope_type": "dynamic", "factor": 2.0},
+                 {"rope_type": "yarn", "factor": 2.0}]  # fmt: skip
+
+
+def modernbert(rng) -> Draw:
+    heads = pick(rng, [1, 2, 4])
+    config = {
+        "vocab_size": int(rng.integers(40, 120)),
+        "hidden_size": heads * pick(rng, [4, 8]),
+        "intermediate_size": int(rng.integers(8, 40)),
+        "num_hidden_layers": int(rng.integers(1, 4)),
+        "num_attention_heads": heads,
+        "hidden_activation": pick(rng, ACTIVATIONS),
+        "max_position_embeddings": int(rng.integers(6, 40)),
+        "norm_eps": pick(rng, [1e-5, 1e-3]),
+        "norm_bias": bool(rng.integers(2)),
+        "pad_token_id": int(rng.integers(0, 3)),
+        "global_rope_theta": pick(rng, [160000.0, 10000.0, 500.0]),
+        "local_rope_theta": pick(rng, [10000.0, 100.0, None]),
+        "rope_scaling": pick(rng, ROPE_SCALINGS),
+        "attention_bias": bool(rng.integers(2)),
+        "attention_dropout": pick(rng, [0.0, 0.1]),
+        "global_attn_every_n_layers": int(rng.integers(1, 4)),
+        "local_attention": int(rng.integers(2, 9)),  # a window of local_attention // 2 each side
+        "embedding_dropout": pick(rng, [0.0, 0.1]),
+        "mlp_bias": bool(rng.integers(2)),
+        "mlp_dropout": pick(rng, [0.0, 0.1]),
+        "decoder_bias": bool(rng.integers(2)),
+        "classifier_pooling": pick(rng, ["cls", "mean"]),
+        "classifier_dropout": pick(rng, [0.0, 0.1]),
+        "classifier_bias": bool(rng.integers(2)),
+        "classifier_activation": pick(rng, ["gelu", "tanh", "silu", "relu"]),
+        "sparse_prediction": bool(rng.integers(2)),  # only changes anything when labels are given
+        "reference_compile": False,
+        "num_labels": int(rng.integers(1, 5)),
+        "tie_word_embeddings": bool(rng.integers(2)),
+    }
+    chosen = chosen_heads(rng, MODERNBERT_HEADS)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, False)  # transformers' ModernBERT takes no head_mask
+    return Draw("modernbert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
 GENERATORS = {
     "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
     "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
@@ -269,4 +315,5 @@ GENERATORS = {
     "albert": albert,
     "mpnet": mpnet,
     "deberta-v2": deberta_v2,
+    "modernbert": modernbert,
 }
