@@ -157,7 +157,8 @@ class TFLayerStack(Layer):
 
     def build_layers(self, config, decoder: bool) -> None:
         count, _, _ = config.stack_sizes(decoder)
-        self.layers = [TFSeq2SeqLayer(config, decoder, name=f"layers_._{i}") for i in range(count)]
+        # transformers' TF BART family names them `layers.<i>` (not BERT's `layer_._<i>`); its h5 files keep it
+        self.layers = [TFSeq2SeqLayer(config, decoder, name=f"layers.{i}") for i in range(count)]
         if config.layout.final_norm:
             self.layer_norm = layer_norm("layer_norm")
         self.dropout = keras.layers.Dropout(config.dropout)
