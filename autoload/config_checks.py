@@ -141,6 +141,11 @@ def _check_labels(data: dict, path, prefix: str) -> None:
 # Fields checked on their own above, or whose type legitimately varies.
 _NOT_BY_DEFAULT = {*SIZE_FIELDS, *TOKEN_ID_FIELDS, "id2label", "label2id", "num_labels", "architectures", "model_type",
                    "transformers_version", "dtype", "torch_dtype", "problem_type"}  # fmt: skip
+# Numbers whose null means "off" or "the other value" in transformers 4.57 (Gemma 2's soft-capping, ModernBERT's
+# local rotary base falling back to the global one).
+_NULLABLE = {"attn_logit_softcapping", "final_logit_softcapping", "local_rope_theta"}
+# An integer default of a rate (ALBERT's dropouts are 0) does not make 0.1 wrong.
+_RATE_WORDS = ("dropout", "_prob", "_rate")
 
 
 def check_config_types(data: dict, config_class, path, prefix: str = "") -> None:
@@ -153,7 +158,12 @@ def check_config_types(data: dict, config_class, path, prefix: str = "") -> None
         if key in sub_configs and isinstance(value, dict):
             check_config_types(value, sub_configs[key], path, f"{prefix}{key}.")
         elif key in defaults and key not in _NOT_BY_DEFAULT and key not in sub_configs:
-            check_type(value, defaults[key], path, prefix + key)
+            if value is None and key in _NULLABLE:
+                continue
+            default = defaults[key]
+            if type(default) is int and any(word in key for word in _RATE_WORDS):
+                default = float(default)
+            check_type(value, default, path, prefix + key)
 
 
 def check_type(value, default, path, name: str) -> None:
