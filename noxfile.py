@@ -1,5 +1,8 @@
 """The backend matrix. `nox -s torch tf flax` run the suite with one framework installed; `all` with every
-framework; `lint` runs ruff; `demo` the demo; `parity` checks files we write against transformers 4.57.6."""
+framework; `lint` runs ruff; `demo` the demo; `parity` checks files we write against transformers 4.57.6; `fuzz`
+and `fuzz-readers` run the long randomised checks."""
+
+import os
 
 import nox
 
@@ -73,3 +76,15 @@ def fuzz_readers(session):
     args = session.posargs or ["--seconds", "180"]
     session.run("python", "-m", "hostile.fuzz", *args,
                 env={"PYTHONPATH": "tests", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})  # fmt: skip
+
+
+@nox.session
+def fuzz(session):
+    """Many config-space draws per architecture (tests/test_config_space.py): PyTorch, TF and Flax must agree on
+    every random config and through save/reload. `nox -s fuzz -- -k llama`; AUTOLOAD_FUZZ_DRAWS (default 50) and
+    AUTOLOAD_FUZZ_SEED pick the draws, and a failure prints the seed that replays it."""
+    session.install(TORCH)
+    session.install("-e", ".[all,test]")
+    draws = os.environ.get("AUTOLOAD_FUZZ_DRAWS", "50")
+    session.run("pytest", "-q", "-n", "auto", "tests/test_config_space.py", *session.posargs,
+                env={"AUTOLOAD_FUZZ_DRAWS": draws, "KERAS_BACKEND": "tensorflow", "HF_HUB_OFFLINE": "1"})  # fmt: skip
