@@ -169,3 +169,29 @@ Wav2Vec2ForPreTrainingOutput = _output(
 GPT2DoubleHeadsModelOutput = _output(
     "GPT2DoubleHeadsModelOutput", "loss", "mc_loss", "logits", "mc_logits", *_CACHE, *_BASE
 )
+# DETR and MaskFormer (detection, panoptic / instance segmentation) and MaskFormer's Swin backbone.
+_SEQ2SEQ_STATES = ("last_hidden_state", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+                   "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")  # fmt: skip
+DetrModelOutput = _output(
+    "DetrModelOutput",
+    "last_hidden_state", "past_key_values", *_SEQ2SEQ_STATES[1:], "intermediate_hidden_states",
+)  # fmt: skip
+DetrObjectDetectionOutput = _output(
+    "DetrObjectDetectionOutput", "loss", "loss_dict", "logits", "pred_boxes", "auxiliary_outputs", *_SEQ2SEQ_STATES
+)
+DetrSegmentationOutput = _output(
+    "DetrSegmentationOutput",
+    "loss", "loss_dict", "logits", "pred_boxes", "pred_masks", "auxiliary_outputs", *_SEQ2SEQ_STATES,
+)  # fmt: skip
+_MASKFORMER_STATES = ("encoder_last_hidden_state", "pixel_decoder_last_hidden_state",
+                      "transformer_decoder_last_hidden_state", "encoder_hidden_states", "pixel_decoder_hidden_states",
+                      "transformer_decoder_hidden_states", "hidden_states", "attentions")  # fmt: skip
+MaskFormerModelOutput = _output("MaskFormerModelOutput", *_MASKFORMER_STATES)
+MaskFormerForInstanceSegmentationOutput = _output(
+    "MaskFormerForInstanceSegmentationOutput",
+    "loss", "class_queries_logits", "masks_queries_logits", "auxiliary_logits", *_MASKFORMER_STATES,
+)  # fmt: skip
+MaskFormerSwinModelOutputWithPooling = _output(
+    "MaskFormerSwinModelOutputWithPooling",
+    "last_hidden_state", "pooler_output", "hidden_states", "hidden_states_spatial_dimensions", "attentions",
+)  # fmt: skip
