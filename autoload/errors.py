@@ -15,7 +15,8 @@ class CheckpointFormatError(ValueError):
 
 
 class UnsafeCheckpointError(CheckpointFormatError):
-    """A pickled checkpoint tries to run code or build objects other than tensors; it is refused."""
+    """A checkpoint that would run code, build objects other than tensors (pickles) or make us read a file outside
+    its folder (links); it is refused."""
 
 
 class WeightMismatchError(ValueError):

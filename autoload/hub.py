@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from .atomic_save import interrupted_save_message
-from .errors import CheckpointFormatError, CheckpointNotFoundError
+from .errors import CheckpointFormatError, CheckpointNotFoundError, UnsafeCheckpointError
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def cached_file(
             raise CheckpointFormatError(problem)
         path = os.path.join(source, options.subfolder, filename)
         if os.path.isfile(path):
+            _check_link_target(path, source)
             return path
         if required:
             raise CheckpointNotFoundError(
@@ -84,6 +85,23 @@ def _check_inside(filename: str) -> None:
         raise CheckpointFormatError(
             f"{filename!r} is not a file name inside a checkpoint folder; autoload never reads files outside it."
         )
+
+
+def _check_link_target(path: str, folder: str) -> None:
+    """A symbolic link in a checkpoint folder may point inside the folder, or (a Hub cache snapshot used as a
+    folder) into its repository's blobs; anything else could make a crafted checkpoint read a private file."""
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    if os.path.commonpath([real, root]) == root:
+        return
+    snapshots = os.path.dirname(root)
+    if os.path.basename(snapshots) == "snapshots":
+        blobs = os.path.join(os.path.dirname(snapshots), "blobs")
+        if os.path.commonpath([real, blobs]) == blobs:
+            return
+    raise UnsafeCheckpointError(
+        f"{path} is a link to {real}, outside the checkpoint folder {folder}; autoload never reads files outside "
+        "it. Copy the file into the folder if you trust it."
+    )
 
 
 def _hub_file(repo_id: str, filename: str, options: HubOptions, required: bool) -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .atomic_save import write_text_atomically
 from .configuration import read_config_file
 from .errors import BackendNotAvailableError
 from .hub import HubOptions, cached_file
@@ -172,8 +173,7 @@ class PreprocessorMixin:
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_json_string())
+        write_text_atomically(path, self.to_json_string())
 
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> list[str]:
         """Write preprocessor_config.json (as transformers writes it) into `save_directory`."""

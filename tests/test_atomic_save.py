@@ -187,3 +187,28 @@ def test_tokenizer_save_pretrained_returns_paths_in_the_folder_asked_for(tmp_pat
     again = tokenizer.save_pretrained(tmp_path / "tok")  # over an existing folder
     assert sorted(map(str, again)) == sorted(map(str, written))
     assert sorted(os.listdir(tmp_path / "tok")) == sorted(Path(p).name for p in written)
+
+
+@pytest.mark.parametrize("kind", ["generation_config", "image_processor"])
+def test_single_file_saves_never_leave_a_half_written_file(kind, tmp_path, monkeypatch):
+    import autoload.atomic_save
+    from autoload import AutoImageProcessor
+    from autoload.generation import GenerationConfig
+
+    if kind == "generation_config":
+        first, second, name = GenerationConfig(max_length=7), GenerationConfig(max_length=9), "generation_config.json"
+    else:
+        first = AutoImageProcessor.from_pretrained(FIXTURES / "image_processors" / "vit")
+        second, name = AutoImageProcessor.from_pretrained(FIXTURES / "image_processors" / "vit"), "preprocessor_config.json"
+        second.image_mean = [0.25, 0.25, 0.25]
+    first.save_pretrained(tmp_path)
+    before = (tmp_path / name).read_text()
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(autoload.atomic_save.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        second.save_pretrained(tmp_path)
+    assert (tmp_path / name).read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -1,6 +1,7 @@
 """The core works without any framework: lazy imports, Auto class names, backend choice, errors."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -263,3 +264,30 @@ def test_backends_install_inside_autoload(tmp_path):
     code = "import importlib.util as u; print(u.find_spec('autoload.backends.torch') is not None, u.find_spec('backends'))"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "None"]
+
+
+def test_links_out_of_a_checkpoint_folder_are_refused_but_hub_snapshots_load(tmp_path):
+    from autoload.errors import UnsafeCheckpointError
+
+    secret = tmp_path / "private.json"
+    secret.write_text((MODELS / "bert" / "BertModel" / "config.json").read_text())
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    (folder / "config.json").symlink_to(secret)
+    with pytest.raises(UnsafeCheckpointError, match="outside the checkpoint folder"):
+        AutoConfig.from_pretrained(folder)
+
+    # a Hub cache snapshot opened as a folder: its files are links into the repository's blobs
+    repo = tmp_path / "models--org--tiny"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot = repo / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    blob = repo / "blobs" / "0123abcd"
+    blob.write_text(secret.read_text())
+    (snapshot / "config.json").symlink_to(os.path.relpath(blob, snapshot))
+    assert AutoConfig.from_pretrained(snapshot).model_type == "bert"
+    # and a link to another file inside the folder is fine
+    (folder / "config.json").unlink()
+    (folder / "real.json").write_text(secret.read_text())
+    (folder / "config.json").symlink_to("real.json")
+    assert AutoConfig.from_pretrained(folder).model_type == "bert"

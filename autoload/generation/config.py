@@ -6,6 +6,7 @@ import copy
 import json
 import os
 
+from ..atomic_save import write_text_atomically
 from ..hub import HubOptions, cached_file
 from ..json_files import read_json_file
 
@@ -99,5 +100,5 @@ class GenerationConfig:
 
     def save_pretrained(self, folder) -> None:
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, GENERATION_CONFIG_NAME), "w", encoding="utf-8") as f:
-            json.dump({k: v for k, v in self.to_dict().items() if _DEFAULTS.get(k, object()) != v}, f, indent=2)
+        changed = {k: v for k, v in self.to_dict().items() if _DEFAULTS.get(k, object()) != v}
+        write_text_atomically(os.path.join(folder, GENERATION_CONFIG_NAME), json.dumps(changed, indent=2))
