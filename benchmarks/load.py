@@ -256,13 +256,43 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, " + ", ".join(versions)
 
 
+def markdown(report: dict) -> str:
+    """README's tables from a --json report."""
+    lines = [f"Machine: {report['machine']}.", "",
+             "| load (fresh process, median of 3) | seconds | × raw read | CPU seconds | × raw read (CPU) | "
+             "peak memory × checkpoint | transformers 4.57.6, seconds |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    names = {"float32": "float32", "sharded": "float32, 5 shards", "bfloat16": "bfloat16"}
+    for row in report["load"]:
+        theirs = row.get("transformers")
+        shown = "–" if theirs is None else "fails" if "error" in theirs else f"{theirs['seconds']:.2f}"
+        label = f"{row['label']} ({names[row['checkpoint']]})".replace("->", "→").replace("<-", "←")
+        lines.append(f"| {label} | {row['seconds']:.2f} | {row['x_raw']:.2f} | {row['cpu']:.2f} | "
+                     f"{row['x_raw_cpu']:.2f} | {row['x_checkpoint']:.2f} | {shown} |")  # fmt: skip
+    lines += ["", "| first output after loading, 1 × 128 tokens | first call, s (CPU s) | next call, s (CPU s) |",
+              "|---|---|---|"]  # fmt: skip
+    for row in report["first"]:
+        first, after = row["first"], row["next"]
+        lines.append(f"| {row['label']} | {first['seconds']:.2f} ({first['cpu']:.2f}) | "
+                     f"{after['seconds']:.2f} ({after['cpu']:.2f}) |")  # fmt: skip
+    if report["import"]:
+        lines += ["", "`import autoload.backends.<framework>` plus the first Auto class resolution, on top of importing "
+                  "the framework: " + ", ".join(f"{NAME[r['framework']]} {r['seconds']:.2f} s (CPU {r['cpu']:.2f} s)"
+                                                for r in report["import"] if "seconds" in r) + "."]  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--root", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "autoload-bench-load"))
     parser.add_argument("--only", default="load,first,import", help="sections: load, first, import")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--markdown", metavar="JSON", help="print README's tables from a --json file and exit")
     args = parser.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
     python = sys.executable
     with_transformers = has_module("transformers")
     available = {"numpy": True, "torch": has_module("torch"), "tf": has_module("tensorflow"),
@@ -301,6 +331,7 @@ def main() -> None:
             if with_transformers and row["theirs"]:
                 theirs = measure(python, setup + "\n" + row["theirs"][0], row["theirs"][1], TOUCH[row["framework"]],
                                  args.repeats)  # fmt: skip
+                entry["transformers"] = theirs
                 if "error" in theirs:
                     line += f" transformers failed: {theirs['error'][:60]}"
                 else:
