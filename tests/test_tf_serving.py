@@ -14,7 +14,8 @@ import autoload  # noqa: E402
 from autoload.families import auto_class_name  # noqa: E402
 
 CASES = ["bert/BertForSequenceClassification", "wav2vec2/Wav2Vec2ForCTC", "resnet/ResNetBackbone",
-         "t5/T5ForConditionalGeneration", "gptj/GPTJForQuestionAnswering"]  # fmt: skip
+         "t5/T5ForConditionalGeneration", "gptj/GPTJForQuestionAnswering", "electra/ElectraForMultipleChoice",
+         "deberta-v2/DebertaV2ForSequenceClassification"]  # fmt: skip
 
 
 def serve(path, inputs: dict):

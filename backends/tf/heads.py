@@ -216,10 +216,11 @@ class TFMultipleChoiceModel(TFTaskModel):
 
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         reference = input_ids if input_ids is not None else kwargs["inputs_embeds"]
-        choices = reference.shape[1]
+        choices = reference.shape[1] if reference.shape[1] is not None else tf.shape(reference)[1]
 
-        def flat(x):
-            return tf.reshape(x, (-1, *x.shape[2:]))
+        def flat(x):  # static sizes kept where known (a served model's lengths are not)
+            rest = [size if size is not None else tf.shape(x)[i + 2] for i, size in enumerate(x.shape[2:])]
+            return tf.reshape(x, [-1, *rest])
 
         kwargs = {k: (flat(v) if k in _PER_CHOICE and v is not None else v) for k, v in kwargs.items()}
         ids = flat(input_ids) if input_ids is not None else None
