@@ -195,3 +195,5 @@ MaskFormerSwinModelOutputWithPooling = _output(
     "MaskFormerSwinModelOutputWithPooling",
     "last_hidden_state", "pooler_output", "hidden_states", "hidden_states_spatial_dimensions", "attentions",
 )  # fmt: skip
+# Table question answering (TAPAS): cell-selection logits per token and aggregation logits per example.
+TableQuestionAnsweringOutput = _output("TableQuestionAnsweringOutput", "loss", "logits", "logits_aggregation", *_BASE)
