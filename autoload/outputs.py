@@ -169,6 +169,18 @@ Wav2Vec2ForPreTrainingOutput = _output(
 GPT2DoubleHeadsModelOutput = _output(
     "GPT2DoubleHeadsModelOutput", "loss", "mc_loss", "logits", "mc_logits", *_CACHE, *_BASE
 )
+# Dense prediction, super-resolution, keypoints and video (SegFormer, DPT, Swin2SR, SuperPoint, VideoMAE).
+SegFormerImageClassifierOutput = _output("SegFormerImageClassifierOutput", "loss", "logits", *_BASE)
+BaseModelOutputWithPoolingAndIntermediateActivations = _output(
+    "BaseModelOutputWithPoolingAndIntermediateActivations",
+    "last_hidden_state", "pooler_output", *_BASE, "intermediate_activations",
+)  # fmt: skip
+DepthEstimatorOutput = _output("DepthEstimatorOutput", "loss", "predicted_depth", *_BASE)
+ImageSuperResolutionOutput = _output("ImageSuperResolutionOutput", "loss", "reconstruction", *_BASE)
+SuperPointKeypointDescriptionOutput = _output(
+    "SuperPointKeypointDescriptionOutput", "loss", "keypoints", "scores", "descriptors", "mask", "hidden_states"
+)
+VideoMAEForPreTrainingOutput = _output("VideoMAEForPreTrainingOutput", "loss", "logits", *_BASE)
 # DETR and MaskFormer (detection, panoptic / instance segmentation) and MaskFormer's Swin backbone.
 _SEQ2SEQ_STATES = ("last_hidden_state", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
                    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")  # fmt: skip
