@@ -52,7 +52,8 @@ TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id
                    "forced_bos_token_id", "forced_eos_token_id")  # fmt: skip
 # Model types whose embeddings take pad_token_id as their padding index (as in transformers 4.57): there a
 # pad id outside the vocabulary fails when the model is built.
-_PAD_IN_EMBEDDINGS = {"bert", "roberta", "distilbert", "bart", "llama", "mistral", "qwen2", "whisper"}
+_PAD_IN_EMBEDDINGS = {"bert", "roberta", "distilbert", "bart", "llama", "mistral", "qwen2", "whisper", "xlm-roberta",
+                      "electra", "albert", "deberta-v2", "modernbert", "mbart", "marian", "pegasus"}  # fmt: skip
 _FLOOR = 2**22  # sizes this small are cheap to build whatever the checkpoint holds
 _SLACK = 4  # a model may hold some weights its checkpoint lacks (a new head), not many times more
 

@@ -71,3 +71,19 @@ def test_json_limits(tmp_path):
     path.write_text(json.dumps({"a": "x" * 100}))
     with pytest.raises(CheckpointFormatError, match=r"big\.json is \d+ bytes; autoload reads JSON files of at most 50"):
         read_json_file(path, max_bytes=50)
+
+
+@pytest.mark.parametrize("model_type", ["xlm-roberta", "electra", "albert", "deberta-v2", "modernbert", "mbart",
+                                        "marian", "pegasus"])  # fmt: skip
+def test_pad_token_outside_the_vocabulary_is_refused(model_type):
+    """These models' word embeddings take pad_token_id as their padding index in transformers 4.57.6, which fails
+    to build them when the id is outside the vocabulary."""
+    folder = next(p for p in sorted((FIXTURES / "models" / model_type).iterdir()) if (p / "config.json").is_file())
+    config = AutoConfig.from_pretrained(folder)
+    state = open_weights(find_all_weights(folder)[0])
+    check_config_against_weights(config, state, "config.json", "model.safetensors")
+    config.pad_token_id = -config.vocab_size  # negative ids count from the end, as torch's padding_idx does
+    check_config_against_weights(config, state, "config.json", "model.safetensors")
+    config.pad_token_id = config.vocab_size
+    with pytest.raises(CheckpointFormatError, match=rf"'pad_token_id' is {config.vocab_size}, outside the vocab"):
+        check_config_against_weights(config, state, "config.json", "model.safetensors")
