@@ -207,5 +207,26 @@ MaskFormerSwinModelOutputWithPooling = _output(
     "MaskFormerSwinModelOutputWithPooling",
     "last_hidden_state", "pooler_output", "hidden_states", "hidden_states_spatial_dimensions", "attentions",
 )  # fmt: skip
+# Open-vocabulary detection (OWL-ViT) and promptable masks (SAM).
+OwlViTOutput = _output(
+    "OwlViTOutput",
+    "loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds",
+    "text_model_output", "vision_model_output",
+)  # fmt: skip
+OwlViTObjectDetectionOutput = _output(
+    "OwlViTObjectDetectionOutput",
+    "loss", "loss_dict", "logits", "pred_boxes", "text_embeds", "image_embeds", "class_embeds",
+    "text_model_output", "vision_model_output",
+)  # fmt: skip
+OwlViTImageGuidedObjectDetectionOutput = _output(
+    "OwlViTImageGuidedObjectDetectionOutput",
+    "logits", "image_embeds", "query_image_embeds", "target_pred_boxes", "query_pred_boxes", "class_embeds",
+    "text_model_output", "vision_model_output",
+)  # fmt: skip
+SamVisionEncoderOutput = _output("SamVisionEncoderOutput", "image_embeds", "last_hidden_state", *_BASE)
+SamImageSegmentationOutput = _output(
+    "SamImageSegmentationOutput",
+    "iou_scores", "pred_masks", "vision_hidden_states", "vision_attentions", "mask_decoder_attentions",
+)  # fmt: skip
 # Table question answering (TAPAS): cell-selection logits per token and aggregation logits per example.
 TableQuestionAnsweringOutput = _output("TableQuestionAnsweringOutput", "loss", "logits", "logits_aggregation", *_BASE)

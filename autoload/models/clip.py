@@ -25,6 +25,11 @@ class CLIPTextConfig(PretrainedConfig):
         self.initializer_factor = initializer_factor
         check_heads(self)
 
+    @property
+    def pools_largest_id(self) -> bool:
+        """The text is pooled at the largest token id (old checkpoints, eos id 2) instead of the first eos token."""
+        return self.eos_token_id == 2
+
 
 class CLIPVisionConfig(PretrainedConfig):
     model_type = "clip_vision_model"

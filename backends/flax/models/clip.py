@@ -45,7 +45,7 @@ class FlaxCLIPTextTransformer(nn.Module):
         bias = causal_bias(input_ids.shape[-1], 0, attention_mask, hidden.dtype)
         hidden, states, attentions = CLIPEncoder(c, name="encoder")(hidden, bias, output_attentions, deterministic)
         hidden = layer_norm(c, "final_layer_norm")(hidden)
-        if c.eos_token_id == 2:  # old checkpoints: the end token has the largest id
+        if c.pools_largest_id:
             ends = jnp.argmax(input_ids, axis=-1)
         else:
             ends = jnp.argmax((input_ids == c.eos_token_id).astype("i4"), axis=-1)

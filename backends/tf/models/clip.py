@@ -34,6 +34,7 @@ class TFCLIPTextTransformer(Layer):
         super().__init__(**kwargs)
         text = getattr(config, "text_config", config)
         self.eos_token_id = text.eos_token_id
+        self.pools_largest_id = text.pools_largest_id
         self.embeddings = TFCLIPTextEmbeddings(text, name="embeddings")
         self.encoder = TFCLIPEncoder(text, name="encoder")
         self.final_layer_norm = layer_norm(text, "final_layer_norm")
@@ -47,7 +48,7 @@ class TFCLIPTextTransformer(Layer):
         hidden, states, attentions = self.encoder(hidden, bias=bias, output_attentions=output_attentions,
                                                   training=training)  # fmt: skip
         hidden = self.final_layer_norm(hidden)
-        if self.eos_token_id == 2:  # old checkpoints: the end token has the largest id
+        if self.pools_largest_id:
             ends = tf.argmax(input_ids, axis=-1, output_type=tf.int32)
         else:
             ends = tf.argmax(tf.cast(input_ids == self.eos_token_id, tf.int32), axis=-1, output_type=tf.int32)
@@ -94,17 +95,19 @@ class TFCLIPVisionEmbeddings(Layer):
 class TFCLIPVisionTransformer(Layer):
     """Takes the vision config, or a CLIPConfig (then its vision part)."""
 
+    pre_norm_name = "pre_layrnorm"  # the checkpoint's name of the norm before the encoder (CLIP's spelling)
+
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         vision = getattr(config, "vision_config", config)
         self.embeddings = TFCLIPVisionEmbeddings(vision, name="embeddings")
-        self.pre_layrnorm = layer_norm(vision, "pre_layrnorm")
+        self.pre_norm = layer_norm(vision, self.pre_norm_name)
         self.encoder = TFCLIPEncoder(vision, name="encoder")
         self.post_layernorm = layer_norm(vision, "post_layernorm")
 
     def call(self, pixel_values=None, output_attentions=False, output_hidden_states=False,
              interpolate_pos_encoding=False, training=False):  # fmt: skip
-        hidden = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding))
+        hidden = self.pre_norm(self.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding))
         hidden, states, attentions = self.encoder(hidden, output_attentions=output_attentions, training=training)
         return out.BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=self.post_layernorm(hidden[:, 0]),
                                               hidden_states=states if output_hidden_states else None,

@@ -23,6 +23,7 @@ class CLIPTextTransformer(nn.Module):
         self.config = config
         text = getattr(config, "text_config", config)
         self.eos_token_id = text.eos_token_id
+        self.pools_largest_id = text.pools_largest_id
         self.embeddings = CLIPTextEmbeddings(text)
         self.encoder = CLIPEncoder(text)
         self.final_layer_norm = nn.LayerNorm(text.hidden_size, eps=text.layer_norm_eps)
@@ -37,7 +38,7 @@ class CLIPTextTransformer(nn.Module):
                                                                             "output_attentions"))  # fmt: skip
         hidden = self.final_layer_norm(hidden)
         rows = torch.arange(hidden.shape[0], device=hidden.device)
-        if self.eos_token_id == 2:  # old checkpoints: the end token has the largest id
+        if self.pools_largest_id:
             ends = input_ids.argmax(-1)
         else:
             ends = (input_ids == self.eos_token_id).int().argmax(-1)
@@ -81,18 +82,20 @@ class CLIPVisionEmbeddings(nn.Module):
 class CLIPVisionTransformer(nn.Module):
     """Takes the vision config, or a CLIPConfig (then its vision part; output flags default to the CLIPConfig's)."""
 
+    pre_norm_name = "pre_layrnorm"  # the checkpoint's name of the norm before the encoder (CLIP's spelling)
+
     def __init__(self, config):
         super().__init__()
         self.config = config
         vision = getattr(config, "vision_config", config)
         self.embeddings = CLIPVisionEmbeddings(vision)
-        self.pre_layrnorm = nn.LayerNorm(vision.hidden_size, eps=vision.layer_norm_eps)
+        self.add_module(self.pre_norm_name, nn.LayerNorm(vision.hidden_size, eps=vision.layer_norm_eps))
         self.encoder = CLIPEncoder(vision)
         self.post_layernorm = nn.LayerNorm(vision.hidden_size, eps=vision.layer_norm_eps)
 
     def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=True, **kwargs):  # fmt: skip
-        hidden = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding))
+        hidden = getattr(self, self.pre_norm_name)(self.embeddings(pixel_values, interpolate_pos_encoding))
         hidden, states, attentions = self.encoder(hidden, None, config_flag(self.config, output_attentions,
                                                                             "output_attentions"))  # fmt: skip
         keep = config_flag(self.config, output_hidden_states, "output_hidden_states")
