@@ -187,5 +187,5 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_SEGMENTATION": "DetrForSegmentation",
     "MODEL_FOR_UNIVERSAL_SEGMENTATION": "DetrForSegmentation",
 }
-BACKENDS = ("torch",)
+BACKENDS = ("torch", "tf", "flax")
 HEADS: dict = {}
