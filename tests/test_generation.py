@@ -30,7 +30,7 @@ def test_generate_matches_transformers(folder, backend, run):
     meta = json.loads((folder / "fixture.json").read_text())
     reference = json.loads((folder / "generate.json").read_text())
     model = getattr(autoload, auto_class_name(meta["family"], backend)).from_pretrained(folder)
-    inputs = {k: np.asarray(v, dtype=np.float32 if k == "input_features" else np.int64)
+    inputs = {k: np.asarray(v, dtype=np.float32 if k in ("input_features", "pixel_values") else np.int64)
               for k, v in reference["inputs"].items()}  # fmt: skip
     if backend == "torch":
         import torch

@@ -1,0 +1,108 @@
+"""Image-to-text models made of whole models: VisionEncoderDecoder (config round trip, composing saved parts with
+from_encoder_decoder_pretrained in every framework, the loss from labels). The fixture outputs and generate()
+tokens themselves are checked by test_parity.py and test_generation.py."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import MODELS, assert_matches_expected, read_fixture
+
+import autoload
+
+VED = MODELS / "vision-encoder-decoder" / "VisionEncoderDecoderModel"
+FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+CLASSES = {"torch": "VisionEncoderDecoderModel", "tf": "TFVisionEncoderDecoderModel",
+           "flax": "FlaxVisionEncoderDecoderModel"}  # fmt: skip
+
+
+def needs(backend: str) -> None:
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+
+
+def test_config_writes_what_transformers_wrote(tmp_path):
+    config = autoload.AutoConfig.from_pretrained(VED)
+    assert type(config).__name__ == "VisionEncoderDecoderConfig" and config.is_encoder_decoder
+    assert (config.encoder.model_type, config.decoder.model_type) == ("vit", "gpt2")
+    config.save_pretrained(tmp_path)
+    written = json.loads((tmp_path / "config.json").read_text())
+    reference = json.loads((VED / "config.json").read_text())
+    assert written == reference
+
+
+def test_config_needs_both_parts_and_a_cross_attending_decoder():
+    from autoload.models.vision_encoder_decoder import VisionEncoderDecoderConfig
+
+    with pytest.raises(ValueError, match="needs both"):
+        VisionEncoderDecoderConfig(encoder={"model_type": "vit"})
+    encoder, decoder = autoload.AutoConfig.for_model("vit"), autoload.AutoConfig.for_model("gpt2")
+    with pytest.raises(ValueError, match="add_cross_attention"):
+        VisionEncoderDecoderConfig(encoder=encoder, decoder=decoder).check_parts()
+    joined = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    assert joined.decoder.is_decoder and joined.decoder.add_cross_attention and not decoder.is_decoder
+    assert joined.projects_encoder is False  # both 768 wide
+    joined.decoder.n_embd = 24
+    assert joined.projects_encoder is True
+
+
+@pytest.fixture(scope="module")
+def saved_parts(tmp_path_factory):
+    """The fixture's encoder (ViTModel) and decoder (GPT2LMHeadModel with cross-attention) saved on their own."""
+    pytest.importorskip("torch")
+    model = autoload.AutoModelForVision2Seq.from_pretrained(VED)
+    folder = tmp_path_factory.mktemp("parts")
+    model.encoder.save_pretrained(folder / "encoder")
+    model.decoder.save_pretrained(folder / "decoder")
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_from_encoder_decoder_pretrained_composes_saved_parts(saved_parts, backend):
+    needs(backend)
+    module = __import__(f"autoload.backends.{backend}.models.vision_encoder_decoder", fromlist=["x"])
+    cls = getattr(module, CLASSES[backend])
+    model = cls.from_encoder_decoder_pretrained(saved_parts / "encoder", saved_parts / "decoder", pad_token_id=0)
+    assert model.config.decoder.add_cross_attention and model.config.tie_word_embeddings is False
+    meta, inputs, expected = read_fixture(VED)
+    if backend == "torch":
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            output = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, output_hidden_states=True)
+    else:
+        output = model(**inputs, output_hidden_states=True)
+    assert_matches_expected(output, expected, meta["atol"])
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_loss_from_labels(backend):
+    """labels alone: decoder inputs are the labels shifted right after decoder_start_token_id, and the loss is
+    transformers' default (causal LM: position t predicts label t+1, padding labels -100 ignored)."""
+    needs(backend)
+    model = getattr(autoload, "TFAutoModelForVision2Seq" if backend == "tf" else "AutoModelForVision2Seq").from_pretrained(VED)
+    _, inputs, _ = read_fixture(VED)
+    labels = np.where(inputs["decoder_attention_mask"] == 1, np.roll(inputs["decoder_input_ids"], -1, axis=1), -100)
+    labels[0, -1] = 7
+    shifted = np.concatenate([np.full((2, 1), 98), np.where(labels == -100, 0, labels)[:, :-1]], axis=1)
+    if backend == "torch":
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            given = model(pixel_values=torch.from_numpy(inputs["pixel_values"]), labels=torch.from_numpy(labels))
+            direct = model(pixel_values=torch.from_numpy(inputs["pixel_values"]),
+                           decoder_input_ids=torch.from_numpy(shifted))  # fmt: skip
+        loss, logits = given.loss.item(), direct.logits.numpy()
+    else:
+        given = model(pixel_values=inputs["pixel_values"], labels=labels)
+        direct = model(pixel_values=inputs["pixel_values"], decoder_input_ids=shifted)
+        loss, logits = float(np.mean(given.loss)), np.asarray(direct.logits)
+    np.testing.assert_allclose(np.asarray(given.logits), logits, atol=1e-5)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    targets = labels[:, 1:]
+    keep = targets != -100
+    picked = np.take_along_axis(log_probs[:, :-1], np.where(keep, targets, 0)[..., None], axis=-1)[..., 0]
+    np.testing.assert_allclose(loss, -picked[keep].mean(), rtol=1e-5)
