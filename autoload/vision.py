@@ -101,6 +101,7 @@ class TokenLayout:
     interpolation: "on_request": an image of another size than config.image_size needs
         interpolate_pos_encoding=True (ViT, DeiT); "always": positions are resized to every input (BEiT, DINOv2).
     flat_mask_token: the mask token is [1, hidden] (DINOv2) instead of [1, 1, hidden].
+    position_resize: how the position table is resized: "bicubic" (ViT, DINOv2) or "bilinear" (DPT).
     """
 
     tokens: tuple[str, ...] = ("cls_token",)
@@ -108,6 +109,7 @@ class TokenLayout:
     position_embeddings: bool = True
     interpolation: str = "on_request"
     flat_mask_token: bool = False
+    position_resize: str = "bicubic"
 
 
 class VisionTransformerConfigMixin:

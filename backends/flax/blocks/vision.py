@@ -192,7 +192,8 @@ class ViTEmbeddings(nn.Module):
         rows, cols = height // patch[0], width // patch[1]
         if (rows, cols) == (grid, grid):
             return table
-        patches = resize_grid(table[0, leading:].reshape(grid, grid, -1), rows, cols)
+        patches = resize_grid(table[0, leading:].reshape(grid, grid, -1), rows, cols,
+                              self.config.token_layout.position_resize)
         return jnp.concatenate([table[:, :leading], patches.reshape(1, rows * cols, -1)], axis=1)
 
     @nn.compact
@@ -305,10 +306,11 @@ class ViTAttention(nn.Module):
     config: Any
     window: tuple | None = None
     dtype: Any = jnp.float32
+    self_attention_class = ViTSelfAttention  # a variant's attention with other parameters (VideoMAE's q/v biases)
 
     @nn.compact
     def __call__(self, hidden, deterministic=True, **kwargs):
-        context, probs = ViTSelfAttention(self.config, self.window, self.dtype, name="attention")(
+        context, probs = self.self_attention_class(self.config, self.window, self.dtype, name="attention")(
             hidden, deterministic=deterministic, **kwargs)
         return DenseDropout(self.config, self.dtype, name="output")(context, deterministic), probs
 
@@ -331,14 +333,15 @@ class ViTLayer(nn.Module):
     index: int = 0
     window: tuple | None = None
     dtype: Any = jnp.float32
+    attention_class = ViTAttention
 
     @nn.compact
     def __call__(self, hidden, deterministic=True, **kwargs):
         c = self.config
         drop = DropPath(c.drop_path_rates[self.index])
         norm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm_before")
-        attended, probs = ViTAttention(c, self.window, self.dtype, name="attention")(norm(hidden), deterministic,
-                                                                                    **kwargs)  # fmt: skip
+        attended, probs = self.attention_class(c, self.window, self.dtype, name="attention")(norm(hidden), deterministic,
+                                                                                            **kwargs)  # fmt: skip
         scale = c.layer_scale_init
         if scale is not None:
             attended = self.param("lambda_1", nn.initializers.constant(scale), (c.hidden_size,)) * attended

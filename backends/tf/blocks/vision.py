@@ -203,7 +203,7 @@ class TFViTEmbeddings(Layer):
         rows, cols = height // self.patch_size[0], width // self.patch_size[1]
         if (rows, cols) == (grid, grid):
             return table
-        patches = resize_grid(tf.reshape(table[0, leading:], (grid, grid, -1)), rows, cols)
+        patches = resize_grid(tf.reshape(table[0, leading:], (grid, grid, -1)), rows, cols, self.layout.position_resize)
         return tf.concat([table[:, :leading], tf.reshape(patches, (1, rows * cols, -1))], axis=1)
 
     def call(self, pixel_values, bool_masked_pos=None, interpolate_pos_encoding=False, training=False):
@@ -314,9 +314,11 @@ class TFViTSelfOutput(Layer):
 
 
 class TFViTAttention(Layer):
+    self_attention_class = TFViTSelfAttention  # a variant's attention with other parameters (VideoMAE's q/v biases)
+
     def __init__(self, config, window=None, **kwargs):
         super().__init__(**kwargs)
-        self.self_attention = TFViTSelfAttention(config, window, name="attention")
+        self.self_attention = self.self_attention_class(config, window, name="attention")
         self.dense_output = TFViTSelfOutput(config, name="output")
 
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
@@ -339,10 +341,12 @@ class TFViTLayer(Layer):
     """layernorm_before -> attention (-> lambda_1) -> drop path -> +; layernorm_after -> MLP (-> lambda_2) ->
     drop path -> +."""
 
+    attention_class = TFViTAttention
+
     def __init__(self, config, index: int = 0, window=None, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.attention = TFViTAttention(config, window, name="attention")
+        self.attention = self.attention_class(config, window, name="attention")
         self.intermediate = TFViTIntermediate(config, name="intermediate")
         self.mlp_output = TFViTSelfOutput(config, name="output")
         eps = config.layer_norm_eps

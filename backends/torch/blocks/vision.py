@@ -191,7 +191,8 @@ class ViTEmbeddings(nn.Module):
         if (rows, cols) == (grid, grid):
             return table
         patches = table[0, leading:].reshape(grid, grid, -1)
-        patches = resize_grid(patches.float(), rows, cols).to(table.dtype).reshape(1, rows * cols, -1)
+        patches = resize_grid(patches.float(), rows, cols, self.layout.position_resize)
+        patches = patches.to(table.dtype).reshape(1, rows * cols, -1)
         return torch.cat([table[:, :leading], patches], dim=1)
 
     def forward(self, pixel_values, bool_masked_pos=None, interpolate_pos_encoding: bool = False):
@@ -297,9 +298,11 @@ class ViTSelfOutput(nn.Module):
 
 
 class ViTAttention(nn.Module):
+    self_attention_class = ViTSelfAttention  # a variant's attention with other parameters (VideoMAE's q/v biases)
+
     def __init__(self, config, window: tuple[int, int] | None = None):
         super().__init__()
-        self.attention = ViTSelfAttention(config, window)
+        self.attention = self.self_attention_class(config, window)
         self.output = ViTSelfOutput(config)
 
     def forward(self, hidden, **kwargs):
@@ -331,9 +334,11 @@ class ViTLayer(nn.Module):
     """layernorm_before -> attention (-> lambda_1) -> drop path -> +; layernorm_after -> MLP (-> lambda_2) ->
     drop path -> +."""
 
+    attention_class = ViTAttention
+
     def __init__(self, config, index: int = 0, window: tuple[int, int] | None = None):
         super().__init__()
-        self.attention = ViTAttention(config, window)
+        self.attention = self.attention_class(config, window)
         self.intermediate = ViTIntermediate(config)
         self.output = ViTOutput(config)
         self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
