@@ -216,6 +216,9 @@ class RenamedMapping(Mapping):
     def dtype(self, key) -> str:
         return dtype_of(self._base, self._names[key])
 
+    def read_slice(self, key, index: tuple) -> np.ndarray:
+        return read_slice(self._base, self._names[key], index)
+
 
 # Names older checkpoints use for the same tensors: (old suffix, current suffix), tried both ways.
 LEGACY_SUFFIXES = (
@@ -290,6 +293,31 @@ def dtype_of(state: Mapping, key: str) -> str:
     return np.asarray(state[key]).dtype.name
 
 
+def read_slice(state: Mapping, key: str, index: tuple) -> np.ndarray:
+    """The part `index` (slices per leading axis) of one tensor. Readers that can (safetensors, through the
+    mappings over them) read only that part from disk; the others read the tensor and cut it."""
+    reader = getattr(state, "read_slice", None)
+    if callable(reader):
+        return reader(key, tuple(index))
+    return np.asarray(state[key])[tuple(index)]
+
+
+@dataclass(frozen=True)
+class TensorSource:
+    """A checkpoint tensor not read yet, as load_canonical(lazy=True) hands it to put(): read() gives all of
+    it, read(index) only the part a device holds (in the canonical layout, with the target's shape)."""
+
+    state: Mapping
+    key: str
+    shape: tuple
+
+    def read(self, index: tuple | None = None) -> np.ndarray:
+        if index is not None and shape_of(self.state, self.key) == self.shape:
+            return read_slice(self.state, self.key, index)
+        whole = fit_shape(np.asarray(self.state[self.key]), self.shape)  # unit axes differ: tiny, read whole
+        return whole if index is None else whole[tuple(index)]
+
+
 def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:
     """True when two shapes differ only by axes of size 1 (a scalar stored as [1], a bias as [1, n])."""
     return [d for d in a if d != 1] == [d for d in b if d != 1]
@@ -320,7 +348,8 @@ def tied_keys(model, keys: Iterable[str] | None = None) -> set[str]:
 
 
 def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Callable, initialise: Callable, *,
-                   where: str, ignore_mismatched_sizes: bool = False, tied: Iterable[str] | None = None) -> LoadingInfo:
+                   where: str, ignore_mismatched_sizes: bool = False, tied: Iterable[str] | None = None,
+                   lazy: bool = False) -> LoadingInfo:
     """The loading loop every framework shares: match a checkpoint's canonical tensors to a model's weights.
 
     targets: every weight of the model, canonical name -> shape in the canonical (PyTorch) layout, in model
@@ -330,6 +359,8 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
     stored_dtype "bfloat16" when the state was opened with keep_bf16. initialise(names) is called once with
     every target put() did not receive (missing, tied, derived buffers, and mismatched ones when
     ignore_mismatched_sizes), so the backend gives those their initial values in one go.
+
+    lazy: put() gets a TensorSource instead of the array, to read only the slices it needs (sharded loads).
 
     Missing keys leave out tied weights (model._tied_weights_keys, or `tied`) and OPTIONAL_BUFFERS; unused
     checkpoint keys leave out OPTIONAL_BUFFERS and model._keys_to_ignore_on_load_unexpected (regexes).
@@ -356,7 +387,8 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
             info.mismatched_keys.append((name, stored, shape))
             absent.append(name)
             continue
-        put(name, fit_shape(np.asarray(state[name]), shape), dtype_of(state, name))
+        put(name, TensorSource(state, name, shape) if lazy else fit_shape(np.asarray(state[name]), shape),
+            dtype_of(state, name))
     ignore = [re.compile(pattern) for pattern in model._keys_to_ignore_on_load_unexpected]
     info.unexpected_keys = [key for key in state if key not in targets and not is_optional_buffer(key)
                             and not any(p.search(key) for p in ignore)]  # fmt: skip

@@ -184,6 +184,12 @@ class ShardedWeights(Mapping):
         shard, key = self._locate(name)
         return tuple(shard.shape(key))
 
+    def read_slice(self, name: str, index: tuple) -> np.ndarray:
+        from ..loading import read_slice
+
+        shard, key = self._locate(name)
+        return read_slice(shard, key, index)
+
     def dtype(self, name: str) -> str:
         shard, key = self._locate(name)
         return shard.dtype(key)

@@ -6,6 +6,7 @@ File layout: 8-byte little-endian header length, a JSON header {name: {dtype, sh
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import struct
@@ -135,6 +136,7 @@ class SafetensorsReader(Mapping):
         self.path = os.fspath(path)
         self._entries, self.metadata, self._data_start = read_header(self.path)
         self._keep_bf16 = keep_bf16
+        self._handle = None  # safetensors' own reader, opened by the first read_slice
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self._entries[name]["shape"])
@@ -156,6 +158,26 @@ class SafetensorsReader(Mapping):
             return bf16_bits_to_float32(array)
         return array
 
+    def read_slice(self, name: str, index: tuple) -> np.ndarray:
+        """Only the part `index` (a tuple of slices, one per leading axis) of a tensor, read through
+        safetensors' memory-mapped get_slice, so a sharded load never holds a whole tensor. bfloat16 comes
+        as raw bits or widened, as __getitem__ gives it (numpy has no bfloat16 for get_slice to return)."""
+        entry = self._entries[name]
+        if entry["dtype"] == "BF16":
+            start, end = entry["data_offsets"]
+            mapped = np.memmap(self.path, dtype="<u2", mode="r", offset=self._data_start + start,
+                               shape=tuple(entry["shape"])) if end > start else np.empty(entry["shape"], "<u2")  # fmt: skip
+            part = np.array(mapped[tuple(index)], order="C")
+            del mapped
+            return part if self._keep_bf16 else bf16_bits_to_float32(part)
+        if not index or math.prod(entry["shape"]) == 0:
+            return self[name][tuple(index)]
+        if self._handle is None:
+            from safetensors import safe_open
+
+            self._handle = safe_open(self.path, framework="numpy")
+        return np.ascontiguousarray(self._handle.get_slice(name)[tuple(index)])
+
     def __contains__(self, name) -> bool:  # Mapping's default would read the tensor
         return name in self._entries
 
@@ -166,9 +188,36 @@ class SafetensorsReader(Mapping):
         return len(self._entries)
 
 
-def write_safetensors(state: Mapping[str, np.ndarray], path, metadata: dict[str, str] | None = None) -> None:
-    """Write name -> array to `path`; metadata defaults to {"format": "pt"}, which transformers expects."""
-    from safetensors.numpy import save_file
+_CODES = {name: code for code, name in DTYPES.items()}
 
-    arrays = {name: np.asarray(state[name], order="C") for name in state}  # keeps 0-d arrays 0-d
-    save_file(arrays, os.fspath(path), metadata={"format": "pt"} if metadata is None else metadata)
+
+def write_safetensors(state: Mapping[str, np.ndarray], path, metadata: dict[str, str] | None = None) -> None:
+    """Write name -> array to `path`; metadata defaults to {"format": "pt"}, which transformers expects.
+
+    The header is planned from the mapping's shape()/dtype() where it has them, then the tensors are written
+    one at a time, so a lazy mapping (a sharded model's parameters, gathered per tensor) is never all in
+    memory. bfloat16 arrays (ml_dtypes) and raw bfloat16 bits a mapping calls "bfloat16" are written as BF16."""
+    from ..loading import dtype_of, shape_of
+
+    header: dict = {"__metadata__": {"format": "pt"} if metadata is None else dict(metadata)}
+    offset = 0
+    for name in state:
+        dtype, shape = dtype_of(state, name), shape_of(state, name)
+        if dtype not in _CODES:
+            raise ValueError(f"{name}: safetensors cannot store dtype {dtype} (supported: {', '.join(_CODES)}).")
+        nbytes = math.prod(shape) * _ITEMSIZE[_CODES[dtype]]
+        header[name] = {"dtype": _CODES[dtype], "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as the safetensors library writes it
+    with open(os.fspath(path), "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        for name in state:
+            entry = header[name]
+            array = np.asarray(state[name])
+            if tuple(array.shape) != tuple(entry["shape"]) or array.dtype.itemsize != _ITEMSIZE[entry["dtype"]]:
+                raise ValueError(f"{name}: the array of shape {array.shape} and dtype {array.dtype} differs from "
+                                 f"the announced {entry['shape']} {entry['dtype']}.")  # fmt: skip
+            if array.dtype.byteorder == ">":
+                array = array.astype(array.dtype.newbyteorder("<"))
+            f.write(memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8)))

@@ -132,19 +132,24 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         else:
             write_tf_h5(path, group_by_layer(part))
 
+    def part_of(names) -> Mapping:
+        if fmt == "safetensors":  # written tensor by tensor: a lazy state is never all in memory
+            return _Part(state, names)
+        return {name: np.asarray(state[name]) for name in names}
+
     os.makedirs(folder, exist_ok=True)
     shards = plan_shards({name: _nbytes(state, name) for name in state}, max_shard_size)
     kind = fmt if variant is None else f"{fmt}.{variant}"
     if len(shards) <= 1:
         single = weights_name(fmt, variant)
-        write({name: np.asarray(state[name]) for name in state}, os.path.join(folder, single), False)
+        write(part_of(list(state)), os.path.join(folder, single), False)
         _remove_stale_files(folder, kind, keep={single})
         return [single]
     weight_map, written, total = {}, [], 0
     for i, names in enumerate(shards, start=1):
         file = shard_name(fmt, i, len(shards), variant)
-        part = {name: np.asarray(state[name]) for name in names}  # one shard in memory at a time
-        total += sum(a.nbytes for a in part.values())
+        part = part_of(names)  # at most one shard in memory at a time
+        total += sum(_nbytes(part, name) for name in names)
         write(part, os.path.join(folder, file), True)
         weight_map.update(dict.fromkeys(names, file))
         written.append(file)
@@ -152,6 +157,32 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
     _remove_stale_files(folder, kind, keep={*written, index_name(fmt, variant)})
     return written + [index_name(fmt, variant)]
+
+
+class _Part(Mapping):
+    """The tensors `names` of `state`, read only when asked for."""
+
+    def __init__(self, state: Mapping, names: list[str]):
+        self._state, self._names = state, names
+
+    def __getitem__(self, name):
+        return self._state[name]
+
+    def shape(self, name) -> tuple:
+        from ..loading import shape_of
+
+        return shape_of(self._state, name)
+
+    def dtype(self, name) -> str:
+        from ..loading import dtype_of
+
+        return dtype_of(self._state, name)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def weight_file_format(file: str) -> str | None:

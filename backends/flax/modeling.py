@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +20,7 @@ from flax import linen as nn
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.flax import canonical_name, flax_to_canonical_state
+from autoload.convert.flax import canonical_name, flax_weights_to_canonical
 from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
@@ -82,6 +83,29 @@ def _stored_float_dtype(state, config):
         if stored in names:
             return names[stored]
     return jnp.float32
+
+
+class _HostLeaves(Mapping):
+    """A parameter tree as "/"-path -> numpy array, each leaf copied to the host (a sharded one gathered from
+    its devices) only when read, so saving holds one tensor (or one shard of the file) at a time."""
+
+    def __init__(self, params):
+        self._leaves = {"/".join(map(str, path)): leaf for path, leaf in _leaves_with_paths(params)}
+
+    def __getitem__(self, path) -> np.ndarray:
+        return np.asarray(self._leaves[path])
+
+    def shape(self, path) -> tuple:
+        return tuple(self._leaves[path].shape)
+
+    def dtype(self, path) -> str:
+        return np.dtype(self._leaves[path].dtype).name
+
+    def __iter__(self):
+        return iter(self._leaves)
+
+    def __len__(self) -> int:
+        return len(self._leaves)
 
 
 class FlaxPreTrainedModel:
@@ -166,7 +190,12 @@ class FlaxPreTrainedModel:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
         """dtype: the computation dtype (parameters stay float32), or "auto": the checkpoint's floating dtype
-        for both, so a bfloat16 checkpoint loads as bfloat16 without passing through float32."""
+        for both, so a bfloat16 checkpoint loads as bfloat16 without passing through float32.
+
+        mesh (a jax.sharding.Mesh) with partition_rules (None: autoload.partitioning.default_partition_rules, or
+        a list of (regex over the canonical parameter name, PartitionSpec of the canonical layout)): every
+        parameter is created as a jax.Array sharded over the mesh, each device reading only its slice of the
+        checkpoint's tensor."""
         with collection_paused():
             return cls._from_pretrained(pretrained_model_name_or_path, *model_args, config=config, dtype=dtype,
                                         **kwargs)  # fmt: skip
@@ -174,38 +203,58 @@ class FlaxPreTrainedModel:
     @classmethod
     def _from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, dtype=jnp.float32, **kwargs):
         seed = kwargs.pop("seed", 0)
+        mesh, rules = kwargs.pop("mesh", None), kwargs.pop("partition_rules", None)
+        if rules is not None and mesh is None:
+            raise ValueError("partition_rules needs mesh=: pass the jax.sharding.Mesh to shard the parameters over.")
+        placement = None
+        if mesh is not None:
+            from .sharding import MeshPlacement
+
+            placement = MeshPlacement(mesh, rules)
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("flax")
         params_dtype = None
         if isinstance(dtype, str) and dtype == "auto":
             params_dtype = dtype = _stored_float_dtype(state, request.config)
         model = cls(request.config, *model_args, seed=seed, dtype=dtype, _do_init=False)
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, params_dtype)
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, params_dtype, placement)
         return request.finish(model, info, where)
 
-    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, params_dtype=None) -> LoadingInfo:
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, params_dtype=None,
+                        placement=None) -> LoadingInfo:  # fmt: skip
         """Fill the parameter tree (shapes from abstract_params) from canonical arrays, one device transfer per
         array; the leaves the checkpoint lacks come from init_leaves. params_dtype: the floating dtype of the
-        loaded leaves (None: each leaf's own)."""
+        loaded leaves (None: each leaf's own). placement (sharding.MeshPlacement): every leaf sharded over its
+        mesh, each device reading only its slice; every leaf's sharding is checked before anything is read."""
         leaves = dict(_leaves_with_paths(self.abstract_params()))
         path_of = {canonical_name(path): path for path in leaves}
         targets = {name: _canonical_shape(path, leaves[path].shape) for name, path in path_of.items()}
         tree = _skeleton(leaves)
+        shardings = {} if placement is None else \
+            {path: placement.sharding(name, path, leaves[path].shape) for name, path in path_of.items()}
 
-        def put(name: str, array: np.ndarray, stored: str) -> None:
+        def dtype_of_leaf(path):
+            floating = jnp.issubdtype(leaves[path].dtype, jnp.floating)
+            return params_dtype if params_dtype is not None and floating else leaves[path].dtype
+
+        def put(name: str, array, stored: str) -> None:
             path = path_of[name]
-            dtype = params_dtype if params_dtype is not None and jnp.issubdtype(leaves[path].dtype, jnp.floating) \
-                else leaves[path].dtype
-            _set(tree, path, _to_device(weight_to_kernel(array) if path[-1] == "kernel" else array, stored, dtype))
+            if placement is not None:  # array is a TensorSource: each device reads its slice
+                _set(tree, path, placement.load(array, stored, path, leaves[path].shape, dtype_of_leaf(path),
+                                                shardings[path]))  # fmt: skip
+                return
+            array = weight_to_kernel(array) if path[-1] == "kernel" else array
+            _set(tree, path, _to_device(array, stored, dtype_of_leaf(path)))
 
         def initialise(names: list[str]) -> None:
             paths = [path_of[name] for name in names]
             for path, value in zip(paths, self.init_leaves(paths)):
-                _set(tree, path, value if params_dtype is None or not jnp.issubdtype(value.dtype, jnp.floating)
-                     else value.astype(params_dtype))  # fmt: skip
+                value = value if params_dtype is None or not jnp.issubdtype(value.dtype, jnp.floating) \
+                    else value.astype(params_dtype)
+                _set(tree, path, value if placement is None else jax.device_put(value, shardings[path]))
 
         tied = [canonical_name(path) for path in self._tied_weights_keys]
-        info = load_canonical(self, targets, state, put, initialise, where=where,
+        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=placement is not None,
                               ignore_mismatched_sizes=ignore_mismatched_sizes, tied=tied)  # fmt: skip
         self._params = tree
         return info
@@ -220,7 +269,7 @@ class FlaxPreTrainedModel:
     @saves_atomically  # staged, so an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory, params=None, safe_serialization: bool = False, max_shard_size="10GB",
                         variant: str | None = None, **kwargs) -> None:  # fmt: skip
-        from autoload.weights import flatten_tree, write_sharded
+        from autoload.weights import write_sharded
 
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")
@@ -228,9 +277,9 @@ class FlaxPreTrainedModel:
         config = copy.deepcopy(self.config)
         config.architectures = [type(self).__name__.removeprefix("Flax")]
         config.save_pretrained(save_directory)
-        params = jax.tree_util.tree_map(np.asarray, params if params is not None else self.params)
-        if safe_serialization:
-            write_sharded(flax_to_canonical_state(params), save_directory, "safetensors", max_shard_size,
-                          variant=check_variant(variant))  # fmt: skip
+        params = params if params is not None else self.params
+        if safe_serialization:  # each leaf comes to the host (gathered from its devices) only as it is written
+            write_sharded(flax_weights_to_canonical(_HostLeaves(params)), save_directory, "safetensors",
+                          max_shard_size, variant=check_variant(variant))  # fmt: skip
         else:
-            write_sharded(flatten_tree(params), save_directory, "flax", max_shard_size, variant=check_variant(variant))
+            write_sharded(_HostLeaves(params), save_directory, "flax", max_shard_size, variant=check_variant(variant))
