@@ -201,7 +201,7 @@ class SwinLayer(nn.Module):
         if shift:
             hidden = torch.roll(hidden, (-shift, -shift), dims=(1, 2))
         mask = shifted_window_mask(padded_h, padded_w, size, shift, hidden.dtype).to(hidden.device) if shift else None
-        windows = window_partition(hidden, size).view(-1, size * size, channels)
+        windows = window_partition(hidden, size).reshape(-1, size * size, channels)
         attended, probs = self.attention(windows, mask)
         hidden = window_reverse(attended.view(-1, size, size, channels), size, padded_h, padded_w)
         if shift:
