@@ -1,5 +1,6 @@
-"""OWL-ViT beyond the Auto-class fixtures, in every framework the registry claims: its image-guided
-detection and interpolated positions, against transformers 4.57.6 (tests/fixtures/prompted_vision, written by
+"""OWL-ViT and SAM beyond the Auto-class fixtures, in every framework the registry claims: OWL-ViT's
+image-guided detection and interpolated positions, SAM's box, mask and "not a point" prompts, single-mask output,
+precomputed image embeddings and SamVisionModel, against transformers 4.57.6 (tests/fixtures/prompted_vision, written by
 scripts/reference/owlvit_sam_extras.py from the model fixtures' checkpoints); and the clear errors for inputs
 the models refuse."""
 
@@ -24,9 +25,9 @@ def needs(backend: str) -> None:
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
 
 
-def load(backend: str, checkpoint: str):
-    model_type, name = checkpoint.split("/")
-    cls = registry.import_model_class(backend, model_type, CLASS_PREFIX[backend] + name)
+def load(backend: str, checkpoint: str, name: str | None = None):
+    model_type, folder = checkpoint.split("/")
+    cls = registry.import_model_class(backend, model_type, CLASS_PREFIX[backend] + (name or folder))
     return cls.from_pretrained(MODELS / checkpoint)
 
 
@@ -51,7 +52,7 @@ def cases():
 def test_matches_transformers(folder, case, backend):
     needs(backend)
     inputs, expected = dict(np.load(folder / "inputs.npz")), dict(np.load(folder / "expected.npz"))
-    model = load(backend, case["checkpoint"])
+    model = load(backend, case["checkpoint"], case.get("class"))
     method = model if case["method"] == "forward" else getattr(model, case["method"])
     assert_matches_expected(call(method, backend, inputs, case["call"]), expected, 1e-4)
 
@@ -67,7 +68,8 @@ def test_owlvit_refuses_uneven_queries(backend):
         call(model, backend, inputs, {})
 
 
-ROUND_TRIPS = [("owlvit/OwlViTForObjectDetection", "tf", "torch"), ("owlvit/OwlViTForObjectDetection", "flax", "tf")]
+ROUND_TRIPS = [("owlvit/OwlViTForObjectDetection", "tf", "torch"), ("owlvit/OwlViTForObjectDetection", "flax", "tf"),
+               ("sam/SamModel", "tf", "torch")]
 
 
 @pytest.mark.parametrize("checkpoint,writer,reader", ROUND_TRIPS, ids=lambda v: str(v).replace("/", "-"))
