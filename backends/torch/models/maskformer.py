@@ -107,6 +107,8 @@ class MaskFormerTransformerModule(nn.Module):
 class MaskFormerPreTrainedModel(PreTrainedModel):
     config_class = MaskFormerConfig
     base_model_prefix = "model"
+    # transformers' loss keeps its class weights as a buffer of the model (the no-object weight): not a weight here
+    _keys_to_ignore_on_load_unexpected = [r"criterion\.empty_weight"]
     main_input_name = "pixel_values"
 
     def __init__(self, config: MaskFormerConfig, *args, **kwargs):
