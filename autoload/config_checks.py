@@ -142,10 +142,11 @@ def _check_labels(data: dict, path, prefix: str) -> None:
 # Fields checked on their own above, or whose type legitimately varies.
 _NOT_BY_DEFAULT = {*SIZE_FIELDS, *TOKEN_ID_FIELDS, "id2label", "label2id", "num_labels", "architectures", "model_type",
                    "transformers_version", "dtype", "torch_dtype", "problem_type"}  # fmt: skip
-# Numbers whose null means "off" or "the other value" in transformers 4.57 (Gemma 2's soft-capping, ModernBERT's
-# local rotary base falling back to the global one), and DETR's `backbone` (a checkpoint name; null when
-# backbone_config gives the backbone).
-_NULLABLE = {"attn_logit_softcapping", "final_logit_softcapping", "local_rope_theta", "backbone"}
+# Fields whose null means "off" or "the other value" in transformers 4.57 (Gemma 2's soft-capping, ModernBERT's
+# local rotary base falling back to the global one, no activation in ELECTRA's sequence summary), and DETR's
+# `backbone` (a checkpoint name; null when backbone_config gives the backbone).
+_NULLABLE = {"attn_logit_softcapping", "final_logit_softcapping", "local_rope_theta", "backbone",
+             "summary_activation"}  # fmt: skip
 # An integer default of a rate (ALBERT's dropouts are 0) does not make 0.1 wrong.
 _RATE_WORDS = ("dropout", "_prob", "_rate")
 

@@ -87,3 +87,15 @@ def test_pad_token_outside_the_vocabulary_is_refused(model_type):
     config.pad_token_id = config.vocab_size
     with pytest.raises(CheckpointFormatError, match=rf"'pad_token_id' is {config.vocab_size}, outside the vocab"):
         check_config_against_weights(config, state, "config.json", "model.safetensors")
+
+
+def test_null_summary_activation_means_none(tmp_path):
+    """transformers 4.57.6 reads ELECTRA's summary_activation null as no activation (its default is 'gelu')."""
+    from autoload.sequence_summary import summary_options
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "electra", "summary_activation": None}))
+    config = AutoConfig.from_pretrained(tmp_path)
+    assert config.summary_activation is None and summary_options(config).activation is None
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "electra", "summary_activation": 1}))
+    with pytest.raises(CheckpointFormatError, match=r"'summary_activation' is 1; expected a string"):
+        AutoConfig.from_pretrained(tmp_path)
