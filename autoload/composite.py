@@ -56,3 +56,47 @@ def pretrained_parts(backend: str, encoder_source, decoder_source, kwargs: dict,
         decoder = registry.model_class_for(decoder_family, backend, config).from_pretrained(
             decoder_source, config=config, **decoder_kwargs)
     return encoder, decoder, kwargs
+
+
+def diff_dict_with_parts(config, parts: tuple[str, ...], keep: tuple[str, ...] = ()) -> dict:
+    """config.json as transformers writes a composite config: the top-level fields that differ from a bare
+    PretrainedConfig's, and each part's own diff (without its transformers_version)."""
+    from .configuration import PretrainedConfig
+
+    full = config.to_dict()
+    base = PretrainedConfig().to_dict()
+    always = {"model_type", "transformers_version", "architectures", *keep}
+    data = {k: v for k, v in full.items() if k in always or k not in base or v != base[k]}
+    for part in parts:
+        data[part] = _part_diff(getattr(config, part), base)
+    return data
+
+
+def _part_diff(part, base: dict) -> dict:
+    """A part's fields that a bare PretrainedConfig lacks or that differ from its own class's defaults (its
+    model_type always)."""
+    try:
+        defaults = type(part)().to_dict()
+    except (TypeError, ValueError):  # a class that needs arguments: compare with the bare config
+        defaults = base
+    return {k: v for k, v in part.to_dict().items()
+            if k == "model_type" or (k != "transformers_version" and (k not in base or v != defaults.get(k, base[k])))}
+
+
+def sub_config(value, owner: str, field: str, default_type: str | None = None, **defaults):
+    """A part's config from a config object, a dict naming its model_type (or `default_type`), or None (then
+    `default_type` built with `defaults`)."""
+    from . import registry
+    from .configuration import PretrainedConfig
+
+    if isinstance(value, PretrainedConfig):
+        return value
+    if value is None and default_type is not None:
+        return registry.config_class_for(default_type)(**defaults)
+    if not isinstance(value, dict):
+        raise ValueError(f"{owner}.{field} must be a config or a dict of its fields, got {value!r}.")
+    value = dict(value)
+    model_type = value.pop("model_type", default_type)
+    if not isinstance(model_type, str):
+        raise ValueError(f"{owner}.{field} needs a model_type naming the architecture, got {model_type!r}.")
+    return registry.config_class_for(model_type).from_dict(value)

@@ -230,3 +230,10 @@ SamImageSegmentationOutput = _output(
 )  # fmt: skip
 # Table question answering (TAPAS): cell-selection logits per token and aggregation logits per example.
 TableQuestionAnsweringOutput = _output("TableQuestionAnsweringOutput", "loss", "logits", "logits_aggregation", *_BASE)
+# LLaVA: the language model's output plus the projected image features ([images * patches, width]).
+LlavaModelOutputWithPast = _output(
+    "LlavaModelOutputWithPast", "last_hidden_state", *_CACHE, *_BASE, "image_hidden_states"
+)
+LlavaCausalLMOutputWithPast = _output(
+    "LlavaCausalLMOutputWithPast", "loss", "logits", *_CACHE, *_BASE, "image_hidden_states"
+)

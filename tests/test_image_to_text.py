@@ -106,3 +106,37 @@ def test_loss_from_labels(backend):
     keep = targets != -100
     picked = np.take_along_axis(log_probs[:, :-1], np.where(keep, targets, 0)[..., None], axis=-1)[..., 0]
     np.testing.assert_allclose(loss, -picked[keep].mean(), rtol=1e-5)
+
+
+LLAVA = MODELS / "llava" / "LlavaForConditionalGeneration"
+LLAVA_CLASSES = {"torch": "AutoModelForImageTextToText", "tf": "TFAutoModelForVision2Seq",
+                 "flax": "FlaxAutoModelForVision2Seq"}  # fmt: skip
+
+
+def test_llava_config_writes_what_transformers_wrote(tmp_path):
+    config = autoload.AutoConfig.from_pretrained(LLAVA)
+    assert (config.vision_config.model_type, config.text_config.model_type) == ("clip_vision_model", "llama")
+    assert config.image_token_id == config.image_token_index == 98
+    config.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text()) == json.loads((LLAVA / "config.json").read_text())
+    with pytest.raises(ValueError, match="'default', 'full'"):
+        type(config)(vision_feature_select_strategy="cls")
+    with pytest.raises(ValueError, match="vision_feature_layer"):
+        type(config)(vision_feature_layer="last").llava_options()
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_llava_needs_one_image_token_per_feature(backend):
+    """16 features per image: a prompt with 15 image tokens is refused, as transformers refuses it."""
+    needs(backend)
+    model = getattr(autoload, LLAVA_CLASSES[backend]).from_pretrained(LLAVA)
+    _, inputs, _ = read_fixture(LLAVA)
+    ids = inputs["input_ids"][:1].copy()
+    ids[0, 4] = 5
+    pixels = inputs["pixel_values"][:1]
+    if backend == "torch":
+        import torch
+
+        ids, pixels = torch.from_numpy(ids), torch.from_numpy(pixels)
+    with pytest.raises(ValueError, match="tokens: 15, features 16"):
+        model(input_ids=ids, pixel_values=pixels)

@@ -6,19 +6,8 @@ from __future__ import annotations
 
 import copy
 
+from ..composite import diff_dict_with_parts, sub_config
 from ..configuration import PretrainedConfig
-
-
-def _sub_config(value, part: str) -> PretrainedConfig:
-    from .. import registry
-
-    if isinstance(value, PretrainedConfig):
-        return value
-    if not isinstance(value, dict) or not isinstance(value.get("model_type"), str):
-        raise ValueError(f"VisionEncoderDecoderConfig needs `{part}`: a config (or a dict with its model_type) of the "
-                         f"{part}, got {value!r}.")  # fmt: skip
-    value = dict(value)
-    return registry.config_class_for(value.pop("model_type")).from_dict(value)
 
 
 class VisionEncoderDecoderConfig(PretrainedConfig):
@@ -28,8 +17,8 @@ class VisionEncoderDecoderConfig(PretrainedConfig):
         if "encoder" not in kwargs or "decoder" not in kwargs:
             raise ValueError("VisionEncoderDecoderConfig needs both `encoder` and `decoder` configs; build one with "
                              "VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder).")  # fmt: skip
-        encoder = _sub_config(kwargs.pop("encoder"), "encoder")
-        decoder = _sub_config(kwargs.pop("decoder"), "decoder")
+        encoder = sub_config(kwargs.pop("encoder"), "VisionEncoderDecoderConfig", "encoder")
+        decoder = sub_config(kwargs.pop("decoder"), "VisionEncoderDecoderConfig", "decoder")
         kwargs["is_encoder_decoder"] = True
         super().__init__(**kwargs)
         self.encoder = encoder
@@ -45,16 +34,7 @@ class VisionEncoderDecoderConfig(PretrainedConfig):
         return cls(encoder=copy.deepcopy(encoder_config), decoder=decoder_config, **kwargs)
 
     def to_diff_dict(self) -> dict:
-        """config.json as transformers writes it: the top-level fields that differ from the defaults, and each
-        part's own diff."""
-        full = self.to_dict()
-        base = PretrainedConfig().to_dict()
-        keep = {"model_type", "transformers_version", "architectures", "is_encoder_decoder"}
-        data = {k: v for k, v in full.items() if k in keep or k not in base or v != base[k]}
-        for part in ("encoder", "decoder"):
-            data[part] = {k: v for k, v in getattr(self, part).to_diff_dict().items()
-                          if k != "transformers_version" and not (k == "architectures" and v is None)}
-        return data
+        return diff_dict_with_parts(self, ("encoder", "decoder"), keep=("is_encoder_decoder",))
 
     @property
     def projects_encoder(self) -> bool:

@@ -29,6 +29,8 @@ class FlaxStepper:
         if self.static:
             self.capacity = -(-max_length // CACHE_BUCKET) * CACHE_BUCKET  # similar lengths share compiled shapes
         state = {"past": None, "mask": inputs.get("attention_mask")}
+        if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
+            state["first"] = {k: v for k, v in inputs.items() if k != "attention_mask" and v is not None}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
         return state
@@ -51,7 +53,8 @@ class FlaxStepper:
                 if mask is not None:
                     options["position_ids"] = mask_positions(mask[:, :total])[:, -tokens.shape[1] :]
                 state = {**state, "seq_len": seq_len}
-            state = {**state, "ids": ids, "mask": mask}
+            options.update((state.get("first") or {}) if past is None else {})
+            state = {**state, "ids": ids, "mask": mask, "first": None}
             out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         past = out.past_key_values
         if self.capacity and past and not isinstance(past[0][0], StaticCache) and past[0][0].shape[1] < self.capacity:

@@ -15,6 +15,8 @@ class TFStepper:
 
     def start(self, inputs: dict, max_length: int) -> dict:
         state = {"past": None, "mask": inputs.get("attention_mask")}
+        if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
+            state["first"] = {k: v for k, v in inputs.items() if k != "attention_mask" and v is not None}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
         return state
@@ -35,8 +37,10 @@ class TFStepper:
             if mask is not None:
                 options["position_ids"] = mask_positions(mask)[:, -tokens.shape[1] :]
             state = {**state, "seq_len": seq_len}
+        if past is None:
+            options.update(state.get("first") or {})
         out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
-        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values}
+        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values, "first": None}
         return out.logits[:, -1].numpy().astype(np.float32), state
 
     def select(self, state: dict, rows: np.ndarray) -> dict:

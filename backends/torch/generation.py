@@ -29,6 +29,8 @@ class TorchStepper:
         device = self.model.device
         tensors = {k: torch.as_tensor(v, device=device) for k, v in inputs.items() if v is not None}
         state = {"past": None, "mask": tensors.get("attention_mask")}
+        if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
+            state["first"] = {k: v for k, v in tensors.items() if k != "attention_mask"}
         if self.encoder_decoder:
             encoder_inputs = {k: v for k, v in tensors.items() if not k.startswith("decoder_")}
             with torch.no_grad():
@@ -61,8 +63,10 @@ class TorchStepper:
             if mask is not None:
                 options["position_ids"] = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, -tokens.shape[1] :]
             state = {**state, "seq_len": seq_len}
+        if past is None:
+            options.update(state.get("first") or {})
         out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
-        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values}
+        state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values, "first": None}
         return out.logits[:, -1].float().cpu().numpy(), state
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
