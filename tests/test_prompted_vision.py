@@ -69,7 +69,7 @@ def test_owlvit_refuses_uneven_queries(backend):
 
 
 ROUND_TRIPS = [("owlvit/OwlViTForObjectDetection", "tf", "torch"), ("owlvit/OwlViTForObjectDetection", "flax", "tf"),
-               ("sam/SamModel", "tf", "torch")]
+               ("sam/SamModel", "tf", "torch"), ("sam/SamModel", "flax", "torch")]
 
 
 @pytest.mark.parametrize("checkpoint,writer,reader", ROUND_TRIPS, ids=lambda v: str(v).replace("/", "-"))

@@ -156,5 +156,5 @@ def _sub(config_class, value):
 
 CONFIG_CLASS = SamConfig
 ARCHITECTURES = {"MODEL": "SamModel", "MODEL_FOR_MASK_GENERATION": "SamModel"}
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
 HEADS = {}

@@ -4,4 +4,4 @@ from .sam import SamVisionConfig
 
 CONFIG_CLASS = SamVisionConfig
 ARCHITECTURES = {"MODEL": "SamVisionModel"}
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
