@@ -1,5 +1,6 @@
 """Flax decoding with the fixed-capacity key/value cache gives the logits of the growing one, step by step,
-for every Flax decoder (sliding window and encoder-decoders included), through beam reordering too."""
+for every Flax decoder (sliding window and encoder-decoders included), through beam reordering too; the
+causal LMs' steps into it are traced once for all steps of several generate() calls."""
 
 import numpy as np
 import pytest
@@ -57,3 +58,29 @@ def test_a_full_static_cache_says_so():
     assert cache.shape == (1, 3, 2, 8) and cache.append(jnp.ones((1, 1, 2, 8))).shape == (1, 4, 2, 8)
     with pytest.raises(ValueError, match="holds 4 positions; 5 needed"):
         cache.append(jnp.ones((1, 2, 2, 8)))
+
+
+# soft-capping and sliding windows (Gemma 2), experts, interleaved partial rotary (GPT-J, a GPT-style decoder)
+COMPILED = ["gemma2/Gemma2ForCausalLM", "mixtral/MixtralForCausalLM", "gptj/GPTJForCausalLM"]
+
+
+@pytest.mark.parametrize("folder", COMPILED)
+def test_decoding_steps_are_traced_once(folder):
+    meta, inputs, _ = read_fixture(MODELS / folder)
+    overrides = {"output_router_logits": False} if "mixtral" in folder else {}  # router logits: the eager call
+    model = getattr(autoload, auto_class_name(meta["family"], "flax")).from_pretrained(MODELS / folder, **overrides)
+    traces = []
+    step = model._step_function
+
+    def counted(*args):
+        traces.append(args[1].shape)  # runs only while JAX traces
+        return step(*args)
+
+    model._step_function = counted
+    ids, mask = inputs["input_ids"], inputs.get("attention_mask")
+    options = {"max_new_tokens": 4, "do_sample": False}
+    compiled = model.generate(ids, attention_mask=mask, **options)
+    shorter = model.generate(ids[:, :-1], attention_mask=None if mask is None else mask[:, :-1], **options)
+    assert len(traces) == 1 and compiled.shape[1] == ids.shape[1] + 4 and shorter.shape[1] == ids.shape[1] + 3
+    # (the compiled steps' logits equal the growing cache's above; their tokens transformers' in the generation
+    # tests)

@@ -8,7 +8,8 @@ import jax.numpy as jnp
 
 @jax.tree_util.register_pytree_node_class
 class StaticCache:
-    """Keys or values [batch, capacity, heads, dim] whose first `length` positions are filled.
+    """Keys or values [batch, capacity, heads, dim] whose first `length` positions are filled (`length` is a
+Python int, or a traced scalar inside the jitted decoding step).
 
     Decoding with it keeps every step's shapes the same, so JAX reuses the operations it compiled for the
     previous step instead of compiling each one again for a cache one position longer. Attention reads the
@@ -28,7 +29,7 @@ class StaticCache:
         return self.buffer.shape[1]
 
     def append(self, new) -> StaticCache:
-        if self.length + new.shape[1] > self.capacity:
+        if isinstance(self.length, int) and self.length + new.shape[1] > self.capacity:  # a traced length can't check
             raise ValueError(f"The key/value cache holds {self.capacity} positions; {self.length + new.shape[1]} needed.")
         buffer = jax.lax.dynamic_update_slice_in_dim(self.buffer, new.astype(self.buffer.dtype), self.length, axis=1)
         return StaticCache(buffer, self.length + new.shape[1])

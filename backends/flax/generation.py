@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from autoload import outputs as out
 from autoload.generation import GenerationConfig, generate, mask_positions
 
 from .attention import StaticCache, key_width, to_static
@@ -108,3 +109,66 @@ class FlaxGenerationMixin:
         sequences = generate(FlaxStepper(self, encoder_decoder, static=config.use_cache), prompt, config,
                              encoder_decoder=encoder_decoder, inputs=inputs, rng=rng)  # fmt: skip
         return jnp.asarray(sequences)
+
+
+class FlaxCompiledStep:
+    """A causal LM whose decoding steps into a static cache (what generate() feeds after the prompt) run as one
+    jitted function with the cache length as a traced argument, so every step of every generate() with the
+    same batch size, cache capacity and dtype reuses one compiled program. Other calls (the prompt, optional
+    outputs, training, a cross-attention cache) run as before. Subclasses say which configs allow it."""
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        """Whether a step filling the cache to `total` positions computes the same for every length."""
+        return True
+
+    def optional_outputs(self) -> dict:
+        """Output flags a step may ask for, with their defaults; any of them on means the eager call."""
+        return {"output_hidden_states": self.config.output_hidden_states,
+                "output_attentions": self.config.output_attentions}  # fmt: skip
+
+    def step_output(self, logits, past_key_values):
+        return out.CausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
+
+    def __call__(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=None, position_ids=None,
+                 params=None, train: bool = False, **kwargs):  # fmt: skip
+        if self._compiles(input_ids, past_key_values, use_cache, train, kwargs):
+            return self._compiled_step(input_ids, attention_mask, position_ids, past_key_values, params)
+        return super().__call__(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
+                                use_cache=use_cache, position_ids=position_ids, params=params, train=train,
+                                **kwargs)  # fmt: skip
+
+    def _compiles(self, input_ids, past, use_cache, train, kwargs) -> bool:
+        if train or input_ids is None or use_cache is False or not past or not isinstance(past[0][0], StaticCache):
+            return False
+        if any(len(layer) != 2 for layer in past):  # cross-attention caches ride along eagerly
+            return False
+        total = past[0][0].length + np.shape(input_ids)[1]
+        if total > past[0][0].capacity or not self.compiled_step_allowed(total):
+            return False  # (the eager call says what is too long)
+        flags = self.optional_outputs()
+        if kwargs.keys() - {*flags, "return_dict"} or kwargs.get("return_dict") is False:
+            return False
+        return not any(default if kwargs.get(flag) is None else kwargs[flag] for flag, default in flags.items())
+
+    def _compiled_step(self, input_ids, attention_mask, position_ids, past, params):
+        if getattr(self, "_jitted_step", None) is None:
+            self._jitted_step = jax.jit(self._step_function)
+        length = past[0][0].length
+        batch, steps = np.shape(input_ids)
+        if attention_mask is None:  # no padding: every key counts (the causal bias hides the unwritten ones)
+            attention_mask = np.ones((batch, past[0][0].capacity), np.int32)
+        if position_ids is None:
+            position_ids = np.broadcast_to(np.arange(length, length + steps), (batch, steps))
+        ids = (jnp.asarray(x, jnp.int32) for x in (input_ids, attention_mask, position_ids))
+        buffers = tuple((k.buffer, v.buffer) for k, v in past)
+        logits, buffers = self._jitted_step(self.params if params is None else params, *ids, buffers,
+                                            jnp.asarray(length, jnp.int32))  # fmt: skip
+        caches = tuple((StaticCache(k, length + steps), StaticCache(v, length + steps)) for k, v in buffers)
+        return self.step_output(logits, caches)
+
+    def _step_function(self, params, input_ids, attention_mask, position_ids, buffers, length):
+        """Runs only while JAX traces the step."""
+        past = tuple((StaticCache(k, length), StaticCache(v, length)) for k, v in buffers)
+        result = self.module.apply({"params": params}, input_ids, attention_mask=attention_mask,
+                                   position_ids=position_ids, past_key_values=past, use_cache=True)  # fmt: skip
+        return result.logits, tuple((k.buffer, v.buffer) for k, v in result.past_key_values)

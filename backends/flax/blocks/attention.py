@@ -27,7 +27,7 @@ def decoder_bias(length: int, past_length: int, attention_mask, dtype, window: i
     unwritten positions lie in the future and so stay hidden): no later positions (when causal; when not,
     the unwritten positions are hidden by the mask), no padding, nothing `window` or more positions away."""
     neg = jnp.finfo(dtype).min
-    query = jnp.arange(past_length, past_length + length)[:, None]
+    query = past_length + jnp.arange(length)[:, None]  # past_length may be traced (the jitted decoding step)
     key = jnp.arange(past_length + length if keys is None else keys)[None, :]
     blocked = key > query if causal else key >= past_length + length
     if window is not None:

@@ -24,7 +24,7 @@ from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..attention import key_width
-from ..generation import FlaxGenerationMixin
+from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import FlaxSequenceClassificationModel, FlaxTaskModel, HeadModule, SequenceClassificationWithPastModule
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import rotary_cos_sin
@@ -123,15 +123,16 @@ class FlaxDecoderModule(nn.Module):
         if o.embed_scale is not None:
             hidden = hidden * jnp.asarray(o.embed_scale, hidden.dtype)
         length = hidden.shape[1]
-        past_length = past_key_values[0][0].shape[1] if past_key_values else 0
-        if past_length + length > c.max_position_embeddings and rope_kind(c) != "dynamic":
+        past_length = past_key_values[0][0].shape[1] if past_key_values else 0  # traced in the jitted step
+        concrete = isinstance(past_length, int)
+        if concrete and past_length + length > c.max_position_embeddings and rope_kind(c) != "dynamic":
             raise ValueError(
                 f"Sequence length {past_length + length} is longer than max_position_embeddings "
                 f"({c.max_position_embeddings})."
             )
-        seq_len = past_length + length
+        seq_len = past_length + length if concrete else None  # the jitted step runs no length-dependent rope
         if position_ids is None:
-            position_ids = jnp.arange(past_length, past_length + length)[None]
+            position_ids = past_length + jnp.arange(length)[None]
         elif rope_kind(c) in ("dynamic", "longrope") and not isinstance(position_ids, jax.core.Tracer):
             seq_len = int(jnp.max(position_ids)) + 1  # these depend on the positions
         rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
@@ -198,12 +199,29 @@ class FlaxDecoderForCausalLMModule(HeadModule):
         return out.finish(result, return_dict)
 
 
-class FlaxDecoderForCausalLM(FlaxGenerationMixin, FlaxTaskModel):
+class FlaxDecoderForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskModel):
+    """Decoding steps into generate()'s static cache run compiled (FlaxCompiledStep), sliding-window and
+    soft-capped layers and experts included."""
+
     module_class = FlaxDecoderForCausalLMModule
     generation_position_ids = True  # generate() passes positions counted from the attention mask
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        """dynamic and longrope frequencies depend on the length; longer than the config allows is the eager
+        call's error to raise."""
+        return rope_kind(self.config) not in ("dynamic", "longrope") and total <= self.config.max_position_embeddings
+
+    def optional_outputs(self) -> dict:
+        moe = self.config.decoder_options().moe
+        return {**super().optional_outputs(), "output_router_logits": moe is not None and moe.output_router_logits}
+
+    def step_output(self, logits, past_key_values):
+        if self.config.decoder_options().moe is None:
+            return out.CausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
+        return out.MoeCausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
 
 
 class FlaxDecoderForSequenceClassification(FlaxSequenceClassificationModel):

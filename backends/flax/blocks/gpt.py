@@ -24,10 +24,11 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.gpt_options import GptOptions
+from autoload.rope import rope_kind
 
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
-from ..generation import FlaxGenerationMixin
+from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import FlaxTaskModel, HeadModule
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import apply_rotary, rotary_cos_sin
@@ -218,7 +219,7 @@ def default_positions(o: GptOptions, attention_mask, past_length: int, length: i
     if o.positions_from_mask and attention_mask is not None:
         mask = attention_mask[:, : past_length + length].astype("i4")
         return (jnp.cumsum(mask, axis=1) * mask - 1)[:, past_length:]
-    return jnp.arange(past_length, past_length + length)[None]
+    return past_length + jnp.arange(length)[None]  # past_length may be traced (the jitted step)
 
 
 class FlaxGptModule(nn.Module):
@@ -253,8 +254,8 @@ class FlaxGptModule(nn.Module):
         embed = nn.Embed(o.vocab_size, o.embed_width, embedding_init=_init(c), dtype=self.dtype, name=n.embed)
         hidden = embed(input_ids.astype("i4")) if inputs_embeds is None else inputs_embeds.astype(self.dtype)
         length = hidden.shape[1]
-        past_length = past_key_values[0][0].shape[1] if past_key_values else 0
-        if o.has_length_limit() and past_length + length > o.max_positions:
+        past_length = past_key_values[0][0].shape[1] if past_key_values else 0  # traced in the jitted step
+        if isinstance(past_length, int) and o.has_length_limit() and past_length + length > o.max_positions:
             raise ValueError(f"Sequence length {past_length + length} is longer than {o.length_field} "
                              f"({o.max_positions}); truncate the inputs.")  # fmt: skip
         if position_ids is None:
@@ -361,7 +362,10 @@ class FlaxGptForCausalLMModule(HeadModule):
         return out.finish(out.from_encoded(self.output_class, encoded, logits=logits), return_dict)
 
 
-class FlaxGptForCausalLM(FlaxGenerationMixin, FlaxTaskModel):
+class FlaxGptForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskModel):
+    """Decoding steps into generate()'s static cache run compiled (FlaxCompiledStep), except with dynamic or
+    longrope rotary frequencies (they depend on the length) and with cross-attention."""
+
     module_class = FlaxGptForCausalLMModule
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
@@ -372,3 +376,12 @@ class FlaxGptForCausalLM(FlaxGenerationMixin, FlaxTaskModel):
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        o = self.config.gpt_options()
+        if o.positions == "rotary" and rope_kind(self.config) in ("dynamic", "longrope"):
+            return False
+        return not (o.has_length_limit() and total > o.max_positions)  # (the eager call says what is too long)
+
+    def step_output(self, logits, past_key_values):
+        return self.output_class(logits=logits, past_key_values=past_key_values)
