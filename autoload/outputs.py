@@ -237,3 +237,15 @@ LlavaModelOutputWithPast = _output(
 LlavaCausalLMOutputWithPast = _output(
     "LlavaCausalLMOutputWithPast", "loss", "logits", *_CACHE, *_BASE, "image_hidden_states"
 )
+# BLIP: contrastive outputs (as CLIP's), captioning logits and VQA loss with the image encoder's outputs.
+BlipOutput = _output(
+    "BlipOutput",
+    "loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds", "text_model_output",
+    "vision_model_output",
+)  # fmt: skip
+BlipForConditionalGenerationModelOutput = _output(
+    "BlipForConditionalGenerationModelOutput", "loss", "logits", "image_embeds", "last_hidden_state", *_BASE
+)
+BlipTextVisionModelOutput = _output(
+    "BlipTextVisionModelOutput", "loss", "image_embeds", "last_hidden_state", *_BASE
+)

@@ -140,3 +140,24 @@ def test_llava_needs_one_image_token_per_feature(backend):
         ids, pixels = torch.from_numpy(ids), torch.from_numpy(pixels)
     with pytest.raises(ValueError, match="tokens: 15, features 16"):
         model(input_ids=ids, pixel_values=pixels)
+
+
+BLIP = MODELS / "blip"
+
+
+def test_blip_config_writes_what_transformers_wrote(tmp_path):
+    for head in ("BlipModel", "BlipForConditionalGeneration", "BlipForQuestionAnswering"):
+        config = autoload.AutoConfig.from_pretrained(BLIP / head)
+        assert config.text_config.encoder_hidden_size == config.vision_config.hidden_size
+        config.save_pretrained(tmp_path / head)
+        assert json.loads((tmp_path / head / "config.json").read_text()) == json.loads(
+            (BLIP / head / "config.json").read_text())
+
+
+def test_blip_refuses_what_it_does_not_implement():
+    from autoload.models.blip import BlipConfig
+
+    with pytest.raises(NotImplementedError, match="position_embedding_type"):
+        BlipConfig(text_config={"position_embedding_type": "relative_key"}).blip_options()
+    with pytest.raises(ValueError, match="num_attention_heads"):
+        BlipConfig(vision_config={"hidden_size": 30, "num_attention_heads": 4}).blip_options()

@@ -43,6 +43,8 @@ def runs(config) -> dict:
     pad = getattr(config, "pad_token_id", None)
     pad = text.pad_token_id if pad is None else pad
     base = {"do_sample": False, "max_new_tokens": 6, "min_new_tokens": 6, "eos_token_id": eos, "pad_token_id": pad}
+    if config.model_type == "blip":  # BLIP's generate() sets them itself (text_config's sep and pad tokens)
+        del base["eos_token_id"], base["pad_token_id"]
     return {
         "greedy": {**base, "num_beams": 1},
         "beam3": {**base, "num_beams": 3, "early_stopping": True},
