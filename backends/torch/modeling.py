@@ -244,6 +244,17 @@ class PreTrainedModel(nn.Module):
         dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
         kwargs.pop("torch_dtype", None)
         state_dict = kwargs.pop("state_dict", None)
+        tp_plan, device_mesh, tp_size = kwargs.pop("tp_plan", None), kwargs.pop("device_mesh", None), \
+            kwargs.pop("tp_size", None)
+        _check_device_map(kwargs.pop("device_map", None), kwargs.pop("max_memory", None))
+        mesh = None
+        if tp_plan is not None:
+            from .tensor_parallel import device_mesh_for
+
+            mesh = device_mesh_for(device_mesh)
+            if tp_size is not None and tp_size != mesh.size():
+                raise ValueError(f"tp_size={tp_size} but the device mesh has {mesh.size()} ranks; launch as many "
+                                 "processes as tp_size (torchrun --nproc-per-node), or leave tp_size out.")  # fmt: skip
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         if state_dict is None:
             state, where = request.read_weights("torch")
@@ -251,6 +262,10 @@ class PreTrainedModel(nn.Module):
             state = {k: _to_numpy(v) if isinstance(v, torch.Tensor) else v for k, v in state_dict.items()}
             where = "the given state_dict"
         model = cls._build_empty(request.config, *model_args)
+        if mesh is not None:
+            from .tensor_parallel import parallelize
+
+            parallelize(model, tp_plan, mesh)
         info = model._load_canonical(state, where, request.ignore_mismatched_sizes, resolve_dtype(dtype, request.config, state))
         model.eval()
         return request.finish(model, info, where)
@@ -270,17 +285,30 @@ class PreTrainedModel(nn.Module):
         is the array the reader filled (no copy unless the dtype changes), and whatever the checkpoint lacks
         is initialised afterwards."""
         expected = self.state_dict(keep_vars=True)
+        split = {name for name, tensor in expected.items() if _is_dtensor(tensor)}  # tensor parallel: rank's slice
 
-        def put(name: str, array: np.ndarray, stored: str) -> None:
+        def put(name: str, array, stored: str) -> None:
             module_name, _, leaf = name.rpartition(".")
             module, old = self.get_submodule(module_name), expected[name]
+            if split:  # array is a TensorSource: read this rank's slice only of a split weight
+                from .tensor_parallel import from_local, local_index
+
+                array = array.read(local_index(old)) if name in split else array.read()
             tensor = _to_tensor(array, stored, old, dtype)
+            if name in split:
+                tensor = from_local(tensor, old)
             if leaf in module._parameters:
                 module._parameters[leaf] = nn.Parameter(tensor, requires_grad=old.requires_grad)
             else:
                 module._buffers[leaf] = tensor
 
         def initialise(names: list[str]) -> None:
+            unsplit = [name for name in names if name in split]
+            if unsplit:
+                raise NotImplementedError(
+                    f"{', '.join(unsplit)} of the modules tp_plan splits are not in {where}; tensor-parallel loading "
+                    "needs every split weight in the checkpoint. Leave those modules out of tp_plan."
+                )
             self.tie_weights()  # a tied weight takes its source's tensor, not a fresh one
             for name in names:  # small parameters __init__ made real: initialised like the rest
                 module_name, _, leaf = name.rpartition(".")
@@ -291,7 +319,7 @@ class PreTrainedModel(nn.Module):
             self._initialise_missing(dtype)
 
         targets = {name: tuple(tensor.shape) for name, tensor in expected.items()}
-        info = load_canonical(self, targets, state, put, initialise, where=where,
+        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=bool(split),
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
         self.tie_weights()
         if dtype is not None:
@@ -347,6 +375,25 @@ class PreTrainedModel(nn.Module):
         arrays = {k: _to_numpy(v) for k, v in tensors.items() if k not in skip}
         write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size,
                       variant=check_variant(variant))  # fmt: skip
+
+
+def _is_dtensor(tensor) -> bool:
+    if not torch.distributed.is_available():
+        return False
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(tensor, DTensor)
+
+
+def _check_device_map(device_map, max_memory) -> None:
+    """Everything loads on the CPU here: device_map / max_memory asking for anything else are refused."""
+    on_cpu = device_map in (None, "cpu") or (isinstance(device_map, dict) and set(map(str, device_map.values())) <= {"cpu"})
+    if not on_cpu or max_memory is not None:
+        raise NotImplementedError(
+            f"device_map={device_map!r}{f' with max_memory={max_memory!r}' if max_memory is not None else ''} is not "
+            "supported: autoload loads PyTorch models whole on the CPU (device_map=None or 'cpu'). Move the model "
+            "with model.to(device), or split it over several processes with tp_plan='auto' under torchrun."
+        )
 
 
 def _to_tensor(array: np.ndarray, stored: str, target: torch.Tensor, dtype) -> torch.Tensor:

@@ -1,0 +1,82 @@
+"""PyTorch tensor-parallel loading (issue #18): from_pretrained(tp_plan=...) under torch.distributed, each rank
+building on the meta device and reading only its DTensor slices. Two ranks over gloo on the CPU, started the way
+torchrun starts them (tests/distributed/torch_tp.py holds the checks every rank runs)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MODELS
+
+SCRIPT = Path(__file__).parent / "distributed" / "torch_tp.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
+    """Attention split over 2 ranks reproduces transformers' reference logits; tp_plan='auto' (projections,
+    embeddings and lm_head split) on a checkpoint whose sizes divide gives the single-process logits and greedy
+    tokens; plans that do not divide name the weight."""
+    pytest.importorskip("torch")
+    import torch
+
+    if not torch.distributed.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    from autoload import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
+                                        intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                                        head_dim=16)  # fmt: skip
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path / "tiny")
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",
+           "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
+    ranks = [subprocess.Popen([sys.executable, str(SCRIPT), str(MODELS), str(tmp_path / "tiny")],
+                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for r in range(2)]  # fmt: skip
+    outputs = []
+    try:
+        for rank in ranks:
+            outputs.append(rank.communicate(timeout=240))
+    finally:
+        for rank in ranks:
+            if rank.poll() is None:
+                rank.kill()
+    for r, (rank, (out, err)) in enumerate(zip(ranks, outputs)):
+        assert rank.returncode == 0, f"rank {r}:\n{out[-2000:]}\n{err[-6000:]}"
+        assert f"ok rank {r} of 2" in out
+
+
+def test_device_map_other_than_the_cpu_is_refused_clearly():
+    pytest.importorskip("torch")
+    from autoload import AutoModelForCausalLM
+
+    folder = MODELS / "llama" / "LlamaForCausalLM"
+    with pytest.raises(NotImplementedError, match="tp_plan='auto' under torchrun"):
+        AutoModelForCausalLM.from_pretrained(folder, device_map="auto")
+    with pytest.raises(NotImplementedError, match="max_memory"):
+        AutoModelForCausalLM.from_pretrained(folder, device_map="cpu", max_memory={"cpu": "1GB"})
+    model = AutoModelForCausalLM.from_pretrained(folder, device_map={"": "cpu"})
+    assert model.device.type == "cpu"
+
+
+def test_tp_plan_without_torchrun_says_how_to_launch(monkeypatch):
+    pytest.importorskip("torch")
+    import torch
+
+    if not torch.distributed.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    from autoload import AutoModelForCausalLM
+
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(RuntimeError, match="torchrun --nproc-per-node N"):
+        AutoModelForCausalLM.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", tp_plan="auto")
