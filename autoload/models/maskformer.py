@@ -122,5 +122,5 @@ ARCHITECTURES = {
     "MODEL_FOR_INSTANCE_SEGMENTATION": "MaskFormerForInstanceSegmentation",
     "MODEL_FOR_UNIVERSAL_SEGMENTATION": "MaskFormerForInstanceSegmentation",
 }
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
 HEADS: dict = {}

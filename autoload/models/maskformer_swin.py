@@ -17,5 +17,5 @@ class MaskFormerSwinConfig(SwinConfig):
 
 CONFIG_CLASS = MaskFormerSwinConfig
 ARCHITECTURES = {"MODEL": "MaskFormerSwinModel", "MODEL_FOR_BACKBONE": "MaskFormerSwinBackbone"}
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
 HEADS: dict = {}

@@ -171,7 +171,8 @@ class DetrMaskHeadSmallConv(nn.Module):
 
         def block(x, i):
             x = conv(c, widths[i], 3, f"lay{i + 1}", self.dtype)(x)
-            x = nn.GroupNorm(num_groups=sizes.groups[i], epsilon=1e-5, dtype=self.dtype, name=f"gn{i + 1}")(x)
+            x = nn.GroupNorm(num_groups=sizes.groups[i], epsilon=1e-5, dtype=self.dtype, use_fast_variance=False,
+                             name=f"gn{i + 1}")(x)  # fmt: skip
             return jax.nn.relu(x)
 
         batch, queries, heads, height, width = bbox_mask.shape
