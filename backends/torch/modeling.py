@@ -371,6 +371,13 @@ class PreTrainedModel(nn.Module):
         config.dtype = str(self.dtype).replace("torch.", "")
         config.save_pretrained(save_directory)
         tensors = state_dict if state_dict is not None else self.state_dict()
+        if state_dict is None and any(map(_is_dtensor, tensors.values())):
+            raise NotImplementedError(
+                "This model is split over ranks (tp_plan); gathering its weights is a collective step every rank "
+                "must take: state = {k: v.full_tensor() if isinstance(v, DTensor) else v for k, v in "
+                "model.state_dict().items()} on every rank, then model.save_pretrained(folder, state_dict=state) "
+                "on rank 0 only."
+            )
         skip = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
         arrays = {k: _to_numpy(v) for k, v in tensors.items() if k not in skip}
         write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size,

@@ -83,6 +83,19 @@ def check_auto_plan():
     assert not isinstance(logits, DTensor) or logits.placements == (Replicate(),)
     torch.testing.assert_close(logits, expected, atol=2e-5, rtol=0)
     torch.testing.assert_close(model.generate(IDS, attention_mask=MASK, max_new_tokens=5, do_sample=False), tokens)
+    try:
+        model.save_pretrained(TINY.parent / f"refused-{dist.get_rank()}")
+    except NotImplementedError as error:
+        assert "full_tensor()" in str(error), error
+    else:
+        raise AssertionError("save_pretrained of a split model did not explain the gathering")
+    state = {k: v.full_tensor() if isinstance(v, DTensor) else v for k, v in model.state_dict().items()}
+    if dist.get_rank() == 0:
+        model.save_pretrained(TINY.parent / "gathered", state_dict=state)
+    dist.barrier()
+    again = load(TINY.parent / "gathered")
+    with torch.no_grad():
+        torch.testing.assert_close(again(input_ids=IDS, attention_mask=MASK).logits, expected, atol=2e-5, rtol=0)
 
 
 check_fixture()
