@@ -9,7 +9,7 @@ import jax.numpy as jnp
 @jax.tree_util.register_pytree_node_class
 class StaticCache:
     """Keys or values [batch, capacity, heads, dim] whose first `length` positions are filled (`length` is a
-Python int, or a traced scalar inside the jitted decoding step).
+    Python int, or a traced scalar inside the jitted decoding step).
 
     Decoding with it keeps every step's shapes the same, so JAX reuses the operations it compiled for the
     previous step instead of compiling each one again for a cache one position longer. Attention reads the

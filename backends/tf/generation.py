@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from autoload import outputs as out
 from autoload.generation import GenerationConfig, generate, mask_positions
 
 
@@ -71,3 +72,69 @@ class TFGenerationMixin:
         sequences = generate(TFStepper(self, encoder_decoder), prompt, config, encoder_decoder=encoder_decoder,
                              inputs=inputs, rng=rng)  # fmt: skip
         return tf.constant(sequences)
+
+
+class TFCompiledStep:
+    """A causal LM whose eager decoding steps with a cache (what generate() feeds after the prompt) run as one
+    tf.function whose signature leaves the batch and the lengths free, so every step of every generate() reuses
+    one traced graph (one per cache dtype). Other calls (the prompt, optional outputs, training, labels, a
+    cross-attention cache) run as before. Subclasses say which configs allow it."""
+
+    _STEP_KEYS = frozenset({"input_ids", "attention_mask", "position_ids", "past_key_values", "use_cache", "training",
+                            "return_dict"})  # fmt: skip
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        """Whether a step reaching `total` positions computes the same for every length."""
+        return True
+
+    def optional_outputs(self) -> dict:
+        """Output flags a step may ask for, with their defaults; any of them on means the eager call."""
+        return {"output_hidden_states": self.config.output_hidden_states,
+                "output_attentions": self.config.output_attentions}  # fmt: skip
+
+    def step_output(self, logits, past_key_values):
+        return out.CausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
+
+    def __call__(self, *args, **kwargs):
+        if not args and self._compiles(kwargs):
+            return self._compiled_step(kwargs["input_ids"], kwargs.get("attention_mask"), kwargs.get("position_ids"),
+                                       kwargs["past_key_values"], kwargs.get("return_dict"))  # fmt: skip
+        return super().__call__(*args, **kwargs)
+
+    def _compiles(self, kwargs: dict) -> bool:
+        past, ids = kwargs.get("past_key_values"), kwargs.get("input_ids")
+        if not tf.executing_eagerly() or ids is None or not past or any(len(layer) != 2 for layer in past):
+            return False
+        if kwargs.get("training") or kwargs.get("use_cache") is False or past[0][0].shape[2] is None:
+            return False
+        flags = self.optional_outputs()
+        if kwargs.keys() - self._STEP_KEYS - flags.keys():
+            return False
+        if any(default if kwargs.get(flag) is None else kwargs[flag] for flag, default in flags.items()):
+            return False
+        return self.compiled_step_allowed(past[0][0].shape[2] + np.shape(ids)[1])  # (too long: the eager error)
+
+    def _compiled_step(self, input_ids, attention_mask, position_ids, past, return_dict):
+        first = past[0][0]
+        key = (first.dtype, len(past), first.shape[1], first.shape[3], past[0][1].shape[1], past[0][1].shape[3])
+        graphs = self.__dict__.setdefault("_step_graphs", {})
+        if key not in graphs:
+            ids = tf.TensorSpec([None, None], tf.int64)
+            keys = tf.TensorSpec([None, first.shape[1], None, first.shape[3]], first.dtype)
+            values = tf.TensorSpec([None, past[0][1].shape[1], None, past[0][1].shape[3]], past[0][1].dtype)
+            graphs[key] = tf.function(self._step_function, input_signature=[ids, ids, ids, ((keys, values),) * len(past)])
+        batch, steps = np.shape(input_ids)
+        length = first.shape[2]
+        if attention_mask is None:  # no padding: every key counts
+            attention_mask = np.ones((batch, length + steps), np.int64)
+        if position_ids is None:
+            position_ids = np.broadcast_to(np.arange(length, length + steps), (batch, steps))
+        arrays = [tf.cast(x, tf.int64) for x in (input_ids, attention_mask, position_ids)]
+        logits, caches = graphs[key](*arrays, tuple((layer[0], layer[1]) for layer in past))
+        return out.finish(self.step_output(logits, caches), self.config.return_dict if return_dict is None else return_dict)
+
+    def _step_function(self, input_ids, attention_mask, position_ids, past_key_values):
+        """Runs only while TF traces the step."""
+        result = self.call(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                           past_key_values=past_key_values, use_cache=True, training=False, return_dict=True)  # fmt: skip
+        return result.logits, tuple(tuple(layer) for layer in result.past_key_values)

@@ -19,7 +19,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
-from ..generation import TFGenerationMixin
+from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
@@ -83,7 +83,10 @@ class TFDecoderMainLayer(Layer):
             hidden = hidden * tf.cast(o.embed_scale, hidden.dtype)
         length = hidden.shape[1]
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
-        if length is not None and past_length + length > c.max_position_embeddings and rope_kind(c) != "dynamic":
+        if past_length is None:  # the compiled decoding step (TFCompiledStep): known when it runs
+            past_length = tf.shape(past_key_values[0][0])[2]
+        concrete = isinstance(past_length, int) and length is not None
+        if concrete and past_length + length > c.max_position_embeddings and rope_kind(c) != "dynamic":
             raise ValueError(
                 f"Sequence length {past_length + length} is longer than max_position_embeddings "
                 f"({c.max_position_embeddings})."
@@ -91,7 +94,7 @@ class TFDecoderMainLayer(Layer):
         steps = tf.shape(hidden)[1]
         if position_ids is None:
             position_ids = tf.range(past_length, past_length + steps)[None]
-        seq_len = past_length + (length or 0)
+        seq_len = past_length + length if concrete else None  # only dynamic and longrope read it
         if rope_kind(c) in ("dynamic", "longrope") and tf.executing_eagerly():  # these depend on the positions
             seq_len = int(tf.reduce_max(position_ids)) + 1
         rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
@@ -140,9 +143,9 @@ class TFTiedLMHead(Layer):
         return tf.matmul(hidden, tf.cast(self.embeddings.weight, hidden.dtype), transpose_b=True)
 
 
-class TFDecoderForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
+class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingModel):
     """Next-token logits (soft-capped for Gemma 2/3); for a mixture of experts also the router logits and
-    the auxiliary load-balancing loss."""
+    the auxiliary load-balancing loss. Decoding steps run as one traced graph (TFCompiledStep)."""
 
     causal = True
     _tied_weights_keys = ["lm_head.weight"]
@@ -150,6 +153,19 @@ class TFDecoderForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        """dynamic and longrope frequencies depend on the length."""
+        return rope_kind(self.config) not in ("dynamic", "longrope") and total <= self.config.max_position_embeddings
+
+    def optional_outputs(self) -> dict:
+        moe = self.main_layer.options.moe
+        return {**super().optional_outputs(), "output_router_logits": moe is not None and moe.output_router_logits}
+
+    def step_output(self, logits, past_key_values):
+        if self.main_layer.options.moe is None:
+            return out.CausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
+        return out.MoeCausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
 
     def build_lm_head(self, config):
         if config.tie_word_embeddings:

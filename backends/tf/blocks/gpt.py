@@ -20,9 +20,10 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.gpt_options import GptOptions
+from autoload.rope import rope_kind
 
 from ..activations import get_activation
-from ..generation import TFGenerationMixin
+from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
@@ -246,7 +247,10 @@ class TFGptStack(Layer):
         hidden = parts.embed(input_ids) if inputs_embeds is None else tf.cast(inputs_embeds, self.compute_dtype)
         length = hidden.shape[1]
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
-        if length is not None and o.has_length_limit() and past_length + length > o.max_positions:
+        if past_length is None:  # the compiled decoding step (TFCompiledStep): known when it runs
+            past_length = tf.shape(past_key_values[0][0])[2]
+        concrete = isinstance(past_length, int) and length is not None
+        if concrete and o.has_length_limit() and past_length + length > o.max_positions:
             raise ValueError(f"Sequence length {past_length + length} is longer than {o.length_field} "
                              f"({o.max_positions}); truncate the inputs.")  # fmt: skip
         steps = tf.shape(hidden)[1]
@@ -263,7 +267,7 @@ class TFGptStack(Layer):
         hidden = parts.drop(hidden, training=training)
         cos = sin = None
         if o.positions == "rotary":
-            seq_len = past_length + (length or 0)
+            seq_len = past_length + length if concrete else None  # only dynamic frequencies read it
             if o.rope_dynamic and tf.executing_eagerly():  # the frequencies depend on the longest position
                 seq_len = int(tf.reduce_max(position_ids)) + 1
             cos, sin = rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, interleaved=o.rotary_interleaved)
@@ -357,8 +361,9 @@ class TFTiedLMHead(Layer):
         return logits + tf.cast(self.bias, hidden.dtype) if self.use_bias else logits
 
 
-class TFGptForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
-    """Next-token logits from the LM head, or from the word embeddings when the config ties them."""
+class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingModel):
+    """Next-token logits from the LM head, or from the word embeddings when the config ties them. Decoding
+    steps run as one traced graph (TFCompiledStep), except with dynamic or longrope rotary frequencies."""
 
     causal = True
     output_class = out.CausalLMOutputWithPast
@@ -372,6 +377,15 @@ class TFGptForCausalLM(TFGenerationMixin, TFLanguageModelingModel):
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        o = self.config.gpt_options()
+        if o.positions == "rotary" and rope_kind(self.config) in ("dynamic", "longrope"):
+            return False
+        return not (o.has_length_limit() and total > o.max_positions)
+
+    def step_output(self, logits, past_key_values):
+        return self.output_class(logits=logits, past_key_values=past_key_values)
 
     def build_lm_head(self, config):
         if config.tie_word_embeddings:
