@@ -10,6 +10,7 @@ arrays (the pixel mask, the mask head and MaskFormer's feature pyramid resize wi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,3 +98,80 @@ def mask_head_sizes(d_model: int, heads: int, channels: list[int]) -> MaskHeadSi
                 "Use d_model 16, 32, 64 or a multiple of 128, with d_model + heads a multiple of 8."
             )
     return MaskHeadSizes(dims, groups, tuple(channels[::-1][-3:]))
+
+
+# The timm ResNets DETR checkpoints name with use_timm_backbone=True (facebook/detr-resnet-50 and -101): their
+# layer type and blocks per stage. timm's ResNet is our ResNet (v1.5, stride in the 3x3 convolution) under other
+# weight names; timm's feature index i >= 1 is our stage i.
+TIMM_RESNETS = {
+    "resnet18": ("basic", [2, 2, 2, 2]),
+    "resnet34": ("basic", [3, 4, 6, 3]),
+    "resnet50": ("bottleneck", [3, 4, 6, 3]),
+    "resnet101": ("bottleneck", [3, 4, 23, 3]),
+    "resnet152": ("bottleneck", [3, 8, 36, 3]),
+}
+
+
+def timm_resnet_config(name, backbone_kwargs, num_channels: int, dilation, where: str):
+    """Our ResNetConfig for the timm ResNet `name` that a use_timm_backbone config asks for, or a clear error."""
+    from .models.resnet import ResNetConfig
+
+    if name not in TIMM_RESNETS:
+        raise NotImplementedError(
+            f"{where}: use_timm_backbone=True with backbone={name!r}: autoload builds timm's plain ResNets on its own "
+            f"ResNet ({', '.join(TIMM_RESNETS)}); other timm backbones are not supported. Use one of those, or "
+            "use_timm_backbone=False with a backbone_config."
+        )
+    if dilation:
+        raise NotImplementedError(
+            f"{where}: dilation=True (timm's output_stride 16: a dilated last stage) is not supported by autoload's "
+            "ResNet; use a checkpoint trained without dilation."
+        )
+    kwargs = dict(backbone_kwargs or {})
+    out_indices = [int(i) for i in kwargs.pop("out_indices", (1, 2, 3, 4))]
+    in_chans = kwargs.pop("in_chans", num_channels)
+    if kwargs:
+        raise NotImplementedError(
+            f"{where}: backbone_kwargs {sorted(kwargs)} are timm options autoload does not implement (it reads "
+            "out_indices and in_chans only)."
+        )
+    if not out_indices or any(i not in (1, 2, 3, 4) for i in out_indices):
+        raise NotImplementedError(
+            f"{where}: backbone_kwargs.out_indices {out_indices}: autoload's ResNet returns timm's feature levels 1 to "
+            "4 (level 0, before the stem's max pooling, is not available)."
+        )
+    layer_type, depths = TIMM_RESNETS[name]
+    widths = [64, 128, 256, 512] if layer_type == "basic" else [256, 512, 1024, 2048]
+    return ResNetConfig(num_channels=in_chans, embedding_size=64, hidden_sizes=widths, depths=depths,
+                        layer_type=layer_type, hidden_act="relu", out_indices=out_indices)  # fmt: skip
+
+
+_TIMM_PREFIX = r"(?P<p>(?:^|.*\.)backbone\.conv_encoder\.model\.)"
+_TIMM_RULES = (
+    (re.compile(_TIMM_PREFIX + r"conv1\.(?P<leaf>\w+)$"), "embedder.embedder.convolution.{leaf}"),
+    (re.compile(_TIMM_PREFIX + r"bn1\.(?P<leaf>\w+)$"), "embedder.embedder.normalization.{leaf}"),
+    (re.compile(_TIMM_PREFIX + r"layer(?P<s>\d+)\.(?P<b>\d+)\.conv(?P<k>\d)\.(?P<leaf>\w+)$"),
+     "encoder.stages.{s}.layers.{b}.layer.{k}.convolution.{leaf}"),
+    (re.compile(_TIMM_PREFIX + r"layer(?P<s>\d+)\.(?P<b>\d+)\.bn(?P<k>\d)\.(?P<leaf>\w+)$"),
+     "encoder.stages.{s}.layers.{b}.layer.{k}.normalization.{leaf}"),
+    (re.compile(_TIMM_PREFIX + r"layer(?P<s>\d+)\.(?P<b>\d+)\.downsample\.0\.(?P<leaf>\w+)$"),
+     "encoder.stages.{s}.layers.{b}.shortcut.convolution.{leaf}"),
+    (re.compile(_TIMM_PREFIX + r"layer(?P<s>\d+)\.(?P<b>\d+)\.downsample\.1\.(?P<leaf>\w+)$"),
+     "encoder.stages.{s}.layers.{b}.shortcut.normalization.{leaf}"),
+)
+
+
+def timm_resnet_key(key: str) -> str:
+    """A timm ResNet weight name under DETR's backbone (`...backbone.conv_encoder.model.layer1.0.conv2.weight`) in
+    our ResNet's names (`...encoder.stages.0.layers.0.layer.1.convolution.weight`); other keys unchanged."""
+    if "backbone.conv_encoder.model." not in key:
+        return key
+    for pattern, template in _TIMM_RULES:
+        match = pattern.match(key)
+        if match:
+            parts = match.groupdict()
+            for field in ("s", "k"):  # timm counts stages and convolutions from 1
+                if field in parts:
+                    parts[field] = str(int(parts[field]) - 1)
+            return parts.pop("p") + template.format(**parts)
+    return key

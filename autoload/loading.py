@@ -253,6 +253,16 @@ def rename_legacy_keys(expected: Iterable[str], available: Mapping, prefix: str 
     return RenamedMapping(available, names) if changed else available
 
 
+def translate_keys(config, available: Mapping) -> Mapping:
+    """Checkpoint keys another library wrote, in the model's names where the config says how
+    (`config.translate_checkpoint_key(key)`, e.g. DETR's timm ResNet onto our own ResNet)."""
+    translate = getattr(config, "translate_checkpoint_key", None)
+    if translate is None:
+        return available
+    names = {translate(key): key for key in available}
+    return available if all(new == old for new, old in names.items()) else RenamedMapping(available, names)
+
+
 def align_prefix(expected: Iterable[str], available: Mapping, prefix: str) -> Mapping:
     """Rename checkpoint keys to the model's: legacy names first (see rename_legacy_keys), then the
     base-model prefix, so a base model loads from a head checkpoint and the other way round.
@@ -366,6 +376,7 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
     checkpoint keys leave out OPTIONAL_BUFFERS and model._keys_to_ignore_on_load_unexpected (regexes).
     """
     info = LoadingInfo()
+    state = translate_keys(model.config, state)
     state = align_prefix(targets, state, model.base_model_prefix)
     tied = tied_keys(model, tied)
     absent = []

@@ -4,7 +4,14 @@ object queries, and class / box heads (plus a mask head for panoptic segmentatio
 from __future__ import annotations
 
 from ..configuration import PretrainedConfig
-from ..detr import BACKBONES, backbone_channels, check_transformer, mask_head_sizes
+from ..detr import (
+    BACKBONES,
+    backbone_channels,
+    check_transformer,
+    mask_head_sizes,
+    timm_resnet_config,
+    timm_resnet_key,
+)
 
 
 def backbone_config_from(value, where: str):
@@ -161,19 +168,37 @@ class DetrConfig(PretrainedConfig):
 
     def check_supported(self) -> None:
         """Refuse, when a DETR model is built, what autoload does not build (called by the models)."""
-        check_own_backbone(self, "DetrConfig")
+        if self.use_timm_backbone:
+            self.own_backbone_config  # noqa: B018 -- refuses a timm backbone autoload cannot build
+        else:
+            check_own_backbone(self, "DetrConfig")
         self.check_sizes()
+
+    @property
+    def own_backbone_config(self):
+        """The config of the backbone the models build: backbone_config, or for use_timm_backbone=True our ResNet
+        equal to the timm ResNet `backbone` names (its weights are translated when loading)."""
+        if self.use_timm_backbone:
+            return timm_resnet_config(self.backbone, self.backbone_kwargs, self.num_channels, self.dilation,
+                                      "DetrConfig")  # fmt: skip
+        return self.backbone_config
+
+    def translate_checkpoint_key(self, key: str) -> str:
+        """A checkpoint written with a timm backbone names its weights as timm does: read them as our ResNet's."""
+        return timm_resnet_key(key) if self.use_timm_backbone else key
 
     @property
     def backbone_channels(self) -> list[int]:
         """Channels of the backbone's feature maps; the last is projected to d_model."""
-        return backbone_channels(self.backbone_config)
+        return backbone_channels(self.own_backbone_config)
 
-    @property
-    def freezes_backbone(self) -> bool:
-        """transformers 4.57.6 leaves only parameters named like `stage.1` trainable in a ResNet backbone, which
-        no parameter of its own ResNet is (they are `stages.1`): every backbone parameter is frozen."""
-        return "resnet" in self.backbone_config.model_type
+    def backbone_parameter_trainable(self, name: str) -> bool:
+        """Whether transformers 4.57.6 trains the backbone parameter `name` (our ResNet's names): with a timm
+        ResNet only its layer2-4 (our stages 1-3); with its own ResNet none (it leaves parameters named like
+        `stage.1` trainable, which no ResNet parameter is); other backbones all."""
+        if self.use_timm_backbone:
+            return name.startswith(("encoder.stages.1.", "encoder.stages.2.", "encoder.stages.3."))
+        return "resnet" not in self.backbone_config.model_type
 
     @property
     def mask_head(self):

@@ -35,7 +35,7 @@ class DetrConvEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, pixel_values, pixel_mask):
-        features = backbone_module(self.config.backbone_config, self.dtype)(pixel_values).feature_maps
+        features = backbone_module(self.config.own_backbone_config, self.dtype)(pixel_values).feature_maps
         mask = pixel_mask.astype(jnp.float32)
         return [(f, resize_nearest(mask, f.shape[-2:]).astype(bool)) for f in features]
 
@@ -217,6 +217,10 @@ class FlaxDetrPreTrainedModel(FlaxVisionPreTrainedModel):
     def __init__(self, config: DetrConfig, *args, **kwargs):
         config.check_supported()
         super().__init__(config, *args, **kwargs)
+
+    def __call__(self, *args, labels=None, **kwargs):
+        refuse_labels(labels)  # before the inputs are turned into arrays: labels are a list of dicts
+        return super().__call__(*args, **kwargs)
 
 
 class FlaxDetrModel(FlaxDetrPreTrainedModel):

@@ -265,6 +265,10 @@ class FlaxMaskFormerPreTrainedModel(FlaxVisionPreTrainedModel):
         config.check_supported()
         super().__init__(config, *args, **kwargs)
 
+    def __call__(self, *args, mask_labels=None, class_labels=None, **kwargs):
+        refuse_labels(mask_labels, class_labels)  # before the inputs are turned into arrays: they are lists
+        return super().__call__(*args, **kwargs)
+
     def dummy_inputs(self) -> dict:
         return {"pixel_values": jnp.zeros((1, self.config.pixel_backbone_config.num_channels, 64, 64), jnp.float32)}
 

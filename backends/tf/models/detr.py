@@ -29,7 +29,7 @@ class TFDetrConvEncoder(Layer):
 
     def __init__(self, config: DetrConfig, **kwargs):
         super().__init__(**kwargs)
-        self.model = build_backbone(config.backbone_config, name="model")
+        self.model = build_backbone(config.own_backbone_config, name="model")
 
     def call(self, pixel_values, pixel_mask):
         features = self.model(pixel_values, training=False, return_dict=True).feature_maps

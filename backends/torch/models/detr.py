@@ -30,11 +30,10 @@ class DetrConvEncoder(nn.Module):
 
     def __init__(self, config: DetrConfig):
         super().__init__()
-        self.model = build_backbone(config.backbone_config)
+        self.model = build_backbone(config.own_backbone_config)
         freeze_batch_norms(self.model)
-        if config.freezes_backbone:
-            for parameter in self.model.parameters():
-                parameter.requires_grad_(False)
+        for name, parameter in self.model.named_parameters():
+            parameter.requires_grad_(config.backbone_parameter_trainable(name))
 
     def forward(self, pixel_values, pixel_mask):
         features = self.model(pixel_values, return_dict=True).feature_maps
