@@ -65,6 +65,7 @@ class FlaxTapasEmbeddings(nn.Module):
             if c.reset_position_index_per_cell:
                 position_ids = positions_per_cell(token_type_ids, c.max_position_embeddings)
             else:
+                c.encoder_options().check_length(embeds.shape[1])
                 position_ids = jnp.arange(embeds.shape[1])[None]
         embeds = embeds + table(c.max_position_embeddings, "position_embeddings")(jnp.asarray(position_ids, "i4"))
         for i, size in enumerate(c.type_vocab_sizes):

@@ -61,6 +61,7 @@ class TFTapasEmbeddings(Layer):
             if self.config.reset_position_index_per_cell:
                 position_ids = positions_per_cell(token_type_ids, self.config.max_position_embeddings)
             else:
+                self.config.encoder_options().check_length(embeds.shape[1])
                 position_ids = tf.range(tf.shape(embeds)[1])[None]
         embeds = embeds + self.position_embeddings(position_ids)
         for i, table in enumerate(self.token_type_embeddings):

@@ -58,6 +58,7 @@ class TapasEmbeddings(nn.Module):
             if self.config.reset_position_index_per_cell:
                 position_ids = positions_per_cell(token_type_ids, self.config.max_position_embeddings)
             else:
+                self.config.encoder_options().check_length(embeds.shape[1])
                 position_ids = torch.arange(embeds.shape[1], device=embeds.device)[None]
         embeds = embeds + self.position_embeddings(position_ids)
         for i in range(len(self.config.type_vocab_sizes)):
