@@ -119,3 +119,47 @@ def test_labels_are_refused_outside_pytorch(backend):
     with pytest.raises(NotImplementedError, match="PyTorch only"):
         model(**inputs, labels=labels)
 
+
+
+LOSS_CASES = {"detection": ("DetrForObjectDetection", False), "detection_auxiliary": ("DetrForObjectDetection", True),
+              "segmentation": ("DetrForSegmentation", False), "segmentation_auxiliary": ("DetrForSegmentation", True)}  # fmt: skip
+
+
+def reference_labels(losses, case: str) -> list[dict]:
+    labels = []
+    for i in range(2):
+        prefix = f"label_{case}_{i}_"
+        labels.append({k[len(prefix):]: losses[k] for k in losses.files if k.startswith(prefix)})
+    return labels
+
+
+@pytest.mark.parametrize("case", sorted(LOSS_CASES))
+def test_loss_from_labels_matches_transformers(case):
+    """Total loss and every loss_dict entry as transformers 4.57.6 computes them (scripts/reference/detr_loss.py)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    head, auxiliary = LOSS_CASES[case]
+    losses = np.load(MODELS.parent / "detr_loss" / "losses.npz")
+    model = getattr(autoload, "AutoModelForObjectDetection" if head == "DetrForObjectDetection"
+                    else "AutoModelForImageSegmentation").from_pretrained(DETR / head, auxiliary_loss=auxiliary)  # fmt: skip
+    inputs = dict(np.load(DETR / head / "inputs.npz"))
+    labels = [{k: torch.from_numpy(v) for k, v in t.items()} for t in reference_labels(losses, case)]
+    with torch.no_grad():
+        output = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, labels=labels)
+    expected = {k[len(case) + 1:]: losses[k] for k in losses.files
+                if k.startswith(case + "_") and not k.startswith(case + "_auxiliary")}  # fmt: skip
+    assert set(output.loss_dict) == set(expected) - {"loss"}
+    np.testing.assert_allclose(output.loss.numpy(), expected["loss"], atol=1e-4, rtol=0)
+    for key, value in output.loss_dict.items():
+        np.testing.assert_allclose(value.numpy(), expected[key], atol=1e-4, rtol=0, err_msg=key)
+    assert (output.auxiliary_outputs is not None) == auxiliary
+
+
+def test_loss_without_scipy_is_a_clear_error(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setitem(__import__("sys").modules, "scipy.optimize", None)
+    model = autoload.AutoModelForObjectDetection.from_pretrained(DETR / "DetrForObjectDetection")
+    inputs = dict(np.load(DETR / "DetrForObjectDetection" / "inputs.npz"))
+    labels = [{"class_labels": torch.tensor([1]), "boxes": torch.tensor([[0.5, 0.5, 0.2, 0.2]])}] * 2
+    with pytest.raises(autoload.errors.BackendNotAvailableError, match="scipy"):
+        model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, labels=labels)

@@ -21,6 +21,7 @@ from ..blocks.detection import (
     position_embedding,
     resize_nearest,
 )
+from ..blocks.matching_losses import detr_loss
 from ..blocks.vision import check_pixel_values
 from ..modeling import PreTrainedModel
 
@@ -145,13 +146,6 @@ class DetrModel(DetrPreTrainedModel):
             encoder_attentions=encoded.attentions, intermediate_hidden_states=decoded.intermediate_hidden_states,
         )  # fmt: skip
         return self._finish(result, return_dict)
-
-
-def detr_loss(detector, decoded, logits, pred_boxes, pred_masks, labels):
-    raise NotImplementedError(
-        "DETR's training loss from `labels` (Hungarian matching) is not implemented in autoload yet; call the model "
-        "without labels and compute the loss yourself."
-    )
 
 
 def seq2seq_fields(decoded, encoded) -> dict:
