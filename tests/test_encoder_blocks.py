@@ -255,6 +255,26 @@ def test_native_files_load_in_every_framework(tmp_path, model_type, writer):
         np.testing.assert_allclose(run(model, reader, **inputs)["logits"], want, atol=1e-4, err_msg=reader)
 
 
+def test_albert_tf_h5_carries_the_decoder_bias_copy_transformers_scores_with(tmp_path):
+    """transformers' TF ALBERT adds predictions/decoder/bias (not predictions/bias) to its scores, so our
+    tf_model.h5 holds both; every framework reads the file back with nothing missing or unused."""
+    from autoload.weights.tf_h5 import read_tf_h5
+
+    folder, torch_model = saved(tmp_path, "albert", "MODEL_FOR_MASKED_LM", embedding_size=4, **TINY)
+    inputs = {"input_ids": ids(5, 2)}
+    want = run(torch_model, "torch", **inputs)["logits"]
+    load(folder, "tf", "MODEL_FOR_MASKED_LM").save_pretrained(tmp_path / "tf")
+    stored = read_tf_h5(tmp_path / "tf" / "tf_model.h5")
+    prefix = "tf_albert_for_masked_lm/predictions/"
+    np.testing.assert_array_equal(stored[prefix + "decoder/bias:0"], stored[prefix + "bias:0"])
+    assert np.abs(stored[prefix + "bias:0"]).max() > 0
+    for reader in ("torch", "tf", "flax"):
+        flags = {} if reader == "tf" else {"from_tf": True}
+        model, info = load(tmp_path / "tf", reader, "MODEL_FOR_MASKED_LM", output_loading_info=True, **flags)
+        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (reader, info)
+        np.testing.assert_allclose(run(model, reader, **inputs)["logits"], want, atol=1e-4, err_msg=reader)
+
+
 # -- configs as real Hub checkpoints write them (fields the tiny fixtures leave out), sizes shrunk ----------------
 REAL_CONFIGS = {
     # albert-base-v2: factorised embeddings, integer dropouts, fields of the original code transformers ignores

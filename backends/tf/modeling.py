@@ -132,6 +132,9 @@ class TFPreTrainedModel(keras.Model):
     _tied_weights_keys: list[str] = []
     # Patterns of checkpoint keys the model has no variable for by design (aliases, unused tables).
     _keys_to_ignore_on_load_unexpected: list[str] = []
+    # tf_model.h5 only: a variable also written under a second name (name suffix -> the copy's suffix), where
+    # transformers' TF class keeps two variables for one canonical weight and reads the copy.
+    _h5_copies: dict[str, str] = {}
     # TF base models nest their layers under the base prefix (`bert/…`) where PyTorch base models
     # have none; their canonical names drop it, so both frameworks name the same tensor alike.
     is_base_model = False
@@ -295,8 +298,12 @@ class TFPreTrainedModel(keras.Model):
                 state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
             write_sharded(state, save_directory, "safetensors", max_shard_size, variant=check_variant(variant))
         else:
-            write_sharded(_NumpyView({tf_name + ":0": variable for tf_name, variable in variables.items()}),
-                          save_directory, "tf", max_shard_size, variant=check_variant(variant))  # fmt: skip
+            named = {tf_name + ":0": variable for tf_name, variable in variables.items()}
+            for tf_name, variable in variables.items():
+                for suffix, copy_suffix in self._h5_copies.items():
+                    if tf_name.endswith(suffix):
+                        named[tf_name.removesuffix(suffix) + copy_suffix + ":0"] = variable
+            write_sharded(_NumpyView(named), save_directory, "tf", max_shard_size, variant=check_variant(variant))
         if saved_model:  # transformers' TF layout: saved_model/<version>/
             self.export(os.path.join(save_directory, "saved_model", str(version)))
 

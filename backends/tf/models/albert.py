@@ -137,8 +137,10 @@ class TFAlbertPreTrainedModel(TFPreTrainedModel):
     config_class = AlbertConfig
     base_model_prefix = "albert"
     main_layer_class = TFAlbertMainLayer
-    # transformers' TF head keeps a copy of the bias under predictions/decoder/bias; ours reads predictions.bias.
+    # transformers' TF head keeps a copy of the bias under predictions/decoder/bias and scores with that copy; ours
+    # reads predictions.bias and writes the copy into tf_model.h5 for transformers.
     _keys_to_ignore_on_load_unexpected = [r"position_ids$", r"predictions\.decoder\.(weight|bias)$"]
+    _h5_copies = {"/predictions/bias": "/predictions/decoder/bias"}
 
 
 class TFAlbertModel(TFBaseModel, TFAlbertPreTrainedModel):
