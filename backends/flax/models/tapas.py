@@ -138,9 +138,6 @@ class FlaxTapasForQuestionAnsweringModule(nn.Module):
                                       "autoload; train with TapasForQuestionAnswering (PyTorch), or call without "
                                       "labels for the logits.")  # fmt: skip
         c = self.config
-        if not c.select_one_column:
-            raise ValueError("TapasForQuestionAnswering without labels restricts the selection to one column, "
-                             "which needs config.select_one_column=True (transformers fails here too).")
         encoded = FlaxTapasModule(c, dtype=self.dtype, name="tapas")(
             input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, deterministic=deterministic,
             **kwargs)  # fmt: skip
@@ -156,9 +153,12 @@ class FlaxTapasForQuestionAnsweringModule(nn.Module):
         column_weights = self.param("column_output_weights", init, (c.hidden_size,))
         column_bias = self.param("column_output_bias", nn.initializers.zeros, ())
         logits = (jnp.einsum("bsj,j->bs", hidden, weights) + bias) / c.temperature
+        # Without select_one_column (where transformers fails) the logits stay the per-token selection scores; the
+        # column weights are the checkpoint's all the same.
         col_logits = column_logits(hidden, column_weights, column_bias, table, cell_mask,
                                    c.allow_empty_column_selection)  # fmt: skip
-        logits = select_one_column(logits, col_logits, table, cell_mask)
+        if c.select_one_column:
+            logits = select_one_column(logits, col_logits, table, cell_mask)
         logits_aggregation = None
         if c.num_aggregation_labels > 0:
             classifier = dense(c.num_aggregation_labels, c.initializer_range, self.dtype, "aggregation_classifier")

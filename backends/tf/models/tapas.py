@@ -1,6 +1,6 @@
 """TAPAS in TensorFlow (Keras 3): BERT's encoder blocks under TAPAS's embeddings, named like transformers' TF
 TAPAS (`tapas/embeddings/token_type_embeddings_0/embeddings`, …) so tf_model.h5 files interchange, BERT's
-masked-LM head, and the table question-answering head (inference; its training loss is PyTorch-only)."""
+masked-LM head, and the table question-answering head with its training loss."""
 
 from __future__ import annotations
 
@@ -122,6 +122,10 @@ class Table:
         sums = tf.einsum("bs,bsn->bn", tf.cast(values, tf.float32), self.one_hot)
         return sums / tf.maximum(self.counts, 1.0)
 
+    def cell_max(self, values):
+        """Max of non-negative token values per cell; 0 for empty cells."""
+        return tf.reduce_max(tf.cast(values, tf.float32)[:, :, None] * self.one_hot, axis=1)
+
     def column_sum(self, cell_values):
         return tf.matmul(cell_values, self.cell_to_column)
 
@@ -151,9 +155,153 @@ def select_one_column(token_logits, col_logits, table: Table, cell_mask):
     return table.gather(masked)
 
 
+def bernoulli_log_prob(logits, values):
+    return -tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(values, logits.dtype), logits=logits)
+
+
+def single_column_loss(token_logits, col_logits, labels, table: Table, cell_mask):
+    """The hierarchical cell-selection loss per example (see the PyTorch function of the same role)."""
+    labels_per_column = tf.einsum("bs,bsc->bc", tf.cast(labels, tf.float32), tf.one_hot(table.column, table.columns))
+    no_cell_selected = tf.reduce_max(labels_per_column, axis=-1) == 0
+    column_label = tf.where(no_cell_selected, 0, tf.argmax(labels_per_column, axis=-1, output_type=tf.int32))
+    column_loss = -tf.gather(tf.nn.log_softmax(col_logits, axis=-1), column_label, batch_dims=1)
+    logits_per_cell = table.cell_mean(token_logits)
+    column_mask = tf.cast(table.column_of_cell[None] == column_label[:, None], tf.float32)
+    cell_log_prob = bernoulli_log_prob(logits_per_cell, table.cell_max(labels))
+    cell_loss = -tf.reduce_sum(cell_log_prob * column_mask * cell_mask, axis=1) / (
+        tf.reduce_sum(column_mask * cell_mask, axis=1) + EPSILON_ZERO_DIVISION)  # fmt: skip
+    return column_loss + tf.where(no_cell_selected, tf.zeros_like(cell_loss), cell_loss)
+
+
+def huber(prediction, target, delta: float):
+    errors = tf.abs(prediction - target)
+    return tf.where(errors < delta, 0.5 * errors**2, errors * delta - 0.5 * delta**2)
+
+
+class TapasLoss:
+    """transformers' TAPAS training loss in TF (the PyTorch TapasForQuestionAnswering documents each part);
+    the Gumbel-sampled variants (use_gumbel_for_cells / use_gumbel_for_aggregation) are PyTorch-only."""
+
+    def __init__(self, config: TapasConfig, aggregation_classifier):
+        self.config, self.aggregation_classifier = config, aggregation_classifier
+        if config.use_gumbel_for_cells or config.use_gumbel_for_aggregation:
+            raise NotImplementedError("TFTapasForQuestionAnswering: the Gumbel-sampled TAPAS loss "
+                                      "(use_gumbel_for_cells / use_gumbel_for_aggregation) is computed by the PyTorch "
+                                      "class only.")  # fmt: skip
+
+    def __call__(self, logits, col_logits, logits_aggregation, pooled, table, cell_mask, input_mask, table_mask,
+                 labels, aggregation_labels, float_answer, numeric_values, numeric_values_scale):  # fmt: skip
+        config = self.config
+        supervised = config.supervised_aggregation
+        aggregate_mask = None
+        if not supervised:
+            if float_answer is None:
+                raise ValueError("You have to specify float answers in order to calculate the aggregate mask")
+            aggregate_mask = self.aggregate_mask(tf.cast(float_answer, tf.float32), pooled, labels)
+        if config.average_logits_per_cell:
+            logits = table.gather(table.cell_mean(logits))
+        if not config.select_one_column:
+            labels_float = tf.cast(labels, tf.float32)
+            weight = tf.where(labels_float == 0, 1.0, float(config.positive_label_weight))
+            per_token = -bernoulli_log_prob(logits, labels_float) * weight
+            selection = tf.reduce_sum(per_token * input_mask, 1) / (tf.reduce_sum(input_mask, 1) + EPSILON_ZERO_DIVISION)
+        else:
+            selection = single_column_loss(logits, col_logits, labels, table, cell_mask)
+            logits = select_one_column(logits, col_logits, table, cell_mask)
+        total = tf.zeros(())
+        if config.disable_per_token_loss:
+            pass
+        elif supervised:
+            total += tf.reduce_mean(selection)
+        else:
+            total += tf.reduce_mean(selection * (1.0 - aggregate_mask))
+        if config.num_aggregation_labels > 0:
+            if supervised and aggregation_labels is None:
+                raise ValueError("You have to specify aggregation labels in order to calculate the aggregation loss")
+            extra = self.aggregation_loss(logits_aggregation, aggregate_mask, aggregation_labels)
+            if config.use_answer_as_supervision:
+                if numeric_values is None or numeric_values_scale is None:
+                    raise ValueError("You have to specify numeric values and numeric values scale in order to "
+                                     "calculate the regression loss")  # fmt: skip
+                answer_loss, keep = self.regression_loss(tf.cast(float_answer, tf.float32), aggregate_mask, logits,
+                                                         tf.cast(numeric_values, tf.float32),
+                                                         tf.cast(numeric_values_scale, tf.float32), table_mask,
+                                                         logits_aggregation)  # fmt: skip
+                extra = (extra + answer_loss) * keep
+            total += tf.reduce_mean(extra)
+        return total, logits
+
+    def aggregate_mask(self, answer, pooled, labels):
+        preference = self.config.cell_selection_preference
+        if preference is None:
+            raise ValueError("TapasConfig.cell_selection_preference must be set to train aggregation from answers "
+                             "(use_answer_as_supervision=True).")  # fmt: skip
+        probs = tf.nn.softmax(self.aggregation_classifier(pooled), axis=-1)
+        pick_cells = (tf.reduce_sum(probs[:, 1:], 1) <= preference) & (tf.reduce_sum(labels, 1) > 0)
+        numeric = tf.cast(~tf.math.is_nan(answer), tf.float32)
+        return tf.stop_gradient(tf.where(pick_cells, tf.zeros_like(numeric), numeric))
+
+    def aggregation_loss(self, logits_aggregation, aggregate_mask, aggregation_labels):
+        config = self.config
+        log_probs = tf.nn.log_softmax(logits_aggregation, axis=-1)
+        if config.use_answer_as_supervision:
+            target = tf.zeros(tf.shape(logits_aggregation)[:1], tf.int32)
+        else:
+            target = tf.cast(aggregation_labels, tf.int32)
+        loss = -tf.gather(log_probs, target, batch_dims=1)
+        if config.use_answer_as_supervision:
+            loss = loss * (1 - aggregate_mask)
+            mass = tf.reduce_sum(tf.nn.softmax(logits_aggregation, axis=-1)[:, 1:], 1)
+            loss = loss - tf.math.log(mass) * aggregate_mask
+        return config.aggregation_loss_weight * loss
+
+    def expected_result(self, token_logits, numeric_values, numeric_values_scale, table_mask, logits_aggregation):
+        config = self.config
+        scaled = tf.sigmoid(token_logits) / numeric_values_scale * table_mask
+        count = tf.reduce_sum(scaled, 1)
+        values = tf.where(tf.math.is_nan(numeric_values), tf.zeros_like(numeric_values), numeric_values)
+        total = tf.reduce_sum(scaled * values, 1)
+        approximation = config.average_approximation_function
+        if approximation == "ratio":
+            average = total / (count + EPSILON_ZERO_DIVISION)
+        else:
+            others = tf.reduce_sum(scaled, 1, keepdims=True) - scaled + 1
+            if approximation == "first_order":
+                average = tf.reduce_sum(values * scaled / others, 1)
+            else:
+                variance = scaled * (1 - scaled)
+                var = tf.reduce_sum(variance, 1, keepdims=True) - variance
+                average = tf.reduce_sum(values * scaled * (var / tf.square(others) + 1) / others, 1)
+        ops = tf.nn.softmax(logits_aggregation[:, 1:] / config.aggregation_temperature, axis=-1)
+        if ops.shape[-1] != 3:
+            raise ValueError("The regression loss weighs SUM, AVERAGE and COUNT, so it needs num_aggregation_labels=4 "
+                             f"(NONE first); the config has {config.num_aggregation_labels}.")  # fmt: skip
+        return tf.reduce_sum(tf.stack([total, average, count], 1) * ops, 1)
+
+    def regression_loss(self, answer, aggregate_mask, token_logits, numeric_values, numeric_values_scale,
+                        table_mask, logits_aggregation):  # fmt: skip
+        config = self.config
+        expected = self.expected_result(token_logits, numeric_values, numeric_values_scale, table_mask,
+                                        logits_aggregation)  # fmt: skip
+        answer = tf.where(tf.math.is_nan(answer), tf.zeros_like(answer), answer)
+        if config.use_normalized_answer_loss:
+            normalizer = tf.stop_gradient(tf.maximum(tf.abs(expected), tf.abs(answer)) + EPSILON_ZERO_DIVISION)
+            loss = huber(expected / normalizer * aggregate_mask, answer / normalizer * aggregate_mask, 1.0)
+        else:
+            if config.huber_loss_delta is None:
+                raise ValueError("TapasConfig.huber_loss_delta must be set for the regression loss (or set "
+                                 "use_normalized_answer_loss=True).")  # fmt: skip
+            loss = huber(expected * aggregate_mask, answer * aggregate_mask, config.huber_loss_delta)
+        if config.answer_loss_cutoff is None:
+            keep = tf.ones_like(loss)
+        else:
+            keep = 1.0 - tf.cast(loss > config.answer_loss_cutoff, tf.float32)
+        return config.answer_loss_importance * (loss * aggregate_mask), keep
+
+
 class TFTapasForQuestionAnswering(TFTaskModel, TFTapasPreTrainedModel):
-    """Cell selection restricted to one column, and aggregation on the pooled output (see the PyTorch class).
-    The training loss is computed by the PyTorch class only; passing labels here is refused."""
+    """Cell selection restricted to one column, and aggregation on the pooled output (see the PyTorch class), with
+    transformers' training loss when labels are given (TapasLoss)."""
 
     output_class = out.TableQuestionAnsweringOutput
 
@@ -171,10 +319,6 @@ class TFTapasForQuestionAnswering(TFTaskModel, TFTapasPreTrainedModel):
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, table_mask=None, labels=None,
              aggregation_labels=None, float_answer=None, numeric_values=None, numeric_values_scale=None,
              training=False, return_dict=True, **kwargs):  # fmt: skip
-        if labels is not None:
-            raise NotImplementedError("TFTapasForQuestionAnswering does not compute the TAPAS training loss in "
-                                      "autoload; train with TapasForQuestionAnswering (PyTorch), or call without "
-                                      "labels for the logits.")  # fmt: skip
         config = self.config
         encoded = self.encode(input_ids, training, attention_mask=attention_mask, token_type_ids=token_type_ids,
                               **kwargs)  # fmt: skip
@@ -183,16 +327,27 @@ class TFTapasForQuestionAnswering(TFTaskModel, TFTapasPreTrainedModel):
         token_type_ids = token_types_or_zeros(token_type_ids, shape)
         table = Table(token_type_ids, config)
         mask = tf.ones(shape[:2], tf.float32) if attention_mask is None else tf.cast(attention_mask, tf.float32)
+        if table_mask is None:
+            table_mask = tf.cast(token_type_ids[..., ROW_IDS] > 0, tf.float32)
         cell_mask = table.cell_mean(mask)
         logits = (tf.einsum("bsj,j->bs", hidden, self.output_weights) + self.output_bias) / config.temperature
-        if not config.select_one_column:
-            raise ValueError("TapasForQuestionAnswering without labels restricts the selection to one column, "
-                             "which needs config.select_one_column=True (transformers fails here too).")
-        col_logits = column_logits(hidden, self.column_output_weights, self.column_output_bias, table, cell_mask,
-                                   config.allow_empty_column_selection)  # fmt: skip
-        logits = select_one_column(logits, col_logits, table, cell_mask)
+        col_logits = None
+        if config.select_one_column:
+            col_logits = column_logits(hidden, self.column_output_weights, self.column_output_bias, table, cell_mask,
+                                       config.allow_empty_column_selection)  # fmt: skip
         logits_aggregation = None
         if config.num_aggregation_labels > 0:
             logits_aggregation = self.aggregation_classifier(encoded.pooler_output)
-        result = out.from_encoded(self.output_class, encoded, logits=logits, logits_aggregation=logits_aggregation)
+        loss = None
+        if labels is not None:
+            classifier = getattr(self, "aggregation_classifier", None)
+            loss, logits = TapasLoss(config, classifier)(
+                logits, col_logits, logits_aggregation, encoded.pooler_output, table, cell_mask, mask,
+                tf.cast(table_mask, tf.float32), labels, aggregation_labels, float_answer, numeric_values,
+                numeric_values_scale)  # fmt: skip
+        elif col_logits is not None:
+            logits = select_one_column(logits, col_logits, table, cell_mask)
+        # Without select_one_column (where transformers fails) the logits stay the per-token selection scores.
+        result = out.from_encoded(self.output_class, encoded, loss=loss, logits=logits,
+                                  logits_aggregation=logits_aggregation)  # fmt: skip
         return out.finish(result, return_dict)

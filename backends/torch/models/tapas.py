@@ -214,11 +214,9 @@ class TapasForQuestionAnswering(TaskModel, TapasPreTrainedModel):
             loss, logits = self.table_loss(logits, col_logits, logits_aggregation, encoded.pooler_output, table,
                                            cell_mask, attention_mask.float(), table_mask.float(), labels,
                                            aggregation_labels, float_answer, numeric_values, numeric_values_scale)
-        else:
-            if col_logits is None:
-                raise ValueError("TapasForQuestionAnswering without labels restricts the selection to one column, "
-                                 "which needs config.select_one_column=True (transformers fails here too).")
+        elif col_logits is not None:
             _, logits = single_column_selection(logits, col_logits, torch.zeros_like(logits), table, cell_mask)
+        # Without select_one_column (where transformers fails) the logits stay the per-token selection scores.
         result = out.from_encoded(self.output_class, encoded, loss=loss, logits=logits,
                                   logits_aggregation=logits_aggregation)  # fmt: skip
         return self._finish(result, return_dict)
