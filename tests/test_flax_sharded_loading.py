@@ -82,6 +82,12 @@ def test_safetensors_slices_are_read_from_disk(tmp_path):
     write_safetensors(_Bfloat16Bits({"b": bits}), tmp_path / "b.safetensors")
     kept = SafetensorsReader(tmp_path / "b.safetensors", keep_bf16=True)
     np.testing.assert_array_equal(kept.read_slice("b", (slice(None), slice(3, 6))), bits[:, 3:6])
+    cube = np.arange(120, dtype=np.int16).reshape(5, 4, 6)
+    write_safetensors({"c": cube}, tmp_path / "c.safetensors")
+    reader = SafetensorsReader(tmp_path / "c.safetensors")
+    for index in [(slice(1, 3),), (slice(None), slice(2, 4)), (slice(0, 5), slice(1, 2), slice(3, 6)),
+                  (slice(2, 2),), (slice(4, 9), slice(None), slice(0, 1))]:  # fmt: skip
+        np.testing.assert_array_equal(reader.read_slice("c", index), cube[index])
 
 
 class _Bfloat16Bits(dict):

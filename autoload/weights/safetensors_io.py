@@ -136,7 +136,6 @@ class SafetensorsReader(Mapping):
         self.path = os.fspath(path)
         self._entries, self.metadata, self._data_start = read_header(self.path)
         self._keep_bf16 = keep_bf16
-        self._handle = None  # safetensors' own reader, opened by the first read_slice
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self._entries[name]["shape"])
@@ -159,24 +158,35 @@ class SafetensorsReader(Mapping):
         return array
 
     def read_slice(self, name: str, index: tuple) -> np.ndarray:
-        """Only the part `index` (a tuple of slices, one per leading axis) of a tensor, read through
-        safetensors' memory-mapped get_slice, so a sharded load never holds a whole tensor. bfloat16 comes
-        as raw bits or widened, as __getitem__ gives it (numpy has no bfloat16 for get_slice to return)."""
+        """Only the part `index` (a tuple of step-1 slices, one per leading axis) of a tensor: each contiguous run
+        of it is read from disk straight into the result, so a sharded load holds its slice and nothing more.
+        (A memory map, as safetensors' get_slice uses, would make a column slice resident in every page of the
+        whole tensor: three times the slice for half the columns.) bfloat16 comes as __getitem__ gives it."""
         entry = self._entries[name]
-        if entry["dtype"] == "BF16":
-            start, end = entry["data_offsets"]
-            mapped = np.memmap(self.path, dtype="<u2", mode="r", offset=self._data_start + start,
-                               shape=tuple(entry["shape"])) if end > start else np.empty(entry["shape"], "<u2")  # fmt: skip
-            part = np.array(mapped[tuple(index)], order="C")
-            del mapped
-            return part if self._keep_bf16 else bf16_bits_to_float32(part)
-        if not index or math.prod(entry["shape"]) == 0:
-            return self[name][tuple(index)]
-        if self._handle is None:
-            from safetensors import safe_open
-
-            self._handle = safe_open(self.path, framework="numpy")
-        return np.ascontiguousarray(self._handle.get_slice(name)[tuple(index)])
+        shape = tuple(entry["shape"])
+        index = tuple(index) + (slice(None),) * (len(shape) - len(index))
+        if len(index) != len(shape) or not all(isinstance(s, slice) and s.step in (None, 1) for s in index):
+            return self[name][index]
+        bounds = [s.indices(n)[:2] for s, n in zip(index, shape)]
+        partial = [axis for axis, (a, b) in enumerate(bounds) if (a, b) != (0, shape[axis])]
+        if not partial:
+            return self[name]
+        is_bf16 = entry["dtype"] == "BF16"
+        stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
+        part = aligned_empty([max(0, b - a) for a, b in bounds], stored)
+        if part.size:
+            last = partial[-1]  # axes after it are whole: each run is contiguous in the file
+            strides = [math.prod(shape[axis + 1 :]) for axis in range(len(shape))]
+            run = (bounds[last][1] - bounds[last][0]) * strides[last] * stored.itemsize
+            out = part.reshape(-1).view(np.uint8).data
+            base = self._data_start + entry["data_offsets"][0]
+            with open(self.path, "rb", buffering=0) as f:
+                for n, lead in enumerate(np.ndindex(*part.shape[:last])):
+                    first = sum((bounds[axis][0] + i) * strides[axis] for axis, i in enumerate(lead))
+                    f.seek(base + (first + bounds[last][0] * strides[last]) * stored.itemsize)
+                    if f.readinto(out[n * run : (n + 1) * run]) != run:
+                        raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+        return bf16_bits_to_float32(part) if is_bf16 and not self._keep_bf16 else part
 
     def __contains__(self, name) -> bool:  # Mapping's default would read the tensor
         return name in self._entries
