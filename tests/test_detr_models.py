@@ -163,3 +163,49 @@ def test_loss_without_scipy_is_a_clear_error(monkeypatch):
     labels = [{"class_labels": torch.tensor([1]), "boxes": torch.tensor([[0.5, 0.5, 0.2, 0.2]])}] * 2
     with pytest.raises(autoload.errors.BackendNotAvailableError, match="scipy"):
         model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, labels=labels)
+
+
+def _saved(tmp_path, config, family):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = getattr(autoload, "Auto" + family).from_config(config)
+    with torch.no_grad():
+        for module in model.modules():  # GroupNorm / LayerNorm affine parameters away from the identity
+            if isinstance(module, (torch.nn.GroupNorm, torch.nn.LayerNorm)):
+                module.weight.add_(torch.randn_like(module.weight) * 0.1)
+                module.bias.add_(torch.randn_like(module.bias) * 0.1)
+    model.save_pretrained(tmp_path)
+    return tmp_path
+
+
+def test_maskformer_on_resnet_agrees_across_frameworks(tmp_path):
+    """MaskFormer on a ResNet backbone (the fixtures use MaskFormer's Swin) gives the same outputs in the three
+    frameworks."""
+    from autoload.models.maskformer import MaskFormerConfig
+    from autoload.testing import compare_backends
+
+    backbone = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 16, 32], depths=[1, 1, 1, 1], layer_type="basic",
+                            out_features=["stage1", "stage2", "stage3", "stage4"])  # fmt: skip
+    decoder = DetrConfig(d_model=16, decoder_attention_heads=2, encoder_attention_heads=2, decoder_layers=2,
+                         decoder_ffn_dim=16, num_queries=4)  # fmt: skip
+    config = MaskFormerConfig(backbone_config=backbone, decoder_config=decoder, fpn_feature_size=32,
+                              mask_feature_size=8, num_labels=3)  # fmt: skip
+    folder = _saved(tmp_path, config, "ModelForInstanceSegmentation")
+    pixels = np.random.default_rng(1).standard_normal((1, 3, 64, 48)).astype(np.float32)
+    report = compare_backends(folder, inputs={"pixel_values": pixels})
+    assert not report.problems and not report.skipped, report.problems
+    worst = {backend: max(diffs.values()) for backend, diffs in report.diffs.items()}
+    assert set(worst) == {"tf", "flax"} and max(worst.values()) < 1e-4, worst
+
+
+def test_maskformer_turns_a_swin_backbone_into_its_own_swin():
+    """As transformers does: a plain Swin backbone_config is built as MaskFormer's Swin returning all four stages."""
+    from autoload.models.maskformer import MaskFormerConfig
+    from autoload.models.swin import SwinConfig
+
+    config = MaskFormerConfig(backbone_config=SwinConfig(embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2],
+                                                         window_size=3, out_features=["stage4"]))  # fmt: skip
+    pixel = config.pixel_backbone_config
+    assert pixel.model_type == "maskformer-swin" and pixel.window_size == 3
+    assert pixel.out_features == ["stage1", "stage2", "stage3", "stage4"]
+    assert config.backbone_channels == [8, 16, 32, 64]
