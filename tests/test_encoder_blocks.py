@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,35 +277,10 @@ def test_albert_tf_h5_carries_the_decoder_bias_copy_transformers_scores_with(tmp
 
 
 # -- configs as real Hub checkpoints write them (fields the tiny fixtures leave out), sizes shrunk ----------------
-REAL_CONFIGS = {
-    # albert-base-v2: factorised embeddings, integer dropouts, fields of the original code transformers ignores
-    "albert": {"architectures": ["AlbertForMaskedLM"], "attention_probs_dropout_prob": 0, "bos_token_id": 2,
-               "classifier_dropout_prob": 0.1, "down_scale_factor": 1, "embedding_size": 8, "eos_token_id": 3,
-               "gap_size": 0, "hidden_act": "gelu_new", "hidden_dropout_prob": 0, "hidden_size": 16,
-               "initializer_range": 0.02, "inner_group_num": 1, "intermediate_size": 24, "layer_norm_eps": 1e-12,
-               "max_position_embeddings": 32, "model_type": "albert", "net_structure_type": 0,
-               "num_attention_heads": 2, "num_hidden_groups": 1, "num_hidden_layers": 3, "num_memory_blocks": 0,
-               "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": 40},
-    # google/electra-small-generator: embeddings narrower than the encoder, no summary fields
-    "electra": {"architectures": ["ElectraForMaskedLM"], "attention_probs_dropout_prob": 0.1, "embedding_size": 8,
-                "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 16, "initializer_range": 0.02,
-                "intermediate_size": 24, "layer_norm_eps": 1e-12, "max_position_embeddings": 32,
-                "model_type": "electra", "num_attention_heads": 2, "num_hidden_layers": 2, "pad_token_id": 0,
-                "type_vocab_size": 2, "vocab_size": 40},
-    # microsoft/mpnet-base (as sentence-transformers' all-mpnet-base-v2 ships it)
-    "mpnet": {"architectures": ["MPNetForMaskedLM"], "attention_probs_dropout_prob": 0.1, "bos_token_id": 0,
-              "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 16,
-              "initializer_range": 0.02, "intermediate_size": 24, "layer_norm_eps": 1e-05,
-              "max_position_embeddings": 34, "model_type": "mpnet", "num_attention_heads": 2, "num_hidden_layers": 2,
-              "pad_token_id": 1, "relative_attention_num_buckets": 32, "vocab_size": 40},
-    # xlm-roberta-base
-    "xlm-roberta": {"architectures": ["XLMRobertaForMaskedLM"], "attention_probs_dropout_prob": 0.1,
-                    "bos_token_id": 0, "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-                    "hidden_size": 16, "initializer_range": 0.02, "intermediate_size": 24, "layer_norm_eps": 1e-05,
-                    "max_position_embeddings": 34, "model_type": "xlm-roberta", "num_attention_heads": 2,
-                    "num_hidden_layers": 2, "output_past": True, "pad_token_id": 1, "type_vocab_size": 1,
-                    "vocab_size": 40},
-}  # fmt: skip
+HUB_CONFIGS = Path(__file__).parent / "fixtures" / "hub_configs"  # written by scripts/reference/hub_configs.py
+REAL_CONFIGS = {model_type: json.loads((HUB_CONFIGS / name / "config.json").read_text()) for model_type, name in
+                {"albert": "albert-base-v2", "electra": "google--electra-small-generator",
+                 "mpnet": "sentence-transformers--all-mpnet-base-v2", "xlm-roberta": "xlm-roberta-base"}.items()}  # fmt: skip
 
 
 @pytest.mark.parametrize("model_type", sorted(REAL_CONFIGS))
