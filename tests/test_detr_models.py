@@ -209,3 +209,20 @@ def test_maskformer_turns_a_swin_backbone_into_its_own_swin():
     assert pixel.model_type == "maskformer-swin" and pixel.window_size == 3
     assert pixel.out_features == ["stage1", "stage2", "stage3", "stage4"]
     assert config.backbone_channels == [8, 16, 32, 64]
+
+
+@pytest.mark.parametrize("case", ["plain", "auxiliary"])
+def test_maskformer_loss_matches_transformers(case):
+    """The loss from mask_labels and class_labels as transformers 4.57.6 computes it (with and without
+    use_auxiliary_loss; scripts/reference/maskformer_loss.py)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    folder = MODELS / "maskformer" / "MaskFormerForInstanceSegmentation"
+    losses = np.load(MODELS.parent / "detr_loss" / "maskformer_losses.npz")
+    model = autoload.AutoModelForInstanceSegmentation.from_pretrained(folder, use_auxiliary_loss=(case == "auxiliary"))
+    pixels = torch.from_numpy(np.load(folder / "inputs.npz")["pixel_values"])
+    masks = [torch.from_numpy(losses[f"{case}_{i}_mask_labels"]) for i in range(2)]
+    classes = [torch.from_numpy(losses[f"{case}_{i}_class_labels"]) for i in range(2)]
+    with torch.no_grad():
+        output = model(pixel_values=pixels, mask_labels=masks, class_labels=classes)
+    np.testing.assert_allclose(output.loss.numpy(), losses[f"{case}_loss"], atol=1e-4, rtol=0)

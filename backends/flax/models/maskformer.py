@@ -207,8 +207,8 @@ class MaskformerMLPPredictionHead(nn.Module):
 def refuse_labels(mask_labels, class_labels) -> None:
     if mask_labels is not None or class_labels is not None:
         raise NotImplementedError(
-            "MaskFormer's training loss from mask_labels / class_labels (Hungarian matching) is not implemented in "
-            "autoload; call the model without labels."
+            "MaskFormer's training loss from mask_labels / class_labels (Hungarian matching) is computed in PyTorch "
+            "only (MaskFormerForInstanceSegmentation); in Flax call the model without labels."
         )
 
 

@@ -183,8 +183,8 @@ class TFMaskformerMLPPredictionHead(Layer):
 def refuse_labels(mask_labels, class_labels) -> None:
     if mask_labels is not None or class_labels is not None:
         raise NotImplementedError(
-            "MaskFormer's training loss from mask_labels / class_labels (Hungarian matching) is not implemented in "
-            "autoload; call the model without labels."
+            "MaskFormer's training loss from mask_labels / class_labels (Hungarian matching) is computed in PyTorch "
+            "only (MaskFormerForInstanceSegmentation); in TensorFlow call the model without labels."
         )
 
 

@@ -152,3 +152,78 @@ def detr_loss(detector, decoded, logits, pred_boxes, pred_masks, labels):
         weights.update({f"{k}_{i}": v for i in range(config.decoder_layers - 1) for k, v in list(weights.items())})
     loss = sum(loss_dict[k] * weights[k] for k in loss_dict if k in weights)
     return loss, loss_dict, auxiliary_outputs
+
+
+# MaskFormer: queries matched to target masks by class probability, pairwise sigmoid focal and dice costs.
+
+
+def pairwise_dice(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    probability = logits.sigmoid().flatten(1)
+    numerator = 2 * probability @ targets.T
+    return 1 - (numerator + 1) / (probability.sum(-1)[:, None] + targets.sum(-1)[None, :] + 1)
+
+
+def pairwise_focal(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0):
+    probability = logits.sigmoid()
+    positive = alpha * (1 - probability) ** gamma * nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.ones_like(logits), reduction="none")
+    negative = (1 - alpha) * probability**gamma * nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.zeros_like(logits), reduction="none")
+    return (positive @ targets.T + negative @ (1 - targets).T) / logits.shape[1]
+
+
+@torch.no_grad()
+def match_masks(config, mask_logits, class_logits, mask_labels, class_labels):
+    assign = _assignment()
+    pairs = []
+    for probabilities, masks, targets, labels in zip(class_logits.softmax(-1), mask_logits, mask_labels, class_labels):
+        targets = nn.functional.interpolate(targets[:, None].to(masks), size=masks.shape[-2:], mode="nearest")
+        flat, target_flat = masks.flatten(1), targets[:, 0].flatten(1)
+        cost = (config.mask_weight * pairwise_focal(flat, target_flat) - probabilities[:, labels]
+                + config.dice_weight * pairwise_dice(flat, target_flat))  # fmt: skip
+        pairs.append(assign(cost.cpu()))
+    return [(torch.as_tensor(i, dtype=torch.int64), torch.as_tensor(j, dtype=torch.int64)) for i, j in pairs]
+
+
+def mask_losses(config, mask_logits, class_logits, mask_labels, class_labels, count) -> dict:
+    indices = match_masks(config, mask_logits, class_logits, mask_labels, class_labels)
+    source, target = _sources(indices), _targets(indices)
+    shape = [max(m.shape[i] for m in mask_labels) for i in range(3)]
+    padded = torch.zeros([len(mask_labels)] + shape, dtype=mask_labels[0].dtype, device=mask_labels[0].device)
+    for out, m in zip(padded, mask_labels):
+        out[: m.shape[0], : m.shape[1], : m.shape[2]].copy_(m)
+    target_masks = padded[target]
+    chosen = nn.functional.interpolate(mask_logits[source][:, None], size=target_masks.shape[-2:], mode="bilinear",
+                                       align_corners=False)[:, 0].flatten(1)  # fmt: skip
+    target_masks = target_masks.flatten(1)
+    weights = torch.ones(config.num_labels + 1, device=class_logits.device)
+    weights[-1] = config.no_object_weight
+    classes = torch.full(class_logits.shape[:2], config.num_labels, dtype=torch.int64, device=class_logits.device)
+    classes[source] = torch.cat([labels[j] for labels, (_, j) in zip(class_labels, indices)])
+    return {"loss_mask": sigmoid_focal_loss(chosen, target_masks, count),
+            "loss_dice": dice_loss(chosen, target_masks, count),
+            "loss_cross_entropy": nn.functional.cross_entropy(class_logits.transpose(1, 2), classes, weights)}  # fmt: skip
+
+
+def maskformer_loss(config, mask_logits, class_logits, auxiliary, mask_labels, class_labels):
+    """MaskFormerForInstanceSegmentation's loss from mask_labels (per image [targets, H, W]) and class_labels (per
+    image [targets]): the sum of the weighted mask, dice and cross-entropy losses, of the auxiliary predictions'
+    too (the loss_dict transformers builds is weighted in place before the sum)."""
+    device = class_logits.device
+    mask_labels = [torch.as_tensor(m).to(device=device, dtype=mask_logits.dtype) for m in mask_labels]
+    class_labels = [torch.as_tensor(c).to(device=device, dtype=torch.int64) for c in class_labels]
+    count = max(float(sum(len(c) for c in class_labels)), 1.0)
+    losses = mask_losses(config, mask_logits, class_logits, mask_labels, class_labels, count)
+    for i, extra in enumerate(auxiliary or []):
+        extra_losses = mask_losses(config, extra["masks_queries_logits"], extra["class_queries_logits"], mask_labels,
+                                   class_labels, count)  # fmt: skip
+        losses.update({f"{k}_{i}": v for k, v in extra_losses.items()})
+    weights = {"loss_cross_entropy": config.cross_entropy_weight, "loss_mask": config.mask_weight,
+               "loss_dice": config.dice_weight}  # fmt: skip
+    total = 0
+    for key, value in losses.items():
+        for name, weight in weights.items():
+            if name in key:
+                value = value * weight
+        total = total + value
+    return total

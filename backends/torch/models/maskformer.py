@@ -11,6 +11,7 @@ from autoload import outputs as out
 from autoload.models.maskformer import MaskFormerConfig
 
 from ..blocks.detection import DetrDecoder, build_backbone, flatten_map, resize_nearest, sine_positions
+from ..blocks.matching_losses import maskformer_loss
 from ..blocks.vision import check_pixel_values
 from ..modeling import PreTrainedModel
 
@@ -200,15 +201,13 @@ class MaskFormerForInstanceSegmentation(MaskFormerPreTrainedModel):
     def forward(self, pixel_values=None, mask_labels=None, class_labels=None, pixel_mask=None,
                 output_auxiliary_logits=None, output_hidden_states=None, output_attentions=None, return_dict=None,
                 **kwargs):  # fmt: skip
-        if mask_labels is not None or class_labels is not None:
-            raise NotImplementedError(
-                "MaskFormer's training loss from mask_labels / class_labels (Hungarian matching) is not implemented "
-                "in autoload; call the model without labels and compute the loss yourself."
-            )
         keep = self._flag(output_hidden_states, "output_hidden_states")
         outputs = self.model.run(pixel_values, self._flag(output_attentions, "output_attentions"),
                                  keep or self.config.use_auxiliary_loss)  # fmt: skip
         class_logits, mask_logits, auxiliary = self.logits(outputs)
+        loss = None
+        if mask_labels is not None and class_labels is not None:
+            loss = maskformer_loss(self.config, mask_logits, class_logits, auxiliary, mask_labels, class_labels)
         if not (self.config.output_auxiliary_logits if output_auxiliary_logits is None else output_auxiliary_logits):
             auxiliary = None
         fields = {f: getattr(outputs, f) for f in ("encoder_last_hidden_state", "pixel_decoder_last_hidden_state",
@@ -217,6 +216,7 @@ class MaskFormerForInstanceSegmentation(MaskFormerPreTrainedModel):
             fields.update({f: getattr(outputs, f) for f in ("encoder_hidden_states", "pixel_decoder_hidden_states",
                                                             "transformer_decoder_hidden_states", "hidden_states")})  # fmt: skip
         result = out.MaskFormerForInstanceSegmentationOutput(
-            class_queries_logits=class_logits, masks_queries_logits=mask_logits, auxiliary_logits=auxiliary, **fields
+            loss=loss, class_queries_logits=class_logits, masks_queries_logits=mask_logits, auxiliary_logits=auxiliary,
+            **fields,
         )
         return self._finish(result, return_dict)
