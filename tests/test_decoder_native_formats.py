@@ -1,0 +1,48 @@
+"""The pre-norm decoders transformers never had in TF or Flax (Gemma 2/3, Phi-3's fused projections, Qwen3's q/k
+norms, Mixtral's experts): the tf_model.h5 and flax_model.msgpack we write load in every other framework with
+nothing missing or unused and give the reference outputs. (PyTorch's files into TF and Flax: the parity
+fixtures; a framework reading its own format: the config-space round trips.)"""
+
+import importlib.util
+
+import pytest
+from conftest import MODELS, assert_matches_expected, read_fixture
+
+import autoload
+from autoload.families import auto_class_name
+
+FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+NATIVE = {"tf": "tf_model.h5", "flax": "flax_model.msgpack"}
+FROM = {"tf": "from_tf", "flax": "from_flax"}
+FOLDERS = ["gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Phi3ForCausalLM",
+           "qwen3/Qwen3ForCausalLM", "mixtral/MixtralForCausalLM"]  # fmt: skip
+
+
+def needs(backend: str) -> None:
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+
+
+def call(model, backend: str, inputs: dict, kwargs: dict):
+    if backend == "torch":
+        import torch
+
+        with torch.no_grad():
+            return model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, **kwargs)
+    return model(**inputs, **kwargs)
+
+
+@pytest.mark.parametrize("writer", ["tf", "flax"])
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_native_files_load_in_every_other_framework(folder, writer, tmp_path):
+    needs(writer)
+    meta, inputs, expected = read_fixture(MODELS / folder)
+    family = meta["family"]
+    getattr(autoload, auto_class_name(family, writer)).from_pretrained(MODELS / folder).save_pretrained(tmp_path)
+    assert (tmp_path / NATIVE[writer]).is_file() and not (tmp_path / "model.safetensors").exists()
+    for reader in sorted({"torch", "tf", "flax"} - {writer}):
+        needs(reader)
+        model, info = getattr(autoload, auto_class_name(family, reader)).from_pretrained(
+            tmp_path, output_loading_info=True, **{FROM[writer]: True})  # fmt: skip
+        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (reader, info)
+        assert_matches_expected(call(model, reader, inputs, meta["call_kwargs"]), expected)
