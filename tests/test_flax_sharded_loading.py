@@ -95,3 +95,15 @@ class _Bfloat16Bits(dict):
 
     def dtype(self, name) -> str:
         return "bfloat16"
+
+
+def test_a_reader_widened_bfloat16_is_written_back_as_bfloat16(tmp_path):
+    from autoload.weights import SafetensorsReader, write_safetensors
+
+    bits = np.array([0x3F80, 0xC2F7, 0x0001, 0x7F7F], np.uint16)
+    write_safetensors(_Bfloat16Bits({"b": bits}), tmp_path / "a.safetensors")
+    widened = SafetensorsReader(tmp_path / "a.safetensors")  # float32 arrays, dtype() "bfloat16"
+    write_safetensors(widened, tmp_path / "b.safetensors")
+    again = SafetensorsReader(tmp_path / "b.safetensors", keep_bf16=True)
+    assert again.dtype("b") == "bfloat16"
+    np.testing.assert_array_equal(again["b"], bits)

@@ -104,3 +104,8 @@ class _with_progress:
     def shape(self, key):
         getter = getattr(self._state, "shape", None)
         return getter(key) if callable(getter) else self._state[key].shape
+
+    def dtype(self, key):
+        from ..loading import dtype_of
+
+        return dtype_of(self._state, key)

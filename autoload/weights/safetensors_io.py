@@ -201,6 +201,12 @@ class SafetensorsReader(Mapping):
 _CODES = {name: code for code, name in DTYPES.items()}
 
 
+def _float32_to_bf16_bits(array: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bits, rounding to nearest even (exact for values widened from bfloat16)."""
+    bits = np.ascontiguousarray(array, dtype="<f4").view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype("<u2")
+
+
 def write_safetensors(state: Mapping[str, np.ndarray], path, metadata: dict[str, str] | None = None) -> None:
     """Write name -> array to `path`; metadata defaults to {"format": "pt"}, which transformers expects.
 
@@ -225,6 +231,8 @@ def write_safetensors(state: Mapping[str, np.ndarray], path, metadata: dict[str,
         for name in state:
             entry = header[name]
             array = np.asarray(state[name])
+            if entry["dtype"] == "BF16" and array.dtype == np.float32:  # a reader's widened bfloat16: exact back
+                array = _float32_to_bf16_bits(array)
             if tuple(array.shape) != tuple(entry["shape"]) or array.dtype.itemsize != _ITEMSIZE[entry["dtype"]]:
                 raise ValueError(f"{name}: the array of shape {array.shape} and dtype {array.dtype} differs from "
                                  f"the announced {entry['shape']} {entry['dtype']}.")  # fmt: skip
