@@ -88,3 +88,17 @@ def test_native_files_load_in_another_framework(checkpoint, writer, reader, tmp_
     expected = dict(np.load(MODELS / checkpoint / "expected.npz"))
     meta = json.loads((MODELS / checkpoint / "fixture.json").read_text())
     assert_matches_expected(call(model, reader, inputs, meta["call_kwargs"]), expected, 1e-4)
+
+
+@pytest.mark.parametrize("backend", FRAMEWORK)
+def test_owlvit_detection_refuses_mismatched_widths(backend):
+    """transformers fails inside the class head's einsum; the config is refused before any weight is built."""
+    needs(backend)
+    from autoload.models.owlvit import OwlViTConfig
+
+    config = OwlViTConfig(text_config={"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1},
+                          vision_config={"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
+                                         "image_size": 8, "patch_size": 4}, projection_dim=6)  # fmt: skip
+    cls = registry.import_model_class(backend, "owlvit", CLASS_PREFIX[backend] + "OwlViTForObjectDetection")
+    with pytest.raises(ValueError, match="projection_dim"):
+        cls(config)

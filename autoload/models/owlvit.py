@@ -76,6 +76,14 @@ class OwlViTConfig(PretrainedConfig):
         self.logit_scale_init_value = logit_scale_init_value
         self.initializer_factor = 1.0
 
+    def check_detection_sizes(self) -> None:
+        """The detection head compares the patches' class embeddings (text_config.hidden_size wide) with the
+        projected text queries (projection_dim wide): the two must agree."""
+        if self.projection_dim != self.text_config.hidden_size:
+            raise ValueError(f"OwlViTForObjectDetection needs projection_dim ({self.projection_dim}) equal to "
+                             f"text_config.hidden_size ({self.text_config.hidden_size}): its class head compares "
+                             "embeddings of those two widths.")  # fmt: skip
+
     @classmethod
     def from_text_vision_configs(cls, text_config, vision_config, **kwargs):
         return cls(text_config=text_config.to_dict(), vision_config=vision_config.to_dict(), **kwargs)

@@ -4,15 +4,11 @@ prompt encoder for points, boxes and masks, and a two-way transformer mask decod
 from __future__ import annotations
 
 from ..configuration import PretrainedConfig
-
-_ACTIVATIONS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "quick_gelu", "silu", "tanh", "sigmoid")
+from ..encoder import check_activation
 
 
 def _check_activation(config, field: str = "hidden_act") -> None:
-    value = getattr(config, field)
-    if value not in _ACTIVATIONS:
-        raise ValueError(f"{type(config).__name__}: {field}={value!r} is not supported; use one of "
-                         f"{', '.join(_ACTIVATIONS)}.")  # fmt: skip
+    check_activation(getattr(config, field), field, type(config).__name__)
 
 
 def _check_divides(config, width: int, what: str) -> None:
@@ -119,6 +115,8 @@ class SamMaskDecoderConfig(PretrainedConfig):
         _check_activation(self)
         _check_divides(self, hidden_size, "hidden_size")
         _check_divides(self, hidden_size // attention_downsample_rate, "hidden_size // attention_downsample_rate")
+        # the two-way blocks' cross-attentions always halve the width (transformers' default rate 2)
+        _check_divides(self, hidden_size // 2, "hidden_size // 2")
         if hidden_size % 8:
             raise ValueError(f"SamMaskDecoderConfig: hidden_size ({hidden_size}) must be a multiple of 8 (the mask "
                              "upscaling has hidden_size / 4 and / 8 channels).")  # fmt: skip

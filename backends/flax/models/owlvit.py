@@ -133,6 +133,7 @@ class FlaxOwlViTForObjectDetectionModule(nn.Module):
 
     def setup(self):
         c = self.config
+        c.check_detection_sizes()
         self.owlvit = FlaxOwlViTModule(c)
         self.class_head = FlaxOwlViTClassPredictionHead(c)
         self.box_head = FlaxOwlViTBoxPredictionHead(c)

@@ -302,10 +302,11 @@ class SamTwoWayAttentionBlock(nn.Module):
             query = queries + query_pe
             queries = queries + self_attn(query, query, queries)
         queries = norm("layer_norm1")(queries)
-        cross = SamAttention(c, name="cross_attn_token_to_image")
+        # transformers builds the blocks' cross-attentions with its default rate 2, whatever the config says
+        cross = SamAttention(c, 2, name="cross_attn_token_to_image")
         queries = norm("layer_norm2")(queries + cross(queries + query_pe, keys + key_pe, keys, attention_similarity))
         queries = norm("layer_norm3")(queries + SamMLPBlock(c, name="mlp")(queries))
-        attended = SamAttention(c, name="cross_attn_image_to_token")(keys + key_pe, queries + query_pe, queries)
+        attended = SamAttention(c, 2, name="cross_attn_image_to_token")(keys + key_pe, queries + query_pe, queries)
         return queries, norm("layer_norm4")(keys + attended), attended
 
 

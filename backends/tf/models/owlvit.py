@@ -139,6 +139,7 @@ class TFOwlViTClassPredictionHead(Layer):
 class TFOwlViTForObjectDetection(TFOwlViTPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
+        config.check_detection_sizes()
         vision = config.vision_config
         self.owlvit = TFOwlViTMainLayer(config, name="owlvit")
         self.class_head = TFOwlViTClassPredictionHead(config, name="class_head")

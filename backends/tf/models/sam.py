@@ -337,12 +337,13 @@ class TFSamTwoWayAttentionBlock(Layer):
         eps = config.layer_norm_eps
         self.self_attn = TFSamAttention(config, downsample_rate=1, name="self_attn")
         self.layer_norm1 = layer_norm(eps, "layer_norm1")
-        self.cross_attn_token_to_image = TFSamAttention(config, name="cross_attn_token_to_image")
+        # transformers builds the blocks' cross-attentions with its default rate 2, whatever the config says
+        self.cross_attn_token_to_image = TFSamAttention(config, 2, name="cross_attn_token_to_image")
         self.layer_norm2 = layer_norm(eps, "layer_norm2")
         self.mlp = TFSamMLPBlock(config, name="mlp")
         self.layer_norm3 = layer_norm(eps, "layer_norm3")
         self.layer_norm4 = layer_norm(eps, "layer_norm4")
-        self.cross_attn_image_to_token = TFSamAttention(config, name="cross_attn_image_to_token")
+        self.cross_attn_image_to_token = TFSamAttention(config, 2, name="cross_attn_image_to_token")
         self.skip_first_layer_pe = skip_first_layer_pe
 
     def call(self, queries, keys, query_pe, key_pe, attention_similarity=None):

@@ -124,6 +124,7 @@ class OwlViTClassPredictionHead(nn.Module):
 class OwlViTForObjectDetection(OwlViTPreTrainedModel):
     def __init__(self, config: OwlViTConfig):
         super().__init__(config)
+        config.check_detection_sizes()
         vision = config.vision_config
         self.owlvit = OwlViTModel(config)
         self.class_head = OwlViTClassPredictionHead(config)

@@ -300,12 +300,13 @@ class SamTwoWayAttentionBlock(nn.Module):
         eps = config.layer_norm_eps
         self.self_attn = SamAttention(config, downsample_rate=1)
         self.layer_norm1 = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.cross_attn_token_to_image = SamAttention(config)
+        # transformers builds the blocks' cross-attentions with its default rate 2, whatever the config says
+        self.cross_attn_token_to_image = SamAttention(config, downsample_rate=2)
         self.layer_norm2 = nn.LayerNorm(config.hidden_size, eps=eps)
         self.mlp = SamMLPBlock(config)
         self.layer_norm3 = nn.LayerNorm(config.hidden_size, eps=eps)
         self.layer_norm4 = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.cross_attn_image_to_token = SamAttention(config)
+        self.cross_attn_image_to_token = SamAttention(config, downsample_rate=2)
         self.skip_first_layer_pe = skip_first_layer_pe
 
     def forward(self, queries, keys, query_pe, key_pe, attention_similarity=None):
