@@ -69,3 +69,34 @@ def test_tf_refuses_the_gumbel_loss_clearly():
     inputs = dict(np.load(QA / "inputs.npz"))
     with pytest.raises(NotImplementedError, match="Gumbel"):
         model(**inputs, **{k: reference[k] for k in EXTRAS})
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_question_over_a_small_table(backend):
+    """TapasTokenizer -> TapasForQuestionAnswering -> convert_logits_to_predictions, as transformers answers it
+    (scripts/reference/tapas_pipeline.py: a tiny random model over the tokenizer fixture's vocabulary)."""
+    pytest.importorskip({"torch": "torch", "tf": "tensorflow", "flax": "flax"}[backend])
+    folder = FIXTURES / "tapas_pipeline"
+    expected = json.loads((folder / "expected.json").read_text())
+    tokenizer = autoload.AutoTokenizer.from_pretrained(FIXTURES / "tokenizers" / "tapas")
+    inputs = tokenizer(table=expected["table"], queries=expected["queries"], padding="longest", return_tensors="np")
+    assert inputs["input_ids"].tolist() == expected["input_ids"]
+    assert inputs["token_type_ids"].tolist() == expected["token_type_ids"]
+    prefix = {"torch": "", "tf": "TF", "flax": "Flax"}[backend]
+    model = getattr(autoload, prefix + "AutoModelForTableQuestionAnswering").from_pretrained(folder)
+    if backend == "torch":
+        import torch
+
+        with torch.no_grad():
+            outputs = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+        logits, aggregation = outputs.logits.numpy(), outputs.logits_aggregation.numpy()
+    else:
+        outputs = model(**inputs)
+        logits, aggregation = np.asarray(outputs.logits), np.asarray(outputs.logits_aggregation)
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-3)  # cells outside the column sit near -10000
+    np.testing.assert_allclose(aggregation, expected["logits_aggregation"], atol=1e-4)
+    coordinates, indices = tokenizer.convert_logits_to_predictions(inputs, logits, aggregation,
+                                                                   cell_classification_threshold=expected["threshold"])
+    assert [[list(c) for c in cells] for cells in coordinates] == expected["answer_coordinates"]
+    assert [int(i) for i in indices] == expected["aggregation_indices"]
+    assert [model.config.aggregation_labels[i] for i in indices] == ["COUNT", "COUNT"]
