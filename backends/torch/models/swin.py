@@ -164,7 +164,7 @@ def shifted_window_mask(height: int, width: int, size: int, shift: int, dtype) -
         for cols in bounds:
             regions[:, rows, cols, :] = label
             label += 1
-    labels = window_partition(regions, size).view(-1, size * size)
+    labels = window_partition(regions, size).reshape(-1, size * size)
     differs = labels[:, None, :] != labels[:, :, None]
     return torch.zeros(differs.shape, dtype=dtype).masked_fill(differs, -100.0)
 
