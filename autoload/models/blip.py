@@ -125,5 +125,5 @@ ARCHITECTURES = {
     "MODEL_FOR_IMAGE_TEXT_TO_TEXT": "BlipForConditionalGeneration",
     "MODEL_FOR_VISUAL_QUESTION_ANSWERING": "BlipForQuestionAnswering",
 }
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
 HEADS = {}
