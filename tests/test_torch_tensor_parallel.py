@@ -80,3 +80,35 @@ def test_tp_plan_without_torchrun_says_how_to_launch(monkeypatch):
     monkeypatch.delenv("RANK", raising=False)
     with pytest.raises(RuntimeError, match="torchrun --nproc-per-node N"):
         AutoModelForCausalLM.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", tp_plan="auto")
+
+
+class _FourRanks:
+    """A stand-in for a 4-rank DeviceMesh: the plan is checked against the mesh's size before any rank works."""
+
+    def size(self) -> int:
+        return 4
+
+
+def test_a_plan_the_ranks_cannot_share_is_refused_before_loading():
+    pytest.importorskip("torch")
+    import torch
+
+    if not torch.distributed.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    from autoload.backends.torch.modeling import PreTrainedModel
+    from autoload.backends.torch.models.llama import LlamaForCausalLM
+    from autoload.backends.torch.tensor_parallel import parallelize
+
+    from autoload import AutoConfig
+
+    config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
+                                        intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                                        head_dim=16)  # fmt: skip
+    model = LlamaForCausalLM._build_empty(config)
+    assert isinstance(model, PreTrainedModel)
+    with pytest.raises(ValueError, match=r"model\.layers\.0\.self_attn\.k_proj holds 2 heads .*num_key_value_heads"):
+        parallelize(model, "auto", _FourRanks())
+    with pytest.raises(ValueError, match=r"tp_plan gives model\.layers\.0\.mlp\.up_proj the style 'sideways'"):
+        parallelize(model, {"*.mlp.up_proj": "sideways"}, _FourRanks())
+    with pytest.raises(ValueError, match="splits no module of LlamaForCausalLM"):
+        parallelize(model, {"*.c_attn": "colwise"}, _FourRanks())

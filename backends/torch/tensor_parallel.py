@@ -97,6 +97,7 @@ def parallelize(model: nn.Module, tp_plan, mesh: DeviceMesh) -> None:
         if style not in STYLES:
             raise ValueError(f"tp_plan gives {name} the style {style!r}; supported: {', '.join(STYLES)}.")
         module = model.get_submodule(name)
+        _check_heads(model.config, name, style, ranks)
         axis = 0 if style.startswith("colwise") or isinstance(module, nn.Embedding) else 1
         size = module.weight.shape[axis]
         if size % ranks:
@@ -106,6 +107,21 @@ def parallelize(model: nn.Module, tp_plan, mesh: DeviceMesh) -> None:
                 f"leave {name} out of the plan."
             )
     parallelize_module(model, mesh, {name: _style(model.get_submodule(name), style) for name, style in plan.items()})
+
+
+def _check_heads(config, name: str, style: str, ranks: int) -> None:
+    """Attention reshapes each rank's projection outputs into whole heads: q/k/v split by output need a number of
+    heads the ranks divide."""
+    leaf = name.rpartition(".")[2]
+    if not style.startswith("colwise") or leaf not in ("q_proj", "k_proj", "v_proj"):
+        return
+    field = "num_attention_heads" if leaf == "q_proj" else "num_key_value_heads"
+    heads = getattr(config, field, None) or getattr(config, "num_attention_heads", None)
+    if heads and heads % ranks:
+        raise ValueError(
+            f"{name} holds {heads} heads ({type(config).__name__}.{field}), which {ranks} ranks cannot share as "
+            f"whole heads; use a number of ranks that divides {heads}, or leave the attention out of tp_plan."
+        )
 
 
 def local_index(tensor: DTensor) -> tuple:
