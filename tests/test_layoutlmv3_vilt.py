@@ -2,6 +2,8 @@
 (scripts/reference/layoutlmv3_vilt_extras.py): LayoutLMv3 without an image, its 12-label token head and losses;
 ViLT with a padded image (pixel_mask), in every framework."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import FIXTURES, MODELS, flatten_output
@@ -101,3 +103,22 @@ def test_vilt_padded_image(backend):
         np.testing.assert_allclose(encoded.last_hidden_state[:, :length].numpy(), reference["padded_text_hidden"],
                                    atol=1e-4)  # fmt: skip
         np.testing.assert_allclose(loss.numpy(), reference["padded_loss"], atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_vilt_answers_a_question_about_an_image(backend):
+    """ViltProcessor -> ViltForQuestionAnswering -> config.id2label, as transformers answers it (two crops of
+    different shapes, so the batch is padded; scripts/reference/vilt_pipeline.py: a tiny random model)."""
+    from PIL import Image
+
+    folder = FIXTURES / "vilt_pipeline"
+    expected = json.loads((folder / "expected.json").read_text())
+    image = Image.open(FIXTURES / "images" / "rgb.png").convert("RGB")
+    processor = autoload.AutoProcessor.from_pretrained(FIXTURES / "processors" / "vilt")
+    inputs = dict(processor(images=[image.crop(tuple(box)) for box in expected["crops"]], text=expected["questions"],
+                            padding=True, return_tensors="np"))  # fmt: skip
+    assert inputs["pixel_mask"].sum((1, 2)).tolist() == expected["pixel_mask_kept"]
+    model = auto("AutoModelForVisualQuestionAnswering", backend).from_pretrained(folder)
+    logits = flatten_output(call(model, backend, inputs))["logits"]
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
+    assert [model.config.id2label[int(i)] for i in logits.argmax(-1)] == expected["answers"]
