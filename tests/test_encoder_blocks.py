@@ -317,6 +317,19 @@ def test_real_checkpoint_configs_and_legacy_files_load_everywhere(tmp_path, mode
         np.testing.assert_allclose(run(model, backend, **inputs)["logits"], want, atol=1e-4, err_msg=backend)
 
 
+def test_electra_summary_without_activation_agrees_everywhere(tmp_path):
+    """summary_activation null in config.json: ELECTRA's multiple-choice summary applies no activation."""
+    folder, torch_model = saved(tmp_path, "electra", "MODEL_FOR_MULTIPLE_CHOICE", summary_activation=None, **TINY)
+    assert json.loads((folder / "config.json").read_text())["summary_activation"] is None
+    inputs = {"input_ids": ids(5, 2)[:, None].repeat(3, 1)}
+    want = run(torch_model, "torch", **inputs)["logits"]
+    gelu, _ = saved(tmp_path / "gelu", "electra", "MODEL_FOR_MULTIPLE_CHOICE", **TINY)
+    assert not np.allclose(run(load(gelu, "torch", "MODEL_FOR_MULTIPLE_CHOICE"), "torch", **inputs)["logits"], want)
+    for backend in ("tf", "flax"):
+        got = run(load(folder, backend, "MODEL_FOR_MULTIPLE_CHOICE"), backend, **inputs)["logits"]
+        np.testing.assert_allclose(got, want, atol=1e-5, err_msg=backend)
+
+
 # -- ModernBERT: padded batches give the unpadded results; sparse prediction ------------------------------------
 
 
