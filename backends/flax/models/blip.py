@@ -116,6 +116,17 @@ class FlaxBlipEncoderLayers(nn.Module):
         return hidden, states, attentions
 
 
+class FlaxBlipVisionEncoder(nn.Module):
+    """`encoder/layers/<i>/…`"""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, deterministic=True):
+        return FlaxBlipEncoderLayers(self.config, self.dtype, name="layers")(hidden, deterministic)
+
+
 class FlaxBlipVisionTransformer(nn.Module):
     config: Any
     dtype: Any = jnp.float32
@@ -126,13 +137,7 @@ class FlaxBlipVisionTransformer(nn.Module):
         c = self.config
         c.blip_vision_options()
         hidden = FlaxBlipVisionEmbeddings(c, self.dtype, name="embeddings")(pixel_values, bool(interpolate_pos_encoding))
-
-        class Encoder(nn.Module):  # `encoder/layers/<i>/…`
-            @nn.compact
-            def __call__(inner, hidden):
-                return FlaxBlipEncoderLayers(c, self.dtype, name="layers")(hidden, deterministic)
-
-        hidden, states, attentions = Encoder(name="encoder")(hidden)
+        hidden, states, attentions = FlaxBlipVisionEncoder(c, self.dtype, name="encoder")(hidden, deterministic)
         norm = layer_norm(c.layer_norm_eps, "post_layernorm", self.dtype)
         last = norm(hidden)
         return out.BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=norm(last[:, 0]),
@@ -141,6 +146,26 @@ class FlaxBlipVisionTransformer(nn.Module):
 
 
 # -- the text transformer -------------------------------------------------------------------------------------
+class FlaxBlipTextProjections(nn.Module):
+    """`self/query|key|value`, heads split: [batch, heads, length, size]."""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    def split(self, x):
+        c = self.config
+        return x.reshape(x.shape[0], x.shape[1], c.num_attention_heads, -1).transpose(0, 2, 1, 3)
+
+    @nn.compact
+    def __call__(self, hidden, states, compute_kv: bool):
+        c = self.config
+        q = self.split(dense(c, c.hidden_size, "query", dtype=self.dtype)(hidden))
+        if not compute_kv:
+            return q, None, None
+        return (q, self.split(dense(c, c.hidden_size, "key", dtype=self.dtype)(states)),
+                self.split(dense(c, c.hidden_size, "value", dtype=self.dtype)(states)))  # fmt: skip
+
+
 class FlaxBlipTextAttention(nn.Module):
     """`self` (query, key, value) and `output` (dense, LayerNorm); keys and values from `source` when cross."""
 
@@ -151,22 +176,10 @@ class FlaxBlipTextAttention(nn.Module):
     @nn.compact
     def __call__(self, hidden, bias=None, source=None, past=None, deterministic=True):
         c = self.config
-        heads, size = c.num_attention_heads, c.hidden_size // c.num_attention_heads
-
-        def split(x):
-            return x.reshape(x.shape[0], x.shape[1], heads, size).transpose(0, 2, 1, 3)
-
-        class Projections(nn.Module):  # `self/query|key|value`
-            @nn.compact
-            def __call__(inner, hidden, states, compute_kv: bool):
-                q = split(dense(c, c.hidden_size, "query", dtype=self.dtype)(hidden))
-                if not compute_kv:
-                    return q, None, None
-                return (q, split(dense(c, c.hidden_size, "key", dtype=self.dtype)(states)),
-                        split(dense(c, c.hidden_size, "value", dtype=self.dtype)(states)))  # fmt: skip
-
+        size = c.hidden_size // c.num_attention_heads
         reuse = self.cross and past is not None
-        q, k, v = Projections(name="self")(hidden, source if self.cross else hidden, not reuse)
+        q, k, v = FlaxBlipTextProjections(c, self.dtype, name="self")(hidden, source if self.cross else hidden,
+                                                                     not reuse)  # fmt: skip
         if past is not None:  # cached as [batch, length, heads, size], the layout the Flax stepper reads
             old_k, old_v = (t.transpose(0, 2, 1, 3) for t in past)
             k, v = (old_k, old_v) if reuse else (jnp.concatenate([old_k, k], axis=2), jnp.concatenate([old_v, v], axis=2))
@@ -230,6 +243,52 @@ class FlaxBlipTextLayer(nn.Module):
             cross_probs, cache
 
 
+class FlaxBlipTextEmbeddings(nn.Module):
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, ids, positions, deterministic=True):
+        c = self.config
+        init = nn.initializers.normal(c.initializer_range)
+        words = nn.Embed(c.vocab_size, c.hidden_size, embedding_init=init, dtype=self.dtype,
+                         name="word_embeddings")(jnp.asarray(ids).astype("i4"))  # fmt: skip
+        places = nn.Embed(c.max_position_embeddings, c.hidden_size, embedding_init=init, dtype=self.dtype,
+                          name="position_embeddings")(jnp.asarray(positions).astype("i4"))  # fmt: skip
+        hidden = layer_norm(c.layer_norm_eps, "LayerNorm", self.dtype)(words + places)
+        return nn.Dropout(c.hidden_dropout_prob)(hidden, deterministic=deterministic)
+
+
+class FlaxBlipTextLayers(nn.Module):
+    """`<i>/…` for each layer; returns (hidden, states, self-attention and cross-attention maps, caches)."""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, bias, source=None, past_key_values=None, deterministic=True):
+        states, attentions, crossed, caches = (), (), (), ()
+        for i in range(self.config.num_hidden_layers):
+            states += (hidden,)
+            past = past_key_values[i] if past_key_values else None
+            hidden, probs, cross_probs, cache = FlaxBlipTextLayer(self.config, self.dtype, name=str(i))(
+                hidden, bias, source, past, deterministic)
+            attentions, crossed, caches = attentions + (probs,), crossed + (cross_probs,), caches + (cache,)
+        return hidden, states, attentions, crossed, caches
+
+
+class FlaxBlipTextEncoder(nn.Module):
+    """`encoder/layer/<i>/…`"""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, bias, source=None, past_key_values=None, deterministic=True):
+        return FlaxBlipTextLayers(self.config, self.dtype, name="layer")(hidden, bias, source, past_key_values,
+                                                                         deterministic)  # fmt: skip
+
+
 def text_bias(attention_mask, batch: int, length: int, past_length: int, causal: bool, dtype):
     if attention_mask is None:
         attention_mask = jnp.ones((batch, past_length + length))
@@ -262,40 +321,12 @@ class FlaxBlipTextModule(nn.Module):
                              f"({c.max_position_embeddings}); truncate the inputs.")  # fmt: skip
         if position_ids is None:
             position_ids = jnp.arange(past_length, past_length + length)[None]
-        init = nn.initializers.normal(c.initializer_range)
-
-        class Embeddings(nn.Module):
-            @nn.compact
-            def __call__(inner, ids, positions):
-                words = nn.Embed(c.vocab_size, c.hidden_size, embedding_init=init, dtype=self.dtype,
-                                 name="word_embeddings")(ids.astype("i4"))  # fmt: skip
-                places = nn.Embed(c.max_position_embeddings, c.hidden_size, embedding_init=init, dtype=self.dtype,
-                                  name="position_embeddings")(jnp.asarray(positions).astype("i4"))  # fmt: skip
-                hidden = layer_norm(c.layer_norm_eps, "LayerNorm", self.dtype)(words + places)
-                return nn.Dropout(c.hidden_dropout_prob)(hidden, deterministic=deterministic)
-
-        hidden = Embeddings(name="embeddings")(input_ids, position_ids)
+        hidden = FlaxBlipTextEmbeddings(c, self.dtype, name="embeddings")(input_ids, position_ids, deterministic)
         bias = text_bias(attention_mask, batch, length, past_length, is_decoder, hidden.dtype)
         use_cache = bool(c.use_cache if use_cache is None else use_cache) and is_decoder
 
-        class Layers(nn.Module):  # `encoder/layer/<i>/…`
-            @nn.compact
-            def __call__(inner, hidden):
-                states, attentions, crossed, caches = (), (), (), ()
-                for i in range(c.num_hidden_layers):
-                    states += (hidden,)
-                    past = past_key_values[i] if past_key_values else None
-                    hidden, probs, cross_probs, cache = FlaxBlipTextLayer(c, self.dtype, name=str(i))(
-                        hidden, bias, encoder_hidden_states, past, deterministic)
-                    attentions, crossed, caches = attentions + (probs,), crossed + (cross_probs,), caches + (cache,)
-                return hidden, states, attentions, crossed, caches
-
-        class Encoder(nn.Module):
-            @nn.compact
-            def __call__(inner, hidden):
-                return Layers(name="layer")(hidden)
-
-        hidden, states, attentions, crossed, caches = Encoder(name="encoder")(hidden)
+        hidden, states, attentions, crossed, caches = FlaxBlipTextEncoder(c, self.dtype, name="encoder")(
+            hidden, bias, encoder_hidden_states, past_key_values, deterministic)
         pooled = FlaxBlipTextPooler(c, self.dtype, name="pooler")(hidden) if self.add_pooling_layer else None
         return out.BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=hidden, pooler_output=pooled,
@@ -314,6 +345,46 @@ class FlaxBlipTextPooler(nn.Module):
         return jnp.tanh(dense(self.config, self.config.hidden_size, "dense", dtype=self.dtype)(hidden[:, 0]))
 
 
+class FlaxBlipPredictions(nn.Module):
+    """`transform` (dense, activation, LayerNorm), then the vocabulary scores: the word embeddings `table` (tied)
+    or an own `decoder`, plus `bias`."""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, table):
+        c = self.config
+        hidden = FlaxBlipTransform(c, self.dtype, name="transform")(hidden)
+        if getattr(c, "tie_word_embeddings", True):
+            scores = hidden @ table.T.astype(hidden.dtype)
+        else:
+            scores = dense(c, c.vocab_size, "decoder", use_bias=False, dtype=self.dtype)(hidden)
+        return scores + self.param("bias", nn.initializers.zeros, (c.vocab_size,)).astype(scores.dtype)
+
+
+class FlaxBlipTransform(nn.Module):
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden):
+        c = self.config
+        hidden = get_activation(c.hidden_act)(dense(c, c.hidden_size, "dense", dtype=self.dtype)(hidden))
+        return layer_norm(c.layer_norm_eps, "LayerNorm", self.dtype)(hidden)
+
+
+class FlaxBlipLMHead(nn.Module):
+    """`cls/predictions/…`"""
+
+    config: Any
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, hidden, table):
+        return FlaxBlipPredictions(self.config, self.dtype, name="predictions")(hidden, table)
+
+
 class FlaxBlipTextLMHeadModule(nn.Module):
     """BlipTextLMHeadModel: `bert` (no pooler) and `cls/predictions` (transform, tied or own decoder, bias)."""
 
@@ -329,30 +400,8 @@ class FlaxBlipTextLMHeadModule(nn.Module):
         encoded = bert(input_ids, attention_mask, position_ids, encoder_hidden_states, past_key_values, use_cache,
                        output_attentions, output_hidden_states, True, deterministic)  # fmt: skip
         table = bert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
-        tied = getattr(c, "tie_word_embeddings", True)
 
-        class Predictions(nn.Module):
-            @nn.compact
-            def __call__(inner, hidden):
-                class Transform(nn.Module):
-                    @nn.compact
-                    def __call__(t, hidden):
-                        hidden = get_activation(c.hidden_act)(dense(c, c.hidden_size, "dense", dtype=self.dtype)(hidden))
-                        return layer_norm(c.layer_norm_eps, "LayerNorm", self.dtype)(hidden)
-
-                hidden = Transform(name="transform")(hidden)
-                if tied:
-                    scores = hidden @ table.T.astype(hidden.dtype)
-                else:
-                    scores = dense(c, c.vocab_size, "decoder", use_bias=False, dtype=self.dtype)(hidden)
-                return scores + inner.param("bias", nn.initializers.zeros, (c.vocab_size,)).astype(scores.dtype)
-
-        class Head(nn.Module):
-            @nn.compact
-            def __call__(inner, hidden):
-                return Predictions(name="predictions")(hidden)
-
-        scores = Head(name="cls")(encoded.last_hidden_state)
+        scores = FlaxBlipLMHead(c, self.dtype, name="cls")(encoded.last_hidden_state, table)
         return out.from_encoded(out.CausalLMOutputWithCrossAttentions, encoded, logits=scores)
 
 
