@@ -1,6 +1,7 @@
 """LayoutLMv3 and ViLT beyond the parity fixtures, against transformers 4.57.6
 (scripts/reference/layoutlmv3_vilt_extras.py): LayoutLMv3 without an image, its 12-label token head and losses;
-ViLT with a padded image (pixel_mask), in every framework."""
+ViLT with a padded image (pixel_mask), in every framework; and a question answered end to end, processor to answer,
+for a document (LayoutLMv3) and an image (ViLT)."""
 
 import json
 
@@ -122,3 +123,28 @@ def test_vilt_answers_a_question_about_an_image(backend):
     logits = flatten_output(call(model, backend, inputs))["logits"]
     np.testing.assert_allclose(logits, expected["logits"], atol=1e-4)
     assert [model.config.id2label[int(i)] for i in logits.argmax(-1)] == expected["answers"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_layoutlmv3_answers_a_question_about_a_document(backend):
+    """LayoutLMv3Processor (words and boxes given) -> LayoutLMv3ForQuestionAnswering -> the best span of the document
+    tokens, decoded, as transformers gives it (scripts/reference/layoutlmv3_pipeline.py: a tiny random model)."""
+    from PIL import Image
+
+    folder = FIXTURES / "layoutlmv3_pipeline"
+    expected = json.loads((folder / "expected.json").read_text())
+    processor = autoload.AutoProcessor.from_pretrained(FIXTURES / "processors" / "layoutlmv3")
+    image = Image.open(FIXTURES / "images" / "rgb.png").convert("RGB")
+    encoding = processor(image, expected["question"], expected["words"], boxes=expected["boxes"], return_tensors="np")
+    assert encoding["input_ids"].tolist() == expected["input_ids"] and encoding["bbox"].tolist() == expected["bbox"]
+    word_ids = encoding.word_ids(0)
+    assert word_ids == expected["word_ids"]
+    model = auto("AutoModelForDocumentQuestionAnswering", backend).from_pretrained(folder)
+    result = flatten_output(call(model, backend, {k: np.asarray(v) for k, v in encoding.items()}))
+    np.testing.assert_allclose(result["start_logits"], expected["start_logits"], atol=1e-4)
+    np.testing.assert_allclose(result["end_logits"], expected["end_logits"], atol=1e-4)
+    allowed = [i for i, word in enumerate(word_ids) if word is not None]
+    start, end = result["start_logits"][0], result["end_logits"][0]
+    _, first, last = max((start[i] + end[j], i, j) for i in allowed for j in allowed if i <= j < i + 8)
+    assert [first, last] == expected["span"]
+    assert processor.tokenizer.decode(encoding["input_ids"][0, first : last + 1]) == expected["answer"]
