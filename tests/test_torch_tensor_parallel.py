@@ -35,7 +35,7 @@ def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
 
     config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
                                         intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-                                        head_dim=16)  # fmt: skip
+                                        head_dim=16, attention_bias=True, mlp_bias=True)  # fmt: skip
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path / "tiny")
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",

@@ -49,7 +49,7 @@ def tiny_checkpoint(family: str, dtype=None) -> Path:
     if family == "llama":
         config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
                                             intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-                                            head_dim=16)  # fmt: skip
+                                            head_dim=16, attention_bias=True, mlp_bias=True)  # fmt: skip
         model = FlaxLlamaForCausalLM(config, seed=3, _do_init=False)
     else:
         config = AutoConfig.from_pretrained(MODELS / "bert" / "BertForMaskedLM", vocab_size=128, hidden_size=64,
@@ -110,13 +110,16 @@ def check_decoder_meshes():
         for shape, rules in (((2, 4), None), ((1, 8), None), ((2, 4), default_partition_rules(fsdp=True))):
             whole_reads.clear()
             model = FlaxAutoModelForCausalLM.from_pretrained(folder, mesh=mesh(*shape), partition_rules=rules)
-            assert whole_reads and all("norm" in n for n in whole_reads), whole_reads  # only replicated ones whole
+            replicated = ("norm", "o_proj.bias", "down_proj.bias")
+            assert whole_reads and all(n.endswith(replicated) or "norm" in n for n in whole_reads), whole_reads
             up = leaf(model.params, "model.layers.1.mlp.up_proj.kernel")
             assert up.sharding.spec == PartitionSpec("data" if rules else None, "model"), up.sharding.spec
             assert {s.data.shape[1] for s in up.addressable_shards} == {128 // shape[1]}
             down = leaf(model.params, "model.layers.1.mlp.down_proj.kernel")
             assert down.sharding.spec == PartitionSpec("model", "data" if rules else None), down.sharding.spec
             assert leaf(model.params, "model.norm.weight").sharding.is_fully_replicated
+            assert leaf(model.params, "model.layers.0.self_attn.k_proj.bias").sharding.spec == PartitionSpec("model")
+            assert leaf(model.params, "model.layers.0.mlp.down_proj.bias").sharding.is_fully_replicated
             with jax.set_mesh(mesh(*shape)):
                 np.testing.assert_allclose(jitted_logits(model, input_ids=IDS, attention_mask=MASK), expected,
                                            atol=2e-5)  # fmt: skip

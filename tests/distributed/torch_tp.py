@@ -71,13 +71,16 @@ def check_auto_plan():
     tokens = reference.generate(IDS, attention_mask=MASK, max_new_tokens=5, do_sample=False)
     model = load(TINY, tp_plan="auto")
     split = [n for n, p in model.named_parameters() if isinstance(p, DTensor)]
-    assert len(split) == 2 + 2 * 7, split  # embeddings, lm_head, 7 projections per layer
-    assert not set(split) & set(whole_reads), set(split) & set(whole_reads)  # each rank read its slices only
+    assert len(split) == 2 + 2 * 14, split  # embeddings, lm_head, 7 projections with biases per layer
+    sharded = {n for n, p in model.named_parameters() if isinstance(p, DTensor) and p.placements != (Replicate(),)}
+    assert len(sharded) == 2 + 2 * 12 and not sharded & set(whole_reads), sharded & set(whole_reads)  # slices only
     lm_head = model.lm_head.weight
     assert lm_head.placements == (Shard(0),) and lm_head.to_local().shape == (64, 64), lm_head.to_local().shape
     assert model.model.layers[0].mlp.down_proj.weight.placements == (Shard(1),)
     assert model.model.embed_tokens.weight.placements == (Shard(0),)
     assert not isinstance(model.model.norm.weight, DTensor)
+    assert model.model.layers[1].self_attn.v_proj.bias.to_local().shape == (16,)
+    assert model.model.layers[1].mlp.down_proj.bias.placements == (Replicate(),)
     with torch.no_grad():
         logits = model(input_ids=IDS, attention_mask=MASK).logits
     assert not isinstance(logits, DTensor) or logits.placements == (Replicate(),)
