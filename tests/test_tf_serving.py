@@ -15,7 +15,8 @@ from autoload.families import auto_class_name  # noqa: E402
 
 CASES = ["bert/BertForSequenceClassification", "wav2vec2/Wav2Vec2ForCTC", "resnet/ResNetBackbone",
          "t5/T5ForConditionalGeneration", "gptj/GPTJForQuestionAnswering", "electra/ElectraForMultipleChoice",
-         "deberta-v2/DebertaV2ForSequenceClassification"]  # fmt: skip
+         "deberta-v2/DebertaV2ForSequenceClassification", "tapas/TapasForQuestionAnswering",
+         "layoutlmv3/LayoutLMv3ForTokenClassification"]  # fmt: skip
 
 
 def serve(path, inputs: dict):
