@@ -104,6 +104,9 @@ def test_vilt_padded_image(backend):
         np.testing.assert_allclose(encoded.last_hidden_state[:, :length].numpy(), reference["padded_text_hidden"],
                                    atol=1e-4)  # fmt: skip
         np.testing.assert_allclose(loss.numpy(), reference["padded_loss"], atol=1e-4)
+    elif backend == "tf":
+        loss = model(**inputs, labels=reference["padded_labels"]).loss
+        np.testing.assert_allclose(np.asarray(loss), reference["padded_loss"], atol=1e-4)
 
 
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
