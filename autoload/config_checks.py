@@ -140,8 +140,9 @@ def _check_labels(data: dict, path, prefix: str) -> None:
 
 
 # Fields checked on their own above, or whose type legitimately varies.
+# (LLaVA's vision_feature_layer is a layer index or a list of them; LlavaConfig checks it.)
 _NOT_BY_DEFAULT = {*SIZE_FIELDS, *TOKEN_ID_FIELDS, "id2label", "label2id", "num_labels", "architectures", "model_type",
-                   "transformers_version", "dtype", "torch_dtype", "problem_type"}  # fmt: skip
+                   "transformers_version", "dtype", "torch_dtype", "problem_type", "vision_feature_layer"}  # fmt: skip
 # Fields whose null means "off" or "the other value" in transformers 4.57 (Gemma 2's soft-capping, ModernBERT's
 # local rotary base falling back to the global one, no activation in ELECTRA's sequence summary), and DETR's
 # `backbone` (a checkpoint name; null when backbone_config gives the backbone).

@@ -161,3 +161,26 @@ def test_blip_refuses_what_it_does_not_implement():
         BlipConfig(text_config={"position_embedding_type": "relative_key"}).blip_options()
     with pytest.raises(ValueError, match="num_attention_heads"):
         BlipConfig(vision_config={"hidden_size": 30, "num_attention_heads": 4}).blip_options()
+
+
+LLAVA_VARIANT = MODELS.parent / "multimodal_extras" / "llava_variant"
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_llava_joins_feature_layers_and_keeps_the_class_token(backend):
+    """vision_feature_layer=[-3, -1] with the 'full' strategy (scripts/reference/llava_variants.py): the projector
+    sees both layers' states side by side, class token included, as transformers computes it."""
+    needs(backend)
+    model = getattr(autoload, LLAVA_CLASSES[backend]).from_pretrained(LLAVA_VARIANT)
+    inputs = dict(np.load(LLAVA_VARIANT / "inputs.npz"))
+    expected = dict(np.load(LLAVA_VARIANT / "expected.npz"))
+    if backend == "torch":
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            output = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+    else:
+        output = model(**inputs)
+    for name, want in expected.items():
+        np.testing.assert_allclose(np.asarray(output[name]), want, atol=1e-4, rtol=0, err_msg=name)
