@@ -43,6 +43,7 @@ FAMILIES: dict[str, str] = {
     "MODEL_FOR_VISION_2_SEQ": "ForVision2Seq",
     "MODEL_FOR_IMAGE_TEXT_TO_TEXT": "ForImageTextToText",
     "MODEL_FOR_BACKBONE": "Backbone",
+    "MODEL_WITH_LM_HEAD": "WithLMHead",  # deprecated in transformers; derived, see with_lm_head.py
 }
 
 BACKENDS = ("torch", "tf", "flax")

@@ -16,6 +16,7 @@ import importlib
 import pkgutil
 from functools import cache
 
+from . import with_lm_head
 from .errors import BackendNotAvailableError, require_backend
 from .families import BACKENDS, CLASS_PREFIX, FAMILIES, auto_class_name
 
@@ -43,6 +44,15 @@ def arch_spec(model_type: str):
     if _module_name(model_type) not in builtin_model_types():
         return None
     return importlib.import_module(f"autoload.models.{_module_name(model_type)}")
+
+
+def architectures(spec) -> dict[str, str]:
+    """family -> class name of a built-in architecture: its ARCHITECTURES plus the derived AutoModelWithLMHead."""
+    out = dict(spec.ARCHITECTURES)
+    name = with_lm_head.class_name(spec.CONFIG_CLASS.model_type, out)
+    if name is not None:
+        out[with_lm_head.FAMILY] = name
+    return out
 
 
 def config_class_for(model_type: str) -> type:
@@ -91,11 +101,11 @@ def _builtin_name(family: str, config_class: type) -> str | None:
     spec = arch_spec(getattr(config_class, "model_type", "") or "")
     if spec is None or spec.CONFIG_CLASS is not config_class:
         return None
-    return spec.ARCHITECTURES.get(family)
+    return architectures(spec).get(family)
 
 
 def model_types_for_family(family: str, backend: str) -> list[str]:
-    types = [t for t in builtin_model_types() if family in arch_spec(t).ARCHITECTURES]
+    types = [t for t in builtin_model_types() if family in architectures(arch_spec(t))]
     types += [c.model_type for c in _user_models.get((family, backend), {})]
     return sorted(set(types))
 
@@ -109,7 +119,7 @@ def model_class_for(family: str, backend: str, config) -> type:
     name = _builtin_name(family, type(config))
     spec = arch_spec(getattr(config, "model_type", "") or "")
     if name is None and spec is not None and isinstance(config, spec.CONFIG_CLASS):
-        name = spec.ARCHITECTURES.get(family)
+        name = architectures(spec).get(family)
     if name is None:
         registered = [b for b in BACKENDS if b != backend
                       and any(c in _user_models.get((family, b), {}) for c in type(config).__mro__)]  # fmt: skip
@@ -148,5 +158,5 @@ def architectures_table() -> dict[str, dict[str, list[str]]]:
     out = {}
     for model_type in builtin_model_types():
         spec = arch_spec(model_type)
-        out[model_type] = {family: list(spec.BACKENDS) for family in spec.ARCHITECTURES if family in FAMILIES}
+        out[model_type] = {family: list(spec.BACKENDS) for family in architectures(spec) if family in FAMILIES}
     return out

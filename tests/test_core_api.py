@@ -76,7 +76,7 @@ def test_every_auto_class_exists_for_every_backend():
     for suffix in FAMILIES.values():
         if suffix != "Backbone":
             names += [f"AutoModel{suffix}", f"TFAutoModel{suffix}", f"FlaxAutoModel{suffix}"]
-    assert len(names) == 5 + 4 + 3 * 37
+    assert len(names) == 5 + 4 + 3 * 38
     for name in names:
         assert getattr(autoload, name).__name__ == name
 

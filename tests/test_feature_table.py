@@ -24,7 +24,7 @@ def claimed():
         spec = registry.arch_spec(model_type)
         for family, backends in families.items():
             for backend in backends:
-                yield backend, model_type, CLASS_PREFIX[backend] + spec.ARCHITECTURES[family]
+                yield backend, model_type, CLASS_PREFIX[backend] + registry.architectures(spec)[family]
 
 
 @pytest.mark.parametrize("backend,model_type,name", sorted(set(claimed())))

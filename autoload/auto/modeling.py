@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import warnings
 
-from .. import registry
+from .. import registry, with_lm_head
 from ..configuration import PretrainedConfig
 from ..families import AUTO_CLASS_NAMES, BACKENDS
 from ..hub import HubOptions
@@ -58,11 +59,18 @@ class _AutoModel:
         return registry.model_class_for(cls._family, cls._pick_backend(backend), config)
 
     @classmethod
+    def _warn_if_deprecated(cls) -> None:
+        if cls._family == with_lm_head.FAMILY:
+            warnings.warn(with_lm_head.deprecation_message(cls.__name__), FutureWarning, stacklevel=3)
+
+    @classmethod
     def from_config(cls, config: PretrainedConfig, backend: str | None = None, **kwargs):
+        cls._warn_if_deprecated()
         return cls.model_class_for(config, backend)._from_config(config, **kwargs)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, backend: str | None = None, **kwargs):
+        cls._warn_if_deprecated()
         config = kwargs.pop("config", None)
         if not isinstance(config, PretrainedConfig):
             hub_kwargs = {k: kwargs[k] for k in HubOptions.KEYS if k in kwargs}
