@@ -184,3 +184,27 @@ def test_llava_joins_feature_layers_and_keeps_the_class_token(backend):
         output = model(**inputs)
     for name, want in expected.items():
         np.testing.assert_allclose(np.asarray(output[name]), want, atol=1e-4, rtol=0, err_msg=name)
+
+
+VED_DEIT_BERT = MODELS.parent / "multimodal_extras" / "ved_deit_bert"
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_vision_encoder_decoder_projects_a_narrower_encoder(backend):
+    """A DeiT encoder 16 wide and a BERT decoder 24 wide (scripts/reference/vision_encoder_decoder_variants.py):
+    enc_to_dec_proj maps the image states to the decoder's width, as transformers computes it."""
+    needs(backend)
+    model, info = getattr(autoload, LLAVA_CLASSES[backend]).from_pretrained(VED_DEIT_BERT, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
+    inputs = dict(np.load(VED_DEIT_BERT / "inputs.npz"))
+    expected = dict(np.load(VED_DEIT_BERT / "expected.npz"))
+    if backend == "torch":
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            output = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+    else:
+        output = model(**inputs)
+    for name, want in expected.items():
+        np.testing.assert_allclose(np.asarray(output[name]), want, atol=1e-4, rtol=0, err_msg=name)
