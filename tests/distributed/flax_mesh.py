@@ -17,7 +17,7 @@ from autoload.backends.flax.models.bert import FlaxBertForMaskedLM
 from autoload.backends.flax.models.llama import FlaxLlamaForCausalLM
 from jax.sharding import Mesh, PartitionSpec
 
-from autoload import AutoConfig, FlaxAutoModelForCausalLM, FlaxAutoModelForMaskedLM
+from autoload import AutoConfig, FlaxAutoModel, FlaxAutoModelForCausalLM, FlaxAutoModelForMaskedLM
 from autoload.partitioning import default_partition_rules
 from autoload.weights import SafetensorsReader
 
@@ -79,6 +79,13 @@ def check_fixture_against_reference():
     with jax.set_mesh(mesh(2, 4)):
         logits = jitted_logits(model, **inputs)
     np.testing.assert_allclose(logits, expected, atol=1e-4)
+    msgpack = MODELS / "llama" / "formats" / "flax_msgpack"  # no slice reads: each tensor read whole, then cut
+    native = FlaxAutoModel.from_pretrained(msgpack, mesh=mesh(2, 4), partition_rules=rules)  # a LlamaModel
+    assert leaf(native.params, "layers.1.self_attn.k_proj.kernel").sharding.spec == PartitionSpec("data", "model")
+    hidden = jax.jit(lambda p, kw: native(params=p, **kw).last_hidden_state)
+    with jax.set_mesh(mesh(2, 4)):
+        np.testing.assert_allclose(np.asarray(hidden(native.params, dict(np.load(msgpack / "inputs.npz")))),
+                                   np.load(msgpack / "expected.npz")["last_hidden_state"], atol=1e-4)  # fmt: skip
     try:
         FlaxAutoModelForCausalLM.from_pretrained(folder, mesh=mesh(1, 8))  # default rules: 37 and 99 split by 8
     except ValueError as error:
