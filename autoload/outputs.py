@@ -181,6 +181,8 @@ SuperPointKeypointDescriptionOutput = _output(
     "SuperPointKeypointDescriptionOutput", "loss", "keypoints", "scores", "descriptors", "mask", "hidden_states"
 )
 VideoMAEForPreTrainingOutput = _output("VideoMAEForPreTrainingOutput", "loss", "logits", *_BASE)
+# Text to speech (VITS).
+VitsModelOutput = _output("VitsModelOutput", "waveform", "sequence_lengths", "spectrogram", *_BASE)
 # DETR and MaskFormer (detection, panoptic / instance segmentation) and MaskFormer's Swin backbone.
 _SEQ2SEQ_STATES = ("last_hidden_state", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
                    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")  # fmt: skip
