@@ -208,3 +208,18 @@ def test_vision_encoder_decoder_projects_a_narrower_encoder(backend):
         output = model(**inputs)
     for name, want in expected.items():
         np.testing.assert_allclose(np.asarray(output[name]), want, atol=1e-4, rtol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_vision_encoder_decoder_generates_with_a_decoder_without_cache(backend):
+    """BERT as the decoder has no key/value cache in autoload: each step feeds it every token so far, and the
+    greedy tokens are transformers' (which caches)."""
+    needs(backend)
+    model = getattr(autoload, LLAVA_CLASSES[backend]).from_pretrained(VED_DEIT_BERT)
+    pixels = np.load(VED_DEIT_BERT / "inputs.npz")["pixel_values"]
+    if backend == "torch":
+        import torch
+
+        pixels = torch.from_numpy(pixels)
+    tokens = model.generate(pixel_values=pixels, max_new_tokens=5, min_new_tokens=5, do_sample=False, num_beams=1)
+    assert np.asarray(tokens).tolist() == np.load(VED_DEIT_BERT / "greedy_tokens.npy").tolist()

@@ -38,7 +38,10 @@ class FlaxStepper:
 
     def step(self, tokens: np.ndarray, state: dict):
         if self.encoder_decoder:
-            out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"],
+            ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
+            fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
+            state = {**state, "ids": ids}
+            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"],
                                     past_key_values=state["past"])  # fmt: skip
         else:
             past = state["past"]

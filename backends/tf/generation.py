@@ -24,8 +24,10 @@ class TFStepper:
 
     def step(self, tokens: np.ndarray, state: dict):
         if self.encoder_decoder:
-            out = self.model.decode(tokens, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"])
-            return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values}
+            ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
+            fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
+            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"])
+            return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values, "ids": ids}
         mask, past = state["mask"], state["past"]
         if mask is not None and past is not None:
             mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)

@@ -41,11 +41,13 @@ class TorchStepper:
         tokens = torch.as_tensor(tokens, device=self.model.device)
         with torch.no_grad():
             if self.encoder_decoder:
+                ids = tokens if state.get("ids") is None else torch.cat([state["ids"], tokens], dim=1)
+                fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
                 out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
-                                 decoder_input_ids=tokens, past_key_values=state["past"], use_cache=True)  # fmt: skip
+                                 decoder_input_ids=fed, past_key_values=state["past"], use_cache=True)  # fmt: skip
             else:
                 return self._decoder_step(tokens, state)
-        return out.logits[:, -1].float().cpu().numpy(), {**state, "past": out.past_key_values}
+        return out.logits[:, -1].float().cpu().numpy(), {**state, "past": out.past_key_values, "ids": ids}
 
     def _decoder_step(self, tokens: torch.Tensor, state: dict):
         """A decoder-only step. Models that declare `generation_position_ids` get positions counted from the

@@ -1,7 +1,7 @@
 """A VisionEncoderDecoder pairing the Auto fixture does not cover: a DeiT encoder 16 wide with a BERT decoder 24
 wide (is_decoder, add_cross_attention), so `enc_to_dec_proj` maps the image states to the decoder's width. Writes
 tests/fixtures/multimodal_extras/ved_deit_bert/: config.json, model.safetensors (transformers' init, seeded),
-inputs.npz, expected.npz (logits, encoder_last_hidden_state).
+inputs.npz, expected.npz (logits, encoder_last_hidden_state), greedy_tokens.npy (generate(), 5 new tokens).
 
     python scripts/reference/vision_encoder_decoder_variants.py
 """
@@ -39,8 +39,12 @@ def main() -> None:
     model.save_pretrained(OUT)
     (OUT / "generation_config.json").unlink(missing_ok=True)
     np.savez_compressed(OUT / "inputs.npz", **feeds)
+    with torch.no_grad():  # greedy tokens (BERT as a decoder caches keys and values in transformers)
+        tokens = model.generate(torch.from_numpy(feeds["pixel_values"]), max_new_tokens=5, min_new_tokens=5,
+                                do_sample=False, num_beams=1)  # fmt: skip
     np.savez_compressed(OUT / "expected.npz", logits=output.logits.numpy(),
                         encoder_last_hidden_state=output.encoder_last_hidden_state.numpy())  # fmt: skip
+    np.save(OUT / "greedy_tokens.npy", tokens.numpy())
     print("wrote", OUT)
 
 
