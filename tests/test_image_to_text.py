@@ -223,3 +223,23 @@ def test_vision_encoder_decoder_generates_with_a_decoder_without_cache(backend):
         pixels = torch.from_numpy(pixels)
     tokens = model.generate(pixel_values=pixels, max_new_tokens=5, min_new_tokens=5, do_sample=False, num_beams=1)
     assert np.asarray(tokens).tolist() == np.load(VED_DEIT_BERT / "greedy_tokens.npy").tolist()
+
+
+@pytest.mark.parametrize("fixture", ["vision-encoder-decoder/VisionEncoderDecoderModel",
+                                     "llava/LlavaForConditionalGeneration"])  # fmt: skip
+def test_tf_composite_h5_round_trip(fixture, tmp_path):
+    """A composite's tf_model.h5 (its parts' variables keep their base prefixes) loads back in TF and in PyTorch."""
+    needs("tf")
+    needs("torch")
+    import torch
+
+    folder = MODELS / fixture
+    _, inputs, expected = read_fixture(folder)
+    autoload.TFAutoModelForVision2Seq.from_pretrained(folder).save_pretrained(tmp_path)
+    back = autoload.TFAutoModelForVision2Seq.from_pretrained(tmp_path)
+    model, info = autoload.AutoModelForVision2Seq.from_pretrained(tmp_path, from_tf=True, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
+    with torch.no_grad():
+        torch_logits = model.eval()(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
+    for logits in (np.asarray(back(**inputs).logits), torch_logits):
+        np.testing.assert_allclose(logits, expected["logits"], atol=1e-4, rtol=0)

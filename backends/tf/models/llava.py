@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload import registry
+from autoload.composite import strip_part_prefix
 from autoload.models.llava import (
     LlavaConfig,
     check_strategy,
@@ -60,6 +61,11 @@ class TFLlavaPreTrainedModel(TFPreTrainedModel):
         if tower.is_base_model and name.startswith(nested):
             return "vision_tower." + name[len(nested):]
         return name
+
+    def _load_canonical(self, state, *args, **kwargs):
+        tower = self.vision_tower  # our tf_model.h5 keeps the tower's base prefix (vision_tower/clip/…)
+        state = strip_part_prefix(state, "vision_tower", tower.base_model_prefix if tower.is_base_model else "")
+        return super()._load_canonical(state, *args, **kwargs)
 
     def dummy_inputs(self) -> dict:
         """One image and as many image tokens as it has features."""

@@ -8,6 +8,7 @@ from torch import nn
 
 from autoload import outputs as out
 from autoload import registry
+from autoload.composite import strip_part_prefix
 from autoload.models.llava import LlavaConfig, image_token_mismatch, select_image_features
 
 from ..activations import get_activation
@@ -66,6 +67,11 @@ class LlavaPreTrainedModel(PreTrainedModel):
             if any(module is m for m in part.modules()):
                 return part._init_weights(module)
         return super()._init_weights(module)
+
+    def _load_canonical(self, state, *args, **kwargs):
+        # a TF file keeps the vision tower's base prefix (vision_tower.clip.…)
+        state = strip_part_prefix(state, "vision_tower", getattr(self.vision_tower, "base_model_prefix", ""))
+        return super()._load_canonical(state, *args, **kwargs)
 
     def tie_weights(self) -> None:
         if isinstance(self.language_model, PreTrainedModel):
