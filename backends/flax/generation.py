@@ -162,10 +162,10 @@ class FlaxCompiledStep:
             attention_mask = np.ones((batch, past[0][0].capacity), np.int32)
         if position_ids is None:
             position_ids = np.broadcast_to(np.arange(length, length + steps), (batch, steps))
-        ids = (jnp.asarray(x, jnp.int32) for x in (input_ids, attention_mask, position_ids))
+        ids = (np.asarray(x, np.int32) for x in (input_ids, attention_mask, position_ids))  # (numpy: no eager op)
         buffers = tuple((k.buffer, v.buffer) for k, v in past)
         logits, buffers = self._jitted_step(self.params if params is None else params, *ids, buffers,
-                                            jnp.asarray(length, jnp.int32))  # fmt: skip
+                                            np.int32(length))  # fmt: skip
         caches = tuple((StaticCache(k, length + steps), StaticCache(v, length + steps)) for k, v in buffers)
         return self.step_output(logits, caches)
 
