@@ -1,5 +1,5 @@
 """bfloat16 copies of decoder fixtures and transformers 4.57.6's bfloat16 logits for them (run with the side
-environment's Python: /work/V/bin/python scripts/reference/decoder_bfloat16.py).
+environment's Python, the one with transformers 4.57.6: python scripts/reference/decoder_bfloat16.py [model_type ...]).
 
 For each architecture below, the CausalLM fixture is loaded in transformers with torch_dtype=bfloat16 and
 saved (model.safetensors in bfloat16, config.json with "dtype": "bfloat16") to tests/fixtures/bf16/<type>/;
@@ -8,6 +8,7 @@ logits.npz holds the logits transformers computes in bfloat16 for the fixture's 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,13 @@ import transformers
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 CAUSAL = {"llama": "LlamaForCausalLM", "gemma2": "Gemma2ForCausalLM", "phi3": "Phi3ForCausalLM",
-          "mixtral": "MixtralForCausalLM"}  # fmt: skip
+          "mixtral": "MixtralForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}  # fmt: skip
 
 
-def main():
+def main(only: list[str]):
     for model_type, name in CAUSAL.items():
+        if only and model_type not in only:
+            continue
         source = FIXTURES / "models" / model_type / name
         target = FIXTURES / "bf16" / model_type
         model = transformers.AutoModelForCausalLM.from_pretrained(source, torch_dtype=torch.bfloat16,
@@ -35,4 +38,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])  # model types to (re)build; all when none
