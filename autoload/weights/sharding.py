@@ -107,11 +107,12 @@ def _nbytes(state: Mapping, name: str) -> int:
 
 
 def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_size="5GB",
-                  variant: str | None = None) -> list[str]:  # fmt: skip
+                  variant: str | None = None, h5_groups: Mapping[str, str] | None = None) -> list[str]:  # fmt: skip
     """Write `state` in format "safetensors", "pt", "flax" ("/"-joined names) or "tf" (full TF weight names)
     as one file, or as shards named like transformers' plus an index when it exceeds max_shard_size; returns
     the file names written (with `variant` in them when given). Files of the same format and variant left in
-    `folder` by an earlier save are removed."""
+    `folder` by an earlier save are removed. `h5_groups`: the tf_model.h5 layer group of weights whose name
+    does not say it (see tf_h5.group_by_layer)."""
     from .flax_msgpack import unflatten_tree, write_flax_msgpack
     from .safetensors_io import write_safetensors
     from .tf_h5 import group_by_layer, write_tf_h5, write_tf_h5_shard
@@ -130,7 +131,7 @@ def write_sharded(state: Mapping[str, np.ndarray], folder, fmt: str, max_shard_s
         elif sharded:
             write_tf_h5_shard(path, part)
         else:
-            write_tf_h5(path, group_by_layer(part))
+            write_tf_h5(path, group_by_layer(part, h5_groups))
 
     def part_of(names) -> Mapping:
         if fmt == "safetensors":  # written tensor by tensor: a lazy state is never all in memory

@@ -238,13 +238,16 @@ def write_tf_h5(path, layers: Mapping[str, list[tuple[str, np.ndarray]]], keras_
                 group.create_dataset(name, data=np.asarray(array))
 
 
-def group_by_layer(weights: Mapping[str, np.ndarray]) -> dict[str, list[tuple[str, np.ndarray]]]:
+def group_by_layer(weights: Mapping[str, np.ndarray], groups: Mapping[str, str] | None = None,
+                   ) -> dict[str, list[tuple[str, np.ndarray]]]:  # fmt: skip
     """Full weight names (`tf_bert_model/bert/.../weight:0`) -> {top-level layer: [(name, array)]}, the
-    grouping write_tf_h5 takes: the layer is the name's second part, under the model's own scope."""
+    grouping write_tf_h5 takes: the layer is the name's second part, under the model's own scope, unless
+    `groups` names it (a weight whose name is not under the model scope, as transformers' `model.shared`)."""
     layers: dict[str, list] = {}
     for name, array in weights.items():
         parts = name.split("/")
-        layers.setdefault(parts[1] if len(parts) > 1 else name, []).append((name, array))
+        layer = (groups or {}).get(name) or (parts[1] if len(parts) > 1 else name)
+        layers.setdefault(layer, []).append((name, array))
     return layers
 
 

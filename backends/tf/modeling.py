@@ -135,6 +135,10 @@ class TFPreTrainedModel(keras.Model):
     # tf_model.h5 only: a variable also written under a second name (name suffix -> the copy's suffix), where
     # transformers' TF class keeps two variables for one canonical weight and reads the copy.
     _h5_copies: dict[str, str] = {}
+    # tf_model.h5 only: a variable written under another name and layer group (name after the model scope ->
+    # (group, name)), where transformers' TF class gives it a layer of its own outside the scopes its Keras
+    # layers make (BART's `model.shared`) or a top-level weight with no scope (`final_logits_bias`).
+    _h5_renames: dict[str, tuple[str, str]] = {}
     # TF base models nest their layers under the base prefix (`bert/…`) where PyTorch base models
     # have none; their canonical names drop it, so both frameworks name the same tensor alike.
     is_base_model = False
@@ -298,12 +302,18 @@ class TFPreTrainedModel(keras.Model):
                 state.setdefault(self.canonical_name(tf_name), kernel_to_weight(array) if is_kernel(tf_name) else array)
             write_sharded(state, save_directory, "safetensors", max_shard_size, variant=check_variant(variant))
         else:
-            named = {tf_name + ":0": variable for tf_name, variable in variables.items()}
+            named, groups = {}, {}
             for tf_name, variable in variables.items():
+                group, renamed = self._h5_renames.get(tf_name.partition("/")[2], (None, None))
+                if renamed is None:
+                    named[tf_name + ":0"] = variable
+                else:
+                    named[renamed + ":0"], groups[renamed + ":0"] = variable, group
                 for suffix, copy_suffix in self._h5_copies.items():
                     if tf_name.endswith(suffix):
                         named[tf_name.removesuffix(suffix) + copy_suffix + ":0"] = variable
-            write_sharded(_NumpyView(named), save_directory, "tf", max_shard_size, variant=check_variant(variant))
+            write_sharded(_NumpyView(named), save_directory, "tf", max_shard_size, variant=check_variant(variant),
+                          h5_groups=groups)  # fmt: skip
         if saved_model:  # transformers' TF layout: saved_model/<version>/
             self.export(os.path.join(save_directory, "saved_model", str(version)))
 

@@ -353,6 +353,10 @@ def seq2seq_output(output_class, encoded, decoded, **values):
 class TFSeq2SeqPreTrainedModel(TFPreTrainedModel):
     base_model_prefix = "model"
     _keys_to_ignore_on_load_unexpected = TIED_ALIASES
+    # transformers' TF BART family stores the shared embedding as the layer `model.shared` inside the `model`
+    # group, and final_logits_bias as a top-level weight in a group of that name.
+    _h5_renames = {"model/shared/embeddings": ("model", "model.shared/model.shared/embeddings"),
+                   "final_logits_bias": ("final_logits_bias", "final_logits_bias")}  # fmt: skip
 
     def dummy_inputs(self) -> dict:
         ids = np.full((1, 2), self.config.eos_token_id, np.int32)
