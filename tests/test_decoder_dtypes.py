@@ -19,7 +19,8 @@ import autoload
 # bfloat16 logits differ from its float32 ones by up to 0.014; we allow 0.03 (about four steps).
 HALF_ATOL = 0.03
 CAUSAL = {"llama": "LlamaForCausalLM", "gemma2": "Gemma2ForCausalLM", "phi3": "Phi3ForCausalLM",
-          "mixtral": "MixtralForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}  # fmt: skip
+          "mixtral": "MixtralForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM",
+          "gemma": "GemmaForCausalLM"}  # fmt: skip
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 
 

@@ -17,7 +17,8 @@ import transformers
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 CAUSAL = {"llama": "LlamaForCausalLM", "gemma2": "Gemma2ForCausalLM", "phi3": "Phi3ForCausalLM",
-          "mixtral": "MixtralForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}  # fmt: skip
+          "mixtral": "MixtralForCausalLM", "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM",
+          "gemma": "GemmaForCausalLM"}  # fmt: skip
 
 
 def main(only: list[str]):
