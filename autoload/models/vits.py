@@ -119,4 +119,4 @@ class VitsConfig(PretrainedConfig):
 
 CONFIG_CLASS = VitsConfig
 ARCHITECTURES = {"MODEL": "VitsModel", "MODEL_FOR_TEXT_TO_WAVEFORM": "VitsModel"}
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
