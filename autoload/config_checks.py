@@ -381,6 +381,7 @@ def check_preprocessor_config(data: dict, path) -> None:
 def _check_preprocessor_values(data: dict, path) -> None:
     """The processor named by the file must exist, and its fields have the types of the class's defaults."""
     name = data.get("image_processor_type") or data.get("feature_extractor_type")
+    defaults = {}
     if name is not None:
         processor_class = _preprocessor_class(name)
         if processor_class is None:
@@ -390,7 +391,8 @@ def _check_preprocessor_values(data: dict, path) -> None:
             raise _field_error(path, field, name, f"an image processor or feature extractor class (Known: "
                                f"{', '.join(known_class_names())}); register your own with "
                                "AutoImageProcessor.register or AutoFeatureExtractor.register")  # fmt: skip
-        for key, default in getattr(processor_class, "defaults", {}).items():
+        defaults = getattr(processor_class, "defaults", {})
+        for key, default in defaults.items():
             if key in data and key not in _IMAGE_SIZE_FIELDS and key not in _AUDIO_LIMITS:
                 check_type(data[key], default, path, key)
     for key in ("image_mean", "image_std"):
@@ -407,7 +409,8 @@ def _check_preprocessor_values(data: dict, path) -> None:
         raise _field_error(path, "resample", resample, "one of Pillow's filters, an integer from 0 to 5")
     for flag, needs in (("do_resize", "size"), ("do_center_crop", "crop_size"), ("do_rescale", "rescale_factor"),
                         ("do_normalize", "image_mean"), ("do_normalize", "image_std")):  # fmt: skip
-        if data.get(flag) is True and needs in data and data[needs] is None:
+        settings = {**defaults, **data}  # a field the file leaves out takes the class default
+        if settings.get(flag) is True and needs in settings and settings[needs] is None:
             raise _field_error(path, needs, None, f"a value, since {flag} is true")
     for key in ("size", "crop_size"):
         value = data.get(key)

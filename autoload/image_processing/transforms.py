@@ -15,6 +15,8 @@ _SIZE_KEY_SETS = ({"height", "width"}, {"shortest_edge"}, {"shortest_edge", "lon
 def size_dict(size, default_to_square: bool = True, param_name: str = "size") -> dict | None:
     """`size` / `crop_size` as a dict. Older configs hold an int (a square, or the shortest edge where the
     processor keeps the aspect ratio) or a (height, width) pair."""
+    if isinstance(size, dict):  # flags beside the sides (true / false) are not sides; config checks skip them too
+        size = {key: value for key, value in size.items() if not isinstance(value, bool)}
     if size is None or isinstance(size, dict):
         if size is not None and set(size) not in _SIZE_KEY_SETS:
             raise ValueError(

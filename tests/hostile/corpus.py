@@ -654,12 +654,17 @@ def _spm_trainer(unk_id: int) -> bytes:
 
 
 def _preprocessor_cases() -> list[Case]:
-    def case(name: str, kind: str, problem: str, **changes) -> Case:
+    def case(name: str, kind: str, problem: str, drop: tuple[str, ...] = (), **changes) -> Case:
         source = FIXTURES / ("image_processors/vit" if kind == "image_processor" else "feature_extractors/whisper")
+
+        def edit(data: dict) -> None:
+            data.update(changes)
+            for key in drop:
+                del data[key]
 
         def build(folder: Path, outside: Path) -> None:
             _copy(source, folder, "preprocessor_config.json")
-            _edit_json(folder / "preprocessor_config.json", lambda data: data.update(changes))
+            _edit_json(folder / "preprocessor_config.json", edit)
 
         return Case(f"preprocessor-{name}", kind, build, "CheckpointFormatError", "preprocessor_config.json", problem)
 
@@ -670,6 +675,9 @@ def _preprocessor_cases() -> list[Case]:
         case("size-negative", "image_processor", r"'size' is -5", size=-5),
         case("crop-huge", "image_processor", r"crop_size\['width'\]\" is 100000",
              crop_size={"height": 10, "width": 100000}),
+        # do_normalize left to the class default (true) with no standard deviation to divide by
+        case("normalize-without-std", "image_processor", r"'image_std' is None", drop=("do_normalize",),
+             image_std=None),
         case("n-fft-huge", "feature_extractor", r"'n_fft' is 1000000000", n_fft=10**9),
         case("sampling-rate-string", "feature_extractor", r"'sampling_rate' is '16000'", sampling_rate="16000"),
         case("hop-length-1", "feature_extractor", r"spectrograms of at most", hop_length=1, n_samples=2**27),
