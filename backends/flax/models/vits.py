@@ -480,7 +480,11 @@ class FlaxVitsModule(nn.Module):
         speaker = None
         if c.num_speakers > 1 and speaker_id is not None:
             table = nn.Embed(c.num_speakers, c.speaker_embedding_size, name="embed_speaker")
-            speaker = table(jnp.reshape(jnp.asarray(speaker_id), (1,)))[:, None, :]
+            ids = jnp.reshape(jnp.asarray(speaker_id), (-1,))
+            concrete = not isinstance(ids, jax.core.Tracer)
+            if ids.shape != (1,) or (concrete and not 0 <= int(ids[0]) < c.num_speakers):
+                raise ValueError(f"speaker_id must be one int in the range 0-{c.num_speakers - 1}, got {speaker_id}.")
+            speaker = table(ids)[:, None, :]
         encoded, means, log_variances = FlaxVitsTextEncoder(c, name="text_encoder")(
             input_ids, input_mask, attention_mask, output_attentions, output_hidden_states
         )

@@ -574,9 +574,10 @@ class TFVitsModel(TFVitsPreTrainedModel):
         c = self.config
         if c.num_speakers <= 1 or speaker_id is None:
             return None
-        if not 0 <= int(speaker_id) < c.num_speakers:
-            raise ValueError(f"speaker_id must be in the range 0-{c.num_speakers - 1}, got {speaker_id}.")
-        return self.embed_speaker(tf.reshape(tf.constant(int(speaker_id)), (1,)))[:, None, :]
+        ids = np.asarray(speaker_id).reshape(-1)
+        if ids.size != 1 or not 0 <= int(ids[0]) < c.num_speakers:
+            raise ValueError(f"speaker_id must be one int in the range 0-{c.num_speakers - 1}, got {speaker_id}.")
+        return self.embed_speaker(tf.constant(ids.astype(np.int32)))[:, None, :]
 
     def call(self, input_ids=None, attention_mask=None, speaker_id=None, output_attentions=None,
              output_hidden_states=None, return_dict=None, labels=None, training=False, **kwargs):  # fmt: skip

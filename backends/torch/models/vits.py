@@ -555,9 +555,9 @@ class VitsModel(VitsPreTrainedModel):
         c = self.config
         if c.num_speakers <= 1 or speaker_id is None:
             return None
-        if not 0 <= int(speaker_id) < c.num_speakers:
-            raise ValueError(f"speaker_id must be in the range 0-{c.num_speakers - 1}, got {speaker_id}.")
         ids = torch.as_tensor(speaker_id, device=self.device).reshape(-1)
+        if ids.numel() != 1 or not 0 <= int(ids[0]) < c.num_speakers:
+            raise ValueError(f"speaker_id must be one int in the range 0-{c.num_speakers - 1}, got {speaker_id}.")
         return self.embed_speaker(ids).unsqueeze(-1)
 
     def forward(self, input_ids=None, attention_mask=None, speaker_id=None, output_attentions=None,
