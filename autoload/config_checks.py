@@ -81,8 +81,10 @@ def check_config_dict(data: dict, path, prefix: str = "") -> None:
     if architectures is not None and not (isinstance(architectures, list)
                                           and all(isinstance(a, str) for a in architectures)):  # fmt: skip
         raise _field_error(path, prefix + "architectures", architectures, "a list of class names")
+    config_class = known_config_class(model_type)
+    nullable = getattr(config_class, "nullable_fields", ())
     for field in SIZE_FIELDS:
-        if field in data:
+        if field in data and not (data[field] is None and field in nullable):
             _check_size(data[field], path, prefix + field, field)
     for field in TOKEN_ID_FIELDS:
         value = data.get(field)
@@ -145,7 +147,8 @@ _NOT_BY_DEFAULT = {*SIZE_FIELDS, *TOKEN_ID_FIELDS, "id2label", "label2id", "num_
                    "transformers_version", "dtype", "torch_dtype", "problem_type", "vision_feature_layer"}  # fmt: skip
 # Fields whose null means "off" or "the other value" in transformers 4.57 (Gemma 2's soft-capping, ModernBERT's
 # local rotary base falling back to the global one, no activation in ELECTRA's sequence summary), and DETR's
-# `backbone` (a checkpoint name; null when backbone_config gives the backbone).
+# `backbone` (a checkpoint name; null when backbone_config gives the backbone). A config class lists the fields
+# only it lets be null in `nullable_fields`.
 _NULLABLE = {"attn_logit_softcapping", "final_logit_softcapping", "local_rope_theta", "backbone",
              "summary_activation"}  # fmt: skip
 # An integer default of a rate (ALBERT's dropouts are 0) does not make 0.1 wrong.
@@ -162,7 +165,7 @@ def check_config_types(data: dict, config_class, path, prefix: str = "") -> None
         if key in sub_configs and isinstance(value, dict):
             check_config_types(value, sub_configs[key], path, f"{prefix}{key}.")
         elif key in defaults and key not in _NOT_BY_DEFAULT and key not in sub_configs:
-            if value is None and key in _NULLABLE:
+            if value is None and (key in _NULLABLE or key in getattr(config_class, "nullable_fields", ())):
                 continue
             default = defaults[key]
             if type(default) is int and any(word in key for word in _RATE_WORDS):

@@ -99,3 +99,12 @@ def test_null_summary_activation_means_none(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "electra", "summary_activation": 1}))
     with pytest.raises(CheckpointFormatError, match=r"'summary_activation' is 1; expected a string"):
         AutoConfig.from_pretrained(tmp_path)
+
+
+def test_a_size_only_some_configs_let_be_null(tmp_path):
+    """VITS reads window_size null as no relative positions; Swin's window_size must be a size."""
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "vits", "window_size": None}))
+    assert AutoConfig.from_pretrained(tmp_path).window_size is None
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "swin", "window_size": None}))
+    with pytest.raises(CheckpointFormatError, match=r"'window_size' is None"):
+        AutoConfig.from_pretrained(tmp_path)

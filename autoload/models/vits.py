@@ -12,6 +12,7 @@ from ..configuration import PretrainedConfig
 
 class VitsConfig(PretrainedConfig):
     model_type = "vits"
+    nullable_fields = ("window_size",)  # null: no relative positions
 
     def __init__(self, vocab_size=38, hidden_size=192, num_hidden_layers=6, num_attention_heads=2, window_size=4,
                  use_bias=True, ffn_dim=768, layerdrop=0.1, ffn_kernel_size=3, flow_size=192, spectrogram_bins=513,

@@ -24,7 +24,7 @@ def vits_config(rng) -> dict:
         "hidden_size": 8 * heads,
         "num_hidden_layers": int(rng.integers(1, 3)),
         "num_attention_heads": heads,
-        "window_size": int(rng.integers(1, 4)),
+        "window_size": None if rng.random() < 0.2 else int(rng.integers(1, 4)),  # null: no relative positions
         "use_bias": bool(rng.integers(2)),
         "ffn_dim": int(rng.integers(8, 25)),
         "ffn_kernel_size": _pick(rng, [1, 2, 3]),
