@@ -1,5 +1,5 @@
 """Generation references for the Llama-family decoders, from transformers 4.57.6 (run with the side
-environment's Python: /work/V/bin/python scripts/reference/decoder_generation.py).
+environment's Python: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/decoder_generation.py).
 
 Writes, for each decoder's CausalLM fixture in tests/fixtures/models/<type>/<Class>ForCausalLM/, a
 generate.json in the layout tests/test_generation.py reads (first batch row; greedy and 3-beam search;

@@ -5,7 +5,7 @@ The models are the DETR fixtures (tests/fixtures/models/detr/...) with their inp
 passes fixed labels (classes, centre-format boxes and, for segmentation, masks of the input's size) and optionally
 switches config.auxiliary_loss on. Stored per case: the labels (label_<case>_<image>_<field>), the total loss
 (<case>_loss) and every loss_dict entry (<case>_<name>). Run with the side environment that has transformers:
-/work/V/bin/python scripts/reference/detr_loss.py
+python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/detr_loss.py
 """
 
 from __future__ import annotations

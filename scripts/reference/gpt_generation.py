@@ -1,5 +1,5 @@
 """Generation references for the GPT-style decoders (GPT-2, OPT, GPT-NeoX, GPT-J), from transformers 4.57.6 (run
-with the side environment's Python: /work/V/bin/python scripts/reference/gpt_generation.py).
+with the side environment's Python: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/gpt_generation.py).
 
 Writes generate.json (first batch row; greedy and 3-beam search; min_new_tokens = max_new_tokens so EOS cannot
 end a run early) into the CausalLM fixtures of OPT, GPT-NeoX and GPT-J, and tests/fixtures/generation/

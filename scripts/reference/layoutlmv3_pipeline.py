@@ -2,7 +2,7 @@
 (the processor fixture tests/fixtures/processors/layoutlmv3, OCR off: words and boxes given) -> a tiny random
 LayoutLMv3ForQuestionAnswering (written here) -> the best span of the words (start/end argmax over the word
 tokens), decoded. Written to tests/fixtures/layoutlmv3_pipeline/ (config.json, model.safetensors, expected.json).
-Run with the side environment: /work/V/bin/python scripts/reference/layoutlmv3_pipeline.py
+Run with the side environment: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/layoutlmv3_pipeline.py
 """
 
 from __future__ import annotations

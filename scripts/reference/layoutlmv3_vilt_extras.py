@@ -8,7 +8,7 @@ ViLT (tests/fixtures/models/vilt/ViltForQuestionAnswering): a batch whose second
 keeps 16x24 of 24x40 pixels), so its position table is resized to a 2x3 grid and masked padding patches fill
 its tokens; transformers orders the longest row's patches at random, so only order-free outputs are stored
 (logits, pooled output, the text tokens' hidden states) and the soft-label loss.
-Run with the side environment: /work/V/bin/python scripts/reference/layoutlmv3_vilt_extras.py
+Run with the side environment: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/layoutlmv3_vilt_extras.py
 """
 
 from __future__ import annotations

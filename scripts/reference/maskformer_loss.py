@@ -4,7 +4,7 @@ mask_labels and class_labels), written to tests/fixtures/detr_loss/maskformer_lo
 The model is the MaskFormerForInstanceSegmentation fixture with its inputs, in eval mode, with and without
 config.use_auxiliary_loss (with output_hidden_states=True, which transformers' auxiliary loss needs). Stored per case: the labels (<case>_<image>_mask_labels / _class_labels) and the loss
 (<case>_loss). Run with the side environment that has transformers:
-/work/V/bin/python scripts/reference/maskformer_loss.py
+python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/maskformer_loss.py
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ tests/fixtures/tapas_loss/ (losses.npz, cases.json).
 The model is the TapasForQuestionAnswering fixture (tests/fixtures/models/tapas/TapasForQuestionAnswering) with
 its inputs; each case overrides a few config fields (the supervision modes of the SQA / WTQ / WikiSQL
 checkpoints) and passes labels, aggregation labels, float answers and numeric values. Run with the side
-environment that has transformers: /work/V/bin/python scripts/reference/tapas_loss.py
+environment that has transformers: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/tapas_loss.py
 """
 
 from __future__ import annotations

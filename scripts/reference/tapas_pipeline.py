@@ -1,7 +1,7 @@
 """Reference for answering a question over a small table end to end with transformers 4.57.6: TapasTokenizer (the
 tokenizer fixture tests/fixtures/tokenizers/tapas) -> a tiny random TapasForQuestionAnswering (written here) ->
 convert_logits_to_predictions. Written to tests/fixtures/tapas_pipeline/ (config.json, model.safetensors,
-expected.json). Run with the side environment: /work/V/bin/python scripts/reference/tapas_pipeline.py
+expected.json). Run with the side environment: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/tapas_pipeline.py
 """
 
 from __future__ import annotations

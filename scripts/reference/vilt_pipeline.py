@@ -2,7 +2,7 @@
 processor fixture tests/fixtures/processors/vilt) -> a tiny random ViltForQuestionAnswering (written here) -> the
 answer through config.id2label. Two crops of different shapes, so the batch is padded and pixel_mask masks patches.
 Written to tests/fixtures/vilt_pipeline/ (config.json, model.safetensors, expected.json).
-Run with the side environment: /work/V/bin/python scripts/reference/vilt_pipeline.py
+Run with the side environment: python (with transformers 4.57.6 installed, e.g. a side venv) scripts/reference/vilt_pipeline.py
 """
 
 from __future__ import annotations
