@@ -52,6 +52,17 @@ def with_encoder_states(width: int, source_length: int):
     return encoder_inputs(0, False, width, source_length)
 
 
+def encoder_draw(rng, model_type: str, config: dict, families: tuple[str, ...], heads: int,
+                 head_mask: bool | None = None) -> Draw:
+    """Two of `families` (question answering with two labels) on encoder inputs; whether a head mask is passed is
+    drawn unless the architecture takes none (head_mask=False)."""
+    chosen = chosen_heads(rng, families)
+    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
+        config["num_labels"] = 2
+    inputs = encoder_inputs(heads, bool(rng.integers(2)) if head_mask is None else head_mask)
+    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+
+
 def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
     is_decoder = bool(rng.integers(2))
     config = {
@@ -138,11 +149,7 @@ def distilbert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    chosen = chosen_heads(rng, DISTILBERT_HEADS)
-    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
-        config["num_labels"] = 2
-    inputs = encoder_inputs(heads, bool(rng.integers(2)))
-    return Draw("distilbert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return encoder_draw(rng, "distilbert", config, DISTILBERT_HEADS, heads)
 
 
 ALBERT_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION",
@@ -175,11 +182,7 @@ def albert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    chosen = chosen_heads(rng, ALBERT_HEADS)
-    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
-        config["num_labels"] = 2
-    inputs = encoder_inputs(heads, bool(rng.integers(2)))
-    return Draw("albert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return encoder_draw(rng, "albert", config, ALBERT_HEADS, heads)
 
 
 MPNET_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
@@ -204,11 +207,7 @@ def mpnet(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    chosen = chosen_heads(rng, MPNET_HEADS)
-    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
-        config["num_labels"] = 2
-    inputs = encoder_inputs(heads, bool(rng.integers(2)))
-    return Draw("mpnet", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return encoder_draw(rng, "mpnet", config, MPNET_HEADS, heads)
 
 
 DEBERTA_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
@@ -253,11 +252,7 @@ def deberta_v2(rng) -> Draw:
     }
     if config["embedding_size"] is None:
         del config["embedding_size"]
-    chosen = chosen_heads(rng, DEBERTA_HEADS)
-    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
-        config["num_labels"] = 2
-    inputs = encoder_inputs(heads, False)  # transformers' DeBERTa-v2 takes no head_mask
-    return Draw("deberta-v2", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return encoder_draw(rng, "deberta-v2", config, DEBERTA_HEADS, heads, head_mask=False)  # transformers' DeBERTa-v2 takes none
 
 
 MODERNBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
@@ -299,11 +294,7 @@ def modernbert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    chosen = chosen_heads(rng, MODERNBERT_HEADS)
-    if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
-        config["num_labels"] = 2
-    inputs = encoder_inputs(heads, False)  # transformers' ModernBERT takes no head_mask
-    return Draw("modernbert", config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return encoder_draw(rng, "modernbert", config, MODERNBERT_HEADS, heads, head_mask=False)  # transformers' ModernBERT takes none
 
 
 GENERATORS = {
