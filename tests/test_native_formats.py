@@ -1,7 +1,8 @@
-"""The pre-norm decoders transformers never had in TF or Flax (Gemma 2/3, Phi-3's fused projections, Qwen3's q/k
-norms, Mixtral's experts): the tf_model.h5 and flax_model.msgpack we write load in every other framework with
-nothing missing or unused and give the reference outputs. (PyTorch's files into TF and Flax: the parity
-fixtures; a framework reading its own format: the config-space round trips.)"""
+"""Architectures transformers never had in TF or Flax (the pre-norm decoders: Gemma 2/3, Phi-3's fused projections,
+Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT): the tf_model.h5 and
+flax_model.msgpack we write load in every other framework with nothing missing or unused and give the reference
+outputs. (PyTorch's files into TF and Flax: the parity fixtures; a framework reading its own format: the
+config-space round trips.)"""
 
 import importlib.util
 
@@ -15,7 +16,11 @@ FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 NATIVE = {"tf": "tf_model.h5", "flax": "flax_model.msgpack"}
 FROM = {"tf": "from_tf", "flax": "from_flax"}
 FOLDERS = ["gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Phi3ForCausalLM",
-           "qwen3/Qwen3ForCausalLM", "mixtral/MixtralForCausalLM"]  # fmt: skip
+           "qwen3/Qwen3ForCausalLM", "mixtral/MixtralForCausalLM", "dpt/DPTForDepthEstimation",
+           "videomae/VideoMAEForVideoClassification", "swin2sr/Swin2SRForImageSuperResolution",
+           "superpoint/SuperPointForKeypointDetection", "detr/DetrForObjectDetection",
+           "maskformer/MaskFormerForInstanceSegmentation", "vits/VitsModel",
+           "llava/LlavaForConditionalGeneration", "vilt/ViltForQuestionAnswering"]  # fmt: skip
 
 
 def needs(backend: str) -> None:
