@@ -255,6 +255,14 @@ class PretrainedConfig:
         return f"{type(self).__name__} {self.to_json_string(use_diff=False)}"
 
 
+def as_config(config_class, value):
+    """A nested config (text_config, vision_config …) given as an instance of `config_class`, a dict of its
+    fields or None (the defaults)."""
+    if isinstance(value, config_class):
+        return value
+    return config_class(**(value or {}))
+
+
 def read_config_file(path) -> dict:
     """Read a config.json (or any JSON config file of a checkpoint), raising CheckpointFormatError naming the file
     when it is not a JSON object (or too large or too deeply nested to be one). A preprocessor_config.json also

@@ -1,4 +1,4 @@
-from ..configuration import PretrainedConfig
+from ..configuration import PretrainedConfig, as_config
 from ..heads import HeadSpec
 from .bert import check_heads
 
@@ -64,8 +64,8 @@ class CLIPConfig(PretrainedConfig):
         kwargs.pop("text_config_dict", None)
         kwargs.pop("vision_config_dict", None)
         super().__init__(**kwargs)
-        self.text_config = _sub(CLIPTextConfig, text_config)
-        self.vision_config = _sub(CLIPVisionConfig, vision_config)
+        self.text_config = as_config(CLIPTextConfig, text_config)
+        self.vision_config = as_config(CLIPVisionConfig, vision_config)
         self.projection_dim = projection_dim
         self.logit_scale_init_value = logit_scale_init_value
         self.initializer_factor = 1.0
@@ -73,12 +73,6 @@ class CLIPConfig(PretrainedConfig):
     @classmethod
     def from_text_vision_configs(cls, text_config, vision_config, **kwargs):
         return cls(text_config=text_config.to_dict(), vision_config=vision_config.to_dict(), **kwargs)
-
-
-def _sub(config_class, value):
-    if isinstance(value, config_class):
-        return value
-    return config_class(**(value or {}))
 
 
 CONFIG_CLASS = CLIPConfig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..configuration import PretrainedConfig
+from ..configuration import PretrainedConfig, as_config
 from .bert import check_heads
 
 
@@ -70,8 +70,8 @@ class OwlViTConfig(PretrainedConfig):
     def __init__(self, text_config=None, vision_config=None, projection_dim=512, logit_scale_init_value=2.6592,
                  return_dict=True, **kwargs):  # fmt: skip
         super().__init__(return_dict=return_dict, **kwargs)
-        self.text_config = _sub(OwlViTTextConfig, text_config)
-        self.vision_config = _sub(OwlViTVisionConfig, vision_config)
+        self.text_config = as_config(OwlViTTextConfig, text_config)
+        self.vision_config = as_config(OwlViTVisionConfig, vision_config)
         self.projection_dim = projection_dim
         self.logit_scale_init_value = logit_scale_init_value
         self.initializer_factor = 1.0
@@ -87,12 +87,6 @@ class OwlViTConfig(PretrainedConfig):
     @classmethod
     def from_text_vision_configs(cls, text_config, vision_config, **kwargs):
         return cls(text_config=text_config.to_dict(), vision_config=vision_config.to_dict(), **kwargs)
-
-
-def _sub(config_class, value):
-    if isinstance(value, config_class):
-        return value
-    return config_class(**(value or {}))
 
 
 CONFIG_CLASS = OwlViTConfig

@@ -3,7 +3,7 @@ prompt encoder for points, boxes and masks, and a two-way transformer mask decod
 
 from __future__ import annotations
 
-from ..configuration import PretrainedConfig
+from ..configuration import PretrainedConfig, as_config
 from ..encoder import check_activation
 
 
@@ -132,9 +132,9 @@ class SamConfig(PretrainedConfig):
     def __init__(self, vision_config=None, prompt_encoder_config=None, mask_decoder_config=None,
                  initializer_range=0.02, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.vision_config = _sub(SamVisionConfig, vision_config)
-        self.prompt_encoder_config = _sub(SamPromptEncoderConfig, prompt_encoder_config)
-        self.mask_decoder_config = _sub(SamMaskDecoderConfig, mask_decoder_config)
+        self.vision_config = as_config(SamVisionConfig, vision_config)
+        self.prompt_encoder_config = as_config(SamPromptEncoderConfig, prompt_encoder_config)
+        self.mask_decoder_config = as_config(SamMaskDecoderConfig, mask_decoder_config)
         self.initializer_range = initializer_range
         vision, prompt = self.vision_config, self.prompt_encoder_config
         if 2 * vision.num_pos_feats != prompt.hidden_size or prompt.hidden_size != self.mask_decoder_config.hidden_size:
@@ -144,12 +144,6 @@ class SamConfig(PretrainedConfig):
         if vision.output_channels != prompt.hidden_size:
             raise ValueError(f"SamConfig: the vision encoder's output_channels ({vision.output_channels}) must equal the "
                              f"prompt encoder's hidden_size ({prompt.hidden_size}).")  # fmt: skip
-
-
-def _sub(config_class, value):
-    if isinstance(value, config_class):
-        return value
-    return config_class(**(value or {}))
 
 
 CONFIG_CLASS = SamConfig

@@ -1,4 +1,4 @@
-from ..configuration import PretrainedConfig
+from ..configuration import PretrainedConfig, as_config
 from ..heads import HeadSpec
 from ..vision import pair
 
@@ -80,19 +80,13 @@ class SiglipConfig(PretrainedConfig):
 
     def __init__(self, text_config=None, vision_config=None, **kwargs):
         super().__init__(**kwargs)
-        self.text_config = _sub(SiglipTextConfig, text_config)
-        self.vision_config = _sub(SiglipVisionConfig, vision_config)
+        self.text_config = as_config(SiglipTextConfig, text_config)
+        self.vision_config = as_config(SiglipVisionConfig, vision_config)
         self.initializer_factor = 1.0
 
     @classmethod
     def from_text_vision_configs(cls, text_config, vision_config, **kwargs):
         return cls(text_config=text_config.to_dict(), vision_config=vision_config.to_dict(), **kwargs)
-
-
-def _sub(config_class, value):
-    if isinstance(value, config_class):
-        return value
-    return config_class(**(value or {}))
 
 
 def vision_width(config) -> int:
