@@ -1,8 +1,8 @@
 """Architectures transformers never had in TF or Flax (the pre-norm decoders: Gemma 2/3, Phi-3's fused projections,
-Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT): the tf_model.h5 and
-flax_model.msgpack we write load in every other framework with nothing missing or unused and give the reference
-outputs. (PyTorch's files into TF and Flax: the parity fixtures; a framework reading its own format: the
-config-space round trips.)"""
+Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT): the
+tf_model.h5 and flax_model.msgpack we write load in every other framework with nothing missing or unused and give
+the reference outputs. (PyTorch's files into TF and Flax: the parity fixtures; a framework reading its own format:
+the config-space round trips.)"""
 
 import importlib.util
 
