@@ -1,0 +1,52 @@
+"""Checks shared by the per-architecture test files."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_matches_expected, read_fixture
+
+import autoload
+
+FRAMEWORK_MODULE = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+BASE_AUTO_CLASS = {"torch": "AutoModel", "tf": "TFAutoModel", "flax": "FlaxAutoModel"}
+
+
+def check_every_listed_family(folder: Path, backend: str) -> None:
+    """Each Auto class the fixture lists for this backend (not only its first) builds the same class."""
+    pytest.importorskip(FRAMEWORK_MODULE[backend])
+    meta, inputs, expected = read_fixture(folder)
+    key = {"torch": "auto_class", "tf": "tf_auto_class", "flax": "flax_auto_class"}[backend]
+    names = [f[key] for f in meta["families"] if f[key] and hasattr(autoload, f[key])]
+    assert len(names) >= 2, names
+    for name in names:
+        model = getattr(autoload, name).from_pretrained(folder)
+        assert type(model).__name__.removeprefix("TF").removeprefix("Flax") == meta["pt_class"], name
+        if backend == "torch":
+            import torch
+
+            with torch.no_grad():
+                output = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}, **meta["call_kwargs"])
+        else:
+            output = model(**inputs, **meta["call_kwargs"])
+        assert_matches_expected(output, expected, meta["atol"])
+
+
+@cache
+def _base_model(auto_class: str, folder: Path):
+    return getattr(autoload, auto_class).from_pretrained(folder)
+
+
+def last_hidden_state(folder: Path, backend: str, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The base model's last hidden state for ids under an attention mask, in the given framework."""
+    pytest.importorskip(FRAMEWORK_MODULE[backend])
+    model = _base_model(BASE_AUTO_CLASS[backend], folder)
+    if backend == "torch":
+        import torch
+
+        with torch.no_grad():
+            return model(torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
+    return np.asarray(model(ids, attention_mask=mask).last_hidden_state)
