@@ -4,6 +4,8 @@ cross-attention layers, untied LM decoders, chunked feed-forward, every weight-f
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from autoload.encoder import ACTIVATIONS, POSITION_EMBEDDING_TYPES
@@ -11,10 +13,6 @@ from autoload.testing import sample_inputs
 
 from .harness import Draw
 
-BERT_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_CAUSAL_LM",
-              "MODEL_FOR_NEXT_SENTENCE_PREDICTION", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
-              "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
-ROBERTA_HEADS = tuple(h for h in BERT_HEADS if "SENTENCE" not in h and h != "MODEL_FOR_PRETRAINING")
 # Heads whose forward takes encoder_hidden_states (the others cannot run cross-attention layers).
 CROSS_ATTENTION_HEADS = ("MODEL", "MODEL_FOR_CAUSAL_LM")
 ATTENTIONS = {"output_hidden_states": True, "output_attentions": True}
@@ -22,6 +20,16 @@ ATTENTIONS = {"output_hidden_states": True, "output_attentions": True}
 
 def pick(rng, values):
     return values[int(rng.integers(len(values)))]
+
+
+def own_families(model_type: str) -> tuple[str, ...]:
+    """The architecture's Auto families, one per distinct class: an alias family (MODEL_FOR_TEXT_ENCODING for the
+    base model, MODEL_FOR_PRETRAINING for a masked LM) would only draw a class again."""
+    module = importlib.import_module(f"autoload.models.{model_type.replace('-', '_')}")
+    families: dict[str, str] = {}
+    for family, class_name in module.ARCHITECTURES.items():
+        families.setdefault(class_name, family)
+    return tuple(families.values())
 
 
 def chosen_heads(rng, heads: tuple[str, ...], count: int = 2) -> tuple[str, ...]:
@@ -52,18 +60,18 @@ def with_encoder_states(width: int, source_length: int):
     return encoder_inputs(0, False, width, source_length)
 
 
-def encoder_draw(rng, model_type: str, config: dict, families: tuple[str, ...], heads: int,
-                 head_mask: bool | None = None) -> Draw:
-    """Two of `families` (question answering with two labels) on encoder inputs; whether a head mask is passed is
-    drawn unless the architecture takes none (head_mask=False)."""
-    chosen = chosen_heads(rng, families)
+def encoder_draw(rng, model_type: str, config: dict, heads: int, head_mask: bool | None = None) -> Draw:
+    """Two of the architecture's heads (question answering with two labels) on encoder inputs; whether a head mask
+    is passed is drawn unless the architecture takes none (head_mask=False)."""
+    chosen = chosen_heads(rng, own_families(model_type))
     if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
         config["num_labels"] = 2
     inputs = encoder_inputs(heads, bool(rng.integers(2)) if head_mask is None else head_mask)
     return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
-def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
+def bert_like(rng, model_type: str) -> Draw:
+    heads = own_families(model_type)
     is_decoder = bool(rng.integers(2))
     config = {
         "vocab_size": int(rng.integers(40, 120)),
@@ -104,11 +112,6 @@ def bert_like(rng, model_type: str, heads: tuple[str, ...]) -> Draw:
     return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
 
 
-ELECTRA_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_CAUSAL_LM",
-                 "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE", "MODEL_FOR_TOKEN_CLASSIFICATION",
-                 "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
-
-
 def electra_fields(rng, config: dict) -> dict:
     """Embeddings of their own width (projected when it differs) and the sequence summary of multiple choice."""
     fields = {
@@ -123,10 +126,6 @@ def electra_fields(rng, config: dict) -> dict:
         fields["summary_proj_to_labels"] = True
         config["num_labels"] = config["hidden_size"]
     return fields
-
-
-DISTILBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
-                    "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
 
 
 def distilbert(rng) -> Draw:
@@ -149,11 +148,7 @@ def distilbert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    return encoder_draw(rng, "distilbert", config, DISTILBERT_HEADS, heads)
-
-
-ALBERT_HEADS = ("MODEL", "MODEL_FOR_PRETRAINING", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION",
-                "MODEL_FOR_MULTIPLE_CHOICE", "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+    return encoder_draw(rng, "distilbert", config, heads)
 
 
 def albert(rng) -> Draw:
@@ -182,11 +177,7 @@ def albert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    return encoder_draw(rng, "albert", config, ALBERT_HEADS, heads)
-
-
-MPNET_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
-               "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+    return encoder_draw(rng, "albert", config, heads)
 
 
 def mpnet(rng) -> Draw:
@@ -207,11 +198,7 @@ def mpnet(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    return encoder_draw(rng, "mpnet", config, MPNET_HEADS, heads)
-
-
-DEBERTA_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
-                 "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
+    return encoder_draw(rng, "mpnet", config, heads)
 
 
 def deberta_v2(rng) -> Draw:
@@ -252,11 +239,9 @@ def deberta_v2(rng) -> Draw:
     }
     if config["embedding_size"] is None:
         del config["embedding_size"]
-    return encoder_draw(rng, "deberta-v2", config, DEBERTA_HEADS, heads, head_mask=False)  # transformers' DeBERTa-v2 takes none
+    return encoder_draw(rng, "deberta-v2", config, heads, head_mask=False)  # transformers' DeBERTa-v2 takes none
 
 
-MODERNBERT_HEADS = ("MODEL", "MODEL_FOR_MASKED_LM", "MODEL_FOR_SEQUENCE_CLASSIFICATION", "MODEL_FOR_MULTIPLE_CHOICE",
-                    "MODEL_FOR_TOKEN_CLASSIFICATION", "MODEL_FOR_QUESTION_ANSWERING")  # fmt: skip
 ROPE_SCALINGS = [None, {"rope_type": "linear", "factor": 2.0}, {"rope_type": "dynamic", "factor": 2.0},
                  {"rope_type": "yarn", "factor": 2.0}]  # fmt: skip
 
@@ -294,15 +279,15 @@ def modernbert(rng) -> Draw:
         "num_labels": int(rng.integers(1, 5)),
         "tie_word_embeddings": bool(rng.integers(2)),
     }
-    return encoder_draw(rng, "modernbert", config, MODERNBERT_HEADS, heads, head_mask=False)  # transformers' ModernBERT takes none
+    return encoder_draw(rng, "modernbert", config, heads, head_mask=False)  # transformers' ModernBERT takes none
 
 
 GENERATORS = {
-    "bert": lambda rng: bert_like(rng, "bert", BERT_HEADS),
-    "roberta": lambda rng: bert_like(rng, "roberta", ROBERTA_HEADS),
-    "xlm-roberta": lambda rng: bert_like(rng, "xlm-roberta", ROBERTA_HEADS),
+    "bert": lambda rng: bert_like(rng, "bert"),
+    "roberta": lambda rng: bert_like(rng, "roberta"),
+    "xlm-roberta": lambda rng: bert_like(rng, "xlm-roberta"),
     "distilbert": distilbert,
-    "electra": lambda rng: bert_like(rng, "electra", ELECTRA_HEADS),
+    "electra": lambda rng: bert_like(rng, "electra"),
     "albert": albert,
     "mpnet": mpnet,
     "deberta-v2": deberta_v2,
