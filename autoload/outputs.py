@@ -125,6 +125,11 @@ Seq2SeqLMOutput = _output(
     "loss", "logits", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
     "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
 )  # fmt: skip
+Seq2SeqSpectrogramOutput = _output(
+    "Seq2SeqSpectrogramOutput",
+    "loss", "spectrogram", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
 Seq2SeqSequenceClassifierOutput = _output(
     "Seq2SeqSequenceClassifierOutput",
     "loss", "logits", "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
