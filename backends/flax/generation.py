@@ -8,6 +8,7 @@ import numpy as np
 
 from autoload import outputs as out
 from autoload.generation import GenerationConfig, generate, mask_positions
+from autoload.generation.first_step import first_step_rows, split_model_options
 
 from .attention import StaticCache, key_width, to_static
 
@@ -57,7 +58,10 @@ class FlaxStepper:
                 if mask is not None:
                     options["position_ids"] = mask_positions(mask[:, :total])[:, -tokens.shape[1] :]
                 state = {**state, "seq_len": seq_len}
-            options.update((state.get("first") or {}) if past is None else {})
+            if past is None:
+                options.update(state.get("first") or {})
+                if getattr(self.model, "accepts_logits_to_keep", False):  # the prompt: score its last position only
+                    options["logits_to_keep"] = 1
             state = {**state, "ids": ids, "mask": mask, "first": None}
             out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         past = out.past_key_values
@@ -69,7 +73,11 @@ class FlaxStepper:
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = jnp.asarray(rows)
-        return {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items()}
+        selected = {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items() if k != "first"}
+        if state.get("first") is not None:  # (LLaVA's pixel_values: one row per image)
+            selected["first"] = {k: _map_arrays(v, lambda x: jnp.take(x, first_step_rows(rows, x.shape[0]), axis=0))
+                                 for k, v in state["first"].items()}  # fmt: skip
+        return selected
 
 
 def _extend_mask(mask, width: int):
@@ -97,6 +105,7 @@ class FlaxGenerationMixin:
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, prng_key=None, **kwargs):  # fmt: skip
         arrays = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], (np.ndarray, jax.Array))}
+        arrays.update(split_model_options(self, kwargs))
         config = GenerationConfig.for_call(self, generation_config, **kwargs)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}

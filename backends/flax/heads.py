@@ -11,6 +11,7 @@ layer under the spec's attribute, so the parameter tree is the one transformers'
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import jax
@@ -30,6 +31,19 @@ _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embed
 def _dense(config, features: int, dtype, name: str | None = None, use_bias: bool = True) -> nn.Dense:
     init = nn.initializers.normal(getattr(config, "initializer_range", 0.02))
     return nn.Dense(features, use_bias=use_bias, dtype=dtype, kernel_init=init, name=name)
+
+
+def kept_positions(hidden, logits_to_keep, labels=None):
+    """The positions a causal LM scores (transformers' `logits_to_keep`): an int N keeps the last N (0: all), a
+    1-D index array keeps those positions. Generation scores only the last one."""
+    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
+    if labels is not None and not keep_all:
+        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
+    if keep_all:
+        return hidden
+    if isinstance(logits_to_keep, Integral):
+        return hidden[:, -int(logits_to_keep) :]
+    return hidden[:, jnp.asarray(logits_to_keep)]
 
 
 def masked_mean(hidden, mask):

@@ -8,6 +8,8 @@ live (see autoload.heads.HeadSpec).
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 from torch import nn
 
@@ -28,6 +30,19 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
         return hidden.mean(1)
     keep = mask[..., None].to(hidden.dtype)
     return (hidden * keep).sum(1) / keep.sum(1)
+
+
+def kept_positions(hidden: torch.Tensor, logits_to_keep, labels=None) -> torch.Tensor:
+    """The positions a causal LM scores (transformers' `logits_to_keep`): an int N keeps the last N (0: all), a
+    1-D index tensor keeps those positions. Generation scores only the last one."""
+    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
+    if labels is not None and not keep_all:
+        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
+    if keep_all:
+        return hidden
+    if isinstance(logits_to_keep, Integral):
+        return hidden[:, -int(logits_to_keep) :]
+    return hidden[:, torch.as_tensor(logits_to_keep, device=hidden.device)]
 
 
 class ClassificationHead(nn.Module):

@@ -25,7 +25,8 @@ from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..attention import key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
-from ..heads import FlaxSequenceClassificationModel, FlaxTaskModel, HeadModule, SequenceClassificationWithPastModule
+from ..heads import (FlaxSequenceClassificationModel, FlaxTaskModel, HeadModule, SequenceClassificationWithPastModule,
+                     kept_positions)  # fmt: skip
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import rotary_cos_sin
 from .attention import FlaxDecoderAttention, decoder_bias
@@ -172,7 +173,7 @@ class FlaxDecoderForCausalLMModule(HeadModule):
 
     @nn.compact
     def __call__(self, input_ids=None, attention_mask=None, output_router_logits=None, deterministic=True,
-                 return_dict=True, **kwargs):  # fmt: skip
+                 return_dict=True, logits_to_keep=0, **kwargs):  # fmt: skip
         c = self.config
         o = c.decoder_options()
         if o.moe is not None:
@@ -180,7 +181,7 @@ class FlaxDecoderForCausalLMModule(HeadModule):
             kwargs["output_router_logits"] = output_router_logits
         base = self.base()
         encoded = base(input_ids, attention_mask=attention_mask, deterministic=deterministic, **kwargs)
-        hidden = encoded.last_hidden_state
+        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep)
         if c.tie_word_embeddings:
             logits = hidden @ base.variables["params"]["embed_tokens"]["embedding"].T.astype(hidden.dtype)
         else:
@@ -192,7 +193,8 @@ class FlaxDecoderForCausalLMModule(HeadModule):
             return out.finish(out.from_encoded(out.CausalLMOutputWithPast, encoded, logits=logits), return_dict)
         aux_loss = None
         if output_router_logits:
-            mask = None if attention_mask is None else attention_mask[:, -logits.shape[1] :]  # this call's tokens
+            steps = encoded.last_hidden_state.shape[1]
+            mask = None if attention_mask is None else attention_mask[:, -steps:]  # this call's tokens
             aux_loss = load_balancing_loss(encoded.router_logits, o.moe.num_experts, o.moe.top_k, mask)
         result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, aux_loss=aux_loss, logits=logits,
                                   router_logits=encoded.router_logits)  # fmt: skip
@@ -205,6 +207,7 @@ class FlaxDecoderForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskMode
 
     module_class = FlaxDecoderForCausalLMModule
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)

@@ -29,7 +29,7 @@ from autoload.rope import rope_kind
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
-from ..heads import FlaxTaskModel, HeadModule
+from ..heads import FlaxTaskModel, HeadModule, kept_positions
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import apply_rotary, rotary_cos_sin
 from .attention import attend, decoder_bias
@@ -342,11 +342,11 @@ class FlaxGptForCausalLMModule(HeadModule):
     logits_in_float32: bool = False
 
     @nn.compact
-    def __call__(self, input_ids=None, deterministic=True, return_dict=True, **kwargs):
+    def __call__(self, input_ids=None, deterministic=True, return_dict=True, logits_to_keep=0, **kwargs):
         c = self.config
         base = self.base()
         encoded = base(input_ids, deterministic=deterministic, **kwargs)
-        hidden = encoded.last_hidden_state
+        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep)
         if c.tie_word_embeddings:
             table = base.variables["params"]
             for key in embedding_path(c):
@@ -370,6 +370,7 @@ class FlaxGptForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskModel):
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def module_fields(self) -> dict:
         return {"output_class": self.output_class, "logits_in_float32": self.logits_in_float32}

@@ -20,7 +20,7 @@ from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..generation import TFCompiledStep, TFGenerationMixin
-from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel
+from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel, kept_positions
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
 from ..rotary import rotary_cos_sin
@@ -150,6 +150,7 @@ class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModeling
     causal = True
     _tied_weights_keys = ["lm_head.weight"]
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)
@@ -173,13 +174,13 @@ class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModeling
         return dense(config, config.vocab_size, "lm_head", use_bias=False)
 
     def call(self, input_ids=None, attention_mask=None, labels=None, output_router_logits=None, training=False,
-             return_dict=True, **kwargs):  # fmt: skip
+             return_dict=True, logits_to_keep=0, **kwargs):  # fmt: skip
         moe = self.main_layer.options.moe
         if moe is not None:
             output_router_logits = moe.output_router_logits if output_router_logits is None else output_router_logits
             kwargs["output_router_logits"] = output_router_logits
         encoded = self.encode(input_ids, training, attention_mask=attention_mask, **kwargs)
-        logits = self.lm_head_layer(encoded.last_hidden_state)
+        logits = self.lm_head_layer(kept_positions(encoded.last_hidden_state, logits_to_keep, labels))
         cap = self.main_layer.options.final_softcap
         if cap is not None:
             logits = tf.tanh(logits / cap) * cap
@@ -189,7 +190,8 @@ class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModeling
                               return_dict)  # fmt: skip
         aux_loss = None
         if output_router_logits:
-            mask = None if attention_mask is None else attention_mask[:, -logits.shape[1] :]  # this call's tokens
+            steps = encoded.last_hidden_state.shape[1]
+            mask = None if attention_mask is None else attention_mask[:, -steps:]  # this call's tokens
             aux_loss = load_balancing_loss(encoded.router_logits, moe.num_experts, moe.top_k, mask)
             if loss is not None:
                 loss = loss + moe.aux_loss_coef * aux_loss

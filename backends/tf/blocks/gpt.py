@@ -24,7 +24,7 @@ from autoload.rope import rope_kind
 
 from ..activations import get_activation
 from ..generation import TFCompiledStep, TFGenerationMixin
-from ..heads import TFLanguageModelingModel, TFMainLayerModel
+from ..heads import TFLanguageModelingModel, TFMainLayerModel, kept_positions
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
 from ..rotary import apply_rotary, rotary_cos_sin
@@ -369,6 +369,7 @@ class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingMode
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -392,9 +393,9 @@ class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingMode
             return TFTiedLMHead(self.main_layer.parts.embed, self.spec.bias, name=self.spec.attr)
         return dense(config, config.vocab_size, self.spec.attr, use_bias=self.spec.bias)
 
-    def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
+    def call(self, input_ids=None, labels=None, training=False, return_dict=True, logits_to_keep=0, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
-        logits = self.lm_head_layer(encoded.last_hidden_state)
+        logits = self.lm_head_layer(kept_positions(encoded.last_hidden_state, logits_to_keep, labels))
         if self.logits_in_float32:
             logits = tf.cast(logits, tf.float32)
         loss = token_loss(logits[:, :-1], labels[:, 1:]) if labels is not None else None

@@ -17,7 +17,7 @@ from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..generation import GenerationMixin
-from ..heads import LanguageModelingModel, SequenceClassificationModel
+from ..heads import LanguageModelingModel, SequenceClassificationModel, kept_positions
 from ..losses import causal_lm_loss
 from ..modeling import PreTrainedModel
 from ..rotary import rotary_cos_sin
@@ -141,6 +141,7 @@ class DecoderForCausalLM(LanguageModelingModel, GenerationMixin):
     causal = True
     _tied_weights_keys = ["lm_head.weight"]
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def get_output_embeddings(self):
         return self.lm_head
@@ -149,13 +150,13 @@ class DecoderForCausalLM(LanguageModelingModel, GenerationMixin):
         return switches_to_long_factors(self.config, before, after)
 
     def forward(self, input_ids=None, attention_mask=None, labels=None, output_router_logits=None, return_dict=None,
-                **kwargs):  # fmt: skip
+                logits_to_keep=0, **kwargs):  # fmt: skip
         moe = self.base_model.options.moe
         if moe is not None:
             output_router_logits = moe.output_router_logits if output_router_logits is None else output_router_logits
             kwargs["output_router_logits"] = output_router_logits
         encoded = self.encode(input_ids, attention_mask=attention_mask, **kwargs)
-        logits = self.lm_head(encoded.last_hidden_state)
+        logits = self.lm_head(kept_positions(encoded.last_hidden_state, logits_to_keep, labels))
         cap = self.base_model.options.final_softcap
         if cap is not None:
             logits = torch.tanh(logits / cap) * cap

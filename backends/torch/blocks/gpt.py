@@ -20,7 +20,7 @@ from autoload.gpt_options import GptOptions
 
 from ..activations import get_activation
 from ..generation import GenerationMixin
-from ..heads import LanguageModelingModel
+from ..heads import LanguageModelingModel, kept_positions
 from ..losses import causal_lm_loss
 from ..modeling import PreTrainedModel
 from ..rotary import apply_rotary, rotary_cos_sin
@@ -331,6 +331,7 @@ class GptForCausalLM(LanguageModelingModel, GenerationMixin):
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -346,9 +347,9 @@ class GptForCausalLM(LanguageModelingModel, GenerationMixin):
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
 
-    def forward(self, input_ids=None, labels=None, return_dict=None, **kwargs):
+    def forward(self, input_ids=None, labels=None, return_dict=None, logits_to_keep=0, **kwargs):
         encoded = self.encode(input_ids, **kwargs)
-        logits = getattr(self, self.spec.attr)(encoded.last_hidden_state)
+        logits = getattr(self, self.spec.attr)(kept_positions(encoded.last_hidden_state, logits_to_keep, labels))
         if self.logits_in_float32:
             logits = logits.float()
         loss = causal_lm_loss(logits, labels) if labels is not None else None
