@@ -62,7 +62,9 @@ def _architecture_class(name: str):
         if spec.CONFIG_CLASS.__name__ == name:
             return spec.CONFIG_CLASS
         for backend, prefix in CLASS_PREFIX.items():
-            if name.startswith(prefix) and name[len(prefix) :] in spec.ARCHITECTURES.values():
+            # CLASSES: classes no Auto family builds, loaded by name (SpeechT5HifiGan)
+            known = (*spec.ARCHITECTURES.values(), *getattr(spec, "CLASSES", ()))
+            if name.startswith(prefix) and name[len(prefix) :] in known:
                 if backend in spec.BACKENDS:
                     return registry.import_model_class(backend, model_type, name)
     return None

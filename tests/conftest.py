@@ -24,8 +24,23 @@ def read_fixture(folder: Path) -> tuple[dict, dict, dict]:
     return meta, inputs, expected
 
 
+def fixture_model_class(meta: dict, backend: str, family: str | None = None):
+    """The class a fixture is loaded with: the Auto class of its family, or, for a class no Auto family builds
+    (family null, e.g. SpeechT5HifiGan), that class by name."""
+    import autoload
+    from autoload.families import CLASS_PREFIX, auto_class_name
+
+    family = family or meta["family"]
+    if family is None:
+        return getattr(autoload, CLASS_PREFIX[backend] + meta["pt_class"])
+    return getattr(autoload, auto_class_name(family, backend))
+
+
 def flatten_output(output) -> dict[str, np.ndarray]:
-    """A model output flattened the way expected.npz is (tuples get _i suffixes, nested outputs prefixes)."""
+    """A model output flattened the way expected.npz is (tuples get _i suffixes, nested outputs prefixes; a bare
+    tensor, as SpeechT5HifiGan returns, is "output")."""
+    if not hasattr(output, "items"):
+        return {"output": np.asarray(output)}
     flat = {}
     for key, value in output.items():
         if value is None or key == "past_key_values":  # not part of the reference outputs

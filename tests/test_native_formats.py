@@ -1,16 +1,13 @@
 """Architectures transformers never had in TF or Flax (the pre-norm decoders: Gemma 2/3, Phi-3's fused projections,
-Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT): the
-tf_model.h5 and flax_model.msgpack we write load in every other framework with nothing missing or unused and give
-the reference outputs. (PyTorch's files into TF and Flax: the parity fixtures; a framework reading its own format:
-the config-space round trips.)"""
+Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT, the
+SpeechT5 HiFi-GAN vocoder): the tf_model.h5 and flax_model.msgpack we write load in every other framework with
+nothing missing or unused and give the reference outputs. (PyTorch's files into TF and Flax: the parity fixtures;
+a framework reading its own format: the config-space round trips.)"""
 
 import importlib.util
 
 import pytest
-from conftest import MODELS, assert_matches_expected, read_fixture
-
-import autoload
-from autoload.families import auto_class_name
+from conftest import MODELS, assert_matches_expected, fixture_model_class, read_fixture
 
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 NATIVE = {"tf": "tf_model.h5", "flax": "flax_model.msgpack"}
@@ -20,7 +17,8 @@ FOLDERS = ["gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Ph
            "videomae/VideoMAEForVideoClassification", "swin2sr/Swin2SRForImageSuperResolution",
            "superpoint/SuperPointForKeypointDetection", "detr/DetrForObjectDetection",
            "maskformer/MaskFormerForInstanceSegmentation", "vits/VitsModel",
-           "llava/LlavaForConditionalGeneration", "vilt/ViltForQuestionAnswering"]  # fmt: skip
+           "llava/LlavaForConditionalGeneration", "vilt/ViltForQuestionAnswering",
+           "hifigan/SpeechT5HifiGan"]  # fmt: skip
 
 
 def needs(backend: str) -> None:
@@ -42,12 +40,11 @@ def call(model, backend: str, inputs: dict, kwargs: dict):
 def test_native_files_load_in_every_other_framework(folder, writer, tmp_path):
     needs(writer)
     meta, inputs, expected = read_fixture(MODELS / folder)
-    family = meta["family"]
-    getattr(autoload, auto_class_name(family, writer)).from_pretrained(MODELS / folder).save_pretrained(tmp_path)
+    fixture_model_class(meta, writer).from_pretrained(MODELS / folder).save_pretrained(tmp_path)
     assert (tmp_path / NATIVE[writer]).is_file() and not (tmp_path / "model.safetensors").exists()
     for reader in sorted({"torch", "tf", "flax"} - {writer}):
         needs(reader)
-        model, info = getattr(autoload, auto_class_name(family, reader)).from_pretrained(
+        model, info = fixture_model_class(meta, reader).from_pretrained(
             tmp_path, output_loading_info=True, **{FROM[writer]: True})  # fmt: skip
         assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (reader, info)
         assert_matches_expected(call(model, reader, inputs, meta["call_kwargs"]), expected)

@@ -8,11 +8,9 @@ passing fixture here is a bug.
 import importlib.util
 
 import pytest
-from conftest import MODELS, assert_matches_expected, read_fixture
+from conftest import MODELS, assert_matches_expected, fixture_model_class, read_fixture
 
-import autoload
 from autoload import registry
-from autoload.families import auto_class_name
 
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 FORMAT_FLAGS = {  # which flag a framework needs for a file that is not its own format
@@ -57,7 +55,7 @@ def run(model, backend: str, inputs: dict, call_kwargs: dict):
 def test_head_matches_reference(folder, backend):
     needs(backend)
     meta, inputs, expected = read_fixture(folder)
-    model = getattr(autoload, auto_class_name(meta["family"], backend)).from_pretrained(folder)
+    model = fixture_model_class(meta, backend).from_pretrained(folder)
     assert type(model).__name__.removeprefix("TF").removeprefix("Flax") == meta["pt_class"]
     assert_matches_expected(run(model, backend, inputs, meta["call_kwargs"]), expected, meta["atol"])
 
@@ -69,8 +67,7 @@ def test_weight_format_loads(folder, backend):
     flags = FORMAT_FLAGS.get(folder.name, {}).get(backend, {})
     # an architecture without an AutoModel entry (vision-encoder-decoder) stores its own class's weights there
     family = "MODEL" if "MODEL" in registry.arch_spec(meta["model_type"]).ARCHITECTURES else meta["family"]
-    auto = getattr(autoload, auto_class_name(family, backend))
-    model, info = auto.from_pretrained(folder, output_loading_info=True, **flags)
+    model, info = fixture_model_class(meta, backend, family).from_pretrained(folder, output_loading_info=True, **flags)
     assert info["missing_keys"] == [] and info["unexpected_keys"] == [], info
     assert_matches_expected(run(model, backend, inputs, meta["call_kwargs"]), expected, meta["atol"])
 

@@ -1,7 +1,8 @@
 """Canonical (PyTorch) weights <-> Flax parameter trees, by generic rules on the leaf names.
 
 Flax leaf -> canonical:   kernel -> weight (2-D transposed; conv kernels HWIO/WIO -> OIHW/OIW),
-scale -> weight, embedding -> weight, batch_stats mean/var -> running_mean/running_var; path parts are
+scale -> weight, embedding -> weight, batch_stats mean/var -> running_mean/running_var (not for a leaf at the
+root, which keeps its name: a model-level tensor such as SpeechT5HifiGan's mean and scale); path parts are
 joined with dots, so list indices ("layer/0") become state-dict indices ("layer.0").
 Canonical -> Flax walks the target tree (shapes from jax.eval_shape) and applies the same rule per leaf,
 so the direction never has to guess whether a 2-D "weight" was a Dense kernel or an embedding.
@@ -26,7 +27,10 @@ def canonical_name(path: str | tuple) -> str:
     if parts and parts[0] in _COLLECTIONS:
         parts = parts[1:]
     leaf = parts[-1]
-    parts[-1] = "weight" if leaf == "kernel" else _RENAMED.get(leaf, leaf)
+    if leaf == "kernel":
+        parts[-1] = "weight"
+    elif len(parts) > 1:  # a leaf at the root is the model's own tensor (SpeechT5HifiGan's mean / scale), not a norm's
+        parts[-1] = _RENAMED.get(leaf, leaf)
     return ".".join(parts)
 
 
