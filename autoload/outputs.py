@@ -13,6 +13,13 @@ from typing import Any
 
 class ModelOutput(OrderedDict):
     def __post_init__(self):
+        first, *rest = fields(self)
+        given = getattr(self, first.name)
+        if isinstance(given, dict) and all(getattr(self, f.name) is None for f in rest):
+            # Output(dict_of_fields), as transformers' ModelOutput takes it (accelerate's hooks rebuild outputs so)
+            setattr(self, first.name, None)
+            for name, value in given.items():
+                setattr(self, name, value)
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None:

@@ -56,19 +56,6 @@ def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
         assert f"ok rank {r} of 2" in out
 
 
-def test_device_map_other_than_the_cpu_is_refused_clearly():
-    pytest.importorskip("torch")
-    from autoload import AutoModelForCausalLM
-
-    folder = MODELS / "llama" / "LlamaForCausalLM"
-    with pytest.raises(NotImplementedError, match="tp_plan='auto' under torchrun"):
-        AutoModelForCausalLM.from_pretrained(folder, device_map="auto")
-    with pytest.raises(NotImplementedError, match="max_memory"):
-        AutoModelForCausalLM.from_pretrained(folder, device_map="cpu", max_memory={"cpu": "1GB"})
-    model = AutoModelForCausalLM.from_pretrained(folder, device_map={"": "cpu"})
-    assert model.device.type == "cpu"
-
-
 def test_tp_plan_without_torchrun_says_how_to_launch(monkeypatch):
     pytest.importorskip("torch")
     import torch

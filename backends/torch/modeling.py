@@ -204,6 +204,12 @@ class PreTrainedModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """Where inputs go: the first parameter's device, or for a model dispatched by device_map the device its
+        offloaded modules run on (the first accelerator in hf_device_map, else the CPU)."""
+        placed = getattr(self, "hf_device_map", None)
+        if placed and (len(set(placed.values())) > 1 or "disk" in placed.values()):
+            devices = [d for d in placed.values() if d not in ("cpu", "disk")]
+            return torch.device(devices[0]) if devices else torch.device("cpu")
         return next(self.parameters()).device
 
     @property
@@ -246,7 +252,12 @@ class PreTrainedModel(nn.Module):
         state_dict = kwargs.pop("state_dict", None)
         tp_plan, device_mesh, tp_size = kwargs.pop("tp_plan", None), kwargs.pop("device_mesh", None), \
             kwargs.pop("tp_size", None)
-        _check_device_map(kwargs.pop("device_map", None), kwargs.pop("max_memory", None))
+        device_map, max_memory = kwargs.pop("device_map", None), kwargs.pop("max_memory", None)
+        offload_folder, offload_buffers = kwargs.pop("offload_folder", None), kwargs.pop("offload_buffers", False)
+        kwargs.pop("offload_state_dict", None)  # accepted and unused, as in transformers 4.57: no state dict is held whole
+        if tp_plan is not None and device_map is not None:
+            raise ValueError("tp_plan and device_map are mutually exclusive: tp_plan splits each weight over torchrun's "
+                             "ranks, device_map places whole modules on this process' devices. Pass one of them.")  # fmt: skip
         mesh = None
         if tp_plan is not None:
             from .tensor_parallel import device_mesh_for
@@ -266,7 +277,15 @@ class PreTrainedModel(nn.Module):
             from .tensor_parallel import parallelize
 
             parallelize(model, tp_plan, mesh)
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, resolve_dtype(dtype, request.config, state))
+        dtype = resolve_dtype(dtype, request.config, state)
+        placement = None
+        if device_map is not None:  # every module's device decided (and the map checked) before anything is read
+            from . import device_map as placing
+
+            placement = placing.plan(model, device_map, max_memory, offload_folder, offload_buffers, dtype, state, where)
+        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, dtype, placement)
+        if placement is not None:
+            placing.finish(model, placement)
         model.eval()
         return request.finish(model, info, where)
 
@@ -280,21 +299,32 @@ class PreTrainedModel(nn.Module):
                 model = cls(config, *model_args)
         return model
 
-    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, dtype) -> LoadingInfo:
+    def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, dtype, placement=None) -> LoadingInfo:
         """Put canonical numpy weights into a model whose weights are on the meta device: each tensor's memory
         is the array the reader filled (no copy unless the dtype changes), and whatever the checkpoint lacks
-        is initialised afterwards."""
+        is initialised afterwards. placement (device_map): each weight is made on its device, or stays on
+        meta with its place on disk recorded."""
         expected = self.state_dict(keep_vars=True)
         split = {name for name, tensor in expected.items() if _is_dtensor(tensor)}  # tensor parallel: rank's slice
+        offloaded = set()
 
         def put(name: str, array, stored: str) -> None:
             module_name, _, leaf = name.rpartition(".")
             module, old = self.get_submodule(module_name), expected[name]
+            if placement is not None and placement.offloads(name, leaf in module._parameters):
+                want = dtype if (dtype is not None and old.is_floating_point()) else old.dtype
+                placement.offload(name, array, want, lambda: _to_tensor(array.read(), stored, old, dtype))
+                offloaded.add(name)
+                return
             if split:  # array is a TensorSource: read this rank's slice only of a split weight
                 from .tensor_parallel import from_local, local_index
 
                 array = array.read(local_index(old)) if name in split else array.read()
+            elif placement is not None:
+                array = array.read()
             tensor = _to_tensor(array, stored, old, dtype)
+            if placement is not None and placement.device_of(name) not in ("cpu", "disk"):
+                tensor = tensor.to(placement.device_of(name))
             if name in split:
                 tensor = from_local(tensor, old)
             if leaf in module._parameters:
@@ -316,26 +346,29 @@ class PreTrainedModel(nn.Module):
                 param = module._parameters.get(leaf)
                 if param is not None and param is expected[name] and not param.is_meta:
                     module._parameters[leaf] = nn.Parameter(param.detach().to("meta"), param.requires_grad)
-            self._initialise_missing(dtype)
+            self._initialise_missing(dtype, keep_meta=offloaded)
 
         targets = {name: tuple(tensor.shape) for name, tensor in expected.items()}
-        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=bool(split),
+        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=bool(split) or placement is not None,
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
         self.tie_weights()
         if dtype is not None:
             self._cast_floating(dtype)
         return info
 
-    def _initialise_missing(self, dtype) -> None:
+    def _initialise_missing(self, dtype, keep_meta=frozenset()) -> None:
         """Give every weight the checkpoint did not provide real memory and its initial values: parameters by
-        the architecture's _init_weights, buffers as zeros (running variances as ones)."""
-        for module in self.modules():
+        the architecture's _init_weights, buffers as zeros (running variances as ones). Names in keep_meta
+        (offloaded to disk) stay on meta."""
+        for prefix, module in self.named_modules():
+            dotted = prefix + "." if prefix else ""
             for name, buffer in module._buffers.items():
-                if buffer is not None and buffer.is_meta:
+                if buffer is not None and buffer.is_meta and dotted + name not in keep_meta:
                     fill = torch.ones if name == "running_var" else torch.zeros
                     want = dtype if (dtype is not None and buffer.is_floating_point()) else buffer.dtype
                     module._buffers[name] = fill(buffer.shape, dtype=want)
-            meta = {n for n, p in module.named_parameters(recurse=False) if p.device.type == "meta"}
+            meta = {n for n, p in module.named_parameters(recurse=False)
+                    if p.device.type == "meta" and dotted + n not in keep_meta}  # fmt: skip
             if not meta:
                 continue
             kept = {n: p.detach().clone() for n, p in module.named_parameters(recurse=False) if n not in meta}
@@ -390,17 +423,6 @@ def _is_dtensor(tensor) -> bool:
     from torch.distributed.tensor import DTensor
 
     return isinstance(tensor, DTensor)
-
-
-def _check_device_map(device_map, max_memory) -> None:
-    """Everything loads on the CPU here: device_map / max_memory asking for anything else are refused."""
-    on_cpu = device_map in (None, "cpu") or (isinstance(device_map, dict) and set(map(str, device_map.values())) <= {"cpu"})
-    if not on_cpu or max_memory is not None:
-        raise NotImplementedError(
-            f"device_map={device_map!r}{f' with max_memory={max_memory!r}' if max_memory is not None else ''} is not "
-            "supported: autoload loads PyTorch models whole on the CPU (device_map=None or 'cpu'). Move the model "
-            "with model.to(device), or split it over several processes with tp_plan='auto' under torchrun."
-        )
 
 
 def _to_tensor(array: np.ndarray, stored: str, target: torch.Tensor, dtype) -> torch.Tensor:
