@@ -22,10 +22,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
-    """Attention split over 2 ranks reproduces transformers' reference logits; tp_plan='auto' (projections,
+@pytest.mark.parametrize("world", [2, 4])
+def test_ranks_give_the_single_process_logits_and_tokens(tmp_path, world):
+    """Attention split over 2 or 4 ranks reproduces transformers' reference logits; tp_plan='auto' (projections,
     embeddings and lm_head split) on a checkpoint whose sizes divide gives the single-process logits and greedy
-    tokens; plans that do not divide name the weight."""
+    tokens; plans that do not divide name the weight. (4 ranks: 4 key/value heads, so each rank holds one.)"""
     pytest.importorskip("torch")
     import torch
 
@@ -34,15 +35,15 @@ def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
     from autoload import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
-                                        intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                                        intermediate_size=128, num_attention_heads=4, num_key_value_heads=world,
                                         head_dim=16, attention_bias=True, mlp_bias=True)  # fmt: skip
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path / "tiny")
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world),
            "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
     ranks = [subprocess.Popen([sys.executable, str(SCRIPT), str(MODELS), str(tmp_path / "tiny")],
                               env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for r in range(2)]  # fmt: skip
+                              stderr=subprocess.PIPE, text=True) for r in range(world)]  # fmt: skip
     outputs = []
     try:
         for rank in ranks:
@@ -53,7 +54,7 @@ def test_two_ranks_give_the_single_process_logits_and_tokens(tmp_path):
                 rank.kill()
     for r, (rank, (out, err)) in enumerate(zip(ranks, outputs)):
         assert rank.returncode == 0, f"rank {r}:\n{out[-2000:]}\n{err[-6000:]}"
-        assert f"ok rank {r} of 2" in out
+        assert f"ok rank {r} of {world}" in out
 
 
 def test_tp_plan_without_torchrun_says_how_to_launch(monkeypatch):

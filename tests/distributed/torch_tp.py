@@ -42,15 +42,16 @@ def load(folder, **kwargs):
 
 def check_fixture():
     """transformers' reference logits with the attention split over the ranks (the MLP's 37 and the vocabulary's 99
-    do not divide by 2, so they stay whole)."""
+    do not divide by 2 or 4, so they stay whole)."""
     folder = MODELS / "llama" / "LlamaForCausalLM"
     inputs = {k: torch.from_numpy(v) for k, v in np.load(folder / "inputs.npz").items()}
     expected = np.load(folder / "expected.npz")["logits"]
     model = load(folder, tp_plan=ATTENTION_ONLY)
+    width = 32 // dist.get_world_size()  # 4 heads (and 4 key/value heads) of 8 over 2 or 4 ranks
     q = model.model.layers[1].self_attn.q_proj.weight
-    assert isinstance(q, DTensor) and q.placements == (Shard(0),) and q.to_local().shape == (16, 32), q
+    assert isinstance(q, DTensor) and q.placements == (Shard(0),) and q.to_local().shape == (width, 32), q
     o = model.model.layers[0].self_attn.o_proj.weight
-    assert isinstance(o, DTensor) and o.placements == (Shard(1),) and o.to_local().shape == (32, 16), o
+    assert isinstance(o, DTensor) and o.placements == (Shard(1),) and o.to_local().shape == (32, width), o
     assert not isinstance(model.model.layers[0].mlp.up_proj.weight, DTensor)
     assert not any("self_attn" in name for name in whole_reads), whole_reads
     with torch.no_grad():
@@ -61,7 +62,7 @@ def check_fixture():
     except ValueError as error:
         assert "model.embed_tokens.weight has shape (99, 32)" in str(error), error
     else:
-        raise AssertionError("an auto plan splitting 99 rows over 2 ranks loaded")
+        raise AssertionError("an auto plan splitting 99 rows over the ranks loaded")
 
 
 def check_auto_plan():
@@ -75,11 +76,13 @@ def check_auto_plan():
     sharded = {n for n, p in model.named_parameters() if isinstance(p, DTensor) and p.placements != (Replicate(),)}
     assert len(sharded) == 2 + 2 * 12 and not sharded & set(whole_reads), sharded & set(whole_reads)  # slices only
     lm_head = model.lm_head.weight
-    assert lm_head.placements == (Shard(0),) and lm_head.to_local().shape == (64, 64), lm_head.to_local().shape
+    rows = 128 // dist.get_world_size()
+    assert lm_head.placements == (Shard(0),) and lm_head.to_local().shape == (rows, 64), lm_head.to_local().shape
     assert model.model.layers[0].mlp.down_proj.weight.placements == (Shard(1),)
     assert model.model.embed_tokens.weight.placements == (Shard(0),)
     assert not isinstance(model.model.norm.weight, DTensor)
-    assert model.model.layers[1].self_attn.v_proj.bias.to_local().shape == (16,)
+    kv_width = 16 * model.config.num_key_value_heads // dist.get_world_size()
+    assert model.model.layers[1].self_attn.v_proj.bias.to_local().shape == (kv_width,)
     assert model.model.layers[1].mlp.down_proj.bias.placements == (Replicate(),)
     with torch.no_grad():
         logits = model(input_ids=IDS, attention_mask=MASK).logits
