@@ -97,6 +97,8 @@ def run_backend(backend: str, name_or_path, config, inputs: dict, **hub_kwargs) 
 
 
 def flatten_output(output) -> dict[str, np.ndarray]:
+    if not hasattr(output, "items"):  # a bare tensor (SpeechT5HifiGan's waveform)
+        return {"output": _numpy(output)}
     flat = {}
     for key, value in output.items():
         if value is None or key == "past_key_values":
