@@ -110,3 +110,45 @@ def test_prenet_dropout_draws_torch_masks_like_transformers():
         seeded = model(**call, generator=generator).spectrogram
         again = model(**call, generator=torch.Generator().manual_seed(7)).spectrogram
     np.testing.assert_array_equal(seeded.numpy(), again.numpy())
+
+
+def as_numpy(value) -> np.ndarray:
+    return value.detach().numpy() if hasattr(value, "detach") else np.asarray(value)
+
+
+def seeded(backend: str, seed: int) -> dict:
+    """The keyword that fixes the pre-net's dropout masks in each framework."""
+    if backend == "torch":
+        import torch
+
+        return {"generator": torch.Generator().manual_seed(seed)}
+    if backend == "tf":
+        return {"seed": seed}
+    import jax
+
+    return {"rng": jax.random.PRNGKey(seed)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_prenet_dropout_is_seeded_and_shared_by_the_batch(backend):
+    """p > 0: the same seed gives the same masks, another seed others; one mask serves every example."""
+    needs(backend)
+    model = tts_model(backend, speech_decoder_prenet_dropout=0.5)
+    rows = [0, 0]  # the same example twice
+    call = {"input_ids": REFERENCE["tts_input_ids"][rows], "attention_mask": REFERENCE["tts_attention_mask"][rows],
+            "speaker_embeddings": REFERENCE["tts_speakers"][rows],
+            "decoder_input_values": REFERENCE["dropout_decoder_input_values"][rows]}  # fmt: skip
+    call = {k: tensor(backend, v) for k, v in call.items()}
+
+    def spectrogram(seed):
+        return as_numpy(model(**call, **seeded(backend, seed)).spectrogram)
+
+    first, again, other = spectrogram(3), spectrogram(3), spectrogram(4)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+    np.testing.assert_allclose(first[0], first[1], atol=1e-6)
+    steps = tts_model(backend, speech_decoder_prenet_dropout=0.5).generate_speech(
+        call["input_ids"][:1], call["speaker_embeddings"][:1], threshold=1.1, maxlenratio=1.0, **seeded(backend, 5))
+    repeat = tts_model(backend, speech_decoder_prenet_dropout=0.5).generate_speech(
+        call["input_ids"][:1], call["speaker_embeddings"][:1], threshold=1.1, maxlenratio=1.0, **seeded(backend, 5))
+    np.testing.assert_array_equal(as_numpy(steps), as_numpy(repeat))
