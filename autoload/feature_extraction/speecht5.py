@@ -9,7 +9,7 @@ import numpy as np
 
 from ..processing_utils import BatchFeature
 from .base import SequenceFeatureExtractor, _padding_strategy, _round_up
-from .mel import mel_filter_bank, power_spectrogram
+from .mel import mel_filter_bank, periodic_hann
 
 
 class SpeechT5FeatureExtractor(SequenceFeatureExtractor):
@@ -56,11 +56,13 @@ class SpeechT5FeatureExtractor(SequenceFeatureExtractor):
                                self.sampling_rate)  # fmt: skip
 
     def log_mel_features(self, waveform: np.ndarray) -> np.ndarray:
-        """[frames, num_mel_bins] float32 log10-mel spectrogram of one waveform."""
-        if self.n_fft != self.sample_size:
-            raise ValueError(f"SpeechT5FeatureExtractor needs a window of a power-of-two length in samples; "
-                             f"win_length={self.win_length} ms gives {self.sample_size}.")  # fmt: skip
-        magnitude = np.sqrt(power_spectrogram(waveform, self.n_fft, self.sample_stride))
+        """[frames, num_mel_bins] float32 log10-mel spectrogram of one waveform: frames of sample_size samples
+        centred by reflect padding, Hann-windowed, zero-padded at the end to n_fft for the FFT."""
+        size = self.sample_size
+        padded = np.pad(waveform.astype(np.float64), size // 2, mode="reflect")
+        starts = np.arange(1 + (len(padded) - size) // self.sample_stride) * self.sample_stride
+        frames = padded[starts[:, None] + np.arange(size)] * periodic_hann(size)
+        magnitude = np.abs(np.fft.rfft(frames, n=self.n_fft, axis=-1))
         mel = np.maximum(self.mel_floor, magnitude @ self.mel_filters)
         return np.log10(mel).astype(np.float32)
 
