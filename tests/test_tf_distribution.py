@@ -1,14 +1,18 @@
 """TensorFlow under tf.distribute (issue #18): loading inside MirroredStrategy().scope() creates mirrored variables
-and fit() runs under the strategy. Two logical CPU devices must be configured before TensorFlow starts, so the
-checks (tests/distributed/tf_mirrored.py) run in their own process."""
+and fit() runs under the strategy; MultiWorkerMirroredStrategy over two local worker processes; TPUStrategy where a
+TPU is attached. Two logical CPU devices must be configured before TensorFlow starts, so the checks
+(tests/distributed/tf_*.py) run in their own processes."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import MODELS
 
@@ -22,3 +26,56 @@ def test_mirrored_strategy_loads_and_fits_on_two_logical_devices():
                          timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
     assert "ok llama" in run.stdout and "ok bert" in run.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_mirrored_strategy_with_two_local_workers():
+    """Two worker processes (TF_CONFIG on localhost ports) each load the checkpoint inside
+    MultiWorkerMirroredStrategy().scope(), give the reference logits and take three all-reduced training steps;
+    both end with the same weights (tests/distributed/tf_multi_worker.py)."""
+    pytest.importorskip("tensorflow")
+    cluster = {"worker": [f"localhost:{_free_port()}", f"localhost:{_free_port()}"]}
+    script = Path(__file__).parent / "distributed" / "tf_multi_worker.py"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}  # fmt: skip
+    workers = [subprocess.Popen([sys.executable, str(script), str(MODELS)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**env, "TF_CONFIG": json.dumps({"cluster": cluster,
+                                                                     "task": {"type": "worker", "index": i}})})
+               for i in range(2)]  # fmt: skip
+    outputs = []
+    try:
+        for worker in workers:
+            outputs.append(worker.communicate(timeout=300))
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for i, (worker, (out, err)) in enumerate(zip(workers, outputs)):
+        assert worker.returncode == 0, f"worker {i}:\n{out[-2000:]}\n{err[-6000:]}"
+        assert "ok worker" in out
+    checksums = [line for out, _ in outputs for line in out.splitlines() if line.startswith("checksum")]
+    assert len(checksums) == 2 and checksums[0] == checksums[1], checksums
+
+
+def test_tpu_strategy_where_a_tpu_is_attached():
+    """TPUStrategy: the same load inside its scope. Only runs on a machine with a TPU (none here, so untested)."""
+    tf = pytest.importorskip("tensorflow")
+    if not (os.path.exists("/dev/accel0") or os.environ.get("TPU_NAME")):
+        pytest.skip("no TPU attached (no /dev/accel0, no TPU_NAME); TPUStrategy is untested on this machine")
+    from autoload import TFAutoModelForSequenceClassification
+
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", "local"))
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    strategy = tf.distribute.TPUStrategy(resolver)
+    folder = MODELS / "bert" / "BertForSequenceClassification"
+    with strategy.scope():
+        model = TFAutoModelForSequenceClassification.from_pretrained(folder)
+    inputs = dict(np.load(folder / "inputs.npz"))
+    np.testing.assert_allclose(model(inputs).logits.numpy(), np.load(folder / "expected.npz")["logits"], atol=1e-4)
