@@ -53,10 +53,23 @@ ACTIVATIONS = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu
                "sigmoid")  # fmt: skip
 
 
+# The fields every BART-family config stores as given (each class keeps its own argument defaults).
+BART_FIELDS = ("vocab_size", "max_position_embeddings", "d_model", "encoder_ffn_dim", "encoder_layers",
+               "encoder_attention_heads", "decoder_ffn_dim", "decoder_layers", "decoder_attention_heads", "dropout",
+               "attention_dropout", "activation_dropout", "activation_function", "init_std", "encoder_layerdrop",
+               "decoder_layerdrop", "use_cache", "scale_embedding")  # fmt: skip
+
+
 class Seq2SeqConfig(PretrainedConfig):
     """Derived values shared by the BART-family config classes (each sets `layout`)."""
 
     layout: Seq2SeqLayout
+
+    def set_bart_fields(self, arguments: dict) -> None:
+        """Store BART_FIELDS from a subclass's __init__ arguments (its `locals()`)."""
+        for name in BART_FIELDS:
+            setattr(self, name, arguments[name])
+        self.num_hidden_layers = self.encoder_layers
 
     @property
     def embed_scale(self) -> float:

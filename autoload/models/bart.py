@@ -20,26 +20,8 @@ class BartConfig(Seq2SeqConfig):
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id,
                          is_encoder_decoder=is_encoder_decoder, decoder_start_token_id=decoder_start_token_id,
                          forced_eos_token_id=forced_eos_token_id, **kwargs)  # fmt: skip
-        self.vocab_size = vocab_size
-        self.max_position_embeddings = max_position_embeddings
-        self.d_model = d_model
-        self.encoder_ffn_dim = encoder_ffn_dim
-        self.encoder_layers = encoder_layers
-        self.encoder_attention_heads = encoder_attention_heads
-        self.decoder_ffn_dim = decoder_ffn_dim
-        self.decoder_layers = decoder_layers
-        self.decoder_attention_heads = decoder_attention_heads
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.activation_dropout = activation_dropout
-        self.activation_function = activation_function
-        self.init_std = init_std
-        self.encoder_layerdrop = encoder_layerdrop
-        self.decoder_layerdrop = decoder_layerdrop
+        self.set_bart_fields(locals())
         self.classifier_dropout = classifier_dropout
-        self.use_cache = use_cache
-        self.num_hidden_layers = encoder_layers
-        self.scale_embedding = scale_embedding
         if getattr(self, "forced_bos_token_id", None) is None and kwargs.get("force_bos_token_to_be_generated"):
             self.forced_bos_token_id = self.bos_token_id  # older BART-CNN configs
         self.check_sizes()
