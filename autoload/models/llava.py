@@ -80,6 +80,16 @@ def select_image_features(hidden_states, layers: list[int], strategy: str, conca
     return chosen[0] if len(chosen) == 1 else concat(chosen)
 
 
+def refuse_image_sizes(image_sizes, config: LlavaConfig) -> None:
+    """transformers hands image_sizes to the vision tower, and only Pixtral's tower takes them (it splits its
+    features per image by size); every tower autoload builds for LLaVA (CLIP's, SigLIP's, …) is refused them, as
+    transformers' forward refuses them with a TypeError. None is accepted and ignored."""
+    if image_sizes is not None:
+        raise TypeError(f"LLaVA passes image_sizes on to its vision tower, and this checkpoint's "
+                        f"{config.vision_config.model_type} tower does not take them (only Pixtral's does, which "
+                        "autoload does not build); call without image_sizes.")  # fmt: skip
+
+
 def image_token_mismatch(tokens: int, features: int) -> ValueError:
     return ValueError(f"Image features and image tokens do not match: tokens: {tokens}, features {features}. Each "
                       "image needs as many image tokens in the text as it has features (the processor inserts them).")

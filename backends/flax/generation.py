@@ -8,6 +8,7 @@ import numpy as np
 
 from autoload import outputs as out
 from autoload.generation import GenerationConfig, generate, mask_positions
+from autoload.generation.first_step import first_step_rows, split_model_options
 
 from .attention import StaticCache, key_width, to_static
 
@@ -72,7 +73,11 @@ class FlaxStepper:
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = jnp.asarray(rows)
-        return {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items()}
+        selected = {k: _map_arrays(v, lambda x: jnp.take(x, index, axis=0)) for k, v in state.items() if k != "first"}
+        if state.get("first") is not None:  # (LLaVA's pixel_values: one row per image)
+            selected["first"] = {k: _map_arrays(v, lambda x: jnp.take(x, first_step_rows(rows, x.shape[0]), axis=0))
+                                 for k, v in state["first"].items()}  # fmt: skip
+        return selected
 
 
 def _extend_mask(mask, width: int):
@@ -100,6 +105,7 @@ class FlaxGenerationMixin:
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, prng_key=None, **kwargs):  # fmt: skip
         arrays = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], (np.ndarray, jax.Array))}
+        arrays.update(split_model_options(self, kwargs))
         config = GenerationConfig.for_call(self, generation_config, **kwargs)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}

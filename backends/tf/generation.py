@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.generation import GenerationConfig, generate, mask_positions
+from autoload.generation.first_step import first_step_rows, split_model_options
 
 
 class TFStepper:
@@ -49,12 +50,22 @@ class TFStepper:
         return out.logits[:, -1].numpy().astype(np.float32), state
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
-        index = tf.constant(rows)
-
         def take(x):
-            return tf.gather(x, index) if tf.is_tensor(x) else (x[rows] if isinstance(x, np.ndarray) else x)
+            return take_rows(x, rows)
 
-        return {k: (tf.nest.map_structure(take, v) if v is not None else None) for k, v in state.items()}
+        selected = {k: (tf.nest.map_structure(take, v) if v is not None else None) for k, v in state.items()
+                    if k != "first"}  # fmt: skip
+        if state.get("first") is not None:  # (LLaVA's pixel_values: one row per image)
+
+            def take_first(x):
+                return take_rows(x, first_step_rows(rows, x.shape[0])) if hasattr(x, "shape") and x.shape else x
+
+            selected["first"] = tf.nest.map_structure(take_first, state["first"])
+        return selected
+
+
+def take_rows(x, rows: np.ndarray):
+    return tf.gather(x, tf.constant(rows)) if tf.is_tensor(x) else (x[rows] if isinstance(x, np.ndarray) else x)
 
 
 class TFGenerationMixin:
@@ -62,13 +73,15 @@ class TFGenerationMixin:
                  seed: int | None = None, **kwargs):  # fmt: skip
         options = {k: v for k, v in kwargs.items() if not isinstance(v, (np.ndarray, tf.Tensor))}
         kwargs = {k: v for k, v in kwargs.items() if k not in options}
+        model_options = split_model_options(self, options)
         config = GenerationConfig.for_call(self, generation_config, **options)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         arrays = {k: np.asarray(v) for k, v in list(kwargs.items()) if isinstance(v, (np.ndarray, tf.Tensor))}
         main = arrays.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else input_ids
         if main is None:
             raise ValueError(f"generate() needs {self.main_input_name}.")
-        inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays}
+        inputs = {"attention_mask": None if attention_mask is None else np.asarray(attention_mask), **arrays,
+                  **model_options}  # fmt: skip
         if encoder_decoder:
             inputs[self.main_input_name] = np.asarray(main)
         prompt = np.asarray(main) if not encoder_decoder else np.zeros((np.asarray(main).shape[0], 0))

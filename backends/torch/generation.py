@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from autoload.generation import GenerationConfig, generate
+from autoload.generation.first_step import first_step_rows, split_model_options
 
 
 def _map_tensors(value, fn):
@@ -27,7 +28,8 @@ class TorchStepper:
 
     def start(self, inputs: dict, max_length: int) -> dict:
         device = self.model.device
-        tensors = {k: torch.as_tensor(v, device=device) for k, v in inputs.items() if v is not None}
+        tensors = {k: torch.as_tensor(v, device=device) if isinstance(v, np.ndarray) else v
+                   for k, v in inputs.items() if v is not None}  # (a model's options stay as they are)
         state = {"past": None, "mask": tensors.get("attention_mask")}
         if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
             state["first"] = {k: v for k, v in tensors.items() if k != "attention_mask"}
@@ -75,7 +77,15 @@ class TorchStepper:
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
         index = torch.as_tensor(rows, dtype=torch.long, device=self.model.device)
-        return {key: _map_tensors(value, lambda t: t.index_select(0, index)) for key, value in state.items()}
+        selected = {key: _map_tensors(value, lambda t: t.index_select(0, index)) for key, value in state.items()
+                    if key != "first"}  # fmt: skip
+        if state.get("first") is not None:  # (LLaVA's pixel_values: one row per image)
+
+            def take(t):
+                return t.index_select(0, torch.as_tensor(first_step_rows(rows, t.shape[0]), device=t.device))
+
+            selected["first"] = {key: _map_tensors(value, take) for key, value in state["first"].items()}
+        return selected
 
 
 class GenerationMixin:
@@ -84,6 +94,7 @@ class GenerationMixin:
     def generate(self, input_ids=None, attention_mask=None, generation_config: GenerationConfig | None = None,
                  seed: int | None = None, **kwargs):  # fmt: skip
         options = {k: kwargs.pop(k) for k in list(kwargs) if not isinstance(kwargs[k], (torch.Tensor, np.ndarray))}
+        kwargs.update(split_model_options(self, options))
         config = GenerationConfig.for_call(self, generation_config, **options)
         encoder_decoder = bool(getattr(self.config, "is_encoder_decoder", False))
         main = kwargs.pop(self.main_input_name, None) if self.main_input_name != "input_ids" else None

@@ -20,6 +20,7 @@ from autoload.models.llava import (
     feature_layers,
     features_per_image,
     image_token_mismatch,
+    refuse_image_sizes,
     select_image_features,
 )
 
@@ -151,7 +152,10 @@ class FlaxLlavaPreTrainedModel(FlaxPreTrainedModel):
         return {"input_ids": jnp.full((1, count), self.config.image_token_index, dtype="i4"),
                 "pixel_values": jnp.zeros((1, c.num_channels, size, size), jnp.float32)}  # fmt: skip
 
-    def __call__(self, input_ids=None, pixel_values=None, **kwargs):
+    def __call__(self, input_ids=None, pixel_values=None, image_sizes=None, **kwargs):
+        refuse_image_sizes(image_sizes, self.config)
+        if isinstance(kwargs.get("vision_feature_layer"), list):  # (the base class would make a list an array)
+            kwargs["vision_feature_layer"] = tuple(kwargs["vision_feature_layer"])
         ids = None if input_ids is None else jnp.asarray(input_ids)
         pixels = None if pixel_values is None else jnp.asarray(np.asarray(pixel_values), jnp.float32)
         return super().__call__(input_ids=ids, pixel_values=pixels, **kwargs)
@@ -164,6 +168,7 @@ class FlaxLlavaModel(FlaxLlavaPreTrainedModel):
 class FlaxLlavaForConditionalGeneration(FlaxGenerationMixin, FlaxLlavaPreTrainedModel):
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
+    generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False

@@ -17,6 +17,7 @@ from autoload.models.llava import (
     feature_layers,
     features_per_image,
     image_token_mismatch,
+    refuse_image_sizes,
     select_image_features,
 )
 
@@ -121,8 +122,10 @@ class TFLlavaPreTrainedModel(TFPreTrainedModel):
 
 class TFLlavaModel(TFLlavaPreTrainedModel):
     def call(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
-             inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, use_cache=None,
-             output_attentions=None, output_hidden_states=None, training=False, return_dict=True, **kwargs):  # fmt: skip
+             inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
+             use_cache=None, output_attentions=None, output_hidden_states=None, training=False, return_dict=True,
+             **kwargs):  # fmt: skip
+        refuse_image_sizes(image_sizes, self.config)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy, training)  # fmt: skip
         encoded = self.language_model(attention_mask=attention_mask, position_ids=position_ids,
@@ -137,14 +140,16 @@ class TFLlavaModel(TFLlavaPreTrainedModel):
 class TFLlavaForConditionalGeneration(TFGenerationMixin, TFLlavaPreTrainedModel):
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
+    generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
 
     def call(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
-             inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, labels=None,
-             use_cache=None, output_attentions=None, output_hidden_states=None, training=False, return_dict=True,
-             **kwargs):  # fmt: skip
+             inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
+             labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, training=False,
+             return_dict=True, **kwargs):  # fmt: skip
+        refuse_image_sizes(image_sizes, self.config)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy, training)  # fmt: skip
         decoded = self.language_model(attention_mask=attention_mask, position_ids=position_ids,

@@ -9,7 +9,7 @@ from torch import nn
 from autoload import outputs as out
 from autoload import registry
 from autoload.composite import strip_part_prefix
-from autoload.models.llava import LlavaConfig, image_token_mismatch, select_image_features
+from autoload.models.llava import LlavaConfig, image_token_mismatch, refuse_image_sizes, select_image_features
 
 from ..activations import get_activation
 from ..generation import GenerationMixin
@@ -126,8 +126,10 @@ class LlavaPreTrainedModel(PreTrainedModel):
 
 class LlavaModel(LlavaPreTrainedModel):
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
-                inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, use_cache=None,
-                output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+                inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
+                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                **kwargs):  # fmt: skip
+        refuse_image_sizes(image_sizes, self.config)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy)  # fmt: skip
         encoded = self.text_model(attention_mask=attention_mask, position_ids=position_ids,
@@ -142,6 +144,7 @@ class LlavaModel(LlavaPreTrainedModel):
 class LlavaForConditionalGeneration(LlavaPreTrainedModel, GenerationMixin):
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True  # generate() passes positions counted from the attention mask
+    generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def get_output_embeddings(self):
         return self.language_model.get_output_embeddings()
@@ -150,8 +153,10 @@ class LlavaForConditionalGeneration(LlavaPreTrainedModel, GenerationMixin):
         return False
 
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
-                inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, labels=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):  # fmt: skip
+                inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
+                labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                **kwargs):  # fmt: skip
+        refuse_image_sizes(image_sizes, self.config)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy)  # fmt: skip
         decoded = self.language_model(attention_mask=attention_mask, position_ids=position_ids,
