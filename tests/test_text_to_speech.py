@@ -1,0 +1,109 @@
+"""Text to waveform end to end, against transformers 4.57.6 (tests/fixtures/text_to_speech, written by
+scripts/reference/text_to_speech.py): AutoTokenizer -> AutoModelForTextToWaveform (VITS) -> waveform.
+
+How outputs compare: with the checkpoint's noise_scale and noise_scale_duration at 0, synthesis is deterministic
+and every framework gives transformers' waveform. With noise, PyTorch draws the same noise as transformers after
+the same torch.manual_seed, so its waveform is transformers'; TensorFlow (tf.random.set_seed) and Flax (the "noise"
+RNG stream) draw their own, so their waveforms are only reproducible, not equal to PyTorch's."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+import autoload
+
+REFERENCE = FIXTURES / "text_to_speech" / "vits"
+SPEC = json.loads((REFERENCE / "cases.json").read_text())
+CASES = {case["key"]: case for case in SPEC["cases"]}
+FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
+
+
+def needs(backend: str) -> None:
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+
+
+def expected(key: str) -> dict:
+    stored = np.load(REFERENCE / "expected.npz")
+    return {name.split(".", 1)[1]: stored[name] for name in stored.files if name.startswith(key + ".")}
+
+
+@functools.cache
+def tokenizer():
+    return autoload.AutoTokenizer.from_pretrained(FIXTURES / SPEC["tokenizer"])
+
+
+@functools.cache
+def load(backend: str, noise: tuple = ()):
+    auto = getattr(autoload, PREFIX[backend] + "AutoModelForTextToWaveform")
+    return auto.from_pretrained(FIXTURES / SPEC["model"], **dict(noise))
+
+
+def synthesise(backend: str, case: dict, seed: int | None = None):
+    """Tokenizer -> model -> (input ids, waveform, sequence lengths) in one framework."""
+    model = load(backend, tuple(sorted(case["load"].items())))
+    if backend == "torch":
+        import torch
+
+        inputs = tokenizer()(case["text"], return_tensors="pt", **case["call"])
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.no_grad():
+            out = model(**inputs)
+    elif backend == "tf":
+        import tensorflow as tf
+
+        inputs = tokenizer()(case["text"], return_tensors="tf", **case["call"])
+        if seed is not None:
+            tf.random.set_seed(seed)
+        out = model(**inputs)
+    else:
+        import jax
+
+        inputs = tokenizer()(case["text"], return_tensors="np", **case["call"])
+        rngs = {"noise": jax.random.PRNGKey(seed)} if seed is not None else {}
+        out = model.module.apply({"params": model.params}, inputs["input_ids"], inputs["attention_mask"], rngs=rngs)
+    return np.asarray(inputs["input_ids"]), np.asarray(out.waveform), np.asarray(out.sequence_lengths)
+
+
+# Flax runs VITS eagerly and compiles each operation for each new shape (tens of seconds on a small CPU): one case.
+@pytest.mark.parametrize("backend,key", [("torch", "batch"), ("torch", "one"), ("tf", "batch"), ("tf", "one"),
+                                         ("flax", "batch")])  # fmt: skip
+def test_noiseless_synthesis_matches_transformers_in_every_framework(backend, key):
+    needs(backend)
+    want = expected(key)
+    ids, waveform, lengths = synthesise(backend, CASES[key])
+    np.testing.assert_array_equal(ids, want["input_ids"])
+    np.testing.assert_array_equal(lengths, want["sequence_lengths"])
+    assert waveform.shape == want["waveform"].shape
+    np.testing.assert_allclose(waveform, want["waveform"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("key", ["seeded_batch", "seeded_one"])
+def test_seeded_torch_synthesis_draws_transformers_noise(key):
+    needs("torch")
+    want = expected(key)
+    _, waveform, lengths = synthesise("torch", CASES[key], seed=CASES[key]["seed"])
+    np.testing.assert_array_equal(lengths, want["sequence_lengths"])
+    np.testing.assert_allclose(waveform, want["waveform"], atol=1e-4, rtol=0)
+    noiseless = expected(key.removeprefix("seeded_"))["waveform"]
+    assert waveform.shape != noiseless.shape or np.abs(waveform - noiseless).max() > 1e-2  # the noise did act
+
+
+@pytest.mark.parametrize("backend", ["tf", "flax"])
+def test_seeded_synthesis_is_reproducible_in_tf_and_flax(backend):
+    """Latent noise only (durations, and so every shape, as without noise): same seed, same waveform."""
+    needs(backend)
+    case = {**CASES["batch"], "load": {"noise_scale": 0.667}}
+    _, first, _ = synthesise(backend, case, seed=3)
+    _, again, _ = synthesise(backend, case, seed=3)
+    _, other, _ = synthesise(backend, case, seed=4)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape != other.shape or np.abs(first - other).max() > 1e-3
