@@ -112,11 +112,22 @@ class TokenLayout:
     position_resize: str = "bicubic"
 
 
+# The fields every ViT-family config stores as given (each class keeps its own argument defaults).
+VIT_FIELDS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "hidden_act", "hidden_dropout_prob",
+              "attention_probs_dropout_prob", "initializer_range", "layer_norm_eps", "image_size", "patch_size",
+              "num_channels")  # fmt: skip
+
+
 class VisionTransformerConfigMixin:
     """What the ViT-family blocks read from a config, derived once here for every framework. A config class
     overrides what differs (BEiT's biases and layer scale, DINOv2's constant drop path, ...)."""
 
     token_layout = TokenLayout()
+
+    def set_vit_fields(self, arguments: dict) -> None:
+        """Store VIT_FIELDS from a subclass's __init__ arguments (its `locals()`)."""
+        for name in VIT_FIELDS:
+            setattr(self, name, arguments[name])
 
     @property
     def projection_biases(self) -> tuple[bool, bool, bool]:

@@ -77,18 +77,8 @@ class DPTConfig(VisionTransformerConfigMixin, PretrainedConfig):
         super().__init__(**kwargs)
         if readout_type not in READOUT_TYPES:
             raise ValueError(f"DPTConfig: readout_type must be one of {list(READOUT_TYPES)}, got {readout_type!r}.")
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
+        self.set_vit_fields(locals())
         self.intermediate_size = intermediate_size
-        self.hidden_act = hidden_act
-        self.hidden_dropout_prob = hidden_dropout_prob
-        self.attention_probs_dropout_prob = attention_probs_dropout_prob
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
-        self.image_size = image_size
-        self.patch_size = patch_size
-        self.num_channels = num_channels
         self.is_hybrid = is_hybrid
         self.qkv_bias = qkv_bias
         self.use_autobackbone = bool(not is_hybrid and (backbone is not None or backbone_config is not None))

@@ -56,20 +56,10 @@ class VideoMAEConfig(VisionTransformerConfigMixin, PretrainedConfig):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.image_size = image_size
-        self.patch_size = patch_size
-        self.num_channels = num_channels
+        self.set_vit_fields(locals())
         self.num_frames = num_frames
         self.tubelet_size = tubelet_size
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
         self.intermediate_size = intermediate_size
-        self.hidden_act = hidden_act
-        self.hidden_dropout_prob = hidden_dropout_prob
-        self.attention_probs_dropout_prob = attention_probs_dropout_prob
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
         self.qkv_bias = qkv_bias
         self.use_mean_pooling = use_mean_pooling
         self.decoder_num_attention_heads = decoder_num_attention_heads

@@ -52,18 +52,8 @@ class ViltConfig(VisionTransformerConfigMixin, PretrainedConfig):
         self.type_vocab_size = type_vocab_size
         self.modality_type_vocab_size = modality_type_vocab_size
         self.max_position_embeddings = max_position_embeddings
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
+        self.set_vit_fields(locals())
         self.intermediate_size = intermediate_size
-        self.hidden_act = hidden_act
-        self.hidden_dropout_prob = hidden_dropout_prob
-        self.attention_probs_dropout_prob = attention_probs_dropout_prob
-        self.initializer_range = initializer_range
-        self.layer_norm_eps = layer_norm_eps
-        self.image_size = image_size
-        self.patch_size = patch_size
-        self.num_channels = num_channels
         self.qkv_bias = qkv_bias
         self.max_image_length = max_image_length
         self.num_images = num_images
