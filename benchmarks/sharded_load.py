@@ -2,7 +2,7 @@
 safetensors files) loaded whole on one device, onto a mesh of 8 JAX devices, and split over 2 PyTorch ranks.
 
 Each load runs in a fresh interpreter that has imported its framework first; peak memory is the process's
-high-water resident size during the load minus its size before it (for torch, per rank, with the process group
+high-water resident size during the load minus its resident size right before it (for torch, per rank, with the process group
 started and DTensor used once before the clock starts: those imports cost each rank about 90 MB once). JAX's 8 devices are
 emulated on the host CPU (XLA_FLAGS=--xla_force_host_platform_device_count=8), so all of their buffers live in
 the one process: the mesh row shows what the sliced reads cost, not a smaller total. Torch ranks are separate
@@ -10,6 +10,11 @@ processes on the gloo backend, each holding its slices plus the unsplit weights 
 
     python benchmarks/sharded_load.py                  # ~0.1B parameters, fits a small machine
     python benchmarks/sharded_load.py --size 1b        # the ~1B-parameter shape of issue #18
+    python benchmarks/sharded_load.py --transformers /path/to/venv/bin/python   # adds transformers' rows
+    python benchmarks/sharded_load.py --size 1b --delete   # removes the generated checkpoint afterwards
+
+transformers' rows (an interpreter with transformers installed, measured the same way): device_map="cpu" in one
+process and tp_plan="auto" over 2 ranks, both with dtype="auto".
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,10 +37,12 @@ SIZES = {  # Llama-shaped, bfloat16
                num_key_value_heads=4, vocab_size=32000),
 }  # fmt: skip
 
+# The baseline is the resident size right before the load (/proc/self/statm), not the high-water mark so far: imports
+# can peak above what they keep, which would hide part of the load.
 MEASURE = """
 import json, os, resource, sys, time
 {imports}
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
 start = time.perf_counter()
 {load}
 seconds = time.perf_counter() - start
@@ -69,6 +77,20 @@ if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torch.distributed started and 
 TORCH_LOAD = """
 plan = "auto" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
 model = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype="auto", tp_plan=plan)
+"""
+HF_IMPORTS = TORCH_IMPORTS.replace("from autoload import AutoModelForCausalLM", "from transformers import AutoModelForCausalLM").replace(
+    "import autoload.backends.torch.models.llama", "import transformers.models.llama.modeling_llama")
+HF_LOAD = """
+ranks = int(os.environ.get("WORLD_SIZE", "1"))
+placement = {"tp_plan": "auto"} if ranks > 1 else {"device_map": "cpu"}
+model = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype="auto", **placement)
+"""
+# Every weight made usable before the clock stops: transformers leaves safetensors weights memory-mapped, read
+# (and resident) only when first used, so one value per page of every weight is read, here as in autoload's rows.
+TOUCH = """
+for p in model.parameters():
+    local = p.to_local() if hasattr(p, "to_local") else p
+    local.detach().reshape(-1)[::1024].float().sum().item()
 """
 
 
@@ -126,12 +148,14 @@ def run_flax(folder: str, devices: int) -> dict:
     return _result(run.stdout) if run.returncode == 0 else {"error": run.stderr.strip()[-500:]}
 
 
-def run_torch(folder: str, ranks: int) -> list[dict]:
-    code = MEASURE.format(imports=TORCH_IMPORTS, load=TORCH_LOAD)
+def run_torch(folder: str, ranks: int, python: str | None = None) -> list[dict]:
+    """autoload's load, or transformers' with `python` (an interpreter that has transformers)."""
+    imports, load = (HF_IMPORTS, HF_LOAD) if python else (TORCH_IMPORTS, TORCH_LOAD)
+    code = MEASURE.format(imports=imports, load=load + TOUCH)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
-    procs = [subprocess.Popen([sys.executable, "-c", code, folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    procs = [subprocess.Popen([python or sys.executable, "-c", code, folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE=str(ranks),
                                                   RANK=str(r), LOCAL_RANK=str(r)))
              for r in range(ranks)]  # fmt: skip
@@ -145,6 +169,8 @@ def run_torch(folder: str, ranks: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--transformers", metavar="PYTHON", help="an interpreter with transformers, for its rows")
+    parser.add_argument("--delete", action="store_true", help="delete the generated checkpoint afterwards")
     args = parser.parse_args()
     folder = write_checkpoint(args.size)
     total = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".safetensors"))
@@ -156,15 +182,19 @@ def main() -> None:
             print(f"| Flax, {devices} device(s) | error: {r['error']} | | |")
         else:
             print(f"| Flax, {devices} device(s) | {r['seconds']:.2f} | {r['peak_mb']:.0f} | "
-                  f"{r['peak_mb'] * 2**20 / total:.2f} |")  # fmt: skip
-    for ranks in (1, 2):
-        rs = run_torch(folder, ranks)
+                  f"{r['peak_mb'] * 2**20 / total:.2f} |", flush=True)  # fmt: skip
+    rows = [("PyTorch", ranks, None) for ranks in (1, 2)]
+    rows += [("transformers", ranks, args.transformers) for ranks in (1, 2) if args.transformers]
+    for name, ranks, python in rows:
+        rs = run_torch(folder, ranks, python)
         if any("error" in r for r in rs):
-            print(f"| PyTorch, {ranks} rank(s) | error: {next(r['error'] for r in rs if 'error' in r)} | | |")
+            print(f"| {name}, {ranks} rank(s) | error: {next(r['error'] for r in rs if 'error' in r)} | | |")
             continue
         peak = max(r["peak_mb"] for r in rs)
-        print(f"| PyTorch, {ranks} rank(s) | {max(r['seconds'] for r in rs):.2f} | {peak:.0f} per rank | "
-              f"{peak * 2**20 / total:.2f} per rank |")  # fmt: skip
+        print(f"| {name}, {ranks} rank(s) | {max(r['seconds'] for r in rs):.2f} | {peak:.0f} per rank | "
+              f"{peak * 2**20 / total:.2f} per rank |", flush=True)  # fmt: skip
+    if args.delete:
+        shutil.rmtree(folder)
 
 
 if __name__ == "__main__":
