@@ -79,6 +79,9 @@ def test_auto_offloads_the_last_layers_to_disk_and_matches_the_plain_load(tmp_pa
     inputs = {k: torch.from_numpy(v) for k, v in np.load(LLAMA / "inputs.npz").items()}
     with torch.no_grad():  # transformers 4.57.6's logits for the fixture's inputs
         np.testing.assert_allclose(model(**inputs).logits.numpy(), np.load(LLAMA / "expected.npz")["logits"], atol=1e-4)
+    model.save_pretrained(tmp_path / "saved")  # offloaded weights read back through accelerate's hooks
+    _, again = _plain(tmp_path / "saved")
+    torch.testing.assert_close(again, expected, atol=0, rtol=0)
 
 
 def test_layers_on_disk_while_the_embeddings_stay_in_memory_without_an_offload_folder():

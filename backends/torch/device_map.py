@@ -295,4 +295,18 @@ def finish(model: nn.Module, placement: Placement) -> None:
 
         save_offload_index({k: v for k, v in placement.index.items() if "safetensors_file" not in v}, folder)
     dispatch_model(model, placement.device_map, offload_dir=folder, offload_index=placement.index or None,
-                   offload_buffers=placement.offload_buffers)  # fmt: skip
+                   offload_buffers=placement.offload_buffers, skip_keys="past_key_values")  # fmt: skip
+
+
+def offloaded_value(model: nn.Module, name: str) -> torch.Tensor:
+    """The value of a weight a dispatched model keeps on disk (on meta in the module), read through the weights
+    map of the accelerate hook of the block that holds it."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, -1, -1):
+        module = model.get_submodule(".".join(parts[:cut]))
+        hook = getattr(module, "_hf_hook", None)
+        for candidate in getattr(hook, "hooks", None) or ([hook] if hook is not None else []):
+            weights = getattr(candidate, "weights_map", None)
+            if weights is not None:
+                return weights[".".join(parts[cut:])]
+    raise KeyError(f"{name} is on the meta device and no accelerate hook holds its value.")

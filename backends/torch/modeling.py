@@ -412,6 +412,10 @@ class PreTrainedModel(nn.Module):
                 "on rank 0 only."
             )
         skip = set(self._tied_weights_keys) if getattr(self.config, "tie_word_embeddings", True) else set()
+        if state_dict is None and getattr(self, "hf_device_map", None):  # weights offloaded by device_map
+            from .device_map import offloaded_value
+
+            tensors = {k: offloaded_value(self, k) if v.is_meta else v for k, v in tensors.items()}
         arrays = {k: _to_numpy(v) for k, v in tensors.items() if k not in skip}
         write_sharded(arrays, save_directory, "safetensors" if safe_serialization else "pt", max_shard_size,
                       variant=check_variant(variant))  # fmt: skip
