@@ -2,11 +2,11 @@
 safetensors files) loaded whole on one device, onto a mesh of 8 JAX devices, and split over 2 PyTorch ranks.
 
 Each load runs in a fresh interpreter that has imported its framework first; peak memory is the process's
-high-water resident size during the load minus its resident size right before it (for torch, per rank, with the process group
-started and DTensor used once before the clock starts: those imports cost each rank about 90 MB once). JAX's 8 devices are
-emulated on the host CPU (XLA_FLAGS=--xla_force_host_platform_device_count=8), so all of their buffers live in
-the one process: the mesh row shows what the sliced reads cost, not a smaller total. Torch ranks are separate
-processes on the gloo backend, each holding its slices plus the unsplit weights (norms).
+high-water resident size during the load minus its resident size right before it (for torch, per rank, with the
+process group started and DTensor used once before the clock starts: those imports cost each rank about 90 MB
+once). JAX's 8 devices are emulated on the host CPU (XLA_FLAGS=--xla_force_host_platform_device_count=8), so all
+of their buffers live in the one process: the mesh row shows what the sliced reads cost, not a smaller total.
+Torch ranks are separate processes on the gloo backend, each holding its slices plus the unsplit weights (norms).
 
     python benchmarks/sharded_load.py                  # ~0.1B parameters, fits a small machine
     python benchmarks/sharded_load.py --size 1b        # the ~1B-parameter shape of issue #18
@@ -78,7 +78,7 @@ TORCH_LOAD = """
 plan = "auto" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
 model = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype="auto", tp_plan=plan)
 """
-HF_IMPORTS = TORCH_IMPORTS.replace("from autoload import AutoModelForCausalLM", "from transformers import AutoModelForCausalLM").replace(
+HF_IMPORTS = TORCH_IMPORTS.replace("from autoload import", "from transformers import").replace(
     "import autoload.backends.torch.models.llama", "import transformers.models.llama.modeling_llama")
 HF_LOAD = """
 ranks = int(os.environ.get("WORLD_SIZE", "1"))
@@ -155,7 +155,8 @@ def run_torch(folder: str, ranks: int, python: str | None = None) -> list[dict]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
-    procs = [subprocess.Popen([python or sys.executable, "-c", code, folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    procs = [subprocess.Popen([python or sys.executable, "-c", code, folder], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
                               text=True, env=_env(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE=str(ranks),
                                                   RANK=str(r), LOCAL_RANK=str(r)))
              for r in range(ranks)]  # fmt: skip

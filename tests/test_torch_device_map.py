@@ -67,7 +67,8 @@ def test_auto_offloads_the_last_layers_to_disk_and_matches_the_plain_load(tmp_pa
     assert model.hf_device_map == {"model.embed_tokens": "cpu", "model.layers.0": "cpu", "model.layers.1": "disk",
                                    "model.norm": "disk", "dropout": "disk", "lm_head": "disk"}  # fmt: skip
     on_disk = {n for n, p in model.named_parameters() if p.is_meta}
-    assert on_disk == {n for n, _ in model.named_parameters() if n.startswith(("model.layers.1.", "model.norm.", "lm_head."))}
+    disk_modules = ("model.layers.1.", "model.norm.", "lm_head.")
+    assert on_disk == {n for n, _ in model.named_parameters() if n.startswith(disk_modules)}
     assert {p.device.type for n, p in model.named_parameters() if n not in on_disk} == {"cpu"}
     assert not on_disk & set(reads), "a disk-offloaded weight was read while loading"
     assert not list(tmp_path.glob("offload/*.dat"))  # safetensors weights are read back from the checkpoint

@@ -108,10 +108,12 @@ def _check_max_memory(max_memory):
     if max_memory is None:
         return None
     if not isinstance(max_memory, dict):
-        raise TypeError(f"max_memory must be a dict of device -> size ({{0: '10GiB', 'cpu': '30GiB'}}), not {max_memory!r}.")
+        raise TypeError(f"max_memory must be a dict of device -> size ({{0: '10GiB', 'cpu': '30GiB'}}), not "
+                        f"{max_memory!r}.")  # fmt: skip
     for device in max_memory:
         if device != OFFLOAD and (not isinstance(device, (int, str)) or isinstance(device, bool)):
-            raise ValueError(f"max_memory has the key {device!r}: keys are accelerator indices (0, 1), 'cpu', 'mps' or 'disk'.")
+            raise ValueError(f"max_memory has the key {device!r}: keys are accelerator indices (0, 1), 'cpu', 'mps' "
+                             "or 'disk'.")  # fmt: skip
         if device != OFFLOAD:
             check_device(device, "max_memory")
     return dict(max_memory)
@@ -142,8 +144,8 @@ class Placement:
         return self.device_of(name) == OFFLOAD and (is_parameter or self.offload_buffers)
 
     def offload(self, name: str, source, dtype: torch.dtype, make) -> None:
-        """Put one weight on disk: a reference to the safetensors file it is in when it is stored there whole (accelerate
-        casts it to `dtype` when it reads it), else written once to offload_folder (make() gives the tensor)."""
+        """Put one weight on disk: a reference to the safetensors file it is in when it is stored there whole
+        (accelerate casts it to `dtype` when it reads it), else written once to offload_folder (make() gives it)."""
         location = safetensors_location(source.state, source.key)
         if location is not None and tuple(source.state.shape(source.key)) == tuple(source.shape):
             path, key = location
@@ -215,8 +217,9 @@ def plan(model: nn.Module, device_map, max_memory, offload_folder, offload_buffe
         uncovered = [name for name in tensors if not any(p == "" or name == p or name.startswith(p + ".")
                                                         for p in device_map)]  # fmt: skip
         if uncovered:
-            raise ValueError(f"device_map gives no device to {', '.join(uncovered[:8])}"
-                             f"{' ...' if len(uncovered) > 8 else ''}; map their modules, or '' for the rest.")  # fmt: skip
+            more = " ..." if len(uncovered) > 8 else ""
+            raise ValueError(f"device_map gives no device to {', '.join(uncovered[:8])}{more}; map their modules, or "
+                             "'' for the rest.")  # fmt: skip
         tied = accelerate.utils.find_tied_parameters(model)
         accelerate.utils.check_tied_parameters_on_same_device(tied, device_map)
     else:

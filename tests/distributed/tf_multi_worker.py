@@ -62,5 +62,5 @@ losses = [float(train_step(next(batches))) for _ in range(3)]
 assert losses[-1] < losses[0], losses
 trained = np.asarray(embeddings.value)
 assert not np.array_equal(trained, stored)
-print("checksum", repr(float(np.sum([np.sum(np.asarray(w.value, dtype=np.float64)) for w in model.trainable_variables]))))
+print("checksum", repr(float(sum(np.sum(np.asarray(w.value, dtype=np.float64)) for w in model.trainable_variables))))
 print("ok worker", losses)
