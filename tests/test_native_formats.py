@@ -1,8 +1,8 @@
 """Architectures transformers never had in TF or Flax (the pre-norm decoders: Gemma 2/3, Phi-3's fused projections,
 Qwen3's q/k norms, Mixtral's experts; the dense-prediction, detection and video models; VITS, LLaVA, ViLT, the
-SpeechT5 HiFi-GAN vocoder): the tf_model.h5 and flax_model.msgpack we write load in every other framework with
-nothing missing or unused and give the reference outputs. (PyTorch's files into TF and Flax: the parity fixtures;
-a framework reading its own format: the config-space round trips.)"""
+SpeechT5 models and HiFi-GAN vocoder): the tf_model.h5 and flax_model.msgpack we write load in every other
+framework with nothing missing or unused and give the reference outputs. (PyTorch's files into TF and Flax: the
+parity fixtures; a framework reading its own format: the config-space round trips.)"""
 
 import importlib.util
 
@@ -18,7 +18,8 @@ FOLDERS = ["gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "phi3/Ph
            "superpoint/SuperPointForKeypointDetection", "detr/DetrForObjectDetection",
            "maskformer/MaskFormerForInstanceSegmentation", "vits/VitsModel",
            "llava/LlavaForConditionalGeneration", "vilt/ViltForQuestionAnswering",
-           "hifigan/SpeechT5HifiGan"]  # fmt: skip
+           "hifigan/SpeechT5HifiGan", "speecht5/SpeechT5Model", "speecht5/SpeechT5ForTextToSpeech",
+           "speecht5/SpeechT5ForSpeechToText"]  # fmt: skip
 
 
 def needs(backend: str) -> None:

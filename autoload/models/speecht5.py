@@ -243,4 +243,4 @@ ARCHITECTURES = {
     "MODEL_FOR_TEXT_TO_SPECTROGRAM": "SpeechT5ForTextToSpeech",
     "MODEL_FOR_SPEECH_SEQ_2_SEQ": "SpeechT5ForSpeechToText",
 }
-BACKENDS = ("torch", "tf")
+BACKENDS = ("torch", "tf", "flax")
