@@ -1,7 +1,8 @@
 """Text to waveform end to end, against transformers 4.57.6 (tests/fixtures/text_to_speech, written by
-scripts/reference/text_to_speech.py): AutoTokenizer -> AutoModelForTextToWaveform (VITS) -> waveform.
+scripts/reference/text_to_speech.py): AutoTokenizer -> AutoModelForTextToWaveform (VITS) -> waveform, and
+AutoProcessor -> AutoModelForTextToSpectrogram (SpeechT5).generate_speech(vocoder=SpeechT5HifiGan) -> waveform.
 
-How outputs compare: with the checkpoint's noise_scale and noise_scale_duration at 0, synthesis is deterministic
+How VITS outputs compare: with the checkpoint's noise_scale and noise_scale_duration at 0, synthesis is deterministic
 and every framework gives transformers' waveform. With noise, PyTorch draws the same noise as transformers after
 the same torch.manual_seed, so its waveform is transformers'; TensorFlow (tf.random.set_seed) and Flax (the "noise"
 RNG stream) draw their own, so their waveforms are only reproducible, not equal to PyTorch's."""
@@ -107,3 +108,44 @@ def test_seeded_synthesis_is_reproducible_in_tf_and_flax(backend):
     _, other, _ = synthesise(backend, case, seed=4)
     np.testing.assert_array_equal(first, again)
     assert first.shape != other.shape or np.abs(first - other).max() > 1e-3
+
+
+# -- SpeechT5: processor -> generate_speech(vocoder=SpeechT5HifiGan) -> waveform --------------------------------------
+SPEECHT5 = FIXTURES / "text_to_speech" / "speecht5"
+SPEECHT5_SPEC = json.loads((SPEECHT5 / "cases.json").read_text())
+
+
+def speecht5_backends() -> list[str]:
+    from autoload import registry
+
+    return list(registry.arch_spec("speecht5").BACKENDS)
+
+
+@pytest.mark.parametrize("key", [case["key"] for case in SPEECHT5_SPEC["cases"]])
+@pytest.mark.parametrize("backend", speecht5_backends())
+def test_speecht5_with_hifigan_vocoder_matches_transformers(backend, key):
+    """The checkpoint's pre-net dropout is 0, so generation is deterministic in every framework."""
+    needs(backend)
+    case = next(case for case in SPEECHT5_SPEC["cases"] if case["key"] == key)
+    stored = np.load(SPEECHT5 / "expected.npz")
+    want = {name.split(".", 1)[1]: stored[name] for name in stored.files if name.startswith(key + ".")}
+    processor = autoload.AutoProcessor.from_pretrained(FIXTURES / SPEECHT5_SPEC["processor"])
+    model = getattr(autoload, PREFIX[backend] + "AutoModelForTextToSpectrogram").from_pretrained(
+        FIXTURES / SPEECHT5_SPEC["model"])  # fmt: skip
+    vocoder = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan").from_pretrained(FIXTURES / SPEECHT5_SPEC["vocoder"])
+    tensors = {"torch": "pt", "tf": "tf", "flax": "np"}[backend]
+    inputs = processor(text=case["text"], return_tensors=tensors, **case["call"])
+    np.testing.assert_array_equal(np.asarray(inputs["input_ids"]), want["input_ids"])
+    speakers = want["speaker_embeddings"]
+    if backend == "torch":
+        import torch
+
+        speakers = torch.from_numpy(speakers)
+    result = model.generate_speech(inputs["input_ids"], speakers, attention_mask=inputs.get("attention_mask"),
+                                   vocoder=vocoder, **case["generate"])  # fmt: skip
+    waveform, lengths = result if isinstance(result, tuple) else (result, None)
+    waveform = np.asarray(waveform.detach() if hasattr(waveform, "detach") else waveform)
+    assert waveform.shape == want["waveform"].shape
+    np.testing.assert_allclose(waveform, want["waveform"], atol=1e-4, rtol=0)
+    if "waveform_lengths" in want:
+        assert [int(n) for n in lengths] == want["waveform_lengths"].tolist()
