@@ -122,6 +122,23 @@ def test_a_bin_checkpoint_offloads_into_offload_folder(tmp_path):
         torch.testing.assert_close(model(input_ids=IDS).logits, expected, atol=0, rtol=0)
 
 
+def test_a_weight_the_checkpoint_lacks_is_initialised_and_written_to_offload_folder(tmp_path, reads):
+    from autoload import AutoModelForSequenceClassification
+
+    placement = {"model": "cpu", "score": "disk"}
+    with pytest.raises(ValueError, match="puts score.weight on 'disk'.*pass offload_folder="):
+        AutoModelForSequenceClassification.from_pretrained(LLAMA, device_map=placement)
+    assert reads == []
+    torch.manual_seed(0)
+    expected = AutoModelForSequenceClassification.from_pretrained(LLAMA)(input_ids=IDS).logits.detach()
+    torch.manual_seed(0)  # the same draws for the new head
+    model = AutoModelForSequenceClassification.from_pretrained(LLAMA, device_map=placement,
+                                                               offload_folder=tmp_path)  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["index.json", "score.weight.dat"] and model.score.weight.is_meta
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=IDS).logits, expected, atol=1e-6, rtol=0)
+
+
 def test_bad_maps_are_refused_before_anything_is_read(reads):
     cases = [
         ({"model": "cpu", "lm_head.typo": "cpu"}, "names 'lm_head.typo', which LlamaForCausalLM does not have"),
