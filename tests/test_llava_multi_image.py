@@ -63,7 +63,7 @@ def test_several_images_per_prompt(backend, case, cases):
     np.testing.assert_allclose(np.asarray(output["logits"])[real], cases[f"{case}.logits"][real], atol=1e-4, rtol=0)
     np.testing.assert_allclose(np.asarray(output["image_hidden_states"]), cases[f"{case}.image_hidden_states"],
                                atol=1e-4, rtol=0)  # fmt: skip
-    for search, beams in (("greedy", 1), ("beam2", 2)):
+    for search, beams in (("greedy", 1), ("beam2", 2))[: 2 if case == "default" else 1]:  # (beams: once, for time)
         tokens = model.generate(**feed(backend, inputs), **OPTIONS[case], num_beams=beams, do_sample=False,
                                 max_new_tokens=5, min_new_tokens=5, pad_token_id=0, eos_token_id=2)  # fmt: skip
         assert np.asarray(tokens).tolist() == cases[f"{case}.{search}"].tolist(), search

@@ -127,7 +127,11 @@ class FlaxCompiledStep:
     """A causal LM whose decoding steps into a static cache (what generate() feeds after the prompt) run as one
     jitted function with the cache length as a traced argument, so every step of every generate() with the
     same batch size, cache capacity and dtype reuses one compiled program. Other calls (the prompt, optional
-    outputs, training, a cross-attention cache) run as before. Subclasses say which configs allow it."""
+    outputs, training, a cross-attention cache unless cross_attention_caches) run as before. Subclasses say which
+    configs allow it."""
+
+    cross_attention_caches = False  # True where a step reads each layer's cached cross-attention keys and values
+    # (the entries after its first two) without the encoder's states: those ride along as fixed-size arrays
 
     def compiled_step_allowed(self, total: int) -> bool:
         """Whether a step filling the cache to `total` positions computes the same for every length."""
@@ -152,7 +156,7 @@ class FlaxCompiledStep:
     def _compiles(self, input_ids, past, use_cache, train, kwargs) -> bool:
         if train or input_ids is None or use_cache is False or not past or not isinstance(past[0][0], StaticCache):
             return False
-        if any(len(layer) != 2 for layer in past):  # cross-attention caches ride along eagerly
+        if any(len(layer) != 2 for layer in past) and not self.cross_attention_caches:
             return False
         total = past[0][0].length + np.shape(input_ids)[1]
         if total > past[0][0].capacity or not self.compiled_step_allowed(total):
@@ -162,7 +166,8 @@ class FlaxCompiledStep:
             return False
         return not any(default if kwargs.get(flag) is None else kwargs[flag] for flag, default in flags.items())
 
-    def _compiled_step(self, input_ids, attention_mask, position_ids, past, params):
+    def _compiled_step(self, input_ids, attention_mask, position_ids, past, params, extra=None):
+        """extra: further arrays the step reads (keyword arguments of step_apply; traced too)."""
         if getattr(self, "_jitted_step", None) is None:
             self._jitted_step = jax.jit(self._step_function)
         length = past[0][0].length
@@ -172,15 +177,21 @@ class FlaxCompiledStep:
         if position_ids is None:
             position_ids = np.broadcast_to(np.arange(length, length + steps), (batch, steps))
         ids = (np.asarray(x, np.int32) for x in (input_ids, attention_mask, position_ids))  # (numpy: no eager op)
-        buffers = tuple((k.buffer, v.buffer) for k, v in past)
+        buffers = tuple((layer[0].buffer, layer[1].buffer, *layer[2:]) for layer in past)
         logits, buffers = self._jitted_step(self.params if params is None else params, *ids, buffers,
-                                            np.int32(length))  # fmt: skip
-        caches = tuple((StaticCache(k, length + steps), StaticCache(v, length + steps)) for k, v in buffers)
+                                            np.int32(length), extra or {})  # fmt: skip
+        caches = tuple((StaticCache(k, length + steps), StaticCache(v, length + steps), *cross)
+                       for k, v, *cross in buffers)  # fmt: skip
         return self.step_output(logits, caches)
 
-    def _step_function(self, params, input_ids, attention_mask, position_ids, buffers, length):
+    def _step_function(self, params, input_ids, attention_mask, position_ids, buffers, length, extra):
         """Runs only while JAX traces the step."""
-        past = tuple((StaticCache(k, length), StaticCache(v, length)) for k, v in buffers)
-        result = self.module.apply({"params": params}, input_ids, attention_mask=attention_mask,
-                                   position_ids=position_ids, past_key_values=past, use_cache=True)  # fmt: skip
-        return result.logits, tuple((k.buffer, v.buffer) for k, v in result.past_key_values)
+        past = tuple((StaticCache(k, length), StaticCache(v, length), *cross) for k, v, *cross in buffers)
+        logits, caches = self.step_apply(params, input_ids, attention_mask, position_ids, past, **extra)
+        return logits, tuple((layer[0].buffer, layer[1].buffer, *layer[2:]) for layer in caches)
+
+    def step_apply(self, params, input_ids, attention_mask, position_ids, past_key_values):
+        """(logits, caches) of one step with a cache, as the module computes them (traced)."""
+        options = {"attention_mask": attention_mask, "position_ids": position_ids, "past_key_values": past_key_values}
+        result = self.module.apply({"params": params}, input_ids, use_cache=True, **options)
+        return result.logits, result.past_key_values

@@ -95,10 +95,12 @@ class TFCompiledStep:
     """A causal LM whose eager decoding steps with a cache (what generate() feeds after the prompt) run as one
     tf.function whose signature leaves the batch and the lengths free, so every step of every generate() reuses
     one traced graph (one per cache dtype). Other calls (the prompt, optional outputs, training, labels, a
-    cross-attention cache) run as before. Subclasses say which configs allow it."""
+    cross-attention cache unless cross_attention_caches) run as before. Subclasses say which configs allow it."""
 
     _STEP_KEYS = frozenset({"input_ids", "attention_mask", "position_ids", "past_key_values", "use_cache", "training",
                             "return_dict"})  # fmt: skip
+    cross_attention_caches = False  # True where a step reads each layer's cached cross-attention keys and values
+    # (the entries after its first two) without the encoder's states: those ride along, their length free too
 
     def compiled_step_allowed(self, total: int) -> bool:
         """Whether a step reaching `total` positions computes the same for every length."""
@@ -120,7 +122,9 @@ class TFCompiledStep:
 
     def _compiles(self, kwargs: dict) -> bool:
         past, ids = kwargs.get("past_key_values"), kwargs.get("input_ids")
-        if not tf.executing_eagerly() or ids is None or not past or any(len(layer) != 2 for layer in past):
+        if not tf.executing_eagerly() or ids is None or not past:
+            return False
+        if any(len(layer) != 2 for layer in past) and not self.cross_attention_caches:
             return False
         if kwargs.get("training") or kwargs.get("use_cache") is False or past[0][0].shape[2] is None:
             return False
@@ -131,15 +135,19 @@ class TFCompiledStep:
             return False
         return self.compiled_step_allowed(past[0][0].shape[2] + np.shape(ids)[1])  # (too long: the eager error)
 
-    def _compiled_step(self, input_ids, attention_mask, position_ids, past, return_dict):
-        first = past[0][0]
-        key = (first.dtype, len(past), first.shape[1], first.shape[3], past[0][1].shape[1], past[0][1].shape[3])
+    def _compiled_step(self, input_ids, attention_mask, position_ids, past, return_dict, extra=None):
+        """extra: further tensors the step reads (keyword arguments of call; only their last axis fixed)."""
+        first, extra = past[0][0], extra or {}
+        key = (first.dtype, len(past), tuple((t.shape[1], t.shape[3]) for t in past[0]),
+               tuple((name, t.dtype, len(t.shape), t.shape[-1]) for name, t in sorted(extra.items())))  # fmt: skip
         graphs = self.__dict__.setdefault("_step_graphs", {})
         if key not in graphs:
             ids = tf.TensorSpec([None, None], tf.int64)
-            keys = tf.TensorSpec([None, first.shape[1], None, first.shape[3]], first.dtype)
-            values = tf.TensorSpec([None, past[0][1].shape[1], None, past[0][1].shape[3]], past[0][1].dtype)
-            graphs[key] = tf.function(self._step_function, input_signature=[ids, ids, ids, ((keys, values),) * len(past)])
+            layer = tuple(tf.TensorSpec([None, t.shape[1], None, t.shape[3]], t.dtype) for t in past[0])
+            more = {name: tf.TensorSpec([None] * (len(t.shape) - 1) + [t.shape[-1]], t.dtype)
+                    for name, t in extra.items()}  # fmt: skip
+            signature = [ids, ids, ids, (layer,) * len(past), more]
+            graphs[key] = tf.function(self._step_function, input_signature=signature)
         batch, steps = np.shape(input_ids)
         length = first.shape[2]
         if attention_mask is None:  # no padding: every key counts
@@ -147,11 +155,12 @@ class TFCompiledStep:
         if position_ids is None:
             position_ids = np.broadcast_to(np.arange(length, length + steps), (batch, steps))
         arrays = [tf.cast(x, tf.int64) for x in (input_ids, attention_mask, position_ids)]
-        logits, caches = graphs[key](*arrays, tuple((layer[0], layer[1]) for layer in past))
+        logits, caches = graphs[key](*arrays, tuple(tuple(layer) for layer in past), extra)
         return out.finish(self.step_output(logits, caches), self.config.return_dict if return_dict is None else return_dict)
 
-    def _step_function(self, input_ids, attention_mask, position_ids, past_key_values):
+    def _step_function(self, input_ids, attention_mask, position_ids, past_key_values, extra):
         """Runs only while TF traces the step."""
         result = self.call(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                           past_key_values=past_key_values, use_cache=True, training=False, return_dict=True)  # fmt: skip
+                           past_key_values=past_key_values, use_cache=True, training=False, return_dict=True,
+                           **extra)  # fmt: skip
         return result.logits, tuple(tuple(layer) for layer in result.past_key_values)

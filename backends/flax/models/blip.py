@@ -17,7 +17,8 @@ from autoload.models.blip import BlipConfig, BlipTextConfig
 from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
-from ..generation import FlaxGenerationMixin
+from ..attention import as_array, extend_cache, key_width
+from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
 NEG = -10000.0  # BLIP's additive mask value
@@ -180,9 +181,10 @@ class FlaxBlipTextAttention(nn.Module):
         reuse = self.cross and past is not None
         q, k, v = FlaxBlipTextProjections(c, self.dtype, name="self")(hidden, source if self.cross else hidden,
                                                                      not reuse)  # fmt: skip
-        if past is not None:  # cached as [batch, length, heads, size], the layout the Flax stepper reads
-            old_k, old_v = (t.transpose(0, 2, 1, 3) for t in past)
-            k, v = (old_k, old_v) if reuse else (jnp.concatenate([old_k, k], axis=2), jnp.concatenate([old_v, v], axis=2))
+        # cached as [batch, length, heads, size], the layout the Flax stepper reads (self-attention's in a StaticCache
+        # once generate() has moved it there)
+        cache = past if reuse else extend_cache(past, k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3))
+        k, v = (as_array(t).transpose(0, 2, 1, 3) for t in cache)
         scores = (q @ k.swapaxes(-1, -2)) / math.sqrt(size)
         if bias is not None:
             scores = scores + bias
@@ -190,7 +192,7 @@ class FlaxBlipTextAttention(nn.Module):
         dropped = nn.Dropout(c.attention_probs_dropout_prob)(probs, deterministic=deterministic)
         context = (dropped @ v).transpose(0, 2, 1, 3).reshape(hidden.shape[0], hidden.shape[1], -1)
         output = FlaxBlipTextOutput(c, self.dtype, name="output")(context, hidden, deterministic)
-        return output, probs, (k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3))
+        return output, probs, tuple(cache)
 
 
 class FlaxBlipTextOutput(nn.Module):
@@ -289,15 +291,15 @@ class FlaxBlipTextEncoder(nn.Module):
                                                                          deterministic)  # fmt: skip
 
 
-def text_bias(attention_mask, batch: int, length: int, past_length: int, causal: bool, dtype):
+def text_bias(attention_mask, batch: int, length: int, past_length, causal: bool, dtype, keys: int | None = None):
+    """keys: past + length, or a static cache's capacity (its unwritten positions lie after every query)."""
     if attention_mask is None:
-        attention_mask = jnp.ones((batch, past_length + length))
-    keys = jnp.asarray(attention_mask, dtype)[:, None, None, :]
-    if causal:
-        seen = (jnp.arange(length)[None, :] <= jnp.arange(length)[:, None]).astype(dtype)
-        seen = jnp.concatenate([jnp.ones((length, keys.shape[-1] - length), dtype), seen], axis=1)
-        keys = keys * seen[None, None]
-    return (1.0 - keys) * NEG
+        attention_mask = jnp.ones((batch, past_length + length if keys is None else keys))
+    allowed = jnp.asarray(attention_mask, dtype)[:, None, None, :]
+    if causal:  # (past_length may be traced: the compiled decoding step)
+        seen = jnp.arange(allowed.shape[-1])[None, :] <= past_length + jnp.arange(length)[:, None]
+        allowed = allowed * seen.astype(dtype)[None, None]
+    return (1.0 - allowed) * NEG
 
 
 class FlaxBlipTextModule(nn.Module):
@@ -314,15 +316,16 @@ class FlaxBlipTextModule(nn.Module):
                  is_decoder=False, deterministic=True, **kwargs):  # fmt: skip
         c = self.config
         c.blip_text_options()
-        past_length = past_key_values[0][0].shape[1] if past_key_values else 0
+        past_length = past_key_values[0][0].shape[1] if past_key_values else 0  # traced in the compiled step
         batch, length = input_ids.shape
-        if past_length + length > c.max_position_embeddings:
+        if isinstance(past_length, int) and past_length + length > c.max_position_embeddings:
             raise ValueError(f"Sequence length {past_length + length} is longer than max_position_embeddings "
                              f"({c.max_position_embeddings}); truncate the inputs.")  # fmt: skip
         if position_ids is None:
-            position_ids = jnp.arange(past_length, past_length + length)[None]
+            position_ids = past_length + jnp.arange(length)[None]
         hidden = FlaxBlipTextEmbeddings(c, self.dtype, name="embeddings")(input_ids, position_ids, deterministic)
-        bias = text_bias(attention_mask, batch, length, past_length, is_decoder, hidden.dtype)
+        bias = text_bias(attention_mask, batch, length, past_length, is_decoder, hidden.dtype,
+                         key_width(past_key_values, past_length + length))  # fmt: skip
         use_cache = bool(c.use_cache if use_cache is None else use_cache) and is_decoder
 
         hidden, states, attentions, crossed, caches = FlaxBlipTextEncoder(c, self.dtype, name="encoder")(
@@ -524,27 +527,55 @@ class FlaxBlipForQuestionAnsweringModule(nn.Module):
 
 
 # -- the wrappers ---------------------------------------------------------------------------------------------
-class FlaxBlipDecoderRunner(FlaxGenerationMixin):
-    """generate() over a BLIP model's text decoder: the text config's generation defaults, one apply per step."""
+class FlaxBlipDecoderStep:
+    """One apply of a BLIP model's text decoder (the prompt, with the image or question states)."""
+
+    def __call__(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=True, position_ids=None,
+                 encoder_hidden_states=None, params=None, **kwargs):  # fmt: skip
+        arrays = (None if a is None else jnp.asarray(a) for a in (input_ids, attention_mask, position_ids,
+                                                                  encoder_hidden_states))  # fmt: skip
+        logits, past = compiled(self.wrapper, "decode")(self.params if params is None else params, *arrays,
+                                                        past_key_values)  # fmt: skip
+        return out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=past)
+
+
+class FlaxBlipDecoderRunner(FlaxCompiledStep, FlaxGenerationMixin, FlaxBlipDecoderStep):
+    """generate() over a BLIP model's text decoder: the text config's generation defaults; the steps after the
+    prompt decode into a static cache as one compiled step (FlaxCompiledStep), reading the cross-attention keys
+    and values the prompt's step cached."""
 
     main_input_name = "input_ids"
     generation_position_ids = True
+    cross_attention_caches = True
 
     def __init__(self, model, config: BlipTextConfig):
         self.wrapper, self.config = model, config
 
+    @property
+    def params(self):
+        return self.wrapper.params
+
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
 
-    def __call__(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=True, position_ids=None,
-                 encoder_hidden_states=None, **kwargs):  # fmt: skip
-        arrays = (None if a is None else jnp.asarray(a) for a in (input_ids, attention_mask, position_ids,
-                                                                  encoder_hidden_states))  # fmt: skip
-        logits, past = compiled(self.wrapper, "decode")(self.wrapper.params, *arrays, past_key_values)
-        return out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=past)
+    def compiled_step_allowed(self, total: int) -> bool:
+        return total <= self.config.max_position_embeddings
 
-    def generate(self, input_ids=None, **kwargs):
-        return super().generate(input_ids=input_ids, use_cache=False, **kwargs)  # dynamic caches: no static buffer
+    def step_output(self, logits, past_key_values):
+        return out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=past_key_values)
+
+    def step_apply(self, params, input_ids, attention_mask, position_ids, past_key_values):
+        module = self.wrapper.module
+        result = module.apply({"params": params}, input_ids, attention_mask, position_ids, None, past_key_values,
+                              method=type(module).decode)  # fmt: skip
+        return result.logits, result.past_key_values
+
+
+def decoder_runner(model) -> FlaxBlipDecoderRunner:
+    """The model's one runner, so its compiled step is traced once for all its generate() calls."""
+    if "_decoder_runner" not in model.__dict__:
+        model._decoder_runner = FlaxBlipDecoderRunner(model, model.config.text_config)
+    return model._decoder_runner
 
 
 _COMPILED: dict = {}
@@ -599,7 +630,7 @@ class FlaxBlipForConditionalGeneration(FlaxBlipPreTrainedModel):
         input_ids = np.array(input_ids, dtype=np.int64)
         input_ids[:, 0] = text.bos_token_id
         attention_mask = np.asarray(attention_mask)[:, :-1] if attention_mask is not None else None
-        return FlaxBlipDecoderRunner(self, text).generate(
+        return decoder_runner(self).generate(
             input_ids=input_ids[:, :-1], attention_mask=attention_mask, eos_token_id=text.sep_token_id,
             pad_token_id=text.pad_token_id, encoder_hidden_states=embeds, **generate_kwargs)
 
@@ -620,6 +651,6 @@ class FlaxBlipForQuestionAnswering(FlaxBlipPreTrainedModel):
         else:
             question = compiled(self, "question")(self.params, jnp.asarray(input_ids), jnp.asarray(pixel_values), mask)
         start = np.full((question.shape[0], 1), text.bos_token_id, np.int64)
-        return FlaxBlipDecoderRunner(self, text).generate(
+        return decoder_runner(self).generate(
             input_ids=start, eos_token_id=text.sep_token_id, pad_token_id=text.pad_token_id,
             encoder_hidden_states=question, **generate_kwargs)

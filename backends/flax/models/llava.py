@@ -25,7 +25,7 @@ from autoload.models.llava import (
 )
 
 from ..activations import get_activation
-from ..generation import FlaxGenerationMixin
+from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
 
@@ -165,10 +165,24 @@ class FlaxLlavaModel(FlaxLlavaPreTrainedModel):
     pass
 
 
-class FlaxLlavaForConditionalGeneration(FlaxGenerationMixin, FlaxLlavaPreTrainedModel):
+class FlaxLlavaForConditionalGeneration(FlaxCompiledStep, FlaxGenerationMixin, FlaxLlavaPreTrainedModel):
+    """Decoding steps after the prompt (text tokens only: the images are in the cache) run compiled where the
+    language model's own steps do (FlaxCompiledStep)."""
+
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
     generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
+
+    def __call__(self, input_ids=None, pixel_values=None, attention_mask=None, **kwargs):
+        if pixel_values is not None:  # (transformers' argument order; FlaxCompiledStep's second is the mask)
+            kwargs["pixel_values"] = pixel_values
+        return super().__call__(input_ids, attention_mask=attention_mask, **kwargs)
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        return isinstance(self.text_model, FlaxCompiledStep) and self.text_model.compiled_step_allowed(total)
+
+    def step_output(self, logits, past_key_values):
+        return out.LlavaCausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)

@@ -15,7 +15,7 @@ from autoload.composite import pretrained_parts, strip_part_prefix
 from autoload.models.vision_encoder_decoder import VisionEncoderDecoderConfig
 
 from ..blocks.seq2seq import shift_tokens_right
-from ..generation import FlaxGenerationMixin
+from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
 
@@ -38,10 +38,12 @@ class FlaxVisionEncoderDecoderModule(nn.Module):
 
     def decode(self, decoder_input_ids, encoder_hidden, decoder_attention_mask=None, past_key_values=None,
                decoder_inputs_embeds=None, use_cache=None, output_attentions=False, output_hidden_states=False,
-               deterministic=True):  # fmt: skip
+               deterministic=True, decoder_position_ids=None):  # fmt: skip
         if self.config.projects_encoder:
             encoder_hidden = self.enc_to_dec_proj(encoder_hidden)
         options = {} if decoder_inputs_embeds is None else {"inputs_embeds": decoder_inputs_embeds}
+        if decoder_position_ids is not None:  # (the compiled decoding step's, as the decoder would count them)
+            options["position_ids"] = decoder_position_ids
         return self.decoder(decoder_input_ids, attention_mask=decoder_attention_mask, encoder_hidden_states=encoder_hidden,
                             past_key_values=past_key_values, use_cache=use_cache, output_attentions=output_attentions,
                             output_hidden_states=output_hidden_states, deterministic=deterministic, return_dict=True,
@@ -118,6 +120,10 @@ class FlaxVisionEncoderDecoderModel(FlaxGenerationMixin, FlaxPreTrainedModel):
         return module.apply({"params": self.params}, jnp.asarray(pixel_values), method=type(module).encode)
 
     def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+        step = self.__dict__.setdefault("_decoder_step", FlaxVisionEncoderDecoderStep(self))
+        if step._compiles(decoder_input_ids, past_key_values, True, False, {}):
+            return step._compiled_step(decoder_input_ids, None, None, past_key_values, None,
+                                       extra={"encoder_hidden": encoder_outputs.last_hidden_state})  # fmt: skip
         module = self.module
         return module.apply({"params": self.params}, jnp.asarray(decoder_input_ids), encoder_outputs.last_hidden_state,
                             None, past_key_values, use_cache=True, method=type(module).decode)  # fmt: skip
@@ -125,3 +131,28 @@ class FlaxVisionEncoderDecoderModel(FlaxGenerationMixin, FlaxPreTrainedModel):
     def __call__(self, pixel_values=None, decoder_input_ids=None, **kwargs):
         kwargs.pop("attention_mask", None)
         return super().__call__(pixel_values=pixel_values, decoder_input_ids=decoder_input_ids, **kwargs)
+
+
+class FlaxVisionEncoderDecoderStep(FlaxCompiledStep):
+    """The decoding steps into generate()'s static cache as one compiled function (FlaxCompiledStep) where the
+    decoder's own steps compile: the encoder's states are a traced input, the cross-attention keys and values
+    ride along in the cache."""
+
+    cross_attention_caches = True
+
+    def __init__(self, model: FlaxVisionEncoderDecoderModel):
+        self.wrapper, self.config = model, model.config.decoder
+
+    @property
+    def params(self):
+        return self.wrapper.params
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        decoder = self.wrapper.decoder_model
+        return isinstance(decoder, FlaxCompiledStep) and decoder.compiled_step_allowed(total)
+
+    def step_apply(self, params, input_ids, attention_mask, position_ids, past_key_values, encoder_hidden):
+        module = self.wrapper.module
+        result = module.apply({"params": params}, input_ids, encoder_hidden, None, past_key_values, use_cache=True,
+                              decoder_position_ids=position_ids, method=type(module).decode)  # fmt: skip
+        return result.logits, result.past_key_values

@@ -16,7 +16,7 @@ from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
 from ..blocks.vision import check_pixel_values, to_nhwc
-from ..generation import TFGenerationMixin
+from ..generation import TFCompiledStep, TFGenerationMixin
 from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
 
 NEG = -10000.0  # BLIP's additive mask value
@@ -153,7 +153,8 @@ class TFBlipTextEmbeddings(Layer):
     def call(self, input_ids=None, position_ids=None, inputs_embeds=None, past_length: int = 0, training=False):
         embeds = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         length = embeds.shape[1]
-        if length is not None and past_length + length > self.config.max_position_embeddings:
+        concrete = isinstance(past_length, int) and length is not None  # (not in the compiled decoding step)
+        if concrete and past_length + length > self.config.max_position_embeddings:
             raise ValueError(f"Sequence length {past_length + length} is longer than max_position_embeddings "
                              f"({self.config.max_position_embeddings}); truncate the inputs.")  # fmt: skip
         if position_ids is None:
@@ -286,6 +287,8 @@ class TFBlipTextModel(Layer):
              encoder_hidden_states=None, encoder_attention_mask=None, past_key_values=None, use_cache=None,
              output_attentions=False, output_hidden_states=False, is_decoder=False, training=False):  # fmt: skip
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
+        if past_length is None:  # the compiled decoding step (TFCompiledStep): known when it runs
+            past_length = tf.shape(past_key_values[0][0])[2]
         if input_ids is not None:
             input_ids = tf.convert_to_tensor(input_ids)
         hidden = self.embeddings(input_ids, position_ids=position_ids, inputs_embeds=inputs_embeds, past_length=past_length,
@@ -384,11 +387,21 @@ class TFBlipTextLMHead(Layer):
         return out.from_encoded(out.CausalLMOutputWithCrossAttentions, encoded, loss=loss, logits=scores)
 
 
-class TFBlipDecoderRunner(TFGenerationMixin):
-    """generate() over a BLIP text decoder: the text config's generation defaults, one call per step."""
+class TFBlipDecoderCall:
+    def __call__(self, **kwargs):
+        return self.call(**kwargs)
+
+    def call(self, return_dict=True, **kwargs):
+        return self.decoder(**kwargs)
+
+
+class TFBlipDecoderRunner(TFCompiledStep, TFGenerationMixin, TFBlipDecoderCall):
+    """generate() over a BLIP text decoder: the text config's generation defaults; the steps after the prompt run as
+    one traced graph (TFCompiledStep), reading the cross-attention keys and values the prompt's step cached."""
 
     main_input_name = "input_ids"
     generation_position_ids = True
+    cross_attention_caches = True
 
     def __init__(self, decoder: TFBlipTextLMHead):
         self.decoder, self.config = decoder, decoder.config
@@ -396,8 +409,19 @@ class TFBlipDecoderRunner(TFGenerationMixin):
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
 
-    def __call__(self, **kwargs):
-        return self.decoder(**kwargs)
+    def compiled_step_allowed(self, total: int) -> bool:
+        return total <= self.config.max_position_embeddings
+
+    def step_output(self, logits, past_key_values):
+        return out.CausalLMOutputWithCrossAttentions(logits=logits, past_key_values=past_key_values)
+
+
+def decoder_runner(model) -> TFBlipDecoderRunner:
+    """The model's one runner, so its compiled step is traced once for all its generate() calls."""
+    runners = model.__dict__.setdefault("_decoder_runners", {})
+    if "text" not in runners:
+        runners["text"] = TFBlipDecoderRunner(model.text_decoder)
+    return runners["text"]
 
 
 # -- the BLIP models ------------------------------------------------------------------------------------------
@@ -514,7 +538,7 @@ class TFBlipForConditionalGeneration(TFBlipPreTrainedModel):
         input_ids = np.array(input_ids, dtype=np.int64)
         input_ids[:, 0] = text.bos_token_id
         attention_mask = np.asarray(attention_mask)[:, :-1] if attention_mask is not None else None
-        return TFBlipDecoderRunner(self.text_decoder).generate(
+        return decoder_runner(self).generate(
             input_ids=input_ids[:, :-1], attention_mask=attention_mask, eos_token_id=text.sep_token_id,
             pad_token_id=text.pad_token_id, encoder_hidden_states=embeds, **generate_kwargs)
 
@@ -566,6 +590,6 @@ class TFBlipForQuestionAnswering(TFBlipPreTrainedModel):
         text = self.config.text_config
         _, question = self.encode_question(input_ids, pixel_values, attention_mask, interpolate_pos_encoding)
         start = np.full((question.shape[0], 1), self.decoder_start_token_id, np.int64)
-        return TFBlipDecoderRunner(self.text_decoder).generate(
+        return decoder_runner(self).generate(
             input_ids=start, eos_token_id=text.sep_token_id, pad_token_id=text.pad_token_id,
             encoder_hidden_states=question, **generate_kwargs)

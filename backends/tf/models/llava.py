@@ -22,7 +22,7 @@ from autoload.models.llava import (
 )
 
 from ..activations import get_activation
-from ..generation import TFGenerationMixin
+from ..generation import TFCompiledStep, TFGenerationMixin
 from ..losses import token_loss
 from ..modeling import Layer, TFPreTrainedModel, dense
 
@@ -137,13 +137,23 @@ class TFLlavaModel(TFLlavaPreTrainedModel):
         return out.finish(result, return_dict)
 
 
-class TFLlavaForConditionalGeneration(TFGenerationMixin, TFLlavaPreTrainedModel):
+class TFLlavaForConditionalGeneration(TFCompiledStep, TFGenerationMixin, TFLlavaPreTrainedModel):
+    """Decoding steps after the prompt (text tokens only: the images are in the cache) run as one traced graph
+    where the language model's own steps do (TFCompiledStep)."""
+
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
     generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        language = self.language_model
+        return isinstance(language, TFCompiledStep) and language.compiled_step_allowed(total)
+
+    def step_output(self, logits, past_key_values):
+        return out.LlavaCausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
 
     def call(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
              inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,

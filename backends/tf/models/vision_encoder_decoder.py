@@ -13,7 +13,7 @@ from autoload.composite import pretrained_parts, strip_part_prefix
 from autoload.models.vision_encoder_decoder import VisionEncoderDecoderConfig
 
 from ..blocks.seq2seq import shift_tokens_right
-from ..generation import TFGenerationMixin
+from ..generation import TFCompiledStep, TFGenerationMixin
 from ..losses import token_loss
 from ..modeling import TFPreTrainedModel, dense
 
@@ -91,6 +91,10 @@ class TFVisionEncoderDecoderModel(TFGenerationMixin, TFPreTrainedModel):
         return self.encoder(pixel_values=pixel_values, return_dict=True, training=False)
 
     def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+        step = self.__dict__.setdefault("_decoder_step", TFVisionEncoderDecoderStep(self))
+        if step._compiles({"input_ids": decoder_input_ids, "past_key_values": past_key_values, "use_cache": True}):
+            return step._compiled_step(decoder_input_ids, None, None, past_key_values, None,
+                                       extra={"encoder_hidden": encoder_outputs.last_hidden_state})  # fmt: skip
         return self(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
                     past_key_values=past_key_values, use_cache=True)  # fmt: skip
 
@@ -130,3 +134,24 @@ class TFVisionEncoderDecoderModel(TFGenerationMixin, TFPreTrainedModel):
             encoder_attentions=getattr(encoder_outputs, "attentions", None),
         )  # fmt: skip
         return out.finish(result, return_dict)
+
+
+class TFVisionEncoderDecoderStep(TFCompiledStep):
+    """The decoding steps with a cache as one traced graph (TFCompiledStep) where the decoder's own steps compile:
+    the encoder's states are a graph input, the cross-attention keys and values ride along in the cache."""
+
+    cross_attention_caches = True
+
+    def __init__(self, model: TFVisionEncoderDecoderModel):
+        self.wrapper, self.config = model, model.config.decoder
+
+    def compiled_step_allowed(self, total: int) -> bool:
+        decoder = self.wrapper.decoder
+        return isinstance(decoder, TFCompiledStep) and decoder.compiled_step_allowed(total)
+
+    def call(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, use_cache=True,
+             training=False, return_dict=True, encoder_hidden=None):  # fmt: skip
+        model = self.wrapper  # (no decoder mask: as the eager step, which passes none)
+        states = encoder_hidden if model.enc_to_dec_proj is None else model.enc_to_dec_proj(encoder_hidden)
+        return model.decoder(input_ids=input_ids, position_ids=position_ids, encoder_hidden_states=states,
+                             past_key_values=past_key_values, use_cache=True, training=False)  # fmt: skip
