@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import WeightMismatchError
 from .weight_norm import fold_weight_norm
+from .weights.arrays import transposed
 
 logger = logging.getLogger("autoload")
 
@@ -220,6 +221,9 @@ class RenamedMapping(Mapping):
     def read_slice(self, key, index: tuple) -> np.ndarray:
         return read_slice(self._base, self._names[key], index)
 
+    def read_transposed(self, key, axes: tuple) -> np.ndarray:
+        return read_transposed(self._base, self._names[key], axes)
+
 
 # Names older checkpoints use for the same tensors: (old suffix, current suffix), tried both ways.
 LEGACY_SUFFIXES = (
@@ -313,6 +317,16 @@ def read_slice(state: Mapping, key: str, index: tuple) -> np.ndarray:
     return np.asarray(state[key])[tuple(index)]
 
 
+def read_transposed(state: Mapping, key: str, axes: tuple) -> np.ndarray:
+    """One tensor with its axes permuted, C-contiguous (a PyTorch weight in TF / Flax's kernel layout). Readers
+    that can (safetensors) copy it once, from the file into the new layout; a tensor another reader already
+    holds in that layout (a kernel from tf_model.h5 seen through its canonical view) is not copied at all."""
+    reader = getattr(state, "read_transposed", None)
+    if callable(reader):
+        return reader(key, tuple(axes))
+    return transposed(np.asarray(state[key]), tuple(axes))
+
+
 @dataclass(frozen=True)
 class TensorSource:
     """A checkpoint tensor not read yet, as load_canonical(lazy=True) hands it to put(): read() gives all of
@@ -327,6 +341,12 @@ class TensorSource:
             return read_slice(self.state, self.key, index)
         whole = fit_shape(np.asarray(self.state[self.key]), self.shape)  # unit axes differ: tiny, read whole
         return whole if index is None else whole[tuple(index)]
+
+    def read_transposed(self, axes: tuple) -> np.ndarray:
+        """All of it with its axes permuted (see read_transposed), C-contiguous."""
+        if shape_of(self.state, self.key) == self.shape:
+            return read_transposed(self.state, self.key, axes)
+        return transposed(self.read(), tuple(axes))
 
 
 def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:

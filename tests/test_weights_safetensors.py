@@ -130,3 +130,40 @@ def test_git_lfs_pointer_says_so(tmp_path):
     path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n")
     with pytest.raises(CheckpointFormatError, match="git lfs pull"):
         SafetensorsReader(path)
+
+
+def test_read_transposed_gives_the_kernel_layout_in_one_copy(tmp_path):
+    from autoload.loading import RenamedMapping, read_transposed
+
+    rng = np.random.default_rng(0)
+    state = {
+        "bias": rng.standard_normal(5, dtype=np.float32),  # first, so the large tensors start off a page boundary
+        "dense": rng.standard_normal((700, 400), dtype=np.float32),  # over 1 MiB: copied from the mapped file
+        "conv": rng.standard_normal((96, 64, 7, 7), dtype=np.float32),
+        "small": rng.standard_normal((3, 4), dtype=np.float32),
+    }
+    write_safetensors(state, tmp_path / "m.safetensors")
+    reader = SafetensorsReader(tmp_path / "m.safetensors")
+    for name, axes in (("dense", (1, 0)), ("conv", (2, 3, 1, 0)), ("small", (1, 0)), ("bias", (0,))):
+        out = reader.read_transposed(name, axes)
+        assert out.flags.c_contiguous and out.ctypes.data % 64 == 0, name
+        np.testing.assert_array_equal(out, state[name].transpose(axes))
+    renamed = RenamedMapping(reader, {"kernel": "dense"})
+    np.testing.assert_array_equal(read_transposed(renamed, "kernel", (1, 0)), state["dense"].T)
+    held = np.ascontiguousarray(state["dense"].T)  # a reader that already holds the kernel layout: no copy
+    assert np.shares_memory(read_transposed({"w": held.T}, "w", (1, 0)), held)
+
+
+def test_read_transposed_bfloat16_and_a_file_cut_after_opening(tmp_path):
+    bits = np.random.default_rng(1).integers(0, 0x7F00, (800, 700), dtype=np.uint16)
+    header = {"w": {"dtype": "BF16", "shape": [800, 700], "data_offsets": [0, bits.nbytes]}}
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(_safetensors_bytes(header, bits.tobytes()))
+    kept = SafetensorsReader(path, keep_bf16=True).read_transposed("w", (1, 0))
+    assert kept.dtype == np.uint16
+    np.testing.assert_array_equal(kept, bits.T)
+    widened = SafetensorsReader(path)
+    np.testing.assert_array_equal(widened.read_transposed("w", (1, 0)), widened["w"].T)
+    os.truncate(path, os.path.getsize(path) - 100)
+    with pytest.raises(CheckpointFormatError, match="ended while reading 'w'"):
+        widened.read_transposed("w", (1, 0))

@@ -23,6 +23,13 @@ def weight_to_kernel(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def kernel_axes(ndim: int) -> tuple:
+    """The permutation weight_to_kernel applies to a weight of `ndim` axes."""
+    if ndim == 2:
+        return (1, 0)
+    return (*range(2, ndim), 1, 0) if ndim >= 3 else tuple(range(ndim))
+
+
 def kernel_shape_as_weight(shape: tuple) -> tuple:
     """kernel_to_weight on a shape alone (to report shapes without reading data)."""
     return shape[-1:] + shape[-2:-1] + shape[:-2] if len(shape) >= 2 else shape

@@ -190,6 +190,12 @@ class ShardedWeights(Mapping):
         shard, key = self._locate(name)
         return read_slice(shard, key, index)
 
+    def read_transposed(self, name: str, axes: tuple) -> np.ndarray:
+        from ..loading import read_transposed
+
+        shard, key = self._locate(name)
+        return read_transposed(shard, key, axes)
+
     def dtype(self, name: str) -> str:
         shard, key = self._locate(name)
         return shard.dtype(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import struct
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
-from .arrays import aligned_empty
+from .arrays import aligned_empty, transpose_into, transposed
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -25,6 +26,10 @@ DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat1
           "BOOL": "bool", "C64": "complex64"}  # fmt: skip
 _ITEMSIZE = {code: 2 if name == "bfloat16" else np.dtype(name).itemsize for code, name in DTYPES.items()}
 _MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
+# read_transposed maps tensors from this size on (smaller ones are read and transposed in memory), read-only and
+# prefaulted where the system can.
+_MAP_FROM = 1 << 20
+_MAP_FLAGS = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
 
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -156,6 +161,30 @@ class SafetensorsReader(Mapping):
         if is_bf16 and not self._keep_bf16:
             return bf16_bits_to_float32(array)
         return array
+
+    def read_transposed(self, name: str, axes: tuple) -> np.ndarray:
+        """self[name].transpose(axes) as a C-contiguous aligned array, copied once: from the file's pages
+        (mapped for this tensor alone, then unmapped) straight into the new layout, where reading it first
+        and transposing after would copy twice and fault twice as many fresh pages."""
+        entry = self._entries[name]
+        shape = tuple(entry["shape"])
+        start, end = entry["data_offsets"]
+        is_bf16 = entry["dtype"] == "BF16"
+        stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
+        if end - start < _MAP_FROM:
+            return transposed(self[name], axes)
+        out = aligned_empty([shape[a] for a in axes], stored)
+        begin = self._data_start + start
+        page = begin - begin % mmap.ALLOCATIONGRANULARITY
+        with open(self.path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < self._data_start + end:  # a mapped page past the end would crash
+                raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+            with mmap.mmap(f.fileno(), begin + (end - start) - page, flags=_MAP_FLAGS, prot=mmap.PROT_READ,
+                           offset=page) as mapped:  # fmt: skip
+                source = np.frombuffer(mapped, stored, count=math.prod(shape), offset=begin - page)
+                transpose_into(out, source.reshape(shape), axes)
+                del source  # the mapping closes only once no array views it
+        return bf16_bits_to_float32(out) if is_bf16 and not self._keep_bf16 else out
 
     def read_slice(self, name: str, index: tuple) -> np.ndarray:
         """Only the part `index` (a tuple of step-1 slices, one per leading axis) of a tensor: each contiguous run

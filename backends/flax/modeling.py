@@ -21,7 +21,7 @@ from flax import linen as nn
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, flax_weights_to_canonical
-from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
+from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
 
@@ -64,7 +64,7 @@ def _canonical_shape(path: tuple, shape: tuple) -> tuple:
 def _to_device(array: np.ndarray, stored: str, dtype) -> jax.Array:
     """One transfer to the device. bfloat16 arrives as raw bits and is reinterpreted, not widened, unless the
     parameter is wider; a contiguous array in the parameter's dtype goes as it is (on the CPU, an aligned one
-    is not even copied), a transposed kernel is transposed by the transfer itself."""
+    is not even copied)."""
     if stored == "bfloat16" and array.dtype == np.uint16:
         array = array.view(jnp.bfloat16)
     if array.dtype != dtype:
@@ -222,10 +222,11 @@ class FlaxPreTrainedModel:
 
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, params_dtype=None,
                         placement=None) -> LoadingInfo:  # fmt: skip
-        """Fill the parameter tree (shapes from abstract_params) from canonical arrays, one device transfer per
-        array; the leaves the checkpoint lacks come from init_leaves. params_dtype: the floating dtype of the
-        loaded leaves (None: each leaf's own). placement (sharding.MeshPlacement): every leaf sharded over its
-        mesh, each device reading only its slice; every leaf's sharding is checked before anything is read."""
+        """Fill the parameter tree (shapes from abstract_params) from the checkpoint, one device transfer per
+        array (kernels read straight into their layout); the leaves the checkpoint lacks come from init_leaves.
+        params_dtype: the floating dtype of the loaded leaves (None: each leaf's own). placement
+        (sharding.MeshPlacement): every leaf sharded over its mesh, each device reading only its slice; every
+        leaf's sharding is checked before anything is read."""
         leaves = dict(_leaves_with_paths(self.abstract_params()))
         path_of = {canonical_name(path): path for path in leaves}
         targets = {name: _canonical_shape(path, leaves[path].shape) for name, path in path_of.items()}
@@ -237,13 +238,14 @@ class FlaxPreTrainedModel:
             floating = jnp.issubdtype(leaves[path].dtype, jnp.floating)
             return params_dtype if params_dtype is not None and floating else leaves[path].dtype
 
-        def put(name: str, array, stored: str) -> None:
+        def put(name: str, source, stored: str) -> None:
             path = path_of[name]
-            if placement is not None:  # array is a TensorSource: each device reads its slice
-                _set(tree, path, placement.load(array, stored, path, leaves[path].shape, dtype_of_leaf(path),
+            if placement is not None:  # each device reads its slice
+                _set(tree, path, placement.load(source, stored, path, leaves[path].shape, dtype_of_leaf(path),
                                                 shardings[path]))  # fmt: skip
                 return
-            array = weight_to_kernel(array) if path[-1] == "kernel" else array
+            # A kernel is read straight into its own layout, so the transfer adopts it without a copy.
+            array = source.read_transposed(kernel_axes(len(source.shape))) if path[-1] == "kernel" else source.read()
             _set(tree, path, _to_device(array, stored, dtype_of_leaf(path)))
 
         def initialise(names: list[str]) -> None:
@@ -254,7 +256,7 @@ class FlaxPreTrainedModel:
                 _set(tree, path, value if placement is None else jax.device_put(value, shardings[path]))
 
         tied = [canonical_name(path) for path in self._tied_weights_keys]
-        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=placement is not None,
+        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=True,
                               ignore_mismatched_sizes=ignore_mismatched_sizes, tied=tied)  # fmt: skip
         self._params = tree
         return info

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import math
+import mmap
 import os
 import re
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ import tensorflow as tf
 
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.layout import kernel_shape_as_weight, weight_to_kernel
+from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical
@@ -45,9 +47,21 @@ class _BuildWithoutValues(keras.StatelessScope):
         if value is None and getattr(variable, "_value", True) is None:
             key = (tuple(variable.shape), variable.dtype)
             if key not in self._zeros:
-                self._zeros[key] = tf.zeros(variable.shape, variable.dtype)
+                self._zeros[key] = _unwritten_zeros(key[0], tf.as_dtype(variable.dtype))
             value = self._zeros[key]
         return value
+
+
+def _unwritten_zeros(shape: tuple, dtype: tf.DType) -> tf.Tensor:
+    """Zeros of a weight's shape that cost neither a fill nor memory: a fresh anonymous mapping reads as zeros
+    (every page the kernel's one zero page) until written, and the tensor adopts it without a copy. The
+    building call reads these (an embedding table only a row or two of), never writes them."""
+    bits = {tf.bfloat16: np.uint16, tf.float16: np.uint16}.get(dtype, dtype.as_numpy_dtype)
+    nbytes = math.prod(shape) * np.dtype(bits).itemsize
+    if nbytes < 1 << 20 or np.dtype(bits).kind not in "biuf":
+        return tf.zeros(shape, dtype)
+    value = _adopt(np.frombuffer(mmap.mmap(-1, nbytes), bits).reshape(shape))
+    return tf.bitcast(value, dtype) if value.dtype != dtype else value
 
 
 def _initialise_pending(variables=None) -> None:
@@ -225,14 +239,18 @@ class TFPreTrainedModel(keras.Model):
             by_name.setdefault(self.canonical_name(tf_name), []).append(variable)
         targets = {name: _canonical_shape(variables[0]) for name, variables in by_name.items()}
 
-        def put(name: str, array: np.ndarray, stored: str) -> None:
-            for i, variable in enumerate(by_name[name]):  # variables may adopt the array: one each
+        def put(name: str, source, stored: str) -> None:
+            variables = by_name[name]
+            # A kernel is read straight into its own layout, so the variable can adopt it without a copy.
+            kernel = is_kernel(variables[0].path)
+            array = source.read_transposed(kernel_axes(len(source.shape))) if kernel else source.read()
+            for i, variable in enumerate(variables):  # variables may adopt the array: one each
                 _create_from(variable, array if i == 0 else array.copy(), stored)
 
         def initialise(names: list[str]) -> None:
             _initialise_pending([variable for name in names for variable in by_name[name]])
 
-        return load_canonical(self, targets, state, put, initialise, where=where,
+        return load_canonical(self, targets, state, put, initialise, where=where, lazy=True,
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
 
     # -- serving --------------------------------------------------------------------------------------
@@ -378,21 +396,14 @@ def _canonical_shape(variable) -> tuple:
 
 
 def _create_from(variable, array: np.ndarray, stored: str) -> None:
-    """Initialise a pending variable with a canonical array. The variable adopts the array's memory when it
-    can (no copy at all); otherwise TensorFlow makes the one copy: reinterpreting bfloat16 bits, converting
-    the dtype only when it differs, transposing a kernel (faster than numpy's strided copy)."""
-    kernel = is_kernel(variable.path) and array.ndim >= 2
-    tf_layout = weight_to_kernel(array) if kernel else array
-    if tf_layout.flags.c_contiguous:  # e.g. a kernel read from tf_model.h5: already in TF's layout
-        value, kernel = _adopt(tf_layout), False
-    else:
-        value = _adopt(array)
+    """Initialise a pending variable with an array in its layout (kernels already transposed). The variable
+    adopts the array's memory when it can (no copy at all); otherwise TensorFlow makes the one copy,
+    reinterpreting bfloat16 bits and converting the dtype only when it differs."""
+    value = _adopt(array)
     if stored == "bfloat16" and value.dtype == tf.uint16:
         value = tf.bitcast(value, tf.bfloat16)
     if value.dtype != variable.dtype:
         value = tf.cast(value, variable.dtype)
-    if kernel:
-        value = tf.transpose(value, (*range(2, value.shape.rank), 1, 0))
     variable._initializer = lambda shape, dtype=None: value
     _initialise_pending([variable])
 
