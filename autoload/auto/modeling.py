@@ -18,7 +18,8 @@ LOAD_KWARGS = frozenset(
     {
         "from_pt", "from_tf", "from_flax", "use_safetensors", "output_loading_info", "ignore_mismatched_sizes",
         "torch_dtype", "dtype", "device_map", "low_cpu_mem_usage", "state_dict", "_do_init", "seed",
-        "input_shape", "variant", "weights_only", "channels_first",
+        "input_shape", "variant", "weights_only", "channels_first", "max_memory", "offload_folder", "offload_buffers",
+        "offload_state_dict", "tp_plan", "tp_size", "device_mesh", "mesh", "partition_rules",
     }
 )  # fmt: skip
 
