@@ -90,3 +90,26 @@ def test_no_auto_class_builds_the_vocoder_and_bad_sizes_are_refused():
     config = autoload.SpeechT5HifiGanConfig(upsample_rates=[4], upsample_kernel_sizes=[2])
     with pytest.raises(ValueError, match="at least its rate"):
         autoload.SpeechT5HifiGan(config)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_from_config_initialises_like_transformers(backend):
+    """Convolution weights ~ N(0, initializer_range) and zero biases in every framework; mean 0, scale 1."""
+    needs(backend)
+    config = autoload.SpeechT5HifiGanConfig(model_in_dim=8, upsample_initial_channel=32, upsample_rates=[2],
+                                            upsample_kernel_sizes=[4], resblock_kernel_sizes=[3],
+                                            resblock_dilation_sizes=[[1, 2]], initializer_range=0.05)  # fmt: skip
+    model = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan").from_config(config)
+    if backend == "torch":
+        state = {name: tensor.detach().numpy() for name, tensor in model.state_dict().items()}
+    elif backend == "tf":
+        state = {model.canonical_name(v.path): v.numpy() for v in model.weights}
+    else:
+        from autoload.convert.flax import flax_to_canonical_state
+
+        state = flax_to_canonical_state(model.params)
+    np.testing.assert_array_equal(state["mean"], np.zeros(8))
+    np.testing.assert_array_equal(state["scale"], np.ones(8))
+    for name in ("conv_pre", "upsampler.0", "resblocks.0.convs1.1", "resblocks.0.convs2.0"):
+        assert 0.04 < state[f"{name}.weight"].std() < 0.06, (name, state[f"{name}.weight"].std())
+        np.testing.assert_array_equal(state[f"{name}.bias"], 0)

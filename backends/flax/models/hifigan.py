@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import flax
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from autoload.models.hifigan import SpeechT5HifiGanConfig
@@ -62,3 +64,19 @@ class FlaxSpeechT5HifiGan(FlaxPreTrainedModel):
 
     def dummy_inputs(self) -> dict:
         return {"spectrogram": jnp.zeros((1, 2, self.config.model_in_dim), dtype=jnp.float32)}
+
+    def init_weights(self, rng) -> dict:
+        """transformers' initialisation: every convolution's weights ~ N(0, initializer_range), biases 0 (the
+        residual blocks shared with VITS would otherwise keep VITS' He initialisation)."""
+        params = flax.core.unfreeze(super().init_weights(rng))
+        std = self.config.initializer_range
+        leaves, tree = jax.tree_util.tree_flatten_with_path(params)
+        keys = jax.random.split(rng, len(leaves))
+
+        def fresh(path, leaf, key):
+            name = path[-1].key
+            if name in ("kernel", "weight"):
+                return jax.random.normal(key, leaf.shape, leaf.dtype) * std
+            return jnp.zeros_like(leaf) if name == "bias" else leaf
+
+        return jax.tree_util.tree_unflatten(tree, [fresh(p, leaf, k) for (p, leaf), k in zip(leaves, keys)])

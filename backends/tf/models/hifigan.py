@@ -41,6 +41,19 @@ class TFSpeechT5HifiGan(TFPreTrainedModel):
             self.scale = self.add_weight(name="scale", shape=size, initializer="ones", trainable=False)
         self.built = True
 
+    @classmethod
+    def _from_config(cls, config, **kwargs):
+        """transformers' initialisation: every convolution's kernel ~ N(0, initializer_range), biases 0 (the layers
+        shared with VITS would otherwise keep their He / Glorot initialisers)."""
+        model = super()._from_config(config, **kwargs)
+        for variable in model.weights:
+            leaf = variable.path.rsplit("/", 1)[-1]
+            if leaf == "kernel":
+                variable.assign(tf.random.normal(variable.shape, stddev=model.config.initializer_range))
+            elif leaf == "bias":
+                variable.assign(tf.zeros(variable.shape))
+        return model
+
     def dummy_inputs(self) -> dict:
         return {"spectrogram": np.zeros((1, 2, self.config.model_in_dim), dtype=np.float32)}
 
