@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -422,11 +423,10 @@ class PreTrainedModel(nn.Module):
 
 
 def _is_dtensor(tensor) -> bool:
-    if not torch.distributed.is_available():
-        return False
-    from torch.distributed.tensor import DTensor
-
-    return isinstance(tensor, DTensor)
+    # No tensor is a DTensor before torch.distributed.tensor is imported (a tensor-parallel load imports it), and
+    # importing it here would cost every plain load about two seconds (it pulls in sympy).
+    module = sys.modules.get("torch.distributed.tensor")
+    return module is not None and isinstance(tensor, module.DTensor)
 
 
 def _to_tensor(array: np.ndarray, stored: str, target: torch.Tensor, dtype) -> torch.Tensor:
