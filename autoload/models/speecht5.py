@@ -137,6 +137,10 @@ class SpeechT5Config(PretrainedConfig):
         if self.reduction_factor < 1 or self.speech_decoder_prenet_layers < 0 or self.speech_decoder_postnet_layers < 1:
             raise ValueError(f"{name}: reduction_factor and speech_decoder_postnet_layers must be at least 1, "
                              "speech_decoder_prenet_layers at least 0.")  # fmt: skip
+        if self.speech_decoder_prenet_layers == 0 and self.num_mel_bins != self.speech_decoder_prenet_units:
+            raise ValueError(f"{name}: speech_decoder_prenet_layers=0 feeds the log-mel frames straight to the pre-net's "
+                             f"final_layer, which reads speech_decoder_prenet_units ({self.speech_decoder_prenet_units})"
+                             f" features: num_mel_bins ({self.num_mel_bins}) must equal it.")  # fmt: skip
         if not 0.0 <= self.speech_decoder_prenet_dropout < 1.0:
             raise ValueError(f"{name}: speech_decoder_prenet_dropout must be in [0, 1), got "
                              f"{self.speech_decoder_prenet_dropout} (kept units are scaled by 1 / (1 - p)).")  # fmt: skip

@@ -124,8 +124,7 @@ class SpeechT5SpeechDecoderPrenet(nn.Module):
         units = config.speech_decoder_prenet_units
         self.layers = nn.ModuleList(nn.Linear(config.num_mel_bins if i == 0 else units, units)
                                     for i in range(config.speech_decoder_prenet_layers))  # fmt: skip
-        self.final_layer = nn.Linear(units if config.speech_decoder_prenet_layers else config.num_mel_bins,
-                                     config.hidden_size)  # fmt: skip
+        self.final_layer = nn.Linear(units, config.hidden_size)
         self.encode_positions = SpeechT5ScaledPositionalEncoding(config.positional_dropout,
                                                                  config.max_speech_positions, "max_speech_positions")  # fmt: skip
         self.speaker_embeds_layer = nn.Linear(config.speaker_embedding_dim + config.hidden_size, config.hidden_size)
