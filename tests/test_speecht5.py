@@ -152,3 +152,12 @@ def test_prenet_dropout_is_seeded_and_shared_by_the_batch(backend):
     repeat = tts_model(backend, speech_decoder_prenet_dropout=0.5).generate_speech(
         call["input_ids"][:1], call["speaker_embeddings"][:1], threshold=1.1, maxlenratio=1.0, **seeded(backend, 5))
     np.testing.assert_array_equal(as_numpy(steps), as_numpy(repeat))
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "flax"])  # Flax heads return no loss
+def test_speech_to_text_loss_matches_transformers(backend):
+    """labels are shifted into decoder inputs (decoder_start_token_id first) and -100 is ignored."""
+    needs(backend)
+    model = getattr(autoload, PREFIX[backend] + "AutoModelForSpeechSeq2Seq").from_pretrained(S2T)
+    call = {k: tensor(backend, REFERENCE[f"s2t_{k}"]) for k in ("input_values", "attention_mask", "labels")}
+    np.testing.assert_allclose(as_numpy(model(**call).loss), REFERENCE["s2t_loss"], atol=1e-4, rtol=0)

@@ -1,7 +1,7 @@
 """Generation references for SpeechT5 (transformers 4.57.6): spectrogram generation of the tiny random
 SpeechT5ForTextToSpeech fixture (its speech_decoder_prenet_dropout is 0, so generation is deterministic) in
 every return convention, greedy and beam transcription of the SpeechT5ForSpeechToText fixture, and one forward
-pass with prenet dropout 0.5 under torch.manual_seed (the masks torch draws). Run with the side environment:
+pass with prenet dropout 0.5 under torch.manual_seed (the masks torch draws), and the speech-to-text loss. Run with the side environment:
 
     python scripts/reference/speecht5_generation.py tests/fixtures/models/speecht5 tests/fixtures/speecht5_generation
 """
@@ -70,6 +70,10 @@ with torch.no_grad():
     for name, kwargs in {"greedy": dict(max_new_tokens=8), "beam": dict(max_new_tokens=8, num_beams=3)}.items():
         tokens = s2t.generate(input_values=values, attention_mask=mask, do_sample=False, **kwargs)
         cases[f"s2t_{name}"] = {"call": kwargs, "tokens": put(f"s2t_{name}", tokens)}
+
+    labels = torch.tensor([[5, 17, 2, -100], [9, 9, 30, 2]])  # -100: ignored by the loss
+    put("s2t_labels", labels)
+    put("s2t_loss", s2t(input_values=values, attention_mask=mask, labels=labels).loss)
 
 np.savez_compressed(target / "reference.npz", **arrays)
 (target / "cases.json").write_text(json.dumps(cases, indent=1) + "\n")
