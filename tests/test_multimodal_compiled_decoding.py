@@ -50,3 +50,25 @@ def test_decoding_steps_are_traced_once(folder, backend, monkeypatch):
         sequences = model.generate(**inputs, **reference["runs"][run]["kwargs"])
         assert np.asarray(sequences).tolist() == reference["runs"][run]["sequences"], run
     assert len(traces) == 1, traces
+
+
+@pytest.mark.parametrize("backend", ["flax", "tf"])
+def test_projected_encoder_states_in_the_compiled_step(backend):
+    """A ViT 24 wide with a GPT-2 decoder 16 wide (enc_to_dec_proj inside the compiled step): the compiled steps give
+    the tokens of the eager steps."""
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    from autoload.models.vision_encoder_decoder import VisionEncoderDecoderConfig
+
+    config = autoload.AutoConfig.from_pretrained(MODELS / FOLDERS[3])
+    decoder = config.decoder.to_dict() | {"n_embd": 16, "n_head": 2}
+    config = VisionEncoderDecoderConfig(encoder=config.encoder.to_dict(), decoder=decoder,
+                                        decoder_start_token_id=config.decoder_start_token_id, pad_token_id=0)  # fmt: skip
+    assert config.projects_encoder
+    model = getattr(autoload, auto_class_name("MODEL_FOR_VISION_2_SEQ", backend)).from_config(config)
+    pixels = np.random.default_rng(0).normal(size=(2, 3, 24, 24)).astype(np.float32)
+    options = {"max_new_tokens": 5, "min_new_tokens": 5, "do_sample": False, "num_beams": 2}
+    compiled = np.asarray(model.generate(pixel_values=pixels, **options))
+    assert "_step_graphs" in vars(model._decoder_step) or "_jitted_step" in vars(model._decoder_step)
+    model._decoder_step.compiled_step_allowed = lambda total: False  # every step eager
+    np.testing.assert_array_equal(np.asarray(model.generate(pixel_values=pixels, **options)), compiled)
