@@ -161,3 +161,19 @@ def test_speech_to_text_loss_matches_transformers(backend):
     model = getattr(autoload, PREFIX[backend] + "AutoModelForSpeechSeq2Seq").from_pretrained(S2T)
     call = {k: tensor(backend, REFERENCE[f"s2t_{k}"]) for k in ("input_values", "attention_mask", "labels")}
     np.testing.assert_allclose(as_numpy(model(**call).loss), REFERENCE["s2t_loss"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_text_to_speech_loss(backend):
+    """PyTorch: transformers' loss (L1 + stop BCE + guided attention) from -100-padded labels; TF and Flax refuse
+    labels with an error naming the missing feature."""
+    needs(backend)
+    model = tts_model(backend)
+    inputs = {"input_ids": "tts_input_ids", "attention_mask": "tts_attention_mask", "speaker_embeddings": "tts_speakers",
+              "labels": "tts_labels"}  # fmt: skip
+    call = {k: tensor(backend, REFERENCE[v]) for k, v in inputs.items()}
+    if backend != "torch":
+        with pytest.raises(NotImplementedError, match="training loss"):
+            model(**call)
+        return
+    np.testing.assert_allclose(as_numpy(model(**call).loss), REFERENCE["tts_loss"], atol=1e-4, rtol=0)

@@ -1,7 +1,7 @@
 """Generation references for SpeechT5 (transformers 4.57.6): spectrogram generation of the tiny random
 SpeechT5ForTextToSpeech fixture (its speech_decoder_prenet_dropout is 0, so generation is deterministic) in
 every return convention, greedy and beam transcription of the SpeechT5ForSpeechToText fixture, and one forward
-pass with prenet dropout 0.5 under torch.manual_seed (the masks torch draws), and the speech-to-text loss. Run with the side environment:
+pass with prenet dropout 0.5 under torch.manual_seed (the masks torch draws), and the text-to-speech and speech-to-text losses. Run with the side environment:
 
     python scripts/reference/speecht5_generation.py tests/fixtures/models/speecht5 tests/fixtures/speecht5_generation
 """
@@ -61,6 +61,11 @@ with torch.no_grad():
     spectrogram = dropout(input_ids=ids, attention_mask=mask, decoder_input_values=frames,
                           speaker_embeddings=speakers).spectrogram
     put("dropout_decoder_input_values", frames), put("dropout_spectrogram_seed1234", spectrogram)
+    # the training loss: L1 + stop-token BCE + guided attention, labels padded with -100 (whole frames)
+    labels = torch.from_numpy(np.random.default_rng(3).normal(size=(2, 8, 8)).astype(np.float32))
+    labels[1, 6:] = -100.0
+    put("tts_labels", labels)
+    put("tts_loss", tts(input_ids=ids, attention_mask=mask, labels=labels, speaker_embeddings=speakers).loss)
 
 s2t = SpeechT5ForSpeechToText.from_pretrained(models / "SpeechT5ForSpeechToText").eval()
 inputs = dict(np.load(models / "SpeechT5ForSpeechToText" / "inputs.npz"))

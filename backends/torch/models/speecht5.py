@@ -553,17 +553,24 @@ class SpeechT5ForTextToSpeech(SpeechT5PreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, decoder_input_values=None, decoder_attention_mask=None,
                 speaker_embeddings=None, labels=None, stop_labels=None, return_dict=None, **kwargs):  # fmt: skip
-        if labels is not None or stop_labels is not None:
-            raise NotImplementedError(
-                "SpeechT5ForTextToSpeech: the training loss (labels / stop_labels: L1 + BCE + guided attention) is "
-                "not implemented by autoload (backends/torch/models/speecht5.py); compute a loss from the returned "
-                "spectrogram instead."
-            )
+        """With `labels` (log-mel targets, padded frames -100): transformers' loss, L1 before and after the post-net
+        plus the stop-token BCE (stop labels derived from the padding; `stop_labels` is read by neither library)
+        plus, with config.use_guided_attention_loss, the guided attention loss on the cross-attentions."""
+        if labels is not None:
+            if decoder_input_values is None:
+                decoder_input_values, decoder_attention_mask = shift_spectrograms_right(
+                    labels, self.config.reduction_factor, decoder_attention_mask)  # fmt: skip
+            if self.config.use_guided_attention_loss:
+                kwargs["output_attentions"] = True
         encoded = self.speecht5(input_ids, attention_mask, decoder_input_values, decoder_attention_mask,
                                 speaker_embeddings=speaker_embeddings, return_dict=True, **kwargs)  # fmt: skip
-        _, spectrogram, _ = self.speech_decoder_postnet(encoded.last_hidden_state)
-        return self._finish(out.from_encoded(out.Seq2SeqSpectrogramOutput, encoded, spectrogram=spectrogram),
-                            return_dict)  # fmt: skip
+        before, spectrogram, logits = self.speech_decoder_postnet(encoded.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = spectrogram_loss(self.config, attention_mask, before, spectrogram, logits, labels,
+                                    encoded.cross_attentions)  # fmt: skip
+        result = out.from_encoded(out.Seq2SeqSpectrogramOutput, encoded, loss=loss, spectrogram=spectrogram)
+        return self._finish(result, return_dict)
 
     @torch.no_grad()
     def generate(self, input_ids, attention_mask=None, speaker_embeddings=None, threshold: float = 0.5,
@@ -581,6 +588,49 @@ class SpeechT5ForTextToSpeech(SpeechT5PreTrainedModel):
                         output_cross_attentions=False, return_output_lengths=False, generator=None):  # fmt: skip
         return self.generate(input_ids, attention_mask, speaker_embeddings, threshold, minlenratio, maxlenratio,
                              vocoder, output_cross_attentions, return_output_lengths, generator)  # fmt: skip
+
+
+def shift_spectrograms_right(labels, reduction_factor: int, attention_mask=None):
+    """Decoder inputs from target frames: every reduction_factor-th frame (the last of each group), moved one step
+    right behind a zero frame, -100 -> 0; the decoder mask thinned alike."""
+    if reduction_factor > 1:
+        labels = labels[:, reduction_factor - 1 :: reduction_factor]
+        if attention_mask is not None:
+            attention_mask = attention_mask[:, reduction_factor - 1 :: reduction_factor]
+    shifted = torch.zeros_like(labels)
+    shifted[:, 1:] = labels[:, :-1]
+    return shifted.masked_fill(shifted == -100.0, 0.0), attention_mask
+
+
+def guided_attention_masks(input_masks, output_masks, sigma: float) -> torch.Tensor:
+    """[batch, 1, output, input] penalty 1 - exp(-(i / I - o / O)^2 / (2 sigma^2)) inside each example's lengths."""
+    inputs, outputs = input_masks.sum(-1).tolist(), output_masks.sum(-1).tolist()
+    table = np.zeros((len(inputs), output_masks.shape[1], input_masks.shape[1]), np.float32)
+    for row, (count_in, count_out) in enumerate(zip(inputs, outputs)):
+        i = np.arange(count_in, dtype=np.float32)[None, :] / np.float32(count_in)
+        o = np.arange(count_out, dtype=np.float32)[:, None] / np.float32(count_out)
+        table[row, :count_out, :count_in] = 1.0 - np.exp(-((i - o) ** 2) / np.float32(2 * sigma**2))
+    return torch.from_numpy(table).to(input_masks.device)[:, None]
+
+
+def spectrogram_loss(config, attention_mask, before, after, logits, labels, cross_attentions) -> torch.Tensor:
+    padding = labels != -100.0
+    target = labels[padding]
+    loss = nn.functional.l1_loss(after[padding], target) + nn.functional.l1_loss(before[padding], target)
+    frames = padding[:, :, 0]
+    stop = torch.cat([(~frames).to(logits.dtype), frames.new_ones(frames.shape[0], 1, dtype=logits.dtype)], dim=1)
+    loss = loss + nn.functional.binary_cross_entropy_with_logits(
+        logits[frames], stop[:, 1:][frames], pos_weight=torch.tensor(5.0, device=logits.device))  # fmt: skip
+    if config.use_guided_attention_loss:
+        heads = config.guided_attention_loss_num_heads
+        attentions = torch.cat([layer[:, :heads] for layer in cross_attentions], dim=1)
+        inputs = (torch.ones(attentions.shape[0], attentions.shape[-1], dtype=torch.bool, device=logits.device)
+                  if attention_mask is None else attention_mask == 1)  # fmt: skip
+        outputs = frames[:, config.reduction_factor - 1 :: config.reduction_factor]
+        penalty = guided_attention_masks(inputs, outputs, config.guided_attention_loss_sigma) * attentions
+        keep = (outputs[:, :, None] & inputs[:, None, :])[:, None]
+        loss = loss + config.guided_attention_loss_scale * penalty.masked_select(keep).mean()
+    return loss
 
 
 class TorchSpeechSteps:
