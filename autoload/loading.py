@@ -209,6 +209,9 @@ class RenamedMapping(Mapping):
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    def __contains__(self, name) -> bool:  # Mapping's default would read the tensor
+        return name in self._names
+
     def __len__(self) -> int:
         return len(self._names)
 

@@ -35,6 +35,7 @@ class FoldedWeights(Mapping):
         self._state, self._folded = state, folded
         hidden = {key for pair in folded.values() for key in pair}
         self._keys = [key for key in state if key not in hidden] + list(folded)
+        self._key_set = set(self._keys)
 
     def __getitem__(self, key):
         if key not in self._folded:
@@ -48,6 +49,9 @@ class FoldedWeights(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
+
+    def __contains__(self, key) -> bool:  # Mapping's default would read the tensor
+        return key in self._key_set
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -70,13 +74,13 @@ class FoldedWeights(Mapping):
 
 def fold_weight_norm(expected: Iterable[str], state: Mapping) -> Mapping:
     """`state` with g / v pairs folded into the weights `expected` names and the checkpoint lacks."""
-    folded = {}
+    folded, keys = {}, set(state)  # names only: `in` on some mappings reads the tensor
     for name in expected:
-        if not name.endswith(".weight") or name in state:
+        if not name.endswith(".weight") or name in keys:
             continue
         stem = name[: -len(".weight")]
         for g_suffix, v_suffix in PAIRS:
-            if stem + g_suffix in state and stem + v_suffix in state:
+            if stem + g_suffix in keys and stem + v_suffix in keys:
                 folded[name] = (stem + g_suffix, stem + v_suffix)
                 break
     return FoldedWeights(state, folded) if folded else state

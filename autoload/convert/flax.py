@@ -55,6 +55,9 @@ class _FlaxAsCanonical(Mapping):
     def __iter__(self):
         return iter(self._names)
 
+    def __contains__(self, name) -> bool:  # Mapping's default would read the tensor
+        return name in self._names
+
     def __len__(self):
         return len(self._names)
 
