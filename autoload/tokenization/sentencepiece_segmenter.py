@@ -32,10 +32,19 @@ class SentencePieceSegmenter:
 
     def pieces(self, text: str) -> list[str]:
         """Pieces of `text`; a run of characters the model does not know is one piece holding those characters.
-        A char model (SpeechT5's spm_char.model) gives every character of the normalised text as its own piece."""
+        A char model (SpeechT5's spm_char.model) gives every known character of the normalised text as its own
+        piece."""
         if self._tokenizer is None:
             words = self._metaspace.pre_tokenize_str(self._normalizer.normalize_str(text))
-            return [char for word, _ in words for char in word]
+            pieces, unknown_run = [], False
+            for char in (char for word, _ in words for char in word):
+                unknown = self.types.get(char, UNKNOWN) == UNKNOWN
+                if unknown and unknown_run:  # SentencePiece merges a run of unknown characters into one piece
+                    pieces[-1] += char
+                else:
+                    pieces.append(char)
+                unknown_run = unknown
+            return pieces
         return self._tokenizer.encode(text, add_special_tokens=False).tokens
 
     def decode_pieces(self, pieces: list[str]) -> str:

@@ -5,7 +5,8 @@
   1e-5, do_normalize=True, left padding; waveforms and log-mel targets, padded, truncated and both at once.
 - tests/fixtures/processors/speecht5_decode/: a SpeechT5Processor (character SentencePiece model trained here, with
   <mask> and <ctc_blank> as the Hub checkpoint has them, and that extractor) with calls routed by keyword
-  (text / audio / text_target / audio_target) and its decode / batch_decode as post-processing cases.
+  (text / audio / text_target / audio_target; runs of characters the model does not know are one <unk>, as
+  SentencePiece merges them) and its decode / batch_decode as post-processing cases.
 
 Run in the side environment that has transformers: `python scripts/reference/speecht5_preprocessing.py`.
 """
@@ -79,6 +80,7 @@ def processor(tmp: str) -> None:
                                                           if k not in ("feature_extractor_type", "processor_class")})  # fmt: skip
     cases = [
         {"key": "text_normalized", "call": {"text": "Call me at 9:30, it's 42% off!", "normalize": True, "return_tensors": "np"}},
+        {"key": "unknown_runs", "call": {"text": ["a漢字b漢 ΩΨ", "字<mask>字字"], "padding": True}},
         {"key": "text_pair_batch", "call": {"text": ["Hi there", "a"], "padding": "max_length", "max_length": 12, "return_attention_mask": True, "return_tensors": "np"}},
         {"key": "text_and_audio_target", "call": {"text": "Hello", "audio_target": ["a2.npy[:3000]"], "return_tensors": "np"}},
         {"key": "audio_and_text_target", "call": {"audio": ["a1.npy[:1500]", "a2.npy[:900]"], "text_target": ["yes", "no way"], "padding": True, "return_tensors": "np"}},
