@@ -93,12 +93,15 @@ class SpeechT5FeatureExtractor(SequenceFeatureExtractor):
         waveforms = [_as_float32(wave) for wave in self.to_waveforms(speech)]
         values = [self.log_mel_features(wave) for wave in waveforms] if is_target else waveforms
         padded, masks = self._padded(values, padding, max_length, truncation, pad_to_multiple_of)
+        with_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
         if not is_target and self.do_normalize:
-            keep = _padding_strategy(padding, max_length) is not None
+            # transformers normalises over the unpadded samples only when it pads and returns the mask; otherwise
+            # over the whole (padded) waveform
+            keep = with_mask and _padding_strategy(padding, max_length) is not None
             padded = [_normalized(value, mask if keep else None, self.padding_value)
                       for value, mask in zip(padded, masks)]  # fmt: skip
         features = {"input_values": padded}
-        if self.return_attention_mask if return_attention_mask is None else return_attention_mask:
+        if with_mask:
             features["attention_mask"] = masks
         return BatchFeature(features, tensor_type=return_tensors)
 

@@ -37,6 +37,7 @@ CUSTOM = {
 EXTRACTOR_CASES = {
     "one_waveform": {"audio": ["a1.npy[4000:6000]"], "call": {"sampling_rate": 16000, "return_tensors": "np"}},
     "waveform_batch_left": {"audio": ["a1.npy[:3000]", "a2.npy[:1700]"], "call": {"padding": True, "return_tensors": "np"}},
+    "normalized_without_mask": {"audio": ["a1.npy[:3000]", "a2.npy[:1700]"], "call": {"padding": True, "return_attention_mask": False, "return_tensors": "np"}},
     "waveform_max_length": {"audio": ["a1.npy[:3000]", "a2.npy[:1700]"], "call": {"padding": "max_length", "max_length": 2500, "truncation": True, "return_tensors": "np"}},
     "one_target": {"audio": [], "audio_target": ["a2.npy[:7000]"], "call": {"return_tensors": "np"}},
     "target_batch": {"audio": [], "audio_target": ["a1.npy[:9000]", "a2.npy[:4000]"], "call": {"padding": "longest", "pad_to_multiple_of": 8, "return_tensors": "np"}},
