@@ -50,8 +50,9 @@ def test_text_to_speech_example_synthesises_and_writes_wavs(framework, tmp_path)
     if importlib.util.find_spec(MODULE[framework]) is None:
         pytest.skip(f"{MODULE[framework]} is not installed")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
-    done = subprocess.run([sys.executable, str(TTS_SCRIPT), "--framework", framework, "--text", "Speech, 2 words",
-                           "--out-dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=180)  # fmt: skip
+    command = [sys.executable, str(TTS_SCRIPT), "--framework", framework, "--text", "Speech, 2 words",
+               "--out-dir", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     lines = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
     assert sorted(lines) == ["speecht5", "vits"], done.stdout

@@ -113,3 +113,17 @@ def test_from_config_initialises_like_transformers(backend):
     for name in ("conv_pre", "upsampler.0", "resblocks.0.convs1.1", "resblocks.0.convs2.0"):
         assert 0.04 < state[f"{name}.weight"].std() < 0.06, (name, state[f"{name}.weight"].std())
         np.testing.assert_array_equal(state[f"{name}.bias"], 0)
+
+
+def test_tf_vocoder_exports_a_saved_model_for_any_frame_count(tmp_path):
+    needs("tf")
+    import tensorflow as tf
+
+    autoload.TFSpeechT5HifiGan.from_pretrained(FOLDER).export(tmp_path / "served")
+    serve = tf.saved_model.load(str(tmp_path / "served")).signatures["serving_default"]
+    unbatched = np.load(FOLDER / "unbatched.npz")
+    cases = [(np.load(FOLDER / "inputs.npz")["spectrogram"], np.load(FOLDER / "expected.npz")["output"]),
+             (unbatched["spectrogram"][None], unbatched["waveform"][None])]  # fmt: skip
+    for spectrogram, waveform in cases:
+        served = serve(spectrogram=tf.constant(spectrogram))["waveform"].numpy()
+        np.testing.assert_allclose(served, waveform, atol=1e-4, rtol=0)

@@ -132,7 +132,8 @@ def test_speecht5_with_hifigan_vocoder_matches_transformers(backend, key):
     processor = autoload.AutoProcessor.from_pretrained(FIXTURES / SPEECHT5_SPEC["processor"])
     model = getattr(autoload, PREFIX[backend] + "AutoModelForTextToSpectrogram").from_pretrained(
         FIXTURES / SPEECHT5_SPEC["model"])  # fmt: skip
-    vocoder = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan").from_pretrained(FIXTURES / SPEECHT5_SPEC["vocoder"])
+    vocoder_class = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan")
+    vocoder = vocoder_class.from_pretrained(FIXTURES / SPEECHT5_SPEC["vocoder"])
     tensors = {"torch": "pt", "tf": "tf", "flax": "np"}[backend]
     inputs = processor(text=case["text"], return_tensors=tensors, **case["call"])
     np.testing.assert_array_equal(np.asarray(inputs["input_ids"]), want["input_ids"])

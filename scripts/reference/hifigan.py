@@ -38,7 +38,8 @@ def fixture_json(inputs: dict, outputs: dict, fmt: str, files: list[str], notes:
     spec = lambda arrays: {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()}  # noqa: E731
     return {"model_type": "hifigan", "family": None, "auto_class": None, "pt_class": "SpeechT5HifiGan",
             "tf_class": None, "flax_class": None, "call_kwargs": {}, "atol": 1e-4, "notes": notes, "seed": SEED,
-            "format": fmt, "weights_files": files, "families": [], "inputs": spec(inputs), "outputs": spec(outputs)}  # fmt: skip
+            "format": fmt, "weights_files": files, "families": [], "inputs": spec(inputs),
+            "outputs": spec(outputs)}  # fmt: skip
 
 
 def write(folder: str, model, config, inputs: dict, outputs: dict, fmt: str, notes: list[str], state=None) -> None:

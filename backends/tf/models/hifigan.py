@@ -57,6 +57,14 @@ class TFSpeechT5HifiGan(TFPreTrainedModel):
     def dummy_inputs(self) -> dict:
         return {"spectrogram": np.zeros((1, 2, self.config.model_in_dim), dtype=np.float32)}
 
+    @property
+    def input_signature(self) -> dict[str, tf.TensorSpec]:
+        """Served: any batch and frame count."""
+        return {"spectrogram": tf.TensorSpec([None, None, self.config.model_in_dim], tf.float32, name="spectrogram")}
+
+    def serving_output(self, output) -> dict:
+        return {"waveform": output}
+
     def call(self, spectrogram=None, training=False, **kwargs):
         """[batch, frames, model_in_dim] -> [batch, samples]; [frames, model_in_dim] -> [samples]."""
         c = self.config

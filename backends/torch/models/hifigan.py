@@ -49,8 +49,8 @@ class SpeechT5HifiGan(PreTrainedModel):
             self.scale = torch.ones_like(self.scale)
 
     def _convolutions(self):
-        return [self.conv_pre, *self.upsampler, *(conv for block in self.resblocks
-                                                  for conv in (*block.convs1, *block.convs2)), self.conv_post]  # fmt: skip
+        residual = [conv for block in self.resblocks for conv in (*block.convs1, *block.convs2)]
+        return [self.conv_pre, *self.upsampler, *residual, self.conv_post]
 
     def apply_weight_norm(self) -> None:
         """Weight-normalise every convolution (torch's parametrizations, as transformers does for training)."""
