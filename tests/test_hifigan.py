@@ -127,3 +127,23 @@ def test_tf_vocoder_exports_a_saved_model_for_any_frame_count(tmp_path):
     for spectrogram, waveform in cases:
         served = serve(spectrogram=tf.constant(spectrogram))["waveform"].numpy()
         np.testing.assert_allclose(served, waveform, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_checkpoint_without_normalisation_buffers_divides_by_one(backend, tmp_path):
+    needs(backend)
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    shutil.copy(FOLDER / "config.json", tmp_path / "config.json")
+    state = {k: v for k, v in load_file(FOLDER / "model.safetensors").items() if k not in ("mean", "scale")}
+    save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    model, info = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan").from_pretrained(tmp_path,
+                                                                                         output_loading_info=True)
+    assert sorted(info["missing_keys"]) == ["mean", "scale"]
+    spectrogram = np.load(FOLDER / "inputs.npz")["spectrogram"]
+    reference = autoload.SpeechT5HifiGanConfig.from_pretrained(FOLDER)
+    reference.normalize_before = False  # mean 0 and scale 1 leave the spectrogram as it is
+    plain = getattr(autoload, PREFIX[backend] + "SpeechT5HifiGan").from_pretrained(tmp_path, config=reference)
+    np.testing.assert_allclose(vocode(model, backend, spectrogram), vocode(plain, backend, spectrogram), atol=1e-6)

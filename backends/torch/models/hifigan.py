@@ -42,10 +42,10 @@ class SpeechT5HifiGan(PreTrainedModel):
         else:
             super()._init_weights(module)
 
-    def _initialise_missing(self, dtype) -> None:
+    def _initialise_missing(self, dtype, *args, **kwargs) -> None:
         scale_missing = self.scale.is_meta
-        super()._initialise_missing(dtype)
-        if scale_missing:  # a checkpoint without the normalisation buffers divides by 1, not 0
+        super()._initialise_missing(dtype, *args, **kwargs)
+        if scale_missing and not self.scale.is_meta:  # without the normalisation buffers: divide by 1, not 0
             self.scale = torch.ones_like(self.scale)
 
     def _convolutions(self):
