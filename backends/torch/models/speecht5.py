@@ -469,6 +469,7 @@ class SpeechT5Model(SpeechT5PreTrainedModel):
                 encoder_outputs=None, past_key_values=None, use_cache=None, speaker_embeddings=None,
                 output_attentions=None, output_hidden_states=None, return_dict=None, generator=None, **kwargs):  # fmt: skip
         reject_unsupported({k: kwargs.pop(k, None) for k in ("head_mask", "decoder_head_mask", "cross_attn_head_mask")})
+        kwargs.pop("cache_position", None)  # transformers' cache bookkeeping: positions here come from the cache
         if kwargs:
             raise TypeError(f"{type(self).__name__}.forward() got unexpected arguments {sorted(kwargs)}.")
         attend = self._flag(output_attentions, "output_attentions")
