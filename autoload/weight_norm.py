@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .weights.arrays import transposed
+
 PAIRS = ((".weight_g", ".weight_v"), (".parametrizations.weight.original0", ".parametrizations.weight.original1"))
 
 
@@ -70,6 +72,11 @@ class FoldedWeights(Mapping):
         from .loading import read_slice
 
         return self[key][tuple(index)] if key in self._folded else read_slice(self._state, key, index)
+
+    def read_transposed(self, key, axes: tuple) -> np.ndarray:
+        from .loading import read_transposed
+
+        return transposed(self[key], tuple(axes)) if key in self._folded else read_transposed(self._state, key, axes)
 
 
 def fold_weight_norm(expected: Iterable[str], state: Mapping) -> Mapping:
