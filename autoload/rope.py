@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 ROPE_TYPES = ("default", "linear", "dynamic", "yarn", "longrope", "llama3")
+LENGTH_DEPENDENT = ("dynamic", "longrope")  # their frequencies depend on the largest position + 1
 # Keys each type needs in rope_scaling (besides its type).
 REQUIRED_KEYS = {
     "linear": ("factor",),
@@ -89,6 +90,22 @@ def switches_to_long_factors(config, before: int, after: int) -> bool:
     """Whether a sequence growing from `before` to `after` positions crosses longrope's switch: keys cached
     with the short factors no longer fit, so generation recomputes them."""
     return uses_long_factors(config, after) and not uses_long_factors(config, before)
+
+
+def longrope_choices(config) -> tuple[int, np.ndarray, np.ndarray]:
+    """(original context, short-factor and long-factor inverse frequencies): code traced without a concrete
+    length picks one when it runs (long past the original context)."""
+    original = getattr(config, "original_max_position_embeddings", None) or config.max_position_embeddings
+    return original, inverse_frequencies(config, original), inverse_frequencies(config, original + 1)
+
+
+def dynamic_ntk_terms(config) -> tuple[int, float, float, np.ndarray]:
+    """(limit, base, factor, exponents) of dynamic NTK, for code traced without a concrete length: past `limit`
+    positions the base becomes base * (factor * seq_len / limit - (factor - 1)) ** (dim / (dim - 2)) and the
+    inverse frequencies 1 / base ** exponents (transformers computes this in float32)."""
+    dim = rotary_dim(config)
+    exponents = np.arange(0, dim, 2, dtype=np.int64).astype(np.float32) / dim
+    return config.max_position_embeddings, config.rope_theta, config.rope_scaling["factor"], exponents
 
 
 def inverse_frequencies(config, seq_len: int | None = None, local: bool = False) -> np.ndarray:

@@ -169,6 +169,41 @@ def test_gpt2_cross_attention_in_every_framework_with_its_cache(cross_attention_
     np.testing.assert_allclose(np.concatenate(logits, axis=1), numpy(full.logits), atol=1e-5, rtol=0)
 
 
+CROSS = MODELS.parent / "decoder_extras" / "gpt2_cross"  # scripts/reference/gpt2_cross_attention.py
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_gpt2_cross_attention_matches_transformers(backend):
+    """transformers 4.57.6's GPT2LMHeadModel with add_cross_attention: logits and cross-attention probabilities
+    with padded decoder and encoder rows, the same logits through the cache, and greedy generate() tokens. A
+    left-padding position sees no key at all, so what it outputs is arbitrary: only real positions compare."""
+    needs(backend)
+    inputs, expected = dict(np.load(CROSS / "inputs.npz")), dict(np.load(CROSS / "expected.npz"))
+    real = inputs["attention_mask"].astype(bool)
+    model = auto("MODEL_FOR_CAUSAL_LM", backend).from_pretrained(CROSS)
+    full = call(model, backend, **inputs, output_attentions=True)
+    np.testing.assert_allclose(numpy(full.logits)[real], expected["logits"][real], atol=1e-4, rtol=0)
+    for i, probs in enumerate(full.cross_attentions):
+        want = expected[f"cross_attentions_{i}"].transpose(0, 2, 1, 3)[real]  # [batch, heads, query, key] by query
+        np.testing.assert_allclose(numpy(probs).transpose(0, 2, 1, 3)[real], want, atol=1e-4, rtol=0)
+    encoder = {k: inputs[k] for k in ("encoder_hidden_states", "encoder_attention_mask")}
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    step = call(model, backend, input_ids=ids[:, :4], attention_mask=mask[:, :4], use_cache=True, **encoder)
+    past, logits = step.past_key_values, [numpy(step.logits)]
+    for i in (4, 5):
+        step = call(model, backend, input_ids=ids[:, i : i + 1], attention_mask=mask[:, : i + 1], past_key_values=past,
+                    use_cache=True, **encoder)  # fmt: skip
+        past = step.past_key_values
+        logits.append(numpy(step.logits))
+    np.testing.assert_allclose(np.concatenate(logits, axis=1)[real], expected["cached_logits"][real], atol=1e-4, rtol=0)
+    if backend == "torch":
+        import torch
+
+        inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
+    generated = model.generate(**inputs, do_sample=False, max_new_tokens=6, min_new_tokens=6, pad_token_id=0)
+    np.testing.assert_array_equal(numpy(generated), expected["generated"])
+
+
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
 def test_encoder_states_need_cross_attention_layers(backend):
     needs(backend)

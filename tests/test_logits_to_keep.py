@@ -12,8 +12,8 @@ import autoload
 
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 AUTO = {"torch": "AutoModelForCausalLM", "tf": "TFAutoModelForCausalLM", "flax": "FlaxAutoModelForCausalLM"}
-FOLDERS = ["llama/LlamaForCausalLM", "gemma2/Gemma2ForCausalLM", "mixtral/MixtralForCausalLM",
-           "phi3/Phi3ForCausalLM", "gpt2/GPT2LMHeadModel", "gpt_neox/GPTNeoXForCausalLM", "opt/OPTForCausalLM"]  # fmt: skip
+FOLDERS = ["llama/LlamaForCausalLM", "gemma2/Gemma2ForCausalLM", "mixtral/MixtralForCausalLM", "phi3/Phi3ForCausalLM",
+           "gpt2/GPT2LMHeadModel", "gpt_neox/GPTNeoXForCausalLM", "opt/OPTForCausalLM"]  # fmt: skip
 
 
 def run(backend: str, model, inputs: dict, **kwargs) -> np.ndarray:

@@ -22,7 +22,7 @@ def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max
         _ban_repeated_ngrams(scores, sequences, getattr(config, "no_repeat_ngram_size", 0))
         _ban_bad_words(scores, sequences, getattr(config, "bad_words_ids", None), eos)
     if eos and ((config.min_new_tokens and new_tokens < config.min_new_tokens) or length < (config.min_length or 0)):
-        scores[:, eos] = NEG_INF
+        scores[:, [i for i in eos if 0 <= i < scores.shape[1]]] = NEG_INF  # (an id past the vocabulary never comes)
     if config.suppress_tokens:
         scores[:, list(config.suppress_tokens)] = NEG_INF
     if config.begin_suppress_tokens and new_tokens == 0:

@@ -33,6 +33,8 @@ class FlaxStepper:
         state = {"past": None, "mask": inputs.get("attention_mask")}
         if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
             state["first"] = {k: v for k, v in inputs.items() if k != "attention_mask" and v is not None}
+            every = getattr(self.model, "generation_every_step_inputs", ())  # (GPT-2's encoder states)
+            state["every"] = {k: v for k, v in state["first"].items() if k in every}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
         return state
@@ -62,6 +64,8 @@ class FlaxStepper:
                 options.update(state.get("first") or {})
                 if getattr(self.model, "accepts_logits_to_keep", False):  # the prompt: score its last position only
                     options["logits_to_keep"] = 1
+            options.update(getattr(self.model, "generation_step_kwargs", {}))
+            options.update(state.get("every") or {})
             state = {**state, "ids": ids, "mask": mask, "first": None}
             out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         past = out.past_key_values
@@ -193,5 +197,6 @@ class FlaxCompiledStep:
     def step_apply(self, params, input_ids, attention_mask, position_ids, past_key_values):
         """(logits, caches) of one step with a cache, as the module computes them (traced)."""
         options = {"attention_mask": attention_mask, "position_ids": position_ids, "past_key_values": past_key_values}
+        options.update(getattr(self, "generation_step_kwargs", {}))  # (router logits off: a step returns none)
         result = self.module.apply({"params": params}, input_ids, use_cache=True, **options)
         return result.logits, result.past_key_values

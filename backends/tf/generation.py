@@ -19,6 +19,8 @@ class TFStepper:
         state = {"past": None, "mask": inputs.get("attention_mask")}
         if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
             state["first"] = {k: v for k, v in inputs.items() if k != "attention_mask" and v is not None}
+            every = getattr(self.model, "generation_every_step_inputs", ())  # (GPT-2's encoder states)
+            state["every"] = {k: v for k, v in state["first"].items() if k in every}
         if self.encoder_decoder:
             state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
         return state
@@ -45,6 +47,8 @@ class TFStepper:
             options.update(state.get("first") or {})
             if getattr(self.model, "accepts_logits_to_keep", False):  # the prompt: score its last position only
                 options["logits_to_keep"] = 1
+        options.update(getattr(self.model, "generation_step_kwargs", {}))
+        options.update(state.get("every") or {})
         out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values, "first": None}
         return out.logits[:, -1].numpy().astype(np.float32), state
@@ -162,5 +166,5 @@ class TFCompiledStep:
         """Runs only while TF traces the step."""
         result = self.call(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                            past_key_values=past_key_values, use_cache=True, training=False, return_dict=True,
-                           **extra)  # fmt: skip
+                           **extra, **getattr(self, "generation_step_kwargs", {}))  # fmt: skip
         return result.logits, tuple(tuple(layer) for layer in result.past_key_values)

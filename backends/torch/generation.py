@@ -33,6 +33,8 @@ class TorchStepper:
         state = {"past": None, "mask": tensors.get("attention_mask")}
         if not self.encoder_decoder:  # other inputs (LLaVA's pixel_values) go to the first step only
             state["first"] = {k: v for k, v in tensors.items() if k != "attention_mask"}
+            every = getattr(self.model, "generation_every_step_inputs", ())  # (GPT-2's encoder states)
+            state["every"] = {k: v for k, v in state["first"].items() if k in every}
         if self.encoder_decoder:
             encoder_inputs = {k: v for k, v in tensors.items() if not k.startswith("decoder_")}
             with torch.no_grad():
@@ -71,6 +73,8 @@ class TorchStepper:
             options.update(state.get("first") or {})
             if getattr(self.model, "accepts_logits_to_keep", False):  # the prompt: score its last position only
                 options["logits_to_keep"] = 1
+        options.update(getattr(self.model, "generation_step_kwargs", {}))
+        options.update(state.get("every") or {})
         out = self.model(input_ids=tokens, attention_mask=mask, past_key_values=past, use_cache=True, **options)
         state = {**state, "mask": mask, "ids": ids, "past": out.past_key_values, "first": None}
         return out.logits[:, -1].float().cpu().numpy(), state

@@ -6,7 +6,7 @@ generate.json in the layout tests/test_generation.py reads (first batch row; gre
 min_new_tokens = max_new_tokens so EOS cannot end a run early), and tests/fixtures/generation/decoders.json
 with the cases those leave out: left-padded batches (positions counted from the attention mask),
 several returned beams, a Gemma 2 window crossed many times, Phi-3 long-rope crossing its original context,
-each case with the config overrides it needs.
+Llama with dynamic NTK rope crossing max_position_embeddings, each case with the config overrides it needs.
 
 Phi-3 long-rope: once a sequence outgrows original_max_position_embeddings every key must be rotated with the
 long factors, so the cache is recomputed at that step. transformers 4.57.6 does recompute it, but builds that
@@ -33,6 +33,9 @@ CAUSAL = {
     "gemma3_text": "Gemma3ForCausalLM", "phi3": "Phi3ForCausalLM", "mixtral": "MixtralForCausalLM",
 }  # fmt: skip
 LONGROPE = {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6], "long_factor": [1.0, 2.0, 4.0, 8.0]}
+# dynamic NTK past an 8-position limit: the 7-token prompt and 8 new tokens cross it, every step after that with
+# other frequencies (transformers keeps the cached keys as they were rotated)
+DYNAMIC = {"rope_scaling": {"type": "dynamic", "factor": 8.0}, "max_position_embeddings": 8, "rope_theta": 100.0}
 PADDED = {"input_ids": [[0, 0, 0, 5, 17, 3, 44], [8, 4, 90, 33, 71, 6, 12]],
           "attention_mask": [[0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]]}  # fmt: skip
 # (name, model_type, config overrides, inputs or None for the fixture's first row, generate kwargs)
@@ -48,6 +51,8 @@ CASES = [
      {"num_beams": 1, "max_new_tokens": 8}),
     ("phi3-longrope-crossing-beams", "phi3", {"rope_scaling": LONGROPE, "original_max_position_embeddings": 10},
      PADDED, {"num_beams": 3, "max_new_tokens": 8}),
+    ("llama-dynamic-ntk-crossing", "llama", DYNAMIC, PADDED, {"num_beams": 1, "max_new_tokens": 8}),
+    ("llama-dynamic-ntk-crossing-beams", "llama", DYNAMIC, PADDED, {"num_beams": 2, "max_new_tokens": 8}),
 ]  # fmt: skip
 WITHOUT_CACHE = {"phi3-longrope-crossing", "phi3-longrope-crossing-beams"}  # see the module docstring
 

@@ -25,10 +25,11 @@ from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..attention import key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
+from ..losses import causal_lm_loss
 from ..heads import (FlaxSequenceClassificationModel, FlaxTaskModel, HeadModule, SequenceClassificationWithPastModule,
                      kept_positions)  # fmt: skip
 from ..modeling import FlaxPreTrainedModel
-from ..rotary import rotary_cos_sin
+from ..rotary import rope_length, rotary_cos_sin
 from .attention import FlaxDecoderAttention, decoder_bias
 from .feedforward import FlaxGatedMLP, FlaxSparseMoe, load_balancing_loss
 from .norms import FlaxRMSNorm
@@ -131,11 +132,9 @@ class FlaxDecoderModule(nn.Module):
                 f"Sequence length {past_length + length} is longer than max_position_embeddings "
                 f"({c.max_position_embeddings})."
             )
-        seq_len = past_length + length if concrete else None  # the jitted step runs no length-dependent rope
         if position_ids is None:
             position_ids = past_length + jnp.arange(length)[None]
-        elif rope_kind(c) in ("dynamic", "longrope") and not isinstance(position_ids, jax.core.Tracer):
-            seq_len = int(jnp.max(position_ids)) + 1  # these depend on the positions
+        seq_len = rope_length(c, position_ids, None)  # (traced in the jitted step)
         rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
                   for local in {layer.local_rope for layer in o.layers}}  # fmt: skip
         hidden, states, caches, attentions, routers = self.layers(
@@ -168,11 +167,12 @@ class FlaxDecoderPreTrainedModel(FlaxPreTrainedModel):
 
 
 class FlaxDecoderForCausalLMModule(HeadModule):
-    """Next-token logits from lm_head (or the embedding matrix when tied), soft-capped for Gemma 2/3; for a
-    mixture of experts also the router logits and the auxiliary load-balancing loss."""
+    """Next-token logits from lm_head (or the embedding matrix when tied), soft-capped for Gemma 2/3, and the
+    next-token loss with labels; for a mixture of experts also the router logits and the auxiliary load-balancing
+    loss (added to the loss times router_aux_loss_coef)."""
 
     @nn.compact
-    def __call__(self, input_ids=None, attention_mask=None, output_router_logits=None, deterministic=True,
+    def __call__(self, input_ids=None, attention_mask=None, labels=None, output_router_logits=None, deterministic=True,
                  return_dict=True, logits_to_keep=0, **kwargs):  # fmt: skip
         c = self.config
         o = c.decoder_options()
@@ -181,7 +181,7 @@ class FlaxDecoderForCausalLMModule(HeadModule):
             kwargs["output_router_logits"] = output_router_logits
         base = self.base()
         encoded = base(input_ids, attention_mask=attention_mask, deterministic=deterministic, **kwargs)
-        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep)
+        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep, labels)
         if c.tie_word_embeddings:
             logits = hidden @ base.variables["params"]["embed_tokens"]["embedding"].T.astype(hidden.dtype)
         else:
@@ -189,14 +189,18 @@ class FlaxDecoderForCausalLMModule(HeadModule):
                               kernel_init=nn.initializers.normal(c.initializer_range))(hidden)  # fmt: skip
         if o.final_softcap is not None:
             logits = jnp.tanh(logits / o.final_softcap) * o.final_softcap
+        loss = None if labels is None else causal_lm_loss(logits, labels)
         if o.moe is None:
-            return out.finish(out.from_encoded(out.CausalLMOutputWithPast, encoded, logits=logits), return_dict)
+            return out.finish(out.from_encoded(out.CausalLMOutputWithPast, encoded, loss=loss, logits=logits),
+                              return_dict)  # fmt: skip
         aux_loss = None
         if output_router_logits:
             steps = encoded.last_hidden_state.shape[1]
             mask = None if attention_mask is None else attention_mask[:, -steps:]  # this call's tokens
             aux_loss = load_balancing_loss(encoded.router_logits, o.moe.num_experts, o.moe.top_k, mask)
-        result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, aux_loss=aux_loss, logits=logits,
+            if loss is not None:
+                loss = loss + o.moe.aux_loss_coef * aux_loss
+        result = out.from_encoded(out.MoeCausalLMOutputWithPast, encoded, loss=loss, aux_loss=aux_loss, logits=logits,
                                   router_logits=encoded.router_logits)  # fmt: skip
         return out.finish(result, return_dict)
 
@@ -208,14 +212,15 @@ class FlaxDecoderForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskMode
     module_class = FlaxDecoderForCausalLMModule
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    generation_step_kwargs = {"output_router_logits": False}  # generate() reads only the logits
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)
 
     def compiled_step_allowed(self, total: int) -> bool:
-        """dynamic and longrope frequencies depend on the length; longer than the config allows is the eager
-        call's error to raise."""
-        return rope_kind(self.config) not in ("dynamic", "longrope") and total <= self.config.max_position_embeddings
+        """Longer than the config allows is the eager call's error to raise (dynamic NTK rope allows any length;
+        its frequencies and longrope's are picked from the positions inside the jitted step)."""
+        return rope_kind(self.config) == "dynamic" or total <= self.config.max_position_embeddings
 
     def optional_outputs(self) -> dict:
         moe = self.config.decoder_options().moe

@@ -24,14 +24,14 @@ from flax import linen as nn
 
 from autoload import outputs as out
 from autoload.gpt_options import GptOptions
-from autoload.rope import rope_kind
 
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import FlaxTaskModel, HeadModule, kept_positions
+from ..losses import causal_lm_loss
 from ..modeling import FlaxPreTrainedModel
-from ..rotary import apply_rotary, rotary_cos_sin
+from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
 
 
@@ -273,9 +273,7 @@ class FlaxGptModule(nn.Module):
         hidden = nn.Dropout(o.embed_dropout)(hidden, deterministic=deterministic)
         cos = sin = None
         if o.positions == "rotary":
-            seq_len = past_length + length
-            if o.rope_dynamic and not isinstance(position_ids, jax.core.Tracer):  # depends on the longest position
-                seq_len = int(jnp.max(position_ids)) + 1
+            seq_len = rope_length(c, position_ids, None)  # (traced in the jitted step)
             cos, sin = rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, interleaved=o.rotary_interleaved)
         keys = key_width(past_key_values, past_length + length)
         bias = decoder_bias(length, past_length, attention_mask, hidden.dtype, keys=keys)
@@ -336,17 +334,18 @@ class FlaxTiedBias(nn.Module):
 
 
 class FlaxGptForCausalLMModule(HeadModule):
-    """Next-token logits from the LM head, or from the word embeddings when the config ties them."""
+    """Next-token logits from the LM head, or from the word embeddings when the config ties them; the next-token
+    loss with labels."""
 
     output_class: Any = out.CausalLMOutputWithPast
     logits_in_float32: bool = False
 
     @nn.compact
-    def __call__(self, input_ids=None, deterministic=True, return_dict=True, logits_to_keep=0, **kwargs):
+    def __call__(self, input_ids=None, labels=None, deterministic=True, return_dict=True, logits_to_keep=0, **kwargs):
         c = self.config
         base = self.base()
         encoded = base(input_ids, deterministic=deterministic, **kwargs)
-        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep)
+        hidden = kept_positions(encoded.last_hidden_state, logits_to_keep, labels)
         if c.tie_word_embeddings:
             table = base.variables["params"]
             for key in embedding_path(c):
@@ -359,18 +358,21 @@ class FlaxGptForCausalLMModule(HeadModule):
                               name=self.spec.attr)(hidden)  # fmt: skip
         if self.logits_in_float32:
             logits = logits.astype(jnp.float32)
-        return out.finish(out.from_encoded(self.output_class, encoded, logits=logits), return_dict)
+        loss = None if labels is None else causal_lm_loss(logits, labels)
+        return out.finish(out.from_encoded(self.output_class, encoded, loss=loss, logits=logits), return_dict)
 
 
 class FlaxGptForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskModel):
-    """Decoding steps into generate()'s static cache run compiled (FlaxCompiledStep), except with dynamic or
-    longrope rotary frequencies (they depend on the length) and with cross-attention."""
+    """Decoding steps into generate()'s static cache run compiled (FlaxCompiledStep), except with
+    cross-attention."""
 
     module_class = FlaxGptForCausalLMModule
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    # transformers feeds the encoder's states to every step (the cross-attention reads its cached keys and values)
+    generation_every_step_inputs = ("encoder_hidden_states", "encoder_attention_mask")
 
     def module_fields(self) -> dict:
         return {"output_class": self.output_class, "logits_in_float32": self.logits_in_float32}
@@ -379,9 +381,7 @@ class FlaxGptForCausalLM(FlaxCompiledStep, FlaxGenerationMixin, FlaxTaskModel):
         return False
 
     def compiled_step_allowed(self, total: int) -> bool:
-        o = self.config.gpt_options()
-        if o.positions == "rotary" and rope_kind(self.config) in ("dynamic", "longrope"):
-            return False
+        o = self.config.gpt_options()  # (dynamic and longrope frequencies are picked inside the traced step)
         return not (o.has_length_limit() and total > o.max_positions)  # (the eager call says what is too long)
 
     def step_output(self, logits, past_key_values):

@@ -23,7 +23,7 @@ from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel, kept_positions
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
-from ..rotary import rotary_cos_sin
+from ..rotary import rope_length, rotary_cos_sin
 from .attention import TFDecoderAttention, decoder_bias
 from .feedforward import TFGatedMLP, TFSparseMoe, load_balancing_loss
 from .norms import TFRMSNorm
@@ -94,9 +94,7 @@ class TFDecoderMainLayer(Layer):
         steps = tf.shape(hidden)[1]
         if position_ids is None:
             position_ids = tf.range(past_length, past_length + steps)[None]
-        seq_len = past_length + length if concrete else None  # only dynamic and longrope read it
-        if rope_kind(c) in ("dynamic", "longrope") and tf.executing_eagerly():  # these depend on the positions
-            seq_len = int(tf.reduce_max(position_ids)) + 1
+        seq_len = rope_length(c, position_ids, None)  # (a tensor in the compiled step)
         rotary = {local: rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, local=local)
                   for local in {layer.local_rope for layer in o.layers}}  # fmt: skip
         if attention_mask is not None:
@@ -151,13 +149,15 @@ class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModeling
     _tied_weights_keys = ["lm_head.weight"]
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    generation_step_kwargs = {"output_router_logits": False}  # generate() reads only the logits
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return switches_to_long_factors(self.config, before, after)
 
     def compiled_step_allowed(self, total: int) -> bool:
-        """dynamic and longrope frequencies depend on the length."""
-        return rope_kind(self.config) not in ("dynamic", "longrope") and total <= self.config.max_position_embeddings
+        """Longer than the config allows is the eager call's error to raise (dynamic NTK rope allows any length;
+        its frequencies and longrope's are picked from the positions inside the traced step)."""
+        return rope_kind(self.config) == "dynamic" or total <= self.config.max_position_embeddings
 
     def optional_outputs(self) -> dict:
         moe = self.main_layer.options.moe

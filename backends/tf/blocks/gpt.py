@@ -20,14 +20,13 @@ import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.gpt_options import GptOptions
-from autoload.rope import rope_kind
 
 from ..activations import get_activation
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, kept_positions
 from ..losses import token_loss
 from ..modeling import Layer, NamedWeight, dense, weights_init
-from ..rotary import apply_rotary, rotary_cos_sin
+from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
 
 
@@ -267,9 +266,7 @@ class TFGptStack(Layer):
         hidden = parts.drop(hidden, training=training)
         cos = sin = None
         if o.positions == "rotary":
-            seq_len = past_length + length if concrete else None  # only dynamic frequencies read it
-            if o.rope_dynamic and tf.executing_eagerly():  # the frequencies depend on the longest position
-                seq_len = int(tf.reduce_max(position_ids)) + 1
+            seq_len = rope_length(c, position_ids, None)  # (a tensor in the compiled step)
             cos, sin = rotary_cos_sin(c, position_ids, seq_len, hidden.dtype, interleaved=o.rotary_interleaved)
         bias = decoder_bias(steps, past_length, attention_mask, hidden.dtype)
         encoder_bias = None
@@ -363,13 +360,15 @@ class TFTiedLMHead(Layer):
 
 class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingModel):
     """Next-token logits from the LM head, or from the word embeddings when the config ties them. Decoding
-    steps run as one traced graph (TFCompiledStep), except with dynamic or longrope rotary frequencies."""
+    steps run as one traced graph (TFCompiledStep), except with cross-attention."""
 
     causal = True
     output_class = out.CausalLMOutputWithPast
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    # transformers feeds the encoder's states to every step (the cross-attention reads its cached keys and values)
+    generation_every_step_inputs = ("encoder_hidden_states", "encoder_attention_mask")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -380,9 +379,7 @@ class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingMode
         return False
 
     def compiled_step_allowed(self, total: int) -> bool:
-        o = self.config.gpt_options()
-        if o.positions == "rotary" and rope_kind(self.config) in ("dynamic", "longrope"):
-            return False
+        o = self.config.gpt_options()  # (dynamic and longrope frequencies are picked inside the traced step)
         return not (o.has_length_limit() and total > o.max_positions)
 
     def step_output(self, logits, past_key_values):

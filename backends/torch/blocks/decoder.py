@@ -142,6 +142,7 @@ class DecoderForCausalLM(LanguageModelingModel, GenerationMixin):
     _tied_weights_keys = ["lm_head.weight"]
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    generation_step_kwargs = {"output_router_logits": False}  # generate() reads only the logits
 
     def get_output_embeddings(self):
         return self.lm_head

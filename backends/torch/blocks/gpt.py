@@ -332,6 +332,8 @@ class GptForCausalLM(LanguageModelingModel, GenerationMixin):
     logits_in_float32 = False  # GPT-J returns float32 logits whatever the weights' dtype
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     accepts_logits_to_keep = True  # generate() scores only the prompt's last position
+    # transformers feeds the encoder's states to every step (the cross-attention reads its cached keys and values)
+    generation_every_step_inputs = ("encoder_hidden_states", "encoder_attention_mask")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
