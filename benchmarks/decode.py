@@ -10,6 +10,9 @@ then per batch size one warm-up generate() of the same shape (Flax and TF compil
 median of the timed runs. transformers runs in the Python given by --transformers-python (default: this one
 when transformers is importable), e.g.
     python benchmarks/decode.py --transformers-python /path/to/venv/bin/python
+On a machine others load, `--alternate` compares the PyTorch libraries fairly instead: one process (the
+transformers Python) holds both models with the same weights and times their generate() calls in turn, so
+both see the same load; it prints the median and the range of each and checks that the tokens agree.
 """
 
 from __future__ import annotations
@@ -81,6 +84,38 @@ else:  # transformers' Flax models
 print(json.dumps({"tokens_per_second": results, "parameters": params}))
 """
 
+ALTERNATE = r"""
+import json, statistics, sys, time
+import numpy as np
+import torch
+import transformers
+from autoload import AutoConfig
+from autoload.registry import model_class_for
+model_type, overrides, batches, prompt, new, repeats, threads = json.loads(sys.argv[1])
+torch.set_num_threads(threads)
+torch.set_grad_enabled(False)
+theirs = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(model_type, **overrides))
+config = AutoConfig.for_model(model_type, **overrides)
+ours = model_class_for("MODEL_FOR_CAUSAL_LM", "torch", config)._from_config(config)
+ours.load_state_dict(theirs.state_dict(), strict=False)
+theirs.eval(), ours.eval()
+options = dict(max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=0)
+results = {}
+for batch in batches:
+    ids = torch.from_numpy(np.random.default_rng(0).integers(3, 1000, (batch, prompt)))
+    mask = torch.ones_like(ids)
+    tokens = {name: model.generate(ids, attention_mask=mask, **options).numpy() for name, model in
+              (("autoload", ours), ("transformers", theirs))}
+    assert (tokens["autoload"] == tokens["transformers"]).all(), "the two libraries generated different tokens"
+    times = {"autoload": [], "transformers": []}
+    for _ in range(repeats):
+        for name, model in (("autoload", ours), ("transformers", theirs)):
+            start = time.perf_counter(); model.generate(ids, attention_mask=mask, **options)
+            times[name].append(batch * new / (time.perf_counter() - start))
+    results[batch] = {name: [statistics.median(v), min(v), max(v)] for name, v in times.items()}
+print(json.dumps(results))
+"""
+
 CELLS = [("autoload", "torch", "torch"), ("transformers", "torch", "torch"), ("autoload", "tf", "tensorflow"),
          ("transformers", "tf", "tensorflow"), ("autoload", "flax", "flax"), ("transformers", "flax", "flax")]  # fmt: skip
 
@@ -103,6 +138,20 @@ def measure(python: str, model: str, library: str, framework: str, batches: list
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def alternate(python: str, model: str, batches: list, repeats: int, torch_threads: int) -> None:
+    model_type, overrides = MODELS[model]
+    payload = json.dumps([model_type, overrides, batches, PROMPT, NEW, repeats, torch_threads])
+    result = subprocess.run([python, "-c", ALTERNATE, payload], capture_output=True, text=True, timeout=3600,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        print(f"  failed ({lines[-1][:200] if lines else 'no output'})", flush=True)
+        return
+    for batch, cells in json.loads(result.stdout.strip().splitlines()[-1]).items():
+        row = "   ".join(f"{name} {m:7.1f} ({lo:.1f}-{hi:.1f})" for name, (m, lo, hi) in cells.items())
+        print(f"  batch {batch}: {row}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default=",".join(MODELS))
@@ -112,8 +161,18 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=os.cpu_count(),
                         help="torch.set_num_threads for both libraries (1 on a machine whose cores others load)")
     parser.add_argument("--transformers-python", default=sys.executable if has_module("transformers") else None)
+    parser.add_argument("--alternate", action="store_true",
+                        help="PyTorch only: both libraries in one process, same weights, timed in turn")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
+    if args.alternate:
+        if args.transformers_python is None:
+            parser.error("--alternate needs transformers: pass --transformers-python")
+        for name in args.only.split(","):
+            print(f"\n{name}: new tokens per second in PyTorch, median (range) of {args.repeats} alternated runs",
+                  flush=True)  # fmt: skip
+            alternate(args.transformers_python, name, batches, args.repeats, args.torch_threads)
+        return
     for name in args.only.split(","):
         print(f"\n{name}: new tokens per second, batch {' / '.join(map(str, batches))}", flush=True)
         for library, framework, module in CELLS:
