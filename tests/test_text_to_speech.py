@@ -150,3 +150,47 @@ def test_speecht5_with_hifigan_vocoder_matches_transformers(backend, key):
     np.testing.assert_allclose(waveform, want["waveform"], atol=1e-4, rtol=0)
     if "waveform_lengths" in want:
         assert [int(n) for n in lengths] == want["waveform_lengths"].tolist()
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_synthesis_settings_set_on_the_model_after_loading_apply(backend):
+    """transformers copies speaking_rate / noise_scale / noise_scale_duration into VitsModel attributes when it builds
+    the model, and users set those after loading: a model told speaking_rate=2 after loading speaks as one loaded with
+    it (half the frames of the checkpoint's rate)."""
+    needs(backend)
+    case = CASES["batch"]
+    auto = getattr(autoload, PREFIX[backend] + "AutoModelForTextToWaveform")
+    model = auto.from_pretrained(FIXTURES / SPEC["model"])
+    model.speaking_rate = model.speaking_rate * 2
+    inputs = tokenizer()(case["text"], return_tensors={"torch": "pt", "tf": "tf", "flax": "np"}[backend], **case["call"])
+    if backend == "torch":
+        import torch
+
+        with torch.no_grad():
+            out = model(**inputs)
+    else:
+        out = model(**inputs)
+    reference = load(backend, (("speaking_rate", model.speaking_rate),))
+    if backend == "torch":
+        with torch.no_grad():
+            want = reference(**inputs)
+    else:
+        want = reference(**inputs)
+    np.testing.assert_array_equal(np.asarray(out.sequence_lengths), np.asarray(want.sequence_lengths))
+    np.testing.assert_allclose(np.asarray(out.waveform), np.asarray(want.waveform), atol=1e-5, rtol=0)
+    assert np.asarray(out.sequence_lengths).max() < expected("batch")["sequence_lengths"].max()
+
+
+def test_noise_set_on_the_torch_model_after_loading_draws_transformers_noise():
+    needs("torch")
+    import torch
+
+    case = CASES["seeded_batch"]
+    model = autoload.AutoModelForTextToWaveform.from_pretrained(FIXTURES / SPEC["model"])
+    for name, value in case["load"].items():
+        setattr(model, name, value)
+    inputs = tokenizer()(case["text"], return_tensors="pt", **case["call"])
+    torch.manual_seed(case["seed"])
+    with torch.no_grad():
+        out = model(**inputs)
+    np.testing.assert_allclose(out.waveform.numpy(), expected("seeded_batch")["waveform"], atol=1e-4, rtol=0)

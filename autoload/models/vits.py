@@ -108,11 +108,6 @@ class VitsConfig(PretrainedConfig):
         return self.hidden_size // self.num_attention_heads
 
     @property
-    def length_scale(self) -> float:
-        """Frames per predicted duration unit: the inverse of speaking_rate."""
-        return 1.0 / self.speaking_rate
-
-    @property
     def hop_length(self) -> int:
         """Waveform samples per spectrogram frame (the product of the decoder's upsampling rates)."""
         return math.prod(self.upsample_rates)

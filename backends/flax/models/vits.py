@@ -471,10 +471,14 @@ class FlaxVitsModule(nn.Module):
 
     @nn.compact
     def __call__(self, input_ids, attention_mask=None, speaker_id=None, output_attentions=False,
-                 output_hidden_states=False, return_dict=True, deterministic=True, **kwargs):  # fmt: skip
+                 output_hidden_states=False, return_dict=True, deterministic=True, speaking_rate=None,
+                 noise_scale=None, noise_scale_duration=None, **kwargs):  # fmt: skip
         if not deterministic:
             raise NotImplementedError("VITS in Flax runs inference only (train=True is not supported).")
         c = self.config
+        speaking_rate = c.speaking_rate if speaking_rate is None else speaking_rate
+        noise_scale = c.noise_scale if noise_scale is None else noise_scale
+        noise_scale_duration = c.noise_scale_duration if noise_scale_duration is None else noise_scale_duration
         mask = jnp.ones_like(input_ids) if attention_mask is None else attention_mask
         input_mask = mask.astype(jnp.float32)[..., None]
         speaker = None
@@ -494,10 +498,10 @@ class FlaxVitsModule(nn.Module):
         hidden = encoded.last_hidden_state
         if c.use_stochastic_duration_prediction:
             predictor = FlaxVitsStochasticDurationPredictor(c, name="duration_predictor")
-            log_duration = predictor(hidden, input_mask, speaker, c.noise_scale_duration)
+            log_duration = predictor(hidden, input_mask, speaker, noise_scale_duration)
         else:
             log_duration = FlaxVitsDurationPredictor(c, name="duration_predictor")(hidden, input_mask, speaker)
-        durations = jnp.ceil(jnp.exp(log_duration) * input_mask * c.length_scale)
+        durations = jnp.ceil(jnp.exp(log_duration) * input_mask * (1.0 / speaking_rate))
         lengths = jnp.maximum(jnp.sum(durations, axis=(1, 2)), 1).astype(jnp.int32)
         frames = jnp.arange(frame_count(lengths, input_ids.shape[1]))
         output_mask = (frames[None, :] < lengths[:, None]).astype(input_mask.dtype)[..., None]
@@ -507,7 +511,7 @@ class FlaxVitsModule(nn.Module):
         alignment = ((position >= starts[:, None, :]) & (position < ends[:, None, :])).astype(input_mask.dtype)
         alignment = alignment * input_mask.transpose(0, 2, 1) * output_mask
         means, log_variances = alignment @ means, alignment @ log_variances
-        latents = means + jax.random.normal(noise_key(self), means.shape) * jnp.exp(log_variances) * c.noise_scale
+        latents = means + jax.random.normal(noise_key(self), means.shape) * jnp.exp(log_variances) * noise_scale
         spectrogram = FlaxVitsResidualCouplingBlock(c, name="flow")(latents, output_mask, speaker) * output_mask
         waveform = FlaxVitsHifiGan(c, name="decoder")(spectrogram, speaker)[..., 0]
         result = out.from_encoded(out.VitsModelOutput, encoded, waveform=waveform,
@@ -533,5 +537,16 @@ class FlaxVitsPreTrainedModel(FlaxPreTrainedModel):
 
 
 class FlaxVitsModel(FlaxVitsPreTrainedModel):
-    pass
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        # Synthesis settings users change on the model after loading (model.noise_scale = ...), as in PyTorch; they
+        # reach the module as call arguments (a linen module's fields are frozen).
+        self.speaking_rate = config.speaking_rate
+        self.noise_scale = config.noise_scale
+        self.noise_scale_duration = config.noise_scale_duration
+
+    def __call__(self, *args, **kwargs):
+        for name in ("speaking_rate", "noise_scale", "noise_scale_duration"):
+            kwargs.setdefault(name, getattr(self, name))
+        return super().__call__(*args, **kwargs)
 

@@ -555,6 +555,10 @@ class TFVitsModel(TFVitsPreTrainedModel):
     def __init__(self, config: VitsConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         config.check_sizes()
+        # Synthesis settings users change on the model after loading (model.noise_scale = ...), as in PyTorch.
+        self.speaking_rate = config.speaking_rate
+        self.noise_scale = config.noise_scale
+        self.noise_scale_duration = config.noise_scale_duration
         self.text_encoder = TFVitsTextEncoder(config, name="text_encoder")
         self.flow = TFVitsResidualCouplingBlock(config, name="flow")
         self.decoder = TFVitsHifiGan(config, name="decoder")
@@ -599,14 +603,14 @@ class TFVitsModel(TFVitsPreTrainedModel):
             self.posterior_encoder(tf.zeros((1, 1, c.spectrogram_bins)), tf.ones((1, 1, 1)), global_conditioning=speaker)
         if c.use_stochastic_duration_prediction:
             log_duration = self.duration_predictor(hidden, input_mask, global_conditioning=speaker,
-                                                   noise_scale=c.noise_scale_duration, training=training)  # fmt: skip
+                                                   noise_scale=self.noise_scale_duration, training=training)  # fmt: skip
         else:
             log_duration = self.duration_predictor(hidden, input_mask, global_conditioning=speaker, training=training)
-        durations = tf.math.ceil(tf.exp(log_duration) * input_mask * c.length_scale)
+        durations = tf.math.ceil(tf.exp(log_duration) * input_mask * (1.0 / self.speaking_rate))
         alignment, output_mask, lengths = regulate_lengths(durations, input_mask)
         means = tf.matmul(alignment, means)
         log_variances = tf.matmul(alignment, log_variances)
-        latents = means + tf.random.normal(tf.shape(means)) * tf.exp(log_variances) * c.noise_scale
+        latents = means + tf.random.normal(tf.shape(means)) * tf.exp(log_variances) * self.noise_scale
         spectrogram = self.flow(latents, output_mask, global_conditioning=speaker, training=training) * output_mask
         waveform = self.decoder(spectrogram, global_conditioning=speaker)[..., 0]
         result = out.from_encoded(out.VitsModelOutput, encoded, waveform=waveform,

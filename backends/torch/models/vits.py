@@ -534,6 +534,10 @@ class VitsModel(VitsPreTrainedModel):
     def __init__(self, config: VitsConfig):
         super().__init__(config)
         config.check_sizes()
+        # Synthesis settings users change on the model after loading (model.noise_scale = ...), as in transformers.
+        self.speaking_rate = config.speaking_rate
+        self.noise_scale = config.noise_scale
+        self.noise_scale_duration = config.noise_scale_duration
         self.text_encoder = VitsTextEncoder(config)
         self.flow = VitsResidualCouplingBlock(config)
         self.decoder = VitsHifiGan(config)
@@ -578,14 +582,14 @@ class VitsModel(VitsPreTrainedModel):
         hidden = encoded.last_hidden_state.transpose(1, 2)
         input_mask = input_mask.transpose(1, 2)
         if c.use_stochastic_duration_prediction:
-            log_duration = self.duration_predictor(hidden, input_mask, speaker, noise_scale=c.noise_scale_duration)
+            log_duration = self.duration_predictor(hidden, input_mask, speaker, noise_scale=self.noise_scale_duration)
         else:
             log_duration = self.duration_predictor(hidden, input_mask, speaker)
-        durations = torch.ceil(torch.exp(log_duration) * input_mask * c.length_scale)
+        durations = torch.ceil(torch.exp(log_duration) * input_mask * (1.0 / self.speaking_rate))
         alignment, output_mask, lengths = regulate_lengths(durations, input_mask)
         means = (alignment @ means).transpose(1, 2)
         log_variances = (alignment @ log_variances).transpose(1, 2)
-        latents = means + torch.randn_like(means) * torch.exp(log_variances) * c.noise_scale
+        latents = means + torch.randn_like(means) * torch.exp(log_variances) * self.noise_scale
         spectrogram = self.flow(latents, output_mask, speaker, reverse=True) * output_mask
         waveform = self.decoder(spectrogram, speaker).squeeze(1)
         result = out.from_encoded(out.VitsModelOutput, encoded, waveform=waveform, spectrogram=spectrogram,
