@@ -12,7 +12,13 @@ from conftest import assert_matches_expected, read_fixture
 import autoload
 
 FRAMEWORK_MODULE = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}  # of the class names in each framework
 BASE_AUTO_CLASS = {"torch": "AutoModel", "tf": "TFAutoModel", "flax": "FlaxAutoModel"}
+
+
+def needs(backend: str) -> None:
+    """Skip when the backend's framework is not installed."""
+    pytest.importorskip(FRAMEWORK_MODULE[backend])
 
 
 def check_every_listed_family(folder: Path, backend: str) -> None:

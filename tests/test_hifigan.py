@@ -3,23 +3,16 @@ pytorch_model.bin and weight-normalised checkpoints; test_native_formats: our tf
 an unbatched spectrogram gives transformers' 1-D waveform in every framework, Flax under jax.jit, weight-norm
 folding along any axis, a torch model saved with weight norm on reloading, and the class-only loading."""
 
-import importlib.util
 
 import numpy as np
 import pytest
 from conftest import MODELS
+from model_checks import PREFIX, needs
 
 import autoload
 from autoload.weight_norm import fold
 
 FOLDER = MODELS / "hifigan" / "SpeechT5HifiGan"
-FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
-PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
-
-
-def needs(backend: str) -> None:
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
 
 
 def vocode(model, backend: str, spectrogram: np.ndarray) -> np.ndarray:

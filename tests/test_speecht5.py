@@ -2,29 +2,22 @@
 generation in every return convention, transcription through the shared seq2seq generate(), and the speech
 decoder pre-net's consistent dropout, against transformers 4.57.6 (scripts/reference/speecht5_generation.py)."""
 
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 from conftest import FIXTURES, MODELS
+from model_checks import PREFIX, needs
 
 import autoload
 from autoload.models.speecht5 import BACKENDS
 
-FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
-PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
 GENERATION = FIXTURES / "speecht5_generation"
 CASES = json.loads((GENERATION / "cases.json").read_text())
 REFERENCE = dict(np.load(GENERATION / "reference.npz"))
 TTS = MODELS / "speecht5" / "SpeechT5ForTextToSpeech"
 S2T = MODELS / "speecht5" / "SpeechT5ForSpeechToText"
 TTS_INPUTS = {"input_ids": "tts_input_ids", "attention_mask": "tts_attention_mask", "speakers": "tts_speakers"}
-
-
-def needs(backend: str) -> None:
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
 
 
 def tensor(backend: str, array: np.ndarray):

@@ -10,25 +10,18 @@ RNG stream) draw their own, so their waveforms are only reproducible, not equal 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 from conftest import FIXTURES
+from model_checks import PREFIX, needs
 
 import autoload
 
 REFERENCE = FIXTURES / "text_to_speech" / "vits"
 SPEC = json.loads((REFERENCE / "cases.json").read_text())
 CASES = {case["key"]: case for case in SPEC["cases"]}
-FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
-PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
-
-
-def needs(backend: str) -> None:
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
 
 
 def expected(key: str) -> dict:
