@@ -9,6 +9,7 @@ frameworks read the same declaration, so a head cannot mean one thing in PyTorch
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Integral
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,3 +121,14 @@ def check_eos_counts(counts) -> None:
             f"All examples must have the same number of end-of-sequence tokens (<eos>, config.eos_token_id), at "
             f"least one; the rows hold {counts}."
         )
+
+
+def positions_to_keep(logits_to_keep, labels=None):
+    """What a causal LM scores (transformers' `logits_to_keep`): None for every position (0), an int N for the last
+    N, or the 1-D index array given. Generation scores only the last one; labels need every position."""
+    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
+    if labels is not None and not keep_all:
+        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
+    if keep_all:
+        return None
+    return int(logits_to_keep) if isinstance(logits_to_keep, Integral) else logits_to_keep

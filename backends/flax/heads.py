@@ -11,7 +11,6 @@ layer under the spec's attribute, so the parameter tree is the one transformers'
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any
 
 import jax
@@ -20,7 +19,7 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id, positions_to_keep
 
 from .activations import get_activation
 from .modeling import FlaxPreTrainedModel
@@ -36,14 +35,12 @@ def _dense(config, features: int, dtype, name: str | None = None, use_bias: bool
 def kept_positions(hidden, logits_to_keep, labels=None):
     """The positions a causal LM scores (transformers' `logits_to_keep`): an int N keeps the last N (0: all), a
     1-D index array keeps those positions. Generation scores only the last one."""
-    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
-    if labels is not None and not keep_all:
-        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
-    if keep_all:
+    keep = positions_to_keep(logits_to_keep, labels)
+    if keep is None:
         return hidden
-    if isinstance(logits_to_keep, Integral):
-        return hidden[:, -int(logits_to_keep) :]
-    return hidden[:, jnp.asarray(logits_to_keep)]
+    if isinstance(keep, int):
+        return hidden[:, -keep:]
+    return hidden[:, jnp.asarray(keep)]
 
 
 def masked_mean(hidden, mask):

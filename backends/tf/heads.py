@@ -9,14 +9,13 @@ weights live (see autoload.heads.HeadSpec). Mirrors autoload/backends/torch/head
 from __future__ import annotations
 
 import inspect
-from numbers import Integral
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id, positions_to_keep
 
 from .activations import get_activation
 from .losses import sequence_classification_loss, span_loss, token_loss
@@ -28,14 +27,12 @@ _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embed
 def kept_positions(hidden, logits_to_keep, labels=None):
     """The positions a causal LM scores (transformers' `logits_to_keep`): an int N keeps the last N (0: all), a
     1-D index tensor keeps those positions. Generation scores only the last one."""
-    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
-    if labels is not None and not keep_all:
-        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
-    if keep_all:
+    keep = positions_to_keep(logits_to_keep, labels)
+    if keep is None:
         return hidden
-    if isinstance(logits_to_keep, Integral):
-        return hidden[:, -int(logits_to_keep) :]
-    return tf.gather(hidden, tf.cast(logits_to_keep, tf.int32), axis=1)
+    if isinstance(keep, int):
+        return hidden[:, -keep:]
+    return tf.gather(hidden, tf.cast(keep, tf.int32), axis=1)
 
 
 def masked_mean(hidden, mask):

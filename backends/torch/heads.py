@@ -8,13 +8,12 @@ live (see autoload.heads.HeadSpec).
 
 from __future__ import annotations
 
-from numbers import Integral
 
 import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id
+from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id, positions_to_keep
 
 from .activations import get_activation
 from .losses import causal_lm_loss, sequence_classification_loss, span_loss, token_loss
@@ -35,14 +34,12 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
 def kept_positions(hidden: torch.Tensor, logits_to_keep, labels=None) -> torch.Tensor:
     """The positions a causal LM scores (transformers' `logits_to_keep`): an int N keeps the last N (0: all), a
     1-D index tensor keeps those positions. Generation scores only the last one."""
-    keep_all = isinstance(logits_to_keep, Integral) and logits_to_keep == 0
-    if labels is not None and not keep_all:
-        raise ValueError("labels need logits at every position: leave logits_to_keep at 0 when passing labels.")
-    if keep_all:
+    keep = positions_to_keep(logits_to_keep, labels)
+    if keep is None:
         return hidden
-    if isinstance(logits_to_keep, Integral):
-        return hidden[:, -int(logits_to_keep) :]
-    return hidden[:, torch.as_tensor(logits_to_keep, device=hidden.device)]
+    if isinstance(keep, int):
+        return hidden[:, -keep:]
+    return hidden[:, torch.as_tensor(keep, device=hidden.device)]
 
 
 class ClassificationHead(nn.Module):
