@@ -90,6 +90,22 @@ class SpeechOptions:
         return self.relative_buckets is not None
 
 
+# The convolutional feature encoder's and SpecAugment's fields every speech config stores as given.
+FEATURE_ENCODER_FIELDS = ("feat_extract_norm", "feat_extract_activation", "feat_proj_dropout", "conv_bias",
+                          "num_conv_pos_embeddings", "num_conv_pos_embedding_groups", "apply_spec_augment",
+                          "mask_time_prob", "mask_time_length", "mask_time_min_masks", "mask_feature_prob",
+                          "mask_feature_length")  # fmt: skip
+
+
+def set_feature_encoder_fields(config, arguments: dict) -> None:
+    """Store FEATURE_ENCODER_FIELDS and the convolution lists from a config's __init__ arguments (its `locals()`)."""
+    for name in FEATURE_ENCODER_FIELDS:
+        setattr(config, name, arguments[name])
+    config.conv_dim, config.conv_stride, config.conv_kernel = (list(arguments[name]) for name in
+                                                               ("conv_dim", "conv_stride", "conv_kernel"))  # fmt: skip
+    config.num_feat_extract_layers = len(config.conv_dim)
+
+
 class SpeechEncoderConfig(PretrainedConfig):
     """Shared checks and derived values of the wav2vec2-style configs."""
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ..speech import AUDIO_CLASSIFICATION_HEAD, CTC_HEAD, SpeechEncoderConfig, SpeechOptions
+from ..speech import AUDIO_CLASSIFICATION_HEAD, CTC_HEAD, SpeechEncoderConfig, SpeechOptions, set_feature_encoder_fields
 
 
 class HubertConfig(SpeechEncoderConfig):
@@ -33,28 +33,13 @@ class HubertConfig(SpeechEncoderConfig):
         self.activation_dropout = activation_dropout
         self.attention_dropout = attention_dropout
         self.feat_proj_layer_norm = feat_proj_layer_norm
-        self.feat_proj_dropout = feat_proj_dropout
+        set_feature_encoder_fields(self, locals())
         self.final_dropout = final_dropout
         self.layerdrop = layerdrop
         self.initializer_range = initializer_range
         self.layer_norm_eps = layer_norm_eps
-        self.feat_extract_norm = feat_extract_norm
-        self.feat_extract_activation = feat_extract_activation
-        self.conv_dim = list(conv_dim)
-        self.conv_stride = list(conv_stride)
-        self.conv_kernel = list(conv_kernel)
-        self.conv_bias = conv_bias
-        self.num_feat_extract_layers = len(self.conv_dim)
-        self.num_conv_pos_embeddings = num_conv_pos_embeddings
-        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
         self.conv_pos_batch_norm = conv_pos_batch_norm
         self.do_stable_layer_norm = do_stable_layer_norm
-        self.apply_spec_augment = apply_spec_augment
-        self.mask_time_prob = mask_time_prob
-        self.mask_time_length = mask_time_length
-        self.mask_time_min_masks = mask_time_min_masks
-        self.mask_feature_prob = mask_feature_prob
-        self.mask_feature_length = mask_feature_length
         self.mask_feature_min_masks = mask_feature_min_masks
         self.ctc_loss_reduction = ctc_loss_reduction
         self.ctc_zero_infinity = ctc_zero_infinity

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..configuration import PretrainedConfig
-from ..speech import SpeechEncoderConfig, SpeechOptions
+from ..speech import SpeechEncoderConfig, SpeechOptions, set_feature_encoder_fields
 
 # The activations every backend implements for the feed-forward blocks and the conv feature encoder.
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "silu", "swish", "tanh",
@@ -71,27 +71,12 @@ class SpeechT5Config(PretrainedConfig):
         self.initializer_range = initializer_range
         self.layer_norm_eps = layer_norm_eps
         self.scale_embedding = scale_embedding
-        self.feat_extract_norm = feat_extract_norm
-        self.feat_proj_dropout = feat_proj_dropout
-        self.feat_extract_activation = feat_extract_activation
-        self.conv_dim = list(conv_dim)
-        self.conv_stride = list(conv_stride)
-        self.conv_kernel = list(conv_kernel)
-        self.conv_bias = conv_bias
-        self.num_conv_pos_embeddings = num_conv_pos_embeddings
-        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
-        self.num_feat_extract_layers = len(self.conv_dim)
+        set_feature_encoder_fields(self, locals())
         if not len(self.conv_dim) == len(self.conv_stride) == len(self.conv_kernel):
             raise ValueError(
                 f"SpeechT5Config: conv_dim ({len(self.conv_dim)}), conv_stride ({len(self.conv_stride)}) and "
                 f"conv_kernel ({len(self.conv_kernel)}) must have the same length."
             )
-        self.apply_spec_augment = apply_spec_augment
-        self.mask_time_prob = mask_time_prob
-        self.mask_time_length = mask_time_length
-        self.mask_time_min_masks = mask_time_min_masks
-        self.mask_feature_prob = mask_feature_prob
-        self.mask_feature_length = mask_feature_length
         self.mask_feature_min_masks = mask_feature_min_masks
         self.num_mel_bins = num_mel_bins
         self.speech_decoder_prenet_layers = speech_decoder_prenet_layers

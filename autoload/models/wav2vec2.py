@@ -12,6 +12,7 @@ from ..speech import (
     XVECTOR_HEAD,
     SpeechEncoderConfig,
     SpeechOptions,
+    set_feature_encoder_fields,
 )
 
 
@@ -44,28 +45,13 @@ class Wav2Vec2Config(SpeechEncoderConfig):
         self.hidden_dropout = hidden_dropout
         self.activation_dropout = activation_dropout
         self.attention_dropout = attention_dropout
-        self.feat_proj_dropout = feat_proj_dropout
+        set_feature_encoder_fields(self, locals())
         self.feat_quantizer_dropout = feat_quantizer_dropout
         self.final_dropout = final_dropout
         self.layerdrop = layerdrop
         self.initializer_range = initializer_range
         self.layer_norm_eps = layer_norm_eps
-        self.feat_extract_norm = feat_extract_norm
-        self.feat_extract_activation = feat_extract_activation
-        self.conv_dim = list(conv_dim)
-        self.conv_stride = list(conv_stride)
-        self.conv_kernel = list(conv_kernel)
-        self.conv_bias = conv_bias
-        self.num_feat_extract_layers = len(self.conv_dim)
-        self.num_conv_pos_embeddings = num_conv_pos_embeddings
-        self.num_conv_pos_embedding_groups = num_conv_pos_embedding_groups
         self.do_stable_layer_norm = do_stable_layer_norm
-        self.apply_spec_augment = apply_spec_augment
-        self.mask_time_prob = mask_time_prob
-        self.mask_time_length = mask_time_length
-        self.mask_time_min_masks = mask_time_min_masks
-        self.mask_feature_prob = mask_feature_prob
-        self.mask_feature_length = mask_feature_length
         self.mask_feature_min_masks = mask_feature_min_masks
         self.num_codevectors_per_group = num_codevectors_per_group
         self.num_codevector_groups = num_codevector_groups
