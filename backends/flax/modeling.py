@@ -25,6 +25,8 @@ from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
 
+from .abstract_params import shapes_only
+
 
 def _leaves_with_paths(tree, path=()):
     for key, value in tree.items():
@@ -142,8 +144,10 @@ class FlaxPreTrainedModel:
         return variables if "batch_stats" in variables else variables["params"]
 
     def abstract_params(self) -> dict:
-        """Shapes and dtypes of every parameter, computed without allocating or running anything."""
-        return jax.eval_shape(self.init_weights, self.key)
+        """Shapes and dtypes of every parameter, computed without allocating or running anything (nor
+        tracing the initialisers)."""
+        with shapes_only():
+            return jax.eval_shape(self.init_weights, self.key)
 
     # -- parameters -----------------------------------------------------------------------------------
     @property
