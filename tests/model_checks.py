@@ -7,13 +7,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_matches_expected, read_fixture
+from conftest import MODELS, assert_matches_expected, read_fixture
 
 import autoload
 
 FRAMEWORK_MODULE = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}  # of the class names in each framework
 BASE_AUTO_CLASS = {"torch": "AutoModel", "tf": "TFAutoModel", "flax": "FlaxAutoModel"}
+
+
+def largest_fixture_per_architecture(prefix: str) -> list:
+    """Per architecture, the fixture folder of its largest checkpoint that has a `prefix` ("TF", "Flax") class:
+    the most weights to check with one class."""
+    chosen = {}
+    for folder in sorted(f.parent for f in MODELS.glob("*/*/fixture.json")):
+        size = sum(f.stat().st_size for f in folder.iterdir())
+        if hasattr(autoload, prefix + folder.name) and size > chosen.get(folder.parent.name, (0,))[0]:
+            chosen[folder.parent.name] = (size, folder)
+    return [pytest.param(folder, id=prefix + folder.name) for _, folder in chosen.values()]
 
 
 def needs(backend: str) -> None:

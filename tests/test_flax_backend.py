@@ -10,6 +10,7 @@ jax = pytest.importorskip("jax")
 pytest.importorskip("flax")
 
 from conftest import MODELS, read_fixture  # noqa: E402
+from model_checks import largest_fixture_per_architecture  # noqa: E402
 
 import autoload  # noqa: E402
 from autoload.backends.flax.modeling import FlaxPreTrainedModel  # noqa: E402
@@ -133,24 +134,13 @@ def test_vit_position_interpolation_matches_pytorch():
     np.testing.assert_allclose(ours, reference.last_hidden_state.numpy(), atol=1e-4)
 
 
-def _flax_fixture_classes():
-    """Per architecture, the Flax class of its largest fixture checkpoint (the most parameters to check)."""
-    chosen = {}
-    for folder in sorted(MODELS.glob("*/*/fixture.json")):
-        folder, name = folder.parent, "Flax" + folder.parent.name
-        size = sum(f.stat().st_size for f in folder.iterdir())
-        if hasattr(autoload, name) and size > chosen.get(folder.parent.name, (0,))[0]:
-            chosen[folder.parent.name] = (size, folder, name)
-    return [pytest.param(folder, name, id=name) for _, folder, name in chosen.values()]
-
-
-@pytest.mark.parametrize("folder, name", _flax_fixture_classes())
-def test_abstract_params_without_initialisers_match_init(folder, name):
+@pytest.mark.parametrize("folder", largest_fixture_per_architecture("Flax"))
+def test_abstract_params_without_initialisers_match_init(folder):
     """Loading traces the parameter shapes with the initialisers replaced by zeros: the tree must be the one a
     real init gives, for every class (custom param calls included)."""
     import jax
 
     config = autoload.AutoConfig.from_pretrained(folder)
-    model = getattr(autoload, name)(config, _do_init=False)
+    model = getattr(autoload, "Flax" + folder.name)(config, _do_init=False)
     shapes = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), model.abstract_params())
     assert shapes == jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), jax.eval_shape(model.init_weights, model.key))

@@ -11,6 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from conftest import MODELS, assert_matches_expected, read_fixture  # noqa: E402
+from model_checks import largest_fixture_per_architecture  # noqa: E402
 
 import autoload  # noqa: E402
 
@@ -156,3 +157,36 @@ def test_outputs_match_reference_for_a_head_from_pt_bin(tmp_path):
     meta, inputs, expected = read_fixture(BERT / "formats/pt_bin")
     model = autoload.TFAutoModel.from_pretrained(BERT / "formats/pt_bin", from_pt=True)
     assert_matches_expected(model(inputs, output_hidden_states=True), expected)
+
+
+def _variables(model) -> list:
+    return sorted((v.path, tuple(v.shape), v.dtype) for v in model.weights)
+
+
+@pytest.mark.parametrize("folder", largest_fixture_per_architecture("TF"))
+def test_weights_built_from_sizes_are_those_a_building_call_makes(folder, monkeypatch):
+    """Layers build their sublayers from the sizes they know, and a model whose every layer is built so skips
+    the building call (else the call builds the rest): the variables (paths, shapes, dtypes) must be those
+    the call alone creates."""
+    from autoload.backends.tf import modeling
+
+    config = autoload.AutoConfig.from_pretrained(folder)
+    model_class = getattr(autoload, "TF" + folder.name)
+    from_sizes = model_class(config)
+    from_sizes.build_weights()
+    monkeypatch.setattr(modeling, "BUILD_FROM_SIZES", False)
+    by_call = model_class(config)
+    by_call.build_weights()
+    assert by_call._weights_built_by == "call"
+    assert _variables(from_sizes) == _variables(by_call)
+
+
+@pytest.mark.parametrize("name", ["TFBertModel", "TFBertForPreTraining", "TFBertForMaskedLM", "TFBertLMHeadModel",
+                                  "TFBertForNextSentencePrediction", "TFBertForSequenceClassification",
+                                  "TFBertForMultipleChoice", "TFBertForTokenClassification",
+                                  "TFBertForQuestionAnswering"])  # fmt: skip
+def test_bert_models_build_without_a_call(name):
+    """Every layer of the BERT family knows its input sizes, so loading makes no building call."""
+    model = getattr(autoload, name)(autoload.AutoConfig.from_pretrained(BERT / name.removeprefix("TF")))
+    model.build_weights()
+    assert model._weights_built_by == "sizes"

@@ -52,6 +52,12 @@ class TFClassificationHead(Layer):
         self.dropout = keras.layers.Dropout(dropout)
         self.act = get_activation(activation)
         self.out_proj = dense(config, out_features, "out_proj", use_bias=bias)
+        self.input_width = None  # set by the model that knows its pooled size
+
+    def input_sizes(self):
+        if self.input_width is None:
+            return {}
+        return {self.dense: self.input_width, self.out_proj: self.dense.units}
 
     def call(self, pooled, training=False):
         hidden = self.act(self.dense(self.dropout(pooled, training=training)))
@@ -85,6 +91,9 @@ class TFMainLayerModel(TFPreTrainedModel):
     @property
     def main_layer(self):
         return getattr(self, self.base_model_prefix)
+
+    def input_sizes(self):
+        return {self.main_layer: None}
 
     def encode(self, inputs, training=False, **kwargs):
         if self._main_keywords is not None:
@@ -120,6 +129,21 @@ class TFTaskModel(TFMainLayerModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.dropout = keras.layers.Dropout(self.spec.dropout_rate(config))
+
+    def input_sizes(self):
+        sizes = super().input_sizes()
+        width = getattr(self.main_layer, "output_width", None)
+        layer = getattr(self, self.spec.attr, None)
+        if width is not None and layer is not None:
+            pooled = 2 * width if self.spec.pooling == "first_and_patch_mean" else width
+            if isinstance(layer, TFClassificationHead):
+                layer.input_width = pooled
+                sizes[layer] = None
+            else:
+                sizes[layer] = pooled
+        if hasattr(self, "lm_head_layer"):
+            sizes[self.lm_head_layer] = None
+        return sizes
 
     def pool(self, encoded, input_ids=None, mask=None):
         kind = self.spec.pooling

@@ -85,6 +85,10 @@ class TFEmbeddings(Layer):
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
 
+    def input_sizes(self):
+        return {self.word_embeddings: None, self.position_embeddings: None,
+                getattr(self, "token_type_embeddings", None): None, self.LayerNorm: self.options.embedding_width}
+
     def default_positions(self, input_ids, length):
         padding_idx = self.options.position_padding_idx
         if padding_idx is None:
@@ -125,7 +129,7 @@ class TFSelfAttention(Layer):
                  output: str | None = None, bias: bool = True, relative: str = "absolute", max_positions: int = 0,
                  relative_after_scale: bool = False, initializer_range: float = 0.02, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.num_heads, self.head_size = num_heads, hidden_size // num_heads
+        self.num_heads, self.head_size, self.hidden_size = num_heads, hidden_size // num_heads, hidden_size
         init = _Init(initializer_range)
         self.projections = [dense(init, hidden_size, name, use_bias=bias) for name in names]
         self.output_projection = dense(init, hidden_size, output) if output else None
@@ -134,6 +138,14 @@ class TFSelfAttention(Layer):
             self.distance_embedding = NamedWeight((2 * max_positions - 1, self.head_size), "embeddings",
                                                   weights_init(init), name="distance_embedding")  # fmt: skip
         self.dropout = keras.layers.Dropout(dropout)
+
+    def input_sizes(self):
+        sizes = dict.fromkeys(self.projections, self.hidden_size)
+        if self.output_projection is not None:
+            sizes[self.output_projection] = self.num_heads * self.head_size
+        if self.relative != "absolute":
+            sizes[self.distance_embedding] = None
+        return sizes
 
     def _heads(self, x):
         shape = tf.shape(x)
@@ -183,11 +195,16 @@ class TFSelfAttention(Layer):
 class TFResidualOutput(Layer):
     """dense -> dropout -> LayerNorm(+ residual): BERT's SelfOutput and Output."""
 
-    def __init__(self, options: EncoderOptions, dense_name: str = "dense", norm: str = "LayerNorm", **kwargs):
+    def __init__(self, options: EncoderOptions, dense_name: str = "dense", norm: str = "LayerNorm",
+                 input_width: int | None = None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.dense = dense(options, options.hidden_size, dense_name)
         self.norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name=norm)
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.sizes = {self.dense: input_width, self.norm: options.hidden_size}  # input_width None: unknown
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, residual, training=False):
         return self.norm(self.dropout(self.dense(hidden), training=training) + residual)
@@ -199,7 +216,10 @@ class TFAttention(Layer):
     def __init__(self, options: EncoderOptions, relative: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.self_attention = TFSelfAttention.from_options(options, relative, name="self")
-        self.dense_output = TFResidualOutput(options, name="output")
+        self.dense_output = TFResidualOutput(options, name="output", input_width=options.hidden_size)
+
+    def input_sizes(self):
+        return {self.self_attention: None, self.dense_output: None}
 
     def call(self, hidden, bias=None, source=None, position_bias=None, head_mask=None, distance=None, training=False):
         context, probs = self.self_attention(hidden, bias=bias, source=source, position_bias=position_bias,
@@ -212,6 +232,10 @@ class TFIntermediate(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, intermediate_size, name_dense)
         self.act = get_activation(activation)
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return self.act(self.dense(hidden))
@@ -229,7 +253,10 @@ class TFLayer(Layer):
         self.crossattention = TFAttention(options, "absolute", name="crossattention") if options.cross_attention \
             else None  # fmt: skip
         self.intermediate = TFIntermediate(options, options.intermediate_size, options.hidden_act, name="intermediate")
-        self.bert_output = TFResidualOutput(options, name="output")
+        self.bert_output = TFResidualOutput(options, name="output", input_width=options.intermediate_size)
+
+    def input_sizes(self):
+        return {self.attention: None, self.crossattention: None, self.intermediate: None, self.bert_output: None}
 
     def call(self, hidden, bias=None, head_mask=None, encoder_hidden_states=None, encoder_mask=None,
              position_bias=None, distance=None, training=False):  # fmt: skip
@@ -275,6 +302,9 @@ class TFEncoder(Layer):
         super().__init__(**kwargs)
         self.layer = [layer_class(options, name=f"layer_._{i}") for i in range(options.num_hidden_layers)]
 
+    def input_sizes(self):
+        return dict.fromkeys(self.layer)
+
     def call(self, hidden, bias=None, output_attentions=False, output_hidden_states=False, head_mask=None,
              training=False, **layer_kwargs):  # fmt: skip
         return run_layers(self.layer, hidden, bias, output_attentions, output_hidden_states, head_mask, training,
@@ -285,6 +315,10 @@ class TFPooler(Layer):
     def __init__(self, options: EncoderOptions, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(options, options.hidden_size, "dense")
+        self.input_width = options.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return tf.tanh(self.dense(hidden[:, 0]))
@@ -302,10 +336,14 @@ class TFLMHead(Layer):
         self.norm = keras.layers.LayerNormalization(epsilon=eps, name=norm)
         self.decoder = TFTiedDense(config, input_embeddings, name="decoder")
         self.vocab_size = config.vocab_size
+        self.sizes = {self.dense: config.hidden_size, self.norm: width, self.decoder: width}
+
+    def input_sizes(self):
+        return self.sizes
 
     def build(self, input_shape=None):
         self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden):
         return self.decoder(self.norm(self.act(self.dense(hidden)))) + self.bias
@@ -389,6 +427,15 @@ class TFEncoderMainLayer(Layer):
     output_class = out.BaseModelOutputWithPoolingAndCrossAttentions
     encoder_name = "encoder"  # the attribute holding the layer stack
     options: EncoderOptions
+
+    @property
+    def output_width(self) -> int:
+        """The size of the last axis of last_hidden_state (and of the pooled output)."""
+        return self.options.hidden_size
+
+    def input_sizes(self):
+        return {getattr(self, "embeddings", None): None, getattr(self, self.encoder_name, None): None,
+                getattr(self, "pooler", None): self.output_width}  # a Dense in some variants (ALBERT)
 
     def embed(self, input_ids, token_type_ids, position_ids, inputs_embeds, training):
         return self.embeddings(input_ids, token_type_ids=token_type_ids, position_ids=position_ids,

@@ -45,6 +45,10 @@ class TFBertPredictionHeadTransform(Layer):
         self.dense = dense(config, config.hidden_size, "dense")
         self.act = get_activation(config.hidden_act)
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.sizes = {self.dense: config.hidden_size, self.LayerNorm: config.hidden_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.LayerNorm(self.act(self.dense(hidden)))
@@ -57,11 +61,14 @@ class TFBertLMPredictionHead(Layer):
         super().__init__(**kwargs)
         self.transform = TFBertPredictionHeadTransform(config, name="transform")
         self.decoder = TFTiedDense(config, input_embeddings, name="decoder")
-        self.vocab_size = config.vocab_size
+        self.vocab_size, self.hidden_size = config.vocab_size, config.hidden_size
+
+    def input_sizes(self):
+        return {self.transform: None, self.decoder: self.hidden_size}
 
     def build(self, input_shape=None):
         self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden):
         return self.decoder(self.transform(hidden)) + self.bias
@@ -72,6 +79,9 @@ class TFBertMLMHead(Layer):
         super().__init__(**kwargs)
         self.predictions = TFBertLMPredictionHead(config, input_embeddings, name="predictions")
 
+    def input_sizes(self):
+        return {self.predictions: None}
+
     def call(self, hidden):
         return self.predictions(hidden)
 
@@ -80,6 +90,10 @@ class TFBertNSPHead(Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         self.seq_relationship = dense(config, 2, "seq_relationship")
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.seq_relationship: self.input_width}
 
     def call(self, pooled):
         return self.seq_relationship(pooled)
@@ -101,6 +115,9 @@ class TFBertForPreTraining(TFTaskModel, TFBertPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
         self.mlm = TFBertMLMHead(config, self.main_layer.embeddings.word_embeddings, name="mlm___cls")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.nsp: None, self.mlm: None}
 
     def call(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
@@ -128,6 +145,9 @@ class TFBertForNextSentencePrediction(TFTaskModel, TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.nsp = TFBertNSPHead(config, name="nsp___cls")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.nsp: None}
 
     def call(self, input_ids=None, labels=None, next_sentence_label=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip

@@ -116,7 +116,7 @@ class TFDebertaV2Attention(Layer):
     def __init__(self, options: EncoderOptions, layout: DisentangledOptions, **kwargs):
         super().__init__(**kwargs)
         self.self_attention = TFDisentangledSelfAttention(options, layout, name="self")
-        self.dense_output = TFResidualOutput(options, name="output")
+        self.dense_output = TFResidualOutput(options, name="output", input_width=options.hidden_size)
 
     def call(self, hidden, bias=None, head_mask=None, relative_pos=None, rel_embeddings=None, training=False):
         context, probs = self.self_attention(hidden, bias=bias, head_mask=head_mask, relative_pos=relative_pos,
@@ -129,7 +129,7 @@ class TFDebertaV2Layer(Layer):
         super().__init__(**kwargs)
         self.attention = TFDebertaV2Attention(options, layout, name="attention")
         self.intermediate = TFIntermediate(options, options.intermediate_size, options.hidden_act, name="intermediate")
-        self.bert_output = TFResidualOutput(options, name="output")
+        self.bert_output = TFResidualOutput(options, name="output", input_width=options.intermediate_size)
 
     def call(self, hidden, bias=None, head_mask=None, relative_pos=None, rel_embeddings=None, training=False):
         attended, probs = self.attention(hidden, bias=bias, head_mask=head_mask, relative_pos=relative_pos,
