@@ -181,12 +181,19 @@ def test_weights_built_from_sizes_are_those_a_building_call_makes(folder, monkey
     assert _variables(from_sizes) == _variables(by_call)
 
 
-@pytest.mark.parametrize("name", ["TFBertModel", "TFBertForPreTraining", "TFBertForMaskedLM", "TFBertLMHeadModel",
-                                  "TFBertForNextSentencePrediction", "TFBertForSequenceClassification",
-                                  "TFBertForMultipleChoice", "TFBertForTokenClassification",
-                                  "TFBertForQuestionAnswering"])  # fmt: skip
-def test_bert_models_build_without_a_call(name):
-    """Every layer of the BERT family knows its input sizes, so loading makes no building call."""
-    model = getattr(autoload, name)(autoload.AutoConfig.from_pretrained(BERT / name.removeprefix("TF")))
+# Architectures whose every TF class builds its variables from sizes, with no building call (one per line).
+BUILT_WITHOUT_A_CALL = [
+    "bert",
+    "roberta",
+    "xlm-roberta",
+]
+
+
+@pytest.mark.parametrize("folder", [pytest.param(f.parent, id=f.parent.name) for arch in BUILT_WITHOUT_A_CALL
+                                    for f in sorted((MODELS / arch).glob("*/fixture.json"))
+                                    if hasattr(autoload, "TF" + f.parent.name)])  # fmt: skip
+def test_models_build_without_a_call(folder):
+    """Every layer of these models knows its input sizes, so loading makes no building call."""
+    model = getattr(autoload, "TF" + folder.name)(autoload.AutoConfig.from_pretrained(folder))
     model.build_weights()
     assert model._weights_built_by == "sizes"
