@@ -64,6 +64,28 @@ def test_reader_is_lazy():
     np.testing.assert_array_equal(reader[QUERY], read_tf_h5(TF_FILE)[QUERY])
 
 
+def test_contiguous_datasets_are_read_from_their_bytes_as_hdf5_reads_them(tmp_path):
+    reader = TFH5Reader(TF_FILE)
+    assert set(reader._raw) == set(reader)  # transformers writes every weight contiguous and unfiltered
+    with h5py.File(TF_FILE) as f:
+        for name in reader:
+            stored = f[reader._datasets[name][0]][()]
+            assert reader[name].dtype == stored.dtype and reader[name].shape == stored.shape
+            np.testing.assert_array_equal(reader[name], stored)
+    path = tmp_path / "tf_model.h5"  # a compressed and a chunked dataset: HDF5 reads them
+    values = np.arange(24, dtype=">f4").reshape(4, 6)
+    write_tf_h5(path, {"layer": [("model/layer/kernel:0", values), ("model/layer/bias:0", values[0])]})
+    with h5py.File(path, "a") as f:
+        for name, options in (("kernel:0", {"compression": "gzip"}), ("bias:0", {"chunks": (2,)})):
+            data = f["layer/model/layer/" + name][()]
+            del f["layer/model/layer/" + name]
+            f["layer/model/layer"].create_dataset(name, data=data, **options)
+    compressed = TFH5Reader(path)
+    assert compressed._raw == {}
+    np.testing.assert_array_equal(compressed["model/layer/kernel:0"], values)
+    np.testing.assert_array_equal(compressed["model/layer/bias:0"], values[0])
+
+
 def test_written_file_is_structurally_identical_to_the_fixture(tmp_path):
     write_tf_h5(tmp_path / "tf_model.h5", _layers_of(TF_FILE))
     assert _structure(tmp_path / "tf_model.h5") == _structure(TF_FILE)

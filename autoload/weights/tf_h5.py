@@ -129,6 +129,22 @@ def _check_dataset(dataset, name: str, file_path: str, file_size: int) -> None:
         ))  # fmt: skip
 
 
+def _raw_extent(dataset, file_size: int) -> tuple[int, np.dtype] | None:
+    """(file offset, dtype) of a numeric dataset stored as one contiguous run of its own bytes, no filter,
+    inside the file; None for anything else (chunked, compressed, empty), which HDF5 reads."""
+    import h5py
+
+    create = dataset.id.get_create_plist()
+    if not dataset.shape or 0 in dataset.shape or dataset.dtype.kind not in "biuf" or create.get_nfilters() != 0:
+        return None
+    if create.get_layout() != h5py.h5d.CONTIGUOUS:
+        return None
+    offset, nbytes = dataset.id.get_offset(), math.prod(dataset.shape) * dataset.dtype.itemsize
+    if offset is None or dataset.id.get_storage_size() != nbytes or offset + nbytes > file_size:
+        return None
+    return offset, dataset.dtype
+
+
 class TFH5Reader(Mapping):
     """weight name -> numpy array over one tf_model.h5 (or one shard of a sharded one), in file order.
 
@@ -146,6 +162,7 @@ class TFH5Reader(Mapping):
                     _check_dataset(dataset, name, self.path, file_size)
                 # dataset path, shape and dtype, kept so that only reading a tensor opens the file again
                 self._datasets = {name: (d.name, d.shape, d.dtype.name) for name, d in datasets.items()}
+                self._raw = {name: raw for name, d in datasets.items() if (raw := _raw_extent(d, file_size))}
             except CheckpointFormatError:
                 raise
             except (OSError, UnicodeError, ValueError, KeyError) as exc:  # HDF5's errors for damaged metadata
@@ -188,6 +205,8 @@ class TFH5Reader(Mapping):
 
     def __getitem__(self, name: str) -> np.ndarray:
         dataset_path, shape, _ = self._datasets[name]
+        if name in self._raw:
+            return self._read_raw(name, tuple(shape))
         with _open(self.path) as handle:
             try:
                 dataset = handle[dataset_path]
@@ -198,6 +217,17 @@ class TFH5Reader(Mapping):
                 return array
             except OSError as exc:
                 raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
+
+    def _read_raw(self, name: str, shape: tuple) -> np.ndarray:
+        """A contiguous, unfiltered dataset read straight from its bytes in the file (HDF5 would open the file
+        and walk its metadata again for every tensor)."""
+        offset, dtype = self._raw[name]
+        array = aligned_empty(shape, dtype)
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            if f.readinto(array.reshape(-1).view(np.uint8).data) != array.nbytes:
+                raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+        return array
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self._datasets[name][1])
