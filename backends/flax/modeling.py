@@ -129,8 +129,16 @@ class FlaxPreTrainedModel:
         self.config = config
         self.dtype = dtype
         self.module = self.module_class(config=config, dtype=dtype, **module_kwargs)
-        self.key = jax.random.PRNGKey(seed)
+        self.seed, self._key = seed, None
         self._params = self.init_weights(self.key) if _do_init else None
+
+    @property
+    def key(self):
+        """The PRNG key of `seed`, made when first needed: making one compiles two small programs (~0.07 s),
+        which a load that initialises nothing never needs."""
+        if self._key is None:
+            self._key = jax.random.PRNGKey(self.seed)
+        return self._key
 
     # -- hooks ----------------------------------------------------------------------------------------
     def dummy_inputs(self) -> dict:
@@ -147,7 +155,7 @@ class FlaxPreTrainedModel:
         """Shapes and dtypes of every parameter, computed without allocating or running anything (nor
         tracing the initialisers)."""
         with shapes_only():
-            return jax.eval_shape(self.init_weights, self.key)
+            return jax.eval_shape(self.init_weights, jax.eval_shape(jax.random.PRNGKey, 0))
 
     # -- parameters -----------------------------------------------------------------------------------
     @property
