@@ -440,7 +440,7 @@ def _create_from(variable, array: np.ndarray, stored: str) -> None:
     if value.dtype != variable.dtype:
         value = tf.cast(value, variable.dtype)
     variable._initializer = lambda shape, dtype=None: value
-    _initialise_pending([variable])
+    variable._deferred_initialize()  # left on Keras' pending list, which the end of the load clears at once
 
 
 def _adopt(array: np.ndarray) -> tf.Tensor:
