@@ -186,6 +186,15 @@ BUILT_WITHOUT_A_CALL = [
     "bert",
     "roberta",
     "xlm-roberta",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "gemma3_text",
+    "phi3",
+    "mixtral",
 ]
 
 

@@ -65,6 +65,14 @@ class TFDecoderAttention(Layer):
             self.k_norm = TFRMSNorm(o.head_dim, o.norm_eps, o.norm_offset, name="k_norm")
         self.dropout = keras.layers.Dropout(o.attention_dropout) if o.attention_dropout else None
 
+    def input_sizes(self):
+        o = self.options
+        projections = [self.qkv_proj] if o.fused_qkv else [self.q_proj, self.k_proj, self.v_proj]
+        sizes = {**dict.fromkeys(projections, o.hidden_size), self.o_proj: o.num_heads * o.head_dim}
+        if o.qk_norm:  # over each head's dims
+            sizes.update({self.q_norm: o.head_dim, self.k_norm: o.head_dim})
+        return sizes
+
     def project(self, hidden):
         o = self.options
         if o.fused_qkv:

@@ -49,6 +49,12 @@ class TFDecoderLayer(Layer):
             self.post_feedforward_layernorm = norm("post_feedforward_layernorm")
         self.dropout = keras.layers.Dropout(o.residual_dropout)
 
+    def input_sizes(self):
+        norms = [self.input_layernorm, self.post_attention_layernorm]
+        if self.options.sandwich_norms:
+            norms += [self.pre_feedforward_layernorm, self.post_feedforward_layernorm]
+        return {self.self_attn: None, self.feed_forward: None, **dict.fromkeys(norms, self.options.hidden_size)}
+
     def call(self, hidden, cos=None, sin=None, bias=None, past=None, output_attentions=False, training=False):
         attended, probs, cache = self.self_attn(self.input_layernorm(hidden), cos=cos, sin=sin, bias=bias, past=past,
                                                 output_attentions=output_attentions, training=training)  # fmt: skip
@@ -71,6 +77,14 @@ class TFDecoderMainLayer(Layer):
                                         name="embed_tokens")  # fmt: skip
         self.layers = [TFDecoderLayer(o, config, name=f"layers_._{i}") for i in range(o.num_layers)]
         self.norm = TFRMSNorm(o.hidden_size, o.norm_eps, o.norm_offset, name="norm")
+
+    @property
+    def output_width(self) -> int:
+        """The size of the last axis of last_hidden_state."""
+        return self.options.hidden_size
+
+    def input_sizes(self):
+        return {self.embed_tokens: None, **dict.fromkeys(self.layers), self.norm: self.options.hidden_size}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
              use_cache=None, output_attentions=False, output_hidden_states=False, output_router_logits=None,
@@ -167,6 +181,9 @@ class TFDecoderForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModeling
         if self.main_layer.options.moe is None:
             return out.CausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
         return out.MoeCausalLMOutputWithPast(logits=logits, past_key_values=past_key_values)
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.lm_head_layer: self.main_layer.output_width}
 
     def build_lm_head(self, config):
         if config.tie_word_embeddings:

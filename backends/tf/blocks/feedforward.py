@@ -25,6 +25,11 @@ class TFGatedMLP(Layer):
             self.up_proj = dense(config, o.intermediate_size, "up_proj", use_bias=bias)
         self.down_proj = dense(config, o.hidden_size, "down_proj", use_bias=bias)
         self.act = get_activation(o.activation)
+        self.sizes = {**dict.fromkeys([self.gate_up_proj] if self.fused else [self.gate_proj, self.up_proj],
+                                      o.hidden_size), self.down_proj: o.intermediate_size}  # fmt: skip
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x, training=False):
         if self.fused:
@@ -41,6 +46,10 @@ class TFExpert(Layer):
         self.w2 = dense(config, options.hidden_size, "w2", use_bias=False)
         self.w3 = dense(config, options.intermediate_size, "w3", use_bias=False)
         self.act = get_activation(options.activation)
+        self.sizes = {self.w1: options.hidden_size, self.w3: options.hidden_size, self.w2: options.intermediate_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         return self.w2(self.act(self.w1(x)) * self.w3(x))
@@ -57,6 +66,14 @@ class TFSparseMoe(Layer):
         self.gate = dense(config, self.moe.num_experts, "gate", use_bias=False)
         self.experts = [TFExpert(options, config, name=f"experts_._{i}") for i in range(self.moe.num_experts)]
         self._experts_built = False
+        self.hidden_size = options.hidden_size
+
+    def input_sizes(self):
+        return {self.gate: self.hidden_size, **dict.fromkeys(self.experts)}
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self._experts_built = all(layer.built for expert in self.experts for layer in (expert.w1, expert.w2, expert.w3))
 
     def call(self, hidden, training=False):
         shape = tf.shape(hidden)
