@@ -144,3 +144,21 @@ def test_abstract_params_without_initialisers_match_init(folder):
     model = getattr(autoload, "Flax" + folder.name)(config, _do_init=False)
     shapes = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), model.abstract_params())
     assert shapes == jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), jax.eval_shape(model.init_weights, model.key))
+
+
+def test_applying_checks_each_parameter_against_its_declared_shape():
+    """Calls check parameter shapes from their declarations (not by tracing each initialiser): a parameter
+    of the wrong shape is still refused, naming it."""
+    import jax.numpy as jnp
+    from flax.errors import ScopeParamShapeError
+
+    model = autoload.FlaxAutoModel.from_pretrained(BERT / "BertModel")
+    params = jax_tree_copy(model.params)
+    params["pooler"]["dense"]["kernel"] = jnp.zeros((32, 31))
+    with pytest.raises(ScopeParamShapeError, match="kernel"):
+        model(np.array([[5, 6, 7]]), params=params)
+    model(np.array([[5, 6, 7]]), params=jax_tree_copy(model.params))  # the real shapes pass
+
+
+def jax_tree_copy(tree):
+    return {k: jax_tree_copy(v) if isinstance(v, dict) else v for k, v in tree.items()}

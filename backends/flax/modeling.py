@@ -25,7 +25,7 @@ from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
 
-from .abstract_params import shapes_only
+from .abstract_params import shapes_from_arguments, shapes_only
 
 
 def _leaves_with_paths(tree, path=()):
@@ -179,7 +179,8 @@ class FlaxPreTrainedModel:
                 inputs[flag] = getattr(self.config, flag)
         params = params if params is not None else self.params
         variables = params if "batch_stats" in params else {"params": params}
-        return self.module.apply(variables, *args, deterministic=not train, rngs=rngs, **inputs)
+        with shapes_from_arguments():
+            return self.module.apply(variables, *args, deterministic=not train, rngs=rngs, **inputs)
 
     def num_parameters(self) -> int:
         return sum(int(np.prod(leaf.shape)) for _, leaf in _leaves_with_paths(self.params))
