@@ -4,19 +4,6 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# Flax models run eagerly in most tests, and JAX compiles every operation for every new shape (about 40 ms each on
-# a CPU). One persistent compilation cache per test run, shared by the pytest-xdist workers and the subprocesses
-# tests start, lets an operation compiled in one process be loaded, not compiled again, in the others (the same
-# executable: the cache key covers the computation, compile options and jaxlib version). No size cap: a cap turns on
-# a file lock and a scan of the whole folder on every write, which serialises the workers (an entry read while
-# another process still writes it fails to decode, and JAX then warns and compiles it itself).
-_OWN_JAX_CACHE = None
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ and "PYTEST_XDIST_WORKER" not in os.environ:
-    import tempfile
-
-    _OWN_JAX_CACHE = tempfile.mkdtemp(prefix="autoload-test-jax-cache-")
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_JAX_CACHE
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import json  # noqa: E402
 import shutil  # noqa: E402
@@ -104,8 +91,3 @@ def hub_cache(tmp_path, monkeypatch):
 
     add.cache_dir = str(cache)
     return add
-
-
-def pytest_unconfigure(config):
-    if _OWN_JAX_CACHE is not None:
-        shutil.rmtree(_OWN_JAX_CACHE, ignore_errors=True)
