@@ -195,6 +195,10 @@ BUILT_WITHOUT_A_CALL = [
     "gemma3_text",
     "phi3",
     "mixtral",
+    "vit",
+    "deit",
+    "dinov2",
+    "videomae",
 ]
 
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relative_position_index
 
+from .. import modeling
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
@@ -105,6 +106,7 @@ class DropPath(keras.layers.Layer):
     def __init__(self, rate: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.rate = float(rate)
+        self.built = True  # no weights (as Keras' Dropout)
 
     def call(self, x, training=False):
         if self.rate == 0.0 or not training:
@@ -139,13 +141,24 @@ class ConvBatchNormReLU(Layer):
 class PixelDecoder(Layer):
     """A 1x1 conv to stride**2 * channels (`decoder/0`), then a pixel shuffle; channels-first in and out."""
 
-    def __init__(self, config, stride: int, num_channels: int, **kwargs):
+    def __init__(self, config, stride: int, num_channels: int, input_width: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.stride = stride
+        self.stride, self.input_width = stride, input_width  # input_width: the maps' channels, None if unknown
         self.conv = conv(config, stride**2 * num_channels, 1, "0")
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.input_width)
+        super().build(input_shape)
 
     def call(self, feature_map_nchw):
         return to_nchw(pixel_shuffle_nhwc(self.conv(to_nhwc(feature_map_nchw)), self.stride))
+
+
+def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:
+    """Build a channels-last convolution from its input channels (its kernel needs no more; build_sublayers
+    gives a Keras layer only (None, size)); nothing when the channels are unknown."""
+    if modeling.BUILD_FROM_SIZES and channels is not None and not layer.built:
+        layer.build((None, *spatial, channels))
 
 
 # -- ViT-style token embeddings ------------------------------------------------------------------------------
@@ -157,6 +170,10 @@ class TFPatchEmbeddings(Layer):
         self.num_patches = (self.image_size[0] // self.patch_size[0]) * (self.image_size[1] // self.patch_size[1])
         self.check_size = check_size
         self.projection = conv(config, config.hidden_size, self.patch_size, "projection", strides=self.patch_size)
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.num_channels, self.image_size)  # the input is the image, channels-last
+        super().build(input_shape)
 
     def call(self, pixel_values, interpolate_pos_encoding=False):
         check_pixel_values(pixel_values, self.num_channels)
@@ -182,6 +199,9 @@ class TFViTEmbeddings(Layer):
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
         self.mask_token = self.position_embeddings = None
 
+    def input_sizes(self):
+        return {self.patch_embeddings: None}
+
     def build(self, input_shape=None):
         size, init, layout = self.config.hidden_size, weights_init(self.config), self.layout
         self.tokens = [self.add_weight(name=name, shape=(1, 1, size), initializer=init) for name in layout.tokens]
@@ -195,7 +215,7 @@ class TFViTEmbeddings(Layer):
         if layout.registers:
             self.register_tokens = self.add_weight(name="register_tokens", shape=(1, layout.registers, size),
                                                    initializer=init)  # fmt: skip
-        self.built = True
+        super().build(input_shape)
 
     def positions_for(self, height: int, width: int):
         table, leading = self.position_embeddings, len(self.layout.tokens)
@@ -293,6 +313,11 @@ class TFViTSelfAttention(Layer):
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
         self.relative_position_bias = (TFRelativePositionBias(config, window, name="relative_position_bias")
                                        if window is not None else None)  # fmt: skip
+        self.input_width = size
+
+    def input_sizes(self):
+        return {self.query: self.input_width, self.key: self.input_width, self.value: self.input_width,
+                self.relative_position_bias: None}
 
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
         if self.relative_position_bias is not None:
@@ -304,10 +329,17 @@ class TFViTSelfAttention(Layer):
 
 
 class TFViTSelfOutput(Layer):
-    def __init__(self, config, **kwargs):
+    """dense -> dropout: the attention's output (from hidden_size merged heads) and the MLP's (from
+    intermediate_size): `input_width` says which."""
+
+    def __init__(self, config, input_width: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.input_width = input_width
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden, training=False):
         return self.dropout(self.dense(hidden), training=training)
@@ -319,7 +351,10 @@ class TFViTAttention(Layer):
     def __init__(self, config, window=None, **kwargs):
         super().__init__(**kwargs)
         self.self_attention = self.self_attention_class(config, window, name="attention")
-        self.dense_output = TFViTSelfOutput(config, name="output")
+        self.dense_output = TFViTSelfOutput(config, config.hidden_size, name="output")  # merged heads: hidden_size
+
+    def input_sizes(self):
+        return {self.self_attention: None, self.dense_output: None}
 
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
         context, probs = self.self_attention(hidden, bias=bias, head_mask=head_mask, grid=grid,
@@ -332,6 +367,10 @@ class TFViTIntermediate(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.intermediate_size, "dense")
         self.act = get_activation(config.hidden_act)
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return self.act(self.dense(hidden))
@@ -348,12 +387,17 @@ class TFViTLayer(Layer):
         self.config = config
         self.attention = self.attention_class(config, window, name="attention")
         self.intermediate = TFViTIntermediate(config, name="intermediate")
-        self.mlp_output = TFViTSelfOutput(config, name="output")
+        self.mlp_output = TFViTSelfOutput(config, config.intermediate_size, name="output")
         eps = config.layer_norm_eps
         self.layernorm_before = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_before")
         self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
         self.drop_path = DropPath(config.drop_path_rates[index])
         self.lambda_1 = self.lambda_2 = None
+
+    def input_sizes(self):
+        width = self.config.hidden_size
+        return {self.attention: None, self.intermediate: None, self.mlp_output: None, self.layernorm_before: width,
+                self.layernorm_after: width}
 
     def build(self, input_shape=None):
         scale = self.config.layer_scale_init
@@ -362,7 +406,7 @@ class TFViTLayer(Layer):
             size = (self.config.hidden_size,)
             self.lambda_1 = self.add_weight(name="lambda_1", shape=size, initializer=init)
             self.lambda_2 = self.add_weight(name="lambda_2", shape=size, initializer=init)
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
         attended, probs = self.attention(self.layernorm_before(hidden), bias=bias, head_mask=head_mask, grid=grid,
@@ -389,6 +433,9 @@ class TFViTEncoder(Layer):
         per_layer = window if in_layers else None
         self.layer = [self.layer_class(config, i, per_layer, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
 
+    def input_sizes(self):
+        return {self.relative_position_bias: None, **dict.fromkeys(self.layer)}
+
     def call(self, hidden, head_mask=None, output_attentions=False, output_hidden_states=False, grid=None,
              interpolate_pos_encoding=False, training=False):  # fmt: skip
         bias = None
@@ -408,6 +455,10 @@ class TFViTPooler(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.pooler_output_size, "dense")
         self.activation = get_activation(config.pooler_act)
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return self.activation(self.dense(hidden[:, 0]))
@@ -433,6 +484,15 @@ class TFViTMainLayer(Layer):
         self.encoder = self.encoder_class(config, window, name="encoder")
         self.layernorm = self.build_final_norm(config)
         self.pooler = self.build_pooler(config) if add_pooling_layer else None
+        self.hidden_size = config.hidden_size
+
+    @property
+    def output_width(self) -> int:
+        """The size of the last axis of last_hidden_state."""
+        return self.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.hidden_size, self.pooler: None}
 
     def build_final_norm(self, config):
         return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
@@ -498,6 +558,10 @@ class TFCLIPMLP(Layer):
         self.fc1 = dense(config, width or config.intermediate_size, "fc1")
         self.fc2 = dense(config, config.hidden_size, "fc2")
         self.act = get_activation(config.hidden_act)
+        self.sizes = {self.fc1: config.hidden_size, self.fc2: self.fc1.units}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         return self.fc2(self.act(self.fc1(x)))
@@ -554,6 +618,10 @@ class TFSwiGLUMLP(Layer):
         super().__init__(**kwargs)
         self.weights_in = dense(config, 2 * width, "weights_in")
         self.weights_out = dense(config, config.hidden_size, "weights_out")
+        self.sizes = {self.weights_in: config.hidden_size, self.weights_out: width}  # gate * value: width
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         gate, value = tf.split(self.weights_in(x), 2, axis=-1)

@@ -30,6 +30,10 @@ class TFBeitPooler(Layer):
         super().__init__(**kwargs)
         self.layernorm = (keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
                           if config.use_mean_pooling else None)  # fmt: skip
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.layernorm: self.input_width}
 
     def call(self, hidden):
         if self.layernorm is None:
@@ -72,6 +76,10 @@ class TFBeitForMaskedImageModeling(TFTaskModel, TFBeitPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.lm_head = dense(config, config.vocab_size, "lm_head")
+
+    def input_sizes(self):
+        width = self.main_layer.output_width
+        return {**super().input_sizes(), self.layernorm: width, self.lm_head: width}
 
     def call(self, pixel_values=None, bool_masked_pos=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(pixel_values, training, bool_masked_pos=bool_masked_pos, **kwargs)
@@ -124,6 +132,9 @@ class TFBeitBackbone(TFBeitPreTrainedModel):
         if config.add_fpn:
             config.check_fpn("BeitBackbone")
             self.fpn = feature_pyramid(config, config.fpn_batch_norm_eps)
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None}  # the FPN levels build on the call
 
     @property
     def channels(self) -> list[int]:

@@ -33,6 +33,10 @@ class TFDeiTForImageClassificationWithTeacher(TFTaskModel, TFDeiTPreTrainedModel
         self.cls_classifier = dense(config, config.num_labels, "cls_classifier")
         self.distillation_classifier = dense(config, config.num_labels, "distillation_classifier")
 
+    def input_sizes(self):
+        width = self.main_layer.output_width  # each classifier takes one token
+        return {**super().input_sizes(), self.cls_classifier: width, self.distillation_classifier: width}
+
     def call(self, pixel_values=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(pixel_values, training, **kwargs)
         cls_logits = self.cls_classifier(encoded.last_hidden_state[:, 0])

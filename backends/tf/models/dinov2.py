@@ -39,6 +39,11 @@ class TFDinov2Layer(Layer):
                     else TFCLIPMLP(config, config.mlp_width, name="mlp"))  # fmt: skip
         self.layer_scale2 = TFLayerScale(size, config.layerscale_value, name="layer_scale2")
 
+    def input_sizes(self):
+        width = self.layer_scale1.size  # hidden_size
+        return {self.norm1: width, self.attention: None, self.layer_scale1: None, self.norm2: width, self.mlp: None,
+                self.layer_scale2: None}
+
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
         attended, probs = self.attention(self.norm1(hidden), head_mask=head_mask, training=training)
         hidden = self.drop_path(self.layer_scale1(attended), training=training) + hidden
@@ -82,7 +87,12 @@ class TFDinov2Backbone(TFDinov2PreTrainedModel):
         self.num_features = [config.hidden_size] * (config.num_hidden_layers + 1)
         self.embeddings = TFViTEmbeddings(config, config.use_mask_token, name="embeddings")
         self.encoder = TFDinov2Encoder(config, name="encoder")
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        # only with apply_layernorm (a call would never build it otherwise)
+        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm") \
+            if config.apply_layernorm else None  # fmt: skip
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.config.hidden_size}
 
     @property
     def channels(self) -> list[int]:

@@ -18,6 +18,7 @@ from ..blocks.vision import (
     TFViTLayer,
     TFViTSelfAttention,
     attend,
+    build_conv,
     merge_heads,
     split_heads,
 )
@@ -37,7 +38,7 @@ class TFVideoMAESelfAttention(TFViTSelfAttention):
         if self.with_bias:
             self.q_bias = self.add_weight(name="q_bias", shape=(self.size,), initializer="zeros")
             self.v_bias = self.add_weight(name="v_bias", shape=(self.size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden, bias=None, head_mask=None, grid=None, interpolate_pos_encoding=False, training=False):
         q, k, v = self.query(hidden), self.key(hidden), self.value(hidden)
@@ -87,6 +88,11 @@ class TFVideoMAEPatchEmbeddings(Layer):
         kernel = (int(config.tubelet_size), config.patch_size, config.patch_size)
         self.projection = keras.layers.Conv3D(config.hidden_size, kernel, strides=kernel, name="projection",
                                               kernel_initializer=weights_init(config))  # fmt: skip
+        self.num_channels = config.num_channels
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.num_channels, (None, None, None))  # frames, height, width: any
+        super().build(input_shape)
 
     def call(self, pixel_values):
         x = self.projection(tf.transpose(pixel_values, (0, 1, 3, 4, 2)))
@@ -112,6 +118,9 @@ class TFVideoMAEEmbeddings(Layer):
         self.patch_embeddings = TFVideoMAEPatchEmbeddings(config, name="patch_embeddings")
         self.position_embeddings = tf.constant(sinusoid_table(config.num_patches, config.hidden_size))
 
+    def input_sizes(self):
+        return {self.patch_embeddings: None}
+
     def call(self, pixel_values, bool_masked_pos=None):
         check_video(pixel_values, self.config)
         embeds = self.patch_embeddings(pixel_values)
@@ -127,6 +136,14 @@ class TFVideoMAEMainLayer(Layer):
         self.encoder = TFVideoMAEEncoder(config, name="encoder")
         self.layernorm = (None if config.use_mean_pooling
                           else keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm"))  # fmt: skip
+        self.hidden_size = config.hidden_size
+
+    @property
+    def output_width(self) -> int:
+        return self.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.hidden_size}
 
     def call(self, pixel_values=None, bool_masked_pos=None, head_mask=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -159,6 +176,9 @@ class TFVideoMAEForVideoClassification(TFImageClassificationModel, TFVideoMAEPre
         super().__init__(config, *args, **kwargs)
         self.fc_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="fc_norm") if config.use_mean_pooling else None
 
+    def input_sizes(self):
+        return {**super().input_sizes(), self.fc_norm: self.main_layer.output_width}
+
     def pool(self, encoded, input_ids=None, mask=None):
         hidden = encoded.last_hidden_state
         return self.fc_norm(tf.reduce_mean(hidden, axis=1)) if self.fc_norm is not None else hidden[:, 0]
@@ -173,6 +193,10 @@ class TFVideoMAEDecoder(Layer):
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
         outputs = config.videomae_options()["decoder_outputs"]
         self.head = dense(config, outputs, "head") if outputs > 0 else None
+        self.input_width = decoder.hidden_size
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.decoder_layers), self.norm: self.input_width, self.head: self.input_width}
 
     def call(self, hidden, return_token_num: int = 0, training=False):
         for layer in self.decoder_layers:
@@ -211,6 +235,9 @@ class TFVideoMAEForPreTraining(TFTaskModel, TFVideoMAEPreTrainedModel):
         self.positions = tf.constant(sinusoid_table(config.num_patches, config.decoder_hidden_size))
         self.decoder = TFVideoMAEDecoder(config, name="decoder")
         self.mask_token = None
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.encoder_to_decoder: self.main_layer.output_width}
 
     def build(self, input_shape=None):
         if self.mask_token is None:

@@ -43,7 +43,11 @@ class TFViTForMaskedImageModeling(TFMainLayerModel, TFViTPreTrainedModel):
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.decoder = PixelDecoder(config, config.encoder_stride, config.num_channels, name="decoder")
+        self.decoder = PixelDecoder(config, config.encoder_stride, config.num_channels, config.hidden_size,
+                                    name="decoder")  # fmt: skip
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.decoder: None}
 
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True, **kwargs):
         if self.check_stride:
