@@ -199,6 +199,14 @@ BUILT_WITHOUT_A_CALL = [
     "deit",
     "dinov2",
     "videomae",
+    "electra",
+    "albert",
+    "distilbert",
+    "mpnet",
+    "deberta-v2",
+    "modernbert",
+    "tapas",
+    "layoutlmv3",
 ]
 
 

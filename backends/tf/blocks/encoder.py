@@ -379,13 +379,17 @@ class TFSequenceSummary(Layer):
     """One vector per sequence from the config's summary_* fields (autoload.sequence_summary): the chosen
     position(s) -> dropout -> `summary` dense layer (if any) -> activation -> dropout."""
 
-    def __init__(self, config, options: SummaryOptions, **kwargs):
+    def __init__(self, config, options: SummaryOptions, input_width: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.kind = options.kind
         self.summary = dense(config, options.projection, "summary") if options.projection else None
         self.activation = get_activation(options.activation) if options.activation else None
         self.first_dropout = keras.layers.Dropout(options.first_dropout)
         self.last_dropout = keras.layers.Dropout(options.last_dropout)
+        self.input_width = input_width  # the hidden states' width; None: unknown, `summary` builds on the call
+
+    def input_sizes(self):
+        return {self.summary: self.input_width}
 
     def call(self, hidden, cls_index=None, training=False):
         if self.kind == "first":

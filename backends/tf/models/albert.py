@@ -42,6 +42,9 @@ class TFAlbertAttention(TFSelfAttention):
         self.output_dropout = keras.layers.Dropout(options.hidden_dropout)
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
 
+    def input_sizes(self):
+        return {**super().input_sizes(), self.LayerNorm: self.hidden_size}
+
     def call(self, hidden, bias=None, head_mask=None, training=False):
         context, probs = super().call(hidden, bias=bias, head_mask=head_mask, training=training)
         return self.LayerNorm(hidden + self.output_dropout(context, training=training)), probs
@@ -58,6 +61,11 @@ class TFAlbertLayer(Layer):
         self.ffn_output = dense(options, options.hidden_size, "ffn_output")
         self.full_layer_layer_norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps,
                                                                      name="full_layer_layer_norm")  # fmt: skip
+        self.sizes = {self.attention: None, self.ffn: options.hidden_size, self.ffn_output: options.intermediate_size,
+                      self.full_layer_layer_norm: options.hidden_size}  # fmt: skip
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, bias=None, head_mask=None, training=False):
         attended, probs = self.attention(hidden, bias=bias, head_mask=head_mask, training=training)
@@ -68,6 +76,9 @@ class TFAlbertLayerGroup(Layer):
     def __init__(self, options: EncoderOptions, inner_group_num: int, **kwargs):
         super().__init__(**kwargs)
         self.albert_layers = [TFAlbertLayer(options, name=f"albert_layers_._{i}") for i in range(inner_group_num)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.albert_layers)
 
     def call(self, hidden, bias=None, head_masks=None, training=False):
         """head_masks: [inner_group_num, 1, heads, 1, 1] factors, or None. -> (hidden, attentions per layer)"""
@@ -88,6 +99,10 @@ class TFAlbertTransformer(Layer):
         self.embedding_hidden_mapping_in = dense(config, config.hidden_size, "embedding_hidden_mapping_in")
         self.albert_layer_groups = [TFAlbertLayerGroup(options, config.inner_group_num, name=f"albert_layer_groups_._{g}")
                                     for g in range(config.num_hidden_groups)]  # fmt: skip
+        self.embedding_width = options.embedding_width  # the mapping's input: the embeddings
+
+    def input_sizes(self):
+        return {self.embedding_hidden_mapping_in: self.embedding_width, **dict.fromkeys(self.albert_layer_groups)}
 
     def call(self, hidden, bias=None, output_attentions=False, output_hidden_states=False, head_mask=None,
              training=False):  # fmt: skip
@@ -128,6 +143,10 @@ class TFAlbertSOPHead(Layer):
         super().__init__(**kwargs)
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob)
         self.classifier = dense(config, config.num_labels, "classifier")
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.classifier: self.input_width}
 
     def call(self, pooled, training=False):
         return self.classifier(self.dropout(pooled, training=training))
@@ -152,6 +171,9 @@ class TFAlbertForPreTraining(TFTaskModel, TFAlbertPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.predictions = albert_mlm_head(config, self.main_layer.embeddings.word_embeddings)
         self.sop_classifier = TFAlbertSOPHead(config, name="sop_classifier")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.predictions: None, self.sop_classifier: None}
 
     def call(self, input_ids=None, labels=None, sentence_order_label=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip

@@ -13,6 +13,7 @@ from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.deberta_v2 import DebertaV2Config, DisentangledOptions
 
+from .. import modeling
 from ..activations import get_activation
 from ..blocks.encoder import (
     EncoderOutput,
@@ -24,6 +25,7 @@ from ..blocks.encoder import (
 )
 from ..heads import (
     TFBaseModel,
+    TFClassificationHead,
     TFMultipleChoiceModel,
     TFQuestionAnsweringModel,
     TFSequenceClassificationModel,
@@ -73,6 +75,12 @@ class TFDisentangledSelfAttention(Layer):
             else None  # fmt: skip
         self.pos_dropout = keras.layers.Dropout(options.hidden_dropout)
         self.dropout = keras.layers.Dropout(options.attention_dropout)
+        # every projection reads hidden_size features: the hidden states, or rows of the relative table
+        self.sizes = dict.fromkeys([self.query_proj, self.key_proj, self.value_proj, self.pos_key_proj,
+                                    self.pos_query_proj], h)  # fmt: skip
+
+    def input_sizes(self):
+        return self.sizes
 
     def _heads(self, x):
         shape = tf.shape(x)
@@ -118,6 +126,9 @@ class TFDebertaV2Attention(Layer):
         self.self_attention = TFDisentangledSelfAttention(options, layout, name="self")
         self.dense_output = TFResidualOutput(options, name="output", input_width=options.hidden_size)
 
+    def input_sizes(self):
+        return {self.self_attention: None, self.dense_output: None}
+
     def call(self, hidden, bias=None, head_mask=None, relative_pos=None, rel_embeddings=None, training=False):
         context, probs = self.self_attention(hidden, bias=bias, head_mask=head_mask, relative_pos=relative_pos,
                                              rel_embeddings=rel_embeddings, training=training)  # fmt: skip
@@ -130,6 +141,9 @@ class TFDebertaV2Layer(Layer):
         self.attention = TFDebertaV2Attention(options, layout, name="attention")
         self.intermediate = TFIntermediate(options, options.intermediate_size, options.hidden_act, name="intermediate")
         self.bert_output = TFResidualOutput(options, name="output", input_width=options.intermediate_size)
+
+    def input_sizes(self):
+        return {self.attention: None, self.intermediate: None, self.bert_output: None}
 
     def call(self, hidden, bias=None, head_mask=None, relative_pos=None, rel_embeddings=None, training=False):
         attended, probs = self.attention(hidden, bias=bias, head_mask=head_mask, relative_pos=relative_pos,
@@ -148,6 +162,15 @@ class TFConvLayer(Layer):
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
         self.act = get_activation(layout.conv_act)
+        self.hidden_size = options.hidden_size
+
+    def input_sizes(self):
+        return {self.LayerNorm: self.hidden_size}
+
+    def build(self, input_shape=None):
+        if modeling.BUILD_FROM_SIZES and not self.conv.built:  # it convolves the embeddings (hidden_size wide)
+            self.conv.build((None, None, self.hidden_size))
+        super().build(input_shape)
 
     def call(self, hidden, residual, input_mask, training=False):
         keep = tf.cast(input_mask, hidden.dtype)[..., None]
@@ -160,8 +183,9 @@ class TFDebertaV2Encoder(Layer):
         super().__init__(**kwargs)
         self.options, self.layout = options, layout
         self.layer = [TFDebertaV2Layer(options, layout, name=f"layer_._{i}") for i in range(options.num_hidden_layers)]
+        # it normalises the relative table, so none without relative attention (a call would never build it)
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm") \
-            if layout.norm_rel_ebd else None  # fmt: skip
+            if layout.norm_rel_ebd and layout.relative else None  # fmt: skip
         self.conv = TFConvLayer(options, layout, name="conv") if layout.conv_kernel_size > 0 else None
 
     def build(self, input_shape=None):
@@ -169,7 +193,10 @@ class TFDebertaV2Encoder(Layer):
             self.rel_embeddings = self.add_weight(name="rel_embeddings.weight",
                                                   shape=(self.layout.span * 2, self.options.hidden_size),
                                                   initializer=weights_init(self.options))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.layer), self.conv: None, self.LayerNorm: self.options.hidden_size}
 
     def relative_table(self):
         table = self.rel_embeddings if self.layout.relative else None
@@ -211,6 +238,10 @@ class TFDebertaV2Embeddings(Layer):
             if width != options.hidden_size else None  # fmt: skip
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
+
+    def input_sizes(self):
+        return {self.word_embeddings: None, self.position_embeddings: None, self.token_type_embeddings: None,
+                self.embed_proj: self.options.embedding_width, self.LayerNorm: self.options.hidden_size}
 
     def call(self, input_ids=None, token_type_ids=None, position_ids=None, input_mask=None, inputs_embeds=None,
              training=False):  # fmt: skip
@@ -277,9 +308,12 @@ class TFLegacyPredictionHead(Layer):
         self.decoder = TFTiedDense(config, input_embeddings, name="decoder")
         self.vocab_size = config.vocab_size
 
+    def input_sizes(self):
+        return {self.transform: None, self.decoder: self.transform.dense.units}
+
     def build(self, input_shape=None):
         self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden):
         return self.decoder(self.transform(hidden)) + self.bias
@@ -293,6 +327,10 @@ class _Transform(Layer):
         self.dense = dense(config, width, "dense")
         self.act = get_activation(config.hidden_act)
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.sizes = {self.dense: config.hidden_size, self.LayerNorm: width}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.LayerNorm(self.act(self.dense(hidden)))
@@ -307,7 +345,7 @@ class TFLMPredictionHead(_Transform):
 
     def build(self, input_shape=None):
         self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden):
         return tf.matmul(super().call(hidden), self.input_embeddings.weight, transpose_b=True) + self.bias
@@ -319,6 +357,9 @@ class _Scope(Layer):
     def __init__(self, inner, **kwargs):
         super().__init__(**kwargs)
         self.inner = inner
+
+    def input_sizes(self):
+        return {self.inner: None}
 
     def call(self, hidden):
         return self.inner(hidden)
@@ -332,6 +373,9 @@ class TFDebertaV2ForMaskedLM(TFTaskModel, TFDebertaV2PreTrainedModel):
             self.head = _Scope(TFLegacyPredictionHead(config, embeddings, name="predictions"), name="cls")
         else:
             self.head = _Scope(TFLMPredictionHead(config, embeddings, name="lm_head"), name="lm_predictions")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.head: None}
 
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
@@ -348,6 +392,14 @@ class ContextPooler:
         super().__init__(config, *args, **kwargs)
         self.pooler = _Pooler(config, name="pooler")
 
+    def input_sizes(self):  # the classifier reads the pooler's pooler_hidden_size features
+        sizes = {**super().input_sizes(), self.pooler: None}
+        classifier = getattr(self, self.spec.attr)
+        sizes[classifier] = self.pooler.dense.units
+        if isinstance(classifier, TFClassificationHead):
+            classifier.input_width, sizes[classifier] = self.pooler.dense.units, None
+        return sizes
+
     def pool(self, encoded, *args, **kwargs):
         return self.pooler(super().pool(encoded, *args, **kwargs))
 
@@ -358,6 +410,10 @@ class _Pooler(Layer):
         self.dense = dense(config, config.pooler_hidden_size, "dense")
         self.dropout = keras.layers.Dropout(config.pooler_dropout)
         self.act = get_activation(config.pooler_hidden_act)
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, first, training=False):
         return self.act(self.dense(self.dropout(first, training=training)))

@@ -31,6 +31,10 @@ class TFFFN(Layer):
         self.lin2 = dense(options, options.hidden_size, "lin2")
         self.activation = get_activation(options.hidden_act)
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.sizes = {self.lin1: options.hidden_size, self.lin2: options.intermediate_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x, training=False):
         return self.dropout(self.lin2(self.activation(self.lin1(x))), training=training)
@@ -47,6 +51,11 @@ class TFTransformerBlock(Layer):
         self.ffn = TFFFN(options, name="ffn")
         self.output_layer_norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps,
                                                                  name="output_layer_norm")  # fmt: skip
+        self.hidden_size = options.hidden_size
+
+    def input_sizes(self):
+        return {self.attention: None, self.sa_layer_norm: self.hidden_size, self.ffn: None,
+                self.output_layer_norm: self.hidden_size}
 
     def call(self, hidden, bias=None, head_mask=None, training=False):
         attended, probs = self.attention(hidden, bias=bias, head_mask=head_mask, training=training)
@@ -88,6 +97,11 @@ class TFDistilBertForMaskedLM(TFTaskModel, TFDistilBertPreTrainedModel):
         self.vocab_projector = TFTiedDense(config, self.main_layer.embeddings.word_embeddings, use_bias=True,
                                            name="vocab_projector")  # fmt: skip
 
+    def input_sizes(self):
+        width = self.main_layer.output_width
+        return {**super().input_sizes(), self.vocab_transform: width, self.vocab_layer_norm: self.config.dim,
+                self.vocab_projector: self.config.dim}  # fmt: skip
+
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
         hidden = self.vocab_layer_norm(self.act(self.vocab_transform(encoded.last_hidden_state)))
@@ -102,6 +116,9 @@ class PreClassifier:
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.pre_classifier = dense(config, config.dim, "pre_classifier")
+
+    def input_sizes(self):  # pre_classifier keeps the width (dim), so the classifier's input is as TFTaskModel says
+        return {**super().input_sizes(), self.pre_classifier: self.main_layer.output_width}
 
     def pool(self, encoded, *args, **kwargs):
         return tf.nn.relu(self.pre_classifier(super().pool(encoded, *args, **kwargs)))

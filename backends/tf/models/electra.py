@@ -51,6 +51,9 @@ class TFElectraMainLayer(TFEncoderMainLayer):
         self.encoder = TFEncoder(self.options, name="encoder")
         self.pooler = None
 
+    def input_sizes(self):
+        return {**super().input_sizes(), self.embeddings_project: self.options.embedding_width}
+
     def embed(self, input_ids, token_type_ids, position_ids, inputs_embeds, training):
         hidden = super().embed(input_ids, token_type_ids, position_ids, inputs_embeds, training)
         return self.embeddings_project(hidden) if self.embeddings_project is not None else hidden
@@ -64,6 +67,10 @@ class TFElectraDiscriminatorPredictions(Layer):
         self.dense = dense(config, config.hidden_size, "dense")
         self.activation = get_activation(config.hidden_act)
         self.dense_prediction = dense(config, 1, "dense_prediction")
+        self.sizes = {self.dense: config.hidden_size, self.dense_prediction: config.hidden_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return tf.squeeze(self.dense_prediction(self.activation(self.dense(hidden))), -1)
@@ -77,6 +84,10 @@ class TFElectraGeneratorPredictions(Layer):
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dense = dense(config, config.embedding_size, "dense")
         self.activation = get_activation("gelu")
+        self.sizes = {self.dense: config.hidden_size, self.LayerNorm: config.embedding_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.LayerNorm(self.activation(self.dense(hidden)))
@@ -116,6 +127,10 @@ class TFElectraForMaskedLM(TFLanguageModelingModel, TFElectraPreTrainedModel):
     def build_lm_head(self, config):
         return TFTiedDense(config, self.main_layer.embeddings.word_embeddings, use_bias=True, name="generator_lm_head")
 
+    def input_sizes(self):  # the LM head reads generator_predictions' embedding_size features
+        return {**super().input_sizes(), self.generator_predictions: None,
+                self.lm_head_layer: self.config.embedding_size}  # fmt: skip
+
     def lm_logits(self, hidden):
         return self.lm_head_layer(self.generator_predictions(hidden))
 
@@ -131,7 +146,11 @@ class TFElectraForSequenceClassification(TFSequenceClassificationModel, TFElectr
 class TFElectraForMultipleChoice(TFMultipleChoiceModel, TFElectraPreTrainedModel):
     def __init__(self, config: ElectraConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.sequence_summary = TFSequenceSummary(config, config.multiple_choice_summary(), name="sequence_summary")
+        self.sequence_summary = TFSequenceSummary(config, config.multiple_choice_summary(), config.hidden_size,
+                                                  name="sequence_summary")  # fmt: skip
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.sequence_summary: None}
 
     def pool(self, encoded, *args, **kwargs):
         return self.sequence_summary(encoded.last_hidden_state)

@@ -19,7 +19,7 @@ from autoload.models.layoutlmv3 import (
 )
 
 from ..blocks.encoder import TFLayer, padding_bias, positions_after_padding, run_layers
-from ..blocks.vision import conv, to_nhwc
+from ..blocks.vision import build_conv, conv, to_nhwc
 from ..heads import (
     TFBaseModel,
     TFClassificationHead,
@@ -49,6 +49,12 @@ class TFLayoutLMv3TextEmbeddings(Layer):
         self.w_position_embeddings = table((rows, config.shape_size), "w_position_embeddings")
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+
+    def input_sizes(self):  # the sum the LayerNorm takes is hidden_size wide (the box parts concatenated too)
+        tables = [self.word_embeddings, self.token_type_embeddings, self.position_embeddings,
+                  self.x_position_embeddings, self.y_position_embeddings, self.h_position_embeddings,
+                  self.w_position_embeddings]  # fmt: skip
+        return {**dict.fromkeys(tables), self.LayerNorm: self.config.hidden_size}
 
     def box_embeddings(self, bbox):
         if tf.executing_eagerly() and (int(tf.reduce_max(bbox)) >= self.config.max_2d_position_embeddings
@@ -112,6 +118,10 @@ class TFLayoutLMv3Encoder(Layer):
             self.rel_pos_y_bias = TFBucketBias(config, config.rel_2d_pos_bins, config.max_rel_2d_pos,
                                                name="rel_pos_y_bias")  # fmt: skip
 
+    def input_sizes(self):  # every bias table the config has (the call builds the unused ones too)
+        tables = [getattr(self, name, None) for name in ("rel_pos_bias", "rel_pos_x_bias", "rel_pos_y_bias")]
+        return {**dict.fromkeys(self.layer), **dict.fromkeys(tables)}
+
     def position_bias(self, position_ids, bbox):
         config = self.config
         one_d, two_d = config.attention_bias_kinds
@@ -142,6 +152,11 @@ class TFLayoutLMv3PatchEmbeddings(Layer):
     def __init__(self, config: LayoutLMv3Config, **kwargs):
         super().__init__(**kwargs)
         self.proj = conv(config, config.hidden_size, config.patch_size, "proj", strides=config.patch_size)
+        self.image_shape = (config.input_size, config.input_size, config.num_channels)
+
+    def build(self, input_shape=None):
+        build_conv(self.proj, self.image_shape[-1], self.image_shape[:2])
+        super().build(input_shape)
 
     def call(self, pixel_values):
         patches = self.proj(to_nhwc(tf.convert_to_tensor(pixel_values, tf.float32)))
@@ -161,13 +176,24 @@ class TFLayoutLMv3MainLayer(Layer):
             self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
         self.encoder = TFLayoutLMv3Encoder(config, name="encoder")
 
+    @property
+    def output_width(self) -> int:
+        return self.config.hidden_size
+
+    def input_sizes(self):
+        sizes = {self.embeddings: None, self.encoder: None}
+        if self.config.visual_embed:
+            sizes.update({self.patch_embed: None, self.LayerNorm: self.config.hidden_size,
+                          self.norm: self.config.hidden_size})  # fmt: skip
+        return sizes
+
     def build(self, input_shape=None):
         if self.config.visual_embed:
             width = self.config.hidden_size
             self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, width), initializer="zeros")
             self.pos_embed = self.add_weight(name="pos_embed", shape=(1, self.config.patches_per_side**2 + 1, width),
                                              initializer="zeros")  # fmt: skip
-        self.built = True
+        super().build(input_shape)
 
     def embed_image(self, pixel_values):
         config = self.config

@@ -45,6 +45,10 @@ class TFModernBertEmbeddings(Layer):
                                           name="tok_embeddings")  # fmt: skip
         self.norm = layer_norm(config, "norm")
         self.drop = keras.layers.Dropout(config.embedding_dropout)
+        self.hidden_size = config.hidden_size
+
+    def input_sizes(self):
+        return {self.tok_embeddings: None, self.norm: self.hidden_size}
 
     def call(self, input_ids=None, inputs_embeds=None, training=False):
         if inputs_embeds is None:
@@ -63,6 +67,10 @@ class TFModernBertAttention(Layer):
         self.Wo = dense(config, config.hidden_size, "Wo", use_bias=config.attention_bias)
         self.dropout = keras.layers.Dropout(config.attention_dropout)
         self.out_drop = keras.layers.Dropout(config.attention_dropout)
+        self.sizes = dict.fromkeys([self.Wqkv, self.Wo], config.hidden_size)  # Wo: the merged heads
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, global_bias=None, local_bias=None, positions=None, head_mask=None, training=False):
         shape = tf.shape(hidden)
@@ -88,6 +96,10 @@ class TFModernBertMLP(Layer):
         self.act = get_activation(config.hidden_activation)
         self.drop = keras.layers.Dropout(config.mlp_dropout)
         self.Wo = dense(config, config.hidden_size, "Wo", use_bias=config.mlp_bias)
+        self.sizes = {self.Wi: config.hidden_size, self.Wo: config.intermediate_size}  # act(value) * gate
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, training=False):
         value, gate = tf.split(self.Wi(hidden), 2, axis=-1)
@@ -103,6 +115,10 @@ class TFModernBertEncoderLayer(Layer):
         self.attn = TFModernBertAttention(config, index, name="attn")
         self.mlp_norm = layer_norm(config, "mlp_norm")
         self.mlp = TFModernBertMLP(config, name="mlp")
+        self.hidden_size = config.hidden_size
+
+    def input_sizes(self):
+        return {self.attn_norm: self.hidden_size, self.attn: None, self.mlp_norm: self.hidden_size, self.mlp: None}
 
     def call(self, hidden, global_bias=None, local_bias=None, positions=None, head_mask=None, training=False):
         normed = self.attn_norm(hidden) if self.attn_norm is not None else hidden
@@ -120,6 +136,13 @@ class TFModernBertMainLayer(Layer):
         self.embeddings = TFModernBertEmbeddings(config, name="embeddings")
         self.layers = [TFModernBertEncoderLayer(config, i, name=f"layers_._{i}") for i in range(config.num_hidden_layers)]
         self.final_norm = layer_norm(config, "final_norm")
+
+    @property
+    def output_width(self) -> int:
+        return self.config.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, **dict.fromkeys(self.layers), self.final_norm: self.config.hidden_size}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, head_mask=None,
              output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
@@ -151,6 +174,10 @@ class TFModernBertPredictionHead(Layer):
         self.dense = dense(config, config.hidden_size, "dense", use_bias=config.classifier_bias)
         self.act = get_activation(config.classifier_activation)
         self.norm = layer_norm(config, "norm")
+        self.sizes = dict.fromkeys([self.dense, self.norm], config.hidden_size)
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.norm(self.act(self.dense(hidden)))
@@ -177,6 +204,9 @@ class TFModernBertForMaskedLM(TFTaskModel, TFModernBertPreTrainedModel):
         self.decoder = TFTiedDense(config, self.main_layer.embeddings.tok_embeddings, use_bias=config.decoder_bias,
                                    name="decoder")  # fmt: skip
 
+    def input_sizes(self):
+        return {**super().input_sizes(), self.head: None, self.decoder: self.config.hidden_size}
+
     def call(self, input_ids=None, labels=None, training=False, return_dict=True, **kwargs):
         encoded = self.encode(input_ids, training, **kwargs)
         hidden = encoded.last_hidden_state
@@ -196,6 +226,9 @@ class WithPredictionHead:
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.head = TFModernBertPredictionHead(config, name="head")
+
+    def input_sizes(self):  # the head keeps the width, so the classifier's input is as TFTaskModel says
+        return {**super().input_sizes(), self.head: None}
 
     def output_layer(self, features, training=False):
         return super().output_layer(self.head(features), training)

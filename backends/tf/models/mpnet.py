@@ -40,6 +40,10 @@ class TFMPNetAttention(Layer):
         self.attn = TFSelfAttention.from_options(options, names=("q", "k", "v"), output="o", name="attn")
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.hidden_size = options.hidden_size
+
+    def input_sizes(self):
+        return {self.attn: None, self.LayerNorm: self.hidden_size}
 
     def call(self, hidden, bias=None, source=None, position_bias=None, head_mask=None, distance=None, training=False):
         context, probs = self.attn(hidden, bias=bias, position_bias=position_bias, head_mask=head_mask,
@@ -58,6 +62,9 @@ class TFMPNetEncoder(TFEncoder):
         super().__init__(options, TFMPNetLayer, **kwargs)
         self.relative_attention_bias = NamedWeight((config.relative_attention_num_buckets, options.num_attention_heads),
                                                    "embeddings", weights_init(options), name="relative_attention_bias")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.relative_attention_bias: None}
 
     def call(self, hidden, bias=None, output_attentions=False, output_hidden_states=False, head_mask=None,
              training=False, **layer_kwargs):  # fmt: skip

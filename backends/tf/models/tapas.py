@@ -52,6 +52,10 @@ class TFTapasEmbeddings(Layer):
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
+    def input_sizes(self):
+        return {self.word_embeddings: None, self.position_embeddings: None, **dict.fromkeys(self.token_type_embeddings),
+                self.LayerNorm: self.config.hidden_size}  # fmt: skip
+
     def call(self, input_ids=None, token_type_ids=None, position_ids=None, inputs_embeds=None, training=False):
         embeds = self.word_embeddings(input_ids) if inputs_embeds is None else tf.convert_to_tensor(inputs_embeds)
         if inputs_embeds is not None and not self.word_embeddings.built:
