@@ -199,6 +199,7 @@ BUILT_WITHOUT_A_CALL = [
     "deit",
     "dinov2",
     "videomae",
+    "beit",
     "electra",
     "albert",
     "distilbert",

@@ -9,16 +9,19 @@ import tensorflow as tf
 from autoload.vision import adaptive_pool_matrix
 
 from ..modeling import Layer, weights_init
-from .vision import ConvBatchNormReLU, batch_norm, conv, resize_maps_nhwc, to_nchw, to_nhwc
+from .vision import ConvBatchNormReLU, batch_norm, build_conv, conv, resize_maps_nhwc, to_nchw, to_nhwc
 
 
 class PyramidPoolingBlock(Layer):
     """Adaptive average pooling to `scale` x `scale` (layer `0` in PyTorch, no weights), then `1`: conv/BN/ReLU."""
 
-    def __init__(self, config, scale: int, channels: int, **kwargs):
+    def __init__(self, config, scale: int, channels: int, input_width: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.scale = scale
-        self.conv_module = ConvBatchNormReLU(config, channels, 1, name="1")
+        self.conv_module = ConvBatchNormReLU(config, channels, 1, input_width=input_width, name="1")
+
+    def input_sizes(self):
+        return {self.conv_module: None}
 
     def call(self, x, training=False):
         height, width = x.shape[1:3]
@@ -28,16 +31,32 @@ class PyramidPoolingBlock(Layer):
 
 
 class UperHead(Layer):
-    def __init__(self, config, channels: int, levels: int = 4, **kwargs):
+    """in_channels: the channels of every input level (BEiT's pyramid keeps hidden_size), None if unknown."""
+
+    def __init__(self, config, channels: int, levels: int = 4, in_channels: int | None = None, **kwargs):
         super().__init__(**kwargs)
+        known = in_channels is not None
         self.classifier = conv(config, config.num_labels, 1, "classifier")
-        self.psp_modules = [PyramidPoolingBlock(config, scale, channels, name=f"psp_modules.{i}")
+        self.psp_modules = [PyramidPoolingBlock(config, scale, channels, in_channels, name=f"psp_modules.{i}")
                             for i, scale in enumerate(config.pool_scales)]  # fmt: skip
-        self.bottleneck = ConvBatchNormReLU(config, channels, 3, padding=1, name="bottleneck")
-        self.lateral_convs = [ConvBatchNormReLU(config, channels, 1, name=f"lateral_convs.{i}") for i in range(levels - 1)]
-        self.fpn_convs = [ConvBatchNormReLU(config, channels, 3, padding=1, name=f"fpn_convs.{i}")
+        # the top level beside its pooled copies, each pooled to `channels`
+        top = in_channels + len(self.psp_modules) * channels if known else None
+        self.bottleneck = ConvBatchNormReLU(config, channels, 3, padding=1, input_width=top, name="bottleneck")
+        self.lateral_convs = [ConvBatchNormReLU(config, channels, 1, input_width=in_channels, name=f"lateral_convs.{i}")
+                              for i in range(levels - 1)]  # fmt: skip
+        self.fpn_convs = [ConvBatchNormReLU(config, channels, 3, padding=1, input_width=channels, name=f"fpn_convs.{i}")
                           for i in range(levels - 1)]  # fmt: skip
-        self.fpn_bottleneck = ConvBatchNormReLU(config, channels, 3, padding=1, name="fpn_bottleneck")
+        self.fpn_bottleneck = ConvBatchNormReLU(config, channels, 3, padding=1, input_width=levels * channels,
+                                                name="fpn_bottleneck")  # fmt: skip
+        self.channels = channels
+
+    def input_sizes(self):
+        return dict.fromkeys([*self.psp_modules, self.bottleneck, *self.lateral_convs, *self.fpn_convs,
+                              self.fpn_bottleneck])  # fmt: skip
+
+    def build(self, input_shape=None):
+        build_conv(self.classifier, self.channels)
+        super().build(input_shape)
 
     def call(self, features, training=False):
         top = features[-1]
@@ -53,16 +72,33 @@ class UperHead(Layer):
 
 
 class FCNHead(Layer):
-    def __init__(self, config, in_index: int = 2, kernel_size: int = 3, dilation: int = 1, **kwargs):
+    def __init__(self, config, in_index: int = 2, kernel_size: int = 3, dilation: int = 1,
+                 in_channels: int | None = None, **kwargs):  # fmt: skip
+        """in_channels: those of the input level, None if unknown."""
         super().__init__(**kwargs)
         channels = config.auxiliary_channels
         self.in_index = in_index
         padding = (kernel_size // 2) * dilation
-        self.convs = [ConvBatchNormReLU(config, channels, kernel_size, padding, dilation, name=f"convs.{i}")
-                      for i in range(config.auxiliary_num_convs)]  # fmt: skip
-        self.conv_cat = (ConvBatchNormReLU(config, channels, kernel_size, kernel_size // 2, name="conv_cat")
-                         if config.auxiliary_concat_input else None)  # fmt: skip
+        self.convs, width = [], in_channels
+        for i in range(config.auxiliary_num_convs):
+            self.convs.append(ConvBatchNormReLU(config, channels, kernel_size, padding, dilation, input_width=width,
+                                                name=f"convs.{i}"))  # fmt: skip
+            width = channels
+        self.conv_cat = None
+        if config.auxiliary_concat_input:  # the input beside the convs' output
+            both = in_channels + width if in_channels is not None else None
+            self.conv_cat = ConvBatchNormReLU(config, channels, kernel_size, kernel_size // 2, input_width=both,
+                                              name="conv_cat")  # fmt: skip
+            width = channels
         self.classifier = conv(config, config.num_labels, 1, "classifier")
+        self.classifier_width = width
+
+    def input_sizes(self):
+        return dict.fromkeys([*self.convs, self.conv_cat])
+
+    def build(self, input_shape=None):
+        build_conv(self.classifier, self.classifier_width)
+        super().build(input_shape)
 
     def call(self, features, training=False):
         x = features[self.in_index]
@@ -108,6 +144,15 @@ class FeaturePyramidLevel(Layer):
                           TransposedConv2x(config, channels, name="3")]  # fmt: skip
         elif level == 2:
             self.steps = [TransposedConv2x(config, channels, name="0")]
+
+    def input_sizes(self):
+        return {step: None for step in self.steps if isinstance(step, Layer)}
+
+    def build(self, input_shape=None):
+        for step in self.steps:
+            if isinstance(step, keras.layers.BatchNormalization):  # on the upsampled hidden_size maps
+                build_conv(step, self.steps[0].channels)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         x = to_nhwc(x)

@@ -125,11 +125,17 @@ def batch_norm(name: str, epsilon: float = 1e-5):
 class ConvBatchNormReLU(Layer):
     """conv (no bias) -> BatchNorm -> ReLU on NHWC maps, named conv / bn."""
 
-    def __init__(self, config, out_channels: int, kernel_size: int, padding: int = 0, dilation: int = 1, **kwargs):
+    def __init__(self, config, out_channels: int, kernel_size: int, padding: int = 0, dilation: int = 1,
+                 input_width: int | None = None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.padding = padding
+        self.padding, self.input_width = padding, input_width  # input_width: the maps' channels, None if unknown
         self.conv = conv(config, out_channels, kernel_size, "conv", use_bias=False, dilation=dilation)
         self.bn = batch_norm("bn")
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.input_width)
+        build_conv(self.bn, self.conv.filters)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         if self.padding:
@@ -155,8 +161,9 @@ class PixelDecoder(Layer):
 
 
 def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:
-    """Build a channels-last convolution from its input channels (its kernel needs no more; build_sublayers
-    gives a Keras layer only (None, size)); nothing when the channels are unknown."""
+    """Build a channels-last convolution (or BatchNormalization, which fixes its input's rank) on maps from their
+    channels (a kernel needs no more; build_sublayers gives a Keras layer only (None, size)); nothing when the
+    channels are unknown."""
     if modeling.BUILD_FROM_SIZES and channels is not None and not layer.built:
         layer.build((None, *spatial, channels))
 

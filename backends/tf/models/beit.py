@@ -100,8 +100,14 @@ class TFBeitForSemanticSegmentation(TFTaskModel, TFBeitPreTrainedModel):
         config.check_fpn(type(self).__name__.removeprefix("TF"))
         config.check_auxiliary_head()
         self.fpn = feature_pyramid(config)
-        self.decode_head = UperHead(config, config.hidden_size, name="decode_head")
-        self.auxiliary_head = FCNHead(config, name="auxiliary_head") if config.use_auxiliary_head else None
+        # the pyramid's levels keep hidden_size channels
+        self.decode_head = UperHead(config, config.hidden_size, in_channels=config.hidden_size, name="decode_head")
+        self.auxiliary_head = FCNHead(config, in_channels=config.hidden_size, name="auxiliary_head") \
+            if config.use_auxiliary_head else None  # fmt: skip
+
+    def input_sizes(self):
+        return {**super().input_sizes(), **dict.fromkeys(self.fpn), self.decode_head: None,
+                self.auxiliary_head: None}  # fmt: skip
 
     def call(self, pixel_values=None, labels=None, output_hidden_states=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
@@ -134,7 +140,7 @@ class TFBeitBackbone(TFBeitPreTrainedModel):
             self.fpn = feature_pyramid(config, config.fpn_batch_norm_eps)
 
     def input_sizes(self):
-        return {self.embeddings: None, self.encoder: None}  # the FPN levels build on the call
+        return {self.embeddings: None, self.encoder: None, **dict.fromkeys(self.fpn or [])}
 
     @property
     def channels(self) -> list[int]:
