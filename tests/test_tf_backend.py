@@ -208,6 +208,10 @@ BUILT_WITHOUT_A_CALL = [
     "modernbert",
     "tapas",
     "layoutlmv3",
+    "gpt2",
+    "opt",
+    "gptj",
+    "gpt_neox",
 ]
 
 

@@ -91,6 +91,13 @@ class TFGptAttention(Layer):
             self.dense = dense(config, width, "dense", use_bias=o.out_bias)
         self.dropout = keras.layers.Dropout(o.attention_dropout) if o.attention_dropout else None
 
+    def input_sizes(self):
+        # Every projection reads hidden_size features: the layer's input, the heads' context (heads × head_dim),
+        # and for cross-attention the encoder's states (transformers' c_attn is hidden_size wide there too).
+        layers = [getattr(self, name, None) for name in ("c_attn", "q_attn", "c_proj", "k_proj", "v_proj", "q_proj",
+                                                          "out_proj", "query_key_value", "dense")]  # fmt: skip
+        return dict.fromkeys(layers, self.options.hidden_size)
+
     def project(self, hidden):
         o = self.options
         if o.attention_layout == "conv1d":
@@ -137,6 +144,10 @@ class TFGptMLP(Layer):
         self.fc_in = projection(o, config, o.inner_size, o.names.mlp_in, o.mlp_bias)
         self.fc_out = projection(o, config, o.hidden_size, o.names.mlp_out, o.mlp_bias)
         self.act = get_activation(o.activation)
+        self.sizes = {self.fc_in: o.hidden_size, self.fc_out: o.inner_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         return self.fc_out(self.act(self.fc_in(x)))
@@ -162,6 +173,12 @@ class TFGptLayer(Layer):
             self.fc_out = projection(o, config, o.hidden_size, n.mlp_out, o.mlp_bias)
             self.act = get_activation(o.activation)
         self.dropout = keras.layers.Dropout(o.residual_dropout)
+
+    def input_sizes(self):
+        o, get = self.options, lambda name: getattr(self, name, None)
+        sizes = dict.fromkeys([self.norm_1, self.norm_2, get("ln_cross_attn"), get("fc_in")], o.hidden_size)
+        return {**sizes, get("fc_out"): o.inner_size, self.attention: None, get("crossattention"): None,
+                self.mlp: None}  # fmt: skip
 
     def feed_forward(self, x):
         return self.mlp(x) if self.mlp is not None else self.fc_out(self.act(self.fc_in(x)))
@@ -231,6 +248,12 @@ class TFGptStack(Layer):
         self.config = config
         self.options = config.gpt_options()
         build_parts(self, self.options, config)
+
+    def input_sizes(self):
+        o, get = self.options, lambda name: getattr(self, name, None)
+        # project_in reads the word embeddings; the final norm runs before project_out
+        return {self.embed: None, self.positions: None, get("project_in"): o.embed_width,
+                get("project_out"): o.hidden_size, **dict.fromkeys(self.blocks), self.final_norm: o.hidden_size}
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, past_key_values=None,
              inputs_embeds=None, encoder_hidden_states=None, encoder_attention_mask=None, use_cache=None,
@@ -314,6 +337,14 @@ class TFGptMainLayer(TFGptStack):
         self.stack.output_class = self.output_class
 
     @property
+    def output_width(self) -> int:
+        """The size of the last axis of last_hidden_state (OPT's word_embed_proj_dim)."""
+        return self.options.embed_width
+
+    def input_sizes(self):
+        return super().input_sizes() if self.stack is None else {self.stack: None}
+
+    @property
     def parts(self):
         """The layer holding the embeddings and blocks."""
         return self if self.stack is None else self.stack
@@ -351,7 +382,7 @@ class TFTiedLMHead(Layer):
     def build(self, input_shape=None):
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.embeddings.weight.shape[0],), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden):
         logits = tf.matmul(hidden, tf.cast(self.embeddings.weight, hidden.dtype), transpose_b=True)
@@ -384,6 +415,9 @@ class TFGptForCausalLM(TFCompiledStep, TFGenerationMixin, TFLanguageModelingMode
 
     def step_output(self, logits, past_key_values):
         return self.output_class(logits=logits, past_key_values=past_key_values)
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.lm_head_layer: self.main_layer.output_width}
 
     def build_lm_head(self, config):
         if config.tie_word_embeddings:

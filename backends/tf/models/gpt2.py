@@ -66,7 +66,12 @@ class TFGPT2DoubleHeadsModel(TFGenerationMixin, TFGPT2PreTrainedModel):
             self.lm_head_layer = TFTiedLMHead(self.main_layer.parts.embed, name="lm_head")
         else:
             self.lm_head_layer = dense(config, config.vocab_size, "lm_head", use_bias=False)
-        self.multiple_choice_head = TFSequenceSummary(config, summary_options(config), name="multiple_choice_head")
+        self.multiple_choice_head = TFSequenceSummary(config, summary_options(config), self.main_layer.output_width,
+                                                      name="multiple_choice_head")  # fmt: skip
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.lm_head_layer: self.main_layer.output_width,
+                self.multiple_choice_head: None}  # fmt: skip
 
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.zeros((1, 2, 2), dtype=np.int32)}
