@@ -46,13 +46,14 @@ def masked_mean(hidden, mask):
 class TFClassificationHead(Layer):
     """dropout -> dense -> activation -> dropout -> out_proj (RoBERTa, ELECTRA, BART-style heads)."""
 
-    def __init__(self, config, out_features: int, activation: str, dropout: float, bias: bool = True, **kwargs):
+    def __init__(self, config, out_features: int, activation: str, dropout: float, bias: bool = True,
+                 input_width: int | None = None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
         self.dropout = keras.layers.Dropout(dropout)
         self.act = get_activation(activation)
         self.out_proj = dense(config, out_features, "out_proj", use_bias=bias)
-        self.input_width = None  # set by the model that knows its pooled size
+        self.input_width = input_width  # the pooled features' size; None: unknown, built by the call
 
     def input_sizes(self):
         if self.input_width is None:
@@ -130,17 +131,18 @@ class TFTaskModel(TFMainLayerModel):
         super().__init__(config, *args, **kwargs)
         self.dropout = keras.layers.Dropout(self.spec.dropout_rate(config))
 
+    def pooled_width(self) -> int | None:
+        """The size of the features the output layer reads, where the main layer knows its output width."""
+        width = getattr(self.main_layer, "output_width", None)
+        if width is None:
+            return None
+        return 2 * width if self.spec.pooling == "first_and_patch_mean" else width
+
     def input_sizes(self):
         sizes = super().input_sizes()
-        width = getattr(self.main_layer, "output_width", None)
         layer = getattr(self, self.spec.attr, None)
-        if width is not None and layer is not None:
-            pooled = 2 * width if self.spec.pooling == "first_and_patch_mean" else width
-            if isinstance(layer, TFClassificationHead):
-                layer.input_width = pooled
-                sizes[layer] = None
-            else:
-                sizes[layer] = pooled
+        if layer is not None:  # a projection head was given the pooled width when made
+            sizes[layer] = None if isinstance(layer, TFClassificationHead) else self.pooled_width()
         if hasattr(self, "lm_head_layer"):
             sizes[self.lm_head_layer] = None
         return sizes
@@ -184,7 +186,7 @@ class TFTaskModel(TFMainLayerModel):
         elif self.spec.projection:
             rate = self.spec.dropout_rate(self.config)
             layer = TFClassificationHead(self.config, out_features, self.spec.projection, rate, self.spec.bias,
-                                         name=self.spec.attr)  # fmt: skip
+                                         self.pooled_width(), name=self.spec.attr)  # fmt: skip
         else:
             layer = dense(self.config, out_features, self.spec.attr, use_bias=self.spec.bias)
         setattr(self, self.spec.attr, layer)

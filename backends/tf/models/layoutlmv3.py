@@ -275,7 +275,8 @@ class TFLayoutLMv3ForTokenClassification(TFTokenClassificationModel, TFLayoutLMv
         config = self.config
         if token_head_is_projection(config):
             rate = config.hidden_dropout_prob if config.classifier_dropout is None else config.classifier_dropout
-            self.classifier = TFClassificationHead(config, out_features, "tanh", rate, name="classifier")
+            self.classifier = TFClassificationHead(config, out_features, "tanh", rate, input_width=self.pooled_width(),
+                                                   name="classifier")  # fmt: skip
         else:
             self.classifier = dense(config, out_features, "classifier")
 
