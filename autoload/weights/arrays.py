@@ -33,6 +33,13 @@ def aligned_empty(shape, dtype) -> np.ndarray:
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
+def read_into(path: str, offset: int, array: np.ndarray) -> bool:
+    """Fill a C-contiguous array with the file's bytes from `offset`; False when the file ends first."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.readinto(array.reshape(-1).view(np.uint8).data) == array.nbytes
+
+
 def transpose_into(out: np.ndarray, array: np.ndarray, axes: tuple) -> np.ndarray:
     """out[...] = array.transpose(axes). A matrix goes in blocks of rows, so that what is read and what is
     written both stay in cache: a plain strided copy of a large matrix runs at a fraction of memory speed."""

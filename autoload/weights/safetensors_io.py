@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
-from .arrays import aligned_empty, transpose_into, transposed
+from .arrays import aligned_empty, read_into, transpose_into, transposed
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -154,10 +154,8 @@ class SafetensorsReader(Mapping):
         is_bf16 = entry["dtype"] == "BF16"
         stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
         array = aligned_empty(entry["shape"], stored)
-        with open(self.path, "rb") as f:
-            f.seek(self._data_start + start)
-            if f.readinto(array.reshape(-1).view(np.uint8).data) != end - start:
-                raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+        if array.nbytes != end - start or not read_into(self.path, self._data_start + start, array):
+            raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
         if is_bf16 and not self._keep_bf16:
             return bf16_bits_to_float32(array)
         return array

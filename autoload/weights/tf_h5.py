@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ._messages import damaged
-from .arrays import aligned_empty
+from .arrays import aligned_empty, read_into
 
 TOP_LEVEL_GROUP = "top_level_model_weights"
 _NAMES_PER_ATTRIBUTE = 4000  # variable-length strings take 16 bytes each in a 64 KiB object header
@@ -223,10 +223,8 @@ class TFH5Reader(Mapping):
         and walk its metadata again for every tensor)."""
         offset, dtype = self._raw[name]
         array = aligned_empty(shape, dtype)
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            if f.readinto(array.reshape(-1).view(np.uint8).data) != array.nbytes:
-                raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+        if not read_into(self.path, offset, array):
+            raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
         return array
 
     def shape(self, name: str) -> tuple[int, ...]:
