@@ -212,6 +212,7 @@ BUILT_WITHOUT_A_CALL = [
     "opt",
     "gptj",
     "gpt_neox",
+    "clip",
 ]
 
 

@@ -535,6 +535,9 @@ class TFCLIPTextEmbeddings(Layer):
         self.position_embedding = NamedWeight((config.max_position_embeddings, config.hidden_size), "embeddings", init,
                                               name="position_embedding")  # fmt: skip
 
+    def input_sizes(self):
+        return {self.token_embedding: None, self.position_embedding: None}
+
     def call(self, input_ids, position_ids=None):
         length = input_ids.shape[-1]
         if length is not None and length > self.max_positions:
@@ -552,6 +555,9 @@ class TFCLIPAttention(Layer):
         self.q_proj, self.k_proj = dense(config, size, "q_proj"), dense(config, size, "k_proj")
         self.v_proj, self.out_proj = dense(config, size, "v_proj"), dense(config, size, "out_proj")
         self.dropout = keras.layers.Dropout(config.attention_dropout)
+
+    def input_sizes(self):
+        return dict.fromkeys((self.q_proj, self.k_proj, self.v_proj, self.out_proj), self.q_proj.units)
 
     def call(self, hidden, bias=None, training=False):
         q, k, v = (split_heads(p(hidden), self.heads) for p in (self.q_proj, self.k_proj, self.v_proj))
@@ -582,6 +588,10 @@ class TFCLIPEncoderLayer(Layer):
         self.mlp = TFCLIPMLP(config, name="mlp")
         self.layer_norm2 = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm2")
 
+    def input_sizes(self):
+        width = self.self_attn.q_proj.units
+        return {self.self_attn: None, self.layer_norm1: width, self.mlp: None, self.layer_norm2: width}
+
     def call(self, hidden, bias=None, training=False):
         attended, probs = self.self_attn(self.layer_norm1(hidden), bias=bias, training=training)
         hidden = hidden + attended
@@ -594,6 +604,9 @@ class TFCLIPEncoder(Layer):
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         self.layers = [TFCLIPEncoderLayer(config, name=f"layers_._{i}") for i in range(config.num_hidden_layers)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.layers)
 
     def call(self, hidden, bias=None, output_attentions=False, training=False):
         """`bias`: an additive attention mask (not Keras' `mask`, which Keras would treat as its own)."""

@@ -15,6 +15,7 @@ from ..blocks.vision import (
     TFCLIPEncoder,
     TFCLIPTextEmbeddings,
     TFVisionPreTrainedModel,
+    build_conv,
     check_pixel_values,
     resize_grid,
     to_nhwc,
@@ -38,6 +39,10 @@ class TFCLIPTextTransformer(Layer):
         self.embeddings = TFCLIPTextEmbeddings(text, name="embeddings")
         self.encoder = TFCLIPEncoder(text, name="encoder")
         self.final_layer_norm = layer_norm(text, "final_layer_norm")
+        self.output_width = text.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.final_layer_norm: self.output_width}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -68,10 +73,15 @@ class TFCLIPVisionEmbeddings(Layer):
         self.position_embedding = NamedWeight((patches + 1, config.hidden_size), "embeddings", weights_init(config),
                                               name="position_embedding")  # fmt: skip
 
+    def input_sizes(self):
+        return {self.position_embedding: None}
+
     def build(self, input_shape=None):
         self.class_embedding = self.add_weight(name="class_embedding", shape=(self.config.hidden_size,),
                                                initializer=weights_init(self.config))  # fmt: skip
-        self.built = True
+        c = self.config
+        build_conv(self.patch_embedding, c.num_channels, (c.image_size, c.image_size))  # the image, channels-last
+        super().build(input_shape)
 
     def call(self, pixel_values, interpolate_pos_encoding=False):
         c = self.config
@@ -104,6 +114,11 @@ class TFCLIPVisionTransformer(Layer):
         self.pre_norm = layer_norm(vision, self.pre_norm_name)
         self.encoder = TFCLIPEncoder(vision, name="encoder")
         self.post_layernorm = layer_norm(vision, "post_layernorm")
+        self.output_width = vision.hidden_size
+
+    def input_sizes(self):
+        width = self.output_width
+        return {self.embeddings: None, self.pre_norm: width, self.encoder: None, self.post_layernorm: width}
 
     def call(self, pixel_values=None, output_attentions=False, output_hidden_states=False,
              interpolate_pos_encoding=False, training=False):  # fmt: skip
@@ -130,10 +145,14 @@ class TFCLIPMainLayer(Layer):
         self.visual_projection = dense(config, config.projection_dim, "visual_projection", use_bias=False)
         self.text_projection = dense(config, config.projection_dim, "text_projection", use_bias=False)
 
+    def input_sizes(self):
+        return {self.text_model: None, self.vision_model: None, self.text_projection: self.text_model.output_width,
+                self.visual_projection: self.vision_model.output_width}  # fmt: skip
+
     def build(self, input_shape=None):
         self.logit_scale = self.add_weight(name="logit_scale", shape=(1,),
                                            initializer=keras.initializers.Constant(self.config.logit_scale_init_value))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
 
     def call(self, input_ids, pixel_values=None, attention_mask=None, position_ids=None, return_loss=False,
              output_attentions=False, output_hidden_states=False, interpolate_pos_encoding=False, training=False):  # fmt: skip
@@ -162,6 +181,9 @@ class TFCLIPModel(TFCLIPPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.clip = TFCLIPMainLayer(config, name="clip")
+
+    def input_sizes(self):
+        return {self.clip: None}
 
     def dummy_inputs(self) -> dict:
         v = self.config.vision_config

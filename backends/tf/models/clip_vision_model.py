@@ -16,6 +16,9 @@ class TFCLIPVisionMainLayer(Layer):
         super().__init__(**kwargs)
         self.vision_model = TFCLIPVisionTransformer(config, name="vision_model")
 
+    def input_sizes(self):
+        return {self.vision_model: None}
+
     def call(self, pixel_values, **kwargs):
         return self.vision_model(pixel_values, **kwargs)
 
@@ -29,6 +32,9 @@ class TFCLIPVisionModel(TFPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.clip = TFCLIPVisionMainLayer(config, name="clip")
+
+    def input_sizes(self):
+        return {self.clip: None}
 
     def dummy_inputs(self) -> dict:
         c = self.config
