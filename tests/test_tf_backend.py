@@ -200,6 +200,8 @@ BUILT_WITHOUT_A_CALL = [
     "dinov2",
     "videomae",
     "beit",
+    "resnet",
+    "convnext",
     "electra",
     "albert",
     "distilbert",

@@ -11,7 +11,7 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
-from ..blocks.vision import DropPath, TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import DropPath, TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
 from ..modeling import Layer, dense, weights_init
 
@@ -27,6 +27,13 @@ class TFConvNextEmbeddings(Layer):
         self.patch_embeddings = conv(config, config.hidden_sizes[0], size, "patch_embeddings", strides=size)
         self.layernorm = layer_norm("layernorm")
         self.num_channels = config.num_channels
+
+    def build(self, input_shape=None):
+        build_conv(self.patch_embeddings, self.num_channels)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.layernorm: self.patch_embeddings.filters}
 
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.num_channels)
@@ -70,7 +77,10 @@ class TFConvNextLayer(Layer):
             init = keras.initializers.Constant(scale)
             self.layer_scale_parameter = self.add_weight(name="layer_scale_parameter", shape=(self.dim,),
                                                          initializer=init)  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.dwconv: None, self.layernorm: self.dim, self.pwconv1: self.dim, self.pwconv2: self.pwconv1.units}
 
     def call(self, x, training=False):
         y = self.dwconv(tf.pad(x, ((0, 0), (3, 3), (3, 3), (0, 0))))
@@ -84,12 +94,20 @@ class TFConvNextStage(Layer):
     def __init__(self, config: ConvNextConfig, in_channels, out_channels, stride=2, depth=2, drop_rates=None,
                  **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.downsampling_layer = []
+        self.downsampling_layer, self.in_channels = [], in_channels
         if in_channels != out_channels or stride > 1:
             self.downsampling_layer = [layer_norm("downsampling_layer.0"),
                                        conv(config, out_channels, stride, "downsampling_layer.1", strides=stride)]  # fmt: skip
         rates = drop_rates or [0.0] * depth
         self.stage_layers = [TFConvNextLayer(config, out_channels, rates[j], name=f"layers.{j}") for j in range(depth)]
+
+    def build(self, input_shape=None):
+        for layer in self.downsampling_layer:  # a LayerNorm, then a conv, both on the stage's input
+            build_conv(layer, self.in_channels)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return dict.fromkeys(self.stage_layers)
 
     def call(self, x, training=False):
         for layer in self.downsampling_layer:
@@ -109,6 +127,9 @@ class TFConvNextEncoder(Layer):
                                                rates[start : start + depth], name=f"stages.{i}"))  # fmt: skip
             start, previous = start + depth, width
 
+    def input_sizes(self):
+        return dict.fromkeys(self.stages)
+
     def call(self, hidden, training=False):
         """NHWC embeddings output and every stage's output."""
         states = (hidden,)
@@ -124,6 +145,10 @@ class TFConvNextMainLayer(Layer):
         self.embeddings = TFConvNextEmbeddings(config, name="embeddings")
         self.encoder = TFConvNextEncoder(config, name="encoder")
         self.layernorm = layer_norm("layernorm", config.layer_norm_eps)
+        self.output_width = config.hidden_sizes[-1]  # the channels of last_hidden_state, the pooled size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.output_width}
 
     def call(self, pixel_values, output_hidden_states=False, training=False):
         states = self.encoder(self.embeddings(pixel_values), training=training)
@@ -147,6 +172,9 @@ class TFConvNextModel(TFConvNextPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.convnext = TFConvNextMainLayer(config, name="convnext")
 
+    def input_sizes(self):
+        return {self.convnext: None}
+
     def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.convnext(pixel_values, output_hidden_states=output_hidden_states, training=training)
         return out.finish(result, return_dict)
@@ -165,6 +193,11 @@ class TFConvNextBackbone(TFConvNextPreTrainedModel):
         self.encoder = TFConvNextEncoder(config, name="encoder")
         self.num_features = [config.hidden_sizes[0]] + list(config.hidden_sizes)
         self.hidden_states_norms = {stage: layer_norm(f"hidden_states_norms.{stage}") for stage in config.out_features}
+
+    def input_sizes(self):
+        norms = {self.hidden_states_norms[s]: self.num_features[i]
+                 for s, i in zip(self.config.out_features, self.config.out_indices)}  # fmt: skip
+        return {self.embeddings: None, self.encoder: None, **norms}
 
     @property
     def channels(self) -> list[int]:

@@ -10,7 +10,7 @@ from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
 from ..activations import get_activation
-from ..blocks.vision import TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
 from ..modeling import Layer, dense
 
@@ -26,12 +26,18 @@ def pad_nhwc(x, pad: int, value=0.0):
 
 
 class TFResNetConvLayer(Layer):
-    def __init__(self, config, out_channels, kernel_size=3, stride=1, activation: str | None = "relu", **kwargs):
+    def __init__(self, config, in_channels, out_channels, kernel_size=3, stride=1, activation: str | None = "relu",
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.pad = kernel_size // 2
+        self.pad, self.in_channels = kernel_size // 2, in_channels
         self.convolution = conv(config, out_channels, kernel_size, "convolution", strides=stride, use_bias=False)
         self.normalization = batch_norm()
         self.activation = get_activation(activation) if activation else None
+
+    def build(self, input_shape=None):
+        build_conv(self.convolution, self.in_channels)
+        build_conv(self.normalization, self.convolution.filters)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         x = self.normalization(self.convolution(pad_nhwc(x, self.pad)), training=training)
@@ -41,8 +47,12 @@ class TFResNetConvLayer(Layer):
 class TFResNetEmbeddings(Layer):
     def __init__(self, config: ResNetConfig, **kwargs):
         super().__init__(**kwargs)
-        self.embedder = TFResNetConvLayer(config, config.embedding_size, 7, 2, config.hidden_act, name="embedder")
+        self.embedder = TFResNetConvLayer(config, config.num_channels, config.embedding_size, 7, 2, config.hidden_act,
+                                          name="embedder")  # fmt: skip
         self.num_channels = config.num_channels
+
+    def input_sizes(self):
+        return {self.embedder: None}
 
     def call(self, pixel_values, training=False):
         check_pixel_values(pixel_values, self.num_channels)
@@ -51,10 +61,16 @@ class TFResNetEmbeddings(Layer):
 
 
 class TFResNetShortCut(Layer):
-    def __init__(self, config, out_channels, stride=2, **kwargs):
+    def __init__(self, config, in_channels, out_channels, stride=2, **kwargs):
         super().__init__(**kwargs)
+        self.in_channels = in_channels
         self.convolution = conv(config, out_channels, 1, "convolution", strides=stride, use_bias=False)
         self.normalization = batch_norm()
+
+    def build(self, input_shape=None):
+        build_conv(self.convolution, self.in_channels)
+        build_conv(self.normalization, self.convolution.filters)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         return self.normalization(self.convolution(x), training=training)
@@ -62,7 +78,7 @@ class TFResNetShortCut(Layer):
 
 def _shortcut(config, in_channels, out_channels, stride):
     if in_channels != out_channels or stride != 1:
-        return TFResNetShortCut(config, out_channels, stride, name="shortcut")
+        return TFResNetShortCut(config, in_channels, out_channels, stride, name="shortcut")
     return None
 
 
@@ -79,8 +95,13 @@ class TFResNetResidualLayer(Layer):
                      (out_channels, 1, 1, None)]  # fmt: skip
         else:
             specs = [(out_channels, 3, stride, act), (out_channels, 3, 1, None)]
-        self.layer = [TFResNetConvLayer(config, c, k, s, a, name=f"layer.{i}") for i, (c, k, s, a) in enumerate(specs)]
+        inputs = [in_channels] + [c for c, *_ in specs[:-1]]
+        self.layer = [TFResNetConvLayer(config, n, c, k, s, a, name=f"layer.{i}")
+                      for i, (n, (c, k, s, a)) in enumerate(zip(inputs, specs))]  # fmt: skip
         self.activation = get_activation(config.hidden_act)
+
+    def input_sizes(self):
+        return {self.shortcut: None, **dict.fromkeys(self.layer)}
 
     def call(self, x, training=False):
         residual = self.shortcut(x, training=training) if self.shortcut is not None else x
@@ -106,6 +127,9 @@ class TFResNetStage(Layer):
             for i in range(depth)
         ]
 
+    def input_sizes(self):
+        return dict.fromkeys(self.stage_layers)
+
     def call(self, x, training=False):
         for layer in self.stage_layers:
             x = layer(x, training=training)
@@ -122,6 +146,9 @@ class TFResNetEncoder(Layer):
             for i, depth in enumerate(config.depths)
         ]
 
+    def input_sizes(self):
+        return dict.fromkeys(self.stages)
+
     def call(self, hidden, training=False):
         """NHWC stem output and every stage's output."""
         states = (hidden,)
@@ -136,6 +163,10 @@ class TFResNetMainLayer(Layer):
         super().__init__(**kwargs)
         self.embedder = TFResNetEmbeddings(config, name="embedder")
         self.encoder = TFResNetEncoder(config, name="encoder")
+        self.output_width = config.hidden_sizes[-1]  # the channels of last_hidden_state (and the pooled map)
+
+    def input_sizes(self):
+        return {self.embedder: None, self.encoder: None}
 
     def call(self, pixel_values, output_hidden_states=False, training=False):
         states = self.encoder(self.embedder(pixel_values, training=training), training=training)
@@ -160,6 +191,9 @@ class TFResNetModel(TFResNetPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.resnet = TFResNetMainLayer(config, name="resnet")
 
+    def input_sizes(self):
+        return {self.resnet: None}
+
     def call(self, pixel_values=None, training=False, return_dict=True, output_hidden_states=False, **kwargs):
         result = self.resnet(pixel_values, output_hidden_states=output_hidden_states, training=training)
         return out.finish(result, return_dict)
@@ -172,6 +206,9 @@ class TFResNetForImageClassification(TFImageClassificationModel, TFResNetPreTrai
 
     def add_output_layer(self, out_features: int) -> None:
         self.classifier_layer = dense(self.config, out_features, "classifier.1") if out_features else None
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.classifier_layer: self.pooled_width()}
 
     def output_layer(self, features, training=False):
         flat = tf.reshape(features, (tf.shape(features)[0], -1))
@@ -186,6 +223,9 @@ class TFResNetBackbone(TFResNetPreTrainedModel):
         self.embedder = TFResNetEmbeddings(config, name="embedder")
         self.encoder = TFResNetEncoder(config, name="encoder")
         self.num_features = [config.embedding_size] + list(config.hidden_sizes)
+
+    def input_sizes(self):
+        return {self.embedder: None, self.encoder: None}
 
     @property
     def channels(self) -> list[int]:
