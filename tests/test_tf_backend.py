@@ -215,6 +215,10 @@ BUILT_WITHOUT_A_CALL = [
     "gptj",
     "gpt_neox",
     "clip",
+    "bart",
+    "mbart",
+    "marian",
+    "pegasus",
 ]
 
 

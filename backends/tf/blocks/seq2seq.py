@@ -48,6 +48,10 @@ class TFSeq2SeqAttention(Layer):
         self.k_proj = dense(config, d, "k_proj", use_bias=key_bias)
         self.out_proj = dense(config, d, "out_proj")
         self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.width = d
+
+    def input_sizes(self):  # queries, keys and values (a cross-attention's encoder states too) are d_model wide
+        return dict.fromkeys((self.q_proj, self.k_proj, self.v_proj, self.out_proj), self.width)
 
     def call(self, hidden, bias=None, key_value_states=None, past=None, output_attentions=False, training=False):
         q = split_heads(self.q_proj(hidden), self.num_heads, self.head_dim)
@@ -83,6 +87,14 @@ class TFSeq2SeqLayer(Layer):
         self.act = get_activation(config.activation_function)
         self.dropout = keras.layers.Dropout(config.dropout)
         self.activation_dropout = keras.layers.Dropout(config.activation_dropout)
+        self.width = config.d_model
+
+    def input_sizes(self):
+        d = self.width
+        sizes = {self.self_attn: None, self.self_attn_layer_norm: d}
+        if hasattr(self, "encoder_attn"):  # a causal LM's decoder holds them too
+            sizes.update({self.encoder_attn: None, self.encoder_attn_layer_norm: d})
+        return {**sizes, self.fc1: d, self.fc2: self.fc1.units, self.final_layer_norm: d}
 
     def _residual(self, hidden, norm, branch, training):
         if self.pre_norm:
@@ -162,6 +174,10 @@ class TFLayerStack(Layer):
         if config.layout.final_norm:
             self.layer_norm = layer_norm("layer_norm")
         self.dropout = keras.layers.Dropout(config.dropout)
+        self.width = config.d_model
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.layers), getattr(self, "layer_norm", None): self.width}
 
     def run_layers(self, hidden, bias, encoder_hidden=None, encoder_bias=None, past_key_values=None,
                    use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
@@ -201,6 +217,11 @@ class TFSeq2SeqStack(TFLayerStack):
         if config.layout.embedding_norm:
             self.layernorm_embedding = layer_norm("layernorm_embedding")
         self.build_layers(config, decoder)
+
+    def input_sizes(self):  # a shared embedding is the main layer's, built there first (under `<scope>/shared`)
+        positions = self.embed_positions if isinstance(self.embed_positions, NamedWeight) else None
+        return {self.embed_tokens: None, positions: None,
+                getattr(self, "layernorm_embedding", None): self.width, **super().input_sizes()}  # fmt: skip
 
     def embed(self, input_ids, inputs_embeds, past_length=0, training=False):
         if (input_ids is None) == (inputs_embeds is None):
@@ -332,6 +353,13 @@ class TFSeq2SeqMainLayer(TFEncoderDecoderParts, Layer):
         Layer.__init__(self, **kwargs)
         self.init_parts(config)
 
+    @property
+    def output_width(self) -> int:
+        return self.config.d_model
+
+    def input_sizes(self):  # `shared` first, so its path is `<scope>/shared`, not a stack's
+        return {self.shared: None, self.encoder: None, self.decoder: None}
+
     def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
              encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
              use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
@@ -376,6 +404,9 @@ class TFSeq2SeqLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
         if not config.tie_word_embeddings:
             self.lm_head = dense(config, config.target_vocab, "lm_head", use_bias=False)
 
+    def input_sizes(self):
+        return {self.model: None, getattr(self, "lm_head", None): self.config.d_model}
+
     def _logits(self, hidden):
         if self.config.tie_word_embeddings:
             logits = tf.matmul(hidden, self.model.decoder.embed_tokens.weight, transpose_b=True)
@@ -419,6 +450,9 @@ class TFDecoderWrapper(Layer):
         super().__init__(**kwargs)
         self.decoder = decoder_class(config, None, True, standalone=True, name="decoder")
 
+    def input_sizes(self):
+        return {self.decoder: None}
+
 
 class TFSeq2SeqForCausalLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
     """The decoder alone as a language model; the LM head is the decoder's embedding (or an untied one)."""
@@ -433,6 +467,10 @@ class TFSeq2SeqForCausalLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
         self.model = TFDecoderWrapper(config, self.decoder_class, name="model")
         if not config.tie_word_embeddings:
             setattr(self, self.lm_head_name, dense(config, config.vocab_size, self.lm_head_name, use_bias=False))
+
+    def input_sizes(self):  # the call runs the decoder itself, so its variables sit under the model's scope
+        decoder = self.model.decoder
+        return {decoder: None, self.model: None, getattr(self, self.lm_head_name, None): self.config.d_model}
 
     def dummy_inputs(self) -> dict:
         return {"input_ids": np.full((1, 2), self.config.eos_token_id, np.int32)}
