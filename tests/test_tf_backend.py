@@ -219,6 +219,7 @@ BUILT_WITHOUT_A_CALL = [
     "mbart",
     "marian",
     "pegasus",
+    "siglip",
 ]
 
 

@@ -15,6 +15,7 @@ from ..blocks.vision import (
     TFCLIPEncoder,
     TFCLIPTextEmbeddings,
     TFVisionPreTrainedModel,
+    build_conv,
     check_pixel_values,
     conv,
     resize_grid,
@@ -37,6 +38,14 @@ class TFSiglipVisionEmbeddings(Layer):
         self.count = (config.image_size // config.patch_size) ** 2
         self.position_embedding = NamedWeight((self.count, config.hidden_size), "embeddings", weights_init(config),
                                               name="position_embedding")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.position_embedding: None}
+
+    def build(self, input_shape=None):
+        c = self.config
+        build_conv(self.patch_embedding, c.num_channels, (c.image_size, c.image_size))  # the image, channels-last
+        super().build(input_shape)
 
     def call(self, pixel_values, interpolate_pos_encoding=False):
         c = self.config
@@ -69,7 +78,10 @@ class TFSiglipMultiheadAttention(Layer):
         self.in_proj_weight = self.add_weight(name="in_proj_weight", shape=(3 * size, size),
                                               initializer=weights_init(self.config))  # fmt: skip
         self.in_proj_bias = self.add_weight(name="in_proj_bias", shape=(3 * size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.out_proj: self.config.hidden_size}
 
     def call(self, query, source):
         w_q, w_k, w_v = tf.split(self.in_proj_weight, 3, axis=0)
@@ -97,7 +109,10 @@ class TFSiglipMultiheadAttentionPoolingHead(Layer):
     def build(self, input_shape=None):
         self.probe = self.add_weight(name="probe", shape=(1, 1, self.config.hidden_size),
                                      initializer=weights_init(self.config))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.attention: None, self.layernorm: self.config.hidden_size, self.mlp: None}
 
     def call(self, hidden):
         probe = tf.tile(self.probe, (tf.shape(hidden)[0], 1, 1))
@@ -113,6 +128,10 @@ class TFSiglipTextTransformer(Layer):
         self.encoder = TFCLIPEncoder(text, name="encoder")
         self.final_layer_norm = layer_norm(text, "final_layer_norm")
         self.head = dense(text, text.projection_size, "head")
+        self.width = text.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.final_layer_norm: self.width, self.head: self.width}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -138,6 +157,10 @@ class TFSiglipVisionTransformer(Layer):
         self.encoder = TFCLIPEncoder(vision, name="encoder")
         self.post_layernorm = layer_norm(vision, "post_layernorm")
         self.head = TFSiglipMultiheadAttentionPoolingHead(vision, name="head") if vision.use_head else None
+        self.output_width = vision.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.post_layernorm: self.output_width, self.head: None}
 
     def call(self, pixel_values=None, interpolate_pos_encoding=False, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -167,7 +190,10 @@ class TFSiglipMainLayer(Layer):
     def build(self, input_shape=None):
         self.logit_scale = self.add_weight(name="logit_scale", shape=(1,), initializer="zeros")
         self.logit_bias = self.add_weight(name="logit_bias", shape=(1,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.text_model: None, self.vision_model: None}
 
     def call(self, input_ids, pixel_values=None, attention_mask=None, position_ids=None, return_loss=False,
              interpolate_pos_encoding=False, training=False):  # fmt: skip
@@ -200,6 +226,9 @@ class TFSiglipModel(TFSiglipPreTrainedModel, TFVisionPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.siglip = TFSiglipMainLayer(config, name="siglip")
 
+    def input_sizes(self):
+        return {self.siglip: None}
+
     def dummy_inputs(self) -> dict:
         return {"input_ids": _text_dummy(), **TFVisionPreTrainedModel.dummy_inputs(self)}
 
@@ -226,6 +255,9 @@ class TFSiglipTextModel(TFSiglipPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.text_model = TFSiglipTextTransformer(config, name="text_model")
 
+    def input_sizes(self):
+        return {self.text_model: None}
+
     def dummy_inputs(self) -> dict:
         return {"input_ids": _text_dummy()}
 
@@ -243,6 +275,9 @@ class TFSiglipVisionModel(TFSiglipPreTrainedModel, TFVisionPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.vision_model = TFSiglipVisionTransformer(config, name="vision_model")
+
+    def input_sizes(self):
+        return {self.vision_model: None}
 
     def call(self, pixel_values=None, interpolate_pos_encoding=None, output_attentions=None,
              output_hidden_states=None, training=False, return_dict=True, **kwargs):  # fmt: skip
