@@ -220,6 +220,7 @@ BUILT_WITHOUT_A_CALL = [
     "marian",
     "pegasus",
     "siglip",
+    "owlvit",
 ]
 
 

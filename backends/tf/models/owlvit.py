@@ -39,7 +39,11 @@ class TFOwlViTMainLayer(Layer):
     def build(self, input_shape=None):
         self.logit_scale = self.add_weight(name="logit_scale", shape=(),
                                            initializer=keras.initializers.Constant(self.config.logit_scale_init_value))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.text_model: None, self.vision_model: None, self.text_projection: self.text_model.output_width,
+                self.visual_projection: self.vision_model.output_width}  # fmt: skip
 
     def call(self, input_ids, pixel_values=None, attention_mask=None, return_loss=False, output_attentions=False,
              output_hidden_states=False, interpolate_pos_encoding=False, training=False):  # fmt: skip
@@ -75,6 +79,9 @@ class TFOwlViTModel(TFOwlViTPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.owlvit = TFOwlViTMainLayer(config, name="owlvit")
 
+    def input_sizes(self):
+        return {self.owlvit: None}
+
     def call(self, input_ids=None, pixel_values=None, attention_mask=None, return_loss=None, output_attentions=None,
              output_hidden_states=None, interpolate_pos_encoding=None, return_base_image_embeds=None, training=False,
              return_dict=True, **kwargs):  # fmt: skip
@@ -103,6 +110,10 @@ class TFOwlViTBoxPredictionHead(Layer):
         self.dense0 = dense(config, width, "dense0")
         self.dense1 = dense(config, width, "dense1")
         self.dense2 = dense(config, out_dim, "dense2")
+        self.sizes = {self.dense0: width, self.dense1: width, self.dense2: width}  # reads the patches' features
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, features):
         gelu = keras.activations.gelu
@@ -116,6 +127,9 @@ class TFOwlViTClassPredictionHead(Layer):
         self.dense0 = dense(config, config.text_config.hidden_size, "dense0")
         self.logit_shift = dense(config, 1, "logit_shift")
         self.logit_scale = dense(config, 1, "logit_scale")
+
+    def input_sizes(self):  # each reads the patches' features
+        return dict.fromkeys((self.dense0, self.logit_shift, self.logit_scale), self.query_dim)
 
     def call(self, image_embeds, query_embeds=None, query_mask=None):
         """(logits [batch, patches, queries], the patches' class embeddings: normalised when queries are given)."""
@@ -146,6 +160,10 @@ class TFOwlViTForObjectDetection(TFOwlViTPreTrainedModel):
         self.box_head = TFOwlViTBoxPredictionHead(config, name="box_head")
         self.layer_norm = layer_norm(vision, "layer_norm")
         self.num_patches_height = self.num_patches_width = vision.patch_grid
+
+    def input_sizes(self):
+        return {self.owlvit: None, self.class_head: None, self.box_head: None,
+                self.layer_norm: self.config.vision_config.hidden_size}  # fmt: skip
 
     def _feature_map(self, vision, pixel_values):
         """Each patch token times the class token (both after the final norm), normalised: [batch, rows, cols, d]."""
