@@ -221,6 +221,7 @@ BUILT_WITHOUT_A_CALL = [
     "pegasus",
     "siglip",
     "owlvit",
+    "llava",
 ]
 
 

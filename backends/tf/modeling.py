@@ -131,8 +131,8 @@ def build_sublayers(layer) -> None:
             continue
         if size is not None:
             sublayer.build((None, size))
-        elif isinstance(sublayer, (Layer, NamedWeight)):  # knows its own sizes; a Keras layer needs its input's
-            sublayer.build()
+        elif isinstance(sublayer, (Layer, NamedWeight, TFPreTrainedModel)):  # knows its own sizes (a composite's
+            sublayer.build()  # sub-model too); a Keras layer needs its input's
 
 
 class NamedWeight(keras.layers.Layer):

@@ -34,6 +34,11 @@ class TFLlavaMultiModalProjector(Layer):
         self.linear_1 = dense(config.text_config, width, "linear_1", use_bias=bias)
         self.act = get_activation(config.projector_hidden_act)
         self.linear_2 = dense(config.text_config, width, "linear_2", use_bias=bias)
+        joined = config.vision_config.hidden_size * len(config.llava_options()[0])  # the chosen layers, concatenated
+        self.sizes = {self.linear_1: joined, self.linear_2: width}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, features):
         return self.linear_2(self.act(self.linear_1(features)))
@@ -54,6 +59,9 @@ class TFLlavaPreTrainedModel(TFPreTrainedModel):
         self.vision_tower.config, self.language_model.config = vision, text
         tied = self.language_model._tied_weights_keys if getattr(text, "tie_word_embeddings", True) else []
         self._tied_aliases = [f"language_model.{key}" for key in tied]
+
+    def input_sizes(self):  # the sub-models build from their own sizes
+        return {self.vision_tower: None, self.multi_modal_projector: None, self.language_model: None}
 
     def canonical_name(self, tf_name: str) -> str:
         name = super().canonical_name(tf_name)
