@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import WeightMismatchError
+from .read_ahead import read_in_order
 from .weight_norm import fold_weight_norm
 from .weights.arrays import transposed
 
@@ -352,6 +354,15 @@ class TensorSource:
         return transposed(self.read(), tuple(axes))
 
 
+def _nbytes(source: TensorSource) -> int:
+    dtype = dtype_of(source.state, source.key)
+    try:
+        itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+    except TypeError:  # a dtype numpy does not name (the readers refuse those when the tensor is read)
+        itemsize = 4
+    return math.prod(source.shape) * itemsize
+
+
 def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:
     """True when two shapes differ only by axes of size 1 (a scalar stored as [1], a bias as [1, n])."""
     return [d for d in a if d != 1] == [d for d in b if d != 1]
@@ -383,7 +394,7 @@ def tied_keys(model, keys: Iterable[str] | None = None) -> set[str]:
 
 def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Callable, initialise: Callable, *,
                    where: str, ignore_mismatched_sizes: bool = False, tied: Iterable[str] | None = None,
-                   lazy: bool = False) -> LoadingInfo:
+                   lazy: bool = False, read: Callable | None = None) -> LoadingInfo:
     """The loading loop every framework shares: match a checkpoint's canonical tensors to a model's weights.
 
     targets: every weight of the model, canonical name -> shape in the canonical (PyTorch) layout, in model
@@ -394,6 +405,9 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
     every target put() did not receive (missing, tied, derived buffers, and mismatched ones when
     ignore_mismatched_sizes), so the backend gives those their initial values in one go.
 
+    read(name, source): how a backend wants a tensor read (e.g. a kernel straight into its own layout with
+    source.read_transposed); by default source.read(). Reads run on threads (autoload.read_ahead) a few
+    tensors ahead of put(), which runs on the calling thread in target order.
     lazy: put() gets a TensorSource instead of the array, to read only the slices it needs (sharded loads).
 
     Missing keys leave out tied weights (model._tied_weights_keys, or `tied`) and OPTIONAL_BUFFERS; unused
@@ -404,7 +418,7 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
     state = align_prefix(targets, state, model.base_model_prefix)
     state = fold_weight_norm(targets, state)
     tied = tied_keys(model, tied)
-    absent = []
+    absent, found = [], []
     for name, shape in targets.items():
         shape = tuple(shape)
         if name not in state:
@@ -423,8 +437,14 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
             info.mismatched_keys.append((name, stored, shape))
             absent.append(name)
             continue
-        put(name, TensorSource(state, name, shape) if lazy else fit_shape(np.asarray(state[name]), shape),
-            dtype_of(state, name))
+        found.append(TensorSource(state, name, shape))
+    if lazy:
+        for source in found:
+            put(source.key, source, dtype_of(state, source.key))
+    else:
+        read = read or (lambda name, source: source.read())
+        for source, array in read_in_order(found, lambda source: read(source.key, source), _nbytes):
+            put(source.key, array, dtype_of(state, source.key))
     ignore = [re.compile(pattern) for pattern in model._keys_to_ignore_on_load_unexpected]
     info.unexpected_keys = [key for key in state if key not in targets and not is_optional_buffer(key)
                             and not any(p.search(key) for p in ignore)]  # fmt: skip

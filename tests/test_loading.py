@@ -117,6 +117,17 @@ def test_missing_head_is_reported_and_initialised(backend):
     assert info["unexpected_keys"] == [] and info["mismatched_keys"] == []
 
 
+@pytest.mark.parametrize("backend", FRAMEWORKS)
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_reading_on_the_loading_thread_or_ahead_on_threads_loads_the_same(monkeypatch, backend, threads):
+    needs(backend)
+    monkeypatch.setenv("AUTOLOAD_READ_THREADS", threads)
+    folder = BERT / "BertForSequenceClassification"
+    meta, inputs, expected = read_fixture(folder)
+    model = autoload.AutoModelForSequenceClassification.from_pretrained(folder, backend=backend)
+    assert_matches_expected(run(model, backend, inputs, meta["call_kwargs"]), expected, meta["atol"])
+
+
 # -- variants -----------------------------------------------------------------------------------------------
 def test_variant_names_follow_transformers():
     from autoload.weights import index_name, shard_name, weights_name

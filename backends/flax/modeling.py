@@ -251,14 +251,18 @@ class FlaxPreTrainedModel:
             floating = jnp.issubdtype(leaves[path].dtype, jnp.floating)
             return params_dtype if params_dtype is not None and floating else leaves[path].dtype
 
-        def put(name: str, source, stored: str) -> None:
+        def read(name: str, source):
+            # A kernel is read straight into its own layout, so the transfer adopts it without a copy.
+            if path_of[name][-1] == "kernel":
+                return source.read_transposed(kernel_axes(len(source.shape)))
+            return source.read()
+
+        def put(name: str, array, stored: str) -> None:
             path = path_of[name]
-            if placement is not None:  # each device reads its slice
-                _set(tree, path, placement.load(source, stored, path, leaves[path].shape, dtype_of_leaf(path),
+            if placement is not None:  # `array` is a TensorSource: each device reads its slice
+                _set(tree, path, placement.load(array, stored, path, leaves[path].shape, dtype_of_leaf(path),
                                                 shardings[path]))  # fmt: skip
                 return
-            # A kernel is read straight into its own layout, so the transfer adopts it without a copy.
-            array = source.read_transposed(kernel_axes(len(source.shape))) if path[-1] == "kernel" else source.read()
             _set(tree, path, _to_device(array, stored, dtype_of_leaf(path)))
 
         def initialise(names: list[str]) -> None:
@@ -269,8 +273,8 @@ class FlaxPreTrainedModel:
                 _set(tree, path, value if placement is None else jax.device_put(value, shardings[path]))
 
         tied = [canonical_name(path) for path in self._tied_weights_keys]
-        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=True,
-                              ignore_mismatched_sizes=ignore_mismatched_sizes, tied=tied)  # fmt: skip
+        info = load_canonical(self, targets, state, put, initialise, where=where, lazy=placement is not None,
+                              read=read, ignore_mismatched_sizes=ignore_mismatched_sizes, tied=tied)  # fmt: skip
         self._params = tree
         return info
 

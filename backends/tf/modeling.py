@@ -274,18 +274,21 @@ class TFPreTrainedModel(keras.Model):
             by_name.setdefault(self.canonical_name(tf_name), []).append(variable)
         targets = {name: _canonical_shape(variables[0]) for name, variables in by_name.items()}
 
-        def put(name: str, source, stored: str) -> None:
-            variables = by_name[name]
+        def read(name: str, source):
             # A kernel is read straight into its own layout, so the variable can adopt it without a copy.
-            kernel = is_kernel(variables[0].path)
-            array = source.read_transposed(kernel_axes(len(source.shape))) if kernel else source.read()
+            if is_kernel(by_name[name][0].path):
+                return source.read_transposed(kernel_axes(len(source.shape)))
+            return source.read()
+
+        def put(name: str, array, stored: str) -> None:
+            variables = by_name[name]
             for i, variable in enumerate(variables):  # variables may adopt the array: one each
                 _create_from(variable, array if i == 0 else array.copy(), stored)
 
         def initialise(names: list[str]) -> None:
             _initialise_pending([variable for name in names for variable in by_name[name]])
 
-        return load_canonical(self, targets, state, put, initialise, where=where, lazy=True,
+        return load_canonical(self, targets, state, put, initialise, where=where, read=read,
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
 
     # -- serving --------------------------------------------------------------------------------------
