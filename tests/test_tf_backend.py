@@ -202,6 +202,7 @@ BUILT_WITHOUT_A_CALL = [
     "beit",
     "resnet",
     "convnext",
+    "swin",
     "electra",
     "albert",
     "distilbert",

@@ -40,6 +40,9 @@ class TFMaskFormerSwinEncoder(Layer):
                                                      name=f"layers.{i}"))  # fmt: skip
             start += depth
 
+    def input_sizes(self):
+        return dict.fromkeys(self.stages)
+
     def call(self, hidden, grid=None, training=False):
         """(last hidden, hidden states: the embeddings then per stage its blocks' inputs and outputs, each stage's
         output grid)."""
@@ -58,6 +61,10 @@ class TFMaskFormerSwinMainLayer(Layer):
         self.embeddings = TFSwinEmbeddings(config, name="embeddings")
         self.encoder = TFMaskFormerSwinEncoder(config, name="encoder")
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.output_width = int(config.embed_dim * 2 ** (len(config.depths) - 1))  # the last stage's width
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.output_width}
 
     def call(self, pixel_values, output_attentions=False, output_hidden_states=False, training=False):
         if pixel_values is None:
@@ -88,6 +95,9 @@ class TFMaskFormerSwinModel(TFMaskFormerSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.model = TFMaskFormerSwinMainLayer(config, add_pooling_layer, name="model")
 
+    def input_sizes(self):
+        return {self.model: None}
+
     def call(self, pixel_values=None, output_attentions=False, output_hidden_states=False, return_dict=True,
              training=False, **kwargs):  # fmt: skip
         result = self.model(pixel_values, output_attentions=output_attentions,
@@ -107,6 +117,9 @@ class TFMaskFormerSwinBackbone(TFMaskFormerSwinPreTrainedModel):
         self.num_features = [config.embed_dim] + [int(config.embed_dim * 2**i) for i in range(len(config.depths))]
         self.hidden_states_norms = [keras.layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{i}")
                                     for i in range(len(config.depths))]  # fmt: skip
+
+    def input_sizes(self):  # stage i's norm reads its last block's output, num_features[i + 1] wide
+        return {self.model: None, **{norm: self.num_features[i + 1] for i, norm in enumerate(self.hidden_states_norms)}}
 
     @property
     def channels(self) -> list[int]:

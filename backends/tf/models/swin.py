@@ -17,6 +17,7 @@ from ..blocks.vision import (
     DropPath,
     PixelDecoder,
     TFVisionPreTrainedModel,
+    build_conv,
     check_pixel_values,
     conv,
     masked_image_loss,
@@ -60,6 +61,10 @@ class TFSwinPatchEmbeddings(Layer):
         self.num_channels = config.num_channels
         self.projection = conv(config, config.embed_dim, config.patch_size, "projection", strides=config.patch_size)
 
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.num_channels)
+        super().build(input_shape)
+
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.num_channels)
         height, width = pixel_values.shape[-2:]
@@ -85,7 +90,10 @@ class TFSwinEmbeddings(Layer):
     def build(self, input_shape=None):
         if self.use_mask_token:
             self.mask_token = self.add_weight(name="mask_token", shape=(1, 1, self.embed_dim), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.patch_embeddings: None, self.norm: self.embed_dim}
 
     def call(self, pixel_values, bool_masked_pos=None, training=False):
         embeds, grid = self.patch_embeddings(tf.cast(pixel_values, self.compute_dtype))
@@ -103,6 +111,10 @@ class TFSwinPatchMerging(Layer):
         super().__init__(**kwargs)
         self.reduction = dense(config, 2 * dim, "reduction", use_bias=False)
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.dim = dim
+
+    def input_sizes(self):
+        return {self.reduction: 4 * self.dim, self.norm: 4 * self.dim}  # a 2x2 neighbourhood's channels
 
     def call(self, hidden, grid=None):
         height, width = grid
@@ -120,7 +132,7 @@ class TFSwinSelfAttention(Layer):
     def __init__(self, config: SwinConfig, dim: int, num_heads: int, **kwargs):
         super().__init__(**kwargs)
         self.window_size = config.window_size
-        self.num_heads, self.head_dim = num_heads, dim // num_heads
+        self.num_heads, self.head_dim, self.dim = num_heads, dim // num_heads, dim
         self.query = dense(config, dim, "query", use_bias=config.qkv_bias)
         self.key = dense(config, dim, "key", use_bias=config.qkv_bias)
         self.value = dense(config, dim, "value", use_bias=config.qkv_bias)
@@ -132,7 +144,10 @@ class TFSwinSelfAttention(Layer):
         rows = (2 * self.window_size - 1) ** 2
         self.relative_position_bias_table = self.add_weight(name="relative_position_bias_table",
                                                             shape=(rows, self.num_heads), initializer="zeros")  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return dict.fromkeys((self.query, self.key, self.value), self.dim)
 
     def _heads(self, x):
         return tf.transpose(tf.reshape(x, (-1, x.shape[1], self.num_heads, self.head_dim)), (0, 2, 1, 3))
@@ -163,6 +178,9 @@ class TFSwinSelfOutput(Layer):
         self.dense = dense(config, dim, "dense")
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
 
+    def input_sizes(self):
+        return {self.dense: self.dense.units}  # the merged heads: dim
+
     def call(self, hidden, training=False):
         return self.dropout(self.dense(hidden), training=training)
 
@@ -172,6 +190,9 @@ class TFSwinAttention(Layer):
         super().__init__(**kwargs)
         self.self_attention = TFSwinSelfAttention(config, dim, num_heads, name="self")
         self.self_output = TFSwinSelfOutput(config, dim, name="output")
+
+    def input_sizes(self):
+        return {self.self_attention: None, self.self_output: None}
 
     def call(self, hidden, window_mask=None, training=False):
         context, probs = self.self_attention(hidden, window_mask=window_mask, training=training)
@@ -183,6 +204,10 @@ class TFSwinIntermediate(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, int(config.mlp_ratio * dim), "dense")
         self.act = get_activation(config.hidden_act)
+        self.dim = dim
+
+    def input_sizes(self):
+        return {self.dense: self.dim}
 
     def call(self, hidden):
         return self.act(self.dense(hidden))
@@ -193,6 +218,10 @@ class TFSwinOutput(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, dim, "dense")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.input_width = int(config.mlp_ratio * dim)  # the intermediate's width
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden, training=False):
         return self.dropout(self.dense(hidden), training=training)
@@ -209,6 +238,11 @@ class TFSwinLayer(Layer):
         self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
         self.intermediate = TFSwinIntermediate(config, dim, name="intermediate")
         self.swin_output = TFSwinOutput(config, dim, name="output")
+        self.dim = dim
+
+    def input_sizes(self):
+        return {self.layernorm_before: self.dim, self.attention: None, self.layernorm_after: self.dim,
+                self.intermediate: None, self.swin_output: None}  # fmt: skip
 
     def call(self, hidden, grid=None, always_partition=False, training=False):
         height, width = grid
@@ -252,6 +286,9 @@ class TFSwinStage(Layer):
                        for i in range(depth)]  # fmt: skip
         self.downsample = TFSwinPatchMerging(config, dim, name="downsample") if downsample else None
 
+    def input_sizes(self):
+        return {**dict.fromkeys(self.blocks), self.downsample: None}
+
     def call(self, hidden, grid=None, always_partition=False, training=False):
         """(output, output before patch merging, next grid, the last block's attention probabilities)."""
         for block in self.blocks:
@@ -272,6 +309,9 @@ class TFSwinEncoder(Layer):
                                            rates[start : start + depth], downsample=i < len(config.depths) - 1,
                                            name=f"layers.{i}"))  # fmt: skip
             start += depth
+
+    def input_sizes(self):
+        return dict.fromkeys(self.stages)
 
     def call(self, hidden, grid=None, before_downsampling=False, always_partition=False, training=False):
         """(last hidden, hidden states, reshaped [batch, C, H, W] hidden states, attentions: per stage, its last
@@ -296,6 +336,10 @@ class TFSwinMainLayer(Layer):
         self.embeddings = TFSwinEmbeddings(config, use_mask_token, name="embeddings")
         self.encoder = TFSwinEncoder(config, name="encoder")
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.output_width = int(config.embed_dim * 2 ** (len(config.depths) - 1))  # the last stage's width
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.output_width}
 
     def call(self, pixel_values, bool_masked_pos=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -325,6 +369,9 @@ class TFSwinModel(TFSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.swin = TFSwinMainLayer(config, add_pooling_layer, use_mask_token, name="swin")
 
+    def input_sizes(self):
+        return {self.swin: None}
+
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
              output_attentions=False, output_hidden_states=False, **kwargs):  # fmt: skip
         result = self.swin(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,
@@ -341,7 +388,10 @@ class TFSwinForMaskedImageModeling(TFSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.swin = TFSwinMainLayer(config, add_pooling_layer=False, use_mask_token=True, name="swin")
         stride = config.encoder_stride
-        self.decoder = PixelDecoder(config, stride, config.num_channels, name="decoder")
+        self.decoder = PixelDecoder(config, stride, config.num_channels, self.swin.output_width, name="decoder")
+
+    def input_sizes(self):
+        return {self.swin: None, self.decoder: None}
 
     def call(self, pixel_values=None, bool_masked_pos=None, training=False, return_dict=True,
              output_attentions=False, output_hidden_states=False, **kwargs):  # fmt: skip
@@ -370,6 +420,11 @@ class TFSwinBackbone(TFSwinPreTrainedModel):
             stage: keras.layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{stage}")
             for stage in config.out_features
         }
+
+    def input_sizes(self):
+        norms = {self.hidden_states_norms[s]: self.num_features[i]
+                 for s, i in zip(self.config.out_features, self.config.out_indices)}  # fmt: skip
+        return {self.embeddings: None, self.encoder: None, **norms}
 
     @property
     def channels(self) -> list[int]:
