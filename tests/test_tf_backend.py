@@ -223,6 +223,8 @@ BUILT_WITHOUT_A_CALL = [
     "siglip",
     "owlvit",
     "llava",
+    "t5",
+    "mt5",
 ]
 
 

@@ -25,6 +25,7 @@ from ..blocks.seq2seq import TFEncoderDecoderParts, padding_bias, seq2seq_output
 from ..generation import TFGenerationMixin
 from ..heads import TFSequenceClassificationModel, TFTokenClassificationModel
 from ..losses import span_loss, token_loss
+from .. import modeling
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
@@ -63,6 +64,11 @@ class TFT5Attention(Layer):
                 name="relative_attention_bias",
             )  # fmt: skip
         self.dropout = keras.layers.Dropout(config.dropout_rate)
+
+    def input_sizes(self):  # queries and keys / values (a cross-attention's encoder states too) are d_model wide
+        d = self.config.d_model
+        return {self.q: d, self.k: d, self.v: d, self.o: self.q.units,
+                getattr(self, "relative_attention_bias", None): None}  # fmt: skip
 
     def position_bias(self, query_length, key_length):
         """[1, heads, query, key] learned bias for the offsets of the last query_length positions."""
@@ -106,6 +112,11 @@ class TFT5DenseActDense(Layer):
         self.wo = dense(config, config.d_model, "wo", use_bias=False)
         self.dropout = keras.layers.Dropout(config.dropout_rate)
         self.act = get_activation(config.dense_act_fn)
+        self.sizes = {**dict.fromkeys([getattr(self, n, None) for n in ("wi_0", "wi_1", "wi")], config.d_model),
+                      self.wo: config.d_ff}  # fmt: skip
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, training=False):
         inner = self.act(self.wi_0(hidden)) * self.wi_1(hidden) if self.gated else self.act(self.wi(hidden))
@@ -133,6 +144,10 @@ class TFT5SubLayer(Layer):
         self.layer_norm = _norm(config, "layer_norm")
         self.dropout = keras.layers.Dropout(config.dropout_rate)
 
+    def input_sizes(self):
+        inner = getattr(self, {"ff": "DenseReluDense", "self": "SelfAttention"}.get(self.kind, "EncDecAttention"))
+        return {inner: None, self.layer_norm: self.layer_norm.size}
+
     def call(self, hidden, mask_bias=None, position_bias=None, encoder_hidden=None, past=None, training=False):
         normed = self.layer_norm(hidden)
         if self.kind == "ff":
@@ -151,6 +166,9 @@ class TFT5Block(Layer):
         if is_decoder:
             self.layer.append(TFT5SubLayer(config, "cross", name="layer_._1"))
         self.layer.append(TFT5SubLayer(config, "ff", name=f"layer_._{len(self.layer)}"))
+
+    def input_sizes(self):
+        return dict.fromkeys(self.layer)
 
     def call(self, hidden, mask_bias=None, position_bias=None, encoder_hidden=None, cross_bias=None, past=None,
              training=False):  # fmt: skip
@@ -174,6 +192,9 @@ class TFT5Stack(Layer):
         self.block = [TFT5Block(config, is_decoder, i == 0, name=f"block_._{i}") for i in range(depth)]
         self.final_layer_norm = _norm(config, "final_layer_norm")
         self.dropout = keras.layers.Dropout(config.dropout_rate)
+
+    def input_sizes(self):  # the shared embedding is the model's, built there first (under `<model>/shared`)
+        return {self.embed_tokens: None, **dict.fromkeys(self.block), self.final_layer_norm: self.final_layer_norm.size}
 
     def call(self, input_ids=None, attention_mask=None, inputs_embeds=None, encoder_hidden_states=None,
              encoder_attention_mask=None, past_key_values=None, use_cache=False, output_attentions=False,
@@ -252,6 +273,15 @@ class _TFT5Parts(TFEncoderDecoderParts, TFT5PreTrainedModel):
     def _use_cache(self, use_cache, training) -> bool:
         return False if training else bool(self.config.use_cache if use_cache is None else use_cache)
 
+    @property
+    def output_width(self) -> int:
+        return self.config.d_model
+
+    def input_sizes(self):  # `shared` first, so its path is `<model>/shared`, not a stack's
+        d = self.config.d_model
+        return {self.shared: None, self.encoder: None, self.decoder: None, getattr(self, "lm_head", None): d,
+                getattr(self, "qa_outputs", None): d}  # fmt: skip
+
 
 _RUN_KEYS = ("attention_mask", "decoder_input_ids", "decoder_attention_mask", "encoder_outputs", "past_key_values",
              "inputs_embeds", "decoder_inputs_embeds", "output_attentions", "output_hidden_states")  # fmt: skip
@@ -307,6 +337,13 @@ class TFT5EncoderModel(TFT5PreTrainedModel):
         self.shared = NamedWeight((config.vocab_size, config.d_model), "embeddings", weights_init(config), name="shared")
         self.encoder = TFT5EncoderStack(config, self.shared, name="encoder")
 
+    @property
+    def output_width(self) -> int:
+        return self.config.d_model
+
+    def input_sizes(self):  # `shared` first, so its path is `<model>/shared`, not the encoder's
+        return {self.shared: None, self.encoder: None}
+
     def dummy_inputs(self) -> dict:
         return {"input_ids": super().dummy_inputs()["input_ids"]}
 
@@ -348,7 +385,17 @@ class TFT5ForQuestionAnswering(_TFT5Parts):
         return out.finish(result, return_dict)
 
 
-class TFT5ForSequenceClassification(TFSequenceClassificationModel, TFT5PreTrainedModel):
+class _BuildsMainModel:
+    """A head on a T5 model used as its main layer: a Keras model, which build_sublayers leaves alone, so it is
+    built here from its own sizes, under its name."""
+
+    def build(self, input_shape=None):
+        if modeling.BUILD_FROM_SIZES and not self.main_layer.built:
+            self.main_layer.build()
+        super().build(input_shape)
+
+
+class TFT5ForSequenceClassification(_BuildsMainModel, TFSequenceClassificationModel, TFT5PreTrainedModel):
     """Classifies from the decoder state at the last end-of-sequence token (decoder fed input_ids shifted)."""
 
     main_layer_class = TFT5Model
@@ -363,7 +410,7 @@ class TFT5ForSequenceClassification(TFSequenceClassificationModel, TFT5PreTraine
         return super().encode(inputs, training, **kwargs)
 
 
-class TFT5ForTokenClassification(TFTokenClassificationModel, TFT5PreTrainedModel):
+class TFT5ForTokenClassification(_BuildsMainModel, TFTokenClassificationModel, TFT5PreTrainedModel):
     main_layer_class = TFT5EncoderModel
 
     def dummy_inputs(self) -> dict:
