@@ -225,6 +225,7 @@ BUILT_WITHOUT_A_CALL = [
     "llava",
     "t5",
     "mt5",
+    "vision-encoder-decoder",
 ]
 
 

@@ -45,6 +45,9 @@ class TFVisionEncoderDecoderModel(TFGenerationMixin, TFPreTrainedModel):
         self._keys_to_ignore_on_load_unexpected = [f"decoder\\.{p.lstrip('^')}" if p.startswith("^") else p
                                                    for p in decoder._keys_to_ignore_on_load_unexpected]  # fmt: skip
 
+    def input_sizes(self):  # the parts build from their own sizes; the projection reads the encoder's states
+        return {self.encoder: None, self.enc_to_dec_proj: self.config.encoder.hidden_size, self.decoder: None}
+
     @classmethod
     def from_encoder_decoder_pretrained(cls, encoder_pretrained_model_name_or_path=None,
                                         decoder_pretrained_model_name_or_path=None, *model_args, **kwargs):  # fmt: skip
