@@ -226,6 +226,7 @@ BUILT_WITHOUT_A_CALL = [
     "t5",
     "mt5",
     "vision-encoder-decoder",
+    "vilt",
 ]
 
 

@@ -13,7 +13,7 @@ from autoload.models.vilt import VQA_NORM_EPS, ViltConfig, plan_patches
 
 from ..activations import get_activation
 from ..blocks.encoder import TFEmbeddings, TFPooler, padding_bias
-from ..blocks.vision import TFViTLayer, conv, per_layer_head_mask, to_nhwc
+from ..blocks.vision import TFViTLayer, build_conv, conv, per_layer_head_mask, to_nhwc
 from ..heads import TFBaseModel, TFTaskModel
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
@@ -29,6 +29,11 @@ class TFViltPatchEmbeddings(Layer):
     def __init__(self, config: ViltConfig, **kwargs):
         super().__init__(**kwargs)
         self.projection = conv(config, config.hidden_size, config.patch_size, "projection", strides=config.patch_size)
+        self.num_channels = config.num_channels
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.num_channels)  # the image, channels-last
+        super().build(input_shape)
 
     def call(self, pixel_values):
         return self.projection(to_nhwc(tf.cast(pixel_values, tf.float32)))
@@ -38,6 +43,9 @@ class TFViltEncoder(Layer):
     def __init__(self, config: ViltConfig, **kwargs):
         super().__init__(**kwargs)
         self.layer = [TFViTLayer(config, i, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.layer)
 
     def call(self, hidden, bias=None, head_mask=None, training=False):
         states, attentions = (hidden,), ()
@@ -62,7 +70,10 @@ class TFViltEmbeddings(Layer):
         self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, width), initializer="zeros")
         self.position_embeddings = self.add_weight(name="position_embeddings", initializer="zeros",
                                                    shape=(1, self.config.patches_per_side**2 + 1, width))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.text_embeddings: None, self.patch_embeddings: None, self.token_type_embeddings: None}
 
     def visual_embed(self, pixel_values, pixel_mask, training=False):
         config = self.config
@@ -105,6 +116,10 @@ class TFViltMainLayer(Layer):
         self.encoder = TFViltEncoder(config, name="encoder")
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.pooler = TFPooler(config.text_options(), name="pooler") if add_pooling_layer else None
+        self.output_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.output_width, self.pooler: None}
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, pixel_values=None, pixel_mask=None,
              head_mask=None, inputs_embeds=None, image_embeds=None, image_token_type_idx=None,
@@ -160,6 +175,11 @@ class TFViltClassifier(Layer):
         self.norm = keras.layers.LayerNormalization(epsilon=VQA_NORM_EPS, name="1")
         self.act = get_activation("gelu")
         self.last = dense(config, config.num_labels, "3")
+        width = config.hidden_size
+        self.sizes = {self.first: width, self.norm: 2 * width, self.last: 2 * width}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, pooled):
         return self.last(self.act(self.norm(self.first(pooled))))
