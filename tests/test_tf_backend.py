@@ -227,6 +227,7 @@ BUILT_WITHOUT_A_CALL = [
     "mt5",
     "vision-encoder-decoder",
     "vilt",
+    "blip",
 ]
 
 

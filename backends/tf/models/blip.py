@@ -15,7 +15,8 @@ from autoload.models.blip import BlipConfig, BlipTextConfig, BlipVisionConfig
 from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
-from ..blocks.vision import check_pixel_values, to_nhwc
+from .. import modeling
+from ..blocks.vision import build_conv, check_pixel_values, to_nhwc
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
 
@@ -40,7 +41,8 @@ class TFBlipVisionEmbeddings(Layer):
         self.class_embedding = self.add_weight(name="class_embedding", shape=(1, 1, c.hidden_size), initializer=init)
         self.position_embedding = self.add_weight(name="position_embedding", shape=(1, c.num_positions, c.hidden_size),
                                                   initializer=init)  # fmt: skip
-        self.built = True
+        build_conv(self.patch_embedding, 3, (c.image_size, c.image_size))  # the (RGB) image, channels-last
+        super().build(input_shape)
 
     def positions_for(self, height: int, width: int):
         table = self.position_embedding[0]
@@ -71,6 +73,10 @@ class TFBlipAttention(Layer):
         self.qkv = dense(config, 3 * config.hidden_size, "qkv")
         self.projection = dense(config, config.hidden_size, "projection")
         self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.sizes = {self.qkv: config.hidden_size, self.projection: config.hidden_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, training=False):
         batch, length, width = tf.shape(hidden)[0], tf.shape(hidden)[1], hidden.shape[-1]
@@ -87,6 +93,10 @@ class TFBlipMLP(Layer):
         self.act = get_activation(config.hidden_act)
         self.fc1 = dense(config, config.intermediate_size, "fc1")
         self.fc2 = dense(config, config.hidden_size, "fc2")
+        self.sizes = {self.fc1: config.hidden_size, self.fc2: config.intermediate_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.fc2(self.act(self.fc1(hidden)))
@@ -99,6 +109,10 @@ class TFBlipEncoderLayer(Layer):
         self.layer_norm1 = layer_norm(config.layer_norm_eps, "layer_norm1")
         self.mlp = TFBlipMLP(config, name="mlp")
         self.layer_norm2 = layer_norm(config.layer_norm_eps, "layer_norm2")
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.self_attn: None, self.layer_norm1: self.width, self.mlp: None, self.layer_norm2: self.width}
 
     def call(self, hidden, training=False):
         attended, probs = self.self_attn(self.layer_norm1(hidden), training=training)
@@ -111,6 +125,9 @@ class TFBlipEncoder(Layer):
         super().__init__(**kwargs)
         self.layers_ = [TFBlipEncoderLayer(config, name=f"layers_._{i}") for i in range(config.num_hidden_layers)]
 
+    def input_sizes(self):
+        return dict.fromkeys(self.layers_)
+
 
 class TFBlipVisionTransformer(Layer):
     """BlipVisionModel's layers: embeddings, the pre-norm encoder and the final LayerNorm."""
@@ -121,6 +138,10 @@ class TFBlipVisionTransformer(Layer):
         self.embeddings = TFBlipVisionEmbeddings(config, name="embeddings")
         self.encoder = TFBlipEncoder(config, name="encoder")
         self.post_layernorm = layer_norm(config.layer_norm_eps, "post_layernorm")
+        self.output_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.post_layernorm: self.output_width}
 
     def call(self, pixel_values, output_attentions=False, output_hidden_states=False, interpolate_pos_encoding=False,
              training=False):  # fmt: skip
@@ -150,6 +171,16 @@ class TFBlipTextEmbeddings(Layer):
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
+    def input_sizes(self):
+        return {self.LayerNorm: self.config.hidden_size}
+
+    def build(self, input_shape=None):
+        if modeling.BUILD_FROM_SIZES:  # a Keras Embedding's table needs no input size
+            for table in (self.word_embeddings, self.position_embeddings):
+                if not table.built:
+                    table.build()
+        super().build(input_shape)
+
     def call(self, input_ids=None, position_ids=None, inputs_embeds=None, past_length: int = 0, training=False):
         embeds = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         length = embeds.shape[1]
@@ -170,6 +201,11 @@ class TFBlipTextSelfAttention(Layer):
         self.query, self.key, self.value = (dense(config, config.hidden_size, n) for n in ("query", "key", "value"))
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
         self.cross = cross
+        source = config.encoder_hidden_size if cross else config.hidden_size  # the image's (or question's) width
+        self.sizes = {self.query: config.hidden_size, self.key: source, self.value: source}
+
+    def input_sizes(self):
+        return self.sizes
 
     def _heads(self, x):
         return tf.transpose(tf.reshape(x, (tf.shape(x)[0], -1, self.num_heads, self.head_size)), (0, 2, 1, 3))
@@ -192,11 +228,15 @@ class TFBlipTextSelfAttention(Layer):
 
 
 class TFBlipTextOutput(Layer):
-    def __init__(self, config: BlipTextConfig, **kwargs):
+    def __init__(self, config: BlipTextConfig, input_width: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.sizes = {self.dense: input_width, self.LayerNorm: config.hidden_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, residual, training=False):
         return self.LayerNorm(self.dropout(self.dense(hidden), training=training) + residual)
@@ -206,7 +246,10 @@ class TFBlipTextAttention(Layer):
     def __init__(self, config: BlipTextConfig, cross: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.self_attention = TFBlipTextSelfAttention(config, cross, name="self")
-        self.self_output = TFBlipTextOutput(config, name="output")
+        self.self_output = TFBlipTextOutput(config, config.hidden_size, name="output")
+
+    def input_sizes(self):
+        return {self.self_attention: None, self.self_output: None}
 
     def call(self, hidden, bias=None, source=None, past=None, training=False):
         context, probs, cache = self.self_attention(hidden, bias=bias, source=source, past=past, training=training)
@@ -218,6 +261,10 @@ class TFBlipTextIntermediate(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.intermediate_size, "dense")
         self.act = get_activation(config.hidden_act)
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return self.act(self.dense(hidden))
@@ -229,7 +276,10 @@ class TFBlipTextLayer(Layer):
         self.attention = TFBlipTextAttention(config, name="attention")
         self.crossattention = TFBlipTextAttention(config, cross=True, name="crossattention") if config.is_decoder else None
         self.intermediate = TFBlipTextIntermediate(config, name="intermediate")
-        self.layer_output = TFBlipTextOutput(config, name="output")
+        self.layer_output = TFBlipTextOutput(config, config.intermediate_size, name="output")
+
+    def input_sizes(self):
+        return {self.attention: None, self.crossattention: None, self.intermediate: None, self.layer_output: None}
 
     def call(self, hidden, bias, source=None, past=None, training=False):
         hidden, probs, cache = self.attention(hidden, bias=bias, past=past[:2] if past else None, training=training)
@@ -249,11 +299,18 @@ class TFBlipTextEncoder(Layer):
         super().__init__(**kwargs)
         self.layer = [TFBlipTextLayer(config, name=f"layer_._{i}") for i in range(config.num_hidden_layers)]
 
+    def input_sizes(self):
+        return dict.fromkeys(self.layer)
+
 
 class TFBlipTextPooler(Layer):
     def __init__(self, config: BlipTextConfig, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
+        self.input_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return tf.tanh(self.dense(hidden[:, 0]))
@@ -282,6 +339,10 @@ class TFBlipTextModel(Layer):
         self.embeddings = TFBlipTextEmbeddings(config, name="embeddings")
         self.encoder = TFBlipTextEncoder(config, name="encoder")
         self.pooler = TFBlipTextPooler(config, name="pooler") if add_pooling_layer else None
+        self.output_width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.pooler: None}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None,
              encoder_hidden_states=None, encoder_attention_mask=None, past_key_values=None, use_cache=None,
@@ -314,6 +375,18 @@ class TFBlipTextModel(Layer):
         )  # fmt: skip
 
 
+class TFBlipPredictionTransform(Layer):
+    """The prediction head's `transform` weights (dense, LayerNorm); the head applies them with its activation."""
+
+    def __init__(self, config: BlipTextConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense(config, config.hidden_size, "dense")
+        self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
+
+    def input_sizes(self):
+        return dict.fromkeys((self.dense, self.LayerNorm), self.dense.units)
+
+
 class TFBlipPredictionHead(Layer):
     """transform (dense, activation, LayerNorm), then the vocabulary scores: the word embeddings (tied) or an own
     `decoder`, plus `bias`."""
@@ -321,16 +394,17 @@ class TFBlipPredictionHead(Layer):
     def __init__(self, config: BlipTextConfig, embeddings, **kwargs):
         super().__init__(**kwargs)
         self.config, self.embeddings = config, embeddings
-        self.transform = Layer(name="transform")
-        self.transform.dense = dense(config, config.hidden_size, "dense")
-        self.transform.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
+        self.transform = TFBlipPredictionTransform(config, name="transform")
         self.act = get_activation(config.hidden_act)
         self.tied = getattr(config, "tie_word_embeddings", True)
         self.decoder = None if self.tied else dense(config, config.vocab_size, "decoder", use_bias=False)
 
     def build(self, input_shape=None):
         self.bias = self.add_weight(name="bias", shape=(self.config.vocab_size,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.transform: None, self.decoder: self.config.hidden_size}
 
     def call(self, hidden):
         if not self.built:
@@ -348,6 +422,9 @@ class TFBlipLMHead(Layer):
     def __init__(self, config: BlipTextConfig, embeddings, **kwargs):
         super().__init__(**kwargs)
         self.predictions = TFBlipPredictionHead(config, embeddings, name="predictions")
+
+    def input_sizes(self):
+        return {self.predictions: None}
 
     def call(self, hidden):
         return self.predictions(hidden)
@@ -372,6 +449,9 @@ class TFBlipTextLMHead(Layer):
         self.config = config
         self.bert = TFBlipTextModel(config, add_pooling_layer=False, name="bert")
         self.cls = TFBlipLMHead(config, self.bert.embeddings.word_embeddings, name="cls")
+
+    def input_sizes(self):
+        return {self.bert: None, self.cls: None}
 
     def call(self, input_ids=None, attention_mask=None, position_ids=None, encoder_hidden_states=None,
              encoder_attention_mask=None, past_key_values=None, use_cache=None, labels=None, output_attentions=False,
@@ -453,7 +533,11 @@ class TFBlipMainLayer(Layer):
     def build(self, input_shape=None):
         self.logit_scale = self.add_weight(name="logit_scale", shape=(),
                                            initializer=keras.initializers.Constant(self.config.logit_scale_init_value))  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.text_model: None, self.vision_model: None, self.text_projection: self.text_model.output_width,
+                self.visual_projection: self.vision_model.output_width}  # fmt: skip
 
 
 class TFBlipModel(TFBlipPreTrainedModel):
@@ -463,6 +547,9 @@ class TFBlipModel(TFBlipPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         config.blip_options()
         self.blip = TFBlipMainLayer(config, name="blip")
+
+    def input_sizes(self):
+        return {self.blip: None}
 
     def get_text_features(self, input_ids, attention_mask=None, position_ids=None):
         text = self.blip.text_model(tf.convert_to_tensor(input_ids), attention_mask=attention_mask,
@@ -515,6 +602,9 @@ class TFBlipForConditionalGeneration(TFBlipPreTrainedModel):
         self.decoder_input_ids = config.text_config.bos_token_id
         self.decoder_pad_token_id = config.text_config.pad_token_id
 
+    def input_sizes(self):
+        return {self.vision_model: None, self.text_decoder: None}
+
     def call(self, pixel_values=None, input_ids=None, attention_mask=None, output_attentions=None,
              output_hidden_states=None, labels=None, interpolate_pos_encoding=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
@@ -554,6 +644,9 @@ class TFBlipForQuestionAnswering(TFBlipPreTrainedModel):
         self.text_decoder = TFBlipTextLMHead(config.text_config, name="text_decoder")
         self.decoder_pad_token_id = config.text_config.pad_token_id
         self.decoder_start_token_id = config.text_config.bos_token_id
+
+    def input_sizes(self):
+        return {self.vision_model: None, self.text_encoder: None, self.text_decoder: None}
 
     def dummy_inputs(self) -> dict:
         return {**super().dummy_inputs(), "decoder_input_ids": np.ones((1, 2), np.int32)}
