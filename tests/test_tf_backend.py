@@ -203,6 +203,7 @@ BUILT_WITHOUT_A_CALL = [
     "resnet",
     "convnext",
     "swin",
+    "segformer",
     "electra",
     "albert",
     "distilbert",

@@ -18,6 +18,7 @@ from ..blocks.vision import (
     TFVisionPreTrainedModel,
     attend,
     batch_norm,
+    build_conv,
     check_pixel_values,
     conv,
     resize_maps_nhwc,
@@ -50,6 +51,14 @@ class TFSegformerOverlapPatchEmbeddings(Layer):
         self.padding = stage.patch_size // 2
         self.proj = conv(config, stage.width, stage.patch_size, "proj", strides=stage.stride)
         self.layer_norm = layer_norm("layer_norm")
+        self.stage = stage
+
+    def build(self, input_shape=None):
+        build_conv(self.proj, self.stage.in_channels)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.layer_norm: self.stage.width}
 
     def call(self, x):
         x = self.proj(pad_nhwc(x, self.padding))
@@ -68,6 +77,18 @@ class TFSegformerEfficientSelfAttention(Layer):
         if stage.sr_ratio > 1:
             self.sr = conv(config, width, stage.sr_ratio, "sr", strides=stage.sr_ratio)
             self.layer_norm = layer_norm("layer_norm")
+        self.width = width
+
+    def build(self, input_shape=None):
+        if self.sr_ratio > 1:
+            build_conv(self.sr, self.width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        sizes = dict.fromkeys((self.query, self.key, self.value), self.width)
+        if self.sr_ratio > 1:
+            sizes[self.layer_norm] = self.width
+        return sizes
 
     def _heads(self, x):
         shape = tf.shape(x)
@@ -90,6 +111,9 @@ class TFSegformerSelfOutput(Layer):
         self.dense = dense(config, width, "dense")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
+    def input_sizes(self):
+        return {self.dense: self.dense.units}  # the merged heads: width
+
     def call(self, hidden, training=False):
         return self.dropout(self.dense(hidden), training=training)
 
@@ -100,6 +124,9 @@ class TFSegformerAttention(Layer):
         self.self_attention = TFSegformerEfficientSelfAttention(config, stage, name="self")
         self.dense_output = TFSegformerSelfOutput(config, stage.width, name="output")
 
+    def input_sizes(self):
+        return {self.self_attention: None, self.dense_output: None}
+
     def call(self, hidden, grid, training=False):
         context, probs = self.self_attention(hidden, grid=grid, training=training)
         return self.dense_output(context, training=training), probs
@@ -109,6 +136,9 @@ class TFSegformerDWConv(Layer):
     def __init__(self, config, width: int, **kwargs):
         super().__init__(**kwargs)
         self.dwconv = DepthwiseConv(config, width, name="dwconv")
+
+    def input_sizes(self):
+        return {self.dwconv: None}
 
     def call(self, hidden, grid):
         return as_tokens(self.dwconv(as_map(hidden, grid)))
@@ -122,6 +152,10 @@ class TFSegformerMixFFN(Layer):
         self.act = get_activation(config.hidden_act)
         self.dense2 = dense(config, stage.width, "dense2")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.input_width = stage.width
+
+    def input_sizes(self):
+        return {self.dense1: self.input_width, self.dwconv: None, self.dense2: self.dense1.units}
 
     def call(self, hidden, grid, training=False):
         hidden = self.dropout(self.act(self.dwconv(self.dense1(hidden), grid=grid)), training=training)
@@ -136,6 +170,10 @@ class TFSegformerLayer(Layer):
         self.drop_path = DropPath(stage.drop_path_rates[index])
         self.layer_norm_2 = layer_norm("layer_norm_2")
         self.mlp = TFSegformerMixFFN(config, stage, name="mlp")
+        self.width = stage.width
+
+    def input_sizes(self):
+        return {self.layer_norm_1: self.width, self.attention: None, self.layer_norm_2: self.width, self.mlp: None}
 
     def call(self, hidden, grid, training=False):
         attended, probs = self.attention(self.layer_norm_1(hidden), grid=grid, training=training)
@@ -154,6 +192,11 @@ class TFSegformerEncoder(Layer):
         self.block = [[TFSegformerLayer(config, s, j, name=f"block.{i}.{j}") for j in range(s.depth)]
                       for i, s in enumerate(stages)]  # fmt: skip
         self.layer_norm = [layer_norm(f"layer_norm.{i}") for i in range(len(stages))]
+        self.widths = [s.width for s in stages]
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.patch_embeddings), **dict.fromkeys(layer for b in self.block for layer in b),
+                **dict(zip(self.layer_norm, self.widths))}  # fmt: skip
 
     def call(self, pixel_values, output_attentions=False, output_hidden_states=False, training=False):
         hidden, states, attentions = to_nhwc(pixel_values), (), ()
@@ -178,6 +221,9 @@ class TFSegformerMainLayer(Layer):
         self.config = config
         self.encoder = TFSegformerEncoder(config, name="encoder")
 
+    def input_sizes(self):
+        return {self.encoder: None}
+
     def call(self, pixel_values=None, output_attentions=False, output_hidden_states=False, training=False):
         check_pixel_values(pixel_values, self.config.num_channels)
         hidden, states, attentions = self.encoder(pixel_values, output_attentions=output_attentions,
@@ -198,6 +244,9 @@ class TFSegformerModel(TFVisionBaseModel, TFSegformerPreTrainedModel):
 class TFSegformerForImageClassification(TFImageClassificationModel, TFSegformerPreTrainedModel):
     output_class = out.SegFormerImageClassifierOutput
 
+    def pooled_width(self) -> int:
+        return self.config.hidden_sizes[-1]  # the last stage's channels, averaged over the map or the tokens
+
     def pool(self, encoded, input_ids=None, mask=None):
         hidden = encoded.last_hidden_state
         if len(hidden.shape) == 4:  # a channels-first map
@@ -206,9 +255,13 @@ class TFSegformerForImageClassification(TFImageClassificationModel, TFSegformerP
 
 
 class TFSegformerMLP(Layer):
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, input_width: int, **kwargs):
         super().__init__(**kwargs)
         self.proj = dense(config, config.decoder_hidden_size, "proj")
+        self.input_width = input_width
+
+    def input_sizes(self):
+        return {self.proj: self.input_width}
 
     def call(self, x):
         return self.proj(x)
@@ -217,11 +270,22 @@ class TFSegformerMLP(Layer):
 class TFSegformerDecodeHead(Layer):
     def __init__(self, config: SegformerConfig, **kwargs):
         super().__init__(**kwargs)
-        self.linear_c = [TFSegformerMLP(config, name=f"linear_c.{i}") for i in range(config.num_encoder_blocks)]
+        self.linear_c = [TFSegformerMLP(config, config.hidden_sizes[i], name=f"linear_c.{i}")
+                         for i in range(config.num_encoder_blocks)]  # fmt: skip
         self.linear_fuse = conv(config, config.decoder_hidden_size, 1, "linear_fuse", use_bias=False)
         self.batch_norm = batch_norm("batch_norm")
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob)
         self.classifier = conv(config, config.num_labels, 1, "classifier")
+
+    def build(self, input_shape=None):
+        width = self.linear_fuse.filters  # decoder_hidden_size
+        build_conv(self.linear_fuse, width * len(self.linear_c))  # every stage's projection, concatenated
+        build_conv(self.batch_norm, width)
+        build_conv(self.classifier, width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return dict.fromkeys(self.linear_c)
 
     def call(self, maps_nchw, training=False):
         maps = [to_nhwc(m) for m in maps_nchw]
@@ -237,6 +301,9 @@ class TFSegformerForSemanticSegmentation(TFTaskModel, TFSegformerPreTrainedModel
         super().__init__(config, *args, **kwargs)
         config.check_decode_head()
         self.decode_head = TFSegformerDecodeHead(config, name="decode_head")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.decode_head: None}
 
     def call(self, pixel_values=None, labels=None, output_hidden_states=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
