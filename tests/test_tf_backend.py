@@ -229,6 +229,8 @@ BUILT_WITHOUT_A_CALL = [
     "vision-encoder-decoder",
     "vilt",
     "blip",
+    "vits",
+    "hifigan",
 ]
 
 

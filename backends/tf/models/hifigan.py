@@ -11,7 +11,7 @@ import tensorflow as tf
 from autoload.models.hifigan import SpeechT5HifiGanConfig
 
 from ..modeling import TFPreTrainedModel
-from .vits import TFHifiGanResidualBlock, conv1d, pad_time
+from .vits import TFHifiGanResidualBlock, build_convs, conv1d, pad_time
 
 
 class TFSpeechT5HifiGan(TFPreTrainedModel):
@@ -33,13 +33,20 @@ class TFSpeechT5HifiGan(TFPreTrainedModel):
                 self.resblocks.append(TFHifiGanResidualBlock(channels, size, dilations, config.leaky_relu_slope,
                                                              name=f"resblocks.{i * self.num_kernels + j}"))  # fmt: skip
         self.conv_post = conv1d(1, 7, "conv_post")
+        widths = [config.upsample_initial_channel] + [config.stage_channels(i) for i in range(len(self.upsampler))]
+        self.conv_sizes = {self.conv_pre: config.model_in_dim, **dict(zip(self.upsampler, widths)),
+                           self.conv_post: widths[-1]}  # each stage's input channels
+
+    def input_sizes(self):
+        return dict.fromkeys(self.resblocks)
 
     def build(self, input_shape=None):
         if not self.built:
             size = (self.config.model_in_dim,)
             self.mean = self.add_weight(name="mean", shape=size, initializer="zeros", trainable=False)
             self.scale = self.add_weight(name="scale", shape=size, initializer="ones", trainable=False)
-        self.built = True
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     @classmethod
     def _from_config(cls, config, **kwargs):

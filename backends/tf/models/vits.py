@@ -14,6 +14,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.vits import VitsConfig
 
+from .. import modeling
 from ..activations import get_activation
 from ..modeling import Layer, TFPreTrainedModel, weights_init
 
@@ -29,6 +30,16 @@ def conv1d(filters: int, kernel_size: int, name: str, dilation: int = 1, groups:
     """A PyTorch-style Conv1d without padding (pad before calling); kernel [k, in/groups, out]."""
     return keras.layers.Conv1D(filters, kernel_size, dilation_rate=dilation, groups=groups, use_bias=use_bias,
                                name=name, kernel_initializer="he_normal")  # fmt: skip
+
+
+def build_convs(sizes: dict) -> None:
+    """Build channels-last convolutions ({Conv1D or Conv1DTranspose: its input channels}, None skipped) and Keras
+    Embeddings (size None: a table needs no input size), as build_sublayers builds the layers it is given sizes for."""
+    if not modeling.BUILD_FROM_SIZES:
+        return
+    for layer, channels in sizes.items():
+        if layer is not None and not layer.built:
+            layer.build() if channels is None else layer.build((None, None, channels))
 
 
 def pad_time(x, left: int, right: int | None = None):
@@ -81,7 +92,10 @@ class TFVitsAttention(Layer):
             init = keras.initializers.RandomNormal(stddev=self.head_dim**-0.5)
             self.emb_rel_k = self.add_weight(name="emb_rel_k", shape=shape, initializer=init)
             self.emb_rel_v = self.add_weight(name="emb_rel_v", shape=shape, initializer=init)
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return dict.fromkeys((self.k_proj, self.v_proj, self.q_proj, self.out_proj), self.config.hidden_size)
 
     def relative_table(self, embeddings, length: int):
         positions = tf.range(length)
@@ -122,6 +136,11 @@ class TFVitsFeedForward(Layer):
         self.act_fn = get_activation(config.hidden_act)
         self.dropout = keras.layers.Dropout(config.activation_dropout)
         self.padding = ((kernel - 1) // 2, kernel // 2)
+        self.conv_sizes = {self.conv_1: config.hidden_size, self.conv_2: config.ffn_dim}
+
+    def build(self, input_shape=None):
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     def call(self, hidden_states, padding_mask, training=False):
         x = self.conv_1(pad_time(hidden_states * padding_mask, *self.padding))
@@ -137,6 +156,11 @@ class TFVitsEncoderLayer(Layer):
         self.layer_norm = layer_norm("layer_norm", config.layer_norm_eps)
         self.feed_forward = TFVitsFeedForward(config, name="feed_forward")
         self.final_layer_norm = layer_norm("final_layer_norm", config.layer_norm_eps)
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.attention: None, self.layer_norm: self.width, self.feed_forward: None,
+                self.final_layer_norm: self.width}  # fmt: skip
 
     def call(self, hidden_states, padding_mask, attention_bias=None, output_attentions=False, training=False):
         attended, weights = self.attention(hidden_states, attention_bias=attention_bias, output_attentions=output_attentions,
@@ -150,6 +174,9 @@ class TFVitsEncoder(Layer):
     def __init__(self, config: VitsConfig, **kwargs):
         super().__init__(**kwargs)
         self.layers = [TFVitsEncoderLayer(config, name=f"layers.{i}") for i in range(config.num_hidden_layers)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.layers)
 
     def call(self, hidden, padding_mask, attention_mask=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -180,6 +207,13 @@ class TFVitsTextEncoder(Layer):
                                                    embeddings_initializer=weights_init(config), name="embed_tokens")
         self.encoder = TFVitsEncoder(config, name="encoder")
         self.project = conv1d(config.flow_size * 2, 1, "project")
+
+    def input_sizes(self):
+        return {self.encoder: None}
+
+    def build(self, input_shape=None):
+        build_convs({self.embed_tokens: None, self.project: self.config.hidden_size})
+        super().build(input_shape)
 
     def call(self, input_ids, padding_mask, attention_mask=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -231,6 +265,9 @@ class TFVitsWaveNet(Layer):
             width = 2 * size if i < num_layers - 1 else size
             self.res_skip_layers.append(TFWeightNormConv1D(size, width, 1, name=f"res_skip_layers.{i}"))
 
+    def input_sizes(self):  # each weight-normalised convolution knows its channels
+        return dict.fromkeys([getattr(self, "cond_layer", None), *self.in_layers, *self.res_skip_layers])
+
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         size = self.hidden_size
         if global_conditioning is not None:
@@ -259,6 +296,14 @@ class TFVitsPosteriorEncoder(Layer):
         self.conv_pre = conv1d(config.hidden_size, 1, "conv_pre")
         self.wavenet = TFVitsWaveNet(config, config.posterior_encoder_num_wavenet_layers, name="wavenet")
         self.conv_proj = conv1d(config.flow_size * 2, 1, "conv_proj")
+        self.conv_sizes = {self.conv_pre: config.spectrogram_bins, self.conv_proj: config.hidden_size}
+
+    def input_sizes(self):
+        return {self.wavenet: None}
+
+    def build(self, input_shape=None):
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         hidden = self.wavenet(self.conv_pre(inputs) * padding_mask, padding_mask,
@@ -274,6 +319,14 @@ class TFVitsResidualCouplingLayer(Layer):
         self.conv_pre = conv1d(config.hidden_size, 1, "conv_pre")
         self.wavenet = TFVitsWaveNet(config, config.prior_encoder_num_wavenet_layers, name="wavenet")
         self.conv_post = conv1d(self.half_channels, 1, "conv_post")
+        self.conv_sizes = {self.conv_pre: self.half_channels, self.conv_post: config.hidden_size}
+
+    def input_sizes(self):
+        return {self.wavenet: None}
+
+    def build(self, input_shape=None):
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     def call(self, inputs, padding_mask, global_conditioning=None, reverse=True, training=False):
         first, second = inputs[..., : self.half_channels], inputs[..., self.half_channels:]
@@ -288,6 +341,9 @@ class TFVitsResidualCouplingBlock(Layer):
     def __init__(self, config: VitsConfig, **kwargs):
         super().__init__(**kwargs)
         self.flows = [TFVitsResidualCouplingLayer(config, name=f"flows.{i}") for i in range(config.prior_encoder_num_flows)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.flows)
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         for flow in reversed(self.flows):
@@ -311,6 +367,14 @@ class TFVitsDilatedDepthSeparableConv(Layer):
             self.convs_pointwise.append(conv1d(channels, 1, f"convs_pointwise.{i}"))
             self.norms_1.append(layer_norm(f"norms_1.{i}", DDS_LAYER_NORM_EPS))
             self.norms_2.append(layer_norm(f"norms_2.{i}", DDS_LAYER_NORM_EPS))
+        self.channels = channels
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.convs_dilated), **dict.fromkeys(self.norms_1 + self.norms_2, self.channels)}
+
+    def build(self, input_shape=None):
+        build_convs(dict.fromkeys(self.convs_pointwise, self.channels))
+        super().build(input_shape)
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         if global_conditioning is not None:
@@ -377,6 +441,13 @@ class TFVitsConvFlow(Layer):
         self.conv_dds = TFVitsDilatedDepthSeparableConv(config, name="conv_dds")
         self.conv_proj = conv1d(self.half_channels * (self.num_bins * 3 - 1), 1, "conv_proj")
 
+    def input_sizes(self):
+        return {self.conv_dds: None}
+
+    def build(self, input_shape=None):
+        build_convs({self.conv_pre: self.half_channels, self.conv_proj: self.filter_channels})
+        super().build(input_shape)
+
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         first, second = inputs[..., : self.half_channels], inputs[..., self.half_channels:]
         hidden = self.conv_dds(self.conv_pre(first), padding_mask, global_conditioning=global_conditioning,
@@ -423,16 +494,26 @@ class TFVitsStochasticDurationPredictor(Layer):
                                                              name="post_conv_dds")  # fmt: skip
         self.post_flows = [TFVitsElementwiseAffine(config, name="post_flows.0")]
         self.post_flows += [TFVitsConvFlow(config, name=f"post_flows.{i + 1}") for i in range(flows)]
+        self.speaker_width = config.speaker_embedding_size
+
+    def input_sizes(self):
+        return dict.fromkeys([self.conv_dds, *self.flows, self.post_conv_dds, *self.post_flows])
 
     def build(self, input_shape=None):
-        # the post_* modules are only used in training: build them here so their weights exist and load
         channels = self.conv_pre.filters
-        self.post_conv_pre.build((None, None, 1))
-        self.post_conv_proj.build((None, None, channels))
-        self.post_conv_dds(tf.zeros((1, 1, channels)), tf.ones((1, 1, 1)))
+        build_convs({self.conv_pre: channels, self.conv_proj: channels, getattr(self, "cond", None): self.speaker_width,
+                     self.post_conv_pre: 1, self.post_conv_proj: channels})  # fmt: skip
+        super().build(input_shape)
+        # the post_* modules are only used in training: build them here so their weights exist and load (by a call
+        # on zeros where they were not built from sizes)
+        for conv, width in ((self.post_conv_pre, 1), (self.post_conv_proj, channels)):
+            if not conv.built:
+                conv.build((None, None, width))
+        if not self.post_conv_dds.built:
+            self.post_conv_dds(tf.zeros((1, 1, channels)), tf.ones((1, 1, 1)))
         for flow in self.post_flows + self.flows[1:2]:
-            flow(tf.zeros((1, 1, 2)), tf.ones((1, 1, 1)), global_conditioning=tf.zeros((1, 1, channels)))
-        self.built = True
+            if not flow.built:
+                flow(tf.zeros((1, 1, 2)), tf.ones((1, 1, 1)), global_conditioning=tf.zeros((1, 1, channels)))
 
     def call(self, inputs, padding_mask, global_conditioning=None, noise_scale=1.0, training=False):
         inputs = self.conv_pre(tf.stop_gradient(inputs))
@@ -459,6 +540,15 @@ class TFVitsDurationPredictor(Layer):
         self.proj = conv1d(1, 1, "proj")
         if config.speaker_embedding_size:
             self.cond = conv1d(config.hidden_size, 1, "cond")
+        self.conv_sizes = {self.conv_1: config.hidden_size, self.conv_2: channels, self.proj: channels,
+                           getattr(self, "cond", None): config.speaker_embedding_size}  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys((self.norm_1, self.norm_2), self.conv_1.filters)
+
+    def build(self, input_shape=None):
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         inputs = tf.stop_gradient(inputs)
@@ -477,6 +567,11 @@ class TFHifiGanResidualBlock(Layer):
         self.slope, self.kernel_size, self.dilations = leaky_relu_slope, kernel_size, list(dilations)
         self.convs1 = [conv1d(channels, kernel_size, f"convs1.{i}", d) for i, d in enumerate(self.dilations)]
         self.convs2 = [conv1d(channels, kernel_size, f"convs2.{i}") for i in range(len(self.dilations))]
+        self.channels = channels
+
+    def build(self, input_shape=None):
+        build_convs(dict.fromkeys(self.convs1 + self.convs2, self.channels))
+        super().build(input_shape)
 
     def call(self, hidden):
         act = tf.nn.leaky_relu
@@ -508,6 +603,16 @@ class TFVitsHifiGan(Layer):
         self.conv_post = conv1d(1, 7, "conv_post", use_bias=False)
         if config.speaker_embedding_size:
             self.cond = conv1d(start, 1, "cond")
+        widths = [start // 2**i for i in range(len(self.upsampler) + 1)]  # each stage's input channels
+        self.conv_sizes = {self.conv_pre: config.flow_size, **dict(zip(self.upsampler, widths)),
+                           self.conv_post: widths[-1], getattr(self, "cond", None): config.speaker_embedding_size}
+
+    def input_sizes(self):
+        return dict.fromkeys(self.resblocks)
+
+    def build(self, input_shape=None):
+        build_convs(self.conv_sizes)
+        super().build(input_shape)
 
     def call(self, spectrogram, global_conditioning=None):
         hidden = self.conv_pre(pad_time(spectrogram, 3))
@@ -570,6 +675,14 @@ class TFVitsModel(TFVitsPreTrainedModel):
             self.embed_speaker = keras.layers.Embedding(config.num_speakers, config.speaker_embedding_size,
                                                         name="embed_speaker")  # fmt: skip
         self.posterior_encoder = TFVitsPosteriorEncoder(config, name="posterior_encoder")
+
+    def input_sizes(self):
+        return {self.text_encoder: None, self.flow: None, self.decoder: None, self.duration_predictor: None,
+                self.posterior_encoder: None}  # fmt: skip
+
+    def build(self, input_shape=None):
+        build_convs({getattr(self, "embed_speaker", None): None})
+        super().build(input_shape)
 
     def get_input_embeddings(self):
         return self.text_encoder.embed_tokens
