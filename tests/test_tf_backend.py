@@ -231,6 +231,7 @@ BUILT_WITHOUT_A_CALL = [
     "blip",
     "vits",
     "hifigan",
+    "whisper",
 ]
 
 

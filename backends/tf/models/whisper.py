@@ -23,6 +23,7 @@ from ..blocks.seq2seq import (
 from ..generation import TFGenerationMixin
 from ..heads import TFBaseModel
 from ..losses import sequence_classification_loss, token_loss
+from .. import modeling
 from ..modeling import dense
 
 
@@ -35,6 +36,16 @@ class TFWhisperEncoder(TFLayerStack):
         self.embed_positions = TFLearnedPositions(config, config.max_source_positions, "max_source_positions",
                                                   weight_name="weight", name="embed_positions")  # fmt: skip
         self.build_layers(config, decoder=False)
+
+    def input_sizes(self):
+        return {self.embed_positions: None, **super().input_sizes()}
+
+    def build(self, input_shape=None):  # the convolutions read num_mel_bins, then d_model channels
+        if modeling.BUILD_FROM_SIZES:
+            for conv, channels in ((self.conv1, self.config.num_mel_bins), (self.conv2, self.config.d_model)):
+                if not conv.built:
+                    conv.build((None, None, channels))
+        super().build(input_shape)
 
     def call(self, input_features, attention_mask=None, inputs_embeds=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -116,6 +127,9 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
         if not config.tie_word_embeddings:
             self.proj_out = dense(config, config.vocab_size, "proj_out", use_bias=False)
 
+    def input_sizes(self):
+        return {self.model: None, getattr(self, "proj_out", None): self.config.d_model}
+
     def _logits(self, hidden):
         if not self.config.tie_word_embeddings:
             return self.proj_out(hidden)
@@ -180,6 +194,9 @@ class TFWhisperForAudioClassification(TFWhisperPreTrainedModel):
             count = config.encoder_layers + 1
             self.layer_weights = self.add_weight(name="layer_weights", shape=(count,),
                                                  initializer=keras.initializers.Constant(1 / count))  # fmt: skip
+
+    def input_sizes(self):
+        return {self.encoder: None, self.projector: self.config.d_model, self.classifier: self.projector.units}
 
     def dummy_inputs(self) -> dict:
         c = self.config
