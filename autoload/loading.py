@@ -22,7 +22,7 @@ import numpy as np
 from .errors import WeightMismatchError
 from .read_ahead import read_in_order
 from .weight_norm import fold_weight_norm
-from .weights.arrays import transposed
+from .weights.arrays import pages_reserved, transposed
 
 logger = logging.getLogger("autoload")
 
@@ -355,12 +355,29 @@ class TensorSource:
 
 
 def _nbytes(source: TensorSource) -> int:
-    dtype = dtype_of(source.state, source.key)
+    return _stored_nbytes(source.state, source.key)
+
+
+def _stored_nbytes(state: Mapping, key: str) -> int:
+    dtype = dtype_of(state, key)
     try:
         itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
     except TypeError:  # a dtype numpy does not name (the readers refuse those when the tensor is read)
         itemsize = 4
-    return math.prod(source.shape) * itemsize
+    return math.prod(shape_of(state, key)) * itemsize
+
+
+def reserve_pages(state: Mapping, keeps_dtype: str):
+    """A context in which the reader's arrays for `state` come from memory faulted in on another thread while
+    the model is being built (autoload.weights.arrays.pages_reserved). Only for the tensors the model keeps
+    as they are read: stored in `keeps_dtype` (the floating dtype of the model's weights) or not floating; a
+    tensor converted to another dtype is read into memory freed right after, which is not worth reserving."""
+    sizes = []
+    for key in state:
+        stored = dtype_of(state, key)
+        if stored == keeps_dtype or not (stored.startswith(("float", "bfloat")) or stored == "complex64"):
+            sizes.append(_stored_nbytes(state, key))
+    return pages_reserved(sizes)
 
 
 def same_up_to_unit_axes(a: tuple, b: tuple) -> bool:

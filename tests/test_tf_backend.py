@@ -232,6 +232,10 @@ BUILT_WITHOUT_A_CALL = [
     "vits",
     "hifigan",
     "whisper",
+    "wav2vec2",
+    "hubert",
+    "wavlm",
+    "speecht5",
 ]
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import mmap
+import sys
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -16,18 +22,103 @@ ALIGNMENT = 64
 _OWN_PAGES = 1 << 20
 # transpose_into reads about this many bytes of rows per block (the best of 64-256 KiB measured).
 _BLOCK_BYTES = 128 << 10
-# Faulting the pages in with the mapping (one call) costs less than a page fault each as the read fills them.
-_ANONYMOUS = (mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
-              if hasattr(mmap, "MAP_ANONYMOUS") else None)  # fmt: skip
+_ANONYMOUS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS if hasattr(mmap, "MAP_ANONYMOUS") else None
+# Faulting a block's pages in with one call costs less than a page fault each as the read fills them. Linux
+# 5.14+ does it with madvise(MADV_POPULATE_WRITE), called through ctypes so that the GIL is released (mmap's
+# MAP_POPULATE flag holds it for the whole faulting: reads on other threads would wait on it).
+_MADV_POPULATE_WRITE = 23
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_madvise_works = _libc is not None
+
+
+def _anonymous_block(nbytes: int) -> mmap.mmap:
+    """A private anonymous map of nbytes, its pages faulted in."""
+    global _madvise_works
+    if not _madvise_works:
+        return mmap.mmap(-1, nbytes, flags=_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
+    block = mmap.mmap(-1, nbytes, flags=_ANONYMOUS)
+    start = ctypes.c_char.from_buffer(block)
+    try:
+        if _libc.madvise(ctypes.c_void_p(ctypes.addressof(start)), ctypes.c_size_t(nbytes), _MADV_POPULATE_WRITE):
+            _madvise_works = False  # an older kernel: pages fault in as they are written, this once
+    finally:
+        del start  # the map cannot close while a ctypes object exports it
+    return block
+
+
+class PageReserve:
+    """Blocks for the arrays a load is about to read, mapped and faulted in on a thread of its own while the
+    model is being built; aligned_empty takes a ready block of the exact size (else maps its own, and one
+    fewer of that size is reserved). Blocks nobody took are unmapped by close()."""
+
+    def __init__(self, sizes: Iterable[int]):
+        self._order = [size for size in sizes if size >= _OWN_PAGES]
+        self._wanted = Counter(self._order)
+        self._ready: dict[int, list] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._fill, name="autoload-pages", daemon=True)
+        self._thread.start()
+
+    def _fill(self) -> None:
+        for size in self._order:
+            with self._lock:
+                if self._closed:
+                    return
+                if not self._wanted[size]:
+                    continue
+                self._wanted[size] -= 1
+            block = _anonymous_block(size)
+            with self._lock:
+                if self._closed:
+                    block.close()
+                    return
+                self._ready[size].append(block)
+
+    def take(self, nbytes: int) -> mmap.mmap | None:
+        with self._lock:
+            if self._ready.get(nbytes):
+                return self._ready[nbytes].pop()
+            if self._wanted[nbytes]:
+                self._wanted[nbytes] -= 1
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            left, self._ready = self._ready, defaultdict(list)
+        self._thread.join()
+        for blocks in left.values():
+            for block in blocks:
+                block.close()
+
+
+_reserves: list[PageReserve] = []
+
+
+@contextlib.contextmanager
+def pages_reserved(sizes: Iterable[int]) -> Iterator[None]:
+    """While the block runs, arrays of these byte sizes come from pages faulted in ahead on another thread."""
+    if _ANONYMOUS is None:
+        yield
+        return
+    reserve = PageReserve(sizes)
+    _reserves.append(reserve)
+    try:
+        yield
+    finally:
+        _reserves.remove(reserve)
+        reserve.close()
 
 
 def aligned_empty(shape, dtype) -> np.ndarray:
     """np.empty(shape, dtype) whose data starts on an ALIGNMENT-byte boundary; from 1 MiB on, in an anonymous
-    memory map of its own (page-aligned) where the system has them."""
+    memory map of its own (page-aligned, faulted in) where the system has them."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes >= _OWN_PAGES and _ANONYMOUS is not None:
-        return np.frombuffer(mmap.mmap(-1, nbytes, flags=_ANONYMOUS), dtype=dtype).reshape(shape)
+        block = next(filter(None, (reserve.take(nbytes) for reserve in list(_reserves))), None)
+        return np.frombuffer(block or _anonymous_block(nbytes), dtype=dtype).reshape(shape)
     raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
     start = -raw.ctypes.data % ALIGNMENT
     return raw[start : start + nbytes].view(dtype).reshape(shape)

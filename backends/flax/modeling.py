@@ -9,6 +9,7 @@ flax derives each parameter's random key from its path, so the values equal a fu
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Mapping
@@ -23,7 +24,8 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, flax_weights_to_canonical
 from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical
+from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical,
+                              reserve_pages)
 
 from .abstract_params import shapes_from_arguments, shapes_only
 
@@ -229,8 +231,10 @@ class FlaxPreTrainedModel:
         params_dtype = None
         if isinstance(dtype, str) and dtype == "auto":
             params_dtype = dtype = _stored_float_dtype(state, request.config)
-        model = cls(request.config, *model_args, seed=seed, dtype=dtype, _do_init=False)
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, params_dtype, placement)
+        keeps = np.dtype(params_dtype or jnp.float32).name
+        with contextlib.nullcontext() if placement is not None else reserve_pages(state, keeps):
+            model = cls(request.config, *model_args, seed=seed, dtype=dtype, _do_init=False)
+            info = model._load_canonical(state, where, request.ignore_mismatched_sizes, params_dtype, placement)
         return request.finish(model, info, where)
 
     def _load_canonical(self, state, where: str, ignore_mismatched_sizes: bool, params_dtype=None,

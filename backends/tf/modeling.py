@@ -24,7 +24,8 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical
+from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical,
+                              reserve_pages)
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
 if keras.backend.backend() != "tensorflow":
@@ -253,10 +254,11 @@ class TFPreTrainedModel(keras.Model):
         request = LoadRequest.parse(cls, pretrained_model_name_or_path, config, kwargs)
         state, where = request.read_weights("tf")
         try:
-            with _BuildWithoutValues():
-                model = cls(request.config, *model_args)
-                model.build_weights()
-            info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
+            with reserve_pages(state, keras.config.dtype_policy().variable_dtype):
+                with _BuildWithoutValues():
+                    model = cls(request.config, *model_args)
+                    model.build_weights()
+                info = model._load_canonical(state, where, request.ignore_mismatched_sizes)
         except BaseException:
             _forget_pending()  # the model is dropped: initialise none of its variables
             raise

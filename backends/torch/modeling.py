@@ -16,7 +16,8 @@ from torch.overrides import TorchFunctionMode
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.generation import GenerationConfig
-from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical
+from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical,
+                              reserve_pages)
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
@@ -273,18 +274,23 @@ class PreTrainedModel(nn.Module):
         else:
             state = {k: _to_numpy(v) if isinstance(v, torch.Tensor) else v for k, v in state_dict.items()}
             where = "the given state_dict"
-        model = cls._build_empty(request.config, *model_args)
-        if mesh is not None:
-            from .tensor_parallel import parallelize
-
-            parallelize(model, tp_plan, mesh)
         dtype = resolve_dtype(dtype, request.config, state)
-        placement = None
-        if device_map is not None:  # every module's device decided (and the map checked) before anything is read
-            from . import device_map as placing
+        # Read whole into host memory the model keeps: only then are pages worth faulting in while it is built.
+        whole = state_dict is None and mesh is None and device_map is None
+        keeps = str(dtype or torch.get_default_dtype()).removeprefix("torch.")
+        with reserve_pages(state, keeps) if whole else contextlib.nullcontext():
+            model = cls._build_empty(request.config, *model_args)
+            if mesh is not None:
+                from .tensor_parallel import parallelize
 
-            placement = placing.plan(model, device_map, max_memory, offload_folder, offload_buffers, dtype, state, where)
-        info = model._load_canonical(state, where, request.ignore_mismatched_sizes, dtype, placement)
+                parallelize(model, tp_plan, mesh)
+            placement = None
+            if device_map is not None:  # every module's device decided (and the map checked) before anything is read
+                from . import device_map as placing
+
+                placement = placing.plan(model, device_map, max_memory, offload_folder, offload_buffers, dtype, state,
+                                         where)  # fmt: skip
+            info = model._load_canonical(state, where, request.ignore_mismatched_sizes, dtype, placement)
         if placement is not None:
             placing.finish(model, placement)
         model.eval()

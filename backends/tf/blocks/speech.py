@@ -26,7 +26,8 @@ from autoload.speech import (
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
-from ..modeling import Layer, dense, weights_init
+from .. import modeling
+from ..modeling import Layer, build_sublayers, dense, weights_init
 
 EPS = 1e-5  # PyTorch's default for the GroupNorm / LayerNorm layers built without an eps
 
@@ -39,6 +40,12 @@ def frame_mask(config, attention_mask, frames, add_adapter: bool | None = None):
     """[batch, frames] bool mask of the frames covering real audio, as transformers derives it."""
     lengths = effective_frame_lengths(frame_lengths(config, attention_mask, add_adapter), frames)
     return tf.range(frames)[None, :] < lengths[:, None]
+
+
+def build_conv(conv, channels: int) -> None:
+    """Build a Keras Conv1D (or BatchNormalization) on [batch, time, channels] inputs from their channels."""
+    if modeling.BUILD_FROM_SIZES and not conv.built:
+        conv.build((None, None, channels))
 
 
 def layer_norm(options: SpeechOptions, name: str, eps: float | None = None):
@@ -69,6 +76,14 @@ class TFSpeechConvLayer(Layer):
             self.layer_norm = keras.layers.LayerNormalization(epsilon=EPS, name="layer_norm")
         self.norm = layer.norm
         self.activation = get_activation(options.conv_activation)
+        self.in_dim, self.out_dim = layer.in_dim, layer.out_dim
+
+    def input_sizes(self):
+        return {getattr(self, "layer_norm", None): self.out_dim}
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.in_dim)
+        super().build(input_shape)
 
     def call(self, x):
         x = self.conv(x)
@@ -82,6 +97,9 @@ class TFSpeechFeatureEncoder(Layer):
         super().__init__(**kwargs)
         self.conv_layers = [TFSpeechConvLayer(layer, options, name=f"conv_layers.{i}")
                             for i, layer in enumerate(options.conv_layers)]  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys(self.conv_layers)
 
     def call(self, input_values):
         hidden = input_values[:, :, None]
@@ -98,6 +116,10 @@ class TFSpeechFeatureProjection(Layer):
             self.layer_norm = layer_norm(options, "layer_norm")
         self.projection = dense(config, options.hidden_size, "projection")
         self.dropout = keras.layers.Dropout(options.feat_proj_dropout)
+        self.features = options.conv_layers[-1].out_dim  # the conv features' channels
+
+    def input_sizes(self):
+        return {getattr(self, "layer_norm", None): self.features, self.projection: self.features}
 
     def call(self, features, training=False):
         if self.has_norm:
@@ -145,6 +167,14 @@ class TFSpeechPositionalConvEmbedding(Layer):
         self.trim = 1 if options.pos_conv_kernel % 2 == 0 else 0
         self.activation = get_activation(options.conv_activation)
 
+    def build(self, input_shape=None):
+        if self.options.pos_conv_batch_norm:
+            build_conv(self.batch_norm, self.options.hidden_size)
+            build_conv(self.conv, self.options.hidden_size)
+        elif modeling.BUILD_FROM_SIZES and not self.conv.built:
+            self.conv.build()
+        super().build(input_shape)
+
     def call(self, hidden, training=False):
         if self.options.pos_conv_batch_norm:
             size = self.options.pos_conv_kernel
@@ -165,6 +195,10 @@ class TFSpeechFeedForward(Layer):
         self.output_dense = dense(config, options.hidden_size, "output_dense")
         self.output_dropout = keras.layers.Dropout(options.hidden_dropout)
         self.act = get_activation(options.activation)
+        self.sizes = {self.intermediate_dense: options.hidden_size, self.output_dense: options.intermediate_size}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden, training=False):
         hidden = self.intermediate_dropout(self.act(self.intermediate_dense(hidden)), training=training)
@@ -203,11 +237,18 @@ class TFSpeechSelfAttention(Layer):
             self.rel_attn_embed = keras.layers.Embedding(options.relative_buckets, options.num_heads,
                                                          name="rel_attn_embed")  # fmt: skip
 
+    def input_sizes(self):  # the gate reads each head's slice of the input
+        o = self.options
+        sizes = dict.fromkeys((self.k_proj, self.q_proj, self.v_proj, self.out_proj), o.hidden_size)
+        return {**sizes, getattr(self, "gru_rel_pos_linear", None): o.head_dim}
+
     def build(self, input_shape=None):
         if self.options.relative:
             self.gru_rel_pos_const = self.add_weight(name="gru_rel_pos_const", shape=(1, self.options.num_heads, 1, 1),
                                                      initializer="ones")  # fmt: skip
-        self.built = True
+        if self.has_bias_table and modeling.BUILD_FROM_SIZES and not self.rel_attn_embed.built:
+            self.rel_attn_embed.build()  # a table of relative_buckets rows, whatever its input
+        super().build(input_shape)
 
     def position_bias(self, length):
         o = self.options
@@ -248,6 +289,11 @@ class TFSpeechAttnAdapterLayer(Layer):
         self.norm = keras.layers.LayerNormalization(epsilon=EPS, name="norm")
         self.linear_1 = dense(config, options.attn_adapter_dim, "linear_1")
         self.linear_2 = dense(config, options.hidden_size, "linear_2")
+        self.sizes = {self.norm: options.hidden_size, self.linear_1: options.hidden_size,
+                      self.linear_2: options.attn_adapter_dim}  # fmt: skip
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, hidden):
         return self.linear_2(tf.nn.relu(self.linear_1(self.norm(hidden))))
@@ -265,6 +311,11 @@ class TFSpeechEncoderLayer(Layer):
         self.has_adapter = options.stable_layer_norm and options.attn_adapter_dim is not None
         if self.has_adapter:
             self.adapter_layer = TFSpeechAttnAdapterLayer(config, options, name="adapter_layer")
+
+    def input_sizes(self):
+        width = self.options.hidden_size
+        return {self.attention: None, self.layer_norm: width, self.feed_forward: None, self.final_layer_norm: width,
+                getattr(self, "adapter_layer", None): None}  # fmt: skip
 
     def call(self, hidden, bias=None, position_bias=None, output_attentions=False, training=False):
         if self.options.stable_layer_norm:
@@ -291,6 +342,9 @@ class TFSpeechEncoder(Layer):
         self.layer_norm = layer_norm(options, "layer_norm")
         self.dropout = keras.layers.Dropout(options.hidden_dropout)
         self.layers = [TFSpeechEncoderLayer(config, options, i, name=f"layers.{i}") for i in range(options.num_layers)]
+
+    def input_sizes(self):
+        return {self.pos_conv_embed: None, self.layer_norm: self.options.hidden_size, **dict.fromkeys(self.layers)}
 
     def call(self, hidden, frames=None, output_attentions=False, training=False):
         o = self.options
@@ -328,6 +382,12 @@ class TFSpeechAdapter(Layer):
             self.proj_layer_norm = keras.layers.LayerNormalization(epsilon=EPS, name="proj_layer_norm")
         self.layers = [TFSpeechAdapterLayer(a, name=f"layers.{i}") for i in range(a.num_layers)]
         self.layerdrop = options.layerdrop
+        self.hidden_size = options.hidden_size
+
+    def input_sizes(self):
+        projection = {getattr(self, "proj", None): self.hidden_size,
+                      getattr(self, "proj_layer_norm", None): self.adapter.width}  # fmt: skip
+        return {**projection, **dict.fromkeys(self.layers)}
 
     def call(self, hidden, training=False):
         if self.adapter.project:
@@ -342,6 +402,11 @@ class TFSpeechAdapterLayer(Layer):
     def __init__(self, adapter, **kwargs):
         super().__init__(**kwargs)
         self.conv = keras.layers.Conv1D(2 * adapter.width, adapter.kernel, strides=adapter.stride, name="conv")
+        self.width = adapter.width  # its input: the projection's width, or hidden_size where they are equal
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.width)
+        super().build(input_shape)
 
     def call(self, hidden):
         hidden = self.conv(tf.pad(hidden, [[0, 0], [1, 1], [0, 0]]))
@@ -366,11 +431,19 @@ class TFSpeechMainLayer(Layer):
         if o.adapter is not None:
             self.adapter = TFSpeechAdapter(config, o, name="adapter")
 
+    @property
+    def output_width(self) -> int:
+        return self.options.output_width
+
+    def input_sizes(self):
+        return {self.feature_extractor: None, self.feature_projection: None, self.encoder: None,
+                getattr(self, "adapter", None): None}  # fmt: skip
+
     def build(self, input_shape=None):
         if self.options.masked_spec_embed:
             self.masked_spec_embed = self.add_weight(name="masked_spec_embed", shape=(self.options.hidden_size,),
                                                      initializer="uniform")  # fmt: skip
-        self.built = True
+        super().build(input_shape)
 
     def call(self, input_values=None, attention_mask=None, mask_time_indices=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -552,6 +625,12 @@ class TFAudioClassificationModel(TFSpeechTaskModel):
         self.projector = dense(config, config.classifier_proj_size, "projector")
         self.add_output_layer(config.num_labels)
 
+    def pooled_width(self) -> int:  # the classifier reads the pooled projector output
+        return self.config.classifier_proj_size
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.projector: self.main_layer.output_width}
+
     def call(self, input_values=None, attention_mask=None, labels=None, output_attentions=None,
              output_hidden_states=None, return_dict=True, training=False, **kwargs):  # fmt: skip
         encoded = self.encode_audio(input_values, attention_mask, output_attentions, output_hidden_states, training)
@@ -602,6 +681,9 @@ class TFTDNNLayer(Layer):
         self.dilation = config.tdnn_dilation[index]
         self.kernel = dense(config, self.out_dim, "kernel")
 
+    def input_sizes(self):
+        return {self.kernel: self.in_dim * self.kernel_size}
+
     def call(self, hidden):
         if not self.kernel.built:
             self.kernel.build((None, self.in_dim * self.kernel_size))
@@ -647,6 +729,12 @@ class TFXVectorModel(TFSpeechTaskModel):
         self.feature_extractor = dense(config, config.xvector_output_dim, "feature_extractor")
         self.classifier = dense(config, config.xvector_output_dim, "classifier")
         self.objective = TFAMSoftmaxLoss(config, name="objective")
+
+    def input_sizes(self):  # the statistics pooling concatenates mean and standard deviation
+        c = self.config
+        return {**super().input_sizes(), self.projector: self.main_layer.output_width, **dict.fromkeys(self.tdnn),
+                self.feature_extractor: 2 * c.tdnn_dim[-1], self.classifier: c.xvector_output_dim,
+                self.objective: None}  # fmt: skip
 
     def call(self, input_values=None, attention_mask=None, labels=None, output_attentions=None,
              output_hidden_states=None, return_dict=True, training=False, **kwargs):  # fmt: skip

@@ -24,6 +24,7 @@ from ..attention import causal_bias, merge_heads, split_heads
 from ..blocks.seq2seq import TFSeq2SeqAttention, padding_bias, shift_tokens_right
 from ..blocks.speech import (
     TFSpeechFeatureEncoder,
+    build_conv,
     TFSpeechFeatureProjection,
     TFSpeechFeedForward,
     TFSpeechMainLayer,
@@ -76,7 +77,7 @@ class TFSpeechT5ScaledPositionalEncoding(Layer):
 
     def build(self, input_shape=None):
         self.alpha = self.add_weight(name="alpha", shape=(), initializer="ones")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, embeds, training=False):
         length = embeds.shape[1] if embeds.shape[1] is not None else tf.shape(embeds)[1]
@@ -91,6 +92,9 @@ class TFSpeechT5TextEncoderPrenet(Layer):
                                         name="embed_tokens")  # fmt: skip
         self.encode_positions = TFSpeechT5ScaledPositionalEncoding(config.positional_dropout, config.max_text_positions,
                                                                    "max_text_positions", name="encode_positions")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.embed_tokens: None, self.encode_positions: None}
 
     def call(self, input_ids, training=False):
         return self.encode_positions(self.embed_tokens(input_ids), training=training)
@@ -111,11 +115,14 @@ class TFSpeechT5SpeechEncoderPrenet(Layer):
         self.feature_projection = TFSpeechFeatureProjection(config, o, name="feature_projection")
         self.pos_conv_embed = TFSpeechPositionalConvEmbedding(config, o, name="pos_conv_embed")
 
+    def input_sizes(self):
+        return {self.feature_encoder: None, self.feature_projection: None, self.pos_conv_embed: None}
+
     def build(self, input_shape=None):
         if self.options.masked_spec_embed:
             self.masked_spec_embed = self.add_weight(name="masked_spec_embed", shape=(self.options.hidden_size,),
                                                      initializer="uniform")  # fmt: skip
-        self.built = True
+        super().build(input_shape)
 
     def call(self, input_values, attention_mask=None, training=False):
         check_audio(self.config, input_values.shape)
@@ -140,6 +147,9 @@ class TFSpeechT5TextDecoderPrenet(Layer):
         self.embed_tokens = NamedWeight((config.vocab_size, config.hidden_size), "embeddings", weights_init(config),
                                         name="embed_tokens")  # fmt: skip
 
+    def input_sizes(self):
+        return {self.embed_tokens: None}
+
     def call(self, input_ids, past_length=0, training=False):
         pad = self.config.pad_token_id
         table = fairseq_sinusoids(padded_positions(input_ids, pad, past_length), self.config.hidden_size, pad)
@@ -162,6 +172,12 @@ class TFSpeechT5SpeechDecoderPrenet(Layer):
                                                                    name="encode_positions")  # fmt: skip
         self.speaker_embeds_layer = dense(config, config.hidden_size, "speaker_embeds_layer")
         self.seed_generator = keras.random.SeedGenerator()
+
+    def input_sizes(self):  # log-mel frames in; the speaker layer reads the states and the speaker embedding
+        c = self.config
+        widths = [c.num_mel_bins] + [c.speech_decoder_prenet_units] * len(self.prenet_layers)
+        return {**dict(zip(self.prenet_layers, widths)), self.final_layer: widths[-1], self.encode_positions: None,
+                self.speaker_embeds_layer: c.hidden_size + c.speaker_embedding_dim}  # fmt: skip
 
     def consistent_dropout(self, hidden, seed_generator):
         p = self.config.speech_decoder_prenet_dropout
@@ -201,6 +217,12 @@ class TFSpeechT5BatchNormConvLayer(Layer):
         self.batch_norm = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="batch_norm")
         self.last = last
         self.dropout = keras.layers.Dropout(config.speech_decoder_postnet_dropout)
+        self.in_channels = config.num_mel_bins if index == 0 else config.speech_decoder_postnet_units
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.in_channels)
+        build_conv(self.batch_norm, self.conv.filters)
+        super().build(input_shape)
 
     def call(self, hidden, training=False):
         hidden = self.batch_norm(self.conv(hidden), training=training)
@@ -215,6 +237,10 @@ class TFSpeechT5SpeechDecoderPostnet(Layer):
         self.prob_out = dense(config, config.reduction_factor, "prob_out")
         self.postnet_layers = [TFSpeechT5BatchNormConvLayer(config, i, name=f"layers.{i}")
                                for i in range(config.speech_decoder_postnet_layers)]  # fmt: skip
+
+    def input_sizes(self):
+        d = self.config.hidden_size
+        return {self.feat_out: d, self.prob_out: d, **dict.fromkeys(self.postnet_layers)}
 
     def call(self, hidden, training=False):
         batch = tf.shape(hidden)[0]
@@ -232,6 +258,10 @@ class TFSpeechT5TextDecoderPostnet(Layer):
     def __init__(self, config: SpeechT5Config, **kwargs):
         super().__init__(**kwargs)
         self.lm_head = dense(config, config.vocab_size, "lm_head", use_bias=False)
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.lm_head: self.width}
 
     def call(self, hidden):
         return self.lm_head(hidden)
@@ -246,6 +276,10 @@ class TFSpeechT5EncoderAttention(Layer):
         self.k_proj, self.v_proj = dense(config, d, "k_proj"), dense(config, d, "v_proj")
         self.q_proj, self.out_proj = dense(config, d, "q_proj"), dense(config, d, "out_proj")
         self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.width = d
+
+    def input_sizes(self):
+        return dict.fromkeys((self.k_proj, self.v_proj, self.q_proj, self.out_proj), self.width)
 
     def call(self, hidden, bias=None, position_bias=None, output_attentions=False, training=False):
         q = split_heads(self.q_proj(hidden), self.num_heads, self.head_dim) * self.head_dim**-0.5
@@ -267,6 +301,11 @@ class TFSpeechT5EncoderLayer(Layer):
         self.layer_norm = layer_norm(config, "layer_norm")
         self.feed_forward = TFSpeechFeedForward(config, config.feed_forward_options(decoder=False), name="feed_forward")
         self.final_layer_norm = layer_norm(config, "final_layer_norm")
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.attention: None, self.layer_norm: self.width, self.feed_forward: None,
+                self.final_layer_norm: self.width}  # fmt: skip
 
     def call(self, hidden, bias=None, position_bias=None, output_attentions=False, training=False):
         attended, weights = self.attention(hidden, bias=bias, position_bias=position_bias,
@@ -286,6 +325,12 @@ class TFSpeechT5DecoderLayer(Layer):
         self.encoder_attn_layer_norm = layer_norm(config, "encoder_attn_layer_norm")
         self.feed_forward = TFSpeechFeedForward(config, config.feed_forward_options(decoder=True), name="feed_forward")
         self.final_layer_norm = layer_norm(config, "final_layer_norm")
+        self.width = d
+
+    def input_sizes(self):  # the cross-attention too: a decoder run without encoder states still holds it
+        d = self.width
+        return {self.self_attn: None, self.self_attn_layer_norm: d, self.encoder_attn: None,
+                self.encoder_attn_layer_norm: d, self.feed_forward: None, self.final_layer_norm: d}  # fmt: skip
 
     def call(self, hidden, bias=None, encoder_hidden=None, encoder_bias=None, past=None, output_attentions=False,
              training=False):  # fmt: skip
@@ -317,6 +362,9 @@ class TFSpeechT5RelativePositionalEncoding(Layer):
         self.pe_k = NamedWeight((2 * self.max_length, config.encoder_head_dim), "embeddings", weights_init(config),
                                 name="pe_k")  # fmt: skip
 
+    def input_sizes(self):
+        return {self.pe_k: None}
+
     def call(self, length):
         distance = tf.range(length)[:, None] - tf.range(length)[None, :]
         return self.pe_k(tf.clip_by_value(distance, -self.max_length, self.max_length - 1) + self.max_length)
@@ -330,6 +378,10 @@ class TFSpeechT5Encoder(Layer):
         self.dropout = keras.layers.Dropout(config.hidden_dropout)
         self.encoder_layers = [TFSpeechT5EncoderLayer(config, name=f"layers.{i}") for i in range(config.encoder_layers)]
         self.embed_positions = TFSpeechT5RelativePositionalEncoding(config, name="embed_positions")
+
+    def input_sizes(self):
+        return {self.layer_norm: self.config.hidden_size, **dict.fromkeys(self.encoder_layers),
+                self.embed_positions: None}  # fmt: skip
 
     def call(self, hidden, attention_mask=None, output_attentions=False, output_hidden_states=False, training=False):
         bias = padding_bias(_tensor(attention_mask), hidden.dtype)
@@ -354,6 +406,9 @@ class TFSpeechT5Decoder(Layer):
         super().__init__(**kwargs)
         self.config = config
         self.decoder_layers = [TFSpeechT5DecoderLayer(config, name=f"layers.{i}") for i in range(config.decoder_layers)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.decoder_layers)
 
     def call(self, hidden, attention_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
              past_key_values=None, use_cache=False, output_attentions=False, output_hidden_states=False,
@@ -391,6 +446,9 @@ class TFSpeechT5EncoderWithoutPrenet(Layer):
             self.prenet = self.prenet_class(config, name="prenet")
         self.wrapped_encoder = TFSpeechT5Encoder(config, name="wrapped_encoder")
 
+    def input_sizes(self):
+        return {getattr(self, "prenet", None): None, self.wrapped_encoder: None}
+
     def embed(self, input_values, attention_mask, training):
         return tf.cast(input_values, tf.float32), attention_mask
 
@@ -426,6 +484,9 @@ class TFSpeechT5DecoderWithoutPrenet(Layer):
         if self.prenet_class is not None:
             self.prenet = self.prenet_class(config, name="prenet")
         self.wrapped_decoder = TFSpeechT5Decoder(config, name="wrapped_decoder")
+
+    def input_sizes(self):
+        return {getattr(self, "prenet", None): None, self.wrapped_decoder: None}
 
     def embed(self, input_values, past_length, speaker_embeddings, seed, training):
         return tf.cast(input_values, tf.float32)
@@ -466,6 +527,9 @@ class SpeechT5Parts:
         self.config = config
         self.encoder = encoder_class(config, name="encoder")
         self.decoder = decoder_class(config, name="decoder")
+
+    def input_sizes(self):
+        return {self.encoder: None, self.decoder: None}
 
     def encoder_mask(self, attention_mask, frames):
         if attention_mask is not None and self.encoder.speech_input:
@@ -555,6 +619,9 @@ class TFSpeechT5ForSpeechToText(TFGenerationMixin, TFSpeechT5PreTrainedModel):
         if not config.tie_word_embeddings:
             self.text_decoder_postnet = TFSpeechT5TextDecoderPostnet(config, name="text_decoder_postnet")
 
+    def input_sizes(self):
+        return {self.speecht5: None, getattr(self, "text_decoder_postnet", None): None}
+
     # a tied head has no lm_head variable: the decoder's embed_tokens serves
     _keys_to_ignore_on_load_unexpected = [r"^text_decoder_postnet\.lm_head\.weight$"]
 
@@ -606,6 +673,9 @@ class TFSpeechT5ForTextToSpeech(TFSpeechT5PreTrainedModel):
         self.speecht5 = TFSpeechT5Parts(config, TFSpeechT5EncoderWithTextPrenet, TFSpeechT5DecoderWithSpeechPrenet,
                                         name="speecht5")  # fmt: skip
         self.speech_decoder_postnet = TFSpeechT5SpeechDecoderPostnet(config, name="speech_decoder_postnet")
+
+    def input_sizes(self):
+        return {self.speecht5: None, self.speech_decoder_postnet: None}
 
     @classmethod
     def can_generate(cls) -> bool:

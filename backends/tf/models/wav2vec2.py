@@ -74,10 +74,13 @@ class TFWav2Vec2GumbelVectorQuantizer(Layer):
             )
         self.weight_proj = dense(config, self.num_groups * self.num_vars, "weight_proj")
 
+    def input_sizes(self):  # it reads the conv features
+        return {self.weight_proj: self.config.conv_dim[-1]}
+
     def build(self, input_shape=None):
         shape = (1, self.num_groups * self.num_vars, self.config.codevector_dim // self.num_groups)
         self.codevectors = self.add_weight(name="codevectors", shape=shape, initializer="uniform")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, hidden, mask_time_indices=None):
         groups, variables = self.num_groups, self.num_vars
@@ -101,6 +104,11 @@ class TFWav2Vec2ForPreTraining(TFSpeechTaskModel, TFWav2Vec2PreTrainedModel):
         self.quantizer = TFWav2Vec2GumbelVectorQuantizer(config, name="quantizer")
         self.project_hid = dense(config, config.proj_codevector_dim, "project_hid")
         self.project_q = dense(config, config.proj_codevector_dim, "project_q")
+
+    def input_sizes(self):
+        c = self.config
+        return {**super().input_sizes(), self.quantizer: None, self.project_hid: self.main_layer.output_width,
+                self.project_q: c.codevector_dim}  # fmt: skip
 
     def call(self, input_values=None, attention_mask=None, mask_time_indices=None, sampled_negative_indices=None,
              output_attentions=None, output_hidden_states=None, return_dict=True, training=False, **kwargs):  # fmt: skip

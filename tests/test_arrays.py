@@ -1,0 +1,107 @@
+"""The arrays readers fill (autoload.weights.arrays): aligned blocks, and pages reserved on a thread while a
+model is built (PageReserve), which loads take by size and which loads that convert dtypes do not reserve."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from autoload import loading
+from autoload.weights import arrays
+from autoload.weights.arrays import ALIGNMENT, PageReserve, aligned_empty, pages_reserved
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize("shape", [(3,), (1000, 7), (512, 1024)])  # C heap, and a block of its own
+def test_aligned_empty_is_aligned_writable_and_sized(shape):
+    array = aligned_empty(shape, np.float32)
+    assert array.shape == shape and array.ctypes.data % ALIGNMENT == 0 and array.flags.writeable
+    array[...] = 2.5
+    assert float(array.sum()) == 2.5 * array.size
+
+
+def counting_blocks(monkeypatch, gate: threading.Event | None = None) -> list:
+    made = []
+    original = arrays._anonymous_block
+
+    def block(nbytes):
+        if gate is not None and threading.current_thread().name == "autoload-pages":
+            gate.wait(10)
+        made.append((threading.current_thread().name, nbytes))
+        return original(nbytes)
+
+    monkeypatch.setattr(arrays, "_anonymous_block", block)
+    return made
+
+
+def test_arrays_take_the_blocks_reserved_for_their_size(monkeypatch):
+    made = counting_blocks(monkeypatch)
+    with pages_reserved([2 * MIB, 2 * MIB, 3 * MIB, 100]):  # under 1 MiB: from the C heap, never reserved
+        arrays._reserves[-1]._thread.join()
+        taken = [aligned_empty((n // 4,), np.float32) for n in (2 * MIB, 3 * MIB, 2 * MIB)]
+    assert sorted(n for _, n in made) == [2 * MIB, 2 * MIB, 3 * MIB]
+    assert all(name == "autoload-pages" for name, _ in made)
+    for array in taken:
+        array[...] = 1.0
+        assert array.ctypes.data % ALIGNMENT == 0 and float(array.sum()) == array.size
+
+
+def test_an_array_asked_for_before_its_block_is_ready_maps_its_own_and_one_fewer_is_reserved(monkeypatch):
+    gate = threading.Event()
+    made = counting_blocks(monkeypatch, gate)
+    reserve = PageReserve([2 * MIB, 2 * MIB])
+    arrays._reserves.append(reserve)
+    try:
+        early = aligned_empty((MIB // 2,), np.float32)  # the reserve thread is held at its first block
+        gate.set()
+        reserve._thread.join()
+    finally:
+        arrays._reserves.remove(reserve)
+        reserve.close()
+    assert early.nbytes == 2 * MIB
+    assert sorted(made) == [("MainThread", 2 * MIB), ("autoload-pages", 2 * MIB)]
+
+
+def test_close_unmaps_blocks_nobody_took():
+    reserve = PageReserve([2 * MIB, 4 * MIB])
+    reserve._thread.join()
+    blocks = [block for blocks in reserve._ready.values() for block in blocks]
+    assert len(blocks) == 2 and not any(block.closed for block in blocks)
+    reserve.close()
+    assert all(block.closed for block in blocks) and reserve.take(2 * MIB) is None
+
+
+class _State(dict):
+    """A mapping that, like the readers, names each tensor's stored dtype (bfloat16 as raw bits)."""
+
+    def __init__(self, tensors: dict):
+        super().__init__({name: np.zeros(shape, np.uint16 if dtype == "bfloat16" else dtype)
+                          for name, (shape, dtype) in tensors.items()})  # fmt: skip
+        self._dtypes = {name: dtype for name, (_, dtype) in tensors.items()}
+
+    def shape(self, name):
+        return self[name].shape
+
+    def dtype(self, name):
+        return self._dtypes[name]
+
+
+def test_only_tensors_kept_as_read_are_reserved(monkeypatch):
+    asked = []
+    monkeypatch.setattr(loading, "pages_reserved", lambda sizes: asked.append(list(sizes)) or _NoReserve())
+    state = _State({"a": ((512, 1024), "float32"), "b": ((1024, 2048), "bfloat16"), "ids": ((4, 512), "int64"),
+                    "c": ((16,), "float16")})  # fmt: skip
+    with loading.reserve_pages(state, "float32"):
+        pass
+    with loading.reserve_pages(state, "bfloat16"):
+        pass
+    assert asked == [[2 * MIB, 16384], [4 * MIB, 16384]]
+
+
+class _NoReserve:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
