@@ -204,6 +204,7 @@ BUILT_WITHOUT_A_CALL = [
     "convnext",
     "swin",
     "segformer",
+    "dpt",
     "electra",
     "albert",
     "distilbert",

@@ -12,7 +12,7 @@ from autoload.vision import bilinear_matrix
 
 from ..activations import get_activation
 from ..modeling import Layer, dense, weights_init
-from .vision import batch_norm, conv, resize_maps_nhwc, to_nchw, to_nhwc
+from .vision import batch_norm, build_conv, conv, resize_maps_nhwc, to_nchw, to_nhwc
 
 
 class DepthwiseConv(Layer):
@@ -114,6 +114,16 @@ class ReassembleLayer(Layer):
             self.resize = TransposedConvBlocks(config, channels, factor, name="resize")
         elif factor < 0:
             self.resize = conv(config, channels, 3, "resize", strides=-factor)
+        self.input_width = config.hidden_size  # the tokens' width (a readout projection keeps it)
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.input_width)
+        if self.resize is not None and not isinstance(self.resize, Layer):
+            build_conv(self.resize, self.projection.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.resize: None} if isinstance(self.resize, Layer) else {}
 
     def call(self, x):
         x = self.projection(x)
@@ -127,6 +137,9 @@ class ReadoutProject(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "0")
         self.act = get_activation(config.hidden_act)
+
+    def input_sizes(self):
+        return {self.dense: 2 * self.dense.units}  # the tokens and the class token, concatenated
 
     def call(self, x):
         return self.act(self.dense(x))
@@ -143,6 +156,9 @@ class ReassembleStage(Layer):
         if self.readout_type == "project":
             self.readout_projects = [ReadoutProject(config, name=f"readout_projects.{i}")
                                      for i in range(len(config.neck_hidden_sizes))]  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys([*self.reassemble_layers, *self.readout_projects])
 
     def call(self, hidden_states):
         maps = []
@@ -166,6 +182,12 @@ class PreActResidualLayer(Layer):
         self.norms = None
         if config.use_batch_norm_in_fusion_residual:
             self.norms = (batch_norm("batch_norm1"), batch_norm("batch_norm2"))
+        self.width = width
+
+    def build(self, input_shape=None):
+        for layer in (self.convolution1, self.convolution2, *(self.norms or ())):
+            build_conv(layer, self.width)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         hidden = self.convolution1(pad_nhwc(tf.nn.relu(x), 1))
@@ -184,6 +206,13 @@ class FeatureFusionLayer(Layer):
         self.projection = conv(config, width, 1, "projection")
         self.residual_layer1 = PreActResidualLayer(config, bias, name="residual_layer1")
         self.residual_layer2 = PreActResidualLayer(config, bias, name="residual_layer2")
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.projection.filters)  # fusion_hidden_size in and out
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.residual_layer1: None, self.residual_layer2: None}
 
     def call(self, hidden, residual=None, training=False):
         if residual is not None:
@@ -205,6 +234,15 @@ class DPTNeck(Layer):
         self.convs = [conv(config, config.fusion_hidden_size, 3, f"convs.{i}", use_bias=False)
                       for i in range(len(config.neck_hidden_sizes))]  # fmt: skip
         self.fusion_stage = FusionStage(config, options.fusion_bias, name="fusion_stage")
+        self.widths = config.neck_hidden_sizes  # the reassembled maps' channels
+
+    def build(self, input_shape=None):
+        for layer, width in zip(self.convs, self.widths):
+            build_conv(layer, width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.reassemble_stage: None, self.fusion_stage: None}
 
     def call(self, hidden_states, training=False):
         maps = self.reassemble_stage(hidden_states)
@@ -216,6 +254,9 @@ class FusionStage(Layer):
         super().__init__(**kwargs)
         self.fusion_layers = [FeatureFusionLayer(config, bias, name=f"layers.{i}")
                               for i in range(len(config.neck_hidden_sizes))]  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys(self.fusion_layers)
 
     def call(self, maps, training=False):
         fused, outputs = None, []
@@ -232,6 +273,13 @@ class DepthConvs(Layer):
         super().__init__(**kwargs)
         width = config.fusion_hidden_size
         self.first, self.second, self.last = conv(config, width // 2, 3, "0"), conv(config, 32, 3, "2"), conv(config, 1, 1, "4")
+        self.input_width = 256 if config.add_projection else width
+
+    def build(self, input_shape=None):
+        build_conv(self.first, self.input_width)
+        build_conv(self.second, self.first.filters)
+        build_conv(self.last, self.second.filters)
+        super().build(input_shape)
 
     def call(self, x):
         hidden = upsample_twice(self.first(pad_nhwc(x, 1)))
@@ -246,6 +294,15 @@ class DepthEstimationHead(Layer):
         self.head_in_index = config.head_in_index
         self.projection = conv(config, 256, 3, "projection") if config.add_projection else None
         self.head = DepthConvs(config, name="head")
+        self.input_width = config.fusion_hidden_size
+
+    def build(self, input_shape=None):
+        if self.projection is not None:
+            build_conv(self.projection, self.input_width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.head: None}
 
     def call(self, maps):
         hidden = maps[self.head_in_index]
@@ -266,6 +323,12 @@ class ConvBatchNormClassifier(Layer):
         self.norm = batch_norm("1")
         self.dropout = keras.layers.Dropout(dropout)
         self.classifier = conv(config, config.num_labels, 1, "4")
+        self.width = width
+
+    def build(self, input_shape=None):
+        for layer in (self.conv, self.norm, self.classifier):  # fusion_hidden_size in, each
+            build_conv(layer, self.width)
+        super().build(input_shape)
 
     def call(self, x, training=False):
         hidden = tf.nn.relu(self.norm(self.conv(pad_nhwc(x, 1)), training=training))
@@ -279,6 +342,9 @@ class SemanticSegmentationHead(Layer):
         self.head_in_index = config.head_in_index
         self.head = ConvBatchNormClassifier(config, config.semantic_classifier_dropout, True, name="head")
 
+    def input_sizes(self):
+        return {self.head: None}
+
     def call(self, maps, training=False):
         return self.head(maps[self.head_in_index], training=training)
 
@@ -287,6 +353,9 @@ class AuxiliaryHead(Layer):
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         self.head = ConvBatchNormClassifier(config, 0.1, False, name="head")
+
+    def input_sizes(self):
+        return {self.head: None}
 
     def call(self, x, training=False):
         return self.head(x, training=training)

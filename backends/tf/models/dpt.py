@@ -40,6 +40,9 @@ class TFDPTDenseModel(TFTaskModel, TFDPTPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.neck = DPTNeck(config, name="neck")
 
+    def input_sizes(self):
+        return {**super().input_sizes(), self.neck: None}
+
     def fused_maps(self, pixel_values, training=False, **kwargs):
         encoded = self.encode(pixel_values, training, output_hidden_states=True, **kwargs)
         chosen = [encoded.hidden_states[i + 1] for i in self.config.dpt_options().layers]
@@ -50,6 +53,9 @@ class TFDPTForDepthEstimation(TFDPTDenseModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.head = DepthEstimationHead(config, name="head")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.head: None}
 
     def call(self, pixel_values=None, labels=None, output_hidden_states=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
@@ -66,6 +72,9 @@ class TFDPTForSemanticSegmentation(TFDPTDenseModel):
         super().__init__(config, *args, **kwargs)
         self.head = SemanticSegmentationHead(config, name="head")
         self.auxiliary_head = AuxiliaryHead(config, name="auxiliary_head") if config.use_auxiliary_head else None
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.head: None, self.auxiliary_head: None}
 
     def call(self, pixel_values=None, labels=None, output_hidden_states=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
