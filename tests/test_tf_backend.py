@@ -205,6 +205,7 @@ BUILT_WITHOUT_A_CALL = [
     "swin",
     "segformer",
     "dpt",
+    "detr",
     "electra",
     "albert",
     "distilbert",

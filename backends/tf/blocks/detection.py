@@ -12,6 +12,7 @@ from autoload import outputs as out
 from autoload import registry
 from autoload.detr import LEARNED_POSITIONS, nearest_index
 
+from .. import modeling
 from ..activations import get_activation
 from ..modeling import Layer, dense
 
@@ -31,6 +32,13 @@ def additive_mask(keep, dtype=tf.float32):
 def build_backbone(backbone_config, name: str = "model"):
     """Our own TF backbone model for `backbone_config`."""
     return registry.model_class_for("MODEL_FOR_BACKBONE", "tf", backbone_config)(backbone_config, name=name)
+
+
+def build_table(layer) -> None:
+    """Build a Keras Embedding (or a backbone model), which needs no input size (build_sublayers gives a Keras
+    layer only an input width)."""
+    if modeling.BUILD_FROM_SIZES and layer is not None and not layer.built:
+        layer.build()
 
 
 def sine_frequencies(dim: int) -> np.ndarray:
@@ -73,6 +81,11 @@ class TFDetrLearnedPositionEmbedding(Layer):
         self.row_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="row_embeddings")
         self.column_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="column_embeddings")
 
+    def build(self, input_shape=None):
+        build_table(self.row_embeddings)
+        build_table(self.column_embeddings)
+        super().build(input_shape)
+
     def call(self, feature_map, pixel_mask=None):
         height, width = feature_map.shape[-2], feature_map.shape[-1]
         if max(height, width) > LEARNED_POSITIONS:
@@ -109,6 +122,9 @@ class TFDetrAttention(Layer):
         self.q_proj = dense(config, embed_dim, "q_proj")
         self.out_proj = dense(config, embed_dim, "out_proj")
 
+    def input_sizes(self):
+        return dict.fromkeys((self.k_proj, self.v_proj, self.q_proj, self.out_proj), self.out_proj.units)
+
     def _heads(self, x):
         shape = tf.shape(x)
         return tf.transpose(tf.reshape(x, (shape[0], shape[1], self.num_heads, self.head_dim)), (0, 2, 1, 3))
@@ -141,6 +157,10 @@ class _TFFeedForward(Layer):
         self.final_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_layer_norm")
         self.act = get_activation(config.activation_function)
         self.dropout, self.activation_dropout = config.dropout, config.activation_dropout
+        self.width = config.d_model
+
+    def input_sizes(self):
+        return {self.fc1: self.width, self.fc2: self.fc1.units, self.final_layer_norm: self.width}
 
     def feed_forward(self, hidden, training=False):
         inner = _dropout(self.act(self.fc1(hidden)), self.activation_dropout, training)
@@ -153,6 +173,9 @@ class TFDetrEncoderLayer(_TFFeedForward):
         self.self_attn = TFDetrAttention(config, config.d_model, config.encoder_attention_heads,
                                          config.attention_dropout, name="self_attn")  # fmt: skip
         self.self_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.self_attn: None, self.self_attn_layer_norm: self.width}
 
     def call(self, hidden, bias=None, positions=None, training=False):
         attended, weights = self.self_attn(hidden, bias=bias, positions=positions, training=training)
@@ -168,6 +191,10 @@ class TFDetrDecoderLayer(_TFFeedForward):
         self.self_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
         self.encoder_attn = TFDetrAttention(config, config.d_model, heads, dropout, name="encoder_attn")
         self.encoder_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_attn_layer_norm")
+
+    def input_sizes(self):
+        return {**super().input_sizes(), self.self_attn: None, self.self_attn_layer_norm: self.width,
+                self.encoder_attn: None, self.encoder_attn_layer_norm: self.width}  # fmt: skip
 
     def call(self, hidden, query_positions, memory, memory_positions, memory_mask=None, training=False):
         attended, self_weights = self.self_attn(hidden, positions=query_positions, training=training)
@@ -188,6 +215,9 @@ class TFDetrEncoder(Layer):
         super().__init__(**kwargs)
         self.dropout, self.layerdrop = config.dropout, config.encoder_layerdrop
         self.layers = [TFDetrEncoderLayer(config, name=f"layers.{i}") for i in range(config.encoder_layers)]
+
+    def input_sizes(self):
+        return dict.fromkeys(self.layers)
 
     def call(self, hidden, keep_mask, positions, output_attentions=False, output_hidden_states=False, training=False):
         hidden = _dropout(hidden, self.dropout, training)
@@ -214,6 +244,10 @@ class TFDetrDecoder(Layer):
         self.layerdrop, self.auxiliary = config.decoder_layerdrop, config.auxiliary_loss
         self.layers = [TFDetrDecoderLayer(config, name=f"layers.{i}") for i in range(config.decoder_layers)]
         self.layernorm = keras.layers.LayerNormalization(epsilon=1e-5, name="layernorm")
+        self.width = config.d_model
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.layers), self.layernorm: self.width}
 
     def call(self, hidden, query_positions, memory, memory_positions, memory_keep=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -243,10 +277,16 @@ class TFDetrDecoder(Layer):
 class TFDetrMLPPredictionHead(Layer):
     """Dense layers `layers.N` with ReLU between them (DETR's box head)."""
 
-    def __init__(self, config, hidden_dim: int, output_dim: int, num_layers: int, **kwargs):
+    def __init__(self, config, hidden_dim: int, output_dim: int, num_layers: int, input_dim: int | None = None,
+                 **kwargs):  # fmt: skip
+        """input_dim: the features' width (hidden_dim by default)."""
         super().__init__(**kwargs)
         widths = [hidden_dim] * (num_layers - 1) + [output_dim]
         self.layers = [dense(config, w, f"layers.{i}") for i, w in enumerate(widths)]
+        self.sizes = dict(zip(self.layers, [hidden_dim if input_dim is None else input_dim] + widths[:-1]))
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         for i, layer in enumerate(self.layers):

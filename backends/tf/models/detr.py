@@ -15,11 +15,12 @@ from ..blocks.detection import (
     TFDetrEncoder,
     TFDetrMLPPredictionHead,
     build_backbone,
+    build_table,
     flatten_map,
     position_embedding,
     resize_nearest,
 )
-from ..blocks.vision import TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
 from ..modeling import Layer, dense
 
 
@@ -30,6 +31,10 @@ class TFDetrConvEncoder(Layer):
     def __init__(self, config: DetrConfig, **kwargs):
         super().__init__(**kwargs)
         self.model = build_backbone(config.own_backbone_config, name="model")
+
+    def build(self, input_shape=None):
+        build_table(self.model)  # a backbone model builds what its own sizes allow
+        super().build(input_shape)
 
     def call(self, pixel_values, pixel_mask):
         features = self.model(pixel_values, training=False, return_dict=True).feature_maps
@@ -42,6 +47,9 @@ class TFDetrConvModel(Layer):
         super().__init__(**kwargs)
         self.conv_encoder = TFDetrConvEncoder(config, name="conv_encoder")
         self.position_embedding = position_embedding(config)
+
+    def input_sizes(self):
+        return {self.conv_encoder: None, self.position_embedding: None}
 
     def call(self, pixel_values, pixel_mask):
         features = self.conv_encoder(pixel_values, pixel_mask)
@@ -60,6 +68,14 @@ class TFDetrMainLayer(Layer):
                                                                 name="query_position_embeddings")  # fmt: skip
         self.encoder = TFDetrEncoder(config, name="encoder")
         self.decoder = TFDetrDecoder(config, name="decoder")
+
+    def build(self, input_shape=None):
+        build_conv(self.input_projection, self.config.backbone_channels[-1])  # the last feature map's channels
+        build_table(self.query_position_embeddings)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.backbone: None, self.encoder: None, self.decoder: None}
 
     def call(self, pixel_values, pixel_mask=None, encoder_outputs=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -117,6 +133,9 @@ class TFDetrModel(TFDetrPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.model = TFDetrMainLayer(config, name="model")
 
+    def input_sizes(self):
+        return {self.model: None}
+
     def call(self, pixel_values=None, pixel_mask=None, decoder_attention_mask=None, encoder_outputs=None,
              inputs_embeds=None, decoder_inputs_embeds=None, output_attentions=None, output_hidden_states=None,
              return_dict=True, training=False, **kwargs):  # fmt: skip
@@ -145,12 +164,20 @@ def add_detector_layers(holder, config: DetrConfig) -> None:
     holder.bbox_predictor = TFDetrMLPPredictionHead(config, config.d_model, 4, 3, name="bbox_predictor")
 
 
+def detector_sizes(holder) -> dict:
+    return {holder.model: None, holder.class_labels_classifier: holder.config.d_model, holder.bbox_predictor: None}
+
+
 class TFDetrDetector(Layer):
     """DetrForObjectDetection's layers as DetrForSegmentation holds them (`detr`)."""
 
     def __init__(self, config: DetrConfig, **kwargs):
         super().__init__(**kwargs)
+        self.config = config
         add_detector_layers(self, config)
+
+    def input_sizes(self):
+        return detector_sizes(self)
 
     def call(self, pixel_values, pixel_mask=None, encoder_outputs=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -162,6 +189,9 @@ class TFDetrForObjectDetection(TFDetrPreTrainedModel):
     def __init__(self, config: DetrConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         add_detector_layers(self, config)
+
+    def input_sizes(self):
+        return detector_sizes(self)
 
     def call(self, pixel_values=None, pixel_mask=None, decoder_attention_mask=None, encoder_outputs=None,
              inputs_embeds=None, decoder_inputs_embeds=None, labels=None, output_attentions=None,
@@ -182,6 +212,10 @@ class TFDetrMHAttentionMap(Layer):
         self.q_linear = dense(config, hidden_dim, "q_linear")
         self.k_linear = dense(config, hidden_dim, "k_linear")
         self.normalize_fact = float(hidden_dim / num_heads) ** -0.5
+        self.input_width = config.d_model  # the queries' and the encoder map's
+
+    def input_sizes(self):
+        return {self.q_linear: self.input_width, self.k_linear: self.input_width}
 
     def call(self, q, k_nhwc, padding=None):
         """q [batch, queries, d]; k_nhwc [batch, H, W, d]; padding [batch, H, W] true on padding ->
@@ -215,6 +249,18 @@ class TFDetrMaskHeadSmallConv(Layer):
         self.adapter1 = conv(config, widths[1], 1, "adapter1")
         self.adapter2 = conv(config, widths[2], 1, "adapter2")
         self.adapter3 = conv(config, widths[3], 1, "adapter3")
+        self.sizes = sizes
+
+    def build(self, input_shape=None):
+        widths = self.sizes.dims
+        inputs = (widths[0], *widths[:4])  # lay1 reads the projected map beside the heads' maps: dims[0]
+        for i, width in enumerate(inputs):
+            build_conv(getattr(self, f"lay{i + 1}"), width)
+            build_conv(getattr(self, f"gn{i + 1}"), widths[i])
+        build_conv(self.out_lay, widths[4])
+        for adapter, width in zip((self.adapter1, self.adapter2, self.adapter3), self.sizes.fpn_dims):
+            build_conv(adapter, width)
+        super().build(input_shape)
 
     def call(self, x, bbox_mask, fpns):
         """x [batch, H, W, d] NHWC; bbox_mask [batch, queries, heads, H, W]; fpns NHWC -> [batch * queries,
@@ -242,6 +288,9 @@ class TFDetrForSegmentation(TFDetrPreTrainedModel):
         self.mask_head = TFDetrMaskHeadSmallConv(config, name="mask_head")
         self.bbox_attention = TFDetrMHAttentionMap(config, config.d_model, config.encoder_attention_heads,
                                                    name="bbox_attention")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.detr: None, self.mask_head: None, self.bbox_attention: None}
 
     def call(self, pixel_values=None, pixel_mask=None, decoder_attention_mask=None, encoder_outputs=None,
              inputs_embeds=None, decoder_inputs_embeds=None, labels=None, output_attentions=None,
