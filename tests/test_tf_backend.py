@@ -206,6 +206,8 @@ BUILT_WITHOUT_A_CALL = [
     "segformer",
     "dpt",
     "detr",
+    "maskformer",
+    "superpoint",
     "electra",
     "albert",
     "distilbert",

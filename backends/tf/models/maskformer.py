@@ -10,8 +10,8 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.maskformer import MaskFormerConfig
 
-from ..blocks.detection import TFDetrDecoder, build_backbone, flatten_map, resize_nearest, sine_positions
-from ..blocks.vision import TFVisionPreTrainedModel, conv, to_nchw, to_nhwc
+from ..blocks.detection import TFDetrDecoder, build_backbone, build_table, flatten_map, resize_nearest, sine_positions
+from ..blocks.vision import TFVisionPreTrainedModel, build_conv, conv, to_nchw, to_nhwc
 from ..modeling import Layer, dense
 
 _FPN_GROUPS = 32
@@ -24,21 +24,38 @@ def group_norm(name: str):
 class TFMaskFormerFPNConvLayer(Layer):
     """conv (no bias, `0`) -> GroupNorm(32) (`1`) -> ReLU on NHWC maps."""
 
-    def __init__(self, config, out_features: int, kernel_size: int = 3, **kwargs):
+    def __init__(self, config, out_features: int, kernel_size: int = 3, in_features: int | None = None, **kwargs):
+        """in_features: the maps' channels (out_features by default)."""
         super().__init__(**kwargs)
         self.convolution = conv(config, out_features, kernel_size, "0", padding="same", use_bias=False)
         self.norm = group_norm("1")
+        self.in_features = out_features if in_features is None else in_features
+
+    def build(self, input_shape=None):
+        build_conv(self.convolution, self.in_features)
+        build_conv(self.norm, self.convolution.filters)
+        super().build(input_shape)
 
     def call(self, x):
         return tf.nn.relu(self.norm(self.convolution(x)))
 
 
 class TFMaskFormerFPNLayer(Layer):
-    def __init__(self, config, in_features: int, **kwargs):
+    def __init__(self, config, in_features: int, lateral_features: int, **kwargs):
+        """in_features: the pyramid's channels; lateral_features: those of the backbone map it joins."""
         super().__init__(**kwargs)
         self.projection = conv(config, in_features, 1, "proj.0", use_bias=False)
         self.projection_norm = group_norm("proj.1")
         self.block = TFMaskFormerFPNConvLayer(config, in_features, name="block")
+        self.lateral_features = lateral_features
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.lateral_features)
+        build_conv(self.projection_norm, self.projection.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.block: None}
 
     def call(self, down, left):
         left = self.projection_norm(self.projection(left))
@@ -48,9 +65,13 @@ class TFMaskFormerFPNLayer(Layer):
 class TFMaskFormerFPNModel(Layer):
     def __init__(self, config: MaskFormerConfig, levels: int, **kwargs):
         super().__init__(**kwargs)
-        size = config.fpn_feature_size
-        self.stem = TFMaskFormerFPNConvLayer(config, size, name="stem")
-        self.levels = [TFMaskFormerFPNLayer(config, size, name=f"layers.{i}") for i in range(levels)]
+        size, channels = config.fpn_feature_size, config.backbone_channels
+        self.stem = TFMaskFormerFPNConvLayer(config, size, in_features=channels[-1], name="stem")
+        lateral = channels[:-1][::-1]  # the shallower maps, deepest first
+        self.levels = [TFMaskFormerFPNLayer(config, size, lateral[i], name=f"layers.{i}") for i in range(levels)]
+
+    def input_sizes(self):
+        return dict.fromkeys([self.stem, *self.levels])
 
     def call(self, features):
         """NHWC feature maps (last = deepest) -> the pyramid's maps, coarse to fine (NHWC)."""
@@ -66,6 +87,14 @@ class TFMaskFormerPixelDecoder(Layer):
         super().__init__(**kwargs)
         self.fpn = TFMaskFormerFPNModel(config, levels, name="fpn")
         self.mask_projection = conv(config, config.mask_feature_size, 3, "mask_projection", padding="same")
+        self.input_width = config.fpn_feature_size
+
+    def build(self, input_shape=None):
+        build_conv(self.mask_projection, self.input_width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.fpn: None}
 
     def call(self, features):
         maps = self.fpn(features)
@@ -79,6 +108,13 @@ class TFMaskFormerPixelLevelModule(Layer):
         super().__init__(**kwargs)
         self.encoder = build_backbone(config.pixel_backbone_config, name="encoder")
         self.decoder = TFMaskFormerPixelDecoder(config, len(config.backbone_channels) - 1, name="decoder")
+
+    def build(self, input_shape=None):
+        build_table(self.encoder)  # a backbone model builds what its own sizes allow
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.decoder: None}
 
     def call(self, pixel_values, training=False):
         features = tuple(self.encoder(pixel_values, training=training, return_dict=True).feature_maps)
@@ -95,6 +131,16 @@ class TFMaskFormerTransformerModule(Layer):
         self.input_projection = (conv(config, self.hidden, 1, "input_projection") if in_features != self.hidden
                                  else None)  # fmt: skip
         self.decoder = TFDetrDecoder(decoder_config, name="decoder")
+        self.in_features = in_features
+
+    def build(self, input_shape=None):
+        build_table(self.queries_embedder)
+        if self.input_projection is not None:
+            build_conv(self.input_projection, self.in_features)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.decoder: None}
 
     def call(self, image_features, output_attentions=False, output_hidden_states=False, training=False):
         if self.input_projection is not None:
@@ -116,6 +162,9 @@ class TFMaskFormerMainLayer(Layer):
         self.pixel_level_module = TFMaskFormerPixelLevelModule(config, name="pixel_level_module")
         self.transformer_module = TFMaskFormerTransformerModule(config, config.backbone_channels[-1],
                                                                 name="transformer_module")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.pixel_level_module: None, self.transformer_module: None}
 
     def call(self, pixel_values, output_attentions=False, output_hidden_states=False, training=False):
         if pixel_values is None:
@@ -156,6 +205,9 @@ class TFMaskFormerModel(TFMaskFormerPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.model = TFMaskFormerMainLayer(config, name="model")
 
+    def input_sizes(self):
+        return {self.model: None}
+
     def call(self, pixel_values=None, pixel_mask=None, output_hidden_states=None, output_attentions=None,
              return_dict=True, training=False, **kwargs):  # fmt: skip
         """pixel_mask is accepted and unused, as in transformers 4.57.6."""
@@ -171,6 +223,10 @@ class TFMaskformerMLPPredictionHead(Layer):
         super().__init__(**kwargs)
         widths = [hidden_dim] * (num_layers - 1) + [output_dim]
         self.blocks = [dense(config, width, f"{i}.0") for i, width in enumerate(widths)]
+        self.sizes = dict(zip(self.blocks, [hidden_dim] + widths[:-1]))  # the decoder's hidden states in
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         for i, layer in enumerate(self.blocks):
@@ -196,6 +252,9 @@ class TFMaskFormerForInstanceSegmentation(TFMaskFormerPreTrainedModel):
         self.class_predictor = dense(config, config.num_labels + 1, "class_predictor")
         self.mask_embedder = TFMaskformerMLPPredictionHead(config, hidden, config.mask_feature_size,
                                                            name="mask_embedder")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.model: None, self.class_predictor: self.config.decoder_config.d_model, self.mask_embedder: None}
 
     def call(self, pixel_values=None, mask_labels=None, class_labels=None, pixel_mask=None,
              output_auxiliary_logits=None, output_hidden_states=None, output_attentions=None, return_dict=True,

@@ -13,7 +13,7 @@ from autoload import outputs as out
 from autoload.models.superpoint import CELL, SuperPointConfig
 from autoload.superpoint import keypoint_outputs
 
-from ..blocks.vision import TFVisionPreTrainedModel, conv, to_nchw, to_nhwc
+from ..blocks.vision import TFVisionPreTrainedModel, build_conv, conv, to_nchw, to_nhwc
 from ..modeling import Layer
 
 
@@ -22,11 +22,16 @@ def conv3x3(config, features: int, name: str):
 
 
 class TFSuperPointConvBlock(Layer):
-    def __init__(self, config, out_channels: int, add_pooling: bool, **kwargs):
+    def __init__(self, config, in_channels: int, out_channels: int, add_pooling: bool, **kwargs):
         super().__init__(**kwargs)
         self.conv_a = conv3x3(config, out_channels, "conv_a")
         self.conv_b = conv3x3(config, out_channels, "conv_b")
-        self.add_pooling = add_pooling
+        self.add_pooling, self.in_channels = add_pooling, in_channels
+
+    def build(self, input_shape=None):
+        build_conv(self.conv_a, self.in_channels)
+        build_conv(self.conv_b, self.conv_a.filters)
+        super().build(input_shape)
 
     def call(self, x):
         x = tf.nn.relu(self.conv_b(tf.nn.relu(self.conv_a(x))))
@@ -37,8 +42,12 @@ class TFSuperPointEncoder(Layer):
     def __init__(self, config: SuperPointConfig, **kwargs):
         super().__init__(**kwargs)
         sizes = config.encoder_hidden_sizes
-        self.conv_blocks = [TFSuperPointConvBlock(config, size, i < len(sizes) - 1, name=f"conv_blocks.{i}")
+        inputs = [1, *sizes[:-1]]  # the grey image, then the previous block's maps
+        self.conv_blocks = [TFSuperPointConvBlock(config, inputs[i], size, i < len(sizes) - 1, name=f"conv_blocks.{i}")
                             for i, size in enumerate(sizes)]  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys(self.conv_blocks)
 
     def call(self, x):
         states = ()
@@ -56,6 +65,12 @@ class TFSuperPointInterestPointDecoder(Layer):
         super().__init__(**kwargs)
         self.conv_score_a = conv3x3(config, config.decoder_hidden_size, "conv_score_a")
         self.conv_score_b = conv(config, config.keypoint_decoder_dim, 1, "conv_score_b")
+        self.input_width = config.encoder_hidden_sizes[-1]
+
+    def build(self, input_shape=None):
+        build_conv(self.conv_score_a, self.input_width)
+        build_conv(self.conv_score_b, self.conv_score_a.filters)
+        super().build(input_shape)
 
     def call(self, encoded):
         scores = tf.nn.softmax(self.conv_score_b(tf.nn.relu(self.conv_score_a(encoded))), axis=-1)[..., :-1]
@@ -69,6 +84,12 @@ class TFSuperPointDescriptorDecoder(Layer):
         super().__init__(**kwargs)
         self.conv_descriptor_a = conv3x3(config, config.decoder_hidden_size, "conv_descriptor_a")
         self.conv_descriptor_b = conv(config, config.descriptor_decoder_dim, 1, "conv_descriptor_b")
+        self.input_width = config.encoder_hidden_sizes[-1]
+
+    def build(self, input_shape=None):
+        build_conv(self.conv_descriptor_a, self.input_width)
+        build_conv(self.conv_descriptor_b, self.conv_descriptor_a.filters)
+        super().build(input_shape)
 
     def call(self, encoded):
         maps = self.conv_descriptor_b(tf.nn.relu(self.conv_descriptor_a(encoded)))
@@ -90,6 +111,9 @@ class TFSuperPointForKeypointDetection(TFSuperPointPreTrainedModel):
         self.encoder = TFSuperPointEncoder(config, name="encoder")
         self.keypoint_decoder = TFSuperPointInterestPointDecoder(config, name="keypoint_decoder")
         self.descriptor_decoder = TFSuperPointDescriptorDecoder(config, name="descriptor_decoder")
+
+    def input_sizes(self):
+        return {self.encoder: None, self.keypoint_decoder: None, self.descriptor_decoder: None}
 
     def call(self, pixel_values=None, labels=None, output_hidden_states=None, training=False, return_dict=True,
              **kwargs):  # fmt: skip
