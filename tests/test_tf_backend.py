@@ -208,6 +208,7 @@ BUILT_WITHOUT_A_CALL = [
     "detr",
     "maskformer",
     "superpoint",
+    "swin2sr",
     "electra",
     "albert",
     "distilbert",

@@ -15,7 +15,15 @@ from autoload.models.swin2sr import Swin2SRConfig, continuous_position_coords
 from autoload.vision import bicubic_matrix, window_relative_position_index
 
 from ..activations import get_activation
-from ..blocks.vision import TFVisionPreTrainedModel, check_pixel_values, conv, pixel_shuffle_nhwc, to_nchw, to_nhwc
+from ..blocks.vision import (
+    TFVisionPreTrainedModel,
+    build_conv,
+    check_pixel_values,
+    conv,
+    pixel_shuffle_nhwc,
+    to_nchw,
+    to_nhwc,
+)
 from ..modeling import Layer, dense
 from .swin import shifted_window_mask, window_partition, window_reverse
 
@@ -65,6 +73,14 @@ class TFSwin2SRPatchEmbeddings(Layer):
         super().__init__(**kwargs)
         self.projection = conv(config, config.embed_dim, config.patch_size, "projection", strides=config.patch_size)
         self.layernorm = keras.layers.LayerNormalization(epsilon=1e-5, name="layernorm") if normalize_patches else None
+        self.width = config.embed_dim  # in (the shallow features, or a stage's conv output) and out
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.layernorm: self.width}
 
     def call(self, x):
         tokens = as_tokens(self.projection(x))
@@ -77,6 +93,9 @@ class TFSwin2SREmbeddings(Layer):
         self.patch_embeddings = TFSwin2SRPatchEmbeddings(config, name="patch_embeddings")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
+    def input_sizes(self):
+        return {self.patch_embeddings: None}
+
     def call(self, x, training=False):
         return self.dropout(self.patch_embeddings(x), training=training)
 
@@ -88,6 +107,9 @@ class TFPositionBiasMLP(Layer):
         super().__init__(**kwargs)
         self.first = dense(config, 512, "0")
         self.second = dense(config, heads, "2", use_bias=False)
+
+    def input_sizes(self):
+        return {self.first: 2, self.second: self.first.units}  # (row, column) coordinates in
 
     def call(self, x):
         return self.second(tf.nn.relu(self.first(x)))
@@ -105,11 +127,15 @@ class TFSwin2SRSelfAttention(Layer):
         self.key = dense(config, dim, "key", use_bias=False)
         self.value = dense(config, dim, "value", use_bias=config.qkv_bias)
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dim = dim
 
     def build(self, input_shape=None):
         init = keras.initializers.Constant(math.log(10.0))
         self.logit_scale = self.add_weight(name="logit_scale", shape=(self.heads, 1, 1), initializer=init)
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.continuous_position_bias_mlp: None, **dict.fromkeys((self.query, self.key, self.value), self.dim)}
 
     def _heads(self, x):
         return tf.transpose(tf.reshape(x, (-1, x.shape[1], self.heads, x.shape[-1] // self.heads)), (0, 2, 1, 3))
@@ -134,10 +160,14 @@ class TFSwin2SRSelfAttention(Layer):
 
 
 class TFSwin2SRDenseDropout(Layer):
-    def __init__(self, config, width: int, rate: float, **kwargs):
+    def __init__(self, config, width: int, rate: float, input_width: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, width, "dense")
         self.dropout = keras.layers.Dropout(rate)
+        self.input_width = input_width
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden, training=False):
         return self.dropout(self.dense(hidden), training=training)
@@ -148,7 +178,10 @@ class TFSwin2SRAttention(Layer):
         super().__init__(**kwargs)
         self.self_attention = TFSwin2SRSelfAttention(config, heads, window, name="self")
         self.dense_output = TFSwin2SRDenseDropout(config, config.embed_dim, config.attention_probs_dropout_prob,
-                                                  name="output")  # fmt: skip
+                                                  config.embed_dim, name="output")  # fmt: skip
+
+    def input_sizes(self):
+        return {self.self_attention: None, self.dense_output: None}
 
     def call(self, hidden, window_mask=None, head_mask=None, training=False):
         context, probs = self.self_attention(hidden, window_mask=window_mask, head_mask=head_mask, training=training)
@@ -160,6 +193,10 @@ class TFSwin2SRIntermediate(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, int(config.mlp_ratio * config.embed_dim), "dense")
         self.act = get_activation(config.hidden_act)
+        self.input_width = config.embed_dim
+
+    def input_sizes(self):
+        return {self.dense: self.input_width}
 
     def call(self, hidden):
         return self.act(self.dense(hidden))
@@ -173,8 +210,14 @@ class TFSwin2SRLayer(Layer):
         self.attention = TFSwin2SRAttention(config, heads, self.window, name="attention")
         self.layernorm_before = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_before")
         self.intermediate = TFSwin2SRIntermediate(config, name="intermediate")
-        self.mlp_output = TFSwin2SRDenseDropout(config, config.embed_dim, config.hidden_dropout_prob, name="output")
+        self.mlp_output = TFSwin2SRDenseDropout(config, config.embed_dim, config.hidden_dropout_prob,
+                                                self.intermediate.dense.units, name="output")  # fmt: skip
         self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
+        self.width = config.embed_dim
+
+    def input_sizes(self):
+        return {self.attention: None, self.layernorm_before: self.width, self.intermediate: None, self.mlp_output: None,
+                self.layernorm_after: self.width}  # fmt: skip
 
     def call(self, hidden, grid, head_mask=None, training=False):
         height, width = grid
@@ -206,6 +249,13 @@ class TFResidualConvs(Layer):
         self.first = conv3x3(config, dim // 4, "0")
         self.middle = conv(config, dim // 4, 1, "2")
         self.last = conv3x3(config, dim, "4")
+        self.dim = dim
+
+    def build(self, input_shape=None):
+        build_conv(self.first, self.dim)
+        build_conv(self.middle, self.first.filters)
+        build_conv(self.last, self.middle.filters)
+        super().build(input_shape)
 
     def call(self, x):
         x = tf.nn.leaky_relu(self.first(x), 0.2)
@@ -221,6 +271,15 @@ class TFSwin2SRStage(Layer):
         self.conv = conv3x3(config, config.embed_dim, "conv") if config.resi_connection == "1conv" \
             else TFResidualConvs(config, name="conv")  # fmt: skip
         self.patch_embed = TFSwin2SRPatchEmbeddings(config, normalize_patches=False, name="patch_embed")
+        self.width = config.embed_dim
+
+    def build(self, input_shape=None):
+        if not isinstance(self.conv, Layer):  # a single 3x3 conv on the stage's map
+            build_conv(self.conv, self.width)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.stage_layers), self.conv: None, self.patch_embed: None}
 
     def call(self, hidden, grid, head_mask=None, training=False):
         residual, probs = hidden, None
@@ -235,6 +294,9 @@ class TFSwin2SREncoder(Layer):
         super().__init__(**kwargs)
         self.stages = [TFSwin2SRStage(config, depth, heads, name=f"stages.{i}")
                        for i, (depth, heads) in enumerate(zip(config.depths, config.num_heads))]  # fmt: skip
+
+    def input_sizes(self):
+        return dict.fromkeys(self.stages)
 
     def call(self, hidden, grid, head_masks, training=False):
         states, attentions = (hidden,), ()
@@ -255,6 +317,14 @@ class TFSwin2SRMainLayer(Layer):
         self.encoder = TFSwin2SREncoder(config, name="encoder")
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.conv_after_body = conv3x3(config, config.embed_dim, "conv_after_body")
+
+    def build(self, input_shape=None):
+        build_conv(self.first_convolution, self.config.num_channels)
+        build_conv(self.conv_after_body, self.config.embed_dim)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.embeddings: None, self.encoder: None, self.layernorm: self.config.embed_dim}
 
     def call(self, pixel_values=None, head_mask=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -288,6 +358,9 @@ class TFSwin2SRModel(TFSwin2SRPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.swin2sr = TFSwin2SRMainLayer(config, name="swin2sr")
 
+    def input_sizes(self):
+        return {self.swin2sr: None}
+
     def call(self, pixel_values=None, head_mask=None, output_attentions=None, output_hidden_states=None,
              training=False, return_dict=True, **kwargs):  # fmt: skip
         result = self.swin2sr(pixel_values, head_mask=head_mask, output_attentions=output_attentions,
@@ -314,6 +387,12 @@ class TFUpsample(Layer):
             self.convs = [conv3x3(config, 9 * features, "convolution")]
         else:
             self.convs = [conv3x3(config, 4 * features, f"convolution_{i}") for i in range(len(steps))]
+        self.features = features
+
+    def build(self, input_shape=None):
+        for layer in self.convs:  # each shuffle brings the channels back to `features`
+            build_conv(layer, self.features)
+        super().build(input_shape)
 
     def call(self, x):
         factor = 3 if self.steps == ("x3",) else 2
@@ -327,6 +406,11 @@ class TFUpsampleOneStep(Layer):
         super().__init__(**kwargs)
         self.scale = config.upscale
         self.conv = conv3x3(config, self.scale**2 * config.num_channels_out, "conv")
+        self.input_width = config.embed_dim
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.input_width)
+        super().build(input_shape)
 
     def call(self, x):
         return pixel_shuffle_nhwc(self.conv(x), self.scale)
@@ -338,6 +422,15 @@ class TFPixelShuffleUpsampler(Layer):
         self.conv_before_upsample = conv3x3(config, features, "conv_before_upsample")
         self.upsample = TFUpsample(config, config.swin2sr_options().upsample_steps, features, name="upsample")
         self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
+        self.input_width = config.embed_dim
+
+    def build(self, input_shape=None):
+        build_conv(self.conv_before_upsample, self.input_width)
+        build_conv(self.final_convolution, self.conv_before_upsample.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.upsample: None}
 
     def call(self, x):
         return self.final_convolution(self.upsample(leaky_relu(self.conv_before_upsample(x))))
@@ -351,6 +444,13 @@ class TFNearestConvUpsampler(Layer):
         self.conv_up2 = conv3x3(config, features, "conv_up2")
         self.conv_hr = conv3x3(config, features, "conv_hr")
         self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
+        self.input_width = config.embed_dim
+
+    def build(self, input_shape=None):
+        build_conv(self.conv_before_upsample, self.input_width)
+        for layer in (self.conv_up1, self.conv_up2, self.conv_hr, self.final_convolution):
+            build_conv(layer, self.conv_before_upsample.filters)
+        super().build(input_shape)
 
     def call(self, x):
         x = leaky_relu(self.conv_before_upsample(x))
@@ -362,9 +462,14 @@ class TFNearestConvUpsampler(Layer):
 class TFConvLeakyReLU(Layer):
     """`0` 3x3 conv, then LeakyReLU (slope 0.01): PyTorch's Sequential(Conv2d, LeakyReLU)."""
 
-    def __init__(self, config, features: int, **kwargs):
+    def __init__(self, config, features: int, input_width: int, **kwargs):
         super().__init__(**kwargs)
         self.conv = conv3x3(config, features, "0")
+        self.input_width = input_width
+
+    def build(self, input_shape=None):
+        build_conv(self.conv, self.input_width)
+        super().build(input_shape)
 
     def call(self, x):
         return leaky_relu(self.conv(x))
@@ -377,9 +482,19 @@ class TFPixelShuffleAuxUpsampler(Layer):
         self.conv_bicubic = conv3x3(config, features, "conv_bicubic")
         self.conv_before_upsample = conv3x3(config, features, "conv_before_upsample")
         self.conv_aux = conv3x3(config, config.num_channels, "conv_aux")
-        self.conv_after_aux = TFConvLeakyReLU(config, features, name="conv_after_aux")
+        self.conv_after_aux = TFConvLeakyReLU(config, features, config.num_channels, name="conv_after_aux")
         self.upsample = TFUpsample(config, config.swin2sr_options().upsample_steps, features, name="upsample")
         self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
+        self.sizes = {self.conv_bicubic: config.num_channels, self.conv_before_upsample: config.embed_dim,
+                      self.conv_aux: features, self.final_convolution: features}  # fmt: skip
+
+    def build(self, input_shape=None):
+        for layer, channels in self.sizes.items():
+            build_conv(layer, channels)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.conv_after_aux: None, self.upsample: None}
 
     def call(self, x, bicubic, height: int, width: int):
         bicubic = self.conv_bicubic(bicubic)
@@ -400,6 +515,14 @@ class TFSwin2SRForImageSuperResolution(TFSwin2SRPreTrainedModel):
             self.upsample = kinds[self.upsampler](config, name="upsample")
         else:
             self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
+
+    def build(self, input_shape=None):
+        if hasattr(self, "final_convolution"):  # "residual": one conv on the deep features
+            build_conv(self.final_convolution, self.config.embed_dim)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.swin2sr: None, getattr(self, "upsample", None): None}
 
     def call(self, pixel_values=None, head_mask=None, labels=None, output_attentions=None, output_hidden_states=None,
              training=False, return_dict=True, **kwargs):  # fmt: skip
