@@ -209,6 +209,7 @@ BUILT_WITHOUT_A_CALL = [
     "maskformer",
     "superpoint",
     "swin2sr",
+    "sam",
     "electra",
     "albert",
     "distilbert",

@@ -14,7 +14,7 @@ from autoload import outputs as out
 from autoload.models.sam import SamConfig, SamMaskDecoderConfig, SamVisionConfig
 
 from ..activations import get_activation
-from ..blocks.vision import check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import build_conv, check_pixel_values, conv, to_nchw, to_nhwc
 from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
 
 
@@ -46,6 +46,9 @@ class TFSamMLPBlock(Layer):
         self.lin2 = dense(config, config.hidden_size, "lin2")
         self.act = get_activation(config.hidden_act)
 
+    def input_sizes(self):
+        return {self.lin1: self.lin2.units, self.lin2: self.lin1.units}
+
     def call(self, x):
         return self.lin2(self.act(self.lin1(x)))
 
@@ -56,6 +59,10 @@ class TFSamPatchEmbeddings(Layer):
         super().__init__(**kwargs)
         self.config = config
         self.projection = conv(config, config.hidden_size, config.patch_size, "projection", strides=config.patch_size)
+
+    def build(self, input_shape=None):
+        build_conv(self.projection, self.config.num_channels)
+        super().build(input_shape)
 
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.config.num_channels)
@@ -92,7 +99,10 @@ class TFSamVisionAttention(Layer):
             shape = (2 * self.size - 1, self.head_dim)
             self.rel_pos_h = self.add_weight(name="rel_pos_h", shape=shape, initializer="zeros")
             self.rel_pos_w = self.add_weight(name="rel_pos_w", shape=shape, initializer="zeros")
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.qkv: self.config.hidden_size, self.proj: self.config.hidden_size}
 
     def call(self, hidden, output_attentions=False, training=False):
         height, width = hidden.shape[1], hidden.shape[2]
@@ -138,6 +148,10 @@ class TFSamVisionLayer(Layer):
         self.layer_norm2 = layer_norm(config.layer_norm_eps, "layer_norm2")
         self.mlp = TFSamMLPBlock(config, name="mlp")
         self.window_size = window_size
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {self.layer_norm1: self.width, self.attn: None, self.layer_norm2: self.width, self.mlp: None}
 
     def call(self, hidden, output_attentions=False, training=False):
         normed = self.layer_norm1(hidden)
@@ -159,6 +173,15 @@ class TFSamVisionNeck(Layer):
         self.layer_norm1 = TFSamLayerNorm(config.output_channels, name="layer_norm1")
         self.conv2 = conv(config, config.output_channels, 3, "conv2", padding="same", use_bias=False)
         self.layer_norm2 = TFSamLayerNorm(config.output_channels, name="layer_norm2")
+        self.input_width = config.hidden_size
+
+    def build(self, input_shape=None):
+        build_conv(self.conv1, self.input_width)
+        build_conv(self.conv2, self.conv1.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.layer_norm1: None, self.layer_norm2: None}
 
     def call(self, hidden):
         return to_nchw(self.layer_norm2(self.conv2(self.layer_norm1(self.conv1(hidden)))))
@@ -178,7 +201,10 @@ class TFSamVisionEncoder(Layer):
             c = self.config
             self.pos_embed = self.add_weight(name="pos_embed", shape=(1, c.grid, c.grid, c.hidden_size),
                                              initializer="zeros")  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.patch_embed: None, **dict.fromkeys(self.layers), self.neck: None}
 
     def call(self, pixel_values, output_attentions=False, output_hidden_states=False, training=False):
         hidden = self.patch_embed(pixel_values)
@@ -231,6 +257,15 @@ class TFSamMaskEmbedding(Layer):
         self.layer_norm1 = TFSamLayerNorm(quarter, eps=config.layer_norm_eps, name="layer_norm1")
         self.layer_norm2 = TFSamLayerNorm(config.mask_input_channels, eps=config.layer_norm_eps, name="layer_norm2")
 
+    def build(self, input_shape=None):
+        build_conv(self.conv1, 1)  # one mask per image
+        build_conv(self.conv2, self.conv1.filters)
+        build_conv(self.conv3, self.conv2.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.layer_norm1: None, self.layer_norm2: None}
+
     def call(self, masks):
         hidden = self.activation(self.layer_norm1(self.conv1(to_nhwc(masks))))
         hidden = self.activation(self.layer_norm2(self.conv2(hidden)))
@@ -254,7 +289,10 @@ class TFSamPromptEncoder(Layer):
                                             initializer=init) for i in range(c.num_point_embeddings)]  # fmt: skip
         self.not_a_point_embed = self.add_weight(name="not_a_point_embed.weight", shape=(1, c.hidden_size),
                                                  initializer=init)  # fmt: skip
-        self.built = True
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.mask_embed: None}
 
     def _embed_points(self, table, points, labels, pad: bool):
         points = points + 0.5  # pixel centres
@@ -313,6 +351,10 @@ class TFSamAttention(Layer):
         self.v_proj = dense(config, inner, "v_proj")
         self.out_proj = dense(config, config.hidden_size, "out_proj")
 
+    def input_sizes(self):
+        width = self.out_proj.units  # hidden_size: queries, keys and values all come at the decoder's width
+        return {self.q_proj: width, self.k_proj: width, self.v_proj: width, self.out_proj: self.q_proj.units}
+
     def _heads(self, x):
         shape = tf.shape(x)
         x = tf.reshape(x, (shape[0] * shape[1], shape[2], self.num_attention_heads, self.head_dim))
@@ -345,6 +387,12 @@ class TFSamTwoWayAttentionBlock(Layer):
         self.layer_norm4 = layer_norm(eps, "layer_norm4")
         self.cross_attn_image_to_token = TFSamAttention(config, 2, name="cross_attn_image_to_token")
         self.skip_first_layer_pe = skip_first_layer_pe
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        norms = (self.layer_norm1, self.layer_norm2, self.layer_norm3, self.layer_norm4)
+        return {self.self_attn: None, self.cross_attn_token_to_image: None, self.mlp: None,
+                self.cross_attn_image_to_token: None, **dict.fromkeys(norms, self.width)}  # fmt: skip
 
     def call(self, queries, keys, query_pe, key_pe, attention_similarity=None):
         if self.skip_first_layer_pe:
@@ -368,6 +416,11 @@ class TFSamTwoWayTransformer(Layer):
                        for i in range(config.num_hidden_layers)]  # fmt: skip
         self.final_attn_token_to_image = TFSamAttention(config, name="final_attn_token_to_image")
         self.layer_norm_final_attn = layer_norm(1e-5, "layer_norm_final_attn")  # torch's default eps, as transformers
+        self.width = config.hidden_size
+
+    def input_sizes(self):
+        return {**dict.fromkeys(self.layers), self.final_attn_token_to_image: None,
+                self.layer_norm_final_attn: self.width}  # fmt: skip
 
     def call(self, point_embeddings, image_embeddings, image_pe, attention_similarity=None, target_embedding=None):
         def as_keys(x):  # [batch, C, H, W] -> [batch, 1, H * W, C]
@@ -394,6 +447,11 @@ class TFSamFeedForward(Layer):
         self.proj_out = dense(config, output_dim, "proj_out")
         self.layers = [dense(config, hidden_dim, f"layers_._{i}") for i in range(num_layers - 2)]
         self.sigmoid_output = sigmoid_output
+        # a token of the decoder's width in
+        self.sizes = {self.proj_in: config.hidden_size, self.proj_out: hidden_dim, **dict.fromkeys(self.layers, hidden_dim)}
+
+    def input_sizes(self):
+        return self.sizes
 
     def call(self, x):
         x = tf.nn.relu(self.proj_in(x))
@@ -428,7 +486,13 @@ class TFSamMaskDecoder(Layer):
         self.iou_token = self.add_weight(name="iou_token.weight", shape=(1, width), initializer=init)
         self.mask_tokens = self.add_weight(name="mask_tokens.weight", shape=(self.num_mask_tokens, width),
                                            initializer=init)  # fmt: skip
-        self.built = True
+        build_conv(self.upscale_conv1, width)
+        build_conv(self.upscale_conv2, self.upscale_conv1.filters)
+        super().build(input_shape)
+
+    def input_sizes(self):
+        return {self.transformer: None, self.upscale_layer_norm: None, **dict.fromkeys(self.output_hypernetworks_mlps),
+                self.iou_prediction_head: None}  # fmt: skip
 
     def call(self, image_embeddings, image_pe, dense_embeddings, sparse=None, multimask_output: bool = True,
              attention_similarity=None, target_embedding=None):  # fmt: skip
@@ -480,6 +544,9 @@ class TFSamVisionModel(TFSamPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.vision_encoder = TFSamVisionEncoder(config, name="vision_encoder")
 
+    def input_sizes(self):
+        return {self.vision_encoder: None}
+
     def dummy_inputs(self) -> dict:
         c = self.config
         return {"pixel_values": np.zeros((1, c.num_channels, c.image_size, c.image_size), np.float32)}
@@ -517,6 +584,9 @@ class TFSamModel(TFSamPreTrainedModel):
         self.vision_encoder = TFSamVisionEncoder(config.vision_config, name="vision_encoder")
         self.prompt_encoder = TFSamPromptEncoder(config, name="prompt_encoder")
         self.mask_decoder = TFSamMaskDecoder(config.mask_decoder_config, name="mask_decoder")
+
+    def input_sizes(self):
+        return dict.fromkeys((self.shared_image_embedding, self.vision_encoder, self.prompt_encoder, self.mask_decoder))
 
     def dummy_inputs(self) -> dict:
         v, p = self.config.vision_config, self.config.prompt_encoder_config
