@@ -253,3 +253,26 @@ def test_models_build_without_a_call(folder):
     model = getattr(autoload, "TF" + folder.name)(autoload.AutoConfig.from_pretrained(folder))
     model.build_weights()
     assert model._weights_built_by == "sizes"
+
+
+# Classes with no fixture folder of their own, built from the config another fixture nests:
+# (class, fixture folder, attribute of its config).
+NESTED_CONFIG_CLASSES = [
+    ("MaskFormerSwinModel", "maskformer/MaskFormerForInstanceSegmentation", "pixel_backbone_config"),
+    ("MaskFormerSwinBackbone", "maskformer/MaskFormerForInstanceSegmentation", "pixel_backbone_config"),
+    ("SamVisionModel", "sam/SamModel", "vision_config"),
+]
+
+
+@pytest.mark.parametrize("name, folder, attribute", NESTED_CONFIG_CLASSES, ids=[c[0] for c in NESTED_CONFIG_CLASSES])
+def test_nested_config_classes_build_without_a_call(name, folder, attribute, monkeypatch):
+    from autoload.backends.tf import modeling
+
+    config = getattr(autoload.AutoConfig.from_pretrained(MODELS / folder), attribute)
+    from_sizes = getattr(autoload, "TF" + name)(config)
+    from_sizes.build_weights()
+    assert from_sizes._weights_built_by == "sizes"
+    monkeypatch.setattr(modeling, "BUILD_FROM_SIZES", False)
+    by_call = getattr(autoload, "TF" + name)(config)
+    by_call.build_weights()
+    assert _variables(from_sizes) == _variables(by_call)
