@@ -105,3 +105,22 @@ class _NoReserve:
 
     def __exit__(self, *exc):
         return False
+
+
+@pytest.mark.parametrize("madvise", [True, False])  # False: a system without MADV_POPULATE_*, the mmap flag instead
+def test_populated_maps_hold_the_file_or_zeros(tmp_path, monkeypatch, madvise):
+    import mmap
+
+    if not madvise:
+        monkeypatch.setattr(arrays, "_madvise_works", False)
+    payload = np.arange(3 * MIB // 4, dtype=np.float32)
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x" * mmap.ALLOCATIONGRANULARITY + payload.tobytes())
+    with open(path, "rb") as f:
+        with arrays.map_populated(f.fileno(), payload.nbytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ,
+                                  offset=mmap.ALLOCATIONGRANULARITY) as mapped:  # fmt: skip
+            np.testing.assert_array_equal(np.frombuffer(mapped, np.float32), payload)
+    block = arrays._anonymous_block(2 * MIB)
+    assert len(block) == 2 * MIB and not any(block[:4096]) and not any(block[-4096:])
+    block[:4] = b"abcd"
+    assert block[:4] == b"abcd"

@@ -26,24 +26,31 @@ _ANONYMOUS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS if hasattr(mmap, "MAP_ANONYMO
 # Faulting a block's pages in with one call costs less than a page fault each as the read fills them. Linux
 # 5.14+ does it with madvise(MADV_POPULATE_WRITE), called through ctypes so that the GIL is released (mmap's
 # MAP_POPULATE flag holds it for the whole faulting: reads on other threads would wait on it).
-_MADV_POPULATE_WRITE = 23
+_MADV_POPULATE_READ, _MADV_POPULATE_WRITE = 22, 23
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 _madvise_works = _libc is not None
+_MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
+
+
+def map_populated(fileno: int, length: int, *, flags: int, prot: int = mmap.PROT_READ | mmap.PROT_WRITE,
+                  offset: int = 0) -> mmap.mmap:
+    """mmap.mmap(fileno, length, ...) with its pages faulted in (read for a read-only map, written for the rest)
+    without holding the GIL, where the system can; else with the MAP_POPULATE flag."""
+    global _madvise_works
+    if not _madvise_works:
+        return mmap.mmap(fileno, length, flags=flags | _MAP_POPULATE, prot=prot, offset=offset)
+    mapped = mmap.mmap(fileno, length, flags=flags, prot=prot, offset=offset)
+    view = np.frombuffer(mapped, np.uint8)
+    advice = _MADV_POPULATE_WRITE if prot & mmap.PROT_WRITE else _MADV_POPULATE_READ
+    if _libc.madvise(ctypes.c_void_p(view.ctypes.data), ctypes.c_size_t(length), advice):
+        _madvise_works = False  # an older kernel: pages fault in as they are touched, this once
+    del view  # the map cannot close while an array views it
+    return mapped
 
 
 def _anonymous_block(nbytes: int) -> mmap.mmap:
     """A private anonymous map of nbytes, its pages faulted in."""
-    global _madvise_works
-    if not _madvise_works:
-        return mmap.mmap(-1, nbytes, flags=_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
-    block = mmap.mmap(-1, nbytes, flags=_ANONYMOUS)
-    start = ctypes.c_char.from_buffer(block)
-    try:
-        if _libc.madvise(ctypes.c_void_p(ctypes.addressof(start)), ctypes.c_size_t(nbytes), _MADV_POPULATE_WRITE):
-            _madvise_works = False  # an older kernel: pages fault in as they are written, this once
-    finally:
-        del start  # the map cannot close while a ctypes object exports it
-    return block
+    return map_populated(-1, nbytes, flags=_ANONYMOUS)
 
 
 class PageReserve:

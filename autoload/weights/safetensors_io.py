@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
-from .arrays import aligned_empty, read_into, transpose_into, transposed
+from .arrays import aligned_empty, map_populated, read_into, transpose_into, transposed
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -29,7 +29,6 @@ _MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
 # read_transposed maps tensors from this size on (smaller ones are read and transposed in memory), read-only and
 # prefaulted where the system can.
 _MAP_FROM = 1 << 20
-_MAP_FLAGS = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
 
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -177,8 +176,8 @@ class SafetensorsReader(Mapping):
         with open(self.path, "rb") as f:
             if os.fstat(f.fileno()).st_size < self._data_start + end:  # a mapped page past the end would crash
                 raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
-            with mmap.mmap(f.fileno(), begin + (end - start) - page, flags=_MAP_FLAGS, prot=mmap.PROT_READ,
-                           offset=page) as mapped:  # fmt: skip
+            with map_populated(f.fileno(), begin + (end - start) - page, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ,
+                               offset=page) as mapped:  # fmt: skip
                 source = np.frombuffer(mapped, stored, count=math.prod(shape), offset=begin - page)
                 transpose_into(out, source.reshape(shape), axes)
                 del source  # the mapping closes only once no array views it
