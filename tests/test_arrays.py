@@ -63,6 +63,26 @@ def test_an_array_asked_for_before_its_block_is_ready_maps_its_own_and_one_fewer
     assert sorted(made) == [("MainThread", 2 * MIB), ("autoload-pages", 2 * MIB)]
 
 
+def test_an_array_waits_for_the_block_of_its_size_being_mapped_instead_of_mapping_a_second(monkeypatch):
+    gate = threading.Event()
+    made = counting_blocks(monkeypatch, gate)
+    reserve = PageReserve([3 * MIB])
+    arrays._reserves.append(reserve)
+    try:
+        while not reserve._mapping[3 * MIB]:  # the reserve thread has started on the block
+            threading.Event().wait(0.001)
+        taker = threading.Thread(target=lambda: made.append(("taken", aligned_empty((3 * MIB,), np.uint8).nbytes)))
+        taker.start()
+        taker.join(0.2)
+        assert taker.is_alive()  # waiting for the block, not mapping its own
+        gate.set()
+        taker.join(10)
+    finally:
+        arrays._reserves.remove(reserve)
+        reserve.close()
+    assert made == [("autoload-pages", 3 * MIB), ("taken", 3 * MIB)]
+
+
 def test_close_unmaps_blocks_nobody_took():
     reserve = PageReserve([2 * MIB, 4 * MIB])
     reserve._thread.join()

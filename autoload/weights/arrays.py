@@ -55,45 +55,56 @@ def _anonymous_block(nbytes: int) -> mmap.mmap:
 
 class PageReserve:
     """Blocks for the arrays a load is about to read, mapped and faulted in on a thread of its own while the
-    model is being built; aligned_empty takes a ready block of the exact size (else maps its own, and one
-    fewer of that size is reserved). Blocks nobody took are unmapped by close()."""
+    model is being built. aligned_empty takes a ready block of the exact size, waits for one of that size
+    being mapped right now, or else maps its own (and one fewer of that size is reserved), so that no block
+    is made twice. Blocks nobody took are unmapped by close()."""
 
     def __init__(self, sizes: Iterable[int]):
         self._order = [size for size in sizes if size >= _OWN_PAGES]
         self._wanted = Counter(self._order)
+        self._mapping: Counter = Counter()
         self._ready: dict[int, list] = defaultdict(list)
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._fill, name="autoload-pages", daemon=True)
         self._thread.start()
 
     def _fill(self) -> None:
         for size in self._order:
-            with self._lock:
+            with self._changed:
                 if self._closed:
                     return
                 if not self._wanted[size]:
                     continue
                 self._wanted[size] -= 1
+                self._mapping[size] += 1
             block = _anonymous_block(size)
-            with self._lock:
+            with self._changed:
+                self._mapping[size] -= 1
                 if self._closed:
                     block.close()
-                    return
-                self._ready[size].append(block)
+                else:
+                    self._ready[size].append(block)
+                self._changed.notify_all()
 
     def take(self, nbytes: int) -> mmap.mmap | None:
-        with self._lock:
-            if self._ready.get(nbytes):
-                return self._ready[nbytes].pop()
-            if self._wanted[nbytes]:
-                self._wanted[nbytes] -= 1
+        with self._changed:
+            while not self._closed:
+                if self._ready.get(nbytes):
+                    return self._ready[nbytes].pop()
+                if self._wanted[nbytes]:
+                    self._wanted[nbytes] -= 1
+                    return None
+                if not self._mapping[nbytes]:
+                    return None
+                self._changed.wait()
         return None
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             self._closed = True
             left, self._ready = self._ready, defaultdict(list)
+            self._changed.notify_all()
         self._thread.join()
         for blocks in left.values():
             for block in blocks:
