@@ -35,8 +35,8 @@ def build_backbone(backbone_config, name: str = "model"):
 
 
 def build_table(layer) -> None:
-    """Build a Keras Embedding (or a backbone model), which needs no input size (build_sublayers gives a Keras
-    layer only an input width)."""
+    """Build a Keras Embedding, whose table needs no input size (build_sublayers gives a Keras layer only an
+    input width)."""
     if modeling.BUILD_FROM_SIZES and layer is not None and not layer.built:
         layer.build()
 

@@ -32,9 +32,8 @@ class TFDetrConvEncoder(Layer):
         super().__init__(**kwargs)
         self.model = build_backbone(config.own_backbone_config, name="model")
 
-    def build(self, input_shape=None):
-        build_table(self.model)  # a backbone model builds what its own sizes allow
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.model: None}
 
     def call(self, pixel_values, pixel_mask):
         features = self.model(pixel_values, training=False, return_dict=True).feature_maps

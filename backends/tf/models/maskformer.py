@@ -109,12 +109,8 @@ class TFMaskFormerPixelLevelModule(Layer):
         self.encoder = build_backbone(config.pixel_backbone_config, name="encoder")
         self.decoder = TFMaskFormerPixelDecoder(config, len(config.backbone_channels) - 1, name="decoder")
 
-    def build(self, input_shape=None):
-        build_table(self.encoder)  # a backbone model builds what its own sizes allow
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.decoder: None}
+        return {self.encoder: None, self.decoder: None}
 
     def call(self, pixel_values, training=False):
         features = tuple(self.encoder(pixel_values, training=training, return_dict=True).feature_maps)

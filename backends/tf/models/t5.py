@@ -25,7 +25,6 @@ from ..blocks.seq2seq import TFEncoderDecoderParts, padding_bias, seq2seq_output
 from ..generation import TFGenerationMixin
 from ..heads import TFSequenceClassificationModel, TFTokenClassificationModel
 from ..losses import span_loss, token_loss
-from .. import modeling
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
@@ -385,17 +384,7 @@ class TFT5ForQuestionAnswering(_TFT5Parts):
         return out.finish(result, return_dict)
 
 
-class _BuildsMainModel:
-    """A head on a T5 model used as its main layer: a Keras model, which build_sublayers leaves alone, so it is
-    built here from its own sizes, under its name."""
-
-    def build(self, input_shape=None):
-        if modeling.BUILD_FROM_SIZES and not self.main_layer.built:
-            self.main_layer.build()
-        super().build(input_shape)
-
-
-class TFT5ForSequenceClassification(_BuildsMainModel, TFSequenceClassificationModel, TFT5PreTrainedModel):
+class TFT5ForSequenceClassification(TFSequenceClassificationModel, TFT5PreTrainedModel):
     """Classifies from the decoder state at the last end-of-sequence token (decoder fed input_ids shifted)."""
 
     main_layer_class = TFT5Model
@@ -410,7 +399,7 @@ class TFT5ForSequenceClassification(_BuildsMainModel, TFSequenceClassificationMo
         return super().encode(inputs, training, **kwargs)
 
 
-class TFT5ForTokenClassification(_BuildsMainModel, TFTokenClassificationModel, TFT5PreTrainedModel):
+class TFT5ForTokenClassification(TFTokenClassificationModel, TFT5PreTrainedModel):
     main_layer_class = TFT5EncoderModel
 
     def dummy_inputs(self) -> dict:
