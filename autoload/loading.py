@@ -354,10 +354,6 @@ class TensorSource:
         return transposed(self.read(), tuple(axes))
 
 
-def _nbytes(source: TensorSource) -> int:
-    return _stored_nbytes(source.state, source.key)
-
-
 def _stored_nbytes(state: Mapping, key: str) -> int:
     dtype = dtype_of(state, key)
     try:
@@ -460,7 +456,8 @@ def load_canonical(model, targets: Mapping[str, tuple], state: Mapping, put: Cal
             put(source.key, source, dtype_of(state, source.key))
     else:
         read = read or (lambda name, source: source.read())
-        for source, array in read_in_order(found, lambda source: read(source.key, source), _nbytes):
+        for source, array in read_in_order(found, lambda source: read(source.key, source),
+                                           lambda source: _stored_nbytes(source.state, source.key)):
             put(source.key, array, dtype_of(state, source.key))
     ignore = [re.compile(pattern) for pattern in model._keys_to_ignore_on_load_unexpected]
     info.unexpected_keys = [key for key in state if key not in targets and not is_optional_buffer(key)

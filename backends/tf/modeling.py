@@ -136,6 +136,14 @@ def build_sublayers(layer) -> None:
             sublayer.build()  # sub-model too); a Keras layer needs its input's
 
 
+def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:
+    """Build a channels-last convolution (or BatchNormalization, which fixes its input's rank) on maps from their
+    channels (a kernel needs no more; build_sublayers gives a Keras layer only (None, size)); nothing when the
+    channels are unknown. spatial: the map's other axes, (None,) for a 1-D convolution over time."""
+    if BUILD_FROM_SIZES and channels is not None and not layer.built:
+        layer.build((None, *spatial, channels))
+
+
 class NamedWeight(keras.layers.Layer):
     """A layer holding one variable, for weights transformers' TF classes create under a name scope
     (e.g. `word_embeddings/weight`)."""

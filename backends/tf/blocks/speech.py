@@ -27,7 +27,7 @@ from autoload.speech import (
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
 from .. import modeling
-from ..modeling import Layer, build_sublayers, dense, weights_init
+from ..modeling import Layer, build_conv, build_sublayers, dense, weights_init
 
 EPS = 1e-5  # PyTorch's default for the GroupNorm / LayerNorm layers built without an eps
 
@@ -40,12 +40,6 @@ def frame_mask(config, attention_mask, frames, add_adapter: bool | None = None):
     """[batch, frames] bool mask of the frames covering real audio, as transformers derives it."""
     lengths = effective_frame_lengths(frame_lengths(config, attention_mask, add_adapter), frames)
     return tf.range(frames)[None, :] < lengths[:, None]
-
-
-def build_conv(conv, channels: int) -> None:
-    """Build a Keras Conv1D (or BatchNormalization) on [batch, time, channels] inputs from their channels."""
-    if modeling.BUILD_FROM_SIZES and not conv.built:
-        conv.build((None, None, channels))
 
 
 def layer_norm(options: SpeechOptions, name: str, eps: float | None = None):
@@ -82,7 +76,7 @@ class TFSpeechConvLayer(Layer):
         return {getattr(self, "layer_norm", None): self.out_dim}
 
     def build(self, input_shape=None):
-        build_conv(self.conv, self.in_dim)
+        build_conv(self.conv, self.in_dim, spatial=(None,))
         super().build(input_shape)
 
     def call(self, x):
@@ -169,8 +163,8 @@ class TFSpeechPositionalConvEmbedding(Layer):
 
     def build(self, input_shape=None):
         if self.options.pos_conv_batch_norm:
-            build_conv(self.batch_norm, self.options.hidden_size)
-            build_conv(self.conv, self.options.hidden_size)
+            build_conv(self.batch_norm, self.options.hidden_size, spatial=(None,))
+            build_conv(self.conv, self.options.hidden_size, spatial=(None,))
         elif modeling.BUILD_FROM_SIZES and not self.conv.built:
             self.conv.build()
         super().build(input_shape)
@@ -405,7 +399,7 @@ class TFSpeechAdapterLayer(Layer):
         self.width = adapter.width  # its input: the projection's width, or hidden_size where they are equal
 
     def build(self, input_shape=None):
-        build_conv(self.conv, self.width)
+        build_conv(self.conv, self.width, spatial=(None,))
         super().build(input_shape)
 
     def call(self, hidden):

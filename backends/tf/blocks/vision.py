@@ -11,10 +11,9 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relative_position_index
 
-from .. import modeling
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, build_conv, dense, weights_init  # noqa: F401 (build_conv: re-exported)
 
 
 def to_nhwc(x):
@@ -158,14 +157,6 @@ class PixelDecoder(Layer):
 
     def call(self, feature_map_nchw):
         return to_nchw(pixel_shuffle_nhwc(self.conv(to_nhwc(feature_map_nchw)), self.stride))
-
-
-def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:
-    """Build a channels-last convolution (or BatchNormalization, which fixes its input's rank) on maps from their
-    channels (a kernel needs no more; build_sublayers gives a Keras layer only (None, size)); nothing when the
-    channels are unknown."""
-    if modeling.BUILD_FROM_SIZES and channels is not None and not layer.built:
-        layer.build((None, *spatial, channels))
 
 
 # -- ViT-style token embeddings ------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from ..attention import causal_bias, merge_heads, split_heads
 from ..blocks.seq2seq import TFSeq2SeqAttention, padding_bias, shift_tokens_right
 from ..blocks.speech import (
     TFSpeechFeatureEncoder,
-    build_conv,
     TFSpeechFeatureProjection,
     TFSpeechFeedForward,
     TFSpeechMainLayer,
@@ -33,7 +32,7 @@ from ..blocks.speech import (
 )
 from ..generation import TFGenerationMixin
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, build_conv, dense, weights_init
 
 def _tensor(value):
     return None if value is None else tf.convert_to_tensor(value)
@@ -220,8 +219,8 @@ class TFSpeechT5BatchNormConvLayer(Layer):
         self.in_channels = config.num_mel_bins if index == 0 else config.speech_decoder_postnet_units
 
     def build(self, input_shape=None):
-        build_conv(self.conv, self.in_channels)
-        build_conv(self.batch_norm, self.conv.filters)
+        build_conv(self.conv, self.in_channels, spatial=(None,))
+        build_conv(self.batch_norm, self.conv.filters, spatial=(None,))
         super().build(input_shape)
 
     def call(self, hidden, training=False):
