@@ -110,7 +110,8 @@ class Layer(keras.layers.Layer):
     does not list build on their first call (never by a symbolic pass per layer, which costs seconds)."""
 
     def input_sizes(self) -> dict:
-        """{sublayer: the size of the last axis of its input, or None where its weights need none}."""
+        """{sublayer: the size of the last axis of its input, or its whole input shape (a tuple, as
+        channels_last gives a convolution), or None where its weights need none} (see build_sublayers)."""
         return {}
 
     def build(self, input_shape=None):
@@ -124,16 +125,26 @@ BUILD_FROM_SIZES = True
 
 def build_sublayers(layer) -> None:
     """Build the sublayers `layer.input_sizes()` lists, each within the layer's name scope (a sublayer's build
-    opens its own), so variable paths are those a building call gives."""
+    opens its own), so variable paths are those a building call gives. A size builds the sublayer on
+    (None, size); a tuple is the whole input shape (a convolution or BatchNormalization fixes its input's rank;
+    a Keras Embedding's table takes any); None builds our own layers and sub-models, which know their sizes,
+    and leaves a Keras layer to its first call."""
     if not BUILD_FROM_SIZES:
         return
     for sublayer, size in layer.input_sizes().items():
         if sublayer is None or sublayer.built:
             continue
         if size is not None:
-            sublayer.build((None, size))
-        elif isinstance(sublayer, (Layer, NamedWeight, TFPreTrainedModel)):  # knows its own sizes (a composite's
-            sublayer.build()  # sub-model too); a Keras layer needs its input's
+            sublayer.build(size if isinstance(size, tuple) else (None, size))
+        elif isinstance(sublayer, (Layer, NamedWeight, TFPreTrainedModel)):
+            sublayer.build()
+
+
+def channels_last(channels: int | None, spatial=(None, None)) -> tuple | None:
+    """The input shape input_sizes gives a channels-last convolution (or BatchNormalization) on maps of
+    `channels`: (None, *spatial, channels); None where the channels are unknown (it builds on its first call).
+    spatial: the map's other axes, (None,) for a 1-D convolution over time."""
+    return None if channels is None else (None, *spatial, channels)
 
 
 def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:

@@ -11,8 +11,8 @@ import tensorflow as tf
 from autoload.vision import bilinear_matrix
 
 from ..activations import get_activation
-from ..modeling import Layer, dense, weights_init
-from .vision import batch_norm, build_conv, conv, resize_maps_nhwc, to_nchw, to_nhwc
+from ..modeling import Layer, channels_last, dense, weights_init
+from .vision import batch_norm, conv, resize_maps_nhwc, to_nchw, to_nhwc
 
 
 class DepthwiseConv(Layer):
@@ -116,14 +116,9 @@ class ReassembleLayer(Layer):
             self.resize = conv(config, channels, 3, "resize", strides=-factor)
         self.input_width = config.hidden_size  # the tokens' width (a readout projection keeps it)
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.input_width)
-        if self.resize is not None and not isinstance(self.resize, Layer):
-            build_conv(self.resize, self.projection.filters)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {self.resize: None} if isinstance(self.resize, Layer) else {}
+    def input_sizes(self):  # resize: our transposed conv (None), or a Keras conv on the projection
+        resize = None if isinstance(self.resize, Layer) else channels_last(self.projection.filters)
+        return {self.projection: channels_last(self.input_width), self.resize: resize}
 
     def call(self, x):
         x = self.projection(x)
@@ -184,10 +179,8 @@ class PreActResidualLayer(Layer):
             self.norms = (batch_norm("batch_norm1"), batch_norm("batch_norm2"))
         self.width = width
 
-    def build(self, input_shape=None):
-        for layer in (self.convolution1, self.convolution2, *(self.norms or ())):
-            build_conv(layer, self.width)
-        super().build(input_shape)
+    def input_sizes(self):
+        return dict.fromkeys((self.convolution1, self.convolution2, *(self.norms or ())), channels_last(self.width))
 
     def call(self, x, training=False):
         hidden = self.convolution1(pad_nhwc(tf.nn.relu(x), 1))
@@ -207,12 +200,9 @@ class FeatureFusionLayer(Layer):
         self.residual_layer1 = PreActResidualLayer(config, bias, name="residual_layer1")
         self.residual_layer2 = PreActResidualLayer(config, bias, name="residual_layer2")
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.projection.filters)  # fusion_hidden_size in and out
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {self.residual_layer1: None, self.residual_layer2: None}
+    def input_sizes(self):  # the projection: fusion_hidden_size in and out
+        return {self.projection: channels_last(self.projection.filters), self.residual_layer1: None,
+                self.residual_layer2: None}  # fmt: skip
 
     def call(self, hidden, residual=None, training=False):
         if residual is not None:
@@ -236,13 +226,9 @@ class DPTNeck(Layer):
         self.fusion_stage = FusionStage(config, options.fusion_bias, name="fusion_stage")
         self.widths = config.neck_hidden_sizes  # the reassembled maps' channels
 
-    def build(self, input_shape=None):
-        for layer, width in zip(self.convs, self.widths):
-            build_conv(layer, width)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.reassemble_stage: None, self.fusion_stage: None}
+        return {**{layer: channels_last(width) for layer, width in zip(self.convs, self.widths)},
+                self.reassemble_stage: None, self.fusion_stage: None}  # fmt: skip
 
     def call(self, hidden_states, training=False):
         maps = self.reassemble_stage(hidden_states)
@@ -275,11 +261,9 @@ class DepthConvs(Layer):
         self.first, self.second, self.last = conv(config, width // 2, 3, "0"), conv(config, 32, 3, "2"), conv(config, 1, 1, "4")
         self.input_width = 256 if config.add_projection else width
 
-    def build(self, input_shape=None):
-        build_conv(self.first, self.input_width)
-        build_conv(self.second, self.first.filters)
-        build_conv(self.last, self.second.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.first: channels_last(self.input_width), self.second: channels_last(self.first.filters),
+                self.last: channels_last(self.second.filters)}  # fmt: skip
 
     def call(self, x):
         hidden = upsample_twice(self.first(pad_nhwc(x, 1)))
@@ -296,13 +280,8 @@ class DepthEstimationHead(Layer):
         self.head = DepthConvs(config, name="head")
         self.input_width = config.fusion_hidden_size
 
-    def build(self, input_shape=None):
-        if self.projection is not None:
-            build_conv(self.projection, self.input_width)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.head: None}
+        return {self.projection: channels_last(self.input_width), self.head: None}
 
     def call(self, maps):
         hidden = maps[self.head_in_index]
@@ -325,10 +304,8 @@ class ConvBatchNormClassifier(Layer):
         self.classifier = conv(config, config.num_labels, 1, "4")
         self.width = width
 
-    def build(self, input_shape=None):
-        for layer in (self.conv, self.norm, self.classifier):  # fusion_hidden_size in, each
-            build_conv(layer, self.width)
-        super().build(input_shape)
+    def input_sizes(self):  # fusion_hidden_size in, each
+        return dict.fromkeys((self.conv, self.norm, self.classifier), channels_last(self.width))
 
     def call(self, x, training=False):
         hidden = tf.nn.relu(self.norm(self.conv(pad_nhwc(x, 1)), training=training))

@@ -12,7 +12,6 @@ from autoload import outputs as out
 from autoload import registry
 from autoload.detr import LEARNED_POSITIONS, nearest_index
 
-from .. import modeling
 from ..activations import get_activation
 from ..modeling import Layer, dense
 
@@ -32,13 +31,6 @@ def additive_mask(keep, dtype=tf.float32):
 def build_backbone(backbone_config, name: str = "model"):
     """Our own TF backbone model for `backbone_config`."""
     return registry.model_class_for("MODEL_FOR_BACKBONE", "tf", backbone_config)(backbone_config, name=name)
-
-
-def build_table(layer) -> None:
-    """Build a Keras Embedding, whose table needs no input size (build_sublayers gives a Keras layer only an
-    input width)."""
-    if modeling.BUILD_FROM_SIZES and layer is not None and not layer.built:
-        layer.build()
 
 
 def sine_frequencies(dim: int) -> np.ndarray:
@@ -81,10 +73,8 @@ class TFDetrLearnedPositionEmbedding(Layer):
         self.row_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="row_embeddings")
         self.column_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="column_embeddings")
 
-    def build(self, input_shape=None):
-        build_table(self.row_embeddings)
-        build_table(self.column_embeddings)
-        super().build(input_shape)
+    def input_sizes(self):  # each reads a range of positions
+        return dict.fromkeys((self.row_embeddings, self.column_embeddings), (None,))
 
     def call(self, feature_map, pixel_mask=None):
         height, width = feature_map.shape[-2], feature_map.shape[-1]

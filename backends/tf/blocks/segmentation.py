@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from autoload.vision import adaptive_pool_matrix
 
-from ..modeling import Layer, weights_init
-from .vision import ConvBatchNormReLU, batch_norm, build_conv, conv, resize_maps_nhwc, to_nchw, to_nhwc
+from ..modeling import Layer, channels_last, weights_init
+from .vision import ConvBatchNormReLU, batch_norm, conv, resize_maps_nhwc, to_nchw, to_nhwc
 
 
 class PyramidPoolingBlock(Layer):
@@ -51,12 +51,8 @@ class UperHead(Layer):
         self.channels = channels
 
     def input_sizes(self):
-        return dict.fromkeys([*self.psp_modules, self.bottleneck, *self.lateral_convs, *self.fpn_convs,
-                              self.fpn_bottleneck])  # fmt: skip
-
-    def build(self, input_shape=None):
-        build_conv(self.classifier, self.channels)
-        super().build(input_shape)
+        return {**dict.fromkeys([*self.psp_modules, self.bottleneck, *self.lateral_convs, *self.fpn_convs,
+                                 self.fpn_bottleneck]), self.classifier: channels_last(self.channels)}  # fmt: skip
 
     def call(self, features, training=False):
         top = features[-1]
@@ -94,11 +90,7 @@ class FCNHead(Layer):
         self.classifier_width = width
 
     def input_sizes(self):
-        return dict.fromkeys([*self.convs, self.conv_cat])
-
-    def build(self, input_shape=None):
-        build_conv(self.classifier, self.classifier_width)
-        super().build(input_shape)
+        return {**dict.fromkeys([*self.convs, self.conv_cat]), self.classifier: channels_last(self.classifier_width)}
 
     def call(self, features, training=False):
         x = features[self.in_index]
@@ -145,14 +137,8 @@ class FeaturePyramidLevel(Layer):
         elif level == 2:
             self.steps = [TransposedConv2x(config, channels, name="0")]
 
-    def input_sizes(self):
-        return {step: None for step in self.steps if isinstance(step, Layer)}
-
-    def build(self, input_shape=None):
-        for step in self.steps:
-            if isinstance(step, keras.layers.BatchNormalization):  # on the upsampled hidden_size maps
-                build_conv(step, self.steps[0].channels)
-        super().build(input_shape)
+    def input_sizes(self):  # the BatchNorm: on the upsampled hidden_size maps
+        return {step: None if isinstance(step, Layer) else channels_last(self.steps[0].channels) for step in self.steps}
 
     def call(self, x, training=False):
         x = to_nhwc(x)

@@ -13,7 +13,7 @@ from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relati
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, build_conv, dense, weights_init  # noqa: F401 (build_conv: re-exported)
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, build_conv, channels_last, dense, weights_init  # noqa: F401 (re-exported)
 
 
 def to_nhwc(x):
@@ -131,10 +131,8 @@ class ConvBatchNormReLU(Layer):
         self.conv = conv(config, out_channels, kernel_size, "conv", use_bias=False, dilation=dilation)
         self.bn = batch_norm("bn")
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.input_width)
-        build_conv(self.bn, self.conv.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.input_width), self.bn: channels_last(self.conv.filters)}
 
     def call(self, x, training=False):
         if self.padding:
@@ -151,9 +149,8 @@ class PixelDecoder(Layer):
         self.stride, self.input_width = stride, input_width  # input_width: the maps' channels, None if unknown
         self.conv = conv(config, stride**2 * num_channels, 1, "0")
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.input_width)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.input_width)}
 
     def call(self, feature_map_nchw):
         return to_nchw(pixel_shuffle_nhwc(self.conv(to_nhwc(feature_map_nchw)), self.stride))
@@ -169,9 +166,8 @@ class TFPatchEmbeddings(Layer):
         self.check_size = check_size
         self.projection = conv(config, config.hidden_size, self.patch_size, "projection", strides=self.patch_size)
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.num_channels, self.image_size)  # the input is the image, channels-last
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.projection: channels_last(self.num_channels, self.image_size)}  # the image, channels-last
 
     def call(self, pixel_values, interpolate_pos_encoding=False):
         check_pixel_values(pixel_values, self.num_channels)

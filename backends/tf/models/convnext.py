@@ -11,7 +11,7 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
-from ..blocks.vision import DropPath, TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import DropPath, TFVisionPreTrainedModel, channels_last, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
 from ..modeling import Layer, dense, weights_init
 
@@ -28,12 +28,8 @@ class TFConvNextEmbeddings(Layer):
         self.layernorm = layer_norm("layernorm")
         self.num_channels = config.num_channels
 
-    def build(self, input_shape=None):
-        build_conv(self.patch_embeddings, self.num_channels)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.layernorm: self.patch_embeddings.filters}
+        return {self.patch_embeddings: channels_last(self.num_channels), self.layernorm: self.patch_embeddings.filters}
 
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.num_channels)
@@ -101,13 +97,9 @@ class TFConvNextStage(Layer):
         rates = drop_rates or [0.0] * depth
         self.stage_layers = [TFConvNextLayer(config, out_channels, rates[j], name=f"layers.{j}") for j in range(depth)]
 
-    def build(self, input_shape=None):
-        for layer in self.downsampling_layer:  # a LayerNorm, then a conv, both on the stage's input
-            build_conv(layer, self.in_channels)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return dict.fromkeys(self.stage_layers)
+    def input_sizes(self):  # the downsampling LayerNorm, then conv, both on the stage's input
+        return {**dict.fromkeys(self.downsampling_layer, channels_last(self.in_channels)),
+                **dict.fromkeys(self.stage_layers)}  # fmt: skip
 
     def call(self, x, training=False):
         for layer in self.downsampling_layer:

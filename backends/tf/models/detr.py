@@ -15,13 +15,12 @@ from ..blocks.detection import (
     TFDetrEncoder,
     TFDetrMLPPredictionHead,
     build_backbone,
-    build_table,
     flatten_map,
     position_embedding,
     resize_nearest,
 )
-from ..blocks.vision import TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
-from ..modeling import Layer, dense
+from ..blocks.vision import TFVisionPreTrainedModel, check_pixel_values, conv, to_nchw, to_nhwc
+from ..modeling import Layer, channels_last, dense
 
 
 class TFDetrConvEncoder(Layer):
@@ -68,13 +67,9 @@ class TFDetrMainLayer(Layer):
         self.encoder = TFDetrEncoder(config, name="encoder")
         self.decoder = TFDetrDecoder(config, name="decoder")
 
-    def build(self, input_shape=None):
-        build_conv(self.input_projection, self.config.backbone_channels[-1])  # the last feature map's channels
-        build_table(self.query_position_embeddings)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {self.backbone: None, self.encoder: None, self.decoder: None}
+    def input_sizes(self):  # the input projection reads the last feature map
+        return {self.backbone: None, self.input_projection: channels_last(self.config.backbone_channels[-1]),
+                self.query_position_embeddings: (None,), self.encoder: None, self.decoder: None}  # fmt: skip
 
     def call(self, pixel_values, pixel_mask=None, encoder_outputs=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
@@ -250,16 +245,15 @@ class TFDetrMaskHeadSmallConv(Layer):
         self.adapter3 = conv(config, widths[3], 1, "adapter3")
         self.sizes = sizes
 
-    def build(self, input_shape=None):
+    def input_sizes(self):
         widths = self.sizes.dims
         inputs = (widths[0], *widths[:4])  # lay1 reads the projected map beside the heads' maps: dims[0]
+        sizes = {self.out_lay: channels_last(widths[4])}
         for i, width in enumerate(inputs):
-            build_conv(getattr(self, f"lay{i + 1}"), width)
-            build_conv(getattr(self, f"gn{i + 1}"), widths[i])
-        build_conv(self.out_lay, widths[4])
-        for adapter, width in zip((self.adapter1, self.adapter2, self.adapter3), self.sizes.fpn_dims):
-            build_conv(adapter, width)
-        super().build(input_shape)
+            sizes[getattr(self, f"lay{i + 1}")] = channels_last(width)
+            sizes[getattr(self, f"gn{i + 1}")] = channels_last(widths[i])
+        adapters = (self.adapter1, self.adapter2, self.adapter3)
+        return {**sizes, **{a: channels_last(w) for a, w in zip(adapters, self.sizes.fpn_dims)}}
 
     def call(self, x, bbox_mask, fpns):
         """x [batch, H, W, d] NHWC; bbox_mask [batch, queries, heads, H, W]; fpns NHWC -> [batch * queries,

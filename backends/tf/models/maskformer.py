@@ -10,9 +10,9 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.maskformer import MaskFormerConfig
 
-from ..blocks.detection import TFDetrDecoder, build_backbone, build_table, flatten_map, resize_nearest, sine_positions
-from ..blocks.vision import TFVisionPreTrainedModel, build_conv, conv, to_nchw, to_nhwc
-from ..modeling import Layer, dense
+from ..blocks.detection import TFDetrDecoder, build_backbone, flatten_map, resize_nearest, sine_positions
+from ..blocks.vision import TFVisionPreTrainedModel, conv, to_nchw, to_nhwc
+from ..modeling import Layer, channels_last, dense
 
 _FPN_GROUPS = 32
 
@@ -31,10 +31,8 @@ class TFMaskFormerFPNConvLayer(Layer):
         self.norm = group_norm("1")
         self.in_features = out_features if in_features is None else in_features
 
-    def build(self, input_shape=None):
-        build_conv(self.convolution, self.in_features)
-        build_conv(self.norm, self.convolution.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.convolution: channels_last(self.in_features), self.norm: channels_last(self.convolution.filters)}
 
     def call(self, x):
         return tf.nn.relu(self.norm(self.convolution(x)))
@@ -49,13 +47,9 @@ class TFMaskFormerFPNLayer(Layer):
         self.block = TFMaskFormerFPNConvLayer(config, in_features, name="block")
         self.lateral_features = lateral_features
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.lateral_features)
-        build_conv(self.projection_norm, self.projection.filters)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.block: None}
+        return {self.projection: channels_last(self.lateral_features),
+                self.projection_norm: channels_last(self.projection.filters), self.block: None}  # fmt: skip
 
     def call(self, down, left):
         left = self.projection_norm(self.projection(left))
@@ -89,12 +83,8 @@ class TFMaskFormerPixelDecoder(Layer):
         self.mask_projection = conv(config, config.mask_feature_size, 3, "mask_projection", padding="same")
         self.input_width = config.fpn_feature_size
 
-    def build(self, input_shape=None):
-        build_conv(self.mask_projection, self.input_width)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.fpn: None}
+        return {self.fpn: None, self.mask_projection: channels_last(self.input_width)}
 
     def call(self, features):
         maps = self.fpn(features)
@@ -129,14 +119,9 @@ class TFMaskFormerTransformerModule(Layer):
         self.decoder = TFDetrDecoder(decoder_config, name="decoder")
         self.in_features = in_features
 
-    def build(self, input_shape=None):
-        build_table(self.queries_embedder)
-        if self.input_projection is not None:
-            build_conv(self.input_projection, self.in_features)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.decoder: None}
+        return {self.queries_embedder: (None,), self.input_projection: channels_last(self.in_features),
+                self.decoder: None}  # fmt: skip
 
     def call(self, image_features, output_attentions=False, output_hidden_states=False, training=False):
         if self.input_projection is not None:

@@ -10,7 +10,7 @@ from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
 from ..activations import get_activation
-from ..blocks.vision import TFVisionPreTrainedModel, build_conv, check_pixel_values, conv, to_nchw, to_nhwc
+from ..blocks.vision import TFVisionPreTrainedModel, channels_last, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
 from ..modeling import Layer, dense
 
@@ -34,10 +34,9 @@ class TFResNetConvLayer(Layer):
         self.normalization = batch_norm()
         self.activation = get_activation(activation) if activation else None
 
-    def build(self, input_shape=None):
-        build_conv(self.convolution, self.in_channels)
-        build_conv(self.normalization, self.convolution.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.convolution: channels_last(self.in_channels),
+                self.normalization: channels_last(self.convolution.filters)}  # fmt: skip
 
     def call(self, x, training=False):
         x = self.normalization(self.convolution(pad_nhwc(x, self.pad)), training=training)
@@ -67,10 +66,9 @@ class TFResNetShortCut(Layer):
         self.convolution = conv(config, out_channels, 1, "convolution", strides=stride, use_bias=False)
         self.normalization = batch_norm()
 
-    def build(self, input_shape=None):
-        build_conv(self.convolution, self.in_channels)
-        build_conv(self.normalization, self.convolution.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.convolution: channels_last(self.in_channels),
+                self.normalization: channels_last(self.convolution.filters)}  # fmt: skip
 
     def call(self, x, training=False):
         return self.normalization(self.convolution(x), training=training)

@@ -14,8 +14,8 @@ from autoload import outputs as out
 from autoload.models.sam import SamConfig, SamMaskDecoderConfig, SamVisionConfig
 
 from ..activations import get_activation
-from ..blocks.vision import build_conv, check_pixel_values, conv, to_nchw, to_nhwc
-from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
+from ..blocks.vision import check_pixel_values, conv, to_nchw, to_nhwc
+from ..modeling import Layer, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def layer_norm(eps: float, name: str):
@@ -60,9 +60,8 @@ class TFSamPatchEmbeddings(Layer):
         self.config = config
         self.projection = conv(config, config.hidden_size, config.patch_size, "projection", strides=config.patch_size)
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.config.num_channels)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.projection: channels_last(self.config.num_channels)}
 
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.config.num_channels)
@@ -175,13 +174,9 @@ class TFSamVisionNeck(Layer):
         self.layer_norm2 = TFSamLayerNorm(config.output_channels, name="layer_norm2")
         self.input_width = config.hidden_size
 
-    def build(self, input_shape=None):
-        build_conv(self.conv1, self.input_width)
-        build_conv(self.conv2, self.conv1.filters)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.layer_norm1: None, self.layer_norm2: None}
+        return {self.conv1: channels_last(self.input_width), self.layer_norm1: None,
+                self.conv2: channels_last(self.conv1.filters), self.layer_norm2: None}  # fmt: skip
 
     def call(self, hidden):
         return to_nchw(self.layer_norm2(self.conv2(self.layer_norm1(self.conv1(hidden)))))
@@ -257,14 +252,9 @@ class TFSamMaskEmbedding(Layer):
         self.layer_norm1 = TFSamLayerNorm(quarter, eps=config.layer_norm_eps, name="layer_norm1")
         self.layer_norm2 = TFSamLayerNorm(config.mask_input_channels, eps=config.layer_norm_eps, name="layer_norm2")
 
-    def build(self, input_shape=None):
-        build_conv(self.conv1, 1)  # one mask per image
-        build_conv(self.conv2, self.conv1.filters)
-        build_conv(self.conv3, self.conv2.filters)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {self.layer_norm1: None, self.layer_norm2: None}
+    def input_sizes(self):  # conv1: one mask per image
+        return {self.conv1: channels_last(1), self.conv2: channels_last(self.conv1.filters),
+                self.conv3: channels_last(self.conv2.filters), self.layer_norm1: None, self.layer_norm2: None}
 
     def call(self, masks):
         hidden = self.activation(self.layer_norm1(self.conv1(to_nhwc(masks))))
@@ -486,13 +476,13 @@ class TFSamMaskDecoder(Layer):
         self.iou_token = self.add_weight(name="iou_token.weight", shape=(1, width), initializer=init)
         self.mask_tokens = self.add_weight(name="mask_tokens.weight", shape=(self.num_mask_tokens, width),
                                            initializer=init)  # fmt: skip
-        build_conv(self.upscale_conv1, width)
-        build_conv(self.upscale_conv2, self.upscale_conv1.filters)
         super().build(input_shape)
 
     def input_sizes(self):
-        return {self.transformer: None, self.upscale_layer_norm: None, **dict.fromkeys(self.output_hypernetworks_mlps),
-                self.iou_prediction_head: None}  # fmt: skip
+        width = self.config.hidden_size
+        return {self.transformer: None, self.upscale_conv1: channels_last(width),
+                self.upscale_conv2: channels_last(self.upscale_conv1.filters), self.upscale_layer_norm: None,
+                **dict.fromkeys(self.output_hypernetworks_mlps), self.iou_prediction_head: None}  # fmt: skip
 
     def call(self, image_embeddings, image_pe, dense_embeddings, sparse=None, multimask_output: bool = True,
              attention_similarity=None, target_embedding=None):  # fmt: skip

@@ -18,7 +18,7 @@ from ..blocks.vision import (
     TFVisionPreTrainedModel,
     attend,
     batch_norm,
-    build_conv,
+    channels_last,
     check_pixel_values,
     conv,
     resize_maps_nhwc,
@@ -53,12 +53,8 @@ class TFSegformerOverlapPatchEmbeddings(Layer):
         self.layer_norm = layer_norm("layer_norm")
         self.stage = stage
 
-    def build(self, input_shape=None):
-        build_conv(self.proj, self.stage.in_channels)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.layer_norm: self.stage.width}
+        return {self.proj: channels_last(self.stage.in_channels), self.layer_norm: self.stage.width}
 
     def call(self, x):
         x = self.proj(pad_nhwc(x, self.padding))
@@ -79,15 +75,10 @@ class TFSegformerEfficientSelfAttention(Layer):
             self.layer_norm = layer_norm("layer_norm")
         self.width = width
 
-    def build(self, input_shape=None):
-        if self.sr_ratio > 1:
-            build_conv(self.sr, self.width)
-        super().build(input_shape)
-
     def input_sizes(self):
         sizes = dict.fromkeys((self.query, self.key, self.value), self.width)
         if self.sr_ratio > 1:
-            sizes[self.layer_norm] = self.width
+            sizes.update({self.sr: channels_last(self.width), self.layer_norm: self.width})
         return sizes
 
     def _heads(self, x):
@@ -277,15 +268,10 @@ class TFSegformerDecodeHead(Layer):
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob)
         self.classifier = conv(config, config.num_labels, 1, "classifier")
 
-    def build(self, input_shape=None):
-        width = self.linear_fuse.filters  # decoder_hidden_size
-        build_conv(self.linear_fuse, width * len(self.linear_c))  # every stage's projection, concatenated
-        build_conv(self.batch_norm, width)
-        build_conv(self.classifier, width)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return dict.fromkeys(self.linear_c)
+    def input_sizes(self):  # linear_fuse reads every stage's projection (decoder_hidden_size), concatenated
+        width = self.linear_fuse.filters
+        return {**dict.fromkeys(self.linear_c), self.linear_fuse: channels_last(width * len(self.linear_c)),
+                **dict.fromkeys((self.batch_norm, self.classifier), channels_last(width))}  # fmt: skip
 
     def call(self, maps_nchw, training=False):
         maps = [to_nhwc(m) for m in maps_nchw]

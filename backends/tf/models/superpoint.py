@@ -13,7 +13,7 @@ from autoload import outputs as out
 from autoload.models.superpoint import CELL, SuperPointConfig
 from autoload.superpoint import keypoint_outputs
 
-from ..blocks.vision import TFVisionPreTrainedModel, build_conv, conv, to_nchw, to_nhwc
+from ..blocks.vision import TFVisionPreTrainedModel, channels_last, conv, to_nchw, to_nhwc
 from ..modeling import Layer
 
 
@@ -28,10 +28,8 @@ class TFSuperPointConvBlock(Layer):
         self.conv_b = conv3x3(config, out_channels, "conv_b")
         self.add_pooling, self.in_channels = add_pooling, in_channels
 
-    def build(self, input_shape=None):
-        build_conv(self.conv_a, self.in_channels)
-        build_conv(self.conv_b, self.conv_a.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv_a: channels_last(self.in_channels), self.conv_b: channels_last(self.conv_a.filters)}
 
     def call(self, x):
         x = tf.nn.relu(self.conv_b(tf.nn.relu(self.conv_a(x))))
@@ -67,10 +65,9 @@ class TFSuperPointInterestPointDecoder(Layer):
         self.conv_score_b = conv(config, config.keypoint_decoder_dim, 1, "conv_score_b")
         self.input_width = config.encoder_hidden_sizes[-1]
 
-    def build(self, input_shape=None):
-        build_conv(self.conv_score_a, self.input_width)
-        build_conv(self.conv_score_b, self.conv_score_a.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv_score_a: channels_last(self.input_width),
+                self.conv_score_b: channels_last(self.conv_score_a.filters)}  # fmt: skip
 
     def call(self, encoded):
         scores = tf.nn.softmax(self.conv_score_b(tf.nn.relu(self.conv_score_a(encoded))), axis=-1)[..., :-1]
@@ -86,10 +83,9 @@ class TFSuperPointDescriptorDecoder(Layer):
         self.conv_descriptor_b = conv(config, config.descriptor_decoder_dim, 1, "conv_descriptor_b")
         self.input_width = config.encoder_hidden_sizes[-1]
 
-    def build(self, input_shape=None):
-        build_conv(self.conv_descriptor_a, self.input_width)
-        build_conv(self.conv_descriptor_b, self.conv_descriptor_a.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv_descriptor_a: channels_last(self.input_width),
+                self.conv_descriptor_b: channels_last(self.conv_descriptor_a.filters)}  # fmt: skip
 
     def call(self, encoded):
         maps = self.conv_descriptor_b(tf.nn.relu(self.conv_descriptor_a(encoded)))

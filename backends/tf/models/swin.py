@@ -17,7 +17,7 @@ from ..blocks.vision import (
     DropPath,
     PixelDecoder,
     TFVisionPreTrainedModel,
-    build_conv,
+    channels_last,
     check_pixel_values,
     conv,
     masked_image_loss,
@@ -61,9 +61,8 @@ class TFSwinPatchEmbeddings(Layer):
         self.num_channels = config.num_channels
         self.projection = conv(config, config.embed_dim, config.patch_size, "projection", strides=config.patch_size)
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.num_channels)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.projection: channels_last(self.num_channels)}
 
     def call(self, pixel_values):
         check_pixel_values(pixel_values, self.num_channels)

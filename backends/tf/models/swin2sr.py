@@ -17,7 +17,7 @@ from autoload.vision import bicubic_matrix, window_relative_position_index
 from ..activations import get_activation
 from ..blocks.vision import (
     TFVisionPreTrainedModel,
-    build_conv,
+    channels_last,
     check_pixel_values,
     conv,
     pixel_shuffle_nhwc,
@@ -75,12 +75,8 @@ class TFSwin2SRPatchEmbeddings(Layer):
         self.layernorm = keras.layers.LayerNormalization(epsilon=1e-5, name="layernorm") if normalize_patches else None
         self.width = config.embed_dim  # in (the shallow features, or a stage's conv output) and out
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.width)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.layernorm: self.width}
+        return {self.projection: channels_last(self.width), self.layernorm: self.width}
 
     def call(self, x):
         tokens = as_tokens(self.projection(x))
@@ -251,11 +247,9 @@ class TFResidualConvs(Layer):
         self.last = conv3x3(config, dim, "4")
         self.dim = dim
 
-    def build(self, input_shape=None):
-        build_conv(self.first, self.dim)
-        build_conv(self.middle, self.first.filters)
-        build_conv(self.last, self.middle.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.first: channels_last(self.dim), self.middle: channels_last(self.first.filters),
+                self.last: channels_last(self.middle.filters)}  # fmt: skip
 
     def call(self, x):
         x = tf.nn.leaky_relu(self.first(x), 0.2)
@@ -273,13 +267,9 @@ class TFSwin2SRStage(Layer):
         self.patch_embed = TFSwin2SRPatchEmbeddings(config, normalize_patches=False, name="patch_embed")
         self.width = config.embed_dim
 
-    def build(self, input_shape=None):
-        if not isinstance(self.conv, Layer):  # a single 3x3 conv on the stage's map
-            build_conv(self.conv, self.width)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {**dict.fromkeys(self.stage_layers), self.conv: None, self.patch_embed: None}
+    def input_sizes(self):  # conv: our TFResidualConvs, or a single 3x3 conv on the stage's map
+        conv_input = None if isinstance(self.conv, Layer) else channels_last(self.width)
+        return {**dict.fromkeys(self.stage_layers), self.conv: conv_input, self.patch_embed: None}
 
     def call(self, hidden, grid, head_mask=None, training=False):
         residual, probs = hidden, None
@@ -318,13 +308,10 @@ class TFSwin2SRMainLayer(Layer):
         self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.conv_after_body = conv3x3(config, config.embed_dim, "conv_after_body")
 
-    def build(self, input_shape=None):
-        build_conv(self.first_convolution, self.config.num_channels)
-        build_conv(self.conv_after_body, self.config.embed_dim)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.embeddings: None, self.encoder: None, self.layernorm: self.config.embed_dim}
+        c = self.config
+        return {self.first_convolution: channels_last(c.num_channels), self.embeddings: None, self.encoder: None,
+                self.layernorm: c.embed_dim, self.conv_after_body: channels_last(c.embed_dim)}  # fmt: skip
 
     def call(self, pixel_values=None, head_mask=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -389,10 +376,8 @@ class TFUpsample(Layer):
             self.convs = [conv3x3(config, 4 * features, f"convolution_{i}") for i in range(len(steps))]
         self.features = features
 
-    def build(self, input_shape=None):
-        for layer in self.convs:  # each shuffle brings the channels back to `features`
-            build_conv(layer, self.features)
-        super().build(input_shape)
+    def input_sizes(self):  # each shuffle brings the channels back to `features`
+        return dict.fromkeys(self.convs, channels_last(self.features))
 
     def call(self, x):
         factor = 3 if self.steps == ("x3",) else 2
@@ -408,9 +393,8 @@ class TFUpsampleOneStep(Layer):
         self.conv = conv3x3(config, self.scale**2 * config.num_channels_out, "conv")
         self.input_width = config.embed_dim
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.input_width)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.input_width)}
 
     def call(self, x):
         return pixel_shuffle_nhwc(self.conv(x), self.scale)
@@ -424,13 +408,9 @@ class TFPixelShuffleUpsampler(Layer):
         self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
         self.input_width = config.embed_dim
 
-    def build(self, input_shape=None):
-        build_conv(self.conv_before_upsample, self.input_width)
-        build_conv(self.final_convolution, self.conv_before_upsample.filters)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.upsample: None}
+        return {self.conv_before_upsample: channels_last(self.input_width), self.upsample: None,
+                self.final_convolution: channels_last(self.conv_before_upsample.filters)}  # fmt: skip
 
     def call(self, x):
         return self.final_convolution(self.upsample(leaky_relu(self.conv_before_upsample(x))))
@@ -446,11 +426,10 @@ class TFNearestConvUpsampler(Layer):
         self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
         self.input_width = config.embed_dim
 
-    def build(self, input_shape=None):
-        build_conv(self.conv_before_upsample, self.input_width)
-        for layer in (self.conv_up1, self.conv_up2, self.conv_hr, self.final_convolution):
-            build_conv(layer, self.conv_before_upsample.filters)
-        super().build(input_shape)
+    def input_sizes(self):
+        features = channels_last(self.conv_before_upsample.filters)
+        return {self.conv_before_upsample: channels_last(self.input_width),
+                **dict.fromkeys((self.conv_up1, self.conv_up2, self.conv_hr, self.final_convolution), features)}
 
     def call(self, x):
         x = leaky_relu(self.conv_before_upsample(x))
@@ -467,9 +446,8 @@ class TFConvLeakyReLU(Layer):
         self.conv = conv3x3(config, features, "0")
         self.input_width = input_width
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.input_width)
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.input_width)}
 
     def call(self, x):
         return leaky_relu(self.conv(x))
@@ -488,13 +466,9 @@ class TFPixelShuffleAuxUpsampler(Layer):
         self.sizes = {self.conv_bicubic: config.num_channels, self.conv_before_upsample: config.embed_dim,
                       self.conv_aux: features, self.final_convolution: features}  # fmt: skip
 
-    def build(self, input_shape=None):
-        for layer, channels in self.sizes.items():
-            build_conv(layer, channels)
-        super().build(input_shape)
-
     def input_sizes(self):
-        return {self.conv_after_aux: None, self.upsample: None}
+        return {**{layer: channels_last(channels) for layer, channels in self.sizes.items()},
+                self.conv_after_aux: None, self.upsample: None}  # fmt: skip
 
     def call(self, x, bicubic, height: int, width: int):
         bicubic = self.conv_bicubic(bicubic)
@@ -516,13 +490,9 @@ class TFSwin2SRForImageSuperResolution(TFSwin2SRPreTrainedModel):
         else:
             self.final_convolution = conv3x3(config, config.num_channels_out, "final_convolution")
 
-    def build(self, input_shape=None):
-        if hasattr(self, "final_convolution"):  # "residual": one conv on the deep features
-            build_conv(self.final_convolution, self.config.embed_dim)
-        super().build(input_shape)
-
-    def input_sizes(self):
-        return {self.swin2sr: None, getattr(self, "upsample", None): None}
+    def input_sizes(self):  # "residual": final_convolution, one conv on the deep features
+        return {self.swin2sr: None, getattr(self, "upsample", None): None,
+                getattr(self, "final_convolution", None): channels_last(self.config.embed_dim)}  # fmt: skip
 
     def call(self, pixel_values=None, head_mask=None, labels=None, output_attentions=None, output_hidden_states=None,
              training=False, return_dict=True, **kwargs):  # fmt: skip

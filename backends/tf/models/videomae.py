@@ -18,7 +18,7 @@ from ..blocks.vision import (
     TFViTLayer,
     TFViTSelfAttention,
     attend,
-    build_conv,
+    channels_last,
     merge_heads,
     split_heads,
 )
@@ -90,9 +90,8 @@ class TFVideoMAEPatchEmbeddings(Layer):
                                               kernel_initializer=weights_init(config))  # fmt: skip
         self.num_channels = config.num_channels
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.num_channels, (None, None, None))  # frames, height, width: any
-        super().build(input_shape)
+    def input_sizes(self):  # frames, height, width: any
+        return {self.projection: channels_last(self.num_channels, (None, None, None))}
 
     def call(self, pixel_values):
         x = self.projection(tf.transpose(pixel_values, (0, 1, 3, 4, 2)))
