@@ -26,8 +26,7 @@ from autoload.speech import (
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
-from .. import modeling
-from ..modeling import Layer, build_conv, build_sublayers, dense, weights_init
+from ..modeling import Layer, channels_last, dense, weights_init
 
 EPS = 1e-5  # PyTorch's default for the GroupNorm / LayerNorm layers built without an eps
 
@@ -73,11 +72,7 @@ class TFSpeechConvLayer(Layer):
         self.in_dim, self.out_dim = layer.in_dim, layer.out_dim
 
     def input_sizes(self):
-        return {getattr(self, "layer_norm", None): self.out_dim}
-
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.in_dim, spatial=(None,))
-        super().build(input_shape)
+        return {self.conv: channels_last(self.in_dim, (None,)), getattr(self, "layer_norm", None): self.out_dim}
 
     def call(self, x):
         x = self.conv(x)
@@ -161,13 +156,10 @@ class TFSpeechPositionalConvEmbedding(Layer):
         self.trim = 1 if options.pos_conv_kernel % 2 == 0 else 0
         self.activation = get_activation(options.conv_activation)
 
-    def build(self, input_shape=None):
+    def input_sizes(self):  # a BatchNorm and a Keras conv on the hidden states, or our weight-normed conv
         if self.options.pos_conv_batch_norm:
-            build_conv(self.batch_norm, self.options.hidden_size, spatial=(None,))
-            build_conv(self.conv, self.options.hidden_size, spatial=(None,))
-        elif modeling.BUILD_FROM_SIZES and not self.conv.built:
-            self.conv.build()
-        super().build(input_shape)
+            return dict.fromkeys((self.batch_norm, self.conv), channels_last(self.options.hidden_size, (None,)))
+        return {self.conv: None}
 
     def call(self, hidden, training=False):
         if self.options.pos_conv_batch_norm:
@@ -231,17 +223,16 @@ class TFSpeechSelfAttention(Layer):
             self.rel_attn_embed = keras.layers.Embedding(options.relative_buckets, options.num_heads,
                                                          name="rel_attn_embed")  # fmt: skip
 
-    def input_sizes(self):  # the gate reads each head's slice of the input
+    def input_sizes(self):  # the gate reads each head's slice of the input; the table, [query, key] buckets
         o = self.options
         sizes = dict.fromkeys((self.k_proj, self.q_proj, self.v_proj, self.out_proj), o.hidden_size)
-        return {**sizes, getattr(self, "gru_rel_pos_linear", None): o.head_dim}
+        return {**sizes, getattr(self, "gru_rel_pos_linear", None): o.head_dim,
+                getattr(self, "rel_attn_embed", None): (None, None)}  # fmt: skip
 
     def build(self, input_shape=None):
         if self.options.relative:
             self.gru_rel_pos_const = self.add_weight(name="gru_rel_pos_const", shape=(1, self.options.num_heads, 1, 1),
                                                      initializer="ones")  # fmt: skip
-        if self.has_bias_table and modeling.BUILD_FROM_SIZES and not self.rel_attn_embed.built:
-            self.rel_attn_embed.build()  # a table of relative_buckets rows, whatever its input
         super().build(input_shape)
 
     def position_bias(self, length):
@@ -398,9 +389,8 @@ class TFSpeechAdapterLayer(Layer):
         self.conv = keras.layers.Conv1D(2 * adapter.width, adapter.kernel, strides=adapter.stride, name="conv")
         self.width = adapter.width  # its input: the projection's width, or hidden_size where they are equal
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.width, spatial=(None,))
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.width, (None,))}
 
     def call(self, hidden):
         hidden = self.conv(tf.pad(hidden, [[0, 0], [1, 1], [0, 0]]))

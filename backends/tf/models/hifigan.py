@@ -11,7 +11,7 @@ import tensorflow as tf
 from autoload.models.hifigan import SpeechT5HifiGanConfig
 
 from ..modeling import TFPreTrainedModel
-from .vits import TFHifiGanResidualBlock, build_convs, conv1d, pad_time
+from .vits import TFHifiGanResidualBlock, conv1d, over_time, pad_time
 
 
 class TFSpeechT5HifiGan(TFPreTrainedModel):
@@ -38,14 +38,13 @@ class TFSpeechT5HifiGan(TFPreTrainedModel):
                            self.conv_post: widths[-1]}  # each stage's input channels
 
     def input_sizes(self):
-        return dict.fromkeys(self.resblocks)
+        return {**over_time(self.conv_sizes), **dict.fromkeys(self.resblocks)}
 
     def build(self, input_shape=None):
         if not self.built:
             size = (self.config.model_in_dim,)
             self.mean = self.add_weight(name="mean", shape=size, initializer="zeros", trainable=False)
             self.scale = self.add_weight(name="scale", shape=size, initializer="ones", trainable=False)
-        build_convs(self.conv_sizes)
         super().build(input_shape)
 
     @classmethod

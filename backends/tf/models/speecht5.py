@@ -32,7 +32,7 @@ from ..blocks.speech import (
 )
 from ..generation import TFGenerationMixin
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, build_conv, dense, weights_init
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
 def _tensor(value):
     return None if value is None else tf.convert_to_tensor(value)
@@ -218,10 +218,9 @@ class TFSpeechT5BatchNormConvLayer(Layer):
         self.dropout = keras.layers.Dropout(config.speech_decoder_postnet_dropout)
         self.in_channels = config.num_mel_bins if index == 0 else config.speech_decoder_postnet_units
 
-    def build(self, input_shape=None):
-        build_conv(self.conv, self.in_channels, spatial=(None,))
-        build_conv(self.batch_norm, self.conv.filters, spatial=(None,))
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.conv: channels_last(self.in_channels, (None,)),
+                self.batch_norm: channels_last(self.conv.filters, (None,))}  # fmt: skip
 
     def call(self, hidden, training=False):
         hidden = self.batch_norm(self.conv(hidden), training=training)

@@ -14,9 +14,8 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.vits import VitsConfig
 
-from .. import modeling
 from ..activations import get_activation
-from ..modeling import Layer, TFPreTrainedModel, weights_init
+from ..modeling import Layer, TFPreTrainedModel, channels_last, weights_init
 
 MIN_BIN_SIZE = MIN_DERIVATIVE = 1e-3  # the spline's fixed limits
 DDS_LAYER_NORM_EPS = 1e-5  # the depth-separable convolutions' LayerNorms use PyTorch's default eps
@@ -32,14 +31,10 @@ def conv1d(filters: int, kernel_size: int, name: str, dilation: int = 1, groups:
                                name=name, kernel_initializer="he_normal")  # fmt: skip
 
 
-def build_convs(sizes: dict) -> None:
-    """Build channels-last convolutions ({Conv1D or Conv1DTranspose: its input channels}, None skipped) and Keras
-    Embeddings (size None: a table needs no input size), as build_sublayers builds the layers it is given sizes for."""
-    if not modeling.BUILD_FROM_SIZES:
-        return
-    for layer, channels in sizes.items():
-        if layer is not None and not layer.built:
-            layer.build() if channels is None else layer.build((None, None, channels))
+def over_time(sizes: dict) -> dict:
+    """{Conv1D or Conv1DTranspose: its input channels} -> {the layer: its input shape [batch, time, channels]},
+    as input_sizes gives it."""
+    return {layer: channels_last(channels, (None,)) for layer, channels in sizes.items()}
 
 
 def pad_time(x, left: int, right: int | None = None):
@@ -138,9 +133,8 @@ class TFVitsFeedForward(Layer):
         self.padding = ((kernel - 1) // 2, kernel // 2)
         self.conv_sizes = {self.conv_1: config.hidden_size, self.conv_2: config.ffn_dim}
 
-    def build(self, input_shape=None):
-        build_convs(self.conv_sizes)
-        super().build(input_shape)
+    def input_sizes(self):
+        return over_time(self.conv_sizes)
 
     def call(self, hidden_states, padding_mask, training=False):
         x = self.conv_1(pad_time(hidden_states * padding_mask, *self.padding))
@@ -208,12 +202,9 @@ class TFVitsTextEncoder(Layer):
         self.encoder = TFVitsEncoder(config, name="encoder")
         self.project = conv1d(config.flow_size * 2, 1, "project")
 
-    def input_sizes(self):
-        return {self.encoder: None}
-
-    def build(self, input_shape=None):
-        build_convs({self.embed_tokens: None, self.project: self.config.hidden_size})
-        super().build(input_shape)
+    def input_sizes(self):  # the table: ids [batch, length]
+        return {self.embed_tokens: (None, None), self.encoder: None,
+                **over_time({self.project: self.config.hidden_size})}  # fmt: skip
 
     def call(self, input_ids, padding_mask, attention_mask=None, output_attentions=False, output_hidden_states=False,
              training=False):  # fmt: skip
@@ -299,11 +290,7 @@ class TFVitsPosteriorEncoder(Layer):
         self.conv_sizes = {self.conv_pre: config.spectrogram_bins, self.conv_proj: config.hidden_size}
 
     def input_sizes(self):
-        return {self.wavenet: None}
-
-    def build(self, input_shape=None):
-        build_convs(self.conv_sizes)
-        super().build(input_shape)
+        return {self.wavenet: None, **over_time(self.conv_sizes)}
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         hidden = self.wavenet(self.conv_pre(inputs) * padding_mask, padding_mask,
@@ -322,11 +309,7 @@ class TFVitsResidualCouplingLayer(Layer):
         self.conv_sizes = {self.conv_pre: self.half_channels, self.conv_post: config.hidden_size}
 
     def input_sizes(self):
-        return {self.wavenet: None}
-
-    def build(self, input_shape=None):
-        build_convs(self.conv_sizes)
-        super().build(input_shape)
+        return {self.wavenet: None, **over_time(self.conv_sizes)}
 
     def call(self, inputs, padding_mask, global_conditioning=None, reverse=True, training=False):
         first, second = inputs[..., : self.half_channels], inputs[..., self.half_channels:]
@@ -370,11 +353,8 @@ class TFVitsDilatedDepthSeparableConv(Layer):
         self.channels = channels
 
     def input_sizes(self):
-        return {**dict.fromkeys(self.convs_dilated), **dict.fromkeys(self.norms_1 + self.norms_2, self.channels)}
-
-    def build(self, input_shape=None):
-        build_convs(dict.fromkeys(self.convs_pointwise, self.channels))
-        super().build(input_shape)
+        return {**dict.fromkeys(self.convs_dilated), **dict.fromkeys(self.norms_1 + self.norms_2, self.channels),
+                **over_time(dict.fromkeys(self.convs_pointwise, self.channels))}  # fmt: skip
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         if global_conditioning is not None:
@@ -442,11 +422,8 @@ class TFVitsConvFlow(Layer):
         self.conv_proj = conv1d(self.half_channels * (self.num_bins * 3 - 1), 1, "conv_proj")
 
     def input_sizes(self):
-        return {self.conv_dds: None}
-
-    def build(self, input_shape=None):
-        build_convs({self.conv_pre: self.half_channels, self.conv_proj: self.filter_channels})
-        super().build(input_shape)
+        convs = over_time({self.conv_pre: self.half_channels, self.conv_proj: self.filter_channels})
+        return {**convs, self.conv_dds: None}
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         first, second = inputs[..., : self.half_channels], inputs[..., self.half_channels:]
@@ -497,12 +474,13 @@ class TFVitsStochasticDurationPredictor(Layer):
         self.speaker_width = config.speaker_embedding_size
 
     def input_sizes(self):
-        return dict.fromkeys([self.conv_dds, *self.flows, self.post_conv_dds, *self.post_flows])
+        channels = self.conv_pre.filters
+        convs = over_time({self.conv_pre: channels, self.conv_proj: channels, self.post_conv_pre: 1,
+                           self.post_conv_proj: channels, getattr(self, "cond", None): self.speaker_width})  # fmt: skip
+        return {**convs, **dict.fromkeys([self.conv_dds, *self.flows, self.post_conv_dds, *self.post_flows])}
 
     def build(self, input_shape=None):
         channels = self.conv_pre.filters
-        build_convs({self.conv_pre: channels, self.conv_proj: channels, getattr(self, "cond", None): self.speaker_width,
-                     self.post_conv_pre: 1, self.post_conv_proj: channels})  # fmt: skip
         super().build(input_shape)
         # the post_* modules are only used in training: build them here so their weights exist and load (by a call
         # on zeros where they were not built from sizes)
@@ -544,11 +522,7 @@ class TFVitsDurationPredictor(Layer):
                            getattr(self, "cond", None): config.speaker_embedding_size}  # fmt: skip
 
     def input_sizes(self):
-        return dict.fromkeys((self.norm_1, self.norm_2), self.conv_1.filters)
-
-    def build(self, input_shape=None):
-        build_convs(self.conv_sizes)
-        super().build(input_shape)
+        return {**dict.fromkeys((self.norm_1, self.norm_2), self.conv_1.filters), **over_time(self.conv_sizes)}
 
     def call(self, inputs, padding_mask, global_conditioning=None, training=False):
         inputs = tf.stop_gradient(inputs)
@@ -569,9 +543,8 @@ class TFHifiGanResidualBlock(Layer):
         self.convs2 = [conv1d(channels, kernel_size, f"convs2.{i}") for i in range(len(self.dilations))]
         self.channels = channels
 
-    def build(self, input_shape=None):
-        build_convs(dict.fromkeys(self.convs1 + self.convs2, self.channels))
-        super().build(input_shape)
+    def input_sizes(self):
+        return over_time(dict.fromkeys(self.convs1 + self.convs2, self.channels))
 
     def call(self, hidden):
         act = tf.nn.leaky_relu
@@ -608,11 +581,7 @@ class TFVitsHifiGan(Layer):
                            self.conv_post: widths[-1], getattr(self, "cond", None): config.speaker_embedding_size}
 
     def input_sizes(self):
-        return dict.fromkeys(self.resblocks)
-
-    def build(self, input_shape=None):
-        build_convs(self.conv_sizes)
-        super().build(input_shape)
+        return {**over_time(self.conv_sizes), **dict.fromkeys(self.resblocks)}
 
     def call(self, spectrogram, global_conditioning=None):
         hidden = self.conv_pre(pad_time(spectrogram, 3))
@@ -676,13 +645,9 @@ class TFVitsModel(TFVitsPreTrainedModel):
                                                         name="embed_speaker")  # fmt: skip
         self.posterior_encoder = TFVitsPosteriorEncoder(config, name="posterior_encoder")
 
-    def input_sizes(self):
+    def input_sizes(self):  # embed_speaker: ids [batch]
         return {self.text_encoder: None, self.flow: None, self.decoder: None, self.duration_predictor: None,
-                self.posterior_encoder: None}  # fmt: skip
-
-    def build(self, input_shape=None):
-        build_convs({getattr(self, "embed_speaker", None): None})
-        super().build(input_shape)
+                self.posterior_encoder: None, getattr(self, "embed_speaker", None): (None,)}  # fmt: skip
 
     def get_input_embeddings(self):
         return self.text_encoder.embed_tokens

@@ -23,8 +23,7 @@ from ..blocks.seq2seq import (
 from ..generation import TFGenerationMixin
 from ..heads import TFBaseModel
 from ..losses import sequence_classification_loss, token_loss
-from .. import modeling
-from ..modeling import dense
+from ..modeling import channels_last, dense
 
 
 class TFWhisperEncoder(TFLayerStack):
@@ -37,15 +36,10 @@ class TFWhisperEncoder(TFLayerStack):
                                                   weight_name="weight", name="embed_positions")  # fmt: skip
         self.build_layers(config, decoder=False)
 
-    def input_sizes(self):
-        return {self.embed_positions: None, **super().input_sizes()}
-
-    def build(self, input_shape=None):  # the convolutions read num_mel_bins, then d_model channels
-        if modeling.BUILD_FROM_SIZES:
-            for conv, channels in ((self.conv1, self.config.num_mel_bins), (self.conv2, self.config.d_model)):
-                if not conv.built:
-                    conv.build((None, None, channels))
-        super().build(input_shape)
+    def input_sizes(self):  # the convolutions read num_mel_bins, then d_model channels
+        return {self.conv1: channels_last(self.config.num_mel_bins, (None,)),
+                self.conv2: channels_last(self.config.d_model, (None,)), self.embed_positions: None,
+                **super().input_sizes()}  # fmt: skip
 
     def call(self, input_features, attention_mask=None, inputs_embeds=None, output_attentions=False,
              output_hidden_states=False, training=False):  # fmt: skip
