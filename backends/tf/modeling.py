@@ -147,14 +147,6 @@ def channels_last(channels: int | None, spatial=(None, None)) -> tuple | None:
     return None if channels is None else (None, *spatial, channels)
 
 
-def build_conv(layer, channels: int | None, spatial=(None, None)) -> None:
-    """Build a channels-last convolution (or BatchNormalization, which fixes its input's rank) on maps from their
-    channels (a kernel needs no more; build_sublayers gives a Keras layer only (None, size)); nothing when the
-    channels are unknown. spatial: the map's other axes, (None,) for a 1-D convolution over time."""
-    if BUILD_FROM_SIZES and channels is not None and not layer.built:
-        layer.build((None, *spatial, channels))
-
-
 class NamedWeight(keras.layers.Layer):
     """A layer holding one variable, for weights transformers' TF classes create under a name scope
     (e.g. `word_embeddings/weight`)."""

@@ -15,8 +15,7 @@ from autoload.models.blip import BlipConfig, BlipTextConfig, BlipVisionConfig
 from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
-from .. import modeling
-from ..blocks.vision import build_conv, check_pixel_values, to_nhwc
+from ..blocks.vision import channels_last, check_pixel_values, to_nhwc
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
 
@@ -41,8 +40,11 @@ class TFBlipVisionEmbeddings(Layer):
         self.class_embedding = self.add_weight(name="class_embedding", shape=(1, 1, c.hidden_size), initializer=init)
         self.position_embedding = self.add_weight(name="position_embedding", shape=(1, c.num_positions, c.hidden_size),
                                                   initializer=init)  # fmt: skip
-        build_conv(self.patch_embedding, 3, (c.image_size, c.image_size))  # the (RGB) image, channels-last
         super().build(input_shape)
+
+    def input_sizes(self):  # the patches: of the (RGB) image, channels-last
+        size = self.config.image_size
+        return {self.patch_embedding: channels_last(3, (size, size))}
 
     def positions_for(self, height: int, width: int):
         table = self.position_embedding[0]
@@ -171,15 +173,9 @@ class TFBlipTextEmbeddings(Layer):
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
-    def input_sizes(self):
-        return {self.LayerNorm: self.config.hidden_size}
-
-    def build(self, input_shape=None):
-        if modeling.BUILD_FROM_SIZES:  # a Keras Embedding's table needs no input size
-            for table in (self.word_embeddings, self.position_embeddings):
-                if not table.built:
-                    table.build()
-        super().build(input_shape)
+    def input_sizes(self):  # the tables: ids [batch, length]
+        return {**dict.fromkeys((self.word_embeddings, self.position_embeddings), (None, None)),
+                self.LayerNorm: self.config.hidden_size}  # fmt: skip
 
     def call(self, input_ids=None, position_ids=None, inputs_embeds=None, past_length: int = 0, training=False):
         embeds = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds

@@ -15,7 +15,7 @@ from ..blocks.vision import (
     TFCLIPEncoder,
     TFCLIPTextEmbeddings,
     TFVisionPreTrainedModel,
-    build_conv,
+    channels_last,
     check_pixel_values,
     resize_grid,
     to_nhwc,
@@ -73,14 +73,14 @@ class TFCLIPVisionEmbeddings(Layer):
         self.position_embedding = NamedWeight((patches + 1, config.hidden_size), "embeddings", weights_init(config),
                                               name="position_embedding")  # fmt: skip
 
-    def input_sizes(self):
-        return {self.position_embedding: None}
+    def input_sizes(self):  # the patches: of the image, channels-last
+        c = self.config
+        return {self.patch_embedding: channels_last(c.num_channels, (c.image_size, c.image_size)),
+                self.position_embedding: None}  # fmt: skip
 
     def build(self, input_shape=None):
         self.class_embedding = self.add_weight(name="class_embedding", shape=(self.config.hidden_size,),
                                                initializer=weights_init(self.config))  # fmt: skip
-        c = self.config
-        build_conv(self.patch_embedding, c.num_channels, (c.image_size, c.image_size))  # the image, channels-last
         super().build(input_shape)
 
     def call(self, pixel_values, interpolate_pos_encoding=False):

@@ -13,7 +13,6 @@ from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.deberta_v2 import DebertaV2Config, DisentangledOptions
 
-from .. import modeling
 from ..activations import get_activation
 from ..blocks.encoder import (
     EncoderOutput,
@@ -33,7 +32,7 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def log_bucket_positions(relative, bucket_size: int, max_position: int):
@@ -164,13 +163,8 @@ class TFConvLayer(Layer):
         self.act = get_activation(layout.conv_act)
         self.hidden_size = options.hidden_size
 
-    def input_sizes(self):
-        return {self.LayerNorm: self.hidden_size}
-
-    def build(self, input_shape=None):
-        if modeling.BUILD_FROM_SIZES and not self.conv.built:  # it convolves the embeddings (hidden_size wide)
-            self.conv.build((None, None, self.hidden_size))
-        super().build(input_shape)
+    def input_sizes(self):  # the conv convolves the embeddings (hidden_size wide)
+        return {self.conv: channels_last(self.hidden_size, (None,)), self.LayerNorm: self.hidden_size}
 
     def call(self, hidden, residual, input_mask, training=False):
         keep = tf.cast(input_mask, hidden.dtype)[..., None]

@@ -19,7 +19,7 @@ from autoload.models.layoutlmv3 import (
 )
 
 from ..blocks.encoder import TFLayer, padding_bias, positions_after_padding, run_layers
-from ..blocks.vision import build_conv, conv, to_nhwc
+from ..blocks.vision import channels_last, conv, to_nhwc
 from ..heads import (
     TFBaseModel,
     TFClassificationHead,
@@ -154,9 +154,8 @@ class TFLayoutLMv3PatchEmbeddings(Layer):
         self.proj = conv(config, config.hidden_size, config.patch_size, "proj", strides=config.patch_size)
         self.image_shape = (config.input_size, config.input_size, config.num_channels)
 
-    def build(self, input_shape=None):
-        build_conv(self.proj, self.image_shape[-1], self.image_shape[:2])
-        super().build(input_shape)
+    def input_sizes(self):
+        return {self.proj: channels_last(self.image_shape[-1], self.image_shape[:2])}
 
     def call(self, pixel_values):
         patches = self.proj(to_nhwc(tf.convert_to_tensor(pixel_values, tf.float32)))

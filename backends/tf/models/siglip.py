@@ -15,7 +15,7 @@ from ..blocks.vision import (
     TFCLIPEncoder,
     TFCLIPTextEmbeddings,
     TFVisionPreTrainedModel,
-    build_conv,
+    channels_last,
     check_pixel_values,
     conv,
     resize_grid,
@@ -39,13 +39,10 @@ class TFSiglipVisionEmbeddings(Layer):
         self.position_embedding = NamedWeight((self.count, config.hidden_size), "embeddings", weights_init(config),
                                               name="position_embedding")  # fmt: skip
 
-    def input_sizes(self):
-        return {self.position_embedding: None}
-
-    def build(self, input_shape=None):
+    def input_sizes(self):  # the patches: of the image, channels-last
         c = self.config
-        build_conv(self.patch_embedding, c.num_channels, (c.image_size, c.image_size))  # the image, channels-last
-        super().build(input_shape)
+        return {self.patch_embedding: channels_last(c.num_channels, (c.image_size, c.image_size)),
+                self.position_embedding: None}  # fmt: skip
 
     def call(self, pixel_values, interpolate_pos_encoding=False):
         c = self.config

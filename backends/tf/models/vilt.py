@@ -13,7 +13,7 @@ from autoload.models.vilt import VQA_NORM_EPS, ViltConfig, plan_patches
 
 from ..activations import get_activation
 from ..blocks.encoder import TFEmbeddings, TFPooler, padding_bias
-from ..blocks.vision import TFViTLayer, build_conv, conv, per_layer_head_mask, to_nhwc
+from ..blocks.vision import TFViTLayer, channels_last, conv, per_layer_head_mask, to_nhwc
 from ..heads import TFBaseModel, TFTaskModel
 from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
@@ -31,9 +31,8 @@ class TFViltPatchEmbeddings(Layer):
         self.projection = conv(config, config.hidden_size, config.patch_size, "projection", strides=config.patch_size)
         self.num_channels = config.num_channels
 
-    def build(self, input_shape=None):
-        build_conv(self.projection, self.num_channels)  # the image, channels-last
-        super().build(input_shape)
+    def input_sizes(self):  # the image, channels-last
+        return {self.projection: channels_last(self.num_channels)}
 
     def call(self, pixel_values):
         return self.projection(to_nhwc(tf.cast(pixel_values, tf.float32)))
