@@ -2,6 +2,7 @@
 
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -132,13 +133,19 @@ def test_git_lfs_pointer_says_so(tmp_path):
         SafetensorsReader(path)
 
 
-def test_read_transposed_gives_the_kernel_layout_in_one_copy(tmp_path):
+# The staging buffer's size: one band per tensor; several bands with a short last one; a row larger than it.
+@pytest.mark.parametrize("staging", [2 << 20, 96 << 10, 1000])
+def test_read_transposed_gives_the_kernel_layout_in_one_copy(tmp_path, monkeypatch, staging):
     from autoload.loading import RenamedMapping, read_transposed
+    from autoload.weights import arrays
+
+    monkeypatch.setattr(arrays, "_STAGING_BYTES", staging)
+    monkeypatch.setattr(arrays, "_staging", threading.local())
 
     rng = np.random.default_rng(0)
     state = {
         "bias": rng.standard_normal(5, dtype=np.float32),  # first, so the large tensors start off a page boundary
-        "dense": rng.standard_normal((700, 400), dtype=np.float32),  # over 1 MiB: copied from the mapped file
+        "dense": rng.standard_normal((700, 400), dtype=np.float32),  # over 1 MiB: staged in bands
         "conv": rng.standard_normal((96, 64, 7, 7), dtype=np.float32),
         "small": rng.standard_normal((3, 4), dtype=np.float32),
     }

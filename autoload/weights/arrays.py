@@ -22,6 +22,9 @@ ALIGNMENT = 64
 _OWN_PAGES = 1 << 20
 # transpose_into reads about this many bytes of rows per block (the best of 64-256 KiB measured).
 _BLOCK_BYTES = 128 << 10
+# read_transposed_into stages a tensor through a buffer of at most this size (one per reading thread).
+_STAGING_BYTES = 2 << 20
+_staging = threading.local()
 _ANONYMOUS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS if hasattr(mmap, "MAP_ANONYMOUS") else None
 # Faulting a block's pages in with one call costs less than a page fault each as the read fills them. Linux
 # 5.14+ does it with madvise(MADV_POPULATE_WRITE), called through ctypes so that the GIL is released (mmap's
@@ -147,6 +150,35 @@ def read_into(path: str, offset: int, array: np.ndarray) -> bool:
     with open(path, "rb") as f:
         f.seek(offset)
         return f.readinto(array.reshape(-1).view(np.uint8).data) == array.nbytes
+
+
+def read_transposed_into(out: np.ndarray, path: str, offset: int, shape: tuple, axes: tuple) -> bool:
+    """out[...] = (the C-ordered tensor of `shape` and out's dtype at byte `offset` of the file).transpose(axes),
+    for axes ending in 0 (a kernel's layout: the first axis becomes the last). The file is read one band of
+    first-axis rows at a time into a small buffer the thread keeps, and each band is transposed into place:
+    no memory map to set up and tear down per tensor (unmapping interrupts every core running the process), and
+    a band is still in cache when it is transposed. False when the file ends first."""
+    if tuple(axes)[-1] != 0:
+        raise ValueError(f"read_transposed_into takes axes ending in 0 (a kernel layout), not {tuple(axes)}")
+    row = math.prod(shape[1:]) * out.itemsize
+    rows = max(1, _STAGING_BYTES // max(1, row))
+    staging = _staging_buffer(min(rows, shape[0]) * row)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for first in range(0, shape[0], rows):
+            count = min(rows, shape[0] - first)
+            band = staging[: count * row]
+            if f.readinto(band.data) != band.nbytes:
+                return False
+            transpose_into(out[..., first : first + count], band.view(out.dtype).reshape(count, *shape[1:]), axes)
+    return True
+
+
+def _staging_buffer(nbytes: int) -> np.ndarray:
+    buffer = getattr(_staging, "buffer", None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = _staging.buffer = np.empty(nbytes, np.uint8)  # not aligned_empty: no reserved block for it
+    return buffer[:nbytes]
 
 
 def transpose_into(out: np.ndarray, array: np.ndarray, axes: tuple) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import mmap
 import os
 import struct
 from collections.abc import Iterator, Mapping
@@ -18,7 +17,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
-from .arrays import aligned_empty, map_populated, read_into, transpose_into, transposed
+from .arrays import aligned_empty, read_into, read_transposed_into, transposed
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -26,9 +25,9 @@ DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat1
           "BOOL": "bool", "C64": "complex64"}  # fmt: skip
 _ITEMSIZE = {code: 2 if name == "bfloat16" else np.dtype(name).itemsize for code, name in DTYPES.items()}
 _MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
-# read_transposed maps tensors from this size on (smaller ones are read and transposed in memory), read-only and
-# prefaulted where the system can.
-_MAP_FROM = 1 << 20
+# read_transposed stages tensors from this size on through arrays.read_transposed_into (smaller ones are read
+# whole and transposed in memory).
+_STAGE_FROM = 1 << 20
 
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -160,27 +159,19 @@ class SafetensorsReader(Mapping):
         return array
 
     def read_transposed(self, name: str, axes: tuple) -> np.ndarray:
-        """self[name].transpose(axes) as a C-contiguous aligned array, copied once: from the file's pages
-        (mapped for this tensor alone, then unmapped) straight into the new layout, where reading it first
-        and transposing after would copy twice and fault twice as many fresh pages."""
+        """self[name].transpose(axes) as a C-contiguous aligned array, copied once from the file straight into
+        the new layout (arrays.read_transposed_into) where the axes are a kernel's; read first, then transposed,
+        for other axes and small tensors."""
         entry = self._entries[name]
         shape = tuple(entry["shape"])
         start, end = entry["data_offsets"]
         is_bf16 = entry["dtype"] == "BF16"
         stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
-        if end - start < _MAP_FROM:
+        if end - start < _STAGE_FROM or not axes or tuple(axes)[-1] != 0:
             return transposed(self[name], axes)
         out = aligned_empty([shape[a] for a in axes], stored)
-        begin = self._data_start + start
-        page = begin - begin % mmap.ALLOCATIONGRANULARITY
-        with open(self.path, "rb") as f:
-            if os.fstat(f.fileno()).st_size < self._data_start + end:  # a mapped page past the end would crash
-                raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
-            with map_populated(f.fileno(), begin + (end - start) - page, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ,
-                               offset=page) as mapped:  # fmt: skip
-                source = np.frombuffer(mapped, stored, count=math.prod(shape), offset=begin - page)
-                transpose_into(out, source.reshape(shape), axes)
-                del source  # the mapping closes only once no array views it
+        if not read_transposed_into(out, self.path, self._data_start + start, shape, axes):
+            raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
         return bf16_bits_to_float32(out) if is_bf16 and not self._keep_bf16 else out
 
     def read_slice(self, name: str, index: tuple) -> np.ndarray:
