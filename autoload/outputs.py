@@ -7,23 +7,36 @@ An output behaves like transformers' ModelOutput: attribute access (`out.logits`
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, fields
 from typing import Any
 
 
 class ModelOutput(OrderedDict):
-    def __post_init__(self):
-        first, *rest = fields(self)
-        given = getattr(self, first.name)
-        if isinstance(given, dict) and all(getattr(self, f.name) is None for f in rest):
+    """Fields given positionally (in `_fields` order) or by name; a field not given is None and is left out
+    of the items. Classes are made by _output: plain classes, not dataclasses, because making some 70
+    dataclasses cost about 20 ms of every process's first load."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        if len(args) > len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self._fields)} fields, got {len(args)}")
+        values = dict(zip(self._fields, args))
+        for name, value in kwargs.items():
+            if name not in self._fields:
+                raise TypeError(f"{type(self).__name__} has no field {name!r}; its fields: {', '.join(self._fields)}")
+            if name in values:
+                raise TypeError(f"{type(self).__name__} got field {name!r} twice")
+            values[name] = value
+        first, *rest = self._fields
+        if isinstance(values.get(first), dict) and all(values.get(name) is None for name in rest):
             # Output(dict_of_fields), as transformers' ModelOutput takes it (accelerate's hooks rebuild outputs so)
-            setattr(self, first.name, None)
-            for name, value in given.items():
-                setattr(self, name, value)
-        for f in fields(self):
-            value = getattr(self, f.name)
+            return self.__init__(**values[first])
+        for name in self._fields:
+            value = values.get(name)
+            object.__setattr__(self, name, value)
             if value is not None:
-                super().__setitem__(f.name, value)
+                super().__setitem__(name, value)
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -40,7 +53,7 @@ class ModelOutput(OrderedDict):
         super().__setattr__(key, value)
 
     def __reduce__(self):
-        return type(self), tuple(getattr(self, f.name) for f in fields(self))
+        return type(self), tuple(getattr(self, name) for name in self._fields)
 
     def to_tuple(self) -> tuple[Any, ...]:
         return tuple(self[k] for k in self.keys())
@@ -60,17 +73,14 @@ CARRIED_FIELDS = ("past_key_values", "hidden_states", "attentions", "cross_atten
 def from_encoded(output_class: type, encoded, **values) -> ModelOutput:
     """`output_class(**values)` plus the base model's hidden states, attentions and cache where the
     output class has such fields, so no head forgets to pass one on."""
-    names = {f.name for f in fields(output_class)}
     for name in CARRIED_FIELDS:
-        if name in names and name not in values:
+        if name in output_class._fields and name not in values:
             values[name] = getattr(encoded, name, None)
     return output_class(**values)
 
 
 def _output(name: str, *field_names: str) -> type:
-    annotations = {f: Any for f in field_names}
-    namespace = {"__annotations__": annotations, **{f: None for f in field_names}, "__module__": __name__}
-    return dataclass(type(name, (ModelOutput,), namespace))
+    return type(name, (ModelOutput,), {"_fields": field_names, "__module__": __name__, "__qualname__": name})
 
 
 _BASE = ("hidden_states", "attentions")

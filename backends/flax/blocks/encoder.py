@@ -445,7 +445,7 @@ class EncoderModule(nn.Module):
 
     def build_output(self, encoded: EncoderOutput):
         values = encoded._asdict()
-        fields = self.output_class.__dataclass_fields__
+        fields = self.output_class._fields
         if "pooler_output" in fields:
             values["pooler_output"] = self.pool(encoded.last_hidden_state)
         if "cross_attentions" not in fields:
