@@ -13,7 +13,23 @@ import autoload
 FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 AUTO = {"torch": "AutoModelForCausalLM", "tf": "TFAutoModelForCausalLM", "flax": "FlaxAutoModelForCausalLM"}
 FOLDERS = ["llama/LlamaForCausalLM", "gemma2/Gemma2ForCausalLM", "mixtral/MixtralForCausalLM", "phi3/Phi3ForCausalLM",
-           "gpt2/GPT2LMHeadModel", "gpt_neox/GPTNeoXForCausalLM", "opt/OPTForCausalLM"]  # fmt: skip
+           "gpt2/GPT2LMHeadModel", "gpt_neox/GPTNeoXForCausalLM", "opt/OPTForCausalLM",
+           "llava/LlavaForConditionalGeneration"]  # fmt: skip
+LLAVA_AUTO = {"torch": "AutoModelForImageTextToText", "tf": "TFAutoModelForVision2Seq",
+              "flax": "FlaxAutoModelForVision2Seq"}  # fmt: skip
+
+
+def load(backend: str, folder: str):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    auto = LLAVA_AUTO if folder.startswith("llava/") else AUTO
+    return getattr(autoload, auto[backend]).from_pretrained(MODELS / folder)
+
+
+def fixture_inputs(folder: str) -> dict:
+    """The fixture's inputs, token ids and masks as int64 (LLaVA's pixel_values stay float32)."""
+    arrays = np.load(MODELS / folder / "inputs.npz").items()
+    return {k: v.astype(np.int64) if v.dtype.kind in "iu" else v for k, v in arrays}
 
 
 def run(backend: str, model, inputs: dict, **kwargs) -> np.ndarray:
@@ -41,10 +57,8 @@ def index(backend: str, rows: list):
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_kept_logits_are_the_references_rows(folder, backend):
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
-    model = getattr(autoload, AUTO[backend]).from_pretrained(MODELS / folder)
-    inputs = {k: v.astype(np.int64) for k, v in np.load(MODELS / folder / "inputs.npz").items()}
+    model = load(backend, folder)
+    inputs = fixture_inputs(folder)
     expected = np.load(MODELS / folder / "expected.npz")["logits"]
     last = run(backend, model, inputs, logits_to_keep=1)
     assert last.shape == (expected.shape[0], 1, expected.shape[2])
@@ -56,22 +70,18 @@ def test_kept_logits_are_the_references_rows(folder, backend):
 
 
 @pytest.mark.parametrize("backend", ["torch", "tf"])
-def test_labels_need_every_position(backend):
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
-    folder = "llama/LlamaForCausalLM"
-    model = getattr(autoload, AUTO[backend]).from_pretrained(MODELS / folder)
-    inputs = {k: v.astype(np.int64) for k, v in np.load(MODELS / folder / "inputs.npz").items()}
+@pytest.mark.parametrize("folder", ["llama/LlamaForCausalLM", "llava/LlavaForConditionalGeneration"])
+def test_labels_need_every_position(folder, backend):
+    model = load(backend, folder)
+    inputs = fixture_inputs(folder)
     with pytest.raises(ValueError, match="logits_to_keep"):
         run(backend, model, {**inputs, "labels": inputs["input_ids"]}, logits_to_keep=1)
 
 
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
-def test_generation_scores_only_the_prompts_last_position(backend, monkeypatch):
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
-    folder = "gemma2/Gemma2ForCausalLM"
-    model = getattr(autoload, AUTO[backend]).from_pretrained(MODELS / folder)
+@pytest.mark.parametrize("folder", ["gemma2/Gemma2ForCausalLM", "llava/LlavaForConditionalGeneration"])
+def test_generation_scores_only_the_prompts_last_position(folder, backend, monkeypatch):
+    model = load(backend, folder)
     widths = []
     call = type(model).__call__
 
@@ -81,10 +91,13 @@ def test_generation_scores_only_the_prompts_last_position(backend, monkeypatch):
         return result
 
     monkeypatch.setattr(type(model), "__call__", recording)
-    prompt = np.array([[2, 5, 9, 14, 3]], np.int64)
+    if folder.startswith("llava/"):  # the fixture's first row: text around one image's tokens, no padding
+        inputs = {k: v[:1] for k, v in fixture_inputs(folder).items()}
+    else:
+        inputs = {"input_ids": np.array([[2, 5, 9, 14, 3]], np.int64)}
     if backend == "torch":
         import torch
 
-        prompt = torch.from_numpy(prompt)
-    model.generate(prompt, max_new_tokens=3, do_sample=False)
+        inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
+    model.generate(**inputs, max_new_tokens=3, do_sample=False)
     assert widths == [1, 1, 1]

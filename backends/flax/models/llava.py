@@ -26,6 +26,7 @@ from autoload.models.llava import (
 
 from ..activations import get_activation
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
+from ..heads import kept_positions
 from ..modeling import FlaxPreTrainedModel
 
 
@@ -59,6 +60,7 @@ class FlaxLlavaModule(nn.Module):
     dtype: Any = jnp.float32
     text_prefix: str = "model"
     head: bool = False
+    keeps_logits: bool = False  # the language model takes logits_to_keep itself
 
     def setup(self):
         self.layers, self.strategy = self.config.llava_options()
@@ -105,15 +107,18 @@ class FlaxLlavaModule(nn.Module):
     def __call__(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None,
                  past_key_values=None, inputs_embeds=None, vision_feature_layer=None,
                  vision_feature_select_strategy=None, use_cache=None, output_attentions=False,
-                 output_hidden_states=False, deterministic=True, return_dict=True, **kwargs):  # fmt: skip
+                 output_hidden_states=False, deterministic=True, return_dict=True, logits_to_keep=0,
+                 **kwargs):  # fmt: skip
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy, deterministic)  # fmt: skip
+        kept = {"logits_to_keep": logits_to_keep} if self.keeps_logits else {}
         result = self.language_model(attention_mask=attention_mask, position_ids=position_ids,
                                      past_key_values=past_key_values, inputs_embeds=embeds, use_cache=use_cache,
                                      output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                     deterministic=deterministic, return_dict=True)  # fmt: skip
-        if self.head:
-            output = out.from_encoded(out.LlavaCausalLMOutputWithPast, result, logits=result.logits,
+                                     deterministic=deterministic, return_dict=True, **kept)  # fmt: skip
+        if self.head:  # (a language model without logits_to_keep has its logits cut here)
+            logits = result.logits if self.keeps_logits else kept_positions(result.logits, logits_to_keep)
+            output = out.from_encoded(out.LlavaCausalLMOutputWithPast, result, logits=logits,
                                       image_hidden_states=features)  # fmt: skip
         else:
             output = out.from_encoded(out.LlavaModelOutputWithPast, result, last_hidden_state=result.last_hidden_state,
@@ -139,7 +144,9 @@ class FlaxLlavaPreTrainedModel(FlaxPreTrainedModel):
         self._keys_to_ignore_on_load_unexpected = [rf"^language_model\.{p.lstrip('^')}" if p.startswith("^") else p
                                                    for p in self.text_model._keys_to_ignore_on_load_unexpected]  # fmt: skip
         super().__init__(config, input_shape, seed, dtype, _do_init, vision_tower=self.vision_model.module,
-                         language_model=language, text_prefix=self.text_model.base_model_prefix, head=head, **kwargs)
+                         language_model=language, text_prefix=self.text_model.base_model_prefix, head=head,
+                         keeps_logits=head and getattr(self.text_model, "accepts_logits_to_keep", False),
+                         **kwargs)  # fmt: skip
 
     def _load_canonical(self, state, *args, **kwargs):
         state = strip_part_prefix(state, "vision_tower", self.vision_model.base_model_prefix)
@@ -172,6 +179,7 @@ class FlaxLlavaForConditionalGeneration(FlaxCompiledStep, FlaxGenerationMixin, F
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
     generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False

@@ -11,6 +11,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload import registry
 from autoload.composite import strip_part_prefix
+from autoload.heads import positions_to_keep
 from autoload.models.llava import (
     LlavaConfig,
     check_strategy,
@@ -23,6 +24,7 @@ from autoload.models.llava import (
 
 from ..activations import get_activation
 from ..generation import TFCompiledStep, TFGenerationMixin
+from ..heads import kept_positions
 from ..losses import token_loss
 from ..modeling import Layer, TFPreTrainedModel, dense
 
@@ -152,6 +154,7 @@ class TFLlavaForConditionalGeneration(TFCompiledStep, TFGenerationMixin, TFLlava
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True
     generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def restarts_cache(self, before: int, after: int) -> bool:
         return False
@@ -166,17 +169,22 @@ class TFLlavaForConditionalGeneration(TFCompiledStep, TFGenerationMixin, TFLlava
     def call(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
              inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
              labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, training=False,
-             return_dict=True, **kwargs):  # fmt: skip
+             return_dict=True, logits_to_keep=0, **kwargs):  # fmt: skip
         refuse_image_sizes(image_sizes, self.config)
+        positions_to_keep(logits_to_keep, labels)  # (refuses labels with a partial logits_to_keep)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy, training)  # fmt: skip
+        # the language model scores only the kept positions where it can; otherwise its logits are cut here
+        native = getattr(self.language_model, "accepts_logits_to_keep", False)
+        kept = {"logits_to_keep": logits_to_keep} if native else {}
         decoded = self.language_model(attention_mask=attention_mask, position_ids=position_ids,
                                       past_key_values=past_key_values, inputs_embeds=embeds, use_cache=use_cache,
                                       output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                      return_dict=True, training=training)  # fmt: skip
+                                      return_dict=True, training=training, **kept)  # fmt: skip
+        logits = decoded.logits if native else kept_positions(decoded.logits, logits_to_keep)
         loss = None
         if labels is not None:
-            loss = token_loss(decoded.logits[:, :-1], tf.convert_to_tensor(labels)[:, 1:])
-        result = out.from_encoded(out.LlavaCausalLMOutputWithPast, decoded, loss=loss, logits=decoded.logits,
+            loss = token_loss(logits[:, :-1], tf.convert_to_tensor(labels)[:, 1:])
+        result = out.from_encoded(out.LlavaCausalLMOutputWithPast, decoded, loss=loss, logits=logits,
                                   image_hidden_states=features)  # fmt: skip
         return out.finish(result, return_dict)

@@ -9,10 +9,12 @@ from torch import nn
 from autoload import outputs as out
 from autoload import registry
 from autoload.composite import strip_part_prefix
+from autoload.heads import positions_to_keep
 from autoload.models.llava import LlavaConfig, image_token_mismatch, refuse_image_sizes, select_image_features
 
 from ..activations import get_activation
 from ..generation import GenerationMixin
+from ..heads import kept_positions
 from ..losses import causal_lm_loss
 from ..modeling import PreTrainedModel
 
@@ -145,6 +147,7 @@ class LlavaForConditionalGeneration(LlavaPreTrainedModel, GenerationMixin):
     language_family = "MODEL_FOR_CAUSAL_LM"
     generation_position_ids = True  # generate() passes positions counted from the attention mask
     generation_forward_options = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
+    accepts_logits_to_keep = True  # generate() scores only the prompt's last position
 
     def get_output_embeddings(self):
         return self.language_model.get_output_embeddings()
@@ -155,15 +158,20 @@ class LlavaForConditionalGeneration(LlavaPreTrainedModel, GenerationMixin):
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None, past_key_values=None,
                 inputs_embeds=None, vision_feature_layer=None, vision_feature_select_strategy=None, image_sizes=None,
                 labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
-                **kwargs):  # fmt: skip
+                logits_to_keep=0, **kwargs):  # fmt: skip
         refuse_image_sizes(image_sizes, self.config)
+        positions_to_keep(logits_to_keep, labels)  # (refuses labels with a partial logits_to_keep)
         embeds, features = self.merged_embeddings(input_ids, inputs_embeds, pixel_values, vision_feature_layer,
                                                   vision_feature_select_strategy)  # fmt: skip
+        # the language model scores only the kept positions where it can; otherwise its logits are cut here
+        native = getattr(self.language_model, "accepts_logits_to_keep", False)
+        kept = {"logits_to_keep": logits_to_keep} if native else {}
         decoded = self.language_model(attention_mask=attention_mask, position_ids=position_ids,
                                       past_key_values=past_key_values, inputs_embeds=embeds, use_cache=use_cache,
                                       output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                      return_dict=True, **kwargs)  # fmt: skip
-        loss = causal_lm_loss(decoded.logits, labels) if labels is not None else None
-        result = out.from_encoded(out.LlavaCausalLMOutputWithPast, decoded, loss=loss, logits=decoded.logits,
+                                      return_dict=True, **kept, **kwargs)  # fmt: skip
+        logits = decoded.logits if native else kept_positions(decoded.logits, logits_to_keep)
+        loss = causal_lm_loss(logits, labels) if labels is not None else None
+        result = out.from_encoded(out.LlavaCausalLMOutputWithPast, decoded, loss=loss, logits=logits,
                                   image_hidden_states=features)  # fmt: skip
         return self._finish(result, return_dict)
