@@ -50,7 +50,7 @@ def segformer(rng) -> Draw:
     def inputs(c, r):
         return {"pixel_values": _pixels(size, c.num_channels, r)}
 
-    return Draw("segformer", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("segformer", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def dpt(rng) -> Draw:
@@ -94,7 +94,7 @@ def dpt(rng) -> Draw:
     def inputs(c, r):
         return {"pixel_values": _pixels(side, c.num_channels, r)}
 
-    return Draw("dpt", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("dpt", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def swin2sr(rng) -> Draw:
@@ -133,7 +133,7 @@ def swin2sr(rng) -> Draw:
     def inputs(c, r):
         return {"pixel_values": _pixels(size, c.num_channels, r)}
 
-    return Draw("swin2sr", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("swin2sr", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def superpoint(rng) -> Draw:

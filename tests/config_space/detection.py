@@ -69,7 +69,8 @@ def detr(rng) -> Draw:
         "auxiliary_loss": bool(rng.integers(2)), "num_labels": int(rng.integers(1, 5)),
     }  # fmt: skip
     size = (int(rng.integers(33, 48)), int(rng.integers(33, 48)))
-    return Draw("detr", config, (family,), inputs=_padded_pixels(size), call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("detr", config, (family,), inputs=_padded_pixels(size), call_kwargs=dict(WITH_ATTENTIONS),
+                jit_flax=True)  # fmt: skip
 
 
 def maskformer(rng) -> Draw:
@@ -92,7 +93,8 @@ def maskformer(rng) -> Draw:
     # the deepest map at least 2x2 (stride 32): the pixel decoder's GroupNorms over one value would amplify rounding
     size = (int(rng.integers(64, 80)), int(rng.integers(64, 80)))
     family = _pick(rng, ["MODEL", "MODEL_FOR_INSTANCE_SEGMENTATION"])
-    return Draw("maskformer", config, (family,), inputs=lambda c, r: {"pixel_values": _pixels(size, 3, r)})
+    return Draw("maskformer", config, (family,), inputs=lambda c, r: {"pixel_values": _pixels(size, 3, r)},
+                jit_flax=True)  # fmt: skip
 
 
 def maskformer_swin(rng) -> Draw:
@@ -101,7 +103,7 @@ def maskformer_swin(rng) -> Draw:
     config["out_features"] = sorted(rng.choice(STAGES, size=int(rng.integers(1, 5)), replace=False).tolist())
     size = (int(rng.integers(16, 48)), int(rng.integers(16, 48)))
     return Draw("maskformer-swin", config, (_pick(rng, ["MODEL", "MODEL_FOR_BACKBONE"]),),
-                inputs=lambda c, r: {"pixel_values": _pixels(size, c.num_channels, r)})  # fmt: skip
+                inputs=lambda c, r: {"pixel_values": _pixels(size, c.num_channels, r)}, jit_flax=True)  # fmt: skip
 
 
 GENERATORS = {"detr": detr, "maskformer": maskformer, "maskformer-swin": maskformer_swin}

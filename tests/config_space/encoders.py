@@ -67,7 +67,9 @@ def encoder_draw(rng, model_type: str, config: dict, heads: int, head_mask: bool
     if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
         config["num_labels"] = 2
     inputs = encoder_inputs(heads, bool(rng.integers(2)) if head_mask is None else head_mask)
-    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    # ModernBERT's rope scaling may take rotary.py's traced path (length-dependent types): it runs op by op
+    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS),
+                jit_flax=model_type != "modernbert")  # fmt: skip
 
 
 def bert_like(rng, model_type: str) -> Draw:
@@ -109,7 +111,7 @@ def bert_like(rng, model_type: str) -> Draw:
     if "MODEL_FOR_QUESTION_ANSWERING" in chosen:
         config["num_labels"] = 2
         config.pop("summary_proj_to_labels", None)
-    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS))
+    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(ATTENTIONS), jit_flax=True)
 
 
 def electra_fields(rng, config: dict) -> dict:

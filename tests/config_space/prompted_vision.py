@@ -36,7 +36,7 @@ def owlvit(rng) -> Draw:
         return found
 
     family = "MODEL_FOR_ZERO_SHOT_OBJECT_DETECTION" if detection else "MODEL"
-    return Draw("owlvit", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("owlvit", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def _sam_vision(rng, width: int) -> dict:
@@ -93,7 +93,8 @@ def sam(rng) -> Draw:
     config = {"vision_config": vision, "prompt_encoder_config": prompt, "mask_decoder_config": decoder}
     family = _pick(rng, ["MODEL", "MODEL_FOR_MASK_GENERATION"])
     call = {**WITH_ATTENTIONS, "multimask_output": bool(rng.integers(2))}
-    return Draw("sam", config, (family,), inputs=lambda c, r: _sam_inputs(vision, grid, r), call_kwargs=call)
+    return Draw("sam", config, (family,), inputs=lambda c, r: _sam_inputs(vision, grid, r), call_kwargs=call,
+                jit_flax=True)  # fmt: skip
 
 
 def sam_vision_model(rng) -> Draw:

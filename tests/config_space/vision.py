@@ -78,7 +78,7 @@ def vit_like(rng, model_type: str) -> Draw:
         pixels = {"pixel_values": _pixels(c.image_size, c.num_channels, r)}
         return {**pixels, "bool_masked_pos": _mask(grid, r)} if masked else pixels
 
-    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw(model_type, config, chosen, inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def beit(rng) -> Draw:
@@ -117,7 +117,7 @@ def beit(rng) -> Draw:
     def inputs(c, r):  # the backbone resizes its positions and bias tables to another image size
         return {"pixel_values": _pixels(size, c.num_channels, r)}
 
-    return Draw("beit", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("beit", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def dinov2(rng) -> Draw:
@@ -142,7 +142,7 @@ def dinov2(rng) -> Draw:
         pixels = {"pixel_values": _pixels(size, c.num_channels, r)}
         return {**pixels, "bool_masked_pos": _mask(grid, r)} if family == "MODEL" else pixels
 
-    return Draw("dinov2", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("dinov2", config, (family,), inputs=inputs, call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def _text_tower(rng, eos_choices=(1, 2)) -> dict:
@@ -261,7 +261,7 @@ def swin(rng) -> Draw:
     config["encoder_stride"] = patch * 2 ** (stages - 1)
     config["out_indices"] = _out_indices(rng, stages)
     families = ["MODEL", "MODEL_FOR_IMAGE_CLASSIFICATION", "MODEL_FOR_MASKED_IMAGE_MODELING", "MODEL_FOR_BACKBONE"]
-    return Draw("swin", config, (_pick(rng, families),), call_kwargs=dict(WITH_ATTENTIONS))
+    return Draw("swin", config, (_pick(rng, families),), call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True)
 
 
 def resnet(rng) -> Draw:
