@@ -215,3 +215,31 @@ def test_nested_config_classes_build_without_a_call(name, folder, attribute, mon
     by_call = getattr(autoload, "TF" + name)(config)
     by_call.build_weights()
     assert _variables(from_sizes) == _variables(by_call)
+
+
+def test_dropout_draws_from_one_generator_per_model():
+    """Dropout layers share their model's seed generator (one variable, not one per layer); masks change from
+    call to call, follow keras.utils.set_random_seed, and leave inference untouched."""
+    import keras
+
+    from autoload.backends.tf.modeling import Dropout
+
+    folder = BERT / "BertModel"
+    _, inputs, expected = read_fixture(folder)
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)
+        model = autoload.TFBertModel.from_pretrained(folder)
+        seeds = [v.path for v in model.variables if "seed" in v.path]
+        assert seeds == ["dropout_seed_generator/seed_generator_state"]
+        runs.append([model(**inputs, training=True).last_hidden_state.numpy() for _ in range(2)])
+        np.testing.assert_allclose(model(**inputs).last_hidden_state.numpy(), expected["last_hidden_state"], atol=1e-4)
+    assert np.abs(runs[0][0] - runs[0][1]).max() > 1e-3  # a fresh mask each call
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])  # the same masks from the same seed
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+    alone = Dropout(0.5)  # outside a model's call: a generator of its own
+    dropped = alone(np.ones((64, 64), np.float32), training=True).numpy()
+    assert set(np.unique(dropped)) == {0.0, 2.0} and alone.own_seed_generator is not None
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Dropout(1.5)

@@ -19,7 +19,7 @@ from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad
 
 from .activations import get_activation
 from .losses import sequence_classification_loss, span_loss, token_loss
-from .modeling import Layer, TFPreTrainedModel, dense
+from .modeling import Dropout, Layer, TFPreTrainedModel, dense
 
 _PER_CHOICE = ("attention_mask", "token_type_ids", "position_ids", "inputs_embeds", "bbox")
 
@@ -50,7 +50,7 @@ class TFClassificationHead(Layer):
                  input_width: int | None = None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.act = get_activation(activation)
         self.out_proj = dense(config, out_features, "out_proj", use_bias=bias)
         self.input_width = input_width  # the pooled features' size; None: unknown, built by the call
@@ -129,7 +129,7 @@ class TFTaskModel(TFMainLayerModel):
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.dropout = keras.layers.Dropout(self.spec.dropout_rate(config))
+        self.dropout = Dropout(self.spec.dropout_rate(config))
 
     def pooled_width(self) -> int | None:
         """The size of the features the output layer reads, where the main layer knows its output width."""

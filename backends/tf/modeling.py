@@ -13,6 +13,7 @@ import math
 import mmap
 import os
 import re
+import threading
 from collections.abc import Mapping
 
 import keras
@@ -147,6 +148,42 @@ def channels_last(channels: int | None, spatial=(None, None)) -> tuple | None:
     return None if channels is None else (None, *spatial, channels)
 
 
+class Dropout(keras.layers.Layer):
+    """keras.layers.Dropout(rate) drawing its masks from the seed generator of the model being called (every
+    TFPreTrainedModel has one), not from a generator and variable of its own: making those took about a tenth
+    of a bert-base load (37 dropout layers). Called outside a model's call, it makes its own generator."""
+
+    def __init__(self, rate: float, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError(f"Dropout rate must be between 0 and 1, got {rate}.")
+        self.rate = float(rate)
+        self.own_seed_generator = None
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        return keras.random.dropout(inputs, self.rate, seed=self._seed_generator())
+
+    def _seed_generator(self):
+        if _calling.models:
+            return _calling.models[-1].dropout_seed_generator
+        if self.own_seed_generator is None:
+            self.own_seed_generator = keras.random.SeedGenerator(name="seed_generator")
+        return self.own_seed_generator
+
+
+class _Calling(threading.local):
+    models: list  # the TFPreTrainedModels whose call is running on this thread, innermost last
+
+    def __init__(self):
+        self.models = []
+
+
+_calling = _Calling()
+
+
 class NamedWeight(keras.layers.Layer):
     """A layer holding one variable, for weights transformers' TF classes create under a name scope
     (e.g. `word_embeddings/weight`)."""
@@ -204,6 +241,7 @@ class TFPreTrainedModel(keras.Model):
             raise TypeError(f"{type(self).__name__} expects a PretrainedConfig, got {type(config).__name__}.")
         super().__init__(name=kwargs.pop("name", _snake(type(self).__name__)))
         self.config = config
+        self.dropout_seed_generator = keras.random.SeedGenerator(name="dropout_seed_generator")  # see Dropout
 
     # -- calling --------------------------------------------------------------------------------------
     def dummy_inputs(self) -> dict:
@@ -432,7 +470,11 @@ def _taking_dicts_and_config_flags(call):
         for flag in flags:
             if kwargs.get(flag) is None:
                 kwargs[flag] = getattr(self.config, flag)
-        return call(self, *args, **kwargs)
+        _calling.models.append(self)
+        try:
+            return call(self, *args, **kwargs)
+        finally:
+            _calling.models.pop()
 
     if open_kwargs:
         named = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)

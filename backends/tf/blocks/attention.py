@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from autoload.decoder_options import DecoderOptions
 
-from ..modeling import Layer, dense
+from ..modeling import Dropout, Layer, dense
 from ..rotary import apply_rotary
 from .norms import TFRMSNorm
 
@@ -63,7 +63,7 @@ class TFDecoderAttention(Layer):
         if o.qk_norm:
             self.q_norm = TFRMSNorm(o.head_dim, o.norm_eps, o.norm_offset, name="q_norm")
             self.k_norm = TFRMSNorm(o.head_dim, o.norm_eps, o.norm_offset, name="k_norm")
-        self.dropout = keras.layers.Dropout(o.attention_dropout) if o.attention_dropout else None
+        self.dropout = Dropout(o.attention_dropout) if o.attention_dropout else None
 
     def input_sizes(self):
         o = self.options

@@ -22,7 +22,7 @@ from autoload.rope import rope_kind, switches_to_long_factors
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, TFSequenceClassificationModel, kept_positions
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, dense, weights_init
 from ..rotary import rope_length, rotary_cos_sin
 from .attention import TFDecoderAttention, decoder_bias
 from .feedforward import TFGatedMLP, TFSparseMoe, load_balancing_loss
@@ -47,7 +47,7 @@ class TFDecoderLayer(Layer):
         if o.sandwich_norms:
             self.pre_feedforward_layernorm = norm("pre_feedforward_layernorm")
             self.post_feedforward_layernorm = norm("post_feedforward_layernorm")
-        self.dropout = keras.layers.Dropout(o.residual_dropout)
+        self.dropout = Dropout(o.residual_dropout)
 
     def input_sizes(self):
         norms = [self.input_layernorm, self.post_attention_layernorm]

@@ -11,7 +11,7 @@ import tensorflow as tf
 from autoload.vision import bilinear_matrix
 
 from ..activations import get_activation
-from ..modeling import Layer, channels_last, dense, weights_init
+from ..modeling import Dropout, Layer, channels_last, dense, weights_init
 from .vision import batch_norm, conv, resize_maps_nhwc, to_nchw, to_nhwc
 
 
@@ -300,7 +300,7 @@ class ConvBatchNormClassifier(Layer):
         self.upsample = upsample
         self.conv = conv(config, width, 3, "0", use_bias=False)
         self.norm = batch_norm("1")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.classifier = conv(config, config.num_labels, 1, "4")
         self.width = width
 

@@ -21,7 +21,7 @@ from autoload.sequence_summary import SummaryOptions
 from ..activations import get_activation
 from ..attention import causal_bias
 from ..heads import TFLanguageModelingModel
-from ..modeling import Layer, NamedWeight, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, dense, weights_init
 
 
 def padding_bias(attention_mask, dtype):
@@ -83,7 +83,7 @@ class TFEmbeddings(Layer):
             self.token_type_embeddings = NamedWeight((options.type_vocab_size, width), "embeddings", init,
                                                      name="token_type_embeddings")  # fmt: skip
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
 
     def input_sizes(self):
         return {self.word_embeddings: None, self.position_embeddings: None,
@@ -137,7 +137,7 @@ class TFSelfAttention(Layer):
         if relative != "absolute":
             self.distance_embedding = NamedWeight((2 * max_positions - 1, self.head_size), "embeddings",
                                                   weights_init(init), name="distance_embedding")  # fmt: skip
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def input_sizes(self):
         sizes = dict.fromkeys(self.projections, self.hidden_size)
@@ -200,7 +200,7 @@ class TFResidualOutput(Layer):
         super().__init__(**kwargs)
         self.dense = dense(options, options.hidden_size, dense_name)
         self.norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name=norm)
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.sizes = {self.dense: input_width, self.norm: options.hidden_size}  # input_width None: unknown
 
     def input_sizes(self):
@@ -384,8 +384,8 @@ class TFSequenceSummary(Layer):
         self.kind = options.kind
         self.summary = dense(config, options.projection, "summary") if options.projection else None
         self.activation = get_activation(options.activation) if options.activation else None
-        self.first_dropout = keras.layers.Dropout(options.first_dropout)
-        self.last_dropout = keras.layers.Dropout(options.last_dropout)
+        self.first_dropout = Dropout(options.first_dropout)
+        self.last_dropout = Dropout(options.last_dropout)
         self.input_width = input_width  # the hidden states' width; None: unknown, `summary` builds on the call
 
     def input_sizes(self):

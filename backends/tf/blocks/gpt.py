@@ -25,7 +25,7 @@ from ..activations import get_activation
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, kept_positions
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, dense, weights_init
 from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
 
@@ -89,7 +89,7 @@ class TFGptAttention(Layer):
         else:
             self.query_key_value = dense(config, 3 * width, "query_key_value", use_bias=o.qkv_bias)
             self.dense = dense(config, width, "dense", use_bias=o.out_bias)
-        self.dropout = keras.layers.Dropout(o.attention_dropout) if o.attention_dropout else None
+        self.dropout = Dropout(o.attention_dropout) if o.attention_dropout else None
 
     def input_sizes(self):
         # Every projection reads hidden_size features: the layer's input, the heads' context (heads × head_dim),
@@ -172,7 +172,7 @@ class TFGptLayer(Layer):
             self.fc_in = projection(o, config, o.inner_size, n.mlp_in, o.mlp_bias)
             self.fc_out = projection(o, config, o.hidden_size, n.mlp_out, o.mlp_bias)
             self.act = get_activation(o.activation)
-        self.dropout = keras.layers.Dropout(o.residual_dropout)
+        self.dropout = Dropout(o.residual_dropout)
 
     def input_sizes(self):
         o, get = self.options, lambda name: getattr(self, name, None)
@@ -224,7 +224,7 @@ def build_parts(owner, o: GptOptions, config) -> None:
     if o.projection_dim:
         owner.project_in = dense(config, o.hidden_size, "project_in", use_bias=False)
         owner.project_out = dense(config, o.projection_dim, "project_out", use_bias=False)
-    owner.drop = keras.layers.Dropout(o.embed_dropout)
+    owner.drop = Dropout(o.embed_dropout)
     owner.blocks = [TFGptLayer(o, config, i, name=n.tf_layer_name(i)) for i in range(o.num_layers)]
     owner.final_norm = layer_norm(o, n.final_norm) if o.final_norm else None
 

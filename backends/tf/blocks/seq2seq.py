@@ -20,7 +20,7 @@ from ..activations import get_activation
 from ..attention import causal_bias, extend_cache, merge_heads, split_heads
 from ..generation import TFGenerationMixin
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 # Checkpoint keys that are aliases of a weight the TF model holds once (tied embeddings, an LM head equal to
 # the shared embedding) or that it computes: ignored when the model has no variable of that name.
@@ -47,7 +47,7 @@ class TFSeq2SeqAttention(Layer):
         self.q_proj, self.v_proj = dense(config, d, "q_proj"), dense(config, d, "v_proj")
         self.k_proj = dense(config, d, "k_proj", use_bias=key_bias)
         self.out_proj = dense(config, d, "out_proj")
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
         self.width = d
 
     def input_sizes(self):  # queries, keys and values (a cross-attention's encoder states too) are d_model wide
@@ -85,8 +85,8 @@ class TFSeq2SeqLayer(Layer):
         self.fc1, self.fc2 = dense(config, ffn, "fc1"), dense(config, config.d_model, "fc2")
         self.final_layer_norm = layer_norm("final_layer_norm")
         self.act = get_activation(config.activation_function)
-        self.dropout = keras.layers.Dropout(config.dropout)
-        self.activation_dropout = keras.layers.Dropout(config.activation_dropout)
+        self.dropout = Dropout(config.dropout)
+        self.activation_dropout = Dropout(config.activation_dropout)
         self.width = config.d_model
 
     def input_sizes(self):
@@ -173,7 +173,7 @@ class TFLayerStack(Layer):
         self.layers = [TFSeq2SeqLayer(config, decoder, name=f"layers.{i}") for i in range(count)]
         if config.layout.final_norm:
             self.layer_norm = layer_norm("layer_norm")
-        self.dropout = keras.layers.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.width = config.d_model
 
     def input_sizes(self):

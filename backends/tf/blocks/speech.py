@@ -26,7 +26,7 @@ from autoload.speech import (
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
-from ..modeling import Layer, channels_last, dense, weights_init
+from ..modeling import Dropout, Layer, channels_last, dense, weights_init
 
 EPS = 1e-5  # PyTorch's default for the GroupNorm / LayerNorm layers built without an eps
 
@@ -104,7 +104,7 @@ class TFSpeechFeatureProjection(Layer):
         if self.has_norm:
             self.layer_norm = layer_norm(options, "layer_norm")
         self.projection = dense(config, options.hidden_size, "projection")
-        self.dropout = keras.layers.Dropout(options.feat_proj_dropout)
+        self.dropout = Dropout(options.feat_proj_dropout)
         self.features = options.conv_layers[-1].out_dim  # the conv features' channels
 
     def input_sizes(self):
@@ -177,9 +177,9 @@ class TFSpeechFeedForward(Layer):
     def __init__(self, config, options: SpeechOptions, **kwargs):
         super().__init__(**kwargs)
         self.intermediate_dense = dense(config, options.intermediate_size, "intermediate_dense")
-        self.intermediate_dropout = keras.layers.Dropout(options.activation_dropout)
+        self.intermediate_dropout = Dropout(options.activation_dropout)
         self.output_dense = dense(config, options.hidden_size, "output_dense")
-        self.output_dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.output_dropout = Dropout(options.hidden_dropout)
         self.act = get_activation(options.activation)
         self.sizes = {self.intermediate_dense: options.hidden_size, self.output_dense: options.intermediate_size}
 
@@ -215,7 +215,7 @@ class TFSpeechSelfAttention(Layer):
         self.q_proj = dense(config, width, "q_proj")
         self.v_proj = dense(config, width, "v_proj")
         self.out_proj = dense(config, width, "out_proj")
-        self.dropout = keras.layers.Dropout(options.attention_dropout)
+        self.dropout = Dropout(options.attention_dropout)
         self.has_bias_table = options.relative and has_bias_table
         if options.relative:
             self.gru_rel_pos_linear = dense(config, 8, "gru_rel_pos_linear")
@@ -289,7 +289,7 @@ class TFSpeechEncoderLayer(Layer):
         super().__init__(**kwargs)
         self.options = options
         self.attention = TFSpeechSelfAttention(config, options, has_bias_table=index == 0, name="attention")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.layer_norm = layer_norm(options, "layer_norm")
         self.feed_forward = TFSpeechFeedForward(config, options, name="feed_forward")
         self.final_layer_norm = layer_norm(options, "final_layer_norm")
@@ -325,7 +325,7 @@ class TFSpeechEncoder(Layer):
         self.options = options
         self.pos_conv_embed = TFSpeechPositionalConvEmbedding(config, options, name="pos_conv_embed")
         self.layer_norm = layer_norm(options, "layer_norm")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.layers = [TFSpeechEncoderLayer(config, options, i, name=f"layers.{i}") for i in range(options.num_layers)]
 
     def input_sizes(self):

@@ -13,7 +13,7 @@ from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relati
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init  # noqa: F401 (channels_last: re-exported)
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init  # noqa: F401 (channels_last: re-exported)
 
 
 def to_nhwc(x):
@@ -190,7 +190,7 @@ class TFViTEmbeddings(Layer):
         self.patch_size = pair(config.patch_size)
         self.patch_embeddings = TFPatchEmbeddings(config, self.layout.interpolation == "on_request",
                                                   name="patch_embeddings")  # fmt: skip
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.mask_token = self.position_embeddings = None
 
     def input_sizes(self):
@@ -304,7 +304,7 @@ class TFViTSelfAttention(Layer):
         self.query = dense(config, size, "query", use_bias=query_bias)
         self.key = dense(config, size, "key", use_bias=key_bias)
         self.value = dense(config, size, "value", use_bias=value_bias)
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         self.relative_position_bias = (TFRelativePositionBias(config, window, name="relative_position_bias")
                                        if window is not None else None)  # fmt: skip
         self.input_width = size
@@ -329,7 +329,7 @@ class TFViTSelfOutput(Layer):
     def __init__(self, config, input_width: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.input_width = input_width
 
     def input_sizes(self):
@@ -541,7 +541,7 @@ class TFCLIPAttention(Layer):
         size, self.heads = config.hidden_size, config.num_attention_heads
         self.q_proj, self.k_proj = dense(config, size, "q_proj"), dense(config, size, "k_proj")
         self.v_proj, self.out_proj = dense(config, size, "v_proj"), dense(config, size, "out_proj")
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
 
     def input_sizes(self):
         return dict.fromkeys((self.q_proj, self.k_proj, self.v_proj, self.out_proj), self.q_proj.units)

@@ -29,7 +29,7 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, TFPreTrainedModel, dense
+from ..modeling import Dropout, Layer, TFPreTrainedModel, dense
 
 
 class TFAlbertAttention(TFSelfAttention):
@@ -39,7 +39,7 @@ class TFAlbertAttention(TFSelfAttention):
         super().__init__(options.hidden_size, options.num_attention_heads, options.attention_dropout, output="dense",
                          relative=options.position_embedding_type, max_positions=options.max_position_embeddings,
                          relative_after_scale=True, initializer_range=options.initializer_range, **kwargs)  # fmt: skip
-        self.output_dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.output_dropout = Dropout(options.hidden_dropout)
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
 
     def input_sizes(self):
@@ -141,7 +141,7 @@ def albert_mlm_head(config: AlbertConfig, input_embeddings) -> TFLMHead:
 class TFAlbertSOPHead(Layer):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
-        self.dropout = keras.layers.Dropout(config.classifier_dropout_prob)
+        self.dropout = Dropout(config.classifier_dropout_prob)
         self.classifier = dense(config, config.num_labels, "classifier")
         self.input_width = config.hidden_size
 

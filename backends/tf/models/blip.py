@@ -17,7 +17,7 @@ from autoload.vision import bicubic_matrix
 from ..activations import get_activation
 from ..blocks.vision import channels_last, check_pixel_values, to_nhwc
 from ..generation import TFCompiledStep, TFGenerationMixin
-from ..modeling import Layer, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, TFPreTrainedModel, dense, weights_init
 
 NEG = -10000.0  # BLIP's additive mask value
 
@@ -74,7 +74,7 @@ class TFBlipAttention(Layer):
         self.num_heads, self.head_dim = config.num_attention_heads, config.hidden_size // config.num_attention_heads
         self.qkv = dense(config, 3 * config.hidden_size, "qkv")
         self.projection = dense(config, config.hidden_size, "projection")
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
         self.sizes = {self.qkv: config.hidden_size, self.projection: config.hidden_size}
 
     def input_sizes(self):
@@ -171,7 +171,7 @@ class TFBlipTextEmbeddings(Layer):
         self.position_embeddings = keras.layers.Embedding(config.max_position_embeddings, config.hidden_size,
                                                           embeddings_initializer=init, name="position_embeddings")  # fmt: skip
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):  # the tables: ids [batch, length]
         return {**dict.fromkeys((self.word_embeddings, self.position_embeddings), (None, None)),
@@ -195,7 +195,7 @@ class TFBlipTextSelfAttention(Layer):
         super().__init__(**kwargs)
         self.num_heads, self.head_size = config.num_attention_heads, config.hidden_size // config.num_attention_heads
         self.query, self.key, self.value = (dense(config, config.hidden_size, n) for n in ("query", "key", "value"))
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         self.cross = cross
         source = config.encoder_hidden_size if cross else config.hidden_size  # the image's (or question's) width
         self.sizes = {self.query: config.hidden_size, self.key: source, self.value: source}
@@ -228,7 +228,7 @@ class TFBlipTextOutput(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.sizes = {self.dense: input_width, self.LayerNorm: config.hidden_size}
 
     def input_sizes(self):

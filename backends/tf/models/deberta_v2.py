@@ -32,7 +32,7 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def log_bucket_positions(relative, bucket_size: int, max_position: int):
@@ -72,8 +72,8 @@ class TFDisentangledSelfAttention(Layer):
         self.pos_key_proj = dense(options, h, "pos_key_proj") if not shared and "c2p" in layout.pos_att_type else None
         self.pos_query_proj = dense(options, h, "pos_query_proj") if not shared and "p2c" in layout.pos_att_type \
             else None  # fmt: skip
-        self.pos_dropout = keras.layers.Dropout(options.hidden_dropout)
-        self.dropout = keras.layers.Dropout(options.attention_dropout)
+        self.pos_dropout = Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.attention_dropout)
         # every projection reads hidden_size features: the hidden states, or rows of the relative table
         self.sizes = dict.fromkeys([self.query_proj, self.key_proj, self.value_proj, self.pos_key_proj,
                                     self.pos_query_proj], h)  # fmt: skip
@@ -159,7 +159,7 @@ class TFConvLayer(Layer):
                                         groups=layout.conv_groups, kernel_initializer=weights_init(options),
                                         name="conv")  # fmt: skip
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.act = get_activation(layout.conv_act)
         self.hidden_size = options.hidden_size
 
@@ -231,7 +231,7 @@ class TFDebertaV2Embeddings(Layer):
         self.embed_proj = dense(options, options.hidden_size, "embed_proj", use_bias=False) \
             if width != options.hidden_size else None  # fmt: skip
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
 
     def input_sizes(self):
         return {self.word_embeddings: None, self.position_embeddings: None, self.token_type_embeddings: None,
@@ -402,7 +402,7 @@ class _Pooler(Layer):
     def __init__(self, config: DebertaV2Config, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, config.pooler_hidden_size, "dense")
-        self.dropout = keras.layers.Dropout(config.pooler_dropout)
+        self.dropout = Dropout(config.pooler_dropout)
         self.act = get_activation(config.pooler_hidden_act)
         self.input_width = config.hidden_size
 

@@ -21,7 +21,7 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, TFPreTrainedModel, dense
+from ..modeling import Dropout, Layer, TFPreTrainedModel, dense
 
 
 class TFFFN(Layer):
@@ -30,7 +30,7 @@ class TFFFN(Layer):
         self.lin1 = dense(options, options.intermediate_size, "lin1")
         self.lin2 = dense(options, options.hidden_size, "lin2")
         self.activation = get_activation(options.hidden_act)
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.sizes = {self.lin1: options.hidden_size, self.lin2: options.intermediate_size}
 
     def input_sizes(self):

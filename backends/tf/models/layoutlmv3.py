@@ -28,7 +28,7 @@ from ..heads import (
     TFTokenClassificationModel,
 )
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
 class TFLayoutLMv3TextEmbeddings(Layer):
@@ -48,7 +48,7 @@ class TFLayoutLMv3TextEmbeddings(Layer):
         self.h_position_embeddings = table((rows, config.shape_size), "h_position_embeddings")
         self.w_position_embeddings = table((rows, config.shape_size), "w_position_embeddings")
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):  # the sum the LayerNorm takes is hidden_size wide (the box parts concatenated too)
         tables = [self.word_embeddings, self.token_type_embeddings, self.position_embeddings,
@@ -171,7 +171,7 @@ class TFLayoutLMv3MainLayer(Layer):
         if config.visual_embed:
             self.patch_embed = TFLayoutLMv3PatchEmbeddings(config, name="patch_embed")
             self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
-            self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+            self.dropout = Dropout(config.hidden_dropout_prob)
             self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
         self.encoder = TFLayoutLMv3Encoder(config, name="encoder")
 

@@ -22,7 +22,7 @@ from ..heads import (
     masked_mean,
 )
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 from ..rotary import apply_rotary, rotary_cos_sin
 
 
@@ -44,7 +44,7 @@ class TFModernBertEmbeddings(Layer):
         self.tok_embeddings = NamedWeight((config.vocab_size, config.hidden_size), "embeddings", weights_init(config),
                                           name="tok_embeddings")  # fmt: skip
         self.norm = layer_norm(config, "norm")
-        self.drop = keras.layers.Dropout(config.embedding_dropout)
+        self.drop = Dropout(config.embedding_dropout)
         self.hidden_size = config.hidden_size
 
     def input_sizes(self):
@@ -65,8 +65,8 @@ class TFModernBertAttention(Layer):
         self.local, self.rope = not config.is_global_layer(index), config.rope_settings(index)
         self.Wqkv = dense(config, 3 * config.hidden_size, "Wqkv", use_bias=config.attention_bias)
         self.Wo = dense(config, config.hidden_size, "Wo", use_bias=config.attention_bias)
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
-        self.out_drop = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
+        self.out_drop = Dropout(config.attention_dropout)
         self.sizes = dict.fromkeys([self.Wqkv, self.Wo], config.hidden_size)  # Wo: the merged heads
 
     def input_sizes(self):
@@ -94,7 +94,7 @@ class TFModernBertMLP(Layer):
         super().__init__(**kwargs)
         self.Wi = dense(config, 2 * config.intermediate_size, "Wi", use_bias=config.mlp_bias)
         self.act = get_activation(config.hidden_activation)
-        self.drop = keras.layers.Dropout(config.mlp_dropout)
+        self.drop = Dropout(config.mlp_dropout)
         self.Wo = dense(config, config.hidden_size, "Wo", use_bias=config.mlp_bias)
         self.sizes = {self.Wi: config.hidden_size, self.Wo: config.intermediate_size}  # act(value) * gate
 

@@ -29,7 +29,7 @@ from ..heads import (
     TFSequenceClassificationModel,
     TFTokenClassificationModel,
 )
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, weights_init
 
 
 class TFMPNetAttention(Layer):
@@ -39,7 +39,7 @@ class TFMPNetAttention(Layer):
         super().__init__(**kwargs)
         self.attn = TFSelfAttention.from_options(options, names=("q", "k", "v"), output="o", name="attn")
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(options.hidden_dropout)
+        self.dropout = Dropout(options.hidden_dropout)
         self.hidden_size = options.hidden_size
 
     def input_sizes(self):

@@ -15,7 +15,7 @@ from autoload.models.sam import SamConfig, SamMaskDecoderConfig, SamVisionConfig
 
 from ..activations import get_activation
 from ..blocks.vision import check_pixel_values, conv, to_nchw, to_nhwc
-from ..modeling import Layer, TFPreTrainedModel, channels_last, dense, weights_init
+from ..modeling import Dropout, Layer, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def layer_norm(eps: float, name: str):
@@ -91,7 +91,7 @@ class TFSamVisionAttention(Layer):
         self.size = window_size or config.grid
         self.qkv = dense(config, config.hidden_size * 3, "qkv", use_bias=config.qkv_bias)
         self.proj = dense(config, config.hidden_size, "proj")
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
 
     def build(self, input_shape=None):
         if self.config.use_rel_pos:

@@ -26,7 +26,7 @@ from ..blocks.vision import (
     to_nhwc,
 )
 from ..heads import TFImageClassificationModel, TFTaskModel
-from ..modeling import Layer, dense
+from ..modeling import Dropout, Layer, dense
 
 _EPS = 1e-5  # every SegFormer LayerNorm has PyTorch's default epsilon (layer_norm_eps is not read)
 
@@ -68,7 +68,7 @@ class TFSegformerEfficientSelfAttention(Layer):
         width = stage.width
         self.heads = stage.heads
         self.query, self.key, self.value = (dense(config, width, n) for n in ("query", "key", "value"))
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         self.sr_ratio = stage.sr_ratio
         if stage.sr_ratio > 1:
             self.sr = conv(config, width, stage.sr_ratio, "sr", strides=stage.sr_ratio)
@@ -100,7 +100,7 @@ class TFSegformerSelfOutput(Layer):
     def __init__(self, config, width: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, width, "dense")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):
         return {self.dense: self.dense.units}  # the merged heads: width
@@ -142,7 +142,7 @@ class TFSegformerMixFFN(Layer):
         self.dwconv = TFSegformerDWConv(config, stage.mlp_width, name="dwconv")
         self.act = get_activation(config.hidden_act)
         self.dense2 = dense(config, stage.width, "dense2")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.input_width = stage.width
 
     def input_sizes(self):
@@ -265,7 +265,7 @@ class TFSegformerDecodeHead(Layer):
                          for i in range(config.num_encoder_blocks)]  # fmt: skip
         self.linear_fuse = conv(config, config.decoder_hidden_size, 1, "linear_fuse", use_bias=False)
         self.batch_norm = batch_norm("batch_norm")
-        self.dropout = keras.layers.Dropout(config.classifier_dropout_prob)
+        self.dropout = Dropout(config.classifier_dropout_prob)
         self.classifier = conv(config, config.num_labels, 1, "classifier")
 
     def input_sizes(self):  # linear_fuse reads every stage's projection (decoder_hidden_size), concatenated

@@ -32,7 +32,7 @@ from ..blocks.speech import (
 )
 from ..generation import TFGenerationMixin
 from ..losses import token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
 def _tensor(value):
     return None if value is None else tf.convert_to_tensor(value)
@@ -71,7 +71,7 @@ def scaled_positions(length, dim: int, limit: int, limit_name: str):
 class TFSpeechT5ScaledPositionalEncoding(Layer):
     def __init__(self, dropout: float, limit: int, limit_name: str, **kwargs):
         super().__init__(**kwargs)
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.limit, self.limit_name = limit, limit_name
 
     def build(self, input_shape=None):
@@ -142,7 +142,7 @@ class TFSpeechT5TextDecoderPrenet(Layer):
     def __init__(self, config: SpeechT5Config, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.dropout = keras.layers.Dropout(config.positional_dropout)
+        self.dropout = Dropout(config.positional_dropout)
         self.embed_tokens = NamedWeight((config.vocab_size, config.hidden_size), "embeddings", weights_init(config),
                                         name="embed_tokens")  # fmt: skip
 
@@ -215,7 +215,7 @@ class TFSpeechT5BatchNormConvLayer(Layer):
                                         kernel_initializer="he_normal", name="conv")  # fmt: skip
         self.batch_norm = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="batch_norm")
         self.last = last
-        self.dropout = keras.layers.Dropout(config.speech_decoder_postnet_dropout)
+        self.dropout = Dropout(config.speech_decoder_postnet_dropout)
         self.in_channels = config.num_mel_bins if index == 0 else config.speech_decoder_postnet_units
 
     def input_sizes(self):
@@ -273,7 +273,7 @@ class TFSpeechT5EncoderAttention(Layer):
         self.num_heads, self.head_dim = config.encoder_attention_heads, config.encoder_head_dim
         self.k_proj, self.v_proj = dense(config, d, "k_proj"), dense(config, d, "v_proj")
         self.q_proj, self.out_proj = dense(config, d, "q_proj"), dense(config, d, "out_proj")
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
         self.width = d
 
     def input_sizes(self):
@@ -295,7 +295,7 @@ class TFSpeechT5EncoderLayer(Layer):
     def __init__(self, config: SpeechT5Config, **kwargs):
         super().__init__(**kwargs)
         self.attention = TFSpeechT5EncoderAttention(config, name="attention")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.layer_norm = layer_norm(config, "layer_norm")
         self.feed_forward = TFSpeechFeedForward(config, config.feed_forward_options(decoder=False), name="feed_forward")
         self.final_layer_norm = layer_norm(config, "final_layer_norm")
@@ -317,7 +317,7 @@ class TFSpeechT5DecoderLayer(Layer):
         super().__init__(**kwargs)
         d, heads = config.hidden_size, config.decoder_attention_heads
         self.self_attn = TFSeq2SeqAttention(config, d, heads, name="self_attn")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.self_attn_layer_norm = layer_norm(config, "self_attn_layer_norm")
         self.encoder_attn = TFSeq2SeqAttention(config, d, heads, name="encoder_attn")
         self.encoder_attn_layer_norm = layer_norm(config, "encoder_attn_layer_norm")
@@ -373,7 +373,7 @@ class TFSpeechT5Encoder(Layer):
         super().__init__(**kwargs)
         self.config = config
         self.layer_norm = layer_norm(config, "layer_norm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.encoder_layers = [TFSpeechT5EncoderLayer(config, name=f"layers.{i}") for i in range(config.encoder_layers)]
         self.embed_positions = TFSpeechT5RelativePositionalEncoding(config, name="embed_positions")
 

@@ -25,7 +25,7 @@ from ..blocks.vision import (
     tokens_to_map,
 )
 from ..heads import TFImageClassificationModel
-from ..modeling import Layer, dense
+from ..modeling import Dropout, Layer, dense
 
 
 def window_partition(x, size: int):
@@ -83,7 +83,7 @@ class TFSwinEmbeddings(Layer):
         self.embed_dim, self.use_mask_token = config.embed_dim, use_mask_token
         self.patch_embeddings = TFSwinPatchEmbeddings(config, name="patch_embeddings")
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.mask_token = None
 
     def build(self, input_shape=None):
@@ -135,7 +135,7 @@ class TFSwinSelfAttention(Layer):
         self.query = dense(config, dim, "query", use_bias=config.qkv_bias)
         self.key = dense(config, dim, "key", use_bias=config.qkv_bias)
         self.value = dense(config, dim, "value", use_bias=config.qkv_bias)
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         # A PyTorch buffer derived from the window size; computed here rather than read from checkpoints.
         self.position_index = window_relative_position_index(config.window_size, config.window_size)
 
@@ -175,7 +175,7 @@ class TFSwinSelfOutput(Layer):
     def __init__(self, config: SwinConfig, dim: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, dim, "dense")
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
 
     def input_sizes(self):
         return {self.dense: self.dense.units}  # the merged heads: dim
@@ -216,7 +216,7 @@ class TFSwinOutput(Layer):
     def __init__(self, config: SwinConfig, dim: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, dim, "dense")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.input_width = int(config.mlp_ratio * dim)  # the intermediate's width
 
     def input_sizes(self):

@@ -24,7 +24,7 @@ from ..blocks.vision import (
     to_nchw,
     to_nhwc,
 )
-from ..modeling import Layer, dense
+from ..modeling import Dropout, Layer, dense
 from .swin import shifted_window_mask, window_partition, window_reverse
 
 _MAX_LOGIT_SCALE = math.log(1.0 / 0.01)
@@ -87,7 +87,7 @@ class TFSwin2SREmbeddings(Layer):
     def __init__(self, config: Swin2SRConfig, **kwargs):
         super().__init__(**kwargs)
         self.patch_embeddings = TFSwin2SRPatchEmbeddings(config, name="patch_embeddings")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):
         return {self.patch_embeddings: None}
@@ -122,7 +122,7 @@ class TFSwin2SRSelfAttention(Layer):
         self.query = dense(config, dim, "query", use_bias=config.qkv_bias)
         self.key = dense(config, dim, "key", use_bias=False)
         self.value = dense(config, dim, "value", use_bias=config.qkv_bias)
-        self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         self.dim = dim
 
     def build(self, input_shape=None):
@@ -159,7 +159,7 @@ class TFSwin2SRDenseDropout(Layer):
     def __init__(self, config, width: int, rate: float, input_width: int, **kwargs):
         super().__init__(**kwargs)
         self.dense = dense(config, width, "dense")
-        self.dropout = keras.layers.Dropout(rate)
+        self.dropout = Dropout(rate)
         self.input_width = input_width
 
     def input_sizes(self):

@@ -25,7 +25,7 @@ from ..blocks.seq2seq import TFEncoderDecoderParts, padding_bias, seq2seq_output
 from ..generation import TFGenerationMixin
 from ..heads import TFSequenceClassificationModel, TFTokenClassificationModel
 from ..losses import span_loss, token_loss
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
 def relative_position_bucket(relative, bidirectional: bool, num_buckets: int, max_distance: int):
@@ -62,7 +62,7 @@ class TFT5Attention(Layer):
                 (config.relative_attention_num_buckets, config.num_heads), "embeddings", weights_init(config),
                 name="relative_attention_bias",
             )  # fmt: skip
-        self.dropout = keras.layers.Dropout(config.dropout_rate)
+        self.dropout = Dropout(config.dropout_rate)
 
     def input_sizes(self):  # queries and keys / values (a cross-attention's encoder states too) are d_model wide
         d = self.config.d_model
@@ -109,7 +109,7 @@ class TFT5DenseActDense(Layer):
         else:
             self.wi = dense(config, config.d_ff, "wi", use_bias=False)
         self.wo = dense(config, config.d_model, "wo", use_bias=False)
-        self.dropout = keras.layers.Dropout(config.dropout_rate)
+        self.dropout = Dropout(config.dropout_rate)
         self.act = get_activation(config.dense_act_fn)
         self.sizes = {**dict.fromkeys([getattr(self, n, None) for n in ("wi_0", "wi_1", "wi")], config.d_model),
                       self.wo: config.d_ff}  # fmt: skip
@@ -141,7 +141,7 @@ class TFT5SubLayer(Layer):
         else:
             self.EncDecAttention = TFT5Attention(config, True, False, name="EncDecAttention")
         self.layer_norm = _norm(config, "layer_norm")
-        self.dropout = keras.layers.Dropout(config.dropout_rate)
+        self.dropout = Dropout(config.dropout_rate)
 
     def input_sizes(self):
         inner = getattr(self, {"ff": "DenseReluDense", "self": "SelfAttention"}.get(self.kind, "EncDecAttention"))
@@ -190,7 +190,7 @@ class TFT5Stack(Layer):
         depth = config.num_decoder_layers if is_decoder else config.num_layers
         self.block = [TFT5Block(config, is_decoder, i == 0, name=f"block_._{i}") for i in range(depth)]
         self.final_layer_norm = _norm(config, "final_layer_norm")
-        self.dropout = keras.layers.Dropout(config.dropout_rate)
+        self.dropout = Dropout(config.dropout_rate)
 
     def input_sizes(self):  # the shared embedding is the model's, built there first (under `<model>/shared`)
         return {self.embed_tokens: None, **dict.fromkeys(self.block), self.final_layer_norm: self.final_layer_norm.size}

@@ -19,7 +19,7 @@ from autoload.models.tapas import (
 
 from ..blocks.encoder import TFEncoder, TFEncoderMainLayer, TFPooler
 from ..heads import TFBaseModel, TFLanguageModelingModel, TFSequenceClassificationModel, TFTaskModel
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, weights_init
 from .bert import TFBertMLMHead
 
 
@@ -50,7 +50,7 @@ class TFTapasEmbeddings(Layer):
         self.token_type_embeddings = [NamedWeight((size, width), "embeddings", init, name=f"token_type_embeddings_{i}")
                                       for i, size in enumerate(config.type_vocab_sizes)]  # fmt: skip
         self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):
         return {self.word_embeddings: None, self.position_embeddings: None, **dict.fromkeys(self.token_type_embeddings),

@@ -15,7 +15,7 @@ from ..activations import get_activation
 from ..blocks.encoder import TFEmbeddings, TFPooler, padding_bias
 from ..blocks.vision import TFViTLayer, channels_last, conv, per_layer_head_mask, to_nhwc
 from ..heads import TFBaseModel, TFTaskModel
-from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, weights_init
 
 
 def concrete(tensor, name: str) -> np.ndarray:
@@ -62,7 +62,7 @@ class TFViltEmbeddings(Layer):
         self.patch_embeddings = TFViltPatchEmbeddings(config, name="patch_embeddings")
         self.token_type_embeddings = NamedWeight((config.modality_type_vocab_size, config.hidden_size), "embeddings",
                                                  weights_init(config), name="token_type_embeddings")  # fmt: skip
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def build(self, input_shape=None):
         width = self.config.hidden_size

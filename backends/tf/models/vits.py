@@ -15,7 +15,7 @@ from autoload import outputs as out
 from autoload.models.vits import VitsConfig
 
 from ..activations import get_activation
-from ..modeling import Layer, TFPreTrainedModel, channels_last, weights_init
+from ..modeling import Dropout, Layer, TFPreTrainedModel, channels_last, weights_init
 
 MIN_BIN_SIZE = MIN_DERIVATIVE = 1e-3  # the spline's fixed limits
 DDS_LAYER_NORM_EPS = 1e-5  # the depth-separable convolutions' LayerNorms use PyTorch's default eps
@@ -74,7 +74,7 @@ class TFVitsAttention(Layer):
         self.num_heads, self.head_dim = config.num_attention_heads, config.head_dim
         self.scaling = self.head_dim**-0.5
         self.window_size = config.window_size
-        self.dropout = keras.layers.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
         size, bias, init = config.hidden_size, config.use_bias, weights_init(config)
         self.k_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="k_proj")
         self.v_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="v_proj")
@@ -129,7 +129,7 @@ class TFVitsFeedForward(Layer):
         self.conv_1 = conv1d(config.ffn_dim, kernel, "conv_1")
         self.conv_2 = conv1d(config.hidden_size, kernel, "conv_2")
         self.act_fn = get_activation(config.hidden_act)
-        self.dropout = keras.layers.Dropout(config.activation_dropout)
+        self.dropout = Dropout(config.activation_dropout)
         self.padding = ((kernel - 1) // 2, kernel // 2)
         self.conv_sizes = {self.conv_1: config.hidden_size, self.conv_2: config.ffn_dim}
 
@@ -146,7 +146,7 @@ class TFVitsEncoderLayer(Layer):
     def __init__(self, config: VitsConfig, **kwargs):
         super().__init__(**kwargs)
         self.attention = TFVitsAttention(config, name="attention")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.layer_norm = layer_norm("layer_norm", config.layer_norm_eps)
         self.feed_forward = TFVitsFeedForward(config, name="feed_forward")
         self.final_layer_norm = layer_norm("final_layer_norm", config.layer_norm_eps)
@@ -243,7 +243,7 @@ class TFVitsWaveNet(Layer):
         super().__init__(**kwargs)
         size = config.hidden_size
         self.hidden_size, self.num_layers = size, num_layers
-        self.dropout = keras.layers.Dropout(config.wavenet_dropout)
+        self.dropout = Dropout(config.wavenet_dropout)
         if config.speaker_embedding_size:
             self.cond_layer = TFWeightNormConv1D(config.speaker_embedding_size, 2 * size * num_layers, 1,
                                                  name="cond_layer")  # fmt: skip
@@ -341,7 +341,7 @@ class TFVitsDilatedDepthSeparableConv(Layer):
         super().__init__(**kwargs)
         kernel, channels = config.duration_predictor_kernel_size, config.hidden_size
         self.num_layers = config.depth_separable_num_layers
-        self.dropout = keras.layers.Dropout(dropout_rate)
+        self.dropout = Dropout(dropout_rate)
         self.convs_dilated, self.convs_pointwise, self.norms_1, self.norms_2, self.paddings = [], [], [], [], []
         for i in range(self.num_layers):
             dilation = kernel**i
@@ -510,7 +510,7 @@ class TFVitsDurationPredictor(Layer):
         super().__init__(**kwargs)
         kernel, channels = config.duration_predictor_kernel_size, config.duration_predictor_filter_channels
         self.padding = kernel // 2
-        self.dropout = keras.layers.Dropout(config.duration_predictor_dropout)
+        self.dropout = Dropout(config.duration_predictor_dropout)
         self.conv_1 = conv1d(channels, kernel, "conv_1")
         self.norm_1 = layer_norm("norm_1", config.layer_norm_eps)
         self.conv_2 = conv1d(channels, kernel, "conv_2")
