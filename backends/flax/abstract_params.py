@@ -71,6 +71,12 @@ def shapes_only():
     return _within("init")
 
 
+def tracing_shapes() -> bool:
+    """True within shapes_only() on this thread: a module whose parameters are declared may skip computing
+    what only its output's shape and dtype depend on."""
+    return getattr(_mode, "value", None) == "init"
+
+
 def shapes_from_arguments():
     """Within this block (this thread), applying a module checks each parameter against its declared shape
     without tracing its initialiser."""

@@ -16,6 +16,7 @@ from autoload import registry
 from autoload.detr import LEARNED_POSITIONS, nearest_index
 
 from ..activations import get_activation
+from .norms import LayerNorm
 
 
 def resize_nearest(x, size, axes=(-2, -1)):
@@ -141,7 +142,7 @@ def feed_forward(module, config, ffn_dim: int, hidden, deterministic: bool):
     inner = nn.Dropout(config.activation_dropout)(inner, deterministic=deterministic)
     outer = nn.Dropout(config.dropout)(dense(config, config.d_model, "fc2", module.dtype)(inner),
                                        deterministic=deterministic)  # fmt: skip
-    return nn.LayerNorm(epsilon=1e-5, dtype=module.dtype, name="final_layer_norm")(hidden + outer)
+    return LayerNorm(epsilon=1e-5, dtype=module.dtype, name="final_layer_norm")(hidden + outer)
 
 
 class DetrEncoderLayer(nn.Module):
@@ -154,7 +155,7 @@ class DetrEncoderLayer(nn.Module):
         attended, weights = DetrAttention(c, c.encoder_attention_heads, self.dtype, name="self_attn")(
             hidden, mask, positions, deterministic=deterministic)
         attended = nn.Dropout(c.dropout)(attended, deterministic=deterministic)
-        hidden = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="self_attn_layer_norm")(hidden + attended)
+        hidden = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="self_attn_layer_norm")(hidden + attended)
         return feed_forward(self, c, c.encoder_ffn_dim, hidden, deterministic), weights
 
 
@@ -169,11 +170,11 @@ class DetrDecoderLayer(nn.Module):
         attended, self_weights = DetrAttention(c, heads, self.dtype, name="self_attn")(
             hidden, positions=query_positions, deterministic=deterministic)
         attended = nn.Dropout(c.dropout)(attended, deterministic=deterministic)
-        hidden = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="self_attn_layer_norm")(hidden + attended)
+        hidden = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="self_attn_layer_norm")(hidden + attended)
         attended, cross_weights = DetrAttention(c, heads, self.dtype, name="encoder_attn")(
             hidden, memory_mask, query_positions, memory, memory_positions, deterministic=deterministic)
         attended = nn.Dropout(c.dropout)(attended, deterministic=deterministic)
-        hidden = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="encoder_attn_layer_norm")(hidden + attended)
+        hidden = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="encoder_attn_layer_norm")(hidden + attended)
         return feed_forward(self, c, c.decoder_ffn_dim, hidden, deterministic), self_weights, cross_weights
 
 
@@ -252,7 +253,7 @@ class DetrDecoder(nn.Module):
     def __call__(self, hidden, query_positions, memory, memory_positions, memory_keep=None, output_attentions=False,
                  output_hidden_states=False, deterministic=True):  # fmt: skip
         memory_mask = None if memory_keep is None else additive_mask(memory_keep, hidden.dtype)
-        norm = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layernorm")
+        norm = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layernorm")
         hidden, states, self_attentions, cross_attentions, intermediate = DetrDecoderLayers(
             self.config, self.dtype, name="layers")(hidden, query_positions, memory, memory_positions, memory_mask,
                                                     norm, deterministic)  # fmt: skip

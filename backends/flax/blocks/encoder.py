@@ -19,6 +19,7 @@ from autoload.encoder import EncoderOptions, sinusoidal_table
 from autoload.sequence_summary import SummaryOptions
 
 from ..activations import get_activation
+from .norms import LayerNorm
 
 
 def dense(features: int, initializer_range: float, dtype, name: str | None = None, use_bias: bool = True):
@@ -90,7 +91,7 @@ class Embeddings(nn.Module):
         self.position_embeddings = nn.Embed(o.max_position_embeddings, width, embedding_init=table_init, dtype=self.dtype)
         if o.type_vocab_size:
             self.token_type_embeddings = nn.Embed(o.type_vocab_size, width, embedding_init=init, dtype=self.dtype)
-        self.LayerNorm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+        self.LayerNorm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
         self.dropout = nn.Dropout(o.hidden_dropout)
 
     def default_positions(self, input_ids, length: int):
@@ -201,7 +202,7 @@ class ResidualOutput(nn.Module):
         o = self.options
         hidden = dense(o.hidden_size, o.initializer_range, self.dtype, self.dense_name)(hidden)
         hidden = nn.Dropout(o.hidden_dropout)(hidden, deterministic=deterministic)
-        return nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name=self.norm)(hidden + residual)
+        return LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name=self.norm)(hidden + residual)
 
 
 class Attention(nn.Module):
@@ -370,7 +371,7 @@ class LMHead(nn.Module):
     def __call__(self, hidden, shared_embedding=None):
         c = self.config
         hidden = dense(self.head_width(), c.initializer_range, self.dtype, "dense")(hidden)
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name=self.norm)(
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name=self.norm)(
             get_activation(self.head_activation())(hidden))
         decoder = TiedDense(c.vocab_size, c.tie_word_embeddings, False, c.initializer_range, self.dtype, name="decoder")
         scores = decoder(hidden, shared_embedding)

@@ -33,6 +33,7 @@ from ..losses import causal_lm_loss
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
+from .norms import LayerNorm
 
 
 def _init(config):
@@ -60,7 +61,7 @@ def projection(o: GptOptions, config, features: int, bias: bool, dtype, name: st
 
 
 def layer_norm(o: GptOptions, dtype, name: str) -> nn.LayerNorm:
-    return nn.LayerNorm(epsilon=o.norm_eps, use_bias=o.norm_affine, use_scale=o.norm_affine, dtype=dtype, name=name)
+    return LayerNorm(epsilon=o.norm_eps, use_bias=o.norm_affine, use_scale=o.norm_affine, dtype=dtype, name=name)
 
 
 def padding_bias(mask, dtype):

@@ -24,6 +24,7 @@ from ..activations import get_activation
 from ..attention import as_array, causal_bias, extend_cache, key_width
 from ..heads import QuestionAnsweringModule, SequenceClassificationModule
 from ..modeling import FlaxPreTrainedModel
+from .norms import LayerNorm
 
 # Checkpoint keys that are aliases of a weight the Flax model holds once (tied embeddings, an LM head equal to
 # the shared embedding) or that it computes: ignored when the model has no parameter of that name.
@@ -43,7 +44,7 @@ def _dense(config, features: int, name: str, use_bias: bool = True, dtype=jnp.fl
 
 
 def _layer_norm(name: str, dtype=jnp.float32) -> nn.LayerNorm:
-    return nn.LayerNorm(epsilon=1e-5, dtype=dtype, name=name)
+    return LayerNorm(epsilon=1e-5, dtype=dtype, name=name)
 
 
 class FlaxSeq2SeqAttention(nn.Module):

@@ -27,6 +27,7 @@ from autoload.speech import (
 from ..activations import get_activation
 from ..heads import FlaxTaskModel, HeadModule
 from ..modeling import FlaxPreTrainedModel
+from .norms import LayerNorm
 
 EPS = 1e-5  # PyTorch's default for the GroupNorm / LayerNorm layers built without an eps
 
@@ -68,7 +69,7 @@ class FlaxSpeechConvLayer(nn.Module):
         if layer.norm == "group":
             x = FlaxChannelNorm(name="layer_norm")(x)
         elif layer.norm == "layer":
-            x = nn.LayerNorm(epsilon=EPS, name="layer_norm")(x)
+            x = LayerNorm(epsilon=EPS, name="layer_norm")(x)
         return get_activation(o.conv_activation)(x)
 
 
@@ -98,7 +99,7 @@ class FlaxSpeechFeatureProjection(nn.Module):
     def __call__(self, features, deterministic=True):
         o = self.options
         if o.feature_layer_norm:
-            features = nn.LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")(features)
+            features = LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")(features)
         hidden = _dense(self.config, o.hidden_size, "projection")(features)
         return nn.Dropout(o.feat_proj_dropout)(hidden, deterministic=deterministic), features
 
@@ -212,7 +213,7 @@ class FlaxSpeechAttnAdapterLayer(nn.Module):
 
     @nn.compact
     def __call__(self, hidden):
-        hidden = nn.LayerNorm(epsilon=EPS, name="norm")(hidden)
+        hidden = LayerNorm(epsilon=EPS, name="norm")(hidden)
         hidden = jax.nn.relu(_dense(self.config, self.options.attn_adapter_dim, "linear_1")(hidden))
         return _dense(self.config, self.options.hidden_size, "linear_2")(hidden)
 
@@ -227,8 +228,8 @@ class FlaxSpeechEncoderLayer(nn.Module):
         o = self.options
         attention = FlaxSpeechSelfAttention(self.config, o, has_bias_table=self.index == 0, name="attention")
         dropout = nn.Dropout(o.hidden_dropout)
-        norm = nn.LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")
-        final_norm = nn.LayerNorm(epsilon=o.layer_norm_eps, name="final_layer_norm")
+        norm = LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")
+        final_norm = LayerNorm(epsilon=o.layer_norm_eps, name="final_layer_norm")
         feed_forward = FlaxSpeechFeedForward(self.config, o, name="feed_forward")
         if o.stable_layer_norm:
             attended, probs, position_bias = attention(norm(hidden), bias, position_bias, output_attentions,
@@ -276,7 +277,7 @@ class FlaxSpeechEncoder(nn.Module):
             hidden = jnp.where(frames[..., None], hidden, 0.0)
             bias = jnp.where(frames, 0.0, jnp.finfo(hidden.dtype).min)[:, None, None, :].astype(hidden.dtype)
         hidden = hidden + FlaxSpeechPositionalConvEmbedding(o, name="pos_conv_embed")(hidden)
-        norm = nn.LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")
+        norm = LayerNorm(epsilon=o.layer_norm_eps, name="layer_norm")
         if not o.stable_layer_norm:
             hidden = norm(hidden)
         hidden = nn.Dropout(o.hidden_dropout)(hidden, deterministic=deterministic)
@@ -321,7 +322,7 @@ class FlaxSpeechAdapter(nn.Module):
         a = self.options.adapter
         if a.project:
             hidden = _dense(self.config, a.width, "proj")(hidden)
-            hidden = nn.LayerNorm(epsilon=EPS, name="proj_layer_norm")(hidden)
+            hidden = LayerNorm(epsilon=EPS, name="proj_layer_norm")(hidden)
         return FlaxSpeechAdapterLayers(self.options, name="layers")(hidden, deterministic)
 
 

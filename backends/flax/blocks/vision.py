@@ -16,6 +16,7 @@ from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relati
 
 from ..activations import get_activation
 from ..modeling import FlaxPreTrainedModel
+from .norms import LayerNorm
 
 
 def nhwc(x):
@@ -339,7 +340,7 @@ class ViTLayer(nn.Module):
     def __call__(self, hidden, deterministic=True, **kwargs):
         c = self.config
         drop = DropPath(c.drop_path_rates[self.index])
-        norm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm_before")
+        norm = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm_before")
         attended, probs = self.attention_class(c, self.window, self.dtype, name="attention")(norm(hidden), deterministic,
                                                                                             **kwargs)  # fmt: skip
         scale = c.layer_scale_init
@@ -347,7 +348,7 @@ class ViTLayer(nn.Module):
             attended = self.param("lambda_1", nn.initializers.constant(scale), (c.hidden_size,)) * attended
         hidden = drop(attended, deterministic) + hidden
         mlp = ViTIntermediate(c, self.dtype, name="intermediate")(
-            nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm_after")(hidden))
+            LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm_after")(hidden))
         mlp = DenseDropout(c, self.dtype, name="output")(mlp, deterministic)
         if scale is not None:
             mlp = self.param("lambda_2", nn.initializers.constant(scale), (c.hidden_size,)) * mlp
@@ -422,7 +423,7 @@ class ViTModule(nn.Module):
         return self.use_mask_token
 
     def final_norm(self, hidden):
-        return nn.LayerNorm(epsilon=self.config.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
+        return LayerNorm(epsilon=self.config.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
 
     def pool(self, hidden):
         return ViTPooler(self.config, self.dtype, name="pooler")(hidden)
@@ -494,9 +495,9 @@ class CLIPEncoderLayer(nn.Module):
     def __call__(self, hidden, bias=None, deterministic=True):
         c = self.config
         attended, probs = CLIPAttention(c, name="self_attn")(
-            nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden), bias, deterministic)
+            LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden), bias, deterministic)
         hidden = hidden + attended
-        return hidden + CLIPMLP(c, name="mlp")(nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden)), probs
+        return hidden + CLIPMLP(c, name="mlp")(LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden)), probs
 
 
 class CLIPLayerCollection(nn.Module):

@@ -15,6 +15,7 @@ from autoload.models.albert import AlbertConfig
 
 from ..activations import get_activation
 from ..blocks.encoder import Embeddings, EncoderModule, EncoderOutput, LMHead, SelfAttention, dense, per_layer_head_mask
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxLanguageModelingModel,
     FlaxMultipleChoiceModel,
@@ -38,7 +39,7 @@ class FlaxAlbertAttention(SelfAttention):
         context, probs = super().__call__(hidden, bias, head_mask=head_mask, deterministic=deterministic,
                                           output_attentions=output_attentions)  # fmt: skip
         context = nn.Dropout(self.output_dropout)(context, deterministic=deterministic)
-        return nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden + context), probs
+        return LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden + context), probs
 
 
 class FlaxAlbertLayer(nn.Module):
@@ -58,7 +59,7 @@ class FlaxAlbertLayer(nn.Module):
         attended, probs = attention(hidden, bias, head_mask, deterministic, output_attentions)
         ffn = dense(o.intermediate_size, o.initializer_range, self.dtype, "ffn")(attended)
         ffn = dense(o.hidden_size, o.initializer_range, self.dtype, "ffn_output")(get_activation(o.hidden_act)(ffn))
-        norm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="full_layer_layer_norm")
+        norm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="full_layer_layer_norm")
         return norm(ffn + attended), probs
 
 

@@ -11,6 +11,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.models.beit import BeitConfig
 
+from ..blocks.norms import LayerNorm
 from ..blocks.segmentation import FCNHead, FeaturePyramidLevel, UperHead, segmentation_loss
 from ..blocks.vision import (
     FlaxVisionPreTrainedModel,
@@ -34,7 +35,7 @@ class FlaxBeitPooler(nn.Module):
     def __call__(self, hidden):
         if not self.config.use_mean_pooling:
             return hidden[:, 0]
-        norm = nn.LayerNorm(epsilon=self.config.layer_norm_eps, dtype=self.dtype, name="layernorm")
+        norm = LayerNorm(epsilon=self.config.layer_norm_eps, dtype=self.dtype, name="layernorm")
         return norm(hidden[:, 1:].mean(1))
 
 
@@ -65,7 +66,7 @@ class FlaxBeitForMaskedImageModelingModule(HeadModule):
     def __call__(self, pixel_values, bool_masked_pos=None, deterministic=True, return_dict=True, **kwargs):
         c = self.config
         encoded = self.encode(pixel_values, bool_masked_pos=bool_masked_pos, deterministic=deterministic, **kwargs)
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(encoded.last_hidden_state)
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(encoded.last_hidden_state)
         logits = dense(c, c.vocab_size, "lm_head", dtype=self.dtype)(hidden[:, 1:])
         return out.finish(out.from_encoded(out.MaskedLMOutput, encoded, logits=logits), return_dict)
 

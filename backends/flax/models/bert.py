@@ -11,6 +11,7 @@ from autoload.models.bert import BertConfig
 
 from ..activations import get_activation
 from ..blocks.encoder import Embeddings, Encoder, EncoderModule, Pooler, TiedDense, dense
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxLanguageModelingModel,
     FlaxMultipleChoiceModel,
@@ -38,7 +39,7 @@ class FlaxBertPredictionHeadTransform(nn.Module):
     def __call__(self, hidden):
         c = self.config
         hidden = get_activation(c.hidden_act)(dense(c.hidden_size, c.initializer_range, self.dtype, "dense")(hidden))
-        return nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
+        return LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
 
 
 class FlaxBertLMPredictionHead(nn.Module):

@@ -18,6 +18,7 @@ from autoload.vision import bicubic_matrix
 
 from ..activations import get_activation
 from ..attention import as_array, extend_cache, key_width
+from ..blocks.norms import LayerNorm
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..modeling import FlaxPreTrainedModel
 
@@ -30,7 +31,7 @@ def dense(config, features: int, name: str, use_bias: bool = True, dtype=jnp.flo
 
 
 def layer_norm(eps: float, name: str, dtype=jnp.float32) -> nn.LayerNorm:
-    return nn.LayerNorm(epsilon=eps, dtype=dtype, name=name)
+    return LayerNorm(epsilon=eps, dtype=dtype, name=name)
 
 
 # -- the image encoder ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from autoload import outputs as out
 from autoload.models.clip import CLIPConfig
 
 from ..attention import causal_bias
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     CLIPEncoder,
     CLIPTextEmbeddings,
@@ -28,7 +29,7 @@ from ..modeling import FlaxPreTrainedModel
 
 
 def layer_norm(config, name: str):
-    return nn.LayerNorm(epsilon=config.layer_norm_eps, name=name)
+    return LayerNorm(epsilon=config.layer_norm_eps, name=name)
 
 
 class FlaxCLIPTextTransformer(nn.Module):

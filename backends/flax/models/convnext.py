@@ -10,6 +10,7 @@ from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
 from ..activations import get_activation
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import FlaxVisionPreTrainedModel, check_pixel_values, nchw
 from ..heads import FlaxImageClassificationModel, ImageClassificationModule
 
@@ -50,7 +51,7 @@ class FlaxConvNextLayer(nn.Module):
     def __call__(self, x):
         c, dim = self.config, self.dim
         y = nn.Conv(dim, (7, 7), padding=[(3, 3), (3, 3)], feature_group_count=dim, name="dwconv")(x)
-        y = nn.LayerNorm(epsilon=1e-6, name="layernorm")(y)
+        y = LayerNorm(epsilon=1e-6, name="layernorm")(y)
         y = nn.Dense(4 * dim, name="pwconv1")(y)
         y = nn.Dense(dim, name="pwconv2")(get_activation(c.hidden_act)(y))
         if c.layer_scale_init_value > 0:
@@ -124,7 +125,7 @@ class FlaxConvNextModule(nn.Module):
     def __call__(self, pixel_values, deterministic=True, output_hidden_states=False, return_dict=True, **kwargs):
         c = self.config
         states = FlaxConvNextEncoder(c, name="encoder")(FlaxConvNextEmbeddings(c, name="embeddings")(pixel_values))
-        pooled = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(states[-1].mean(axis=(1, 2)))
+        pooled = LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(states[-1].mean(axis=(1, 2)))
         result = out.BaseModelOutputWithPoolingAndNoAttention(
             last_hidden_state=nchw(states[-1]), pooler_output=pooled,
             hidden_states=tuple(nchw(s) for s in states) if output_hidden_states else None,

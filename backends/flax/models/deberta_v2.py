@@ -24,6 +24,7 @@ from ..blocks.encoder import (
     dense,
     per_layer_head_mask,
 )
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxMultipleChoiceModel,
     FlaxQuestionAnsweringModel,
@@ -149,7 +150,7 @@ class ConvLayer(nn.Module):
         conv = nn.Conv(o.hidden_size, (layout.conv_kernel_size,), padding=[((layout.conv_kernel_size - 1) // 2,) * 2],
                        feature_group_count=layout.conv_groups, dtype=self.dtype, name="conv")(hidden) * keep
         conv = get_activation(layout.conv_act)(nn.Dropout(o.hidden_dropout)(conv, deterministic=deterministic))
-        return nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(residual + conv) * keep
+        return LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(residual + conv) * keep
 
 
 class DebertaV2LayerCollection(nn.Module):
@@ -177,7 +178,7 @@ class DebertaV2Encoder(nn.Module):
             self.rel_embeddings = nn.Embed(layout.span * 2, o.hidden_size, dtype=self.dtype,
                                            embedding_init=nn.initializers.normal(o.initializer_range))  # fmt: skip
         if layout.norm_rel_ebd:
-            self.LayerNorm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+            self.LayerNorm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
         if layout.conv_kernel_size > 0:
             self.conv = ConvLayer(o, layout, dtype=self.dtype)
 
@@ -232,7 +233,7 @@ class DebertaV2Embeddings(nn.Module):
             embeds = embeds + table(token_type_ids.astype("i4"))
         if width != o.hidden_size:
             embeds = dense(o.hidden_size, o.initializer_range, self.dtype, "embed_proj", use_bias=False)(embeds)
-        embeds = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds)
+        embeds = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds)
         embeds = embeds * input_mask.astype(embeds.dtype)[..., None]
         return nn.Dropout(o.hidden_dropout)(embeds, deterministic=deterministic)
 
@@ -267,7 +268,7 @@ class _Transform(nn.Module):
     def __call__(self, hidden):
         c = self.config
         hidden = get_activation(c.hidden_act)(dense(self.width, c.initializer_range, self.dtype, "dense")(hidden))
-        return nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
+        return LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
 
 
 class _LegacyPredictions(nn.Module):
@@ -294,7 +295,7 @@ class _LMHead(nn.Module):
     def __call__(self, hidden, shared):
         c = self.config
         hidden = get_activation(c.hidden_act)(dense(c.hidden_size, c.initializer_range, self.dtype, "dense")(hidden))
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
         bias = self.param("bias", nn.initializers.zeros, (c.vocab_size,)).astype(self.dtype)
         return hidden @ jnp.asarray(shared, self.dtype).T + bias
 

@@ -10,6 +10,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.models.dinov2 import Dinov2Config
 
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     CLIPMLP,
     DropPath,
@@ -36,12 +37,12 @@ class FlaxDinov2Layer(nn.Module):
     def __call__(self, hidden, deterministic=True, head_mask=None, **kwargs):
         c = self.config
         drop = DropPath(c.drop_path_rates[self.index])
-        norm1 = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="norm1")
+        norm1 = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="norm1")
         attended, probs = ViTAttention(c, dtype=self.dtype, name="attention")(norm1(hidden), deterministic,
                                                                               head_mask=head_mask)  # fmt: skip
         hidden = drop(LayerScale(c.hidden_size, c.layerscale_value, name="layer_scale1")(attended), deterministic) + hidden
         mlp = (SwiGLUMLP(c, c.mlp_width, name="mlp") if c.use_swiglu_ffn else CLIPMLP(c, c.mlp_width, name="mlp"))
-        x = mlp(nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="norm2")(hidden))
+        x = mlp(LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="norm2")(hidden))
         return drop(LayerScale(c.hidden_size, c.layerscale_value, name="layer_scale2")(x), deterministic) + hidden, probs
 
 
@@ -78,7 +79,7 @@ class FlaxDinov2BackboneModule(nn.Module):
                                                                                         deterministic=deterministic)  # fmt: skip
         _, states, attentions = FlaxDinov2Encoder(c, None, self.dtype, name="encoder")(
             hidden, None, output_attentions, True, grid, False, deterministic)
-        norm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")
+        norm = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")
         maps = []
         for stage, state in zip(c.stage_names, states):
             if stage in c.out_features:

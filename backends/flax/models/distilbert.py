@@ -13,6 +13,7 @@ from autoload.models.distilbert import DistilBertConfig
 
 from ..activations import get_activation
 from ..blocks.encoder import Embeddings, Encoder, EncoderModule, TiedDense, dense, self_attention
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxMultipleChoiceModel,
     FlaxQuestionAnsweringModel,
@@ -47,9 +48,9 @@ class FlaxTransformerBlock(nn.Module):
     def setup(self):
         o = self.options
         self.attention = self_attention(o, self.dtype, names=("q_lin", "k_lin", "v_lin"), output="out_lin")
-        self.sa_layer_norm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+        self.sa_layer_norm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
         self.ffn = FlaxFFN(o, dtype=self.dtype)
-        self.output_layer_norm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+        self.output_layer_norm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
 
     def __call__(self, hidden, bias=None, head_mask=None, deterministic=True, output_attentions=False):
         attended, probs = self.attention(hidden, bias, None, None, head_mask, deterministic, output_attentions)
@@ -77,7 +78,7 @@ class FlaxDistilBertForMaskedLMModule(HeadModule):
         base = self.base()
         encoded = base(input_ids, deterministic=deterministic, **kwargs)
         hidden = dense(c.dim, c.initializer_range, self.dtype, "vocab_transform")(encoded.last_hidden_state)
-        hidden = nn.LayerNorm(epsilon=1e-12, dtype=self.dtype, name="vocab_layer_norm")(
+        hidden = LayerNorm(epsilon=1e-12, dtype=self.dtype, name="vocab_layer_norm")(
             get_activation(c.activation)(hidden))
         shared = base.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
         projector = TiedDense(c.vocab_size, c.tie_word_embeddings, True, c.initializer_range, self.dtype,

@@ -11,6 +11,7 @@ from autoload.models.electra import ElectraConfig
 
 from ..activations import get_activation
 from ..blocks.encoder import Embeddings, Encoder, EncoderModule, SequenceSummary, TiedDense, dense
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxMultipleChoiceModel,
     FlaxQuestionAnsweringModel,
@@ -73,7 +74,7 @@ class _GeneratorPredictions(nn.Module):
     def __call__(self, hidden):
         c = self.config
         hidden = get_activation("gelu")(dense(c.embedding_size, c.initializer_range, self.dtype, "dense")(hidden))
-        return nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
+        return LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(hidden)
 
 
 class FlaxElectraForMaskedLMModule(HeadModule):

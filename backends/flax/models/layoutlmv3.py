@@ -20,6 +20,7 @@ from autoload.models.layoutlmv3 import (
 )
 
 from ..blocks.encoder import LayerCollection, padding_bias, positions_after_padding
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxClassificationHead,
     FlaxQuestionAnsweringModel,
@@ -69,7 +70,7 @@ class FlaxLayoutLMv3TextEmbeddings(nn.Module):
         height = table(rows, c.shape_size, "h_position_embeddings")(jnp.clip(bbox[..., 3] - bbox[..., 1], 0, 1023))
         width = table(rows, c.shape_size, "w_position_embeddings")(jnp.clip(bbox[..., 2] - bbox[..., 0], 0, 1023))
         boxes = jnp.concatenate([x(bbox[..., 0]), y(bbox[..., 1]), x(bbox[..., 2]), y(bbox[..., 3]), height, width], -1)
-        embeds = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds + boxes)
+        embeds = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds + boxes)
         return nn.Dropout(c.hidden_dropout_prob)(embeds, deterministic=deterministic)
 
 
@@ -150,9 +151,9 @@ class FlaxLayoutLMv3Module(nn.Module):
             count = c.patches_per_side**2 + 1
             self.cls_token = self.param("cls_token", nn.initializers.zeros, (1, 1, c.hidden_size))
             self.pos_embed = self.param("pos_embed", nn.initializers.zeros, (1, count, c.hidden_size))
-            self.LayerNorm = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype)
+            self.LayerNorm = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype)
             self.dropout = nn.Dropout(c.hidden_dropout_prob)
-            self.norm = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype)
+            self.norm = LayerNorm(epsilon=1e-6, dtype=self.dtype)
         self.encoder = FlaxLayoutLMv3Encoder(c, dtype=self.dtype)
 
     def embed_image(self, pixel_values):

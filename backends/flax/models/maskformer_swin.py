@@ -11,6 +11,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.models.maskformer_swin import MaskFormerSwinConfig
 
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import FlaxVisionPreTrainedModel
 from .swin import FlaxSwinEmbeddings, FlaxSwinLayer, FlaxSwinPatchMerging
 
@@ -87,7 +88,7 @@ class FlaxMaskFormerSwinModule(nn.Module):
         c = self.config
         embeds, grid = FlaxSwinEmbeddings(c, name="embeddings")(pixel_values, deterministic=deterministic)
         hidden, states, grids = FlaxMaskFormerSwinEncoder(c, name="encoder")(embeds, grid, deterministic)
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(hidden)
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(hidden)
         result = out.MaskFormerSwinModelOutputWithPooling(
             last_hidden_state=hidden, pooler_output=hidden.mean(axis=1) if self.add_pooling_layer else None,
             hidden_states=states if output_hidden_states else None,
@@ -104,7 +105,7 @@ class FlaxMaskFormerSwinStageNorms(nn.Module):
 
     @nn.compact
     def __call__(self, tokens):
-        return [nn.LayerNorm(epsilon=1e-5, name=str(i))(x) for i, x in enumerate(tokens)]
+        return [LayerNorm(epsilon=1e-5, name=str(i))(x) for i, x in enumerate(tokens)]
 
 
 class FlaxMaskFormerSwinBackboneModule(nn.Module):

@@ -15,6 +15,7 @@ from autoload.models.modernbert import ModernBertConfig
 
 from ..activations import get_activation
 from ..blocks.encoder import TiedDense, dense, padding_bias, per_layer_head_mask
+from ..blocks.norms import LayerNorm
 from ..heads import (
     FlaxMultipleChoiceModel,
     FlaxQuestionAnsweringModel,
@@ -33,7 +34,7 @@ from ..rotary import apply_rotary, rotary_cos_sin
 
 
 def layer_norm(config: ModernBertConfig, dtype, name: str | None = None) -> nn.LayerNorm:
-    return nn.LayerNorm(epsilon=config.norm_eps, use_bias=config.norm_bias, dtype=dtype, name=name)
+    return LayerNorm(epsilon=config.norm_eps, use_bias=config.norm_bias, dtype=dtype, name=name)
 
 
 def window_mask(bias, length: int, window: int):

@@ -21,6 +21,7 @@ from ..blocks.encoder import (
     Pooler,
     self_attention,
 )
+from ..blocks.norms import LayerNorm
 from ..blocks.speech import relative_buckets
 from ..heads import (
     FlaxLanguageModelingModel,
@@ -42,7 +43,7 @@ class FlaxMPNetAttention(nn.Module):
     def setup(self):
         o = self.options
         self.attn = self_attention(o, self.dtype, names=("q", "k", "v"), output="o")
-        self.LayerNorm = nn.LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
+        self.LayerNorm = LayerNorm(epsilon=o.layer_norm_eps, dtype=self.dtype)
         self.dropout = nn.Dropout(o.hidden_dropout)
 
     def __call__(self, hidden, bias=None, source=None, position_bias=None, head_mask=None, deterministic=True,

@@ -13,13 +13,14 @@ from autoload import outputs as out
 from autoload.models.owlvit import OwlViTConfig
 from autoload.owlvit import box_bias, query_box_indices
 
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import CLIPEncoder, dense, normal
 from ..modeling import FlaxPreTrainedModel
 from .clip import FlaxCLIPTextTransformer, FlaxCLIPVisionEmbeddings, contrastive_loss
 
 
 def layer_norm(config):
-    return nn.LayerNorm(epsilon=config.layer_norm_eps)
+    return LayerNorm(epsilon=config.layer_norm_eps)
 
 
 class FlaxOwlViTVisionTransformer(nn.Module):

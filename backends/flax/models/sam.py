@@ -16,6 +16,7 @@ from autoload import outputs as out
 from autoload.models.sam import SamConfig, SamMaskDecoderConfig, SamVisionConfig
 
 from ..activations import get_activation
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import check_pixel_values, dense, nhwc, normal
 from ..modeling import FlaxPreTrainedModel
 
@@ -98,7 +99,7 @@ class SamVisionLayer(nn.Module):
     @nn.compact
     def __call__(self, hidden, output_attentions=False, deterministic=True):
         c = self.config
-        normed = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden)
+        normed = LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden)
         attn = SamVisionAttention(c, self.window_size, name="attn")
         if self.window_size:
             windows, padded = window_partition(normed, self.window_size)
@@ -108,7 +109,7 @@ class SamVisionLayer(nn.Module):
             attended, probs = attn(normed, output_attentions, deterministic)
         hidden = hidden + attended
         mlp = SamMLPBlock(c, name="mlp")
-        return hidden + mlp(nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden)), probs
+        return hidden + mlp(LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden)), probs
 
 
 class SamLayerList(nn.Module):
@@ -132,9 +133,9 @@ class SamVisionNeck(nn.Module):
     @nn.compact
     def __call__(self, hidden):
         c = self.config
-        hidden = nn.LayerNorm(epsilon=1e-6, name="layer_norm1")(conv(c, c.output_channels, 1, "conv1", use_bias=False)(hidden))
+        hidden = LayerNorm(epsilon=1e-6, name="layer_norm1")(conv(c, c.output_channels, 1, "conv1", use_bias=False)(hidden))
         hidden = conv(c, c.output_channels, 3, "conv2", padding=((1, 1), (1, 1)), use_bias=False)(hidden)
-        return nchw(nn.LayerNorm(epsilon=1e-6, name="layer_norm2")(hidden))
+        return nchw(LayerNorm(epsilon=1e-6, name="layer_norm2")(hidden))
 
 
 class SamVisionEncoder(nn.Module):
@@ -193,9 +194,9 @@ class SamMaskEmbedding(nn.Module):
         c = self.config
         quarter, act = c.mask_input_channels // 4, get_activation(c.hidden_act)
         hidden = conv(c, quarter, 2, "conv1", stride=2)(nhwc(masks))
-        hidden = act(nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden))
+        hidden = act(LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm1")(hidden))
         hidden = conv(c, c.mask_input_channels, 2, "conv2", stride=2)(hidden)
-        hidden = act(nn.LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden))
+        hidden = act(LayerNorm(epsilon=c.layer_norm_eps, name="layer_norm2")(hidden))
         return nchw(conv(c, c.hidden_size, 1, "conv3")(hidden))
 
 
@@ -293,7 +294,7 @@ class SamTwoWayAttentionBlock(nn.Module):
         c = self.config
 
         def norm(name):
-            return nn.LayerNorm(epsilon=c.layer_norm_eps, name=name)
+            return LayerNorm(epsilon=c.layer_norm_eps, name=name)
 
         self_attn = SamAttention(c, 1, name="self_attn")
         if self.skip_first_layer_pe:
@@ -343,7 +344,7 @@ class SamTwoWayTransformer(nn.Module):
         final = SamAttention(c, name="final_attn_token_to_image")
         attended = final(queries + point_embeddings, keys + key_pe, keys)
         # torch's default eps, as transformers
-        return nn.LayerNorm(epsilon=1e-5, name="layer_norm_final_attn")(queries + attended), keys, attentions
+        return LayerNorm(epsilon=1e-5, name="layer_norm_final_attn")(queries + attended), keys, attentions
 
 
 class SamHiddenLayers(nn.Module):
@@ -427,7 +428,7 @@ class SamMaskDecoder(nn.Module):
         image = jnp.swapaxes(image, 2, 3).reshape(batch * points, channels, height, image_width)
         gelu = jax.nn.gelu
         upscaled = SamUpscale(width // 4, c, name="upscale_conv1")(nhwc(image))
-        upscaled = gelu(nn.LayerNorm(epsilon=1e-6, name="upscale_layer_norm")(upscaled), approximate=False)
+        upscaled = gelu(LayerNorm(epsilon=1e-6, name="upscale_layer_norm")(upscaled), approximate=False)
         upscaled = gelu(SamUpscale(width // 8, c, name="upscale_conv2")(upscaled), approximate=False)
         hyper = SamHypernetworks(c, name="output_hypernetworks_mlps")(mask_out)
         up_height, up_width, up_channels = upscaled.shape[1:]

@@ -14,6 +14,7 @@ from autoload.models.segformer import SegformerConfig, SegformerStage
 
 from ..activations import get_activation
 from ..blocks.dense_prediction import DepthwiseConv, conv, semantic_loss
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     DropPath,
     FlaxVisionPreTrainedModel,
@@ -33,7 +34,7 @@ _EPS = 1e-5  # every SegFormer LayerNorm has PyTorch's default epsilon (layer_no
 
 
 def layer_norm(name: str, dtype=jnp.float32):
-    return nn.LayerNorm(epsilon=_EPS, dtype=dtype, name=name)
+    return LayerNorm(epsilon=_EPS, dtype=dtype, name=name)
 
 
 def as_tokens(x):

@@ -12,6 +12,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.models.siglip import SiglipConfig, SiglipTextConfig, SiglipVisionConfig
 
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     CLIPMLP,
     CLIPEncoder,
@@ -31,7 +32,7 @@ from ..modeling import FlaxPreTrainedModel
 
 
 def layer_norm(config, name: str):
-    return nn.LayerNorm(epsilon=config.layer_norm_eps, name=name)
+    return LayerNorm(epsilon=config.layer_norm_eps, name=name)
 
 
 class FlaxSiglipVisionEmbeddings(nn.Module):

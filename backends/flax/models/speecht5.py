@@ -24,6 +24,7 @@ from autoload.models.speecht5 import SpeechT5Config, relative_distances, scaled_
 from autoload.speech import check_audio
 
 from ..attention import StaticCache, causal_bias, key_width, to_static
+from ..blocks.norms import LayerNorm
 from ..blocks.seq2seq import FlaxSeq2SeqAttention, padding_bias, shift_tokens_right
 from ..blocks.speech import (
     FlaxSpeechFeatureEncoder,
@@ -43,7 +44,7 @@ def _dense(config, features: int, name: str, use_bias: bool = True) -> nn.Dense:
 
 
 def _layer_norm(config, name: str) -> nn.LayerNorm:
-    return nn.LayerNorm(epsilon=config.layer_norm_eps, name=name)
+    return LayerNorm(epsilon=config.layer_norm_eps, name=name)
 
 
 def fairseq_sinusoids(positions, dim: int, padding_idx: int):

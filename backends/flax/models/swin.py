@@ -13,6 +13,7 @@ from autoload.models.swin import SwinConfig
 from autoload.vision import window_relative_position_index
 
 from ..activations import get_activation
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     DropPath,
     FlaxVisionPreTrainedModel,
@@ -123,7 +124,7 @@ class FlaxSwinLayer(nn.Module):
                 )
         batch, _, channels = hidden.shape
         shortcut = hidden
-        x = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_before")(hidden).reshape(batch, height, width, channels)
+        x = LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_before")(hidden).reshape(batch, height, width, channels)
         pad_h, pad_w = (-height) % size, (-width) % size
         x = jnp.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
         padded_h, padded_w = x.shape[1:3]
@@ -137,7 +138,7 @@ class FlaxSwinLayer(nn.Module):
             x = jnp.roll(x, (shift, shift), axis=(1, 2))
         drop = DropPath(self.drop_path)
         hidden = shortcut + drop(x[:, :height, :width].reshape(batch, height * width, channels), deterministic)
-        y = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_after")(hidden)
+        y = LayerNorm(epsilon=c.layer_norm_eps, name="layernorm_after")(hidden)
         y = FlaxDenseBlock(int(c.mlp_ratio * self.dim), c.hidden_act, name="intermediate")(y)
         return hidden + FlaxDenseBlock(self.dim, rate=c.hidden_dropout_prob, name="output")(y, deterministic), probs
 
@@ -152,7 +153,7 @@ class FlaxSwinPatchMerging(nn.Module):
         x = hidden.reshape(batch, height, width, channels)
         x = jnp.pad(x, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)))
         x = jnp.concatenate([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
-        x = nn.LayerNorm(epsilon=1e-5, name="norm")(x.reshape(batch, -1, 4 * channels))
+        x = LayerNorm(epsilon=1e-5, name="norm")(x.reshape(batch, -1, 4 * channels))
         return nn.Dense(2 * self.dim, use_bias=False, name="reduction")(x)
 
 
@@ -227,7 +228,7 @@ class FlaxSwinEmbeddings(nn.Module):
         x = jnp.pad(x, ((0, 0), (0, (-x.shape[1]) % p), (0, (-x.shape[2]) % p), (0, 0)))
         x = FlaxPatchProjection(c.embed_dim, p, name="patch_embeddings")(x)
         grid = x.shape[1:3]
-        x = nn.LayerNorm(epsilon=1e-5, name="norm")(x.reshape(x.shape[0], -1, x.shape[-1]))
+        x = LayerNorm(epsilon=1e-5, name="norm")(x.reshape(x.shape[0], -1, x.shape[-1]))
         if self.use_mask_token:
             token = self.param("mask_token", nn.initializers.zeros, (1, 1, c.embed_dim))
             if bool_masked_pos is not None:
@@ -259,7 +260,7 @@ class FlaxSwinModule(nn.Module):
         embeds, grid = FlaxSwinEmbeddings(c, self.use_mask_token, name="embeddings")(pixel_values, bool_masked_pos,
                                                                                       deterministic)  # fmt: skip
         hidden, states, maps, attentions = FlaxSwinEncoder(c, name="encoder")(embeds, grid, deterministic=deterministic)
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(hidden)
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, name="layernorm")(hidden)
         result = out.SwinModelOutput(
             last_hidden_state=hidden, pooler_output=hidden.mean(axis=1) if self.add_pooling_layer else None,
             hidden_states=states if output_hidden_states else None,
@@ -316,7 +317,7 @@ class FlaxSwinStageNorms(nn.Module):
     def __call__(self, maps):
         normed = []
         for stage, m in zip(self.stages, maps):
-            x = nn.LayerNorm(epsilon=1e-5, name=stage)(m.transpose(0, 2, 3, 1))
+            x = LayerNorm(epsilon=1e-5, name=stage)(m.transpose(0, 2, 3, 1))
             normed.append(x.transpose(0, 3, 1, 2))
         return normed
 

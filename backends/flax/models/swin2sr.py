@@ -18,6 +18,7 @@ from autoload.vision import bicubic_matrix, window_relative_position_index
 
 from ..activations import get_activation
 from ..blocks.dense_prediction import conv
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import FlaxVisionPreTrainedModel, check_pixel_values, dense, nchw, nhwc
 from .swin import shifted_window_mask, window_partition, window_reverse
 
@@ -88,7 +89,7 @@ class FlaxSwin2SRPatchEmbeddings(nn.Module):
         c = self.config
         x = conv(c, c.embed_dim, c.patch_size, "projection", c.patch_size, dtype=self.dtype)(x)
         tokens = as_tokens(x)
-        return nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layernorm")(tokens) if self.normalize_patches else tokens
+        return LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layernorm")(tokens) if self.normalize_patches else tokens
 
 
 class FlaxSwin2SREmbeddings(nn.Module):
@@ -210,10 +211,10 @@ class FlaxSwin2SRLayer(nn.Module):
             x = jnp.roll(x, (shift, shift), axis=(1, 2))
         x = x[:, :height, :width].reshape(batch, height * width, channels)
         eps = c.layer_norm_eps
-        hidden = hidden + nn.LayerNorm(epsilon=eps, dtype=self.dtype, name="layernorm_before")(x)
+        hidden = hidden + LayerNorm(epsilon=eps, dtype=self.dtype, name="layernorm_before")(x)
         mlp = FlaxSwin2SRIntermediate(c, self.dtype, name="intermediate")(hidden)
         mlp = FlaxSwin2SRDenseDropout(c, c.embed_dim, c.hidden_dropout_prob, self.dtype, name="output")(mlp, deterministic)
-        return hidden + nn.LayerNorm(epsilon=eps, dtype=self.dtype, name="layernorm_after")(mlp), probs
+        return hidden + LayerNorm(epsilon=eps, dtype=self.dtype, name="layernorm_after")(mlp), probs
 
 
 class FlaxResidualConvs(nn.Module):
@@ -286,7 +287,7 @@ class FlaxSwin2SRModule(nn.Module):
         hidden = FlaxSwin2SREmbeddings(c, self.dtype, name="embeddings")(shallow, deterministic)
         hidden, states, attentions = FlaxSwin2SREncoder(c, self.dtype, name="encoder")(
             hidden, (height, width), stage_head_masks(head_mask, c), deterministic)
-        hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
+        hidden = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
         hidden = hidden.reshape(hidden.shape[0], height, width, hidden.shape[-1])
         deep = conv3x3(c, c.embed_dim, "conv_after_body", self.dtype)(hidden) + shallow
         result = out.BaseModelOutput(last_hidden_state=nchw(deep), hidden_states=states if output_hidden_states else None,

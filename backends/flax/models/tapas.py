@@ -20,6 +20,7 @@ from autoload.models.tapas import (
 )
 
 from ..blocks.encoder import Encoder, EncoderModule, Pooler, dense
+from ..blocks.norms import LayerNorm
 from ..heads import FlaxLanguageModelingModel, FlaxSequenceClassificationModel
 from ..modeling import FlaxPreTrainedModel
 from .bert import FlaxBertOnlyMLMHead
@@ -70,7 +71,7 @@ class FlaxTapasEmbeddings(nn.Module):
         embeds = embeds + table(c.max_position_embeddings, "position_embeddings")(jnp.asarray(position_ids, "i4"))
         for i, size in enumerate(c.type_vocab_sizes):
             embeds = embeds + table(size, f"token_type_embeddings_{i}")(token_type_ids[:, :, i])
-        embeds = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds)
+        embeds = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="LayerNorm")(embeds)
         return nn.Dropout(c.hidden_dropout_prob)(embeds, deterministic=deterministic)
 
 

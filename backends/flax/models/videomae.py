@@ -14,6 +14,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.models.videomae import IMAGENET_MEAN, IMAGENET_STD, VideoMAEConfig, sinusoid_table
 
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import (
     ViTAttention,
     ViTEncoder,
@@ -141,7 +142,7 @@ class FlaxVideoMAEModule(nn.Module):
         hidden, states, attentions = FlaxVideoMAEEncoder(c, None, self.dtype, name="encoder")(
             hidden, head_mask, output_attentions, output_hidden_states, deterministic=deterministic)
         if not c.use_mean_pooling:
-            hidden = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
+            hidden = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
         result = out.BaseModelOutput(last_hidden_state=hidden, hidden_states=states, attentions=attentions)
         return out.finish(result, return_dict)
 
@@ -176,7 +177,7 @@ class FlaxVideoMAEForVideoClassificationModule(ImageClassificationModule):
         hidden = encoded.last_hidden_state
         if not self.config.use_mean_pooling:
             return hidden[:, 0]
-        return nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="fc_norm")(hidden.mean(1))
+        return LayerNorm(epsilon=1e-5, dtype=self.dtype, name="fc_norm")(hidden.mean(1))
 
 
 class FlaxVideoMAEForVideoClassification(FlaxImageClassificationModel, FlaxVideoMAEPreTrainedModel):
@@ -196,7 +197,7 @@ class FlaxVideoMAEDecoder(nn.Module):
                                                                                                   deterministic)  # fmt: skip
         if return_token_num > 0:
             hidden = hidden[:, -return_token_num:]
-        hidden = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype, name="norm")(hidden)
+        hidden = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="norm")(hidden)
         outputs = c.videomae_options()["decoder_outputs"]
         return dense(c, outputs, "head", dtype=self.dtype)(hidden) if outputs > 0 else hidden
 

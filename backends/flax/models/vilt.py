@@ -16,6 +16,7 @@ from autoload.models.vilt import VQA_NORM_EPS, ViltConfig, plan_patches
 
 from ..activations import get_activation
 from ..blocks.encoder import Embeddings, Pooler, dense, padding_bias
+from ..blocks.norms import LayerNorm
 from ..blocks.vision import ViTLayerCollection
 from ..heads import FlaxTaskModel, HeadModule
 from ..modeling import FlaxPreTrainedModel
@@ -128,7 +129,7 @@ class FlaxViltModule(nn.Module):
             image_token_type_idx, deterministic)  # fmt: skip
         hidden, states, attentions = FlaxViltEncoder(c, dtype=self.dtype, name="encoder")(
             hidden, padding_bias(mask, hidden.dtype), head_mask, deterministic)  # fmt: skip
-        last = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
+        last = LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="layernorm")(hidden)
         pooled = Pooler(c.hidden_size, c.initializer_range, self.dtype, name="pooler")(last) \
             if self.add_pooling_layer else None  # fmt: skip
         result = out.BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=pooled,
@@ -163,7 +164,7 @@ class FlaxViltClassifier(nn.Module):
     def __call__(self, pooled):
         c = self.config
         hidden = dense(2 * c.hidden_size, c.initializer_range, self.dtype, "0")(pooled)
-        hidden = get_activation("gelu")(nn.LayerNorm(epsilon=VQA_NORM_EPS, dtype=self.dtype, name="1")(hidden))
+        hidden = get_activation("gelu")(LayerNorm(epsilon=VQA_NORM_EPS, dtype=self.dtype, name="1")(hidden))
         return dense(c.num_labels, c.initializer_range, self.dtype, "3")(hidden)
 
 

@@ -20,6 +20,7 @@ from autoload import outputs as out
 from autoload.models.vits import VitsConfig
 
 from ..activations import get_activation
+from ..blocks.norms import LayerNorm
 from ..modeling import FlaxPreTrainedModel
 
 MIN_BIN_SIZE = MIN_DERIVATIVE = 1e-3  # the spline's fixed limits
@@ -42,7 +43,7 @@ def conv1d(features: int, kernel_size: int, name: str, dilation: int = 1, groups
 
 
 def layer_norm(name: str, eps: float):
-    return nn.LayerNorm(epsilon=eps, name=name)
+    return LayerNorm(epsilon=eps, name=name)
 
 
 def noise_key(module: nn.Module):
