@@ -86,8 +86,29 @@ def run_multimodal_example(framework: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
 
 
+@pytest.fixture(scope="session")
+def multimodal_lines(tmp_path_factory, worker_id):
+    """run_multimodal_example, each framework run once per test session: the TF and Flax cases compare with
+    PyTorch's lines, so under pytest-xdist the workers share each run's lines through a file (the first to need
+    them runs the script, holding a lock, the others wait and read them)."""
+    if worker_id == "master":  # one process: its own cache is the session's
+        return run_multimodal_example
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # this session's folder, above every worker's own
+
+    def lines(framework: str) -> dict[str, str]:
+        path = shared / f"multimodal-example-{framework}.json"
+        with FileLock(str(path) + ".lock"):
+            if not path.is_file():
+                path.write_text(json.dumps(run_multimodal_example(framework)))
+            return json.loads(path.read_text())
+
+    return lines
+
+
 @pytest.mark.parametrize("framework", sorted(MULTIMODAL_MODULES))
-def test_multimodal_example_runs_every_task(framework):
+def test_multimodal_example_runs_every_task(framework, multimodal_lines):
     """Captioning (BLIP, ViT + GPT-2), visual QA (ViLT labels, BLIP generation), table QA (TAPAS) and document QA
     (LayoutLMv3) from the tiny fixture checkpoints: every line has its task's shape, the answers come from the
     config's labels, the table's cells and the document's words, and they are PyTorch's (the same weights and greedy
@@ -97,7 +118,7 @@ def test_multimodal_example_runs_every_task(framework):
     spec = importlib.util.spec_from_file_location("multimodal_tasks", MULTIMODAL_SCRIPT)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    lines = run_multimodal_example(framework)
+    lines = multimodal_lines(framework)
     assert sorted(lines) == sorted(MULTIMODAL_TASKS), lines
 
     for task in ("ImageCaptioning", "ImageCaptioningEncoderDecoder", "VisualQuestionAnsweringGenerate"):
@@ -128,4 +149,4 @@ def test_multimodal_example_runs_every_task(framework):
         def unscored(found: dict) -> dict:
             return {task: re.sub(r"score -?\d+\.\d+", "score", line) for task, line in found.items()}
 
-        assert unscored(lines) == unscored(run_multimodal_example("torch"))
+        assert unscored(lines) == unscored(multimodal_lines("torch"))
