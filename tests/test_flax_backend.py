@@ -162,3 +162,15 @@ def test_applying_checks_each_parameter_against_its_declared_shape():
 
 def jax_tree_copy(tree):
     return {k: jax_tree_copy(v) if isinstance(v, dict) else v for k, v in tree.items()}
+
+
+def test_modules_take_their_layer_norm_from_norms():
+    """flax's own LayerNorm traces its statistics while loading only wants parameter shapes (blocks/norms.py)."""
+    import pathlib
+
+    import autoload.backends.flax as package
+
+    root = pathlib.Path(package.__file__).parent
+    users = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if p.name != "norms.py" and "nn.LayerNorm(" in p.read_text()]  # fmt: skip
+    assert users == []

@@ -243,3 +243,15 @@ def test_dropout_draws_from_one_generator_per_model():
     assert set(np.unique(dropped)) == {0.0, 2.0} and alone.own_seed_generator is not None
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout(1.5)
+
+
+def test_layers_take_their_dropout_from_modeling():
+    """keras.layers.Dropout makes a seed generator and a variable per layer, which loading pays for."""
+    import pathlib
+
+    import autoload.backends.tf as package
+
+    root = pathlib.Path(package.__file__).parent
+    users = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if p.name != "modeling.py" and "layers.Dropout(" in p.read_text()]  # fmt: skip
+    assert users == []
