@@ -99,7 +99,7 @@ def sam(rng) -> Draw:
 
 def sam_vision_model(rng) -> Draw:
     vision = _sam_vision(rng, 8 * _pick(rng, [1, 2]))
-    return Draw("sam_vision_model", vision, ("MODEL",), call_kwargs=dict(WITH_ATTENTIONS),
+    return Draw("sam_vision_model", vision, ("MODEL",), call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True,
                 inputs=lambda c, r: {"pixel_values": _pixels(c.image_size, c.num_channels, r)})  # fmt: skip
 
 

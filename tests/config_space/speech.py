@@ -131,7 +131,7 @@ def speech_draw(rng, model_type: str) -> Draw:
     family = _pick(rng, HEADS[model_type])
     config = speech_config(rng, model_type, family)
     return Draw(model_type, config, (family,), inputs=lambda c, r: audio_inputs(c, r, family),
-                call_kwargs={"output_hidden_states": True, "output_attentions": True})  # fmt: skip
+                call_kwargs={"output_hidden_states": True, "output_attentions": True}, jit_flax=True)  # fmt: skip
 
 
 GENERATORS = {

@@ -228,7 +228,7 @@ def siglip(rng) -> Draw:
 def siglip_vision_model(rng) -> Draw:
     vision = _vision_tower(rng)
     vision["vision_use_head"] = bool(rng.integers(2))
-    return Draw("siglip_vision_model", vision, ("MODEL",), call_kwargs=dict(WITH_ATTENTIONS),
+    return Draw("siglip_vision_model", vision, ("MODEL",), call_kwargs=dict(WITH_ATTENTIONS), jit_flax=True,
                 inputs=lambda c, r: {"pixel_values": _pixels(c.image_size, c.num_channels, r)})  # fmt: skip
 
 
@@ -281,7 +281,7 @@ def resnet(rng) -> Draw:
     }
     families = ["MODEL", "MODEL_FOR_IMAGE_CLASSIFICATION", "MODEL_FOR_BACKBONE"]
     size = int(_pick(rng, [16, 20, 24]))
-    return Draw("resnet", config, (_pick(rng, families),),
+    return Draw("resnet", config, (_pick(rng, families),), jit_flax=True,
                 inputs=lambda c, r: {"pixel_values": _pixels(size, c.num_channels, r)})  # fmt: skip
 
 
@@ -302,7 +302,7 @@ def convnext(rng) -> Draw:
         "out_indices": _out_indices(rng, stages),
     }
     families = ["MODEL", "MODEL_FOR_IMAGE_CLASSIFICATION", "MODEL_FOR_BACKBONE"]
-    return Draw("convnext", config, (_pick(rng, families),))
+    return Draw("convnext", config, (_pick(rng, families),), jit_flax=True)
 
 
 GENERATORS = {
