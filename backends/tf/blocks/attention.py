@@ -4,7 +4,6 @@ logit soft-capping and a (key, value) cache of [batch, kv_heads, seq, head_dim] 
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload.decoder_options import DecoderOptions

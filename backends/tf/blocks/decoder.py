@@ -13,7 +13,6 @@ and its other heads are the generic ones of ../heads.py (HEADS in autoload/model
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out

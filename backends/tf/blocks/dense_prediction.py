@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import tensorflow as tf
 
 from autoload.vision import bilinear_matrix

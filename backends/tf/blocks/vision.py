@@ -13,7 +13,7 @@ from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relati
 
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
-from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init  # noqa: F401 (channels_last: re-exported)
+from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def to_nhwc(x):
