@@ -92,6 +92,25 @@ def test_decode_calls_match_transformers(tokenizers, name, variant):
         assert tokenizer.decode(case["ids"], **case["kwargs"]) == case["expected"], case
 
 
+@pytest.mark.parametrize(("name", "variant"), [v for v in VARIANTS if "timestamp_cases" in cases_of(v[0])])
+def test_timestamp_decoding_matches_transformers(tokenizers, name, variant):
+    """Whisper: decode_with_timestamps, output_offsets and time_precision on sequences with timestamp tokens."""
+    tokenizer = tokenizers[name, variant]
+    for case in cases_of(name)["timestamp_cases"]:
+        decoded = tokenizer.decode(case["ids"], **case["kwargs"])
+        assert json.loads(json.dumps(decoded)) == case["expected"], case  # offsets' (start, end) tuples as lists
+    batch = [case["ids"] for case in cases_of(name)["timestamp_cases"][:3]]
+    assert tokenizer.batch_decode(batch, output_offsets=True) == [tokenizer.decode(ids, output_offsets=True)
+                                                                   for ids in batch]  # fmt: skip
+
+
+def test_whisper_text_normalizers_are_refused_not_ignored(tokenizers):
+    tokenizer = tokenizers["whisper", "as saved"]
+    for option in ("normalize", "basic_normalize"):
+        with pytest.raises(NotImplementedError, match=option):
+            tokenizer.decode([1, 2, 3], **{option: True})
+
+
 @pytest.mark.parametrize("name", [name for name in REFERENCE_FOLDERS if "model_type_class" in cases_of(name)])
 def test_model_type_and_use_fast_pick_transformers_classes(tmp_path, name):
     """config.json's model_type alone picks the class transformers picks; use_fast=False gives the slow name."""

@@ -167,6 +167,8 @@ class Qwen2TokenizerFast(ByteLevelBPETokenizerFast):
 
 
 TIMESTAMP_PATTERN = re.compile(r"<\|(\d+\.\d+)\|>")
+# Timestamp positions in one 30-second window of Whisper's input (1500 encoder frames of 20 ms).
+_WINDOW_POSITIONS = 1500
 
 
 class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
@@ -226,19 +228,81 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
         self.set_prefix_tokens(task=task, language=language, predict_timestamps=not no_timestamps)
         return [(position, token) for position, token in enumerate(self.prefix_tokens[1:], start=1)]
 
-    def decode(
-        self,
-        token_ids,
-        skip_special_tokens=False,
-        clean_up_tokenization_spaces=None,
-        decode_with_timestamps=False,
-        **kwargs,
-    ) -> str:
+    def decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None, output_offsets=False,
+               time_precision=0.02, decode_with_timestamps=False, normalize=False, basic_normalize=False,
+               remove_diacritics=False, **kwargs):  # fmt: skip
+        """The text of the ids, timestamp tokens left out; with decode_with_timestamps, each timestamp written
+        as <|seconds|> and counted on across 30-second windows; with output_offsets, a dict of that text and
+        the `offsets` of each timestamped segment ({"text", "timestamp": (start, end)} in seconds)."""
+        if normalize or basic_normalize:
+            raise NotImplementedError(
+                "WhisperTokenizer.decode(normalize=True / basic_normalize=True) is not implemented in autoload (the "
+                "English and basic Whisper text normalizers); decode without them and normalise the text yourself."
+            )
         ids = _as_list(token_ids)
-        if skip_special_tokens:
-            ids = self._strip_prompt(ids)
-        text = super().decode(ids, skip_special_tokens, clean_up_tokenization_spaces)
-        return text if decode_with_timestamps else TIMESTAMP_PATTERN.sub("", text)
+        kept = self._strip_prompt(ids) if skip_special_tokens else ids
+        if decode_with_timestamps:
+            text = self._text_with_timestamps(kept, skip_special_tokens, time_precision)
+        else:
+            text = super().decode(kept, skip_special_tokens, clean_up_tokenization_spaces)
+            text = TIMESTAMP_PATTERN.sub("", text)
+        if output_offsets:
+            return {"text": text, "offsets": self._segment_offsets(ids, time_precision)}
+        return text
+
+    @property
+    def _timestamp_begin(self) -> int:
+        """The first timestamp token (<|0.00|>): the id after the last special token, as transformers counts it."""
+        return self.all_special_ids[-1] + 1
+
+    def _text_with_timestamps(self, ids: list[int], skip_special_tokens: bool, time_precision: float) -> str:
+        """Text with each timestamp token written as <|seconds|>. Whisper's timestamps restart at each 30-second
+        window: a timestamp below the latest one begins a new window, which starts 30 s on after a single closing
+        timestamp, and at the closing timestamp after a repeated one (the repeat is then dropped)."""
+        begin = self._timestamp_begin
+        pieces: list = [[]]  # text id runs and timestamp strings, alternating
+        latest = before_latest = offset = 0.0
+        for i, token in enumerate(ids):
+            if token < begin:
+                pieces[-1].append(token)
+                continue
+            seconds = float((token - begin) * time_precision)
+            if seconds < latest:
+                if i >= 2 and not (ids[i - 1] >= begin and ids[i - 2] >= begin):
+                    offset += time_precision * _WINDOW_POSITIONS
+                else:
+                    latest = before_latest
+                    offset += before_latest
+                    pieces = pieces[:-2]
+            before_latest, latest = latest, seconds
+            pieces += [f"<|{seconds + offset:.2f}|>", []]
+        return "".join(piece if isinstance(piece, str) else self.decode(piece, skip_special_tokens=skip_special_tokens)
+                       for piece in pieces)  # fmt: skip
+
+    def _segment_offsets(self, ids: list[int], time_precision: float) -> list[dict]:
+        """Each segment between timestamps (a pair closes one, as does the last timestamp): its text and its
+        (start, end) in seconds, counted on across 30-second windows."""
+        begin = self._timestamp_begin
+        stamps = [i for i, token in enumerate(ids) if token >= begin]
+        ends = [i for i in stamps if i >= 1 and ids[i - 1] >= begin]
+        if not ends and len(stamps) <= 1:
+            return []
+        if stamps[-1] + 1 not in ends:
+            ends.append(stamps[-1] + 1)
+        offsets, start, latest, window = [], stamps[0], 0, 0
+        for end in ends:
+            piece = ids[start:end]
+            if len(piece) > 1:
+                first, last = piece[0] - begin, piece[-1] - begin
+                if first < latest:  # a new window: see _text_with_timestamps
+                    single_ending = start >= 2 and not (ids[start - 2] >= begin and ids[start - 1] >= begin)
+                    window += _WINDOW_POSITIONS if single_ending else latest
+                latest = last
+                text = TIMESTAMP_PATTERN.sub("", super().decode(piece))
+                offsets.append({"text": text, "timestamp": (first * time_precision + window * time_precision,
+                                                            last * time_precision + window * time_precision)})  # fmt: skip
+            start = end
+        return offsets
 
     def _strip_prompt(self, ids: list[int]) -> list[int]:
         """Drop a <|startofprev|> prompt that precedes <|startoftranscript|>."""
