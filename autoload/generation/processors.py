@@ -34,6 +34,45 @@ def process_logits(scores: np.ndarray, config, new_tokens: int, length: int, max
         forced = config.forced_eos_token_id
         scores[:] = NEG_INF
         scores[:, [forced] if isinstance(forced, int) else list(forced)] = 0
+    if getattr(config, "_predict_timestamps", False) and sequences is not None:  # set by Whisper's generate
+        scores = apply_timestamp_rules(scores, sequences[:, sequences.shape[1] - new_tokens :], config)
+    return scores
+
+
+def apply_timestamp_rules(scores: np.ndarray, generated: np.ndarray, config) -> np.ndarray:
+    """Whisper's timestamp grammar on the next token's scores, per row of generated tokens (after the prompt):
+    never <|notimestamps|>; the first token a timestamp (at most max_initial_timestamp_index); timestamps
+    come in pairs (a lone one may only close the transcript) and never go back; and when the timestamps
+    together are likelier than the best text token, a timestamp comes next."""
+    begin = config.no_timestamps_token_id + 1
+    eos = config.eos_token_id if config.eos_token_id is not None else config.bos_token_id
+    eos = eos[0] if isinstance(eos, (list, tuple)) else eos
+    scores = scores.copy()
+    scores[:, config.no_timestamps_token_id] = -np.inf
+    for row, tokens in enumerate(generated.tolist()):
+        last_is_time = len(tokens) >= 1 and tokens[-1] >= begin
+        before_is_time = len(tokens) < 2 or tokens[-2] >= begin
+        if last_is_time:
+            if before_is_time:  # a pair just closed: text (or the end) next
+                scores[row, begin:] = -np.inf
+            else:  # an opening timestamp: its closing one (or the end) next
+                scores[row, :eos] = -np.inf
+        times = [token for token in tokens if token >= begin]
+        if times:
+            lowest = times[-1] if last_is_time and not before_is_time else times[-1] + 1
+            scores[row, begin:lowest] = -np.inf
+    if generated.shape[1] == 0:
+        scores[:, :begin] = -np.inf
+        initial = getattr(config, "max_initial_timestamp_index", None)
+        if initial is not None:
+            scores[:, begin + initial + 1 :] = -np.inf
+    if getattr(config, "_detect_timestamp_from_logprob", True):
+        logprobs = log_softmax(scores)
+        for row in range(scores.shape[0]):
+            with np.errstate(divide="ignore"):
+                time_mass = np.logaddexp.reduce(logprobs[row, begin:])
+            if time_mass > logprobs[row, :begin].max():
+                scores[row, :begin] = -np.inf
     return scores
 
 

@@ -54,16 +54,11 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
     """[batch, n] int64 tokens that open every transcript, chosen as transformers 4.57 chooses them:
     <|startoftranscript|>; the language given, else the one forced_decoder_ids names, else the detected one
     when the checkpoint has a lang_to_id table; the task given (transcribe when only a language is given),
-    else the forced one; then <|notimestamps|>.
+    else the forced one; then <|notimestamps|>, unless timestamps are to be predicted.
 
     first_logits(tokens [batch, 1]) -> [batch, vocab] next-token logits after the start token; it is
     called only to detect the language.
     """
-    if return_timestamps:
-        raise NotImplementedError(
-            "Whisper timestamp prediction (return_timestamps=True) is not implemented in autoload; "
-            "generate without it to get the transcript tokens."
-        )
     start = config.decoder_start_token_id
     if start is None:
         raise ValueError("Whisper generate() needs decoder_start_token_id (<|startoftranscript|>) in the config.")
@@ -102,6 +97,110 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
             row[1:2] = [detected[i]]
         if task_id is not None:
             row.append(task_id)
-        if no_timestamps is not None and row[-1] != no_timestamps:
+        if no_timestamps is not None and row[-1] != no_timestamps and not return_timestamps:
             row.append(no_timestamps)
+        elif return_timestamps and row[-1] == no_timestamps:  # forced by an older checkpoint
+            row.pop()
     return np.array([[t for t in row if t is not None] for row in rows], dtype=np.int64)
+
+
+# -- timestamps ---------------------------------------------------------------------------------------------
+# Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
+INPUT_STRIDE = 2
+
+
+def call_config(model, kwargs: dict, return_timestamps: bool | None) -> tuple[GenerationConfig, dict]:
+    """(the generation config of a Whisper generate(**kwargs) call, the keyword arguments left for each
+    window's generate call). The config is marked (`_predict_timestamps`) when the call predicts timestamps:
+    return_timestamps, else the config's own setting (Hub checkpoints keep it false); a config without
+    no_timestamps_token_id is refused when timestamps are asked for. num_return_sequences stays with the
+    config (generate_in_windows repeats the examples instead)."""
+    options = {k: v for k, v in kwargs.items() if k not in ("generation_config", "num_return_sequences")}
+    copies = {"num_return_sequences": kwargs["num_return_sequences"]} if "num_return_sequences" in kwargs else {}
+    config = GenerationConfig.for_call(model, kwargs.get("generation_config"), **copies)
+    wanted = getattr(config, "return_timestamps", False) if return_timestamps is None else return_timestamps
+    if wanted and getattr(config, "no_timestamps_token_id", None) is None:
+        raise ValueError("return_timestamps needs no_timestamps_token_id in the generation config (Whisper's "
+                         "generation_config.json has it; the timestamp tokens follow <|notimestamps|>).")  # fmt: skip
+    if getattr(config, "condition_on_prev_tokens", False):
+        raise NotImplementedError("condition_on_prev_tokens is not implemented in autoload's Whisper generate().")
+    config._predict_timestamps = bool(wanted)
+    return config, options
+
+
+def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: GenerationConfig, *, vocab_size: int,
+                        max_source_positions: int, run: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
+    """Transcript tokens for each example, as transformers 4.57 transcribes audio of up to 30 s: window by
+    window over the features (zero-padded to a full window), each generate call (`run(features [rows, mel,
+    frames], prompt)` -> sequences, prompt included) keeping the segments that a pair of timestamp tokens
+    closed and moving on to the end of the last one, until every example's audio is covered; a window without
+    such a pair is kept whole and ends it. The kept tokens (prompt and end token left out) are concatenated per
+    example and right-padded with pad_token_id. Without timestamp prediction this is one window, unless the
+    model emits ids from <|notimestamps|> + 1 on, which count as timestamps all the same. `config` is the
+    call's own (call_config): num_return_sequences is set to 1 in it for the windows' calls."""
+    window = INPUT_STRIDE * max_source_positions
+    batch, _, frames = features.shape
+    if frames > window:
+        raise NotImplementedError(
+            f"Long-form Whisper transcription ({frames} feature frames, more than the {window} of one 30-second "
+            "window) is not implemented in autoload; split the audio into windows of at most 30 s."
+        )
+    copies = config.num_return_sequences or 1
+    if copies > 1:  # as transformers does: each example repeated, one sequence each (the same, for a search)
+        features, prompt = np.repeat(features, copies, axis=0), np.repeat(prompt, copies, axis=0)
+        batch, config.num_return_sequences = batch * copies, 1
+    no_timestamps = getattr(config, "no_timestamps_token_id", None)
+    begin = no_timestamps + 1 if no_timestamps is not None else vocab_size + 1
+    eos = config.eos_ids()
+    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    seek = np.zeros(batch, dtype=np.int64)
+    kept: list[list[np.ndarray]] = [[] for _ in range(batch)]
+    while (seek < frames).any():
+        rows = np.flatnonzero(seek < frames)
+        spans = np.minimum(frames - seek[rows], window)
+        segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
+        for i, (row, span) in enumerate(zip(rows, spans)):
+            segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
+        sequences = np.asarray(run(segment, prompt[rows]))
+        for i, (row, span) in enumerate(zip(rows, spans)):
+            tokens = _without_padding_and_end(sequences[i, prompt.shape[1] :], pad, eos)
+            pieces, advance = _closed_segments(tokens, begin, int(span))
+            kept[row] += pieces
+            seek[row] += advance
+    joined = [np.concatenate(pieces).astype(np.int64) for pieces in kept]
+    width = max(len(tokens) for tokens in joined)
+    return np.stack([np.concatenate([t, np.full(width - len(t), pad, np.int64)]) for t in joined])
+
+
+def _without_padding_and_end(tokens: np.ndarray, pad: int, eos: list[int]) -> np.ndarray:
+    """A generated row without its padding (every pad token counted, one kept when it is also the end token)
+    and without a final end token."""
+    if len(tokens) and tokens[-1] == pad:
+        padding = int((tokens == pad).sum()) - (1 if pad in eos else 0)
+        if padding:
+            tokens = tokens[:-padding]
+    if len(tokens) and tokens[-1] in eos:
+        tokens = tokens[:-1]
+    return tokens
+
+
+def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np.ndarray], int]:
+    """(the segments to keep, how many feature frames to move on). A pair of timestamps closes a segment; a
+    single timestamp at the very end means nothing more is said in the window; a window without a pair is
+    kept whole."""
+    is_time = tokens >= begin
+    pairs = (np.flatnonzero(is_time[:-1] & is_time[1:]) + 1).tolist()
+    if not pairs:
+        return [tokens], span
+    single_ending = is_time[-2:].tolist() == [False, True]
+    if single_ending:
+        pairs.append(len(tokens))
+    else:
+        pairs[-1] += 1  # the last segment keeps both timestamps of its closing pair
+    pieces, start = [], 0
+    for end in pairs:
+        pieces.append(tokens[start:end])
+        start = end
+    if single_ending:
+        return pieces, span
+    return pieces, int(tokens[start - 2] - begin) * INPUT_STRIDE

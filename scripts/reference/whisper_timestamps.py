@@ -1,0 +1,74 @@
+"""Reference tokens for Whisper generate(return_timestamps=True), written with transformers 4.57.6.
+
+    python scripts/reference/whisper_timestamps.py tests/fixtures/generation/whisper_timestamps.json
+
+Run it in an environment that has transformers 4.57.6 and torch (never a dependency of autoload). The model is
+the random WhisperForConditionalGeneration fixture (vocabulary of 99, 60 feature frames per window) with a
+generation config laid out like a Hub Whisper checkpoint's: <|endoftext|> 49, <|startoftranscript|> 50,
+languages 51-52, tasks 53-54, <|notimestamps|> 59 and the timestamps from 60 on. The features are drawn from
+numpy's default_rng (FEATURE_SEED), which the test draws again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import transformers
+from transformers import GenerationConfig, WhisperForConditionalGeneration
+
+assert transformers.__version__ == "4.57.6", transformers.__version__
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = os.path.join(HERE, "..", "..", "tests", "fixtures", "models", "whisper", "WhisperForConditionalGeneration")
+GENERATION_CONFIG = {
+    "bos_token_id": 49, "eos_token_id": 49, "pad_token_id": 49, "decoder_start_token_id": 50,
+    "lang_to_id": {"<|en|>": 51, "<|de|>": 52}, "task_to_id": {"translate": 53, "transcribe": 54},
+    "is_multilingual": True, "no_timestamps_token_id": 59, "max_initial_timestamp_index": 5,
+    "begin_suppress_tokens": [49], "suppress_tokens": [1, 2], "max_length": 40, "return_timestamps": False,
+}  # fmt: skip
+FEATURE_SEED = 0
+# (name, feature frames, generate keyword arguments)
+CASES = [
+    ("greedy", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 12}),
+    ("longer", 60, {"language": "de", "task": "translate", "return_timestamps": True, "max_new_tokens": 20}),
+    ("beams", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10, "num_beams": 2}),
+    ("two sequences", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10, "num_beams": 3,
+                           "num_return_sequences": 2}),
+    ("from the generation config", 60, {"language": "en", "max_new_tokens": 12, "generation_config": "timestamps"}),
+    ("without timestamps", 60, {"language": "en", "return_timestamps": False, "max_new_tokens": 8}),
+    ("shorter audio", 44, {"language": "en", "return_timestamps": True, "max_new_tokens": 12}),
+]
+
+
+def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
+    scale = np.array([1.0, 8.0, 64.0], dtype=np.float32)[:, None, None]  # rows the random model tells apart
+    return np.random.default_rng(seed).standard_normal((3, 16, frames), dtype=np.float32) * scale
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out")
+    args = parser.parse_args()
+    model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
+    results = []
+    for name, frames, kwargs in CASES:
+        kwargs = dict(kwargs)
+        config = GenerationConfig(**GENERATION_CONFIG)
+        in_config = kwargs.pop("generation_config", None) == "timestamps"
+        config.return_timestamps = in_config
+        with torch.no_grad():
+            tokens = model.generate(torch.from_numpy(features(frames)), generation_config=config, **kwargs)
+        results.append({"name": name, "frames": frames, "kwargs": kwargs, "config_return_timestamps": in_config,
+                        "tokens": tokens.tolist()})  # fmt: skip
+        print(name, tokens.tolist())
+    with open(args.out, "w") as f:
+        json.dump({"generation_config": GENERATION_CONFIG, "feature_seed": FEATURE_SEED, "cases": results}, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

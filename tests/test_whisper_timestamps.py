@@ -1,0 +1,77 @@
+"""Whisper generate(return_timestamps=True) in every framework against transformers 4.57.6's tokens
+(scripts/reference/whisper_timestamps.py): the timestamp grammar on the scores, window after window over the
+features, the closed segments kept, the prompt and end token left out, rows padded."""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, MODELS
+
+import autoload
+from autoload.generation import GenerationConfig
+from autoload.generation.processors import apply_timestamp_rules
+
+REFERENCE = json.loads((FIXTURES / "generation" / "whisper_timestamps.json").read_text())
+WEIGHTS = MODELS / "whisper" / "WhisperForConditionalGeneration"
+FRAMEWORKS = ("torch", "tf", "flax")
+_MODULE = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+
+
+def features(frames: int) -> np.ndarray:
+    """The reference script's features (the same seed and row scales)."""
+    scale = np.array([1.0, 8.0, 64.0], dtype=np.float32)[:, None, None]
+    return np.random.default_rng(REFERENCE["feature_seed"]).standard_normal((3, 16, frames), dtype=np.float32) * scale
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("whisper-timestamps")
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(WEIGHTS / name, path / name)
+    (path / "generation_config.json").write_text(json.dumps(REFERENCE["generation_config"]))
+    return path
+
+
+@pytest.mark.parametrize("backend", FRAMEWORKS)
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
+def test_tokens_match_transformers(folder, backend, case):
+    if importlib.util.find_spec(_MODULE[backend]) is None:
+        pytest.skip(f"{_MODULE[backend]} is not installed")
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
+    model.generation_config.return_timestamps = case["config_return_timestamps"]
+    tokens = model.generate(features(case["frames"]), **case["kwargs"])
+    assert np.asarray(tokens).tolist() == case["tokens"]
+
+
+def _rules_config(**options) -> GenerationConfig:
+    return GenerationConfig(eos_token_id=1, no_timestamps_token_id=5, **options)
+
+
+def test_timestamp_rules_on_the_scores():
+    flat = np.zeros((1, 12), np.float32)
+    first = apply_timestamp_rules(flat, np.zeros((1, 0), np.int64), _rules_config(max_initial_timestamp_index=2))
+    assert np.isfinite(first[0]).tolist() == [False] * 6 + [True] * 3 + [False] * 3  # a timestamp <= 2 first
+    opened = apply_timestamp_rules(flat, np.array([[7, 3, 9]]), _rules_config())
+    assert np.isfinite(opened[0]).tolist() == [False] * 9 + [True] * 3  # the closing timestamp, >= the opening one
+    closed = apply_timestamp_rules(flat, np.array([[7, 3, 9, 9]]), _rules_config())
+    assert np.isfinite(closed[0]).tolist() == [True] * 5 + [False] * 7  # text after a pair, no <|notimestamps|>
+    text = np.full((1, 12), -10.0, np.float32)
+    text[0, 3] = 0.0
+    after_text = apply_timestamp_rules(text, np.array([[7, 3]]), _rules_config())
+    assert np.isfinite(after_text[0, 6:8]).tolist() == [False, False]  # timestamps never go back
+    assert after_text[0, 3] == 0.0  # the text token stays likelier than the timestamps together
+
+
+def test_timestamps_need_a_whisper_generation_config(folder):
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch") \
+        if importlib.util.find_spec("torch") else None  # fmt: skip
+    if model is None:
+        pytest.skip("torch is not installed")
+    config = GenerationConfig(**{k: v for k, v in REFERENCE["generation_config"].items() if k != "no_timestamps_token_id"})
+    with pytest.raises(ValueError, match="no_timestamps_token_id"):
+        model.generate(features(60), language="en", return_timestamps=True, generation_config=config)
+    with pytest.raises(NotImplementedError, match="Long-form"):
+        model.generate(features(90), language="en", return_timestamps=True, max_new_tokens=4)
