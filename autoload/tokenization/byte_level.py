@@ -299,8 +299,9 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
                     window += _WINDOW_POSITIONS if single_ending else latest
                 latest = last
                 text = TIMESTAMP_PATTERN.sub("", super().decode(piece))
-                offsets.append({"text": text, "timestamp": (first * time_precision + window * time_precision,
-                                                            last * time_precision + window * time_precision)})  # fmt: skip
+                shift = window * time_precision
+                timestamp = (first * time_precision + shift, last * time_precision + shift)
+                offsets.append({"text": text, "timestamp": timestamp})
             start = end
         return offsets
 
