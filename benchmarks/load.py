@@ -6,8 +6,10 @@ its framework and imported the Auto class from the library (autoload's is lazy: 
 are imported inside the timed call). The timer runs from the from_pretrained call until every weight is
 usable (PyTorch: each parameter's pages read once; JAX: every array ready), in seconds of wall time and of
 the process's CPU time (which other load on the machine disturbs less). Each row is the median of --repeats
-fresh processes, after one untimed process that warms the page cache and Python's bytecode cache. Peak
-memory is the process's high-water mark during the load minus its resident size before it.
+fresh processes, after one untimed process that warms the page cache and Python's bytecode cache. Each
+load's process runs right after a raw read's, and its "x raw" is the median of those pairs' ratios, so that
+the machine's drift over minutes cancels. Peak memory is the process's high-water mark during the load minus
+its resident size before it.
 
 Checkpoints (random bert-base-sized BertModel, written once under the temp folder): float32 in every format,
 the same sharded into 100 MB safetensors shards, and a bfloat16 safetensors copy, loaded as bfloat16
@@ -90,16 +92,26 @@ def run_once(python: str, setup: str, action: str, touch: str = "") -> dict:
     return {"error": tail[:200]}
 
 
-def measure(python: str, setup: str, action: str, touch: str, repeats: int) -> dict:
-    """Median of `repeats` fresh processes, after one warm-up process."""
+def measure(python: str, setup: str, action: str, touch: str, repeats: int, baseline: tuple | None = None) -> dict:
+    """Median of `repeats` fresh processes, after one warm-up process. With a baseline (setup, action), each
+    process runs right after a baseline process, and x_seconds / x_cpu are the medians of the pairs' ratios:
+    this machine's speed drifts over minutes (other tenants, page-cache reclaim), and a pair sees one speed."""
     warm = run_once(python, setup, action, touch)
     if "error" in warm:
         return warm
-    runs = [run_once(python, setup, action, touch) for _ in range(repeats)]
+    runs, ratios = [], []
+    for _ in range(repeats):
+        base = run_once(python, *baseline) if baseline else None
+        runs.append(run_once(python, setup, action, touch))
+        if base and "error" not in base and "error" not in runs[-1]:
+            ratios.append({key: runs[-1][key] / base[key] for key in ("seconds", "cpu")})
     errors = [r for r in runs if "error" in r]
     if errors:
         return errors[0]
-    return {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu", "peak_mib")}
+    result = {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu", "peak_mib")}
+    if ratios:
+        result.update({f"x_{key}": statistics.median(r[key] for r in ratios) for key in ("seconds", "cpu")})
+    return result
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------------
@@ -259,8 +271,9 @@ def machine() -> str:
 def markdown(report: dict) -> str:
     """README's tables from a --json report."""
     lines = [f"Machine: {report['machine']}.", "",
-             "| load (fresh process, median of 3) | seconds | × raw read | CPU seconds | × raw read (CPU) | "
-             "peak memory × checkpoint | transformers 4.57.6, seconds |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+             f"| load (fresh process, median of {report.get('repeats', 3)}) | seconds | × raw read (paired) | "
+             "CPU seconds | × raw read (CPU) | peak memory × checkpoint | transformers 4.57.6, seconds |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     names = {"float32": "float32", "sharded": "float32, 5 shards", "bfloat16": "bfloat16"}
     for row in report["load"]:
         theirs = row.get("transformers")
@@ -305,25 +318,27 @@ def main() -> None:
     sizes = {name: size_mib(folders[name], files[name]) for name in folders}
     print("checkpoints: random bert-base-sized BertModel; " + ", ".join(
         f"{name} {sizes[name]:.0f} MiB" for name in folders) + f"; fresh process per load, median of {args.repeats}")
-    report = {"machine": machine(), "sizes": sizes, "load": [], "first": [], "import": []}
+    report = {"machine": machine(), "sizes": sizes, "repeats": args.repeats, "load": [], "first": [], "import": []}
     sections = set(args.only.split(","))
 
     if "load" in sections:
         header = f"\n{'load':<44} {'seconds':>8} {'x raw':>6} {'cpu s':>6} {'x raw':>6} {'peak MiB':>9} {'x ckpt':>7}"
         print(header + (f" {'transformers s':>15} {'x transformers':>15}" if with_transformers else ""))
-        raw = {}
+        raw = {}  # checkpoint -> the raw read's (setup, action), run beside each of its loads
         for row in load_rows(folders):
             if not available[row["framework"]]:
                 continue
             setup = FRAMEWORK_SETUP[row["framework"]]
-            ours = measure(python, setup + "\n" + row["ours"][0], row["ours"][1], TOUCH[row["framework"]], args.repeats)
+            baseline = raw.get(row["checkpoint"])
+            ours = measure(python, setup + "\n" + row["ours"][0], row["ours"][1], TOUCH[row["framework"]], args.repeats,
+                           baseline)  # fmt: skip
             label = f"[{row['checkpoint']}] {row['label']}"
             if "error" in ours:
                 print(f"{label:<44} failed: {ours['error']}")
                 continue
             if row["framework"] == "numpy":
-                raw[row["checkpoint"]] = ours
-            ratio, cpu_ratio = (ours[k] / raw[row["checkpoint"]][k] for k in ("seconds", "cpu"))
+                raw[row["checkpoint"]] = (setup + "\n" + row["ours"][0], row["ours"][1])
+            ratio, cpu_ratio = (ours.get(f"x_{k}", 1.0) for k in ("seconds", "cpu"))
             line = (f"{label:<44} {ours['seconds']:8.3f} {ratio:6.2f} {ours['cpu']:6.3f} {cpu_ratio:6.2f} "
                     f"{ours['peak_mib']:9.0f} {ours['peak_mib'] / sizes[row['checkpoint']]:7.2f}")  # fmt: skip
             entry = {**{k: row[k] for k in ("label", "checkpoint", "framework")}, **ours, "x_raw": ratio,
