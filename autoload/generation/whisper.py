@@ -128,6 +128,20 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None) -> tuple[Ge
     return config, options
 
 
+def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, return_timestamps,
+               first_logits: Callable[[np.ndarray], np.ndarray],
+               generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray:  # fmt: skip
+    """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
+    backend: the call's config and prompt, then generate_in_windows over the backend's plain generate
+    (`generate(features, prompt, config, options)` -> sequences as numpy, prompt included)."""
+    config, options = call_config(model, kwargs, return_timestamps)
+    prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
+                                  return_timestamps=config._predict_timestamps, first_logits=first_logits)  # fmt: skip
+    return generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
+                               max_source_positions=model.config.max_source_positions,
+                               run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options))  # fmt: skip
+
+
 def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: GenerationConfig, *, vocab_size: int,
                         max_source_positions: int, run: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
     """Transcript tokens for each example, as transformers 4.57 transcribes audio of up to 30 s: window by

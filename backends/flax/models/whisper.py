@@ -11,7 +11,7 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import call_config, generate_in_windows, model_decoder_prompt
+from autoload.generation.whisper import transcribe
 from autoload.models.whisper import WhisperConfig
 
 from ..blocks.seq2seq import (
@@ -157,22 +157,19 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the transcript tokens of each example without the decoder prompt (start,
-        language, task) or end token, with timestamp tokens when return_timestamps (see generate_in_windows)."""
+        language, task) or end token, with timestamp tokens when return_timestamps
+        (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
         def first_logits(tokens):
             return np.asarray(self(input_features=features, decoder_input_ids=tokens).logits[:, -1])
 
-        config, options = call_config(self, kwargs, return_timestamps)
-        prompt = model_decoder_prompt(self, features.shape[0], kwargs, language=language, task=task,
-                                      return_timestamps=config._predict_timestamps, first_logits=first_logits)  # fmt: skip
-
-        def run(segment, segment_prompt):
-            return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=segment_prompt,
+        def run(segment, prompt, config, options):
+            return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                                            generation_config=config, **options))  # fmt: skip
 
-        tokens = generate_in_windows(features, prompt, config, vocab_size=self.config.vocab_size,
-                                     max_source_positions=self.config.max_source_positions, run=run)  # fmt: skip
+        tokens = transcribe(self, features, kwargs, language=language, task=task,
+                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
         return jnp.asarray(tokens)
 
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import call_config, generate_in_windows, model_decoder_prompt
+from autoload.generation.whisper import transcribe
 from autoload.models.whisper import WhisperConfig
 from autoload.seq2seq import whisper_sinusoids
 
@@ -108,7 +108,8 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the transcript tokens of each example without the decoder prompt (start,
-        language, task) or end token, with timestamp tokens when return_timestamps (see generate_in_windows)."""
+        language, task) or end token, with timestamp tokens when return_timestamps
+        (autoload.generation.whisper.transcribe)."""
         features = torch.as_tensor(input_features, device=self.device)
 
         def first_logits(tokens):
@@ -116,17 +117,13 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
                 tokens = torch.as_tensor(tokens, device=self.device)
                 return self(input_features=features, decoder_input_ids=tokens).logits[:, -1].float().cpu().numpy()
 
-        config, options = call_config(self, kwargs, return_timestamps)
-        prompt = model_decoder_prompt(self, features.shape[0], kwargs, language=language, task=task,
-                                      return_timestamps=config._predict_timestamps, first_logits=first_logits)  # fmt: skip
-
-        def run(segment, segment_prompt):
-            segment = torch.as_tensor(segment, device=self.device)
-            return GenerationMixin.generate(self, input_features=segment, decoder_input_ids=segment_prompt,
+        def run(segment, prompt, config, options):
+            segment = torch.as_tensor(segment, device=self.device).to(features.dtype)
+            return GenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                             generation_config=config, **options).cpu().numpy()  # fmt: skip
 
-        tokens = generate_in_windows(features.cpu().numpy(), prompt, config, vocab_size=self.config.vocab_size,
-                                     max_source_positions=self.config.max_source_positions, run=run)  # fmt: skip
+        tokens = transcribe(self, features.float().cpu().numpy(), kwargs, language=language, task=task,
+                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
         return torch.from_numpy(tokens).to(self.device)
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
