@@ -1,6 +1,7 @@
-"""Whisper generate(return_timestamps=True) in every framework against transformers 4.57.6's tokens
-(scripts/reference/whisper_timestamps.py): the timestamp grammar on the scores, window after window over the
-features, the closed segments kept, the prompt and end token left out, rows padded."""
+"""Whisper generate(return_timestamps=True) and long-form transcription in every framework against
+transformers 4.57.6's tokens (scripts/reference/whisper_timestamps.py): the timestamp grammar on the scores,
+window after window over the features, the closed segments kept, the prompt and end token left out, rows
+padded, each example's audio length from the attention mask."""
 
 import importlib.util
 import json
@@ -42,7 +43,11 @@ def test_tokens_match_transformers(folder, backend, case):
         pytest.skip(f"{_MODULE[backend]} is not installed")
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
     model.generation_config.return_timestamps = case["config_return_timestamps"]
-    tokens = model.generate(features(case["frames"]), **case["kwargs"])
+    kwargs = dict(case["kwargs"])
+    inputs = features(case["frames"])[kwargs.pop("rows", slice(None))]
+    if "lengths" in kwargs:  # long-form audio of several examples: their lengths as the attention mask
+        kwargs["attention_mask"] = (np.arange(case["frames"])[None] < np.array(kwargs.pop("lengths"))[:, None]).astype(np.int64)
+    tokens = model.generate(inputs, **kwargs)
     assert np.asarray(tokens).tolist() == case["tokens"]
 
 
@@ -73,5 +78,7 @@ def test_timestamps_need_a_whisper_generation_config(folder):
     config = GenerationConfig(**{k: v for k, v in REFERENCE["generation_config"].items() if k != "no_timestamps_token_id"})
     with pytest.raises(ValueError, match="no_timestamps_token_id"):
         model.generate(features(60), language="en", return_timestamps=True, generation_config=config)
-    with pytest.raises(NotImplementedError, match="Long-form"):
+    with pytest.raises(ValueError, match="return_timestamps=True"):  # the config says false
+        model.generate(features(90), language="en", max_new_tokens=4)
+    with pytest.raises(ValueError, match="attention_mask"):
         model.generate(features(90), language="en", return_timestamps=True, max_new_tokens=4)

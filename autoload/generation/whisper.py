@@ -107,71 +107,97 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
 # -- timestamps ---------------------------------------------------------------------------------------------
 # Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
 INPUT_STRIDE = 2
+# transformers' Whisper generate() options for long-form refinements that autoload refuses rather than ignores.
+_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "prompt_ids", "prompt_condition_type", "logprob_threshold",
+                    "compression_ratio_threshold", "no_speech_threshold", "return_segments", "return_token_timestamps")
 
 
-def call_config(model, kwargs: dict, return_timestamps: bool | None) -> tuple[GenerationConfig, dict]:
+def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: bool = False
+                ) -> tuple[GenerationConfig, dict]:  # fmt: skip
     """(the generation config of a Whisper generate(**kwargs) call, the keyword arguments left for each
     window's generate call). The config is marked (`_predict_timestamps`) when the call predicts timestamps:
-    return_timestamps, else the config's own setting (Hub checkpoints keep it false); a config without
-    no_timestamps_token_id is refused when timestamps are asked for. num_return_sequences stays with the
-    config (generate_in_windows repeats the examples instead)."""
-    options = {k: v for k, v in kwargs.items() if k not in ("generation_config", "num_return_sequences")}
+    return_timestamps, else the config's own setting (Hub checkpoints keep it false); long-form audio (more
+    than one window) needs them, and gets them when neither the call nor the config says. A config without
+    no_timestamps_token_id is refused when timestamps are needed. num_return_sequences and attention_mask stay
+    out of the options (generate_in_windows repeats the examples and reads the audio lengths itself)."""
     copies = {"num_return_sequences": kwargs["num_return_sequences"]} if "num_return_sequences" in kwargs else {}
     config = GenerationConfig.for_call(model, kwargs.get("generation_config"), **copies)
+    for name in _NOT_IMPLEMENTED:
+        if kwargs.get(name) not in (None, False) or getattr(config, name, None) not in (None, False):
+            raise NotImplementedError(f"Whisper generate({name}=...) is not implemented in autoload (from the call or "
+                                      "generation_config.json); leave it unset.")  # fmt: skip
+    if isinstance(kwargs.get("temperature", config.temperature), (list, tuple)):
+        raise NotImplementedError("Whisper's temperature fallback (a tuple of temperatures) is not implemented in "
+                                  "autoload; pass one temperature.")  # fmt: skip
+    options = {k: v for k, v in kwargs.items()
+               if k not in ("generation_config", "num_return_sequences", "attention_mask", *_NOT_IMPLEMENTED)}  # fmt: skip
     wanted = getattr(config, "return_timestamps", False) if return_timestamps is None else return_timestamps
+    if long_form:  # timestamps are needed; unset both in the call and in the config, they are switched on
+        if not wanted and (return_timestamps is not None or hasattr(config, "return_timestamps")):
+            raise ValueError("Audio longer than 30 s (more feature frames than one window) is transcribed window by "
+                             "window with timestamps: pass return_timestamps=True, or at most one window of "
+                             "features.")  # fmt: skip
+        wanted = True
     if wanted and getattr(config, "no_timestamps_token_id", None) is None:
         raise ValueError("return_timestamps needs no_timestamps_token_id in the generation config (Whisper's "
                          "generation_config.json has it; the timestamp tokens follow <|notimestamps|>).")  # fmt: skip
-    if getattr(config, "condition_on_prev_tokens", False):
-        raise NotImplementedError("condition_on_prev_tokens is not implemented in autoload's Whisper generate().")
     config._predict_timestamps = bool(wanted)
     return config, options
 
 
 def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, return_timestamps,
-               first_logits: Callable[[np.ndarray], np.ndarray],
+               first_logits: Callable[[np.ndarray, np.ndarray], np.ndarray],
                generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray:  # fmt: skip
     """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
-    backend: the call's config and prompt, then generate_in_windows over the backend's plain generate
-    (`generate(features, prompt, config, options)` -> sequences as numpy, prompt included)."""
-    config, options = call_config(model, kwargs, return_timestamps)
+    backend: the call's config and prompt (a language detected from the first window:
+    `first_logits(features, tokens)` -> next-token logits), then generate_in_windows over the backend's plain
+    generate (`generate(features, prompt, config, options)` -> sequences as numpy, prompt included)."""
+    window = INPUT_STRIDE * model.config.max_source_positions
+    config, options = call_config(model, kwargs, return_timestamps, long_form=features.shape[-1] > window)
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
-                                  return_timestamps=config._predict_timestamps, first_logits=first_logits)  # fmt: skip
+                                  return_timestamps=config._predict_timestamps,
+                                  first_logits=lambda tokens: first_logits(features[..., :window], tokens))  # fmt: skip
+    mask = kwargs.get("attention_mask")
     return generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
                                max_source_positions=model.config.max_source_positions,
-                               run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options))  # fmt: skip
+                               run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
+                               attention_mask=None if mask is None else np.asarray(mask))  # fmt: skip
 
 
 def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: GenerationConfig, *, vocab_size: int,
-                        max_source_positions: int, run: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
-    """Transcript tokens for each example, as transformers 4.57 transcribes audio of up to 30 s: window by
-    window over the features (zero-padded to a full window), each generate call (`run(features [rows, mel,
-    frames], prompt)` -> sequences, prompt included) keeping the segments that a pair of timestamp tokens
-    closed and moving on to the end of the last one, until every example's audio is covered; a window without
-    such a pair is kept whole and ends it. The kept tokens (prompt and end token left out) are concatenated per
-    example and right-padded with pad_token_id. Without timestamp prediction this is one window, unless the
-    model emits ids from <|notimestamps|> + 1 on, which count as timestamps all the same. `config` is the
-    call's own (call_config): num_return_sequences is set to 1 in it for the windows' calls."""
+                        max_source_positions: int, run: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                        attention_mask: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Transcript tokens for each example, as transformers 4.57 transcribes: window by window over the features
+    (each window zero-padded to full length), each generate call (`run(features [rows, mel, frames], prompt)`
+    -> sequences, prompt included) keeping the segments that a pair of timestamp tokens closed and moving on to
+    the end of the last one, until every example's audio is covered; a window without such a pair is kept
+    whole and moves on a full window. The kept tokens (prompt and end token left out) are concatenated per
+    example and right-padded with pad_token_id. Without timestamp prediction (audio of one window) this is one
+    window, unless the model emits ids from <|notimestamps|> + 1 on, which count as timestamps all the same.
+    Long-form audio of several examples needs the feature extractor's attention_mask (return_attention_mask=True)
+    for each example's length. `config` is the call's own (call_config): num_return_sequences is set to 1 in it
+    for the windows' calls."""
     window = INPUT_STRIDE * max_source_positions
     batch, _, frames = features.shape
-    if frames > window:
-        raise NotImplementedError(
-            f"Long-form Whisper transcription ({frames} feature frames, more than the {window} of one 30-second "
-            "window) is not implemented in autoload; split the audio into windows of at most 30 s."
-        )
+    if frames > window and batch > 1 and attention_mask is None:
+        raise ValueError("Transcribing several examples longer than 30 s needs the attention_mask of their features "
+                         "(the feature extractor's return_attention_mask=True, with truncation=False and "
+                         "padding='longest'), which says where each example's audio ends.")  # fmt: skip
+    ends = (np.asarray(attention_mask).sum(-1).astype(np.int64) if frames > window and batch > 1
+            else np.full(batch, frames, dtype=np.int64))  # fmt: skip
     copies = config.num_return_sequences or 1
     if copies > 1:  # as transformers does: each example repeated, one sequence each (the same, for a search)
         features, prompt = np.repeat(features, copies, axis=0), np.repeat(prompt, copies, axis=0)
-        batch, config.num_return_sequences = batch * copies, 1
+        ends, batch, config.num_return_sequences = np.repeat(ends, copies), batch * copies, 1
     no_timestamps = getattr(config, "no_timestamps_token_id", None)
     begin = no_timestamps + 1 if no_timestamps is not None else vocab_size + 1
     eos = config.eos_ids()
     pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
     seek = np.zeros(batch, dtype=np.int64)
     kept: list[list[np.ndarray]] = [[] for _ in range(batch)]
-    while (seek < frames).any():
-        rows = np.flatnonzero(seek < frames)
-        spans = np.minimum(frames - seek[rows], window)
+    while (seek < ends).any():
+        rows = np.flatnonzero(seek < ends)
+        spans = np.minimum(ends[rows] - seek[rows], window)
         segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]

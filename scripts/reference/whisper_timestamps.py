@@ -31,7 +31,8 @@ GENERATION_CONFIG = {
     "begin_suppress_tokens": [49], "suppress_tokens": [1, 2], "max_length": 40, "return_timestamps": False,
 }  # fmt: skip
 FEATURE_SEED = 0
-# (name, feature frames, generate keyword arguments)
+# (name, feature frames, generate keyword arguments; "rows": the examples used, "lengths": each one's audio
+# length in frames, given as an attention_mask)
 CASES = [
     ("greedy", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 12}),
     ("longer", 60, {"language": "de", "task": "translate", "return_timestamps": True, "max_new_tokens": 20}),
@@ -41,7 +42,14 @@ CASES = [
     ("from the generation config", 60, {"language": "en", "max_new_tokens": 12, "generation_config": "timestamps"}),
     ("without timestamps", 60, {"language": "en", "return_timestamps": False, "max_new_tokens": 8}),
     ("shorter audio", 44, {"language": "en", "return_timestamps": True, "max_new_tokens": 12}),
+    # long-form: more frames than one window (60); timestamps are then always predicted
+    ("long-form, one example", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1]}),
+    ("long-form, several examples", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                          "lengths": [150, 100, 130]}),
 ]
+
+
+CASES_BY_NAME = {case[0]: case for case in CASES}
 
 
 def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
@@ -60,8 +68,15 @@ def main() -> None:
         config = GenerationConfig(**GENERATION_CONFIG)
         in_config = kwargs.pop("generation_config", None) == "timestamps"
         config.return_timestamps = in_config
+        inputs = features(frames)[kwargs.pop("rows", slice(None))]
+        lengths = kwargs.pop("lengths", None)
+        if lengths is not None:  # what the feature extractor's attention_mask says for audio of these lengths
+            kwargs["attention_mask"] = torch.from_numpy((np.arange(frames)[None] < np.array(lengths)[:, None]).astype(np.int64))
         with torch.no_grad():
-            tokens = model.generate(torch.from_numpy(features(frames)), generation_config=config, **kwargs)
+            tokens = model.generate(torch.from_numpy(inputs), generation_config=config, **kwargs)
+        kwargs.pop("attention_mask", None)
+        kwargs.update({"rows": case_rows} if (case_rows := dict(CASES_BY_NAME[name][2]).get("rows")) else {})
+        kwargs.update({"lengths": lengths} if lengths is not None else {})
         results.append({"name": name, "frames": frames, "kwargs": kwargs, "config_return_timestamps": in_config,
                         "tokens": tokens.tolist()})  # fmt: skip
         print(name, tokens.tolist())

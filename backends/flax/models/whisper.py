@@ -161,8 +161,8 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
         (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
-        def first_logits(tokens):
-            return np.asarray(self(input_features=features, decoder_input_ids=tokens).logits[:, -1])
+        def first_logits(window, tokens):
+            return np.asarray(self(input_features=window, decoder_input_ids=tokens).logits[:, -1])
 
         def run(segment, prompt, config, options):
             return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,

@@ -156,8 +156,8 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
         (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
-        def first_logits(tokens):
-            return self.decode(tokens, self.encode(features)).logits[:, -1].numpy()
+        def first_logits(window, tokens):
+            return self.decode(tokens, self.encode(window)).logits[:, -1].numpy()
 
         def run(segment, prompt, config, options):
             return TFGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,

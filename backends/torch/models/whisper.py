@@ -112,10 +112,11 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
         (autoload.generation.whisper.transcribe)."""
         features = torch.as_tensor(input_features, device=self.device)
 
-        def first_logits(tokens):
+        def first_logits(window, tokens):
+            window = torch.as_tensor(window, device=self.device).to(features.dtype)
             with torch.no_grad():
-                tokens = torch.as_tensor(tokens, device=self.device)
-                return self(input_features=features, decoder_input_ids=tokens).logits[:, -1].float().cpu().numpy()
+                logits = self(input_features=window, decoder_input_ids=torch.as_tensor(tokens, device=self.device)).logits
+            return logits[:, -1].float().cpu().numpy()
 
         def run(segment, prompt, config, options):
             segment = torch.as_tensor(segment, device=self.device).to(features.dtype)
