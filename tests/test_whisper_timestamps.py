@@ -3,13 +3,13 @@ transformers 4.57.6's tokens (scripts/reference/whisper_timestamps.py): the time
 window after window over the features, the closed segments kept, the prompt and end token left out, rows
 padded, each example's audio length from the attention mask."""
 
-import importlib.util
 import json
 import shutil
 
 import numpy as np
 import pytest
 from conftest import FIXTURES, MODELS
+from model_checks import needs
 
 import autoload
 from autoload.generation import GenerationConfig
@@ -18,7 +18,6 @@ from autoload.generation.processors import apply_timestamp_rules
 REFERENCE = json.loads((FIXTURES / "generation" / "whisper_timestamps.json").read_text())
 WEIGHTS = MODELS / "whisper" / "WhisperForConditionalGeneration"
 FRAMEWORKS = ("torch", "tf", "flax")
-_MODULE = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 
 
 def features(frames: int) -> np.ndarray:
@@ -39,8 +38,7 @@ def folder(tmp_path_factory):
 @pytest.mark.parametrize("backend", FRAMEWORKS)
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
 def test_tokens_match_transformers(folder, backend, case):
-    if importlib.util.find_spec(_MODULE[backend]) is None:
-        pytest.skip(f"{_MODULE[backend]} is not installed")
+    needs(backend)
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
     model.generation_config.return_timestamps = case["config_return_timestamps"]
     kwargs = dict(case["kwargs"])
@@ -71,10 +69,8 @@ def test_timestamp_rules_on_the_scores():
 
 
 def test_timestamps_need_a_whisper_generation_config(folder):
-    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch") \
-        if importlib.util.find_spec("torch") else None  # fmt: skip
-    if model is None:
-        pytest.skip("torch is not installed")
+    needs("torch")
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch")
     config = GenerationConfig(**{k: v for k, v in REFERENCE["generation_config"].items() if k != "no_timestamps_token_id"})
     with pytest.raises(ValueError, match="no_timestamps_token_id"):
         model.generate(features(60), language="en", return_timestamps=True, generation_config=config)

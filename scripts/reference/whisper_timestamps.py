@@ -49,9 +49,6 @@ CASES = [
 ]
 
 
-CASES_BY_NAME = {case[0]: case for case in CASES}
-
-
 def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
     scale = np.array([1.0, 8.0, 64.0], dtype=np.float32)[:, None, None]  # rows the random model tells apart
     return np.random.default_rng(seed).standard_normal((3, 16, frames), dtype=np.float32) * scale
@@ -64,20 +61,18 @@ def main() -> None:
     model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
     results = []
     for name, frames, kwargs in CASES:
-        kwargs = dict(kwargs)
         config = GenerationConfig(**GENERATION_CONFIG)
-        in_config = kwargs.pop("generation_config", None) == "timestamps"
+        in_config = kwargs.get("generation_config") == "timestamps"
         config.return_timestamps = in_config
-        inputs = features(frames)[kwargs.pop("rows", slice(None))]
-        lengths = kwargs.pop("lengths", None)
-        if lengths is not None:  # what the feature extractor's attention_mask says for audio of these lengths
-            kwargs["attention_mask"] = torch.from_numpy((np.arange(frames)[None] < np.array(lengths)[:, None]).astype(np.int64))
+        recorded = {k: v for k, v in kwargs.items() if k != "generation_config"}
+        call = {k: v for k, v in recorded.items() if k not in ("rows", "lengths")}
+        inputs = features(frames)[kwargs.get("rows", slice(None))]
+        if "lengths" in kwargs:  # what the feature extractor's attention_mask says for audio of these lengths
+            mask = np.arange(frames)[None] < np.array(kwargs["lengths"])[:, None]
+            call["attention_mask"] = torch.from_numpy(mask.astype(np.int64))
         with torch.no_grad():
-            tokens = model.generate(torch.from_numpy(inputs), generation_config=config, **kwargs)
-        kwargs.pop("attention_mask", None)
-        kwargs.update({"rows": case_rows} if (case_rows := dict(CASES_BY_NAME[name][2]).get("rows")) else {})
-        kwargs.update({"lengths": lengths} if lengths is not None else {})
-        results.append({"name": name, "frames": frames, "kwargs": kwargs, "config_return_timestamps": in_config,
+            tokens = model.generate(torch.from_numpy(inputs), generation_config=config, **call)
+        results.append({"name": name, "frames": frames, "kwargs": recorded, "config_return_timestamps": in_config,
                         "tokens": tokens.tolist()})  # fmt: skip
         print(name, tokens.tolist())
     with open(args.out, "w") as f:
