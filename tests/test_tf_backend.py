@@ -189,9 +189,13 @@ def test_weights_built_from_sizes_are_those_a_building_call_makes(folder, monkey
 def test_models_build_without_a_call(folder):
     """Every layer of every architecture knows its input sizes, so loading makes no building call (a new
     architecture's layers declare input_sizes() too)."""
+    from autoload.backends.tf.keras_layers import FastAttributes
+
     model = getattr(autoload, "TF" + folder.name)(autoload.AutoConfig.from_pretrained(folder))
     model.build_weights()
     assert model._weights_built_by == "sizes"
+    # Every layer takes the cheaper construction of keras_layers (a Keras class used directly pays ~0.3 ms).
+    assert [type(layer).__name__ for layer in model._flatten_layers() if not isinstance(layer, FastAttributes)] == []
 
 
 # Classes with no fixture folder of their own, built from the config another fixture nests:
@@ -255,3 +259,32 @@ def test_layers_take_their_dropout_from_modeling():
     users = [str(p.relative_to(root)) for p in root.rglob("*.py")
              if p.name != "modeling.py" and "layers.Dropout(" in p.read_text()]  # fmt: skip
     assert users == []
+
+
+def test_keras_layers_behave_as_keras_own():
+    """keras_layers stores plain attributes directly; what Keras and TensorFlow track must come out the same,
+    and properties keep Keras' semantics (setting `trainable` to the value it has leaves sublayers alone)."""
+    import keras
+
+    from autoload.backends.tf import keras_layers
+
+    def build(module):
+        outer = module.Layer(name="outer")
+        outer.inner = module.Dense(3, name="inner", use_bias=False)
+        outer.inner.build((None, 2))
+        outer.inner.trainable = False
+        outer.trainable = True  # unchanged: Keras does not call the setter, so `inner` stays frozen
+        outer.note, outer.count, outer.missing = "plain", 2, None
+        outer.later = None
+        outer.later = module.Dense(1, name="later")  # a plain value replaced by a layer is tracked
+        outer.later.build((None, 3))
+        return outer
+
+    ours, theirs = build(keras_layers), build(keras.layers)
+    for layer in (ours, theirs):
+        assert [v.path for v in layer.weights] == ["inner/kernel", "later/kernel", "later/bias"]
+        assert (layer.inner.trainable, len(layer.trainable_weights)) == (False, 2)
+        assert [type(sub).__name__ for sub in layer._layers] == ["Dense", "Dense"]
+        assert (layer.note, layer.count, layer.missing) == ("plain", 2, None)
+    assert sorted(ours._trackable_children()) == sorted(theirs._trackable_children())
+    assert ours.inner.get_config() == {**theirs.inner.get_config(), "name": "inner"}

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import inspect
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.heads import HeadSpec, check_eos_counts, head_spec, last_token_pad_id, positions_to_keep
 
+from . import keras_layers
 from .activations import get_activation
 from .losses import sequence_classification_loss, span_loss, token_loss
 from .modeling import Dropout, Layer, TFPreTrainedModel, dense
@@ -182,7 +182,7 @@ class TFTaskModel(TFMainLayerModel):
 
     def add_output_layer(self, out_features: int) -> None:
         if out_features == 0:
-            layer = keras.layers.Identity(name=self.spec.attr)
+            layer = keras_layers.Identity(name=self.spec.attr)
         elif self.spec.projection:
             rate = self.spec.dropout_rate(self.config)
             layer = TFClassificationHead(self.config, out_features, self.spec.projection, rate, self.spec.bias,

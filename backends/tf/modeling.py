@@ -29,6 +29,8 @@ from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collectio
                               reserve_pages)
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
+from . import keras_layers
+
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
         f"Keras is configured for the {keras.backend.backend()!r} backend; autoload's TF models need "
@@ -100,11 +102,11 @@ def weights_init(config, initializer=None):
     return keras.initializers.TruncatedNormal(stddev=getattr(config, "initializer_range", 0.02))
 
 
-def dense(config, units: int, name: str, use_bias: bool = True) -> keras.layers.Dense:
-    return keras.layers.Dense(units, name=name, use_bias=use_bias, kernel_initializer=weights_init(config))
+def dense(config, units: int, name: str, use_bias: bool = True) -> keras_layers.Dense:
+    return keras_layers.Dense(units, name=name, use_bias=use_bias, kernel_initializer=weights_init(config))
 
 
-class Layer(keras.layers.Layer):
+class Layer(keras_layers.Layer):
     """Base for composite layers. Each builds, from the sizes it knows (input_sizes), the sublayers it can build
     without a call, so a model made of such layers creates its variables with no call at all (a building call
     pays Keras' and TensorFlow's per-op cost in every layer: half a second of CPU on bert-base). Sublayers it
@@ -148,7 +150,7 @@ def channels_last(channels: int | None, spatial=(None, None)) -> tuple | None:
     return None if channels is None else (None, *spatial, channels)
 
 
-class Dropout(keras.layers.Layer):
+class Dropout(keras_layers.Layer):
     """keras.layers.Dropout(rate) drawing its masks from the seed generator of the model being called (every
     TFPreTrainedModel has one), not from a generator and variable of its own: making those took about a tenth
     of a bert-base load (37 dropout layers). Called outside a model's call, it makes its own generator."""
@@ -184,7 +186,7 @@ class _Calling(threading.local):
 _calling = _Calling()
 
 
-class NamedWeight(keras.layers.Layer):
+class NamedWeight(keras_layers.Layer):
     """A layer holding one variable, for weights transformers' TF classes create under a name scope
     (e.g. `word_embeddings/weight`)."""
 
@@ -210,7 +212,7 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-class TFPreTrainedModel(keras.Model):
+class TFPreTrainedModel(keras_layers.Model):
     config_class: type[PretrainedConfig] | None = None
     base_model_prefix = ""
     main_input_name = "input_ids"

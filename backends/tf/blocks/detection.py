@@ -4,7 +4,6 @@ run channels-last inside; what a block returns to the model is laid out as the P
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -12,6 +11,7 @@ from autoload import outputs as out
 from autoload import registry
 from autoload.detr import LEARNED_POSITIONS, nearest_index
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..modeling import Layer, dense
 
@@ -70,8 +70,8 @@ class TFDetrLearnedPositionEmbedding(Layer):
 
     def __init__(self, dim: int, **kwargs):
         super().__init__(**kwargs)
-        self.row_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="row_embeddings")
-        self.column_embeddings = keras.layers.Embedding(LEARNED_POSITIONS, dim, name="column_embeddings")
+        self.row_embeddings = keras_layers.Embedding(LEARNED_POSITIONS, dim, name="row_embeddings")
+        self.column_embeddings = keras_layers.Embedding(LEARNED_POSITIONS, dim, name="column_embeddings")
 
     def input_sizes(self):  # each reads a range of positions
         return dict.fromkeys((self.row_embeddings, self.column_embeddings), (None,))
@@ -144,7 +144,7 @@ class _TFFeedForward(Layer):
         super().__init__(**kwargs)
         self.fc1 = dense(config, ffn_dim, "fc1")
         self.fc2 = dense(config, config.d_model, "fc2")
-        self.final_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_layer_norm")
+        self.final_layer_norm = keras_layers.LayerNormalization(epsilon=1e-5, name="final_layer_norm")
         self.act = get_activation(config.activation_function)
         self.dropout, self.activation_dropout = config.dropout, config.activation_dropout
         self.width = config.d_model
@@ -162,7 +162,7 @@ class TFDetrEncoderLayer(_TFFeedForward):
         super().__init__(config, config.encoder_ffn_dim, **kwargs)
         self.self_attn = TFDetrAttention(config, config.d_model, config.encoder_attention_heads,
                                          config.attention_dropout, name="self_attn")  # fmt: skip
-        self.self_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
+        self.self_attn_layer_norm = keras_layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
 
     def input_sizes(self):
         return {**super().input_sizes(), self.self_attn: None, self.self_attn_layer_norm: self.width}
@@ -178,9 +178,9 @@ class TFDetrDecoderLayer(_TFFeedForward):
         super().__init__(config, config.decoder_ffn_dim, **kwargs)
         heads, dropout = config.decoder_attention_heads, config.attention_dropout
         self.self_attn = TFDetrAttention(config, config.d_model, heads, dropout, name="self_attn")
-        self.self_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
+        self.self_attn_layer_norm = keras_layers.LayerNormalization(epsilon=1e-5, name="self_attn_layer_norm")
         self.encoder_attn = TFDetrAttention(config, config.d_model, heads, dropout, name="encoder_attn")
-        self.encoder_attn_layer_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_attn_layer_norm")
+        self.encoder_attn_layer_norm = keras_layers.LayerNormalization(epsilon=1e-5, name="encoder_attn_layer_norm")
 
     def input_sizes(self):
         return {**super().input_sizes(), self.self_attn: None, self.self_attn_layer_norm: self.width,
@@ -233,7 +233,7 @@ class TFDetrDecoder(Layer):
         super().__init__(**kwargs)
         self.layerdrop, self.auxiliary = config.decoder_layerdrop, config.auxiliary_loss
         self.layers = [TFDetrDecoderLayer(config, name=f"layers.{i}") for i in range(config.decoder_layers)]
-        self.layernorm = keras.layers.LayerNormalization(epsilon=1e-5, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=1e-5, name="layernorm")
         self.width = config.d_model
 
     def input_sizes(self):

@@ -18,6 +18,7 @@ from autoload import outputs as out
 from autoload.encoder import EncoderOptions, sinusoidal_table
 from autoload.sequence_summary import SummaryOptions
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..attention import causal_bias
 from ..heads import TFLanguageModelingModel
@@ -82,7 +83,7 @@ class TFEmbeddings(Layer):
         if options.type_vocab_size:
             self.token_type_embeddings = NamedWeight((options.type_vocab_size, width), "embeddings", init,
                                                      name="token_type_embeddings")  # fmt: skip
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(options.hidden_dropout)
 
     def input_sizes(self):
@@ -199,7 +200,7 @@ class TFResidualOutput(Layer):
                  input_width: int | None = None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.dense = dense(options, options.hidden_size, dense_name)
-        self.norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name=norm)
+        self.norm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name=norm)
         self.dropout = Dropout(options.hidden_dropout)
         self.sizes = {self.dense: input_width, self.norm: options.hidden_size}  # input_width None: unknown
 
@@ -333,7 +334,7 @@ class TFLMHead(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, width, "dense")
         self.act = get_activation(activation)
-        self.norm = keras.layers.LayerNormalization(epsilon=eps, name=norm)
+        self.norm = keras_layers.LayerNormalization(epsilon=eps, name=norm)
         self.decoder = TFTiedDense(config, input_embeddings, name="decoder")
         self.vocab_size = config.vocab_size
         self.sizes = {self.dense: config.hidden_size, self.norm: width, self.decoder: width}

@@ -14,13 +14,13 @@ and its other heads are the generic ones of ../heads.py (HEADS in autoload/model
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.gpt_options import GptOptions
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..generation import TFCompiledStep, TFGenerationMixin
 from ..heads import TFLanguageModelingModel, TFMainLayerModel, kept_positions
@@ -30,7 +30,7 @@ from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
 
 
-class TFConv1D(keras.layers.Layer):
+class TFConv1D(keras_layers.Layer):
     """GPT-2's projection as transformers' TF GPT-2 stores it: `weight` [in, out] and `bias` [1, out]."""
 
     def __init__(self, features: int, config, **kwargs):
@@ -50,8 +50,8 @@ def projection(o: GptOptions, config, units: int, name: str, bias: bool = True):
     return TFConv1D(units, config, name=name) if o.conv1d else dense(config, units, name, use_bias=bias)
 
 
-def layer_norm(o: GptOptions, name: str) -> keras.layers.LayerNormalization:
-    return keras.layers.LayerNormalization(epsilon=o.norm_eps, center=o.norm_affine, scale=o.norm_affine, name=name)
+def layer_norm(o: GptOptions, name: str) -> keras_layers.LayerNormalization:
+    return keras_layers.LayerNormalization(epsilon=o.norm_eps, center=o.norm_affine, scale=o.norm_affine, name=name)
 
 
 def _heads(x, head_dim: int):

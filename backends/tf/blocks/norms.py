@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
+from .. import keras_layers
 
-class TFRMSNorm(keras.layers.Layer):
+
+class TFRMSNorm(keras_layers.Layer):
     def __init__(self, size: int, eps: float, offset: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.size, self.eps, self.offset = size, eps, offset

@@ -9,13 +9,13 @@ Caches are tuples (self keys, self values, cross keys, cross values), each [batc
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.seq2seq import sinusoidal_positions
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..attention import causal_bias, extend_cache, merge_heads, split_heads
 from ..generation import TFGenerationMixin
@@ -34,8 +34,8 @@ def padding_bias(attention_mask, dtype):
     return (1.0 - tf.cast(attention_mask[:, None, None, :], dtype)) * dtype.min
 
 
-def layer_norm(name: str) -> keras.layers.LayerNormalization:
-    return keras.layers.LayerNormalization(epsilon=1e-5, name=name)
+def layer_norm(name: str) -> keras_layers.LayerNormalization:
+    return keras_layers.LayerNormalization(epsilon=1e-5, name=name)
 
 
 class TFSeq2SeqAttention(Layer):

@@ -24,6 +24,7 @@ from autoload.speech import (
     spec_augment_mask,
 )
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..heads import TFMainLayerModel, TFTaskModel
 from ..modeling import Dropout, Layer, channels_last, dense, weights_init
@@ -42,7 +43,7 @@ def frame_mask(config, attention_mask, frames, add_adapter: bool | None = None):
 
 
 def layer_norm(options: SpeechOptions, name: str, eps: float | None = None):
-    return keras.layers.LayerNormalization(epsilon=options.layer_norm_eps if eps is None else eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=options.layer_norm_eps if eps is None else eps, name=name)
 
 
 class TFChannelNorm(Layer):
@@ -61,12 +62,12 @@ class TFChannelNorm(Layer):
 class TFSpeechConvLayer(Layer):
     def __init__(self, layer: ConvLayerOptions, options: SpeechOptions, **kwargs):
         super().__init__(**kwargs)
-        self.conv = keras.layers.Conv1D(layer.out_dim, layer.kernel, strides=layer.stride, use_bias=options.conv_bias,
+        self.conv = keras_layers.Conv1D(layer.out_dim, layer.kernel, strides=layer.stride, use_bias=options.conv_bias,
                                         kernel_initializer="he_normal", name="conv")  # fmt: skip
         if layer.norm == "group":
             self.layer_norm = TFChannelNorm(name="layer_norm")
         elif layer.norm == "layer":
-            self.layer_norm = keras.layers.LayerNormalization(epsilon=EPS, name="layer_norm")
+            self.layer_norm = keras_layers.LayerNormalization(epsilon=EPS, name="layer_norm")
         self.norm = layer.norm
         self.activation = get_activation(options.conv_activation)
         self.in_dim, self.out_dim = layer.in_dim, layer.out_dim
@@ -148,8 +149,8 @@ class TFSpeechPositionalConvEmbedding(Layer):
         super().__init__(**kwargs)
         self.options = options
         if options.pos_conv_batch_norm:
-            self.batch_norm = keras.layers.BatchNormalization(epsilon=EPS, momentum=0.9, name="batch_norm")
-            self.conv = keras.layers.Conv1D(options.hidden_size, options.pos_conv_kernel,
+            self.batch_norm = keras_layers.BatchNormalization(epsilon=EPS, momentum=0.9, name="batch_norm")
+            self.conv = keras_layers.Conv1D(options.hidden_size, options.pos_conv_kernel,
                                             groups=options.pos_conv_groups, name="conv")  # fmt: skip
         else:
             self.conv = TFWeightNormConv1D(config, options, name="conv")
@@ -220,7 +221,7 @@ class TFSpeechSelfAttention(Layer):
         if options.relative:
             self.gru_rel_pos_linear = dense(config, 8, "gru_rel_pos_linear")
         if self.has_bias_table:
-            self.rel_attn_embed = keras.layers.Embedding(options.relative_buckets, options.num_heads,
+            self.rel_attn_embed = keras_layers.Embedding(options.relative_buckets, options.num_heads,
                                                          name="rel_attn_embed")  # fmt: skip
 
     def input_sizes(self):  # the gate reads each head's slice of the input; the table, [query, key] buckets
@@ -271,7 +272,7 @@ class TFSpeechSelfAttention(Layer):
 class TFSpeechAttnAdapterLayer(Layer):
     def __init__(self, config, options: SpeechOptions, **kwargs):
         super().__init__(**kwargs)
-        self.norm = keras.layers.LayerNormalization(epsilon=EPS, name="norm")
+        self.norm = keras_layers.LayerNormalization(epsilon=EPS, name="norm")
         self.linear_1 = dense(config, options.attn_adapter_dim, "linear_1")
         self.linear_2 = dense(config, options.hidden_size, "linear_2")
         self.sizes = {self.norm: options.hidden_size, self.linear_1: options.hidden_size,
@@ -364,7 +365,7 @@ class TFSpeechAdapter(Layer):
         a = self.adapter = options.adapter
         if a.project:
             self.proj = dense(config, a.width, "proj")
-            self.proj_layer_norm = keras.layers.LayerNormalization(epsilon=EPS, name="proj_layer_norm")
+            self.proj_layer_norm = keras_layers.LayerNormalization(epsilon=EPS, name="proj_layer_norm")
         self.layers = [TFSpeechAdapterLayer(a, name=f"layers.{i}") for i in range(a.num_layers)]
         self.layerdrop = options.layerdrop
         self.hidden_size = options.hidden_size
@@ -386,7 +387,7 @@ class TFSpeechAdapter(Layer):
 class TFSpeechAdapterLayer(Layer):
     def __init__(self, adapter, **kwargs):
         super().__init__(**kwargs)
-        self.conv = keras.layers.Conv1D(2 * adapter.width, adapter.kernel, strides=adapter.stride, name="conv")
+        self.conv = keras_layers.Conv1D(2 * adapter.width, adapter.kernel, strides=adapter.stride, name="conv")
         self.width = adapter.width  # its input: the projection's width, or hidden_size where they are equal
 
     def input_sizes(self):

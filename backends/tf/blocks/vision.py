@@ -11,6 +11,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relative_position_index
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..heads import TFMainLayerModel
 from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
@@ -26,7 +27,7 @@ def to_nchw(x):
 
 def conv(config, filters: int, kernel_size, name: str, strides=1, padding="valid", use_bias=True, groups=1,
          dilation=1):  # fmt: skip
-    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
+    return keras_layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
                                groups=groups, dilation_rate=dilation, name=name,
                                kernel_initializer=weights_init(config))  # fmt: skip
 
@@ -99,7 +100,7 @@ def check_mim_stride(config, bool_masked_pos) -> None:
         )
 
 
-class DropPath(keras.layers.Layer):
+class DropPath(keras_layers.Layer):
     """Stochastic depth: drop whole residual branches per sample while training; identity otherwise."""
 
     def __init__(self, rate: float = 0.0, **kwargs):
@@ -118,7 +119,7 @@ class DropPath(keras.layers.Layer):
 
 def batch_norm(name: str, epsilon: float = 1e-5):
     """PyTorch's BatchNorm2d defaults (momentum 0.1 there is 0.9 here), channels-last."""
-    return keras.layers.BatchNormalization(epsilon=epsilon, momentum=0.9, name=name)
+    return keras_layers.BatchNormalization(epsilon=epsilon, momentum=0.9, name=name)
 
 
 class ConvBatchNormReLU(Layer):
@@ -383,8 +384,8 @@ class TFViTLayer(Layer):
         self.intermediate = TFViTIntermediate(config, name="intermediate")
         self.mlp_output = TFViTSelfOutput(config, config.intermediate_size, name="output")
         eps = config.layer_norm_eps
-        self.layernorm_before = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_before")
-        self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
+        self.layernorm_before = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_before")
+        self.layernorm_after = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_after")
         self.drop_path = DropPath(config.drop_path_rates[index])
         self.lambda_1 = self.lambda_2 = None
 
@@ -489,7 +490,7 @@ class TFViTMainLayer(Layer):
         return {self.embeddings: None, self.encoder: None, self.layernorm: self.hidden_size, self.pooler: None}
 
     def build_final_norm(self, config):
-        return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        return keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
 
     def build_pooler(self, config):
         return TFViTPooler(config, name="pooler")
@@ -571,9 +572,9 @@ class TFCLIPEncoderLayer(Layer):
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         self.self_attn = TFCLIPAttention(config, name="self_attn")
-        self.layer_norm1 = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm1")
+        self.layer_norm1 = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm1")
         self.mlp = TFCLIPMLP(config, name="mlp")
-        self.layer_norm2 = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm2")
+        self.layer_norm2 = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layer_norm2")
 
     def input_sizes(self):
         width = self.self_attn.q_proj.units

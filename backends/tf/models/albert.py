@@ -3,13 +3,13 @@ groups, under transformers' TF ALBERT names, and the MLM and sentence-order head
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.albert import AlbertConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import (
     EncoderOutput,
@@ -40,7 +40,7 @@ class TFAlbertAttention(TFSelfAttention):
                          relative=options.position_embedding_type, max_positions=options.max_position_embeddings,
                          relative_after_scale=True, initializer_range=options.initializer_range, **kwargs)  # fmt: skip
         self.output_dropout = Dropout(options.hidden_dropout)
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
 
     def input_sizes(self):
         return {**super().input_sizes(), self.LayerNorm: self.hidden_size}
@@ -59,7 +59,7 @@ class TFAlbertLayer(Layer):
         self.ffn = dense(options, options.intermediate_size, "ffn")
         self.activation = get_activation(options.hidden_act)
         self.ffn_output = dense(options, options.hidden_size, "ffn_output")
-        self.full_layer_layer_norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps,
+        self.full_layer_layer_norm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps,
                                                                      name="full_layer_layer_norm")  # fmt: skip
         self.sizes = {self.attention: None, self.ffn: options.hidden_size, self.ffn_output: options.intermediate_size,
                       self.full_layer_layer_norm: options.hidden_size}  # fmt: skip

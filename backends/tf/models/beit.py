@@ -3,12 +3,12 @@ checkpoint names (see autoload/backends/torch/models/beit.py for what each class
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.beit import BeitConfig
 
+from .. import keras_layers
 from ..blocks.segmentation import FCNHead, UperHead, feature_pyramid, segmentation_loss
 from ..blocks.vision import (
     TFVisionBaseModel,
@@ -28,7 +28,7 @@ from ..modeling import Layer, dense
 class TFBeitPooler(Layer):
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
-        self.layernorm = (keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = (keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
                           if config.use_mean_pooling else None)  # fmt: skip
         self.input_width = config.hidden_size
 
@@ -49,8 +49,8 @@ class TFBeitMainLayer(TFViTMainLayer):
 
     def build_final_norm(self, config):
         if config.use_mean_pooling:
-            return keras.layers.Identity(name="layernorm")
-        return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+            return keras_layers.Identity(name="layernorm")
+        return keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
 
     def build_pooler(self, config):
         return TFBeitPooler(config, name="pooler")
@@ -74,7 +74,7 @@ class TFBeitForImageClassification(TFImageClassificationModel, TFBeitPreTrainedM
 class TFBeitForMaskedImageModeling(TFTaskModel, TFBeitPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.lm_head = dense(config, config.vocab_size, "lm_head")
 
     def input_sizes(self):

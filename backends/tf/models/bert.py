@@ -3,11 +3,11 @@ files interchange, and its heads."""
 
 from __future__ import annotations
 
-import keras
 
 from autoload import outputs as out
 from autoload.models.bert import BertConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import (
     TFEmbeddings,
@@ -44,7 +44,7 @@ class TFBertPredictionHeadTransform(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, config.hidden_size, "dense")
         self.act = get_activation(config.hidden_act)
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.sizes = {self.dense: config.hidden_size, self.LayerNorm: config.hidden_size}
 
     def input_sizes(self):

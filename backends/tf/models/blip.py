@@ -14,6 +14,7 @@ from autoload import outputs as out
 from autoload.models.blip import BlipConfig, BlipTextConfig, BlipVisionConfig
 from autoload.vision import bicubic_matrix
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import channels_last, check_pixel_values, to_nhwc
 from ..generation import TFCompiledStep, TFGenerationMixin
@@ -23,7 +24,7 @@ NEG = -10000.0  # BLIP's additive mask value
 
 
 def layer_norm(eps: float, name: str):
-    return keras.layers.LayerNormalization(epsilon=eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=eps, name=name)
 
 
 # -- the image encoder ----------------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ class TFBlipVisionEmbeddings(Layer):
     def __init__(self, config: BlipVisionConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.patch_embedding = keras.layers.Conv2D(config.hidden_size, config.patch_size, strides=config.patch_size,
+        self.patch_embedding = keras_layers.Conv2D(config.hidden_size, config.patch_size, strides=config.patch_size,
                                                    kernel_initializer=weights_init(config), name="patch_embedding")  # fmt: skip
 
     def build(self, input_shape=None):
@@ -166,9 +167,9 @@ class TFBlipTextEmbeddings(Layer):
         super().__init__(**kwargs)
         self.config = config
         init = weights_init(config)
-        self.word_embeddings = keras.layers.Embedding(config.vocab_size, config.hidden_size, embeddings_initializer=init,
+        self.word_embeddings = keras_layers.Embedding(config.vocab_size, config.hidden_size, embeddings_initializer=init,
                                                       name="word_embeddings")  # fmt: skip
-        self.position_embeddings = keras.layers.Embedding(config.max_position_embeddings, config.hidden_size,
+        self.position_embeddings = keras_layers.Embedding(config.max_position_embeddings, config.hidden_size,
                                                           embeddings_initializer=init, name="position_embeddings")  # fmt: skip
         self.LayerNorm = layer_norm(config.layer_norm_eps, "LayerNorm")
         self.dropout = Dropout(config.hidden_dropout_prob)

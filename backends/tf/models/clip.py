@@ -10,6 +10,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.clip import CLIPConfig
 
+from .. import keras_layers
 from ..attention import causal_bias
 from ..blocks.vision import (
     TFCLIPEncoder,
@@ -25,7 +26,7 @@ from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_ini
 
 
 def layer_norm(config, name: str):
-    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
 
 
 class TFCLIPTextTransformer(Layer):
@@ -67,7 +68,7 @@ class TFCLIPVisionEmbeddings(Layer):
         super().__init__(**kwargs)
         self.config = config
         p = config.patch_size
-        self.patch_embedding = keras.layers.Conv2D(config.hidden_size, p, strides=p, use_bias=False,
+        self.patch_embedding = keras_layers.Conv2D(config.hidden_size, p, strides=p, use_bias=False,
                                                    kernel_initializer=weights_init(config), name="patch_embedding")  # fmt: skip
         patches = (config.image_size // p) ** 2
         self.position_embedding = NamedWeight((patches + 1, config.hidden_size), "embeddings", weights_init(config),

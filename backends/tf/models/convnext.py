@@ -10,6 +10,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.convnext import ConvNextConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import DropPath, TFVisionPreTrainedModel, channels_last, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
@@ -17,7 +18,7 @@ from ..modeling import Layer, dense, weights_init
 
 
 def layer_norm(name: str, epsilon: float = 1e-6):
-    return keras.layers.LayerNormalization(epsilon=epsilon, name=name)
+    return keras_layers.LayerNormalization(epsilon=epsilon, name=name)
 
 
 class TFConvNextEmbeddings(Layer):

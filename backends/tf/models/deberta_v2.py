@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import math
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.deberta_v2 import DebertaV2Config, DisentangledOptions
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import (
     EncoderOutput,
@@ -155,10 +155,10 @@ class TFConvLayer(Layer):
 
     def __init__(self, options: EncoderOptions, layout: DisentangledOptions, **kwargs):
         super().__init__(**kwargs)
-        self.conv = keras.layers.Conv1D(options.hidden_size, layout.conv_kernel_size, padding="same",
+        self.conv = keras_layers.Conv1D(options.hidden_size, layout.conv_kernel_size, padding="same",
                                         groups=layout.conv_groups, kernel_initializer=weights_init(options),
                                         name="conv")  # fmt: skip
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(options.hidden_dropout)
         self.act = get_activation(layout.conv_act)
         self.hidden_size = options.hidden_size
@@ -178,7 +178,7 @@ class TFDebertaV2Encoder(Layer):
         self.options, self.layout = options, layout
         self.layer = [TFDebertaV2Layer(options, layout, name=f"layer_._{i}") for i in range(options.num_hidden_layers)]
         # it normalises the relative table, so none without relative attention (a call would never build it)
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm") \
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm") \
             if layout.norm_rel_ebd and layout.relative else None  # fmt: skip
         self.conv = TFConvLayer(options, layout, name="conv") if layout.conv_kernel_size > 0 else None
 
@@ -230,7 +230,7 @@ class TFDebertaV2Embeddings(Layer):
                                                  name="token_type_embeddings") if options.type_vocab_size else None
         self.embed_proj = dense(options, options.hidden_size, "embed_proj", use_bias=False) \
             if width != options.hidden_size else None  # fmt: skip
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(options.hidden_dropout)
 
     def input_sizes(self):
@@ -320,7 +320,7 @@ class _Transform(Layer):
         super().__init__(**kwargs)
         self.dense = dense(config, width, "dense")
         self.act = get_activation(config.hidden_act)
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.sizes = {self.dense: config.hidden_size, self.LayerNorm: width}
 
     def input_sizes(self):

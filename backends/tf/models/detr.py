@@ -4,12 +4,12 @@ with their stored statistics, as DETR's frozen BatchNorm does (see blocks/detect
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.detr import DetrConfig
 
+from .. import keras_layers
 from ..blocks.detection import (
     TFDetrDecoder,
     TFDetrEncoder,
@@ -62,7 +62,7 @@ class TFDetrMainLayer(Layer):
         self.config = config
         self.backbone = TFDetrConvModel(config, name="backbone")
         self.input_projection = conv(config, config.d_model, 1, "input_projection")
-        self.query_position_embeddings = keras.layers.Embedding(config.num_queries, config.d_model,
+        self.query_position_embeddings = keras_layers.Embedding(config.num_queries, config.d_model,
                                                                 name="query_position_embeddings")  # fmt: skip
         self.encoder = TFDetrEncoder(config, name="encoder")
         self.decoder = TFDetrDecoder(config, name="decoder")
@@ -237,7 +237,7 @@ class TFDetrMaskHeadSmallConv(Layer):
         widths = list(sizes.dims)
         for i in range(5):
             setattr(self, f"lay{i + 1}", conv(config, widths[i], 3, f"lay{i + 1}", padding="same"))
-            setattr(self, f"gn{i + 1}", keras.layers.GroupNormalization(sizes.groups[i], epsilon=1e-5,
+            setattr(self, f"gn{i + 1}", keras_layers.GroupNormalization(sizes.groups[i], epsilon=1e-5,
                                                                         name=f"gn{i + 1}"))  # fmt: skip
         self.out_lay = conv(config, 1, 3, "out_lay", padding="same")
         self.adapter1 = conv(config, widths[1], 1, "adapter1")

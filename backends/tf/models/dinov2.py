@@ -3,11 +3,11 @@ autoload/backends/torch/models/dinov2.py)."""
 
 from __future__ import annotations
 
-import keras
 
 from autoload import outputs as out
 from autoload.models.dinov2 import Dinov2Config
 
+from .. import keras_layers
 from ..blocks.vision import (
     TFCLIPMLP,
     DropPath,
@@ -30,11 +30,11 @@ class TFDinov2Layer(Layer):
     def __init__(self, config: Dinov2Config, index: int = 0, window=None, **kwargs):
         super().__init__(**kwargs)
         size, eps = config.hidden_size, config.layer_norm_eps
-        self.norm1 = keras.layers.LayerNormalization(epsilon=eps, name="norm1")
+        self.norm1 = keras_layers.LayerNormalization(epsilon=eps, name="norm1")
         self.attention = TFViTAttention(config, name="attention")
         self.layer_scale1 = TFLayerScale(size, config.layerscale_value, name="layer_scale1")
         self.drop_path = DropPath(config.drop_path_rates[index])
-        self.norm2 = keras.layers.LayerNormalization(epsilon=eps, name="norm2")
+        self.norm2 = keras_layers.LayerNormalization(epsilon=eps, name="norm2")
         self.mlp = (TFSwiGLUMLP(config, config.mlp_width, name="mlp") if config.use_swiglu_ffn
                     else TFCLIPMLP(config, config.mlp_width, name="mlp"))  # fmt: skip
         self.layer_scale2 = TFLayerScale(size, config.layerscale_value, name="layer_scale2")
@@ -88,7 +88,7 @@ class TFDinov2Backbone(TFDinov2PreTrainedModel):
         self.embeddings = TFViTEmbeddings(config, config.use_mask_token, name="embeddings")
         self.encoder = TFDinov2Encoder(config, name="encoder")
         # only with apply_layernorm (a call would never build it otherwise)
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm") \
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm") \
             if config.apply_layernorm else None  # fmt: skip
 
     def input_sizes(self):

@@ -3,13 +3,13 @@ its heads."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.distilbert import DistilBertConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import TFEmbeddings, TFEncoder, TFEncoderMainLayer, TFSelfAttention, TFTiedDense
 from ..heads import (
@@ -47,9 +47,9 @@ class TFTransformerBlock(Layer):
         super().__init__(**kwargs)
         self.attention = TFSelfAttention.from_options(options, names=("q_lin", "k_lin", "v_lin"), output="out_lin",
                                                       name="attention")  # fmt: skip
-        self.sa_layer_norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="sa_layer_norm")
+        self.sa_layer_norm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="sa_layer_norm")
         self.ffn = TFFFN(options, name="ffn")
-        self.output_layer_norm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps,
+        self.output_layer_norm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps,
                                                                  name="output_layer_norm")  # fmt: skip
         self.hidden_size = options.hidden_size
 
@@ -93,7 +93,7 @@ class TFDistilBertForMaskedLM(TFTaskModel, TFDistilBertPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.vocab_transform = dense(config, config.dim, "vocab_transform")
         self.act = get_activation(config.activation)
-        self.vocab_layer_norm = keras.layers.LayerNormalization(epsilon=1e-12, name="vocab_layer_norm")
+        self.vocab_layer_norm = keras_layers.LayerNormalization(epsilon=1e-12, name="vocab_layer_norm")
         self.vocab_projector = TFTiedDense(config, self.main_layer.embeddings.word_embeddings, use_bias=True,
                                            name="vocab_projector")  # fmt: skip
 

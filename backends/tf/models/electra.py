@@ -3,12 +3,12 @@ discriminator's pre-training head and the generator's LM head."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.electra import ElectraConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import (
     TFEmbeddings,
@@ -81,7 +81,7 @@ class TFElectraGeneratorPredictions(Layer):
 
     def __init__(self, config: ElectraConfig, **kwargs):
         super().__init__(**kwargs)
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dense = dense(config, config.embedding_size, "dense")
         self.activation = get_activation("gelu")
         self.sizes = {self.dense: config.hidden_size, self.LayerNorm: config.embedding_size}

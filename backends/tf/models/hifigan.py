@@ -4,12 +4,12 @@ run channels-last, which is the spectrogram's own [batch, frames, mel] layout. T
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload.models.hifigan import SpeechT5HifiGanConfig
 
+from .. import keras_layers
 from ..modeling import TFPreTrainedModel
 from .vits import TFHifiGanResidualBlock, conv1d, over_time, pad_time
 
@@ -26,7 +26,7 @@ class TFSpeechT5HifiGan(TFPreTrainedModel):
         self.upsampler, self.resblocks, self.crops = [], [], []
         for i, (rate, kernel) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
             channels = config.stage_channels(i)
-            self.upsampler.append(keras.layers.Conv1DTranspose(channels, kernel, strides=rate, padding="valid",
+            self.upsampler.append(keras_layers.Conv1DTranspose(channels, kernel, strides=rate, padding="valid",
                                                                name=f"upsampler.{i}"))  # fmt: skip
             self.crops.append((kernel - rate) // 2)
             for j, (size, dilations) in enumerate(zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes)):

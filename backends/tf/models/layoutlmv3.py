@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -18,6 +17,7 @@ from autoload.models.layoutlmv3 import (
     token_head_is_projection,
 )
 
+from .. import keras_layers
 from ..blocks.encoder import TFLayer, padding_bias, positions_after_padding, run_layers
 from ..blocks.vision import channels_last, conv, to_nhwc
 from ..heads import (
@@ -47,7 +47,7 @@ class TFLayoutLMv3TextEmbeddings(Layer):
         self.y_position_embeddings = table((rows, config.coordinate_size), "y_position_embeddings")
         self.h_position_embeddings = table((rows, config.shape_size), "h_position_embeddings")
         self.w_position_embeddings = table((rows, config.shape_size), "w_position_embeddings")
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):  # the sum the LayerNorm takes is hidden_size wide (the box parts concatenated too)
@@ -170,9 +170,9 @@ class TFLayoutLMv3MainLayer(Layer):
         self.embeddings = TFLayoutLMv3TextEmbeddings(config, name="embeddings")
         if config.visual_embed:
             self.patch_embed = TFLayoutLMv3PatchEmbeddings(config, name="patch_embed")
-            self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+            self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
             self.dropout = Dropout(config.hidden_dropout_prob)
-            self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
+            self.norm = keras_layers.LayerNormalization(epsilon=1e-6, name="norm")
         self.encoder = TFLayoutLMv3Encoder(config, name="encoder")
 
     @property

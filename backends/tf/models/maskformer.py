@@ -4,12 +4,12 @@ decoder (blocks/detection.py) over learned queries, and the class / mask-embeddi
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.maskformer import MaskFormerConfig
 
+from .. import keras_layers
 from ..blocks.detection import TFDetrDecoder, build_backbone, flatten_map, resize_nearest, sine_positions
 from ..blocks.vision import TFVisionPreTrainedModel, conv, to_nchw, to_nhwc
 from ..modeling import Layer, channels_last, dense
@@ -18,7 +18,7 @@ _FPN_GROUPS = 32
 
 
 def group_norm(name: str):
-    return keras.layers.GroupNormalization(_FPN_GROUPS, epsilon=1e-5, name=name)
+    return keras_layers.GroupNormalization(_FPN_GROUPS, epsilon=1e-5, name=name)
 
 
 class TFMaskFormerFPNConvLayer(Layer):
@@ -113,7 +113,7 @@ class TFMaskFormerTransformerModule(Layer):
         super().__init__(**kwargs)
         decoder_config = config.decoder_config
         self.hidden, self.num_queries = decoder_config.d_model, decoder_config.num_queries
-        self.queries_embedder = keras.layers.Embedding(self.num_queries, self.hidden, name="queries_embedder")
+        self.queries_embedder = keras_layers.Embedding(self.num_queries, self.hidden, name="queries_embedder")
         self.input_projection = (conv(config, self.hidden, 1, "input_projection") if in_features != self.hidden
                                  else None)  # fmt: skip
         self.decoder = TFDetrDecoder(decoder_config, name="decoder")

@@ -4,13 +4,13 @@ block's input and output as hidden states, and a LayerNorm on each stage's featu
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.maskformer_swin import MaskFormerSwinConfig
 
+from .. import keras_layers
 from ..blocks.vision import TFVisionPreTrainedModel
 from ..modeling import Layer
 from .swin import TFSwinEmbeddings, TFSwinStage
@@ -60,7 +60,7 @@ class TFMaskFormerSwinMainLayer(Layer):
         self.add_pooling_layer = add_pooling_layer
         self.embeddings = TFSwinEmbeddings(config, name="embeddings")
         self.encoder = TFMaskFormerSwinEncoder(config, name="encoder")
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.output_width = int(config.embed_dim * 2 ** (len(config.depths) - 1))  # the last stage's width
 
     def input_sizes(self):
@@ -115,7 +115,7 @@ class TFMaskFormerSwinBackbone(TFMaskFormerSwinPreTrainedModel):
         super().__init__(config, *args, **kwargs)
         self.model = TFMaskFormerSwinMainLayer(config, name="model")
         self.num_features = [config.embed_dim] + [int(config.embed_dim * 2**i) for i in range(len(config.depths))]
-        self.hidden_states_norms = [keras.layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{i}")
+        self.hidden_states_norms = [keras_layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{i}")
                                     for i in range(len(config.depths))]  # fmt: skip
 
     def input_sizes(self):  # stage i's norm reads its last block's output, num_features[i + 1] wide

@@ -4,12 +4,12 @@ names (`model/layers_._0/attn/Wqkv`), so every checkpoint format loads."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.modernbert import ModernBertConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import TFTiedDense, padding_bias, per_layer_head_mask
 from ..heads import (
@@ -26,8 +26,8 @@ from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, dense, we
 from ..rotary import apply_rotary, rotary_cos_sin
 
 
-def layer_norm(config: ModernBertConfig, name: str) -> keras.layers.LayerNormalization:
-    return keras.layers.LayerNormalization(epsilon=config.norm_eps, center=config.norm_bias, name=name)
+def layer_norm(config: ModernBertConfig, name: str) -> keras_layers.LayerNormalization:
+    return keras_layers.LayerNormalization(epsilon=config.norm_eps, center=config.norm_bias, name=name)
 
 
 def window_mask(bias, length, window: int):

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.encoder import EncoderOptions
 from autoload.models.mpnet import MPNET_BUCKETS, MPNET_MAX_DISTANCE, MPNetConfig
 
+from .. import keras_layers
 from ..blocks.encoder import (
     TFEmbeddings,
     TFEncoder,
@@ -38,7 +38,7 @@ class TFMPNetAttention(Layer):
     def __init__(self, options: EncoderOptions, **kwargs):
         super().__init__(**kwargs)
         self.attn = TFSelfAttention.from_options(options, names=("q", "k", "v"), output="o", name="attn")
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=options.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(options.hidden_dropout)
         self.hidden_size = options.hidden_size
 

@@ -3,12 +3,12 @@ run NHWC inside. Convolutions pad explicitly (PyTorch pads both sides alike, Ker
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.resnet import ResNetConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import TFVisionPreTrainedModel, channels_last, check_pixel_values, conv, to_nchw, to_nhwc
 from ..heads import TFImageClassificationModel
@@ -16,7 +16,7 @@ from ..modeling import Layer, dense
 
 
 def batch_norm(name: str = "normalization", epsilon: float = 1e-5):
-    return keras.layers.BatchNormalization(epsilon=epsilon, momentum=0.9, name=name)
+    return keras_layers.BatchNormalization(epsilon=epsilon, momentum=0.9, name=name)
 
 
 def pad_nhwc(x, pad: int, value=0.0):

@@ -13,13 +13,14 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.sam import SamConfig, SamMaskDecoderConfig, SamVisionConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import check_pixel_values, conv, to_nchw, to_nhwc
 from ..modeling import Dropout, Layer, TFPreTrainedModel, channels_last, dense, weights_init
 
 
 def layer_norm(eps: float, name: str):
-    return keras.layers.LayerNormalization(epsilon=eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=eps, name=name)
 
 
 class TFSamLayerNorm(Layer):
@@ -452,7 +453,7 @@ class TFSamFeedForward(Layer):
 
 
 def conv_transpose(config, filters: int, name: str):
-    return keras.layers.Conv2DTranspose(filters, 2, strides=2, name=name, kernel_initializer=weights_init(config))
+    return keras_layers.Conv2DTranspose(filters, 2, strides=2, name=name, kernel_initializer=weights_init(config))
 
 
 class TFSamMaskDecoder(Layer):

@@ -4,12 +4,12 @@ convolutions run NHWC inside, and a NHWC map read row by row is PyTorch's token 
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.segformer import SegformerConfig, SegformerStage
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.dense_prediction import DepthwiseConv, pad_nhwc, semantic_loss
 from ..blocks.vision import (
@@ -32,7 +32,7 @@ _EPS = 1e-5  # every SegFormer LayerNorm has PyTorch's default epsilon (layer_no
 
 
 def layer_norm(name: str):
-    return keras.layers.LayerNormalization(epsilon=_EPS, name=name)
+    return keras_layers.LayerNormalization(epsilon=_EPS, name=name)
 
 
 def as_tokens(x):

@@ -3,13 +3,13 @@ checkpoint names (see autoload/backends/torch/models/siglip.py for what each cla
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.siglip import SiglipConfig, SiglipTextConfig, SiglipVisionConfig
 
+from .. import keras_layers
 from ..blocks.vision import (
     TFCLIPMLP,
     TFCLIPEncoder,
@@ -26,7 +26,7 @@ from ..modeling import Layer, NamedWeight, TFPreTrainedModel, dense, weights_ini
 
 
 def layer_norm(config, name: str):
-    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
 
 
 class TFSiglipVisionEmbeddings(Layer):

@@ -20,6 +20,7 @@ from autoload import outputs as out
 from autoload.models.speecht5 import SpeechT5Config
 from autoload.speech import check_audio
 
+from .. import keras_layers
 from ..attention import causal_bias, merge_heads, split_heads
 from ..blocks.seq2seq import TFSeq2SeqAttention, padding_bias, shift_tokens_right
 from ..blocks.speech import (
@@ -39,7 +40,7 @@ def _tensor(value):
 
 
 def layer_norm(config, name: str):
-    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
 
 
 def fairseq_sinusoids(positions, dim: int, padding_idx: int):
@@ -211,9 +212,9 @@ class TFSpeechT5BatchNormConvLayer(Layer):
         super().__init__(**kwargs)
         last = index == config.speech_decoder_postnet_layers - 1
         width = config.num_mel_bins if last else config.speech_decoder_postnet_units
-        self.conv = keras.layers.Conv1D(width, config.speech_decoder_postnet_kernel, padding="same", use_bias=False,
+        self.conv = keras_layers.Conv1D(width, config.speech_decoder_postnet_kernel, padding="same", use_bias=False,
                                         kernel_initializer="he_normal", name="conv")  # fmt: skip
-        self.batch_norm = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="batch_norm")
+        self.batch_norm = keras_layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="batch_norm")
         self.last = last
         self.dropout = Dropout(config.speech_decoder_postnet_dropout)
         self.in_channels = config.num_mel_bins if index == 0 else config.speech_decoder_postnet_units

@@ -4,7 +4,6 @@ multiples. Channels-first images in, channels-first reshaped hidden states / fea
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -12,6 +11,7 @@ from autoload import outputs as out
 from autoload.models.swin import SwinConfig
 from autoload.vision import window_relative_position_index
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import (
     DropPath,
@@ -82,7 +82,7 @@ class TFSwinEmbeddings(Layer):
         config.check_supported()
         self.embed_dim, self.use_mask_token = config.embed_dim, use_mask_token
         self.patch_embeddings = TFSwinPatchEmbeddings(config, name="patch_embeddings")
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.norm = keras_layers.LayerNormalization(epsilon=1e-5, name="norm")
         self.dropout = Dropout(config.hidden_dropout_prob)
         self.mask_token = None
 
@@ -109,7 +109,7 @@ class TFSwinPatchMerging(Layer):
     def __init__(self, config, dim: int, **kwargs):
         super().__init__(**kwargs)
         self.reduction = dense(config, 2 * dim, "reduction", use_bias=False)
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.norm = keras_layers.LayerNormalization(epsilon=1e-5, name="norm")
         self.dim = dim
 
     def input_sizes(self):
@@ -231,10 +231,10 @@ class TFSwinLayer(Layer):
         super().__init__(**kwargs)
         self.window_size, self.shift_size = config.window_size, shift_size
         eps = config.layer_norm_eps
-        self.layernorm_before = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_before")
+        self.layernorm_before = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_before")
         self.attention = TFSwinAttention(config, dim, num_heads, name="attention")
         self.drop_path = DropPath(drop_path)
-        self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
+        self.layernorm_after = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_after")
         self.intermediate = TFSwinIntermediate(config, dim, name="intermediate")
         self.swin_output = TFSwinOutput(config, dim, name="output")
         self.dim = dim
@@ -334,7 +334,7 @@ class TFSwinMainLayer(Layer):
         self.add_pooling_layer = add_pooling_layer
         self.embeddings = TFSwinEmbeddings(config, use_mask_token, name="embeddings")
         self.encoder = TFSwinEncoder(config, name="encoder")
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.output_width = int(config.embed_dim * 2 ** (len(config.depths) - 1))  # the last stage's width
 
     def input_sizes(self):
@@ -416,7 +416,7 @@ class TFSwinBackbone(TFSwinPreTrainedModel):
         self.embeddings = TFSwinEmbeddings(config, name="embeddings")
         self.encoder = TFSwinEncoder(config, name="encoder")
         self.hidden_states_norms = {
-            stage: keras.layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{stage}")
+            stage: keras_layers.LayerNormalization(epsilon=1e-5, name=f"hidden_states_norms.{stage}")
             for stage in config.out_features
         }
 

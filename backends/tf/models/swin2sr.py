@@ -14,6 +14,7 @@ from autoload import outputs as out
 from autoload.models.swin2sr import Swin2SRConfig, continuous_position_coords
 from autoload.vision import bicubic_matrix, window_relative_position_index
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.vision import (
     TFVisionPreTrainedModel,
@@ -72,7 +73,7 @@ class TFSwin2SRPatchEmbeddings(Layer):
     def __init__(self, config: Swin2SRConfig, normalize_patches: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.projection = conv(config, config.embed_dim, config.patch_size, "projection", strides=config.patch_size)
-        self.layernorm = keras.layers.LayerNormalization(epsilon=1e-5, name="layernorm") if normalize_patches else None
+        self.layernorm = keras_layers.LayerNormalization(epsilon=1e-5, name="layernorm") if normalize_patches else None
         self.width = config.embed_dim  # in (the shallow features, or a stage's conv output) and out
 
     def input_sizes(self):
@@ -204,11 +205,11 @@ class TFSwin2SRLayer(Layer):
         self.window, self.shift = config.swin2sr_options().window, shift
         eps = config.layer_norm_eps
         self.attention = TFSwin2SRAttention(config, heads, self.window, name="attention")
-        self.layernorm_before = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_before")
+        self.layernorm_before = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_before")
         self.intermediate = TFSwin2SRIntermediate(config, name="intermediate")
         self.mlp_output = TFSwin2SRDenseDropout(config, config.embed_dim, config.hidden_dropout_prob,
                                                 self.intermediate.dense.units, name="output")  # fmt: skip
-        self.layernorm_after = keras.layers.LayerNormalization(epsilon=eps, name="layernorm_after")
+        self.layernorm_after = keras_layers.LayerNormalization(epsilon=eps, name="layernorm_after")
         self.width = config.embed_dim
 
     def input_sizes(self):
@@ -305,7 +306,7 @@ class TFSwin2SRMainLayer(Layer):
         self.first_convolution = conv3x3(config, config.embed_dim, "first_convolution")
         self.embeddings = TFSwin2SREmbeddings(config, name="embeddings")
         self.encoder = TFSwin2SREncoder(config, name="encoder")
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.conv_after_body = conv3x3(config, config.embed_dim, "conv_after_body")
 
     def input_sizes(self):

@@ -4,7 +4,6 @@ masked-LM head, and the table question-answering head with its training loss."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from autoload import outputs as out
@@ -17,6 +16,7 @@ from autoload.models.tapas import (
     TapasConfig,
 )
 
+from .. import keras_layers
 from ..blocks.encoder import TFEncoder, TFEncoderMainLayer, TFPooler
 from ..heads import TFBaseModel, TFLanguageModelingModel, TFSequenceClassificationModel, TFTaskModel
 from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, weights_init
@@ -49,7 +49,7 @@ class TFTapasEmbeddings(Layer):
                                                name="position_embeddings")  # fmt: skip
         self.token_type_embeddings = [NamedWeight((size, width), "embeddings", init, name=f"token_type_embeddings_{i}")
                                       for i, size in enumerate(config.type_vocab_sizes)]  # fmt: skip
-        self.LayerNorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+        self.LayerNorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
         self.dropout = Dropout(config.hidden_dropout_prob)
 
     def input_sizes(self):

@@ -4,13 +4,13 @@ checkpoint names; see autoload/backends/torch/models/videomae.py for what each c
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.videomae import IMAGENET_MEAN, IMAGENET_STD, VideoMAEConfig, sinusoid_table
 
+from .. import keras_layers
 from ..blocks.vision import (
     TFVisionBaseModel,
     TFViTAttention,
@@ -86,7 +86,7 @@ class TFVideoMAEPatchEmbeddings(Layer):
     def __init__(self, config: VideoMAEConfig, **kwargs):
         super().__init__(**kwargs)
         kernel = (int(config.tubelet_size), config.patch_size, config.patch_size)
-        self.projection = keras.layers.Conv3D(config.hidden_size, kernel, strides=kernel, name="projection",
+        self.projection = keras_layers.Conv3D(config.hidden_size, kernel, strides=kernel, name="projection",
                                               kernel_initializer=weights_init(config))  # fmt: skip
         self.num_channels = config.num_channels
 
@@ -134,7 +134,7 @@ class TFVideoMAEMainLayer(Layer):
         self.embeddings = TFVideoMAEEmbeddings(config, name="embeddings")
         self.encoder = TFVideoMAEEncoder(config, name="encoder")
         self.layernorm = (None if config.use_mean_pooling
-                          else keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm"))  # fmt: skip
+                          else keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm"))  # fmt: skip
         self.hidden_size = config.hidden_size
 
     @property
@@ -173,7 +173,7 @@ class TFVideoMAEModel(TFVisionBaseModel, TFVideoMAEPreTrainedModel):
 class TFVideoMAEForVideoClassification(TFImageClassificationModel, TFVideoMAEPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
-        self.fc_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="fc_norm") if config.use_mean_pooling else None
+        self.fc_norm = keras_layers.LayerNormalization(epsilon=1e-5, name="fc_norm") if config.use_mean_pooling else None
 
     def input_sizes(self):
         return {**super().input_sizes(), self.fc_norm: self.main_layer.output_width}
@@ -189,7 +189,7 @@ class TFVideoMAEDecoder(Layer):
         decoder = config.decoder_config()
         self.decoder_layers = [TFVideoMAELayer(decoder, i, name=f"decoder_layers.{i}")
                                for i in range(decoder.num_hidden_layers)]  # fmt: skip
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.norm = keras_layers.LayerNormalization(epsilon=1e-5, name="norm")
         outputs = config.videomae_options()["decoder_outputs"]
         self.head = dense(config, outputs, "head") if outputs > 0 else None
         self.input_width = decoder.hidden_size

@@ -4,13 +4,13 @@ the model runs eagerly; a traced call (tf.function, SavedModel export) is refuse
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
 from autoload.models.vilt import VQA_NORM_EPS, ViltConfig, plan_patches
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..blocks.encoder import TFEmbeddings, TFPooler, padding_bias
 from ..blocks.vision import TFViTLayer, channels_last, conv, per_layer_head_mask, to_nhwc
@@ -113,7 +113,7 @@ class TFViltMainLayer(Layer):
         self.config = config
         self.embeddings = TFViltEmbeddings(config, name="embeddings")
         self.encoder = TFViltEncoder(config, name="encoder")
-        self.layernorm = keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
+        self.layernorm = keras_layers.LayerNormalization(epsilon=config.layer_norm_eps, name="layernorm")
         self.pooler = TFPooler(config.text_options(), name="pooler") if add_pooling_layer else None
         self.output_width = config.hidden_size
 
@@ -171,7 +171,7 @@ class TFViltClassifier(Layer):
     def __init__(self, config: ViltConfig, **kwargs):
         super().__init__(**kwargs)
         self.first = dense(config, 2 * config.hidden_size, "0")
-        self.norm = keras.layers.LayerNormalization(epsilon=VQA_NORM_EPS, name="1")
+        self.norm = keras_layers.LayerNormalization(epsilon=VQA_NORM_EPS, name="1")
         self.act = get_activation("gelu")
         self.last = dense(config, config.num_labels, "3")
         width = config.hidden_size

@@ -14,6 +14,7 @@ import tensorflow as tf
 from autoload import outputs as out
 from autoload.models.vits import VitsConfig
 
+from .. import keras_layers
 from ..activations import get_activation
 from ..modeling import Dropout, Layer, TFPreTrainedModel, channels_last, weights_init
 
@@ -27,7 +28,7 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
 
 def conv1d(filters: int, kernel_size: int, name: str, dilation: int = 1, groups: int = 1, use_bias: bool = True):
     """A PyTorch-style Conv1d without padding (pad before calling); kernel [k, in/groups, out]."""
-    return keras.layers.Conv1D(filters, kernel_size, dilation_rate=dilation, groups=groups, use_bias=use_bias,
+    return keras_layers.Conv1D(filters, kernel_size, dilation_rate=dilation, groups=groups, use_bias=use_bias,
                                name=name, kernel_initializer="he_normal")  # fmt: skip
 
 
@@ -63,7 +64,7 @@ class TFDepthwiseConv1D(Layer):
 
 
 def layer_norm(name: str, eps: float):
-    return keras.layers.LayerNormalization(epsilon=eps, name=name)
+    return keras_layers.LayerNormalization(epsilon=eps, name=name)
 
 
 # -- text encoder ---------------------------------------------------------------------------------------------------
@@ -76,10 +77,10 @@ class TFVitsAttention(Layer):
         self.window_size = config.window_size
         self.dropout = Dropout(config.attention_dropout)
         size, bias, init = config.hidden_size, config.use_bias, weights_init(config)
-        self.k_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="k_proj")
-        self.v_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="v_proj")
-        self.q_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="q_proj")
-        self.out_proj = keras.layers.Dense(size, use_bias=bias, kernel_initializer=init, name="out_proj")
+        self.k_proj = keras_layers.Dense(size, use_bias=bias, kernel_initializer=init, name="k_proj")
+        self.v_proj = keras_layers.Dense(size, use_bias=bias, kernel_initializer=init, name="v_proj")
+        self.q_proj = keras_layers.Dense(size, use_bias=bias, kernel_initializer=init, name="q_proj")
+        self.out_proj = keras_layers.Dense(size, use_bias=bias, kernel_initializer=init, name="out_proj")
 
     def build(self, input_shape=None):
         if self.window_size:
@@ -197,7 +198,7 @@ class TFVitsTextEncoder(Layer):
     def __init__(self, config: VitsConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.embed_tokens = keras.layers.Embedding(config.vocab_size, config.hidden_size,
+        self.embed_tokens = keras_layers.Embedding(config.vocab_size, config.hidden_size,
                                                    embeddings_initializer=weights_init(config), name="embed_tokens")
         self.encoder = TFVitsEncoder(config, name="encoder")
         self.project = conv1d(config.flow_size * 2, 1, "project")
@@ -565,7 +566,7 @@ class TFVitsHifiGan(Layer):
         channels = start
         for i, (rate, kernel) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
             channels = start // 2 ** (i + 1)
-            self.upsampler.append(keras.layers.Conv1DTranspose(channels, kernel, strides=rate, padding="valid",
+            self.upsampler.append(keras_layers.Conv1DTranspose(channels, kernel, strides=rate, padding="valid",
                                                                kernel_initializer="he_normal",
                                                                name=f"upsampler.{i}"))  # fmt: skip
             self.crops.append((kernel - rate) // 2)
@@ -641,7 +642,7 @@ class TFVitsModel(TFVitsPreTrainedModel):
         else:
             self.duration_predictor = TFVitsDurationPredictor(config, name="duration_predictor")
         if config.num_speakers > 1:
-            self.embed_speaker = keras.layers.Embedding(config.num_speakers, config.speaker_embedding_size,
+            self.embed_speaker = keras_layers.Embedding(config.num_speakers, config.speaker_embedding_size,
                                                         name="embed_speaker")  # fmt: skip
         self.posterior_encoder = TFVitsPosteriorEncoder(config, name="posterior_encoder")
 

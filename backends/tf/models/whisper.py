@@ -11,6 +11,7 @@ from autoload import outputs as out
 from autoload.generation.whisper import transcribe
 from autoload.models.whisper import WhisperConfig
 
+from .. import keras_layers
 from ..blocks.seq2seq import (
     TFLayerStack,
     TFLearnedPositions,
@@ -30,8 +31,8 @@ class TFWhisperEncoder(TFLayerStack):
     def __init__(self, config: WhisperConfig, embed_tokens=None, decoder: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.conv1 = keras.layers.Conv1D(config.d_model, 3, padding="same", name="conv1")
-        self.conv2 = keras.layers.Conv1D(config.d_model, 3, strides=2, padding="valid", name="conv2")
+        self.conv1 = keras_layers.Conv1D(config.d_model, 3, padding="same", name="conv1")
+        self.conv2 = keras_layers.Conv1D(config.d_model, 3, strides=2, padding="valid", name="conv2")
         self.embed_positions = TFLearnedPositions(config, config.max_source_positions, "max_source_positions",
                                                   weight_name="weight", name="embed_positions")  # fmt: skip
         self.build_layers(config, decoder=False)
