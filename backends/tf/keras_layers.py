@@ -31,9 +31,10 @@ class FastAttributes:
 
     def __setattr__(self, name, value):
         # A class attribute may be a property whose setter Keras only calls when the value changes (`trainable`
-        # propagates to sublayers): such names keep Keras' path.
+        # propagates to sublayers): such names keep Keras' path, as does an instance __new__ did not make.
+        class_names = _class_names.get(type(self))
         if (type(value) in _PLAIN and type(self.__dict__.get(name)) in _PLAIN
-                and name not in _class_names.get(type(self), (name,))):
+                and class_names is not None and name not in class_names):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
@@ -49,53 +50,21 @@ def _remember_signatures(cls: type) -> None:
         function.__signature__ = inspect.signature(function)
 
 
-class Layer(FastAttributes, keras.layers.Layer):
-    pass
+def _fast(keras_class: type) -> type:
+    """keras_class with FastAttributes first among its bases, under the same name."""
+    return type(keras_class.__name__, (FastAttributes, keras_class), {"__module__": __name__})
 
 
-class Model(FastAttributes, keras.Model):
-    pass
-
-
-class Dense(FastAttributes, keras.layers.Dense):
-    pass
-
-
-class Embedding(FastAttributes, keras.layers.Embedding):
-    pass
-
-
-class Identity(FastAttributes, keras.layers.Identity):
-    pass
-
-
-class LayerNormalization(FastAttributes, keras.layers.LayerNormalization):
-    pass
-
-
-class GroupNormalization(FastAttributes, keras.layers.GroupNormalization):
-    pass
-
-
-class BatchNormalization(FastAttributes, keras.layers.BatchNormalization):
-    pass
-
-
-class Conv1D(FastAttributes, keras.layers.Conv1D):
-    pass
-
-
-class Conv2D(FastAttributes, keras.layers.Conv2D):
-    pass
-
-
-class Conv3D(FastAttributes, keras.layers.Conv3D):
-    pass
-
-
-class Conv1DTranspose(FastAttributes, keras.layers.Conv1DTranspose):
-    pass
-
-
-class Conv2DTranspose(FastAttributes, keras.layers.Conv2DTranspose):
-    pass
+Layer = _fast(keras.layers.Layer)
+Model = _fast(keras.Model)
+Dense = _fast(keras.layers.Dense)
+Embedding = _fast(keras.layers.Embedding)
+Identity = _fast(keras.layers.Identity)
+LayerNormalization = _fast(keras.layers.LayerNormalization)
+GroupNormalization = _fast(keras.layers.GroupNormalization)
+BatchNormalization = _fast(keras.layers.BatchNormalization)
+Conv1D = _fast(keras.layers.Conv1D)
+Conv2D = _fast(keras.layers.Conv2D)
+Conv3D = _fast(keras.layers.Conv3D)
+Conv1DTranspose = _fast(keras.layers.Conv1DTranspose)
+Conv2DTranspose = _fast(keras.layers.Conv2DTranspose)
