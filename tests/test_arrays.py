@@ -1,6 +1,8 @@
 """The arrays readers fill (autoload.weights.arrays): aligned blocks, and pages reserved on a thread while a
 model is built (PageReserve), which loads take by size and which loads that convert dtypes do not reserve."""
 
+import mmap
+import os
 import threading
 
 import numpy as np
@@ -48,6 +50,7 @@ def test_arrays_take_the_blocks_reserved_for_their_size(monkeypatch):
 
 
 def test_an_array_asked_for_before_its_block_is_ready_maps_its_own_and_one_fewer_is_reserved(monkeypatch):
+    monkeypatch.setattr(arrays, "_GROUP_BYTES", 1)  # one block at a time
     gate = threading.Event()
     made = counting_blocks(monkeypatch, gate)
     reserve = PageReserve([2 * MIB, 2 * MIB])
@@ -127,20 +130,65 @@ class _NoReserve:
         return False
 
 
-@pytest.mark.parametrize("madvise", [True, False])  # False: a system without MADV_POPULATE_*, the mmap flag instead
-def test_populated_maps_hold_the_file_or_zeros(tmp_path, monkeypatch, madvise):
-    import mmap
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * mmap.PAGESIZE
 
-    if not madvise:
-        monkeypatch.setattr(arrays, "_madvise_works", False)
-    payload = np.arange(3 * MIB // 4, dtype=np.float32)
-    path = tmp_path / "data.bin"
-    path.write_bytes(b"x" * mmap.ALLOCATIONGRANULARITY + payload.tobytes())
-    with open(path, "rb") as f:
-        with arrays.map_populated(f.fileno(), payload.nbytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ,
-                                  offset=mmap.ALLOCATIONGRANULARITY) as mapped:  # fmt: skip
-            np.testing.assert_array_equal(np.frombuffer(mapped, np.float32), payload)
-    block = arrays._anonymous_block(2 * MIB)
-    assert len(block) == 2 * MIB and not any(block[:4096]) and not any(block[-4096:])
-    block[:4] = b"abcd"
-    assert block[:4] == b"abcd"
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="resident memory is read from /proc")
+def test_fault_in_makes_blocks_resident_and_leaves_them_zero_and_writable():
+    blocks = [arrays._anonymous_block(n) for n in (4 * MIB, 2 * MIB, 3 * MIB)]
+    before = resident_bytes()
+    arrays.fault_in(blocks)
+    assert resident_bytes() - before >= 8 * MIB  # 9 MiB faulted in (other allocations may come and go)
+    for block in blocks:
+        assert not any(block[:4096]) and not any(block[-4096:])
+        block[:4] = b"abcd"
+        assert block[:4] == b"abcd"
+        block.close()  # fault_in holds no view of them
+
+
+def test_fault_in_resumes_a_partial_read(monkeypatch):
+    calls = []
+    real = os.preadv
+
+    def partial(fd, buffers, offset):  # as a signal may cut a long read short: at most 1.5 MiB per call
+        room, parts = 3 * MIB // 2, []
+        for buffer in buffers:
+            take = min(room, len(buffer))
+            if not take:
+                break
+            parts.append(memoryview(buffer)[:take])
+            room -= take
+        calls.append(len(buffers))
+        return real(fd, parts, offset)
+
+    monkeypatch.setattr(os, "preadv", partial)
+    blocks = [bytearray(b"\xff" * n) for n in (MIB, 2 * MIB, MIB // 2)]
+    arrays.fault_in(blocks)
+    assert all(not any(block) for block in blocks)  # every byte was written
+    assert len(calls) == 3
+
+
+def test_the_reserve_faults_blocks_in_groups_and_hands_each_out_once(monkeypatch):
+    monkeypatch.setattr(arrays, "_GROUP_BYTES", 5 * MIB)
+    groups = []
+    monkeypatch.setattr(arrays, "fault_in", lambda blocks: groups.append([len(b) for b in blocks]))
+    reserve = PageReserve([2 * MIB, 2 * MIB, 2 * MIB, 3 * MIB])
+    reserve._thread.join()
+    assert groups == [[2 * MIB, 2 * MIB, 2 * MIB], [3 * MIB]]
+    taken = [reserve.take(2 * MIB) for _ in range(3)]
+    assert len({id(block) for block in taken}) == 3 and all(len(block) == 2 * MIB for block in taken)
+    assert reserve.take(2 * MIB) is None
+    reserve.close()
+
+
+def test_a_reserve_that_cannot_map_lets_waiting_arrays_map_their_own(monkeypatch):
+    def no_memory(nbytes):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(arrays, "_anonymous_block", no_memory)
+    reserve = PageReserve([2 * MIB])
+    reserve._thread.join()
+    assert reserve.take(2 * MIB) is None  # nothing left being mapped: the caller maps its own
+    reserve.close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import mmap
-import sys
+import os
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -26,34 +25,44 @@ _BLOCK_BYTES = 128 << 10
 _STAGING_BYTES = 2 << 20
 _staging = threading.local()
 _ANONYMOUS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS if hasattr(mmap, "MAP_ANONYMOUS") else None
-# Faulting a block's pages in with one call costs less than a page fault each as the read fills them. Linux
-# 5.14+ does it with madvise(MADV_POPULATE_WRITE), called through ctypes so that the GIL is released (mmap's
-# MAP_POPULATE flag holds it for the whole faulting: reads on other threads would wait on it).
-_MADV_POPULATE_READ, _MADV_POPULATE_WRITE = 22, 23
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-_madvise_works = _libc is not None
-_MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
-
-
-def map_populated(fileno: int, length: int, *, flags: int, prot: int = mmap.PROT_READ | mmap.PROT_WRITE,
-                  offset: int = 0) -> mmap.mmap:
-    """mmap.mmap(fileno, length, ...) with its pages faulted in (read for a read-only map, written for the rest)
-    without holding the GIL, where the system can; else with the MAP_POPULATE flag."""
-    global _madvise_works
-    if not _madvise_works:
-        return mmap.mmap(fileno, length, flags=flags | _MAP_POPULATE, prot=prot, offset=offset)
-    mapped = mmap.mmap(fileno, length, flags=flags, prot=prot, offset=offset)
-    view = np.frombuffer(mapped, np.uint8)
-    advice = _MADV_POPULATE_WRITE if prot & mmap.PROT_WRITE else _MADV_POPULATE_READ
-    if _libc.madvise(ctypes.c_void_p(view.ctypes.data), ctypes.c_size_t(length), advice):
-        _madvise_works = False  # an older kernel: pages fault in as they are touched, this once
-    del view  # the map cannot close while an array views it
-    return mapped
+# The page reserve faults its blocks in by reading /dev/zero into a group of them with one preadv: one call
+# releases the GIL for the whole group, and the kernel faults each page in as it writes it, holding the
+# process's memory-map lock only for that page. (madvise(MADV_POPULATE_WRITE) holds it for the whole range, so
+# every allocation the building thread makes meanwhile, Python's arenas included, waits for it.)
+_GROUP_BYTES = 48 << 20
+_IOV_MAX = 1024
 
 
 def _anonymous_block(nbytes: int) -> mmap.mmap:
-    """A private anonymous map of nbytes, its pages faulted in."""
-    return map_populated(-1, nbytes, flags=_ANONYMOUS)
+    """A private anonymous map of nbytes; its pages fault in as they are first written."""
+    return mmap.mmap(-1, nbytes, flags=_ANONYMOUS)
+
+
+def _zero_source() -> int | None:
+    try:
+        return os.open("/dev/zero", os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def fault_in(blocks: list) -> None:
+    """Fault every page of these writable buffers in (they read as zeros afterwards), with as few calls as the
+    system allows; where it has no /dev/zero or preadv, they are left to fault in as they are written."""
+    zero = _zero_source() if hasattr(os, "preadv") else None
+    if zero is None:
+        return
+    try:
+        views = [memoryview(block).cast("B") for block in blocks]
+        while views:
+            done = os.preadv(zero, views[:_IOV_MAX], 0)
+            if done <= 0:
+                return
+            while views and done >= len(views[0]):
+                done -= len(views.pop(0))
+            if done:
+                views[0] = views[0][done:]
+    finally:
+        os.close(zero)
 
 
 class PageReserve:
@@ -73,22 +82,39 @@ class PageReserve:
         self._thread.start()
 
     def _fill(self) -> None:
-        for size in self._order:
+        waiting = iter(self._order)
+        while True:
+            group: list[int] = []
             with self._changed:
                 if self._closed:
                     return
-                if not self._wanted[size]:
-                    continue
-                self._wanted[size] -= 1
-                self._mapping[size] += 1
-            block = _anonymous_block(size)
-            with self._changed:
-                self._mapping[size] -= 1
-                if self._closed:
-                    block.close()
-                else:
-                    self._ready[size].append(block)
-                self._changed.notify_all()
+                total = 0
+                for size in waiting:
+                    if self._wanted[size]:
+                        self._wanted[size] -= 1
+                        self._mapping[size] += 1
+                        group.append(size)
+                        total += size
+                        if total >= _GROUP_BYTES:
+                            break
+            if not group:
+                return
+            blocks: list = []
+            try:
+                blocks = [_anonymous_block(size) for size in group]
+                fault_in(blocks)
+            except OSError:  # no memory for them now: whoever waits for these sizes maps their own
+                pass
+            finally:
+                with self._changed:
+                    for size, block in zip(group, blocks):
+                        if self._closed:
+                            block.close()
+                        else:
+                            self._ready[size].append(block)
+                    for size in group:
+                        self._mapping[size] -= 1
+                    self._changed.notify_all()
 
     def take(self, nbytes: int) -> mmap.mmap | None:
         with self._changed:
