@@ -104,6 +104,20 @@ def test_timestamp_decoding_matches_transformers(tokenizers, name, variant):
                                                                    for ids in batch]  # fmt: skip
 
 
+@pytest.mark.parametrize(("name", "variant"), [v for v in VARIANTS if "prompt_cases" in cases_of(v[0])])
+def test_whisper_prompt_ids_match_transformers(tokenizers, name, variant):
+    """get_prompt_ids: <|startofprev|> and the text's ids; a text holding a special token refused."""
+    tokenizer = tokenizers[name, variant]
+    for case in cases_of(name)["prompt_cases"]:
+        if case.get("refused"):
+            with pytest.raises(ValueError, match="special token"):
+                tokenizer.get_prompt_ids(case["text"])
+            continue
+        ids = tokenizer.get_prompt_ids(case["text"])
+        assert ids.dtype.kind == "i" and ids.tolist() == case["ids"], case
+        assert tokenizer.get_prompt_ids(case["text"], return_tensors=None) == case["ids"]
+
+
 def test_whisper_text_normalizers_are_refused_not_ignored(tokenizers):
     tokenizer = tokenizers["whisper", "as saved"]
     for option in ("normalize", "basic_normalize"):

@@ -78,3 +78,18 @@ def test_timestamps_need_a_whisper_generation_config(folder):
         model.generate(features(90), language="en", max_new_tokens=4)
     with pytest.raises(ValueError, match="attention_mask"):
         model.generate(features(90), language="en", return_timestamps=True, max_new_tokens=4)
+
+
+def test_prompt_options_are_checked(folder):
+    needs("torch")
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch")
+    inputs, prompt = features(60), np.array([58, 20, 21])
+    with pytest.raises(ValueError, match="condition_on_prev_tokens"):  # as transformers: all-segments needs it
+        model.generate(inputs, language="en", prompt_ids=prompt, prompt_condition_type="all-segments")
+    with pytest.raises(ValueError, match="'first-segment' or 'all-segments'"):
+        model.generate(inputs, language="en", prompt_ids=prompt, prompt_condition_type="every-segment")
+    with pytest.raises(ValueError, match="one non-empty row"):
+        model.generate(inputs, language="en", prompt_ids=prompt[None])
+    with pytest.raises(ValueError, match="max_target_positions"):  # 3 + 4 prompt tokens + 34 > 40 positions
+        model.generate(inputs, language="en", prompt_ids=prompt, max_new_tokens=34)
+    assert model.generate(inputs[:1], language="en", prompt_ids=prompt, max_new_tokens=33).shape[0] == 1

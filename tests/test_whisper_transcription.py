@@ -123,6 +123,23 @@ def test_transcribes_a_clip_end_to_end(whisper_folder, backend):
     assert text[0] and "<|" not in text[0]
 
 
+def test_a_text_prompt_goes_before_the_start_token_and_stays_out_of_the_transcript(whisper_folder):
+    pytest.importorskip("torch")
+    processor = AutoProcessor.from_pretrained(whisper_folder)
+    prompt_ids = processor.get_prompt_ids("the cat sat")
+    assert prompt_ids.tolist() == processor.tokenizer.get_prompt_ids("the cat sat").tolist()
+    assert prompt_ids.tolist() == [processor.tokenizer.convert_tokens_to_ids("<|startofprev|>"),
+                                   *processor.tokenizer.encode(" the cat sat", add_special_tokens=False)]  # fmt: skip
+    features = processor(synthetic_clip(), sampling_rate=SAMPLING_RATE, return_tensors="np").input_features
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(whisper_folder)
+    ids = np.asarray(model.generate(features, language="en", task="transcribe", prompt_ids=prompt_ids,
+                                    max_new_tokens=8))  # fmt: skip
+    start = [processor.tokenizer.convert_tokens_to_ids(t)
+             for t in ("<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>")]  # fmt: skip
+    want = reference_greedy(whisper_folder, features, [*prompt_ids.tolist(), *start], 8)
+    assert ids[0, : len(want)].tolist() == want
+
+
 def test_language_is_detected_when_not_given(whisper_folder):
     torch = pytest.importorskip("torch")
 

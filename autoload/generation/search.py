@@ -47,7 +47,8 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
 
 def _decoder_start(config, batch: int, decoder_input_ids) -> np.ndarray:
     """The decoder's first tokens: the start token, or a given decoder prompt (prefixed with the start token
-    when it does not begin with it)."""
+    when it does not begin with it, unless the config is marked `_decoder_prompt_as_given`: Whisper's, whose
+    prompt may open with a text prompt's <|startofprev|>)."""
     start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.bos_token_id
     if start is None:
         raise ValueError("Set decoder_start_token_id (generation or model config) to generate with a seq2seq model.")
@@ -56,7 +57,7 @@ def _decoder_start(config, batch: int, decoder_input_ids) -> np.ndarray:
     given = np.asarray(decoder_input_ids, dtype=np.int64)
     if given.ndim != 2 or given.shape[0] != batch:
         raise ValueError(f"decoder_input_ids must be [batch={batch}, length]; got shape {given.shape}.")
-    if given.shape[1] == 0 or not (given[:, 0] == start).all():
+    if given.shape[1] == 0 or not (getattr(config, "_decoder_prompt_as_given", False) or (given[:, 0] == start).all()):
         given = np.concatenate([np.full((batch, 1), start, dtype=np.int64), given], axis=1)
     return given
 

@@ -108,8 +108,10 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
 # Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
 INPUT_STRIDE = 2
 # transformers' Whisper generate() options for long-form refinements that autoload refuses rather than ignores.
-_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "prompt_ids", "prompt_condition_type", "logprob_threshold",
-                    "compression_ratio_threshold", "no_speech_threshold", "return_segments", "return_token_timestamps")
+_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "logprob_threshold", "compression_ratio_threshold",
+                    "no_speech_threshold", "return_segments", "return_token_timestamps")
+# Handled by transcribe, not passed on to each window's generate call.
+_PROMPT_OPTIONS = ("prompt_ids", "prompt_condition_type")
 
 
 def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: bool = False
@@ -129,8 +131,8 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
     if isinstance(kwargs.get("temperature", config.temperature), (list, tuple)):
         raise NotImplementedError("Whisper's temperature fallback (a tuple of temperatures) is not implemented in "
                                   "autoload; pass one temperature.")  # fmt: skip
-    options = {k: v for k, v in kwargs.items()
-               if k not in ("generation_config", "num_return_sequences", "attention_mask", *_NOT_IMPLEMENTED)}  # fmt: skip
+    options = {k: v for k, v in kwargs.items() if k not in ("generation_config", "num_return_sequences", "attention_mask",
+                                                          *_NOT_IMPLEMENTED, *_PROMPT_OPTIONS)}  # fmt: skip
     wanted = getattr(config, "return_timestamps", False) if return_timestamps is None else return_timestamps
     if long_form:  # timestamps are needed; unset both in the call and in the config, they are switched on
         if not wanted and (return_timestamps is not None or hasattr(config, "return_timestamps")):
@@ -142,6 +144,7 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
         raise ValueError("return_timestamps needs no_timestamps_token_id in the generation config (Whisper's "
                          "generation_config.json has it; the timestamp tokens follow <|notimestamps|>).")  # fmt: skip
     config._predict_timestamps = bool(wanted)
+    config._decoder_prompt_as_given = True  # a prompt_ids prompt opens with <|startofprev|>, not the start token
     return config, options
 
 
@@ -150,18 +153,54 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
                generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray:  # fmt: skip
     """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
     backend: the call's config and prompt (a language detected from the first window:
-    `first_logits(features, tokens)` -> next-token logits), then generate_in_windows over the backend's plain
+    `first_logits(features, tokens)` -> next-token logits; prompt_ids, a text prompt, in front of it), then
+    generate_in_windows over the backend's plain
     generate (`generate(features, prompt, config, options)` -> sequences as numpy, prompt included)."""
     window = INPUT_STRIDE * model.config.max_source_positions
     config, options = call_config(model, kwargs, return_timestamps, long_form=features.shape[-1] > window)
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
                                   return_timestamps=config._predict_timestamps,
                                   first_logits=lambda tokens: first_logits(features[..., :window], tokens))  # fmt: skip
+    text_prompt = _prompt_ids(kwargs.get("prompt_ids"), kwargs.get("prompt_condition_type"))
+    if text_prompt is not None:  # before the start token, in every window's call, as transformers does
+        prompt = np.concatenate([np.tile(text_prompt, (prompt.shape[0], 1)), prompt], axis=1)
+    _check_decoder_length(prompt.shape[1], options.get("max_new_tokens", config.max_new_tokens),
+                          model.config.max_target_positions)
     mask = kwargs.get("attention_mask")
     return generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
                                max_source_positions=model.config.max_source_positions,
                                run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
                                attention_mask=None if mask is None else np.asarray(mask))  # fmt: skip
+
+
+def _prompt_ids(value, condition_type) -> np.ndarray | None:
+    """generate(prompt_ids=...) as a 1-D int64 array (None without one). Only the "first-segment" condition
+    type (the default) applies: "all-segments" needs condition_on_prev_tokens, which autoload does not implement."""
+    if condition_type not in (None, "first-segment", "all-segments"):
+        raise ValueError(f"prompt_condition_type={condition_type!r}: use 'first-segment' or 'all-segments'.")
+    if condition_type == "all-segments":
+        raise ValueError("prompt_condition_type='all-segments' conditions each window on the previous windows' "
+                         "tokens (condition_on_prev_tokens=True), which autoload does not implement; use "
+                         "'first-segment'.")  # fmt: skip
+    if value is None:
+        return None
+    if hasattr(value, "detach"):  # a torch tensor, possibly on an accelerator
+        value = value.detach().cpu()
+    ids = np.asarray(value)
+    if ids.ndim != 1 or not ids.size or ids.dtype.kind not in "iu":
+        raise ValueError(f"prompt_ids must be one non-empty row of token ids (the tokenizer's or processor's "
+                         f"get_prompt_ids(text)), got an array of shape {ids.shape} and dtype {ids.dtype}.")  # fmt: skip
+    return ids.astype(np.int64)
+
+
+def _check_decoder_length(prompt_length: int, max_new_tokens: int | None, max_target_positions: int) -> None:
+    if (max_new_tokens or 0) + prompt_length > max_target_positions:
+        raise ValueError(
+            f"The decoder prompt ({prompt_length} tokens: any prompt_ids, then the start, language and task "
+            f"tokens) and max_new_tokens={max_new_tokens} need {prompt_length + max_new_tokens} positions, more "
+            f"than this Whisper model's max_target_positions ({max_target_positions}). Shorten the prompt or "
+            "lower max_new_tokens."
+        )
 
 
 def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: GenerationConfig, *, vocab_size: int,

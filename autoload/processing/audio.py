@@ -51,3 +51,6 @@ class Wav2Vec2Processor(_SpeechProcessor):
 class WhisperProcessor(_SpeechProcessor):
     def get_decoder_prompt_ids(self, *args, **kwargs):
         return self.tokenizer.get_decoder_prompt_ids(*args, **kwargs)
+
+    def get_prompt_ids(self, text: str, return_tensors="np"):
+        return self.tokenizer.get_prompt_ids(text, return_tensors=return_tensors)

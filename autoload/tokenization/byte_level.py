@@ -12,6 +12,7 @@ import re
 from tokenizers import models, pre_tokenizers, processors
 
 from .base import PreTrainedTokenizerFast, clean_up_tokenization
+from .batch_encoding import BatchEncoding
 from .converters import byte_level_bpe, clip_bpe, qwen2_bpe, read_json_vocab, read_merges
 
 
@@ -227,6 +228,20 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
         sets the tokenizer's prefix like set_prefix_tokens does."""
         self.set_prefix_tokens(task=task, language=language, predict_timestamps=not no_timestamps)
         return [(position, token) for position, token in enumerate(self.prefix_tokens[1:], start=1)]
+
+    def get_prompt_ids(self, text: str, return_tensors="np"):
+        """The ids of a text prompt for generate(prompt_ids=...): <|startofprev|>, then " " + the stripped text
+        without special tokens, as `return_tensors` ("np", "pt", "tf", "jax"; None for a list). Text that
+        encodes to a special token (one from the first special id on, timestamps included) is refused."""
+        ids = self.encode("<|startofprev|>", add_special_tokens=False) + self.encode(" " + text.strip(),
+                                                                                    add_special_tokens=False)
+        first_special = self.all_special_ids[0]
+        special = next((index for index in ids[1:] if index >= first_special), None)
+        if special is not None:
+            raise ValueError(f"The prompt text {text!r} contains the special token "
+                             f"{self.convert_ids_to_tokens(special)!r}, which a Whisper prompt may not hold; "
+                             "remove it from the text.")  # fmt: skip
+        return BatchEncoding({"input_ids": ids}).convert_to_tensors(return_tensors)["input_ids"]
 
     def decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None, output_offsets=False,
                time_precision=0.02, decode_with_timestamps=False, normalize=False, basic_normalize=False,

@@ -46,6 +46,15 @@ CASES = [
     ("long-form, one example", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1]}),
     ("long-form, several examples", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
                                           "lengths": [150, 100, 130]}),
+    # a text prompt (get_prompt_ids: <|startofprev|>, here 58, then the text) before the start token
+    ("prompt", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10, "prompt_ids": [58, 20, 21, 22]}),
+    ("prompt without timestamps", 60, {"language": "en", "max_new_tokens": 8, "prompt_ids": [58, 30, 31],
+                                       "prompt_condition_type": "first-segment"}),
+    ("prompt, beams", 60, {"language": "de", "return_timestamps": True, "max_new_tokens": 10, "num_beams": 2,
+                           "prompt_ids": [58, 20, 21, 22]}),
+    ("prompt, language detected", 60, {"return_timestamps": True, "max_new_tokens": 8, "prompt_ids": [58, 24, 25]}),
+    ("prompt, long-form", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1],
+                                "prompt_ids": [58, 20, 21, 22]}),
 ]
 
 
@@ -67,6 +76,8 @@ def main() -> None:
         recorded = {k: v for k, v in kwargs.items() if k != "generation_config"}
         call = {k: v for k, v in recorded.items() if k not in ("rows", "lengths")}
         inputs = features(frames)[kwargs.get("rows", slice(None))]
+        if "prompt_ids" in call:
+            call["prompt_ids"] = torch.tensor(call["prompt_ids"])
         if "lengths" in kwargs:  # what the feature extractor's attention_mask says for audio of these lengths
             mask = np.arange(frames)[None] < np.array(kwargs["lengths"])[:, None]
             call["attention_mask"] = torch.from_numpy(mask.astype(np.int64))

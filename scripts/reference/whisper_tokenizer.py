@@ -9,7 +9,9 @@ byte-level BPE is trained here (no Hub access) and laid out as the Hub's Whisper
 1501 timestamp tokens <|0.00|> ... <|30.00|> as plain added tokens. cases.json holds the usual tokenizer
 cases (see make_decoder_tokenizers.py) and `timestamp_cases`: decode calls on sequences with timestamp tokens
 (decode_with_timestamps, output_offsets, time_precision, a <|startofprev|> prompt, several 30-second windows)
-and what transformers returned.
+and what transformers returned, and `prompt_cases`: get_prompt_ids on texts (its ids, or that it refused the text).
+
+    python scripts/reference/whisper_tokenizer.py tests/fixtures/tokenizers --reuse   # cases only, folder kept
 """
 
 from __future__ import annotations
@@ -93,6 +95,20 @@ def timestamp_sequences(tokenizer) -> list[list[int]]:
     ]
 
 
+PROMPT_TEXTS = ["Hello world", "  spaces around  ", "The quick brown fox.", "", "a <|en|> token", "<|0.00|> a timestamp",
+                "<|startofprev|> twice"]
+
+
+def prompt_cases(tokenizer) -> list[dict]:
+    cases = []
+    for text in PROMPT_TEXTS:
+        try:
+            cases.append({"text": text, "ids": tokenizer.get_prompt_ids(text).tolist()})
+        except ValueError:
+            cases.append({"text": text, "refused": True})
+    return cases
+
+
 OPTIONS = [
     {"decode_with_timestamps": True},
     {"decode_with_timestamps": True, "skip_special_tokens": True},
@@ -109,18 +125,22 @@ OPTIONS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", help="tests/fixtures/tokenizers")
+    parser.add_argument("--reuse", action="store_true", help="keep the folder there, only write its cases")
     args = parser.parse_args()
-    shutil.rmtree(os.path.join(args.out, "whisper"), ignore_errors=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = build(args.out, tmp)
+    folder = os.path.join(args.out, "whisper")
+    if not args.reuse:
+        shutil.rmtree(folder, ignore_errors=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = build(args.out, tmp)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     cases = [{"ids": ids, "kwargs": options, "expected": plain(tokenizer.decode(ids, **options))}
              for ids in timestamp_sequences(tokenizer) for options in OPTIONS]  # fmt: skip
     path = os.path.join(folder, "cases.json")
     reference = json.load(open(path, encoding="utf-8"))
     reference["timestamp_cases"] = cases
+    reference["prompt_cases"] = prompt_cases(tokenizer)
     write_compact(path, reference)
-    print(f"{folder}: {len(cases)} timestamp cases")
+    print(f"{folder}: {len(cases)} timestamp cases, {len(reference['prompt_cases'])} prompt cases")
 
 
 if __name__ == "__main__":
