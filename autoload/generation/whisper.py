@@ -154,8 +154,8 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
     """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
     backend: the call's config and prompt (a language detected from the first window:
     `first_logits(features, tokens)` -> next-token logits; prompt_ids, a text prompt, in front of it), then
-    generate_in_windows over the backend's plain
-    generate (`generate(features, prompt, config, options)` -> sequences as numpy, prompt included)."""
+    generate_in_windows over the backend's plain generate (`generate(features, prompt, config, options)` ->
+    sequences as numpy, prompt included)."""
     window = INPUT_STRIDE * model.config.max_source_positions
     config, options = call_config(model, kwargs, return_timestamps, long_form=features.shape[-1] > window)
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,

@@ -46,7 +46,7 @@ def _zero_source() -> int | None:
 
 
 def fault_in(blocks: list) -> None:
-    """Fault every page of these writable buffers in (they read as zeros afterwards), with as few calls as the
+    """Fault every page of these writable buffers in (they hold zeros afterwards), with as few calls as the
     system allows; where it has no /dev/zero or preadv, they are left to fault in as they are written."""
     zero = _zero_source() if hasattr(os, "preadv") else None
     if zero is None:
