@@ -1,26 +1,35 @@
-"""Weight files, backend-neutral: readers and writers for every format, numpy in and out."""
+"""Weight files, backend-neutral: readers and writers for every format, numpy in and out.
 
-from .files import WeightFiles, cross_load_flags, find_all_weights, find_weights, open_weights
-from .flax_msgpack import FlaxMsgpackReader, flatten_tree, read_flax_msgpack, unflatten_tree, write_flax_msgpack
-from .safetensors_io import SafetensorsReader, write_safetensors
-from .sharding import (
-    INDEX_NAMES,
-    WEIGHTS_NAMES,
-    index_name,
-    parse_size,
-    plan_shards,
-    read_index,
-    shard_name,
-    weights_name,
-    write_sharded,
-)
-from .tf_h5 import TFH5Reader, read_tf_h5, write_tf_h5
-from .torch_pickle import TorchBinReader, read_torch_bin, write_torch_bin
+The names below are imported from their modules when first used, so that loading one format does not import
+the readers of the others (a safetensors load skips the pickle, HDF5 and msgpack readers)."""
 
-__all__ = [
-    "INDEX_NAMES", "WEIGHTS_NAMES", "FlaxMsgpackReader", "SafetensorsReader", "TFH5Reader", "TorchBinReader", "WeightFiles",
-    "cross_load_flags", "find_all_weights", "find_weights", "flatten_tree", "open_weights", "parse_size",
-    "plan_shards", "read_flax_msgpack", "read_index", "read_tf_h5", "read_torch_bin", "shard_name", "unflatten_tree",
-    "write_flax_msgpack", "write_safetensors", "write_sharded", "write_tf_h5", "write_torch_bin", "index_name",
-    "weights_name",
-]  # fmt: skip
+from __future__ import annotations
+
+import importlib
+
+_MODULE_OF = {
+    "WeightFiles": "files", "cross_load_flags": "files", "find_all_weights": "files", "find_weights": "files",
+    "open_weights": "files",
+    "FlaxMsgpackReader": "flax_msgpack", "flatten_tree": "flax_msgpack", "read_flax_msgpack": "flax_msgpack",
+    "unflatten_tree": "flax_msgpack", "write_flax_msgpack": "flax_msgpack",
+    "SafetensorsReader": "safetensors_io", "write_safetensors": "safetensors_io",
+    "INDEX_NAMES": "sharding", "WEIGHTS_NAMES": "sharding", "index_name": "sharding", "parse_size": "sharding",
+    "plan_shards": "sharding", "read_index": "sharding", "shard_name": "sharding", "weights_name": "sharding",
+    "write_sharded": "sharding",
+    "TFH5Reader": "tf_h5", "read_tf_h5": "tf_h5", "write_tf_h5": "tf_h5",
+    "TorchBinReader": "torch_pickle", "read_torch_bin": "torch_pickle", "write_torch_bin": "torch_pickle",
+}  # fmt: skip
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

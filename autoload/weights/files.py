@@ -211,17 +211,22 @@ class ShardedWeights(Mapping):
 
 
 def _opener(fmt: str, keep_bf16: bool) -> Callable[[str], Mapping]:
-    from .flax_msgpack import FlaxMsgpackReader
-    from .safetensors_io import SafetensorsReader
-    from .tf_h5 import TFH5Reader
-    from .torch_pickle import TorchBinReader
+    """The reader of one format (only its module is imported)."""
+    if fmt == "safetensors":
+        from .safetensors_io import SafetensorsReader
 
-    return {
-        "safetensors": lambda path: SafetensorsReader(path, keep_bf16),
-        "pt": lambda path: TorchBinReader(path, keep_bf16),
-        "tf": TFH5Reader,
-        "flax": lambda path: FlaxMsgpackReader(path, keep_bf16),
-    }[fmt]
+        return lambda path: SafetensorsReader(path, keep_bf16)
+    if fmt == "pt":
+        from .torch_pickle import TorchBinReader
+
+        return lambda path: TorchBinReader(path, keep_bf16)
+    if fmt == "tf":
+        from .tf_h5 import TFH5Reader
+
+        return TFH5Reader
+    from .flax_msgpack import FlaxMsgpackReader
+
+    return lambda path: FlaxMsgpackReader(path, keep_bf16)
 
 
 def open_weights(files: WeightFiles, keep_bf16: bool = False) -> Mapping[str, np.ndarray]:
