@@ -130,12 +130,11 @@ class _NoReserve:
         return False
 
 
-def resident_bytes() -> int:
+def resident_bytes() -> int:  # Linux, the platform the page reserve is built for
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * mmap.PAGESIZE
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="resident memory is read from /proc")
 def test_fault_in_makes_blocks_resident_and_leaves_them_zero_and_writable():
     blocks = [arrays._anonymous_block(n) for n in (4 * MIB, 2 * MIB, 3 * MIB)]
     before = resident_bytes()

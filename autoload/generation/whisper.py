@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..postprocessing.arrays import to_numpy
 from .config import GenerationConfig
 
 
@@ -184,9 +185,7 @@ def _prompt_ids(value, condition_type) -> np.ndarray | None:
                          "'first-segment'.")  # fmt: skip
     if value is None:
         return None
-    if hasattr(value, "detach"):  # a torch tensor, possibly on an accelerator
-        value = value.detach().cpu()
-    ids = np.asarray(value)
+    ids = to_numpy(value)
     if ids.ndim != 1 or not ids.size or ids.dtype.kind not in "iu":
         raise ValueError(f"prompt_ids must be one non-empty row of token ids (the tokenizer's or processor's "
                          f"get_prompt_ids(text)), got an array of shape {ids.shape} and dtype {ids.dtype}.")  # fmt: skip
