@@ -9,6 +9,7 @@ with fresh random seeds and writes what it found as JSON.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import logging
@@ -319,6 +320,7 @@ def _seed(target: Target) -> Path:
     """A copy of the target's valid folder (made once), without the files the target drops."""
     if target.name not in _SEEDS:
         folder = Path(tempfile.mkdtemp(prefix=f"fuzz-seed-{target.name}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         for path in target.source.iterdir():
             if path.is_file() and path.name not in target.drop and path.suffix != ".npz" and path.name != "cases.json":
                 shutil.copy(path, folder / path.name)
