@@ -78,71 +78,86 @@ _STORED_KINDS = "biufc"  # bool, integers, floats, complex: what a weight can be
 _DEFLATE_MAX_RATIO = 1032
 
 
-def _resolve(group, path: str, file_path: str):
-    """The object at `path` under `group`, or None. Every part must be a hard link: a soft link can lead
-    anywhere in the file and an external link to another file, and a tf_model.h5 never needs either."""
+class _Links:
+    """Finds objects by path in one open file, every step a hard link: a soft link can lead anywhere in the file
+    and an external link to another file, and a tf_model.h5 never needs either. Groups found on the way are
+    kept, so the ~200 weights of a layer's group cost one step each (h5py's own path lookup walks and wraps
+    every part of every path: two thirds of opening a bert-base tf_model.h5)."""
+
+    def __init__(self, file_path: str):
+        self.file_path = file_path
+        self._found: dict[tuple, object] = {}
+
+    def resolve(self, group, path: str):
+        """The object at `path` under `group` (an h5py Group or Dataset), or None."""
+        import h5py
+
+        node, walked = group.id, (group.id.id,)
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            walked += (part,)
+            if walked in self._found:
+                node = self._found[walked]
+                continue
+            if not isinstance(node, h5py.h5g.GroupID):
+                return None
+            name = part.encode("utf-8", "surrogateescape")
+            if not node.links.exists(name):
+                return None
+            kind = node.links.get_info(name).type
+            if kind != h5py.h5l.TYPE_HARD:
+                what = "an external link to another file" if kind == h5py.h5l.TYPE_EXTERNAL else "a soft link"
+                raise CheckpointFormatError(
+                    f"{self.file_path}: {path!r} is {what}. autoload reads only data stored in the file itself, so "
+                    "the checkpoint is refused. Re-save it with transformers' or autoload's save_pretrained."
+                )
+            node = self._found[walked] = h5py.h5o.open(node, name)
+        if isinstance(node, h5py.h5g.GroupID):
+            return h5py.Group(node)
+        if isinstance(node, h5py.h5d.DatasetID):
+            return h5py.Dataset(node)
+        return None
+
+
+def _describe(dataset, name: str, file_path: str, file_size: int) -> tuple[tuple, np.dtype, int | None]:
+    """(shape, dtype, file offset or None) of a weight's dataset. The offset is given for a numeric dataset
+    stored as one contiguous run of its own bytes, unfiltered, inside the file; anything else (chunked,
+    compressed, empty) HDF5 reads. Refuses what would read another file or allocate more than the file holds,
+    before any data is read."""
     import h5py
 
-    node = group
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if not isinstance(node, h5py.Group):
-            return None
-        link = node.get(part, getlink=True)
-        if link is None:
-            return None
-        if not isinstance(link, h5py.HardLink):
-            kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a soft link"
-            raise CheckpointFormatError(
-                f"{file_path}: {path!r} is {kind}. autoload reads only data stored in the file itself, so the "
-                "checkpoint is refused. Re-save it with transformers' or autoload's save_pretrained."
-            )
-        node = node[part]
-    return node
-
-
-def _check_dataset(dataset, name: str, file_path: str, file_size: int) -> None:
-    """Refuse what would read another file or allocate more than the file holds, before reading any data."""
-    problem = None
-    create = dataset.id.get_create_plist()
-    if dataset.is_virtual:
+    problem, dataset_id = None, dataset.id
+    create = dataset_id.get_create_plist()
+    shape, dtype = dataset.shape, dataset.dtype
+    if create.get_layout() == getattr(h5py.h5d, "VIRTUAL", None):
         problem = "is a virtual dataset, whose data lives in other files"
     elif create.get_external_count() > 0:
         problem = "keeps its data in an external file"
-    elif dataset.shape is None:
+    elif shape is None:
         problem = "is an empty (null) dataset, not an array"
-    elif dataset.dtype.kind not in _STORED_KINDS:
-        problem = f"holds {dataset.dtype} values (strings, records or objects), not numbers"
+    elif dtype.kind not in _STORED_KINDS:
+        problem = f"holds {dtype} values (strings, records or objects), not numbers"
     if problem is not None:
         raise CheckpointFormatError(
             f"{file_path}: the dataset of weight {name!r} {problem}. autoload reads only numeric arrays stored in "
             "the file itself, so the checkpoint is refused."
         )
-    nbytes = math.prod(dataset.shape) * dataset.dtype.itemsize
-    stored = dataset.id.get_storage_size()
-    limit = stored if create.get_nfilters() == 0 else stored * _DEFLATE_MAX_RATIO + 1024
+    nbytes = math.prod(shape) * dtype.itemsize
+    stored = dataset_id.get_storage_size()
+    unfiltered = create.get_nfilters() == 0
+    limit = stored if unfiltered else stored * _DEFLATE_MAX_RATIO + 1024
     if nbytes > min(limit, file_size * _DEFLATE_MAX_RATIO):
         raise CheckpointFormatError(damaged(
-            file_path, f"the dataset of weight {name!r} declares shape {dataset.shape} ({nbytes} bytes) but stores "
+            file_path, f"the dataset of weight {name!r} declares shape {shape} ({nbytes} bytes) but stores "
             f"only {stored} bytes"
         ))  # fmt: skip
-
-
-def _raw_extent(dataset, file_size: int) -> tuple[int, np.dtype] | None:
-    """(file offset, dtype) of a numeric dataset stored as one contiguous run of its own bytes, no filter,
-    inside the file; None for anything else (chunked, compressed, empty), which HDF5 reads."""
-    import h5py
-
-    create = dataset.id.get_create_plist()
-    if not dataset.shape or 0 in dataset.shape or dataset.dtype.kind not in "biuf" or create.get_nfilters() != 0:
-        return None
-    if create.get_layout() != h5py.h5d.CONTIGUOUS:
-        return None
-    offset, nbytes = dataset.id.get_offset(), math.prod(dataset.shape) * dataset.dtype.itemsize
-    if offset is None or dataset.id.get_storage_size() != nbytes or offset + nbytes > file_size:
-        return None
-    return offset, dataset.dtype
+    offset = None
+    if shape and nbytes and dtype.kind in "biuf" and unfiltered and create.get_layout() == h5py.h5d.CONTIGUOUS:
+        offset = dataset_id.get_offset()
+        if offset is not None and (stored != nbytes or offset + nbytes > file_size):
+            offset = None
+    return shape, dtype, offset
 
 
 class TFH5Reader(Mapping):
@@ -157,12 +172,14 @@ class TFH5Reader(Mapping):
         file_size = os.path.getsize(self.path) if os.path.isfile(self.path) else 0
         with _open(self.path) as handle:
             try:
-                datasets = self._index(handle)
-                for name, dataset in datasets.items():
-                    _check_dataset(dataset, name, self.path, file_size)
-                # dataset path, shape and dtype, kept so that only reading a tensor opens the file again
-                self._datasets = {name: (d.name, d.shape, d.dtype.name) for name, d in datasets.items()}
-                self._raw = {name: raw for name, d in datasets.items() if (raw := _raw_extent(d, file_size))}
+                # dataset path (None: read from its offset), shape and dtype, kept so that only reading a
+                # tensor opens the file again
+                self._datasets, self._raw = {}, {}
+                for name, dataset in self._index(handle).items():
+                    shape, dtype, offset = _describe(dataset, name, self.path, file_size)
+                    self._datasets[name] = (None if offset is not None else dataset.name, shape, dtype.name)
+                    if offset is not None:
+                        self._raw[name] = offset, dtype
             except CheckpointFormatError:
                 raise
             except (OSError, UnicodeError, ValueError, KeyError) as exc:  # HDF5's errors for damaged metadata
@@ -172,9 +189,10 @@ class TFH5Reader(Mapping):
         """weight name -> its h5py dataset, in file order."""
         import h5py
 
+        links = _Links(self.path)
         root = handle
         if not has_name_list(handle, "layer_names"):
-            root = _resolve(handle, "model_weights", self.path) or handle
+            root = links.resolve(handle, "model_weights") or handle
         if not isinstance(root, h5py.Group):
             root = handle
         if not has_name_list(root, "layer_names"):
@@ -186,18 +204,18 @@ class TFH5Reader(Mapping):
                 "safetensors."
             )
         layers = read_name_list(root, "layer_names")
-        if TOP_LEVEL_GROUP not in layers and _resolve(root, TOP_LEVEL_GROUP, self.path) is not None:
+        if TOP_LEVEL_GROUP not in layers and links.resolve(root, TOP_LEVEL_GROUP) is not None:
             layers.append(TOP_LEVEL_GROUP)
         datasets = {}
         for layer in layers:
-            node = _resolve(root, layer, self.path)
+            node = links.resolve(root, layer)
             if isinstance(node, h5py.Dataset):  # a shard file lists its datasets directly
                 datasets[layer] = node
                 continue
             if not isinstance(node, h5py.Group):
                 raise CheckpointFormatError(damaged(self.path, f"layer {layer!r} is listed but has no group"))
             for name in read_name_list(node, "weight_names"):
-                dataset = _resolve(node, name, self.path)
+                dataset = links.resolve(node, name)
                 if not isinstance(dataset, h5py.Dataset):
                     raise CheckpointFormatError(damaged(self.path, f"weight {name!r} is listed but has no data"))
                 datasets[name] = dataset
