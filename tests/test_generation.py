@@ -64,3 +64,26 @@ def test_batched_seq2seq_beam_search_equals_one_row_at_a_time(folder, backend):
         assert both[2 * row : 2 * row + 2, :width].tolist() == alone[:, :width].tolist()
     with pytest.raises(ValueError, match="num_return_sequences"):
         model.generate(ids, attention_mask=mask, num_beams=2, num_return_sequences=3, max_new_tokens=2)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+def test_generation_config_option_that_is_not_implemented_is_refused(backend, tmp_path):
+    """A checkpoint's generation_config.json asking for what autoload's search does not do (typical sampling)
+    makes generate() raise, naming the option, in every framework; the same file without sampling generates."""
+    import shutil
+
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    folder = tmp_path / "gpt2"
+    shutil.copytree(MODELS / "gpt2/GPT2LMHeadModel", folder)
+    settings = json.loads((folder / "generation_config.json").read_text())
+    (folder / "generation_config.json").write_text(json.dumps({**settings, "typical_p": 0.5, "do_sample": True}))
+    model = getattr(autoload, auto_class_name("MODEL_FOR_CAUSAL_LM", backend)).from_pretrained(folder)
+    ids = np.array([[5, 6, 7]], dtype=np.int64)
+    if backend == "torch":
+        import torch
+
+        ids = torch.from_numpy(ids)
+    with pytest.raises(NotImplementedError, match="typical_p=0.5"):
+        model.generate(ids, max_new_tokens=2)
+    assert np.asarray(model.generate(ids, max_new_tokens=2, do_sample=False)).shape == (1, 5)

@@ -99,3 +99,47 @@ def test_bad_generation_arguments():
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         generate(FixedLogits(), np.zeros((1, 1), np.int64), GenerationConfig(max_new_tokens=2),
                  encoder_decoder=True, inputs={})  # fmt: skip
+
+
+class _Model:
+    def __init__(self, **settings):
+        self.generation_config = GenerationConfig(max_new_tokens=2, **settings)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("max_time", 1.0), ("stop_strings", ["."]), ("encoder_repetition_penalty", 1.2),
+    ("encoder_no_repeat_ngram_size", 2), ("renormalize_logits", True), ("remove_invalid_values", True),
+    ("exponential_decay_length_penalty", (2, 1.1)), ("sequence_bias", {(1,): -1.0}), ("token_healing", True),
+    ("guidance_scale", 3.0), ("watermarking_config", {"greenlist_ratio": 0.25}), ("penalty_alpha", 0.6),
+    ("dola_layers", "high"), ("diversity_penalty", 0.5), ("num_beam_groups", 2), ("force_words_ids", [[1]]),
+    ("return_dict_in_generate", True),
+])  # fmt: skip
+def test_options_that_would_change_the_result_are_refused_not_ignored(name, value):
+    """transformers' generation options that autoload's search does not implement: refused from the call and
+    from the model's generation config alike, naming the option."""
+    with pytest.raises(NotImplementedError, match=name):
+        GenerationConfig.for_call(_Model(), None, **{name: value})
+    with pytest.raises(NotImplementedError, match=name):
+        GenerationConfig.for_call(_Model(**{name: value}), None)
+    assert GenerationConfig.for_call(_Model(), None).max_new_tokens == 2  # the defaults pass
+
+
+@pytest.mark.parametrize("name,value", [("min_p", 0.1), ("typical_p", 0.9), ("epsilon_cutoff", 3e-4),
+                                        ("eta_cutoff", 3e-4)])  # fmt: skip
+def test_sampling_warpers_are_refused_only_when_sampling(name, value):
+    """transformers applies these only with do_sample=True; without sampling they change nothing."""
+    assert getattr(GenerationConfig.for_call(_Model(), None, **{name: value}), name) == value
+    with pytest.raises(NotImplementedError, match=name):
+        GenerationConfig.for_call(_Model(), None, do_sample=True, **{name: value})
+    assert GenerationConfig.for_call(_Model(), None, do_sample=True, min_p=0.0).min_p == 0.0  # keeps every token
+
+
+def test_legacy_model_configs_generation_options_are_checked_too():
+    """A config.json holding generation settings (older checkpoints) is read as transformers reads it."""
+
+    class Config:
+        num_beams, num_beam_groups, diversity_penalty = 4, 2, 0.5
+
+    model = type("Model", (), {"generation_config": None, "config": Config()})()
+    with pytest.raises(NotImplementedError, match="diversity_penalty|num_beam_groups"):
+        GenerationConfig.for_call(model, None)

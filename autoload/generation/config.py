@@ -46,6 +46,18 @@ _FROM_MODEL_CONFIG = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_s
                       "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "temperature", "top_k",
                       "top_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size", "bad_words_ids",
                       "num_return_sequences")  # fmt: skip
+# transformers 4.57's generation options that change what generate() returns and that autoload's search does not
+# implement, with the value that leaves them off. Set to anything else, in the call, generation_config.json or
+# a legacy config.json, generate() refuses rather than return other tokens than transformers would.
+_NOT_IMPLEMENTED = {
+    "max_time": None, "stop_strings": None, "encoder_repetition_penalty": 1.0, "encoder_no_repeat_ngram_size": 0,
+    "renormalize_logits": False, "remove_invalid_values": False, "exponential_decay_length_penalty": None,
+    "sequence_bias": None, "token_healing": False, "guidance_scale": None, "watermarking_config": None,
+    "penalty_alpha": None, "dola_layers": None, "diversity_penalty": 0.0, "num_beam_groups": 1, "constraints": None,
+    "force_words_ids": None, "return_dict_in_generate": False,
+}  # fmt: skip
+# Warpers transformers applies only when sampling (do_sample=True).
+_NOT_IMPLEMENTED_WHEN_SAMPLING = {"min_p": None, "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0}
 
 
 class GenerationConfig:
@@ -57,7 +69,8 @@ class GenerationConfig:
 
     @classmethod
     def from_model_config(cls, config) -> GenerationConfig:
-        return cls(**{k: getattr(config, k) for k in _FROM_MODEL_CONFIG if getattr(config, k, None) is not None})
+        names = (*_FROM_MODEL_CONFIG, *_NOT_IMPLEMENTED, *_NOT_IMPLEMENTED_WHEN_SAMPLING)
+        return cls(**{k: getattr(config, k) for k in names if getattr(config, k, None) is not None})
 
     @classmethod
     def from_pretrained(cls, name_or_path, **kwargs) -> GenerationConfig:
@@ -80,16 +93,31 @@ class GenerationConfig:
         """What one generate() call uses: the config passed, else the model's, else the defaults its model
         config implies, with the call's keyword options applied (unknown ones raise)."""
         base = generation_config or getattr(model, "generation_config", None) or cls.from_model_config(model.config)
-        return base.updated(**options)
+        config = base.updated(**options)
+        config.refuse_unimplemented()
+        return config
 
     def updated(self, **kwargs) -> GenerationConfig:
         """A copy with generate()'s keyword arguments applied (unknown keys raise)."""
         config = copy.deepcopy(self)
         for key, value in kwargs.items():
-            if key not in _DEFAULTS and not hasattr(config, key):
+            known = key in _DEFAULTS or key in _NOT_IMPLEMENTED or key in _NOT_IMPLEMENTED_WHEN_SAMPLING
+            if not known and not hasattr(config, key):
                 raise TypeError(f"generate() got an unexpected keyword argument {key!r}")
             setattr(config, key, value)
         return config
+
+    def refuse_unimplemented(self) -> None:
+        """Raise NotImplementedError for an option set that autoload's generate() would otherwise ignore."""
+        checked = dict(_NOT_IMPLEMENTED, **(_NOT_IMPLEMENTED_WHEN_SAMPLING if self.do_sample else {}))
+        for name, off in checked.items():
+            value = getattr(self, name, off)
+            if value != off and not (name == "min_p" and value == 0):  # min_p 0 keeps every token
+                raise NotImplementedError(
+                    f"generate() got {name}={value!r} (from the call, generation_config.json or config.json), which "
+                    f"autoload's generate() does not implement, and it would change the result; set it to {off!r} "
+                    "to generate without it."
+                )
 
     def eos_ids(self) -> list[int]:
         eos = self.eos_token_id
