@@ -41,12 +41,28 @@ def test_tokens_match_transformers(folder, backend, case):
     needs(backend)
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
     model.generation_config.return_timestamps = case["config_return_timestamps"]
+    if case["english_only"]:  # no language or task tables: the prompt is the start token alone
+        del model.generation_config.lang_to_id, model.generation_config.task_to_id
+        model.generation_config.is_multilingual = False
     kwargs = dict(case["kwargs"])
     inputs = features(case["frames"])[kwargs.pop("rows", slice(None))]
     if "lengths" in kwargs:  # long-form audio of several examples: their lengths as the attention mask
         kwargs["attention_mask"] = (np.arange(case["frames"])[None] < np.array(kwargs.pop("lengths"))[:, None]).astype(np.int64)
     tokens = model.generate(inputs, **kwargs)
+    if "segments" in case:
+        assert set(tokens) == {"sequences", "segments"}
+        assert [[_record(segment) for segment in row] for row in tokens["segments"]] == case["segments"]
+        tokens = tokens["sequences"]
     assert np.asarray(tokens).tolist() == case["tokens"]
+
+
+def _record(segment: dict) -> dict:
+    """A returned segment as the reference records it; times are float64 (exact), idxs Python ints."""
+    assert np.asarray(segment["start"]).dtype == np.float64 and np.asarray(segment["end"]).dtype == np.float64
+    assert all(type(i) is int for i in segment["idxs"])
+    return {"start": float(segment["start"]), "end": float(segment["end"]),
+            "tokens": np.asarray(segment["tokens"]).tolist(), "idxs": list(segment["idxs"]),
+            "result": np.asarray(segment["result"]).tolist()}  # fmt: skip
 
 
 def _rules_config(**options) -> GenerationConfig:
@@ -93,3 +109,34 @@ def test_prompt_options_are_checked(folder):
     with pytest.raises(ValueError, match="max_target_positions"):  # 3 + 4 prompt tokens + 34 > 40 positions
         model.generate(inputs, language="en", prompt_ids=prompt, max_new_tokens=34)
     assert model.generate(inputs[:1], language="en", prompt_ids=prompt, max_new_tokens=33).shape[0] == 1
+
+
+@pytest.mark.parametrize("threshold", [{"logprob_threshold": 0.0}, {"compression_ratio_threshold": 0.1}])
+@pytest.mark.parametrize("backend", FRAMEWORKS)
+def test_fallback_samples_at_the_next_temperature(folder, backend, threshold):
+    """A result that fails a threshold is generated again at the next temperature, by sampling (seeded),
+    and that result is kept: the same as sampling at that temperature from the start. As in transformers, the
+    call's temperature decides sampling (do_sample alone does not)."""
+    needs(backend)
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
+    inputs = features(60)[:2]
+    options = {"language": "en", "max_new_tokens": 10, "seed": 3}
+    retried = model.generate(inputs, temperature=(0.0, 1.0), **threshold, **options)
+    sampled = model.generate(inputs, temperature=1.0, **options)
+    greedy = model.generate(inputs, **options)
+    assert np.asarray(retried).tolist() == np.asarray(sampled).tolist() != np.asarray(greedy).tolist()
+    assert np.asarray(model.generate(inputs, do_sample=True, **options)).tolist() == np.asarray(greedy).tolist()
+
+
+def test_fallback_options_are_checked(folder):
+    needs("torch")
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch")
+    inputs = features(60)
+    with pytest.raises(ValueError, match="set logprob_threshold too"):
+        model.generate(inputs, language="en", temperature=(0.0, 0.2), no_speech_threshold=0.6)
+    with pytest.raises(ValueError, match="pass temperature="):
+        model.generate(inputs, language="en", logprob_threshold=-1.0)
+    with pytest.raises(NotImplementedError, match="num_beams=1"):
+        model.generate(inputs, language="en", temperature=(0.0, 0.2), logprob_threshold=-1.0, num_beams=2)
+    with pytest.raises(ValueError, match="no temperature"):
+        model.generate(inputs, language="en", temperature=())

@@ -72,10 +72,13 @@ def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_leng
         scores = process_logits(logits.astype(np.float32), config, sequences.shape[1] - prompt_length,
                                 sequences.shape[1], max_length, sequences)  # fmt: skip
         if config.do_sample:
-            probs = softmax(warp_for_sampling(scores, config.temperature, config.top_k, config.top_p).astype(np.float64))
+            scores = warp_for_sampling(scores, config.temperature, config.top_k, config.top_p)
+            probs = softmax(scores.astype(np.float64))
             tokens = np.array([rng.choice(probs.shape[-1], p=p / p.sum()) for p in probs])
         else:
             tokens = scores.argmax(-1)
+        if getattr(config, "_score_log", None) is not None:
+            config._score_log.step_scores.append(scores)
         tokens = np.where(finished, pad, tokens)
         sequences = np.concatenate([sequences, tokens[:, None]], axis=1)
         finished |= np.isin(tokens, eos)
@@ -141,6 +144,18 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
         ranked = sorted(candidates, key=lambda c: -c[0])  # stable: ties keep the order they were found in
         best += [(b, tokens) for _, tokens in ranked[: config.num_return_sequences]]
     return _pad_and_close(best, finished, eos, pad)
+
+
+class ScoreLog:
+    """Set as a config's `_score_log`, it collects each step's scores [rows, vocab] of a greedy or sampling
+    search, after the logits processors and sampling warpers (transformers' output_scores), for Whisper's
+    long-form thresholds. Copies of the config share the one log."""
+
+    def __init__(self):
+        self.step_scores: list[np.ndarray] = []
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def _cannot_improve(hypotheses, chosen, length, config) -> bool:

@@ -8,12 +8,17 @@ language tokens.
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..postprocessing.arrays import to_numpy
 from .config import GenerationConfig
+from .processors import log_softmax, softmax
+from .search import ScoreLog
 
 
 def model_decoder_prompt(model, batch: int, kwargs: dict, **options) -> np.ndarray:
@@ -109,10 +114,55 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
 # Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
 INPUT_STRIDE = 2
 # transformers' Whisper generate() options for long-form refinements that autoload refuses rather than ignores.
-_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "logprob_threshold", "compression_ratio_threshold",
-                    "no_speech_threshold", "return_segments", "return_token_timestamps")
-# Handled by transcribe, not passed on to each window's generate call.
-_PROMPT_OPTIONS = ("prompt_ids", "prompt_condition_type")
+_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "return_token_timestamps")
+_THRESHOLDS = ("logprob_threshold", "compression_ratio_threshold", "no_speech_threshold")
+# Handled by transcribe, not passed on to each window's generate call (which sets do_sample, temperature and
+# num_beams on the call's config for each temperature it tries).
+_TRANSCRIBE_OPTIONS = ("prompt_ids", "prompt_condition_type", "return_segments", "time_precision",
+                       "time_precision_features", "temperature", "do_sample", "num_beams", *_THRESHOLDS)
+# Seconds per timestamp token and per feature frame (transformers' generate() defaults).
+TIME_PRECISION, TIME_PRECISION_FEATURES = 0.02, 0.01
+
+
+@dataclass
+class Fallback:
+    """Whisper's temperature fallback, as transformers 4.57 runs it for every window: the temperatures tried
+    in turn (sampling above 0; [None] when the call gives none), and the thresholds that send an example's
+    result on to the next temperature (a compression ratio above, an average log-probability below) or skip
+    its window as silence (no-speech probability above and log-probability below)."""
+
+    temperatures: list
+    logprob_threshold: float | None = None
+    compression_ratio_threshold: float | None = None
+    no_speech_threshold: float | None = None
+
+    @classmethod
+    def for_call(cls, kwargs: dict, config: GenerationConfig) -> Fallback:
+        """The call's temperature (only the call's: transformers does not read the generation config's) and
+        thresholds (the call's, else the generation config's)."""
+        temperature = kwargs.get("temperature")
+        temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
+        if not temperatures:
+            raise ValueError("temperature=() gives no temperature to generate with; pass one, or a tuple of them.")
+        chosen = {}
+        for name in _THRESHOLDS:
+            chosen[name] = kwargs.get(name) if kwargs.get(name) is not None else getattr(config, name, None)
+        fallback = cls(temperatures, **chosen)
+        if fallback.no_speech_threshold is not None and fallback.logprob_threshold is None:
+            raise ValueError("no_speech_threshold skips a window when its no-speech probability is above it and its "
+                             "average log-probability below logprob_threshold: set logprob_threshold too.")  # fmt: skip
+        if fallback.logprob_threshold is not None:
+            if None in temperatures:
+                raise ValueError("logprob_threshold rescales the scores by the temperature: pass temperature= (one, "
+                                 "or the tuple to fall back through, e.g. (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)).")  # fmt: skip
+            if config.num_beams > 1:
+                raise NotImplementedError("logprob_threshold (and no_speech_threshold) with beam search (num_beams > 1) "
+                                          "is not implemented in autoload; use num_beams=1.")  # fmt: skip
+        return fallback
+
+    @property
+    def judges(self) -> bool:
+        return any(value is not None for value in (self.logprob_threshold, self.compression_ratio_threshold))
 
 
 def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: bool = False
@@ -121,19 +171,17 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
     window's generate call). The config is marked (`_predict_timestamps`) when the call predicts timestamps:
     return_timestamps, else the config's own setting (Hub checkpoints keep it false); long-form audio (more
     than one window) needs them, and gets them when neither the call nor the config says. A config without
-    no_timestamps_token_id is refused when timestamps are needed. num_return_sequences and attention_mask stay
-    out of the options (generate_in_windows repeats the examples and reads the audio lengths itself)."""
-    copies = {"num_return_sequences": kwargs["num_return_sequences"]} if "num_return_sequences" in kwargs else {}
+    no_timestamps_token_id is refused when timestamps are needed. num_return_sequences and num_beams go into
+    the config; attention_mask, the temperature and thresholds (Fallback), do_sample (transformers decides it
+    by the temperature) and the other options transcribe handles stay out of the options."""
+    copies = {k: kwargs[k] for k in ("num_return_sequences", "num_beams") if k in kwargs}
     config = GenerationConfig.for_call(model, kwargs.get("generation_config"), **copies)
     for name in _NOT_IMPLEMENTED:
         if kwargs.get(name) not in (None, False) or getattr(config, name, None) not in (None, False):
             raise NotImplementedError(f"Whisper generate({name}=...) is not implemented in autoload (from the call or "
                                       "generation_config.json); leave it unset.")  # fmt: skip
-    if isinstance(kwargs.get("temperature", config.temperature), (list, tuple)):
-        raise NotImplementedError("Whisper's temperature fallback (a tuple of temperatures) is not implemented in "
-                                  "autoload; pass one temperature.")  # fmt: skip
     options = {k: v for k, v in kwargs.items() if k not in ("generation_config", "num_return_sequences", "attention_mask",
-                                                          *_NOT_IMPLEMENTED, *_PROMPT_OPTIONS)}  # fmt: skip
+                                                          *_NOT_IMPLEMENTED, *_TRANSCRIBE_OPTIONS)}  # fmt: skip
     wanted = getattr(config, "return_timestamps", False) if return_timestamps is None else return_timestamps
     if long_form:  # timestamps are needed; unset both in the call and in the config, they are switched on
         if not wanted and (return_timestamps is not None or hasattr(config, "return_timestamps")):
@@ -151,12 +199,13 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
 
 def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, return_timestamps,
                first_logits: Callable[[np.ndarray, np.ndarray], np.ndarray],
-               generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray:  # fmt: skip
+               generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray | dict:  # fmt: skip
     """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
     backend: the call's config and prompt (a language detected from the first window:
     `first_logits(features, tokens)` -> next-token logits; prompt_ids, a text prompt, in front of it), then
     generate_in_windows over the backend's plain generate (`generate(features, prompt, config, options)` ->
-    sequences as numpy, prompt included)."""
+    sequences as numpy, prompt included). With return_segments=True: {"sequences": ..., "segments": ...} as
+    transformers returns them (generate_in_windows), in numpy for the backend to convert."""
     window = INPUT_STRIDE * model.config.max_source_positions
     config, options = call_config(model, kwargs, return_timestamps, long_form=features.shape[-1] > window)
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
@@ -168,10 +217,30 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
     _check_decoder_length(prompt.shape[1], options.get("max_new_tokens", config.max_new_tokens),
                           model.config.max_target_positions)
     mask = kwargs.get("attention_mask")
-    return generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
-                               max_source_positions=model.config.max_source_positions,
-                               run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
-                               attention_mask=None if mask is None else np.asarray(mask))  # fmt: skip
+    segments = [] if kwargs.get("return_segments") else None
+    fallback = Fallback.for_call(kwargs, config)
+    start = prompt.shape[1] - (0 if text_prompt is None else len(text_prompt))  # start, language, task, ...
+    tokens = generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
+                                 max_source_positions=model.config.max_source_positions,
+                                 run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
+                                 attention_mask=None if mask is None else np.asarray(mask), segments=segments,
+                                 time_precision=kwargs.get("time_precision", TIME_PRECISION),
+                                 time_precision_features=kwargs.get("time_precision_features",
+                                                                    TIME_PRECISION_FEATURES),
+                                 fallback=fallback, first_logits=first_logits, start_tokens=start)  # fmt: skip
+    return tokens if segments is None else {"sequences": tokens, "segments": segments}
+
+
+def outputs_as(result, convert: Callable[[np.ndarray], object]):
+    """transcribe's result with every numpy array (segment times, tokens, each window's sequences) converted by
+    the backend's `convert`; the rest (a segment's "idxs") as it is."""
+    if isinstance(result, np.ndarray):
+        return convert(result)
+    if isinstance(result, dict):
+        return {key: outputs_as(value, convert) for key, value in result.items()}
+    if isinstance(result, list):
+        return [outputs_as(value, convert) for value in result]
+    return result
 
 
 def _prompt_ids(value, condition_type) -> np.ndarray | None:
@@ -204,7 +273,10 @@ def _check_decoder_length(prompt_length: int, max_new_tokens: int | None, max_ta
 
 def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: GenerationConfig, *, vocab_size: int,
                         max_source_positions: int, run: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                        attention_mask: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                        attention_mask: np.ndarray | None = None, segments: list | None = None,
+                        time_precision: float = TIME_PRECISION, time_precision_features: float = TIME_PRECISION_FEATURES,
+                        fallback: Fallback | None = None, first_logits: Callable | None = None,
+                        start_tokens: int = 1) -> np.ndarray:  # fmt: skip
     """Transcript tokens for each example, as transformers 4.57 transcribes: window by window over the features
     (each window zero-padded to full length), each generate call (`run(features [rows, mel, frames], prompt)`
     -> sequences, prompt included) keeping the segments that a pair of timestamp tokens closed and moving on to
@@ -214,7 +286,9 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     window, unless the model emits ids from <|notimestamps|> + 1 on, which count as timestamps all the same.
     Long-form audio of several examples needs the feature extractor's attention_mask (return_attention_mask=True)
     for each example's length. `config` is the call's own (call_config): num_return_sequences is set to 1 in it
-    for the windows' calls."""
+    for the windows' calls. A `segments` list gets, per example, the segments kept (window_segments). Each window
+    runs through `fallback` (window_with_fallback; `first_logits(features, tokens)` gives the no-speech
+    probabilities, `start_tokens` says how many tokens the prompt has from the start token on)."""
     window = INPUT_STRIDE * max_source_positions
     batch, _, frames = features.shape
     if frames > window and batch > 1 and attention_mask is None:
@@ -233,30 +307,139 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
     seek = np.zeros(batch, dtype=np.int64)
     kept: list[list[np.ndarray]] = [[] for _ in range(batch)]
+    if segments is not None:
+        segments[:] = [[] for _ in range(batch)]
     while (seek < ends).any():
         rows = np.flatnonzero(seek < ends)
         spans = np.minimum(ends[rows] - seek[rows], window)
         segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
-        sequences = np.asarray(run(segment, prompt[rows]))
+        sequences, skipped = window_with_fallback(run, segment, prompt[rows], config, fallback or Fallback([None]),
+                                                  first_logits=first_logits, start_tokens=start_tokens,
+                                                  vocab_size=vocab_size, pad=pad, eos=eos)  # fmt: skip
         for i, (row, span) in enumerate(zip(rows, spans)):
-            tokens = _without_padding_and_end(sequences[i, prompt.shape[1] :], pad, eos)
+            if skipped[i]:  # silence: nothing kept, on to the next window
+                seek[row] += span
+                continue
+            tokens = _without_padding_and_end(sequences[i][prompt.shape[1] :], pad, eos)
             pieces, advance = _closed_segments(tokens, begin, int(span))
+            if segments is not None:
+                timing = (int(seek[row]), int(span), time_precision, time_precision_features)
+                segments[row] += window_segments(pieces, tokens, begin, timing, prompt.shape[1], sequences[i])
             kept[row] += pieces
             seek[row] += advance
-    joined = [np.concatenate(pieces).astype(np.int64) for pieces in kept]
+    joined = [np.concatenate([np.zeros(0, np.int64), *pieces]).astype(np.int64) for pieces in kept]
     width = max(len(tokens) for tokens in joined)
     return np.stack([np.concatenate([t, np.full(width - len(t), pad, np.int64)]) for t in joined])
 
 
-def _without_padding_and_end(tokens: np.ndarray, pad: int, eos: list[int]) -> np.ndarray:
-    """A generated row without its padding (every pad token counted, one kept when it is also the end token)
-    and without a final end token."""
+def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: GenerationConfig, fallback: Fallback,
+                         *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int]
+                         ) -> tuple[list[np.ndarray], list[bool]]:  # fmt: skip
+    """One window's sequences (one per example, prompt included) and which examples to skip as silence, as
+    transformers 4.57's generate_with_fallback decides them: each temperature in turn (sampling above 0, and
+    from then on num_beams=1 for the rest of the call), the examples whose result fails a threshold tried
+    again at the next one. Like transformers, the skip flags and (with more than the start token before the
+    text) the no-speech probabilities are indexed by position in the batch being retried, not by example."""
+    count = len(prompt)
+    results: list = [None] * count
+    skipped = [False] * count
+    active = list(range(count))
+    window_no_speech = None
+    for attempt, temperature in enumerate(fallback.temperatures):
+        config.do_sample = temperature is not None and temperature > 0.0
+        config.temperature = temperature if config.do_sample else 1.0
+        if config.do_sample:
+            config.num_beams = 1
+        config._score_log = ScoreLog() if fallback.logprob_threshold is not None else None
+        sequences = np.asarray(run(segment[active], prompt[active]))
+        no_speech = None
+        if fallback.no_speech_threshold is not None:
+            if start_tokens == 1:  # the first step's own scores: this attempt's examples
+                no_speech = _no_speech_probabilities(first_logits, segment[active], prompt[active], start_tokens, config)
+            else:  # one extra forward pass over the window's inputs, once
+                if window_no_speech is None:
+                    window_no_speech = _no_speech_probabilities(first_logits, segment, prompt, start_tokens, config)
+                no_speech = window_no_speech
+        retry = []
+        for i, example in enumerate(active):
+            results[example] = sequences[i]
+            if not (fallback.judges or fallback.no_speech_threshold is not None):
+                continue
+            tokens = _without_padding(sequences[i, prompt.shape[1] :], pad, eos)
+            scores = [step[i] for step in config._score_log.step_scores] if config._score_log else None
+            again, skipped[i] = _judge(tokens, scores, None if no_speech is None else no_speech[i], temperature,
+                                       fallback, vocab_size)  # fmt: skip
+            if again:
+                retry.append(example)
+        active = retry
+        if not active:
+            break
+    config._score_log = None
+    return results, skipped
+
+
+def _no_speech_probabilities(first_logits, segment: np.ndarray, prompt: np.ndarray, start_tokens: int,
+                             config: GenerationConfig) -> np.ndarray:  # fmt: skip
+    """The probability of <|nospeech|> (the id before <|notimestamps|>) right after the start token."""
+    start = prompt.shape[1] - start_tokens
+    logits = np.asarray(first_logits(segment, prompt[:, : start + 1]), dtype=np.float32)
+    return softmax(logits)[:, config.no_timestamps_token_id - 1]
+
+
+def _judge(tokens: np.ndarray, scores: list | None, no_speech: float | None, temperature, fallback: Fallback,
+           vocab_size: int) -> tuple[bool, bool]:  # fmt: skip
+    """(try again at the next temperature, skip as silence) for one example's generated tokens."""
+    again = skip = False
+    if fallback.compression_ratio_threshold is not None:
+        again = compression_ratio(tokens, vocab_size) > fallback.compression_ratio_threshold
+    if fallback.logprob_threshold is not None:
+        logprob = average_logprob(scores, tokens, temperature)
+        again = again or bool(logprob < fallback.logprob_threshold)
+        if fallback.no_speech_threshold is not None and logprob < fallback.logprob_threshold and (
+                no_speech > fallback.no_speech_threshold):  # fmt: skip
+            again, skip = False, True
+    return again, skip
+
+
+def compression_ratio(tokens: np.ndarray, vocab_size: int) -> float:
+    """How well zlib compresses the tokens (each in as few little-endian bytes as the vocabulary needs): high
+    for repetitive output."""
+    width = int(math.log2(vocab_size) / 8) + 1
+    data = b"".join(int(token).to_bytes(width, "little") for token in tokens)
+    return len(data) / len(zlib.compress(data))
+
+
+def average_logprob(scores: list[np.ndarray], tokens: np.ndarray, temperature: float) -> float:
+    """The mean log-probability of the tokens (the end token included) under each step's scores, the
+    temperature's scaling undone; summed in float32, one token after another, as transformers sums them."""
+    steps = np.stack(scores).astype(np.float32)
+    if len(steps) > len(tokens):
+        steps = steps[: len(tokens)]
+    else:
+        tokens = tokens[len(tokens) - len(steps) :]
+    if not len(tokens):
+        return float("nan")
+    logprobs = log_softmax(steps * np.float32(temperature if temperature > 0.0 else 1))
+    total = np.float32(0)
+    for step, token in enumerate(tokens):
+        total = np.float32(total + logprobs[step, token])
+    return float(total / np.float32(len(tokens)))
+
+
+def _without_padding(tokens: np.ndarray, pad: int, eos: list[int]) -> np.ndarray:
+    """A generated row without its padding (every pad token counted, one kept when it is also the end token)."""
     if len(tokens) and tokens[-1] == pad:
         padding = int((tokens == pad).sum()) - (1 if pad in eos else 0)
         if padding:
             tokens = tokens[:-padding]
+    return tokens
+
+
+def _without_padding_and_end(tokens: np.ndarray, pad: int, eos: list[int]) -> np.ndarray:
+    """A generated row without its padding and without a final end token."""
+    tokens = _without_padding(tokens, pad, eos)
     if len(tokens) and tokens[-1] in eos:
         tokens = tokens[:-1]
     return tokens
@@ -282,3 +465,31 @@ def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np
     if single_ending:
         return pieces, span
     return pieces, int(tokens[start - 2] - begin) * INPUT_STRIDE
+
+
+def window_segments(pieces: list[np.ndarray], tokens: np.ndarray, begin: int, timing: tuple, prompt_length: int,
+                    result: np.ndarray) -> list[dict]:  # fmt: skip
+    """The segments of one window as transformers 4.57's return_segments gives them: "start" and "end" in
+    seconds (float64), "tokens", "idxs" (where the tokens sit in the window's sequence) and "result" (that
+    sequence, prompt included). `timing` = (the window's first feature frame, its frames, seconds per timestamp
+    token, seconds per feature frame). A closed segment ends at the first timestamp of the pair that closes it; a
+    window without one is one segment, ending at its last timestamp, else at the window's end."""
+    seek, span, precision, feature_precision = timing
+    offset = np.float64(seek) * precision / INPUT_STRIDE
+    is_time = tokens >= begin
+    if not (is_time[:-1] & is_time[1:]).any():
+        # seconds -> timestamp positions in float32, as transformers computes them from the frame count
+        last = int(np.float32(span) * np.float32(feature_precision) / np.float32(precision))
+        stamps = tokens[is_time]
+        end = np.float64(stamps[-1] - begin) * precision if stamps.size and stamps[-1] != begin else last * precision
+        return [{"start": np.array(offset), "end": np.array(offset + end), "tokens": tokens,
+                 "idxs": (prompt_length, prompt_length + len(tokens)), "result": result}]  # fmt: skip
+    single_ending = is_time[-2:].tolist() == [False, True]
+    records, position = [], prompt_length
+    for index, piece in enumerate(pieces):
+        closing = -1 if index < len(pieces) - 1 or single_ending else -2
+        records.append({"start": np.array(offset + np.float64(piece[0] - begin) * precision),
+                        "end": np.array(offset + np.float64(piece[closing] - begin) * precision), "tokens": piece,
+                        "idxs": (position, position + len(piece)), "result": result})  # fmt: skip
+        position += len(piece)
+    return records

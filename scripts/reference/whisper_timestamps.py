@@ -55,12 +55,62 @@ CASES = [
     ("prompt, language detected", 60, {"return_timestamps": True, "max_new_tokens": 8, "prompt_ids": [58, 24, 25]}),
     ("prompt, long-form", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1],
                                 "prompt_ids": [58, 20, 21, 22]}),
+    # return_segments: each example's segments (start / end seconds, tokens, idxs, the window's sequence)
+    ("segments", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 12, "return_segments": True}),
+    ("segments without timestamps", 44, {"language": "en", "max_new_tokens": 6, "return_segments": True}),
+    ("segments, long-form", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                  "lengths": [150, 107, 133], "return_segments": True}),
+    ("segments, long-form with a prompt", 150, {"language": "de", "return_timestamps": True, "max_new_tokens": 8,
+                                                "rows": [1], "prompt_ids": [58, 20, 21, 22], "return_segments": True}),
+    ("segments, two sequences", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                     "num_beams": 3, "num_return_sequences": 2, "return_segments": True}),
+    ("segments, other time precision", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                             "rows": [2], "return_segments": True, "time_precision": 0.04,
+                                             "time_precision_features": 0.03}),
+    # temperature fallback and the thresholds (deterministic: the temperatures tried are 0.0, i.e. greedy, or the
+    # thresholds are met first). The no-speech probabilities after the start token are 0.0099-0.0102 here.
+    ("fallback, thresholds met", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1],
+                                       "temperature": (0.0, 0.2, 0.4), "logprob_threshold": -50.0,
+                                       "compression_ratio_threshold": 50.0, "no_speech_threshold": 0.5}),
+    ("fallback, log-probability", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                       "temperature": (0.0, 0.0), "logprob_threshold": 0.0}),
+    ("fallback, compression ratio", 60, {"language": "de", "max_new_tokens": 10, "temperature": (0.0, 0.0),
+                                         "compression_ratio_threshold": 0.1, "return_segments": True}),
+    ("no speech everywhere", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 6,
+                                  "temperature": 0.0, "logprob_threshold": 0.0, "no_speech_threshold": 0.0}),
+    # average log-probabilities of these three rows: -2.1916, -2.1802, -2.1617 (no-speech threshold 0: the
+    # log-probability alone decides which rows are skipped)
+    ("no speech by log-probability", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                          "temperature": 0.0, "logprob_threshold": -2.185, "no_speech_threshold": 0.0}),
+    ("no speech by log-probability, two rows", 60, {"language": "en", "return_timestamps": True,
+                                                    "max_new_tokens": 10, "temperature": 0.0,
+                                                    "logprob_threshold": -2.17, "no_speech_threshold": 0.0}),
+    ("no speech in some windows", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                        "lengths": [150, 107, 133], "temperature": (0.0, 0.0),
+                                        "logprob_threshold": 0.0, "no_speech_threshold": 0.0099,
+                                        "return_segments": True}),
+    # an English-only generation config: the prompt is the start token alone, so the no-speech probability
+    # comes from each attempt's first step
+    ("no speech, start token alone", 150, {"return_timestamps": True, "max_new_tokens": 8, "lengths": [150, 107, 133],
+                                           "temperature": (0.0, 0.0), "logprob_threshold": 0.0,
+                                           "no_speech_threshold": 0.0099, "generation_config": "english-only"}),
 ]
+ENGLISH_ONLY = {k: v for k, v in GENERATION_CONFIG.items() if k not in ("lang_to_id", "task_to_id")}
+ENGLISH_ONLY["is_multilingual"] = False
 
 
 def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
     scale = np.array([1.0, 8.0, 64.0], dtype=np.float32)[:, None, None]  # rows the random model tells apart
     return np.random.default_rng(seed).standard_normal((3, 16, frames), dtype=np.float32) * scale
+
+
+def segment_record(segment: dict) -> dict:
+    """One segment as JSON: start and end seconds (float64, exact in JSON), tokens, idxs and the window's sequence
+    (its "sequences" where logprob_threshold made the window's result a dict with the scores)."""
+    result = segment["result"]
+    result = result["sequences"] if isinstance(result, dict) else result
+    return {"start": float(segment["start"]), "end": float(segment["end"]), "tokens": segment["tokens"].tolist(),
+            "idxs": [int(i) for i in segment["idxs"]], "result": result.tolist()}  # fmt: skip
 
 
 def main() -> None:
@@ -70,7 +120,8 @@ def main() -> None:
     model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
     results = []
     for name, frames, kwargs in CASES:
-        config = GenerationConfig(**GENERATION_CONFIG)
+        english_only = kwargs.get("generation_config") == "english-only"
+        config = GenerationConfig(**(ENGLISH_ONLY if english_only else GENERATION_CONFIG))
         in_config = kwargs.get("generation_config") == "timestamps"
         config.return_timestamps = in_config
         recorded = {k: v for k, v in kwargs.items() if k != "generation_config"}
@@ -83,8 +134,12 @@ def main() -> None:
             call["attention_mask"] = torch.from_numpy(mask.astype(np.int64))
         with torch.no_grad():
             tokens = model.generate(torch.from_numpy(inputs), generation_config=config, **call)
-        results.append({"name": name, "frames": frames, "kwargs": recorded, "config_return_timestamps": in_config,
-                        "tokens": tokens.tolist()})  # fmt: skip
+        result = {"name": name, "frames": frames, "kwargs": recorded, "config_return_timestamps": in_config,
+                  "english_only": english_only}  # fmt: skip
+        if kwargs.get("return_segments"):
+            result["segments"] = [[segment_record(segment) for segment in row] for row in tokens["segments"]]
+            tokens = tokens["sequences"]
+        results.append({**result, "tokens": tokens.tolist()})
         print(name, tokens.tolist())
     with open(args.out, "w") as f:
         json.dump({"generation_config": GENERATION_CONFIG, "feature_seed": FEATURE_SEED, "cases": results}, f, indent=1)

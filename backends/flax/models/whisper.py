@@ -11,7 +11,7 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import transcribe
+from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 
 from ..blocks.seq2seq import (
@@ -157,8 +157,8 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the transcript tokens of each example without the decoder prompt (start,
-        language, task) or end token, with timestamp tokens when return_timestamps
-        (autoload.generation.whisper.transcribe)."""
+        language, task) or end token, with timestamp tokens when return_timestamps; with return_segments=True,
+        {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
         def first_logits(window, tokens):
@@ -168,9 +168,10 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
             return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                                            generation_config=config, **options))  # fmt: skip
 
-        tokens = transcribe(self, features, kwargs, language=language, task=task,
+        result = transcribe(self, features, kwargs, language=language, task=task,
                             return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
-        return jnp.asarray(tokens)
+        # segment times stay numpy float64: JAX keeps 32-bit floats unless jax_enable_x64 is set
+        return outputs_as(result, lambda array: array if array.dtype == np.float64 else jnp.asarray(array))
 
 
 class FlaxWhisperForCausalLM(FlaxGenerationMixin, FlaxSeq2SeqForCausalLM, FlaxWhisperPreTrainedModel):

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.generation.whisper import transcribe
+from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 
 from .. import keras_layers
@@ -153,8 +153,8 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the transcript tokens of each example without the decoder prompt (start,
-        language, task) or end token, with timestamp tokens when return_timestamps
-        (autoload.generation.whisper.transcribe)."""
+        language, task) or end token, with timestamp tokens when return_timestamps; with return_segments=True,
+        {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
         def first_logits(window, tokens):
@@ -164,9 +164,9 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
             return TFGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                               generation_config=config, **options).numpy()  # fmt: skip
 
-        tokens = transcribe(self, features, kwargs, language=language, task=task,
+        result = transcribe(self, features, kwargs, language=language, task=task,
                             return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
-        return tf.constant(tokens)
+        return outputs_as(result, tf.constant)
 
 
 class TFWhisperForCausalLM(TFSeq2SeqForCausalLM, TFWhisperPreTrainedModel):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
-from autoload.generation.whisper import transcribe
+from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 from autoload.seq2seq import whisper_sinusoids
 
@@ -108,8 +108,8 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
         """Like transformers' Whisper: the transcript tokens of each example without the decoder prompt (start,
-        language, task) or end token, with timestamp tokens when return_timestamps
-        (autoload.generation.whisper.transcribe)."""
+        language, task) or end token, with timestamp tokens when return_timestamps; with return_segments=True,
+        {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = torch.as_tensor(input_features, device=self.device)
 
         def first_logits(window, tokens):
@@ -123,9 +123,9 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
             return GenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                             generation_config=config, **options).cpu().numpy()  # fmt: skip
 
-        tokens = transcribe(self, features.float().cpu().numpy(), kwargs, language=language, task=task,
+        result = transcribe(self, features.float().cpu().numpy(), kwargs, language=language, task=task,
                             return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
-        return torch.from_numpy(tokens).to(self.device)
+        return outputs_as(result, lambda array: torch.from_numpy(array).to(self.device))
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
         if labels is not None and decoder_input_ids is None and kwargs.get("decoder_inputs_embeds") is None:
