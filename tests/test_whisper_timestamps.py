@@ -1,7 +1,8 @@
 """Whisper generate(return_timestamps=True) and long-form transcription in every framework against
 transformers 4.57.6's tokens (scripts/reference/whisper_timestamps.py): the timestamp grammar on the scores,
 window after window over the features, the closed segments kept, the prompt and end token left out, rows
-padded, each example's audio length from the attention mask."""
+padded, each example's audio length from the attention mask; return_segments, temperature fallback with its
+thresholds, condition_on_prev_tokens."""
 
 import json
 import shutil
@@ -40,10 +41,9 @@ def folder(tmp_path_factory):
 def test_tokens_match_transformers(folder, backend, case):
     needs(backend)
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
+    if "generation_config" in case:  # another generation config than the checkpoint's (English-only, ...)
+        model.generation_config = GenerationConfig(**case["generation_config"])
     model.generation_config.return_timestamps = case["config_return_timestamps"]
-    if case["english_only"]:  # no language or task tables: the prompt is the start token alone
-        del model.generation_config.lang_to_id, model.generation_config.task_to_id
-        model.generation_config.is_multilingual = False
     kwargs = dict(case["kwargs"])
     inputs = features(case["frames"])[kwargs.pop("rows", slice(None))]
     if "lengths" in kwargs:  # long-form audio of several examples: their lengths as the attention mask

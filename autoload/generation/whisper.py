@@ -114,12 +114,13 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
 # Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
 INPUT_STRIDE = 2
 # transformers' Whisper generate() options for long-form refinements that autoload refuses rather than ignores.
-_NOT_IMPLEMENTED = ("condition_on_prev_tokens", "return_token_timestamps")
+_NOT_IMPLEMENTED = ("return_token_timestamps",)
 _THRESHOLDS = ("logprob_threshold", "compression_ratio_threshold", "no_speech_threshold")
 # Handled by transcribe, not passed on to each window's generate call (which sets do_sample, temperature and
 # num_beams on the call's config for each temperature it tries).
 _TRANSCRIBE_OPTIONS = ("prompt_ids", "prompt_condition_type", "return_segments", "time_precision",
-                       "time_precision_features", "temperature", "do_sample", "num_beams", *_THRESHOLDS)
+                       "time_precision_features", "temperature", "do_sample", "num_beams", "condition_on_prev_tokens",
+                       *_THRESHOLDS)
 # Seconds per timestamp token and per feature frame (transformers' generate() defaults).
 TIME_PRECISION, TIME_PRECISION_FEATURES = 0.02, 0.01
 
@@ -211,15 +212,33 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
                                   return_timestamps=config._predict_timestamps,
                                   first_logits=lambda tokens: first_logits(features[..., :window], tokens))  # fmt: skip
-    text_prompt = _prompt_ids(kwargs.get("prompt_ids"), kwargs.get("prompt_condition_type"))
+    condition = kwargs.get("condition_on_prev_tokens")
+    condition = bool(getattr(config, "condition_on_prev_tokens", False) if condition is None else condition)
+    condition_type = kwargs.get("prompt_condition_type") or "first-segment"
+    text_prompt = _prompt_ids(kwargs.get("prompt_ids"), condition_type, condition)
+    start_tokens = prompt
     if text_prompt is not None:  # before the start token, in every window's call, as transformers does
         prompt = np.concatenate([np.tile(text_prompt, (prompt.shape[0], 1)), prompt], axis=1)
-    _check_decoder_length(prompt.shape[1], options.get("max_new_tokens", config.max_new_tokens),
-                          model.config.max_target_positions)
+
+    def check_length(length: int) -> None:
+        _check_decoder_length(length, options.get("max_new_tokens", config.max_new_tokens),
+                              model.config.max_target_positions)
+
+    check_length(prompt.shape[1])
+    previous = None
+    if condition:
+        if features.shape[0] * (config.num_return_sequences or 1) > 1:
+            raise NotImplementedError(
+                "condition_on_prev_tokens with more than one example (or num_return_sequences > 1) needs each "
+                "window's prompts left-padded to one length with a decoder attention mask, which autoload's "
+                "generate does not take; transcribe one example per call."
+            )
+        previous = PreviousText.for_call(config, start_tokens, prompt, text_prompt, condition_type,
+                                         cut_off=model.config.max_target_positions // 2 - 1, check_length=check_length)
     mask = kwargs.get("attention_mask")
     segments = [] if kwargs.get("return_segments") else None
     fallback = Fallback.for_call(kwargs, config)
-    start = prompt.shape[1] - (0 if text_prompt is None else len(text_prompt))  # start, language, task, ...
+    start = start_tokens.shape[1]  # start, language, task, ...
     tokens = generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
                                  max_source_positions=model.config.max_source_positions,
                                  run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
@@ -227,7 +246,8 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
                                  time_precision=kwargs.get("time_precision", TIME_PRECISION),
                                  time_precision_features=kwargs.get("time_precision_features",
                                                                     TIME_PRECISION_FEATURES),
-                                 fallback=fallback, first_logits=first_logits, start_tokens=start)  # fmt: skip
+                                 fallback=fallback, first_logits=first_logits, start_tokens=start,
+                                 previous=previous)  # fmt: skip
     return tokens if segments is None else {"sequences": tokens, "segments": segments}
 
 
@@ -243,15 +263,14 @@ def outputs_as(result, convert: Callable[[np.ndarray], object]):
     return result
 
 
-def _prompt_ids(value, condition_type) -> np.ndarray | None:
-    """generate(prompt_ids=...) as a 1-D int64 array (None without one). Only the "first-segment" condition
-    type (the default) applies: "all-segments" needs condition_on_prev_tokens, which autoload does not implement."""
-    if condition_type not in (None, "first-segment", "all-segments"):
+def _prompt_ids(value, condition_type: str, condition: bool) -> np.ndarray | None:
+    """generate(prompt_ids=...) as a 1-D int64 array (None without one). "all-segments" (the prompt before every
+    window's previous text) needs condition_on_prev_tokens, as in transformers."""
+    if condition_type not in ("first-segment", "all-segments"):
         raise ValueError(f"prompt_condition_type={condition_type!r}: use 'first-segment' or 'all-segments'.")
-    if condition_type == "all-segments":
-        raise ValueError("prompt_condition_type='all-segments' conditions each window on the previous windows' "
-                         "tokens (condition_on_prev_tokens=True), which autoload does not implement; use "
-                         "'first-segment'.")  # fmt: skip
+    if condition_type == "all-segments" and not condition:
+        raise ValueError("prompt_condition_type='all-segments' puts the prompt before each window's previous text, "
+                         "which needs condition_on_prev_tokens=True; set it, or use 'first-segment'.")  # fmt: skip
     if value is None:
         return None
     ids = to_numpy(value)
@@ -259,6 +278,57 @@ def _prompt_ids(value, condition_type) -> np.ndarray | None:
         raise ValueError(f"prompt_ids must be one non-empty row of token ids (the tokenizer's or processor's "
                          f"get_prompt_ids(text)), got an array of shape {ids.shape} and dtype {ids.dtype}.")  # fmt: skip
     return ids.astype(np.int64)
+
+
+@dataclass
+class PreviousText:
+    """condition_on_prev_tokens for one example, as transformers 4.57 builds each window's prompt: the opening
+    (<|startofprev|>, or the prompt_ids for prompt_condition_type="all-segments"), the last `cut_off` tokens
+    of the segments kept so far (a segment ending in a timestamp pair with only the first of the two), then the
+    start tokens; used while the previous window was decoded below temperature 0.5 and there is previous text
+    (a "first-segment" prompt's text counts as the first), else the plain prompt."""
+
+    start: np.ndarray  # [1, n]: <|startoftranscript|>, language, task, ...
+    plain: np.ndarray  # [1, m]: any prompt_ids, then the start tokens
+    opening: np.ndarray  # [k]: what precedes the previous text (k may be 0)
+    cut_off: int
+    begin: int  # the first timestamp token
+    check_length: Callable[[int], None]
+    history: list
+    conditioned: bool = True
+
+    @classmethod
+    def for_call(cls, config: GenerationConfig, start: np.ndarray, plain: np.ndarray, text_prompt, condition_type: str,
+                 *, cut_off: int, check_length) -> PreviousText:  # fmt: skip
+        marker = getattr(config, "prev_sot_token_id", None)
+        opening = marker
+        if opening is None:  # transformers' fallback: the second-to-last suppressed token
+            suppressed = list(getattr(config, "suppress_tokens", None) or [])
+            opening = suppressed[-2] if len(suppressed) >= 2 else None
+        opening = np.zeros(0, np.int64) if opening is None else np.array([opening], np.int64)
+        history = []
+        if text_prompt is not None and condition_type == "all-segments":
+            opening = text_prompt
+        elif text_prompt is not None:
+            history.append(text_prompt[1:] if text_prompt[0] == marker else text_prompt)
+        no_timestamps = getattr(config, "no_timestamps_token_id", None)
+        begin = no_timestamps + 1 if no_timestamps is not None else np.iinfo(np.int64).max
+        return cls(start, plain, opening, cut_off, begin, check_length, history)
+
+    def prompt(self) -> np.ndarray:
+        """The next window's decoder prompt [1, length]."""
+        if self.conditioned and self.history:
+            text = np.concatenate([t[:-1] if len(t) > 2 and t[-2] >= self.begin else t for t in self.history])
+            prompt = np.concatenate([self.opening, text[-self.cut_off :], self.start[0]]).astype(np.int64)[None]
+        else:
+            prompt = self.plain
+        self.check_length(prompt.shape[1])
+        return prompt
+
+    def add(self, pieces: list[np.ndarray], temperature) -> None:
+        """A window's kept segments (none when it was skipped) and the temperature its result came from."""
+        self.history += pieces
+        self.conditioned = temperature is None or temperature < 0.5
 
 
 def _check_decoder_length(prompt_length: int, max_new_tokens: int | None, max_target_positions: int) -> None:
@@ -276,7 +346,7 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
                         attention_mask: np.ndarray | None = None, segments: list | None = None,
                         time_precision: float = TIME_PRECISION, time_precision_features: float = TIME_PRECISION_FEATURES,
                         fallback: Fallback | None = None, first_logits: Callable | None = None,
-                        start_tokens: int = 1) -> np.ndarray:  # fmt: skip
+                        start_tokens: int = 1, previous: PreviousText | None = None) -> np.ndarray:  # fmt: skip
     """Transcript tokens for each example, as transformers 4.57 transcribes: window by window over the features
     (each window zero-padded to full length), each generate call (`run(features [rows, mel, frames], prompt)`
     -> sequences, prompt included) keeping the segments that a pair of timestamp tokens closed and moving on to
@@ -288,7 +358,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     for each example's length. `config` is the call's own (call_config): num_return_sequences is set to 1 in it
     for the windows' calls. A `segments` list gets, per example, the segments kept (window_segments). Each window
     runs through `fallback` (window_with_fallback; `first_logits(features, tokens)` gives the no-speech
-    probabilities, `start_tokens` says how many tokens the prompt has from the start token on)."""
+    probabilities, `start_tokens` says how many tokens the prompt has from the start token on). With
+    `previous` (one example), each window's prompt comes from it instead (condition_on_prev_tokens)."""
     window = INPUT_STRIDE * max_source_positions
     batch, _, frames = features.shape
     if frames > window and batch > 1 and attention_mask is None:
@@ -315,20 +386,25 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
         segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
-        sequences, skipped = window_with_fallback(run, segment, prompt[rows], config, fallback or Fallback([None]),
-                                                  first_logits=first_logits, start_tokens=start_tokens,
-                                                  vocab_size=vocab_size, pad=pad, eos=eos)  # fmt: skip
+        window_prompt = previous.prompt() if previous is not None else prompt[rows]
+        sequences, skipped, temperatures = window_with_fallback(
+            run, segment, window_prompt, config, fallback or Fallback([None]), first_logits=first_logits,
+            start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos)  # fmt: skip
         for i, (row, span) in enumerate(zip(rows, spans)):
+            pieces = []
             if skipped[i]:  # silence: nothing kept, on to the next window
                 seek[row] += span
-                continue
-            tokens = _without_padding_and_end(sequences[i][prompt.shape[1] :], pad, eos)
-            pieces, advance = _closed_segments(tokens, begin, int(span))
-            if segments is not None:
-                timing = (int(seek[row]), int(span), time_precision, time_precision_features)
-                segments[row] += window_segments(pieces, tokens, begin, timing, prompt.shape[1], sequences[i])
-            kept[row] += pieces
-            seek[row] += advance
+            else:
+                tokens = _without_padding_and_end(sequences[i][window_prompt.shape[1] :], pad, eos)
+                pieces, advance = _closed_segments(tokens, begin, int(span))
+                if segments is not None:
+                    timing = (int(seek[row]), int(span), time_precision, time_precision_features)
+                    segments[row] += window_segments(pieces, tokens, begin, timing, window_prompt.shape[1],
+                                                     sequences[i])  # fmt: skip
+                kept[row] += pieces
+                seek[row] += advance
+            if previous is not None:
+                previous.add(pieces, temperatures[i])
     joined = [np.concatenate([np.zeros(0, np.int64), *pieces]).astype(np.int64) for pieces in kept]
     width = max(len(tokens) for tokens in joined)
     return np.stack([np.concatenate([t, np.full(width - len(t), pad, np.int64)]) for t in joined])
@@ -336,14 +412,16 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
 
 def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: GenerationConfig, fallback: Fallback,
                          *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int]
-                         ) -> tuple[list[np.ndarray], list[bool]]:  # fmt: skip
-    """One window's sequences (one per example, prompt included) and which examples to skip as silence, as
+                         ) -> tuple[list[np.ndarray], list[bool], list]:  # fmt: skip
+    """One window's sequences (one per example, prompt included), which examples to skip as silence and the
+    temperature each example's sequence came from, as
     transformers 4.57's generate_with_fallback decides them: each temperature in turn (sampling above 0, and
     from then on num_beams=1 for the rest of the call), the examples whose result fails a threshold tried
     again at the next one. Like transformers, the skip flags and (with more than the start token before the
     text) the no-speech probabilities are indexed by position in the batch being retried, not by example."""
     count = len(prompt)
     results: list = [None] * count
+    used: list = [None] * count
     skipped = [False] * count
     active = list(range(count))
     window_no_speech = None
@@ -364,7 +442,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
                 no_speech = window_no_speech
         retry = []
         for i, example in enumerate(active):
-            results[example] = sequences[i]
+            results[example], used[example] = sequences[i], temperature
             if not (fallback.judges or fallback.no_speech_threshold is not None):
                 continue
             tokens = _without_padding(sequences[i, prompt.shape[1] :], pad, eos)
@@ -377,7 +455,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
         if not active:
             break
     config._score_log = None
-    return results, skipped
+    return results, skipped, used
 
 
 def _no_speech_probabilities(first_logits, segment: np.ndarray, prompt: np.ndarray, start_tokens: int,

@@ -94,9 +94,30 @@ CASES = [
     ("no speech, start token alone", 150, {"return_timestamps": True, "max_new_tokens": 8, "lengths": [150, 107, 133],
                                            "temperature": (0.0, 0.0), "logprob_threshold": 0.0,
                                            "no_speech_threshold": 0.0099, "generation_config": "english-only"}),
+    # condition_on_prev_tokens: each window's prompt opens with the previous windows' last tokens (at most
+    # max_target_positions // 2 - 1 = 19 here) after <|startofprev|> (58 with "prev-sot"; without
+    # prev_sot_token_id transformers takes the second-to-last suppressed token, 1 here)
+    ("previous text", 300, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1],
+                            "condition_on_prev_tokens": True, "return_segments": True, "generation_config": "prev-sot"}),
+    ("previous text after a prompt", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                           "rows": [1], "condition_on_prev_tokens": True,
+                                           "prompt_ids": [58, 20, 21, 22], "generation_config": "prev-sot"}),
+    ("previous text after a prompt in every window", 150, {"language": "de", "return_timestamps": True,
+                                                           "max_new_tokens": 8, "rows": [2],
+                                                           "condition_on_prev_tokens": True, "prompt_ids": [58, 20, 21],
+                                                           "prompt_condition_type": "all-segments",
+                                                           "generation_config": "prev-sot"}),
+    ("previous text without prev_sot_token_id", 150, {"language": "en", "return_timestamps": True,
+                                                      "max_new_tokens": 8, "rows": [0], "condition_on_prev_tokens": True,
+                                                      "prompt_ids": [58, 30, 31]}),
+    ("previous text and fallback", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                         "rows": [2], "condition_on_prev_tokens": True, "temperature": (0.0, 0.0),
+                                         "logprob_threshold": 0.0, "generation_config": "prev-sot"}),
 ]
 ENGLISH_ONLY = {k: v for k, v in GENERATION_CONFIG.items() if k not in ("lang_to_id", "task_to_id")}
 ENGLISH_ONLY["is_multilingual"] = False
+# generation configs other than GENERATION_CONFIG, recorded in the cases that use them
+VARIANTS = {"english-only": ENGLISH_ONLY, "prev-sot": {**GENERATION_CONFIG, "prev_sot_token_id": 58}}
 
 
 def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
@@ -120,8 +141,8 @@ def main() -> None:
     model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
     results = []
     for name, frames, kwargs in CASES:
-        english_only = kwargs.get("generation_config") == "english-only"
-        config = GenerationConfig(**(ENGLISH_ONLY if english_only else GENERATION_CONFIG))
+        variant = VARIANTS.get(kwargs.get("generation_config"))
+        config = GenerationConfig(**(variant or GENERATION_CONFIG))
         in_config = kwargs.get("generation_config") == "timestamps"
         config.return_timestamps = in_config
         recorded = {k: v for k, v in kwargs.items() if k != "generation_config"}
@@ -134,8 +155,9 @@ def main() -> None:
             call["attention_mask"] = torch.from_numpy(mask.astype(np.int64))
         with torch.no_grad():
             tokens = model.generate(torch.from_numpy(inputs), generation_config=config, **call)
-        result = {"name": name, "frames": frames, "kwargs": recorded, "config_return_timestamps": in_config,
-                  "english_only": english_only}  # fmt: skip
+        result = {"name": name, "frames": frames, "kwargs": recorded, "config_return_timestamps": in_config}
+        if variant is not None:
+            result["generation_config"] = variant
         if kwargs.get("return_segments"):
             result["segments"] = [[segment_record(segment) for segment in row] for row in tokens["segments"]]
             tokens = tokens["sequences"]
