@@ -140,3 +140,7 @@ def test_fallback_options_are_checked(folder):
         model.generate(inputs, language="en", temperature=(0.0, 0.2), logprob_threshold=-1.0, num_beams=2)
     with pytest.raises(ValueError, match="no temperature"):
         model.generate(inputs, language="en", temperature=())
+    config = GenerationConfig(**{k: v for k, v in REFERENCE["generation_config"].items() if k != "no_timestamps_token_id"})
+    with pytest.raises(ValueError, match="no-speech token"):
+        model.generate(inputs, language="en", generation_config=config, temperature=0.0, logprob_threshold=-1.0,
+                       no_speech_threshold=0.5)  # fmt: skip

@@ -152,6 +152,9 @@ class Fallback:
         if fallback.no_speech_threshold is not None and fallback.logprob_threshold is None:
             raise ValueError("no_speech_threshold skips a window when its no-speech probability is above it and its "
                              "average log-probability below logprob_threshold: set logprob_threshold too.")  # fmt: skip
+        if fallback.no_speech_threshold is not None and getattr(config, "no_timestamps_token_id", None) is None:
+            raise ValueError("no_speech_threshold needs no_timestamps_token_id in the generation config (the "
+                             "no-speech token is the one before <|notimestamps|>).")  # fmt: skip
         if fallback.logprob_threshold is not None:
             if None in temperatures:
                 raise ValueError("logprob_threshold rescales the scores by the temperature: pass temperature= (one, "
@@ -414,11 +417,11 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
                          *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int]
                          ) -> tuple[list[np.ndarray], list[bool], list]:  # fmt: skip
     """One window's sequences (one per example, prompt included), which examples to skip as silence and the
-    temperature each example's sequence came from, as
-    transformers 4.57's generate_with_fallback decides them: each temperature in turn (sampling above 0, and
-    from then on num_beams=1 for the rest of the call), the examples whose result fails a threshold tried
-    again at the next one. Like transformers, the skip flags and (with more than the start token before the
-    text) the no-speech probabilities are indexed by position in the batch being retried, not by example."""
+    temperature each example's sequence came from, as transformers 4.57's generate_with_fallback decides them:
+    each temperature in turn (sampling above 0, and from then on num_beams=1 for the rest of the call), the
+    examples whose result fails a threshold tried again at the next one. Like transformers, the skip flags and
+    (with more than the start token before the text) the no-speech probabilities are indexed by position in
+    the batch being retried, not by example."""
     count = len(prompt)
     results: list = [None] * count
     used: list = [None] * count
@@ -443,7 +446,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
         retry = []
         for i, example in enumerate(active):
             results[example], used[example] = sequences[i], temperature
-            if not (fallback.judges or fallback.no_speech_threshold is not None):
+            if not fallback.judges:
                 continue
             tokens = _without_padding(sequences[i, prompt.shape[1] :], pad, eos)
             scores = [step[i] for step in config._score_log.step_scores] if config._score_log else None
