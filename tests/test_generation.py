@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -70,8 +71,6 @@ def test_batched_seq2seq_beam_search_equals_one_row_at_a_time(folder, backend):
 def test_generation_config_option_that_is_not_implemented_is_refused(backend, tmp_path):
     """A checkpoint's generation_config.json asking for what autoload's search does not do (typical sampling)
     makes generate() raise, naming the option, in every framework; the same file without sampling generates."""
-    import shutil
-
     if importlib.util.find_spec(FRAMEWORK[backend]) is None:
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
     folder = tmp_path / "gpt2"

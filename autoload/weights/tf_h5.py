@@ -172,12 +172,11 @@ class TFH5Reader(Mapping):
         file_size = os.path.getsize(self.path) if os.path.isfile(self.path) else 0
         with _open(self.path) as handle:
             try:
-                # dataset path (None: read from its offset), shape and dtype, kept so that only reading a
-                # tensor opens the file again
+                # dataset path, shape and dtype, kept so that only reading a tensor opens the file again
                 self._datasets, self._raw = {}, {}
                 for name, dataset in self._index(handle).items():
                     shape, dtype, offset = _describe(dataset, name, self.path, file_size)
-                    self._datasets[name] = (None if offset is not None else dataset.name, shape, dtype.name)
+                    self._datasets[name] = (dataset.name, shape, dtype.name)
                     if offset is not None:
                         self._raw[name] = offset, dtype
             except CheckpointFormatError:
