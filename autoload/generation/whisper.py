@@ -399,10 +399,11 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
                 seek[row] += span
             else:
                 tokens = _without_padding_and_end(sequences[i][window_prompt.shape[1] :], pad, eos)
-                pieces, advance = _closed_segments(tokens, begin, int(span))
+                closed = _closed_segments(tokens, begin, int(span))
+                pieces, advance = closed[:2]
                 if segments is not None:
                     timing = (int(seek[row]), int(span), time_precision, time_precision_features)
-                    segments[row] += window_segments(pieces, tokens, begin, timing, window_prompt.shape[1],
+                    segments[row] += window_segments(closed, tokens, begin, timing, window_prompt.shape[1],
                                                      sequences[i])  # fmt: skip
                 kept[row] += pieces
                 seek[row] += advance
@@ -526,15 +527,15 @@ def _without_padding_and_end(tokens: np.ndarray, pad: int, eos: list[int]) -> np
     return tokens
 
 
-def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np.ndarray], int]:
-    """(the segments to keep, how many feature frames to move on). A pair of timestamps closes a segment; a
-    single timestamp at the very end means nothing more is said in the window; a window without a pair is
-    kept whole."""
+def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np.ndarray], int, bool, bool]:
+    """(the segments to keep, how many feature frames to move on, whether a timestamp pair closed any, whether
+    the window ends on a single timestamp). A pair of timestamps closes a segment; a single timestamp at the
+    very end means nothing more is said in the window; a window without a pair is kept whole."""
     is_time = tokens >= begin
     pairs = (np.flatnonzero(is_time[:-1] & is_time[1:]) + 1).tolist()
-    if not pairs:
-        return [tokens], span
     single_ending = is_time[-2:].tolist() == [False, True]
+    if not pairs:
+        return [tokens], span, False, single_ending
     if single_ending:
         pairs.append(len(tokens))
     else:
@@ -544,28 +545,28 @@ def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np
         pieces.append(tokens[start:end])
         start = end
     if single_ending:
-        return pieces, span
-    return pieces, int(tokens[start - 2] - begin) * INPUT_STRIDE
+        return pieces, span, True, True
+    return pieces, int(tokens[start - 2] - begin) * INPUT_STRIDE, True, False
 
 
-def window_segments(pieces: list[np.ndarray], tokens: np.ndarray, begin: int, timing: tuple, prompt_length: int,
+def window_segments(closed: tuple, tokens: np.ndarray, begin: int, timing: tuple, prompt_length: int,
                     result: np.ndarray) -> list[dict]:  # fmt: skip
     """The segments of one window as transformers 4.57's return_segments gives them: "start" and "end" in
     seconds (float64), "tokens", "idxs" (where the tokens sit in the window's sequence) and "result" (that
-    sequence, prompt included). `timing` = (the window's first feature frame, its frames, seconds per timestamp
-    token, seconds per feature frame). A closed segment ends at the first timestamp of the pair that closes it; a
-    window without one is one segment, ending at its last timestamp, else at the window's end."""
+    sequence, prompt included). `closed` is what _closed_segments said of the window's tokens; `timing` = (the
+    window's first feature frame, its frames, seconds per timestamp token, seconds per feature frame). A closed
+    segment ends at the first timestamp of the pair that closes it; a window without one is one segment, ending
+    at its last timestamp, else at the window's end."""
+    pieces, _, paired, single_ending = closed
     seek, span, precision, feature_precision = timing
     offset = np.float64(seek) * precision / INPUT_STRIDE
-    is_time = tokens >= begin
-    if not (is_time[:-1] & is_time[1:]).any():
+    if not paired:
         # seconds -> timestamp positions in float32, as transformers computes them from the frame count
         last = int(np.float32(span) * np.float32(feature_precision) / np.float32(precision))
-        stamps = tokens[is_time]
+        stamps = tokens[tokens >= begin]
         end = np.float64(stamps[-1] - begin) * precision if stamps.size and stamps[-1] != begin else last * precision
         return [{"start": np.array(offset), "end": np.array(offset + end), "tokens": tokens,
                  "idxs": (prompt_length, prompt_length + len(tokens)), "result": result}]  # fmt: skip
-    single_ending = is_time[-2:].tolist() == [False, True]
     records, position = [], prompt_length
     for index, piece in enumerate(pieces):
         closing = -1 if index < len(pieces) - 1 or single_ending else -2
