@@ -164,7 +164,8 @@ def main() -> None:
         results.append({**result, "tokens": tokens.tolist()})
         print(name, tokens.tolist())
     with open(args.out, "w") as f:
-        json.dump({"generation_config": GENERATION_CONFIG, "feature_seed": FEATURE_SEED, "cases": results}, f, indent=1)
+        json.dump({"generation_config": GENERATION_CONFIG, "feature_seed": FEATURE_SEED, "cases": results}, f,
+                  separators=(",", ":"))  # fmt: skip
         f.write("\n")
 
 
