@@ -295,7 +295,6 @@ class PreviousText:
     plain: np.ndarray  # [1, m]: any prompt_ids, then the start tokens
     opening: np.ndarray  # [k]: what precedes the previous text (k may be 0)
     cut_off: int
-    begin: int  # the first timestamp token
     check_length: Callable[[int], None]
     history: list
     conditioned: bool = True
@@ -314,14 +313,12 @@ class PreviousText:
             opening = text_prompt
         elif text_prompt is not None:
             history.append(text_prompt[1:] if text_prompt[0] == marker else text_prompt)
-        no_timestamps = getattr(config, "no_timestamps_token_id", None)
-        begin = no_timestamps + 1 if no_timestamps is not None else np.iinfo(np.int64).max
-        return cls(start, plain, opening, cut_off, begin, check_length, history)
+        return cls(start, plain, opening, cut_off, check_length, history)
 
-    def prompt(self) -> np.ndarray:
-        """The next window's decoder prompt [1, length]."""
+    def prompt(self, begin: int) -> np.ndarray:
+        """The next window's decoder prompt [1, length] (`begin`: the first timestamp token)."""
         if self.conditioned and self.history:
-            text = np.concatenate([t[:-1] if len(t) > 2 and t[-2] >= self.begin else t for t in self.history])
+            text = np.concatenate([t[:-1] if len(t) > 2 and t[-2] >= begin else t for t in self.history])
             prompt = np.concatenate([self.opening, text[-self.cut_off :], self.start[0]]).astype(np.int64)[None]
         else:
             prompt = self.plain
@@ -389,7 +386,7 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
         segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
-        window_prompt = previous.prompt() if previous is not None else prompt[rows]
+        window_prompt = previous.prompt(begin) if previous is not None else prompt[rows]
         sequences, skipped, temperatures = window_with_fallback(
             run, segment, window_prompt, config, fallback or Fallback([None]), first_logits=first_logits,
             start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos)  # fmt: skip
