@@ -15,6 +15,12 @@ Checkpoints (random bert-base-sized BertModel, written once under the temp folde
 the same sharded into 100 MB safetensors shards, and a bfloat16 safetensors copy, loaded as bfloat16
 (PyTorch and Flax: dtype="auto"; TensorFlow: the Keras dtype policy "bfloat16").
 
+With --recycle-mib, every measured process (raw reads included) first writes and frees that much memory, so
+that its load faults in pages the guest kernel has just had back. On a VM whose free memory goes back to the
+hypervisor (free page reporting), the first touch of such returned pages costs several times more, and how
+many a process meets depends on what ran before it: a framework's import (TensorFlow's is 700 MB) uses up the
+recently freed ones that a small raw-read process gets.
+
 Also: the time to the first output (first forward pass on 1 x 128 tokens, compilation included) and the cost
 of `import autoload.backends.<framework>` plus the first Auto class resolution on top of the framework import.
 
@@ -58,7 +64,7 @@ NAME = {"torch": "PyTorch", "tf": "TensorFlow", "flax": "Flax"}
 RUNNER = r"""
 import json, os, resource, sys, time
 {setup}
-
+{recycle}
 def resident_kib():
     with open("/proc/self/status") as f:
         fields = dict(line.split(":", 1) for line in f)
@@ -79,8 +85,19 @@ print("RESULT " + json.dumps({{"seconds": seconds, "cpu": cpu, "peak_mib": (peak
 """
 
 
-def run_once(python: str, setup: str, action: str, touch: str = "") -> dict:
-    code = RUNNER.format(setup=setup, action=action, touch=touch)
+# --recycle-mib (see the module's docstring): run before the timer
+RECYCLE = """import mmap
+_pages = mmap.mmap(-1, {mib} << 20)
+with open("/dev/zero", "rb") as _zero:
+    _zero.readinto(_pages)
+_pages.close()
+del _pages
+"""
+
+
+def run_once(python: str, setup: str, action: str, touch: str = "", recycle_mib: int = 0) -> dict:
+    recycle = RECYCLE.format(mib=recycle_mib) if recycle_mib else ""
+    code = RUNNER.format(setup=setup, recycle=recycle, action=action, touch=touch)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_VERBOSITY": "error"}  # fmt: skip
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's installed packages have their bytecode cached
@@ -92,17 +109,18 @@ def run_once(python: str, setup: str, action: str, touch: str = "") -> dict:
     return {"error": tail[:200]}
 
 
-def measure(python: str, setup: str, action: str, touch: str, repeats: int, baseline: tuple | None = None) -> dict:
+def measure(python: str, setup: str, action: str, touch: str, repeats: int, baseline: tuple | None = None,
+            recycle_mib: int = 0) -> dict:
     """Median of `repeats` fresh processes, after one warm-up process. With a baseline (setup, action), each
     process runs right after a baseline process, and x_seconds / x_cpu are the medians of the pairs' ratios:
     this machine's speed drifts over minutes (other tenants, page-cache reclaim), and a pair sees one speed."""
-    warm = run_once(python, setup, action, touch)
+    warm = run_once(python, setup, action, touch, recycle_mib)
     if "error" in warm:
         return warm
     runs, ratios = [], []
     for _ in range(repeats):
-        base = run_once(python, *baseline) if baseline else None
-        runs.append(run_once(python, setup, action, touch))
+        base = run_once(python, *baseline, recycle_mib=recycle_mib) if baseline else None
+        runs.append(run_once(python, setup, action, touch, recycle_mib))
         if base and "error" not in base and "error" not in runs[-1]:
             ratios.append({key: runs[-1][key] / base[key] for key in ("seconds", "cpu")})
     errors = [r for r in runs if "error" in r]
@@ -270,7 +288,9 @@ def machine() -> str:
 
 def markdown(report: dict) -> str:
     """README's tables from a --json report."""
-    lines = [f"Machine: {report['machine']}.", "",
+    recycled = report.get("recycle_mib")
+    setting = f" Each process wrote and freed {recycled} MiB before its timer (--recycle-mib)." if recycled else ""
+    lines = [f"Machine: {report['machine']}.{setting}", "",
              f"| load (fresh process, median of {report.get('repeats', 3)}) | seconds | × raw read (paired) | "
              "CPU seconds | × raw read (CPU) | peak memory × checkpoint | transformers 4.57.6, seconds |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -299,6 +319,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--root", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "autoload-bench-load"))
     parser.add_argument("--only", default="load,first,import", help="sections: load, first, import")
+    parser.add_argument("--recycle-mib", type=int, default=0, help="before its timer, each process writes and "
+                        "frees this much memory (0: off); see RECYCLE")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--markdown", metavar="JSON", help="print README's tables from a --json file and exit")
     args = parser.parse_args()
@@ -318,7 +340,8 @@ def main() -> None:
     sizes = {name: size_mib(folders[name], files[name]) for name in folders}
     print("checkpoints: random bert-base-sized BertModel; " + ", ".join(
         f"{name} {sizes[name]:.0f} MiB" for name in folders) + f"; fresh process per load, median of {args.repeats}")
-    report = {"machine": machine(), "sizes": sizes, "repeats": args.repeats, "load": [], "first": [], "import": []}
+    report = {"machine": machine(), "sizes": sizes, "repeats": args.repeats, "recycle_mib": args.recycle_mib,
+              "load": [], "first": [], "import": []}  # fmt: skip
     sections = set(args.only.split(","))
 
     if "load" in sections:
@@ -331,7 +354,7 @@ def main() -> None:
             setup = FRAMEWORK_SETUP[row["framework"]]
             baseline = raw.get(row["checkpoint"])
             ours = measure(python, setup + "\n" + row["ours"][0], row["ours"][1], TOUCH[row["framework"]], args.repeats,
-                           baseline)  # fmt: skip
+                           baseline, args.recycle_mib)  # fmt: skip
             label = f"[{row['checkpoint']}] {row['label']}"
             if "error" in ours:
                 print(f"{label:<44} failed: {ours['error']}")
@@ -345,7 +368,7 @@ def main() -> None:
                      "x_raw_cpu": cpu_ratio, "x_checkpoint": ours["peak_mib"] / sizes[row["checkpoint"]]}  # fmt: skip
             if with_transformers and row["theirs"]:
                 theirs = measure(python, setup + "\n" + row["theirs"][0], row["theirs"][1], TOUCH[row["framework"]],
-                                 args.repeats)  # fmt: skip
+                                 args.repeats, recycle_mib=args.recycle_mib)  # fmt: skip
                 entry["transformers"] = theirs
                 if "error" in theirs:
                     line += f" transformers failed: {theirs['error'][:60]}"
