@@ -13,7 +13,7 @@ from conftest import FIXTURES, MODELS
 from model_checks import needs
 
 import autoload
-from autoload.generation import GenerationConfig
+from autoload.generation import GenerationConfig, whisper
 from autoload.generation.processors import apply_timestamp_rules
 
 REFERENCE = json.loads((FIXTURES / "generation" / "whisper_timestamps.json").read_text())
@@ -38,8 +38,9 @@ def folder(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", FRAMEWORKS)
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
-def test_tokens_match_transformers(folder, backend, case):
+def test_tokens_match_transformers(folder, backend, case, monkeypatch):
     needs(backend)
+    logprobs = _recording_average_logprobs(monkeypatch)
     model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
     if "generation_config" in case:  # another generation config than the checkpoint's (English-only, ...)
         model.generation_config = GenerationConfig(**case["generation_config"])
@@ -54,6 +55,20 @@ def test_tokens_match_transformers(folder, backend, case):
         assert [[_record(segment) for segment in row] for row in tokens["segments"]] == case["segments"]
         tokens = tokens["sequences"]
     assert np.asarray(tokens).tolist() == case["tokens"]
+    # each example's average log-probability at each attempt (logprob_threshold), judged in the same order
+    np.testing.assert_allclose(logprobs, case.get("logprobs", []), rtol=0, atol=1e-4)
+
+
+def _recording_average_logprobs(monkeypatch) -> list[float]:
+    seen: list[float] = []
+    compute = whisper.average_logprob
+
+    def recorded(scores, tokens, temperature):
+        seen.append(compute(scores, tokens, temperature))
+        return seen[-1]
+
+    monkeypatch.setattr(whisper, "average_logprob", recorded)
+    return seen
 
 
 def _record(segment: dict) -> dict:
@@ -136,8 +151,6 @@ def test_fallback_options_are_checked(folder):
         model.generate(inputs, language="en", temperature=(0.0, 0.2), no_speech_threshold=0.6)
     with pytest.raises(ValueError, match="pass temperature="):
         model.generate(inputs, language="en", logprob_threshold=-1.0)
-    with pytest.raises(NotImplementedError, match="num_beams=1"):
-        model.generate(inputs, language="en", temperature=(0.0, 0.2), logprob_threshold=-1.0, num_beams=2)
     with pytest.raises(ValueError, match="no temperature"):
         model.generate(inputs, language="en", temperature=())
     config = GenerationConfig(**{k: v for k, v in REFERENCE["generation_config"].items() if k != "no_timestamps_token_id"})

@@ -97,12 +97,18 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     scores = np.full((batch, beams), -1e9, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: only the first may expand at step one
     finished: list[list[tuple[float, np.ndarray]]] = [[] for _ in range(batch)]
+    log = getattr(config, "_score_log", None)
+    # With a score log: the rows each running / finished hypothesis's tokens came from, step by step
+    paths = np.zeros((batch * beams, 0), dtype=np.int64)
+    finished_paths: list[list[np.ndarray]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
     fed = sequences
     while sequences.shape[1] < max_length and not done.all():
         logits, state = adapter.step(fed, state)
         logprobs = process_logits(log_softmax(logits), config, sequences.shape[1] - prompt_length,
                                   sequences.shape[1], max_length, sequences)  # fmt: skip
+        if log is not None:
+            log.step_scores.append(logprobs)
         vocab = logprobs.shape[-1]
         totals = (logprobs.reshape(batch, beams, vocab) + scores[:, :, None]).reshape(batch, beams * vocab)
         top = np.argsort(-totals, axis=-1, kind="stable")[:, : 2 * beams]
@@ -117,6 +123,7 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
                     if rank < beams:  # an ending among the best candidates is a finished hypothesis
                         length = sequences.shape[1] + 1 - prompt_length
                         finished[b].append((score / length**config.length_penalty, sequences[b * beams + beam]))
+                        finished_paths[b].append(np.append(paths[b * beams + beam], b * beams + beam))
                     continue
                 else:
                     chosen.append((beam, token, score))
@@ -133,29 +140,42 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
         state = adapter.select(state, rows)
         tokens = np.asarray(next_tokens, dtype=np.int64)
         sequences = np.concatenate([sequences[rows], tokens[:, None]], axis=1)
+        paths = np.concatenate([paths[rows], rows[:, None]], axis=1)
         scores = np.asarray(next_scores, dtype=np.float32).reshape(batch, beams)
         fed = tokens[:, None]
-    best = []
+    best, best_paths = [], []
     for b in range(batch):
-        candidates = list(finished[b])
+        candidates = [(score, tokens, path) for (score, tokens), path in zip(finished[b], finished_paths[b])]
         if not done[b]:
             length = sequences.shape[1] - prompt_length
-            candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k]) for k in range(beams)]
-        ranked = sorted(candidates, key=lambda c: -c[0])  # stable: ties keep the order they were found in
-        best += [(b, tokens) for _, tokens in ranked[: config.num_return_sequences]]
+            candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k], paths[b * beams + k])
+                           for k in range(beams)]  # fmt: skip
+        ranked = sorted(candidates, key=lambda c: -c[0])[: config.num_return_sequences]  # stable: ties keep their order
+        best += [(b, tokens) for _, tokens, _ in ranked]
+        best_paths += [path for _, _, path in ranked]
+    if log is not None:
+        log.beam_paths = best_paths
     return _pad_and_close(best, finished, eos, pad)
 
 
 class ScoreLog:
-    """Set as a config's `_score_log`, it collects each step's scores [rows, vocab] of a greedy or sampling
-    search, after the logits processors and sampling warpers (transformers' output_scores), for Whisper's
-    long-form thresholds. Copies of the config share the one log."""
+    """Set as a config's `_score_log`, it collects each step's scores [rows, vocab] (transformers'
+    output_scores: after the logits processors and sampling warpers; in beam search, the processed
+    log-probabilities of every beam) for Whisper's long-form thresholds. Copies of the config share the one log."""
 
     def __init__(self):
         self.step_scores: list[np.ndarray] = []
+        self.beam_paths: list[np.ndarray] | None = None  # beam search: each returned row's beams, step by step
 
     def __deepcopy__(self, memo):
         return self
+
+    def scores_of(self, row: int) -> list[np.ndarray]:
+        """A returned row's scores at each step: its own row in a greedy or sampling search; in beam search, as
+        transformers reads them, the row of the beam each of its tokens came from."""
+        if self.beam_paths is None:
+            return [step[row] for step in self.step_scores]
+        return [self.step_scores[t][beam] for t, beam in enumerate(self.beam_paths[row])]
 
 
 def _cannot_improve(hypotheses, chosen, length, config) -> bool:

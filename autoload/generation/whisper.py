@@ -159,9 +159,6 @@ class Fallback:
             if None in temperatures:
                 raise ValueError("logprob_threshold rescales the scores by the temperature: pass temperature= (one, "
                                  "or the tuple to fall back through, e.g. (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)).")  # fmt: skip
-            if config.num_beams > 1:
-                raise NotImplementedError("logprob_threshold (and no_speech_threshold) with beam search (num_beams > 1) "
-                                          "is not implemented in autoload; use num_beams=1.")  # fmt: skip
         return fallback
 
     @property
@@ -437,6 +434,8 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
         if fallback.no_speech_threshold is not None:
             if start_tokens == 1:  # the first step's own scores: this attempt's examples
                 no_speech = _no_speech_probabilities(first_logits, segment[active], prompt[active], start_tokens, config)
+                # in beam search those scores have a row per beam, read (like the rest) by position in the batch
+                no_speech = np.repeat(no_speech, config.num_beams)[: len(active)]
             else:  # one extra forward pass over the window's inputs, once
                 if window_no_speech is None:
                     window_no_speech = _no_speech_probabilities(first_logits, segment, prompt, start_tokens, config)
@@ -447,7 +446,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
             if not fallback.judges:
                 continue
             tokens = _without_padding(sequences[i, prompt.shape[1] :], pad, eos)
-            scores = [step[i] for step in config._score_log.step_scores] if config._score_log else None
+            scores = config._score_log.scores_of(i) if config._score_log else None
             again, skipped[i] = _judge(tokens, scores, None if no_speech is None else no_speech[i], temperature,
                                        fallback, vocab_size)  # fmt: skip
             if again:

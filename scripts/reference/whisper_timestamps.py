@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import transformers
 from transformers import GenerationConfig, WhisperForConditionalGeneration
+from transformers.models.whisper.generation_whisper import WhisperGenerationMixin
 
 assert transformers.__version__ == "4.57.6", transformers.__version__
 
@@ -113,6 +114,20 @@ CASES = [
     ("previous text and fallback", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
                                          "rows": [2], "condition_on_prev_tokens": True, "temperature": (0.0, 0.0),
                                          "logprob_threshold": 0.0, "generation_config": "prev-sot"}),
+    # beam search with the log-probability threshold: transformers reads each token's score from the beam it came
+    # from; average log-probabilities here -2.1916, -2.1802, -2.0307 (greedy's third row: -2.1617)
+    ("no speech by log-probability, beams", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                                 "num_beams": 2, "temperature": 0.0, "logprob_threshold": -2.1,
+                                                 "no_speech_threshold": 0.0}),
+    ("no speech in some windows, beams", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                               "lengths": [150, 107, 133], "num_beams": 3, "temperature": (0.0, 0.0),
+                                               "logprob_threshold": 0.0, "no_speech_threshold": 0.0099,
+                                               "return_segments": True}),
+    # the no-speech probability from the first step's scores, which in beam search have a row per beam
+    ("no speech, start token alone, beams", 150, {"return_timestamps": True, "max_new_tokens": 8,
+                                                  "lengths": [150, 107, 133], "num_beams": 2,
+                                                  "temperature": (0.0, 0.0), "logprob_threshold": 0.0,
+                                                  "no_speech_threshold": 0.0099, "generation_config": "english-only"}),
 ]
 ENGLISH_ONLY = {k: v for k, v in GENERATION_CONFIG.items() if k not in ("lang_to_id", "task_to_id")}
 ENGLISH_ONLY["is_multilingual"] = False
@@ -134,13 +149,29 @@ def segment_record(segment: dict) -> dict:
             "idxs": [int(i) for i in segment["idxs"]], "result": result.tolist()}  # fmt: skip
 
 
+def recording_average_logprobs() -> list[float]:
+    """Every average log-probability transformers computes for logprob_threshold, in order, from now on."""
+    seen: list[float] = []
+    compute = WhisperGenerationMixin._retrieve_avg_logprobs
+
+    def recorded(scores, tokens, temperature):
+        value = compute(scores, tokens, temperature)
+        seen.append(float(value))
+        return value
+
+    WhisperGenerationMixin._retrieve_avg_logprobs = staticmethod(recorded)
+    return seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out")
     args = parser.parse_args()
     model = WhisperForConditionalGeneration.from_pretrained(MODEL).eval()
+    logprobs = recording_average_logprobs()
     results = []
     for name, frames, kwargs in CASES:
+        logprobs.clear()
         variant = VARIANTS.get(kwargs.get("generation_config"))
         config = GenerationConfig(**(variant or GENERATION_CONFIG))
         in_config = kwargs.get("generation_config") == "timestamps"
@@ -161,6 +192,8 @@ def main() -> None:
         if kwargs.get("return_segments"):
             result["segments"] = [[segment_record(segment) for segment in row] for row in tokens["segments"]]
             tokens = tokens["sequences"]
+        if logprobs:  # each example's at each attempt, in the order they were judged
+            result["logprobs"] = list(logprobs)
         results.append({**result, "tokens": tokens.tolist()})
         print(name, tokens.tolist())
     with open(args.out, "w") as f:
