@@ -118,11 +118,20 @@ def test_whisper_prompt_ids_match_transformers(tokenizers, name, variant):
         assert tokenizer.get_prompt_ids(case["text"], return_tensors=None) == case["ids"]
 
 
-def test_whisper_text_normalizers_are_refused_not_ignored(tokenizers):
+def test_whisper_basic_normalizer_matches_transformers(tokenizers):
+    """basic_normalize on random texts (brackets, accents, spelled-out letters, symbols, other scripts, compatibility
+    forms, whitespace), with and without remove_diacritics; decode(basic_normalize=True) is among the timestamp cases."""
     tokenizer = tokenizers["whisper", "as saved"]
-    for option in ("normalize", "basic_normalize"):
-        with pytest.raises(NotImplementedError, match=option):
-            tokenizer.decode([1, 2, 3], **{option: True})
+    for case in cases_of("whisper")["normalizer_cases"]:
+        assert tokenizer.basic_normalize(case["text"], remove_diacritics=case["remove_diacritics"]) == case["expected"], case
+
+
+def test_whisper_english_normalizer_is_refused_not_ignored(tokenizers):
+    tokenizer = tokenizers["whisper", "as saved"]
+    with pytest.raises(NotImplementedError, match="normalize"):
+        tokenizer.decode([1, 2, 3], normalize=True)
+    with pytest.raises(NotImplementedError, match="English text normalizer"):
+        tokenizer.normalize("Hello")
 
 
 @pytest.mark.parametrize("name", [name for name in REFERENCE_FOLDERS if "model_type_class" in cases_of(name)])

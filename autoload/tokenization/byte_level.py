@@ -14,6 +14,7 @@ from tokenizers import models, pre_tokenizers, processors
 from .base import PreTrainedTokenizerFast, clean_up_tokenization
 from .batch_encoding import BatchEncoding
 from .converters import byte_level_bpe, clip_bpe, qwen2_bpe, read_json_vocab, read_merges
+from .whisper_normalizer import basic_normalize as whisper_basic_normalize
 
 
 class ByteLevelBPETokenizerFast(PreTrainedTokenizerFast):
@@ -249,21 +250,33 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
         """The text of the ids, timestamp tokens left out; with decode_with_timestamps, each timestamp written
         as <|seconds|> and counted on across 30-second windows; with output_offsets, a dict of that text and
         the `offsets` of each timestamped segment ({"text", "timestamp": (start, end)} in seconds)."""
-        if normalize or basic_normalize:
-            raise NotImplementedError(
-                "WhisperTokenizer.decode(normalize=True / basic_normalize=True) is not implemented in autoload (the "
-                "English and basic Whisper text normalizers); decode without them and normalise the text yourself."
-            )
+        if normalize:
+            self.normalize("")
         ids = _as_list(token_ids)
         kept = self._strip_prompt(ids) if skip_special_tokens else ids
-        if decode_with_timestamps:
+        if decode_with_timestamps:  # never normalised: transformers 4.57 decodes the text again without it
             text = self._text_with_timestamps(kept, skip_special_tokens, time_precision)
         else:
             text = super().decode(kept, skip_special_tokens, clean_up_tokenization_spaces)
+            if basic_normalize:
+                text = self.basic_normalize(text, remove_diacritics=remove_diacritics)
             text = TIMESTAMP_PATTERN.sub("", text)
         if output_offsets:
             return {"text": text, "offsets": self._segment_offsets(ids, time_precision)}
         return text
+
+    @staticmethod
+    def basic_normalize(text: str, remove_diacritics: bool = False) -> str:
+        """Whisper's basic text normalizer (for multilingual text): lower case, words in brackets or parentheses
+        dropped, marks, symbols and punctuation made spaces, whitespace runs made one space; remove_diacritics
+        also drops accents and spells out letters such as ø, æ and ß."""
+        return whisper_basic_normalize(text, remove_diacritics)
+
+    def normalize(self, text: str) -> str:
+        raise NotImplementedError(
+            "Whisper's English text normalizer (WhisperTokenizer.normalize, decode(normalize=True)) is not implemented "
+            "in autoload; use basic_normalize / decode(basic_normalize=True), or normalise the text yourself."
+        )
 
     @property
     def _timestamp_begin(self) -> int:

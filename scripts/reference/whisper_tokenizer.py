@@ -9,7 +9,8 @@ byte-level BPE is trained here (no Hub access) and laid out as the Hub's Whisper
 1501 timestamp tokens <|0.00|> ... <|30.00|> as plain added tokens. cases.json holds the usual tokenizer
 cases (see make_decoder_tokenizers.py) and `timestamp_cases`: decode calls on sequences with timestamp tokens
 (decode_with_timestamps, output_offsets, time_precision, a <|startofprev|> prompt, several 30-second windows)
-and what transformers returned, and `prompt_cases`: get_prompt_ids on texts (its ids, or that it refused the text).
+and what transformers returned (basic_normalize among the options), `prompt_cases`: get_prompt_ids on texts (its
+ids, or that it refused the text), and `normalizer_cases`: basic_normalize on random texts.
 
     python scripts/reference/whisper_tokenizer.py tests/fixtures/tokenizers --reuse   # cases only, folder kept
 """
@@ -19,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
 
 import transformers
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, WhisperTokenizerFast
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_decoder_tokenizers import (  # noqa: E402
@@ -119,7 +121,25 @@ OPTIONS = [
     {"output_offsets": True, "time_precision": 0.04},
     {"skip_special_tokens": True},
     {},
+    {"basic_normalize": True},
+    {"basic_normalize": True, "skip_special_tokens": True},
+    {"basic_normalize": True, "remove_diacritics": True},
+    {"basic_normalize": True, "decode_with_timestamps": True},
+    {"basic_normalize": True, "output_offsets": True},
 ]
+# Characters the normalizer treats differently: letters with and without accents, combining marks, the letters
+# it spells out, brackets and parentheses, punctuation, symbols, other scripts, compatibility forms, whitespace.
+NORMALIZER_CHARACTERS = ("abcXYZ019 éèÊëàÂäôÖûüçñÅ\u0301\u0308\u0327œŒøØæÆßẞđĐðÐþÞłŁ()[]<>{}!?.,;:'\"-_/\\"
+                         "$€£+=^`~|@#%&*中文字ابجשלוםПривет ﬁＡ²½\u00a0\u2003\t\n\u200d😀")
+
+
+def normalizer_cases() -> list[dict]:
+    rng = random.Random(0)
+    texts = ["", "Hello, World!", "[MUSIC] so (laughs) <b>bold</b> ok", "Crème Brûlée à l'œuvre", "Straße ﬁn ½"]
+    texts += ["".join(rng.choice(NORMALIZER_CHARACTERS) for _ in range(rng.randint(1, 30))) for _ in range(150)]
+    return [{"text": text, "remove_diacritics": remove,
+             "expected": WhisperTokenizerFast.basic_normalize(text, remove_diacritics=remove)}
+            for text in texts for remove in (False, True)]  # fmt: skip
 
 
 def main() -> None:
@@ -139,8 +159,10 @@ def main() -> None:
     reference = json.load(open(path, encoding="utf-8"))
     reference["timestamp_cases"] = cases
     reference["prompt_cases"] = prompt_cases(tokenizer)
+    reference["normalizer_cases"] = normalizer_cases()
     write_compact(path, reference)
-    print(f"{folder}: {len(cases)} timestamp cases, {len(reference['prompt_cases'])} prompt cases")
+    print(f"{folder}: {len(cases)} timestamp cases, {len(reference['prompt_cases'])} prompt cases, "
+          f"{len(reference['normalizer_cases'])} normalizer cases")
 
 
 if __name__ == "__main__":
