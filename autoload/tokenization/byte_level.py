@@ -16,6 +16,11 @@ from .batch_encoding import BatchEncoding
 from .converters import byte_level_bpe, clip_bpe, qwen2_bpe, read_json_vocab, read_merges
 from .whisper_normalizer import basic_normalize as whisper_basic_normalize
 
+_NO_ENGLISH_NORMALIZER = (
+    "Whisper's English text normalizer (WhisperTokenizer.normalize, decode(normalize=True)) is not implemented in "
+    "autoload; use basic_normalize / decode(basic_normalize=True), or normalise the text yourself."
+)
+
 
 class ByteLevelBPETokenizerFast(PreTrainedTokenizerFast):
     """Shared loading and saving of the vocab.json + merges.txt families."""
@@ -251,7 +256,7 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
         as <|seconds|> and counted on across 30-second windows; with output_offsets, a dict of that text and
         the `offsets` of each timestamped segment ({"text", "timestamp": (start, end)} in seconds)."""
         if normalize:
-            self.normalize("")
+            raise NotImplementedError(_NO_ENGLISH_NORMALIZER)
         ids = _as_list(token_ids)
         kept = self._strip_prompt(ids) if skip_special_tokens else ids
         if decode_with_timestamps:  # never normalised: transformers 4.57 decodes the text again without it
@@ -273,10 +278,7 @@ class WhisperTokenizerFast(ByteLevelBPETokenizerFast):
         return whisper_basic_normalize(text, remove_diacritics)
 
     def normalize(self, text: str) -> str:
-        raise NotImplementedError(
-            "Whisper's English text normalizer (WhisperTokenizer.normalize, decode(normalize=True)) is not implemented "
-            "in autoload; use basic_normalize / decode(basic_normalize=True), or normalise the text yourself."
-        )
+        raise NotImplementedError(_NO_ENGLISH_NORMALIZER)
 
     @property
     def _timestamp_begin(self) -> int:
