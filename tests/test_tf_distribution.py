@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import MODELS
 
@@ -34,7 +33,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_multi_worker_mirrored_strategy_with_two_local_workers():
+def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
     """Two worker processes (TF_CONFIG on localhost ports) each load the checkpoint inside
     MultiWorkerMirroredStrategy().scope(), give the reference logits and take three all-reduced training steps;
     both end with the same weights (tests/distributed/tf_multi_worker.py)."""
@@ -42,7 +41,7 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers():
     cluster = {"worker": [f"localhost:{_free_port()}", f"localhost:{_free_port()}"]}
     script = Path(__file__).parent / "distributed" / "tf_multi_worker.py"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}  # fmt: skip
+           "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "WORKERS_FINISHED_DIR": str(tmp_path)}  # fmt: skip
     workers = [subprocess.Popen([sys.executable, str(script), str(MODELS)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 env={**env, "TF_CONFIG": json.dumps({"cluster": cluster,

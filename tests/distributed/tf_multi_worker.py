@@ -8,8 +8,10 @@ usage: python tf_multi_worker.py FIXTURES_MODELS_DIR
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import tensorflow as tf
@@ -65,6 +67,13 @@ trained = np.asarray(embeddings.value)
 assert not np.array_equal(trained, stored)
 print("checksum", repr(float(sum(np.sum(np.asarray(w.value, dtype=np.float64)) for w in model.trainable_variables))))
 print("ok worker", losses, flush=True)
-# Every check has run and its result is printed: leave without TensorFlow's teardown of the cluster (~4 s per worker).
+# Every check has run and its result is printed: leave without TensorFlow's teardown of the cluster (~4 s per worker),
+# but only once both workers are here. A worker whose last collective has returned may still be serving its share to
+# the other, which would see "Socket closed" if it left at once.
+finished = Path(os.environ["WORKERS_FINISHED_DIR"])
+(finished / f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}").touch()
+deadline = time.monotonic() + 120
+while len(list(finished.iterdir())) < strategy.num_replicas_in_sync and time.monotonic() < deadline:
+    time.sleep(0.05)
 sys.stderr.flush()
 os._exit(0)
