@@ -96,11 +96,10 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     sequences = np.repeat(sequences, beams, axis=0)
     scores = np.full((batch, beams), -1e9, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: only the first may expand at step one
-    finished: list[list[tuple[float, np.ndarray]]] = [[] for _ in range(batch)]
+    # (score, tokens, path): path is the row each of its tokens came from, step by step (for a ScoreLog)
+    finished: list[list[tuple[float, np.ndarray, np.ndarray]]] = [[] for _ in range(batch)]
+    paths = np.zeros((batch * beams, 0), dtype=np.int64)  # the running hypotheses' paths
     log = getattr(config, "_score_log", None)
-    # With a score log: the rows each running / finished hypothesis's tokens came from, step by step
-    paths = np.zeros((batch * beams, 0), dtype=np.int64)
-    finished_paths: list[list[np.ndarray]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
     fed = sequences
     while sequences.shape[1] < max_length and not done.all():
@@ -122,8 +121,9 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
                 elif token in eos:
                     if rank < beams:  # an ending among the best candidates is a finished hypothesis
                         length = sequences.shape[1] + 1 - prompt_length
-                        finished[b].append((score / length**config.length_penalty, sequences[b * beams + beam]))
-                        finished_paths[b].append(np.append(paths[b * beams + beam], b * beams + beam))
+                        row = b * beams + beam
+                        finished[b].append((score / length**config.length_penalty, sequences[row],
+                                            np.append(paths[row], row)))  # fmt: skip
                     continue
                 else:
                     chosen.append((beam, token, score))
@@ -145,7 +145,7 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
         fed = tokens[:, None]
     best, best_paths = [], []
     for b in range(batch):
-        candidates = [(score, tokens, path) for (score, tokens), path in zip(finished[b], finished_paths[b])]
+        candidates = list(finished[b])
         if not done[b]:
             length = sequences.shape[1] - prompt_length
             candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k], paths[b * beams + k])
@@ -179,7 +179,7 @@ class ScoreLog:
 
 
 def _cannot_improve(hypotheses, chosen, length, config) -> bool:
-    worst = min(score for score, _ in hypotheses)
+    worst = min(score for score, _, _ in hypotheses)
     best_running = max((score for _, _, score in chosen), default=-np.inf) / length**config.length_penalty
     return best_running <= worst
 
@@ -188,7 +188,7 @@ def _pad_and_close(best: list[tuple[int, np.ndarray]], finished, eos: list[int],
     """Finished hypotheses are stored without their end token: put it back, then pad to one length."""
     closed = []
     for b, tokens in best:
-        if eos and any(tokens is hyp for _, hyp in finished[b]):
+        if eos and any(tokens is hyp for _, hyp, _ in finished[b]):
             tokens = np.concatenate([tokens, [eos[0]]])
         closed.append(tokens)
     width = max(len(t) for t in closed)
