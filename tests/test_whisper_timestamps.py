@@ -50,13 +50,38 @@ def test_tokens_match_transformers(folder, backend, case, monkeypatch):
     if "lengths" in kwargs:  # long-form audio of several examples: their lengths as the attention mask
         kwargs["attention_mask"] = (np.arange(case["frames"])[None] < np.array(kwargs.pop("lengths"))[:, None]).astype(np.int64)
     tokens = model.generate(inputs, **kwargs)
+    if isinstance(tokens, dict):
+        assert set(tokens) == {"sequences"} | {key for key in ("segments", "token_timestamps") if key in case}
     if "segments" in case:
-        assert set(tokens) == {"sequences", "segments"}
-        assert [[_record(segment) for segment in row] for row in tokens["segments"]] == case["segments"]
+        segments = [[_record(segment) for segment in row] for row in tokens["segments"]]
+        expected = [[dict(segment) for segment in row] for row in case["segments"]]
+        for row, expected_row in zip(segments, expected, strict=True):
+            for segment, expected_segment in zip(row, expected_row, strict=True):
+                _assert_times_close(segment.pop("token_timestamps", None), expected_segment.pop("token_timestamps", None))
+        assert segments == expected
+    if "token_timestamps" in case:
+        assert np.asarray(tokens["token_timestamps"]).dtype == np.float32
+        _assert_times_close(tokens["token_timestamps"], case["token_timestamps"])
+    if isinstance(tokens, dict):
         tokens = tokens["sequences"]
     assert np.asarray(tokens).tolist() == case["tokens"]
     # each example's average log-probability at each attempt (logprob_threshold), judged in the same order
     np.testing.assert_allclose(logprobs, case.get("logprobs", []), rtol=0, atol=1e-4)
+
+
+def test_token_timestamps_refuse_alignment_heads_the_model_lacks(folder):
+    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend="torch")
+    inputs = features(60)[:1]
+    for heads, problem in (([[2, 0]], "names layer 2, head 0, but the decoder has 2 layers of 4"),
+                           ([[0, 4]], "names layer 0, head 4"), ([[0]], "must be \\[layer, head\\] pairs"),
+                           ([], "alignment_heads is empty")):  # fmt: skip
+        model.generation_config.alignment_heads = heads
+        with pytest.raises(ValueError, match=problem):
+            model.generate(inputs, language="en", max_new_tokens=2, return_token_timestamps=True)
+    model.generation_config.alignment_heads = [[1, 0]]
+    model.config.median_filter_width = 4
+    with pytest.raises(ValueError, match="median_filter_width must be a positive odd number, got 4"):
+        model.generate(inputs, language="en", max_new_tokens=4, return_token_timestamps=True)
 
 
 def _recording_average_logprobs(monkeypatch) -> list[float]:
@@ -71,13 +96,28 @@ def _recording_average_logprobs(monkeypatch) -> list[float]:
     return seen
 
 
+def _assert_times_close(times, expected) -> None:
+    """Token times (seconds) equal to transformers' within 1e-4, or both absent."""
+    assert (times is None) == (expected is None)
+    if expected is not None:
+        np.testing.assert_allclose(np.asarray(times), expected, rtol=0, atol=1e-4)
+
+
 def _record(segment: dict) -> dict:
     """A returned segment as the reference records it; times are float64 (exact), idxs Python ints."""
     assert np.asarray(segment["start"]).dtype == np.float64 and np.asarray(segment["end"]).dtype == np.float64
     assert all(type(i) is int for i in segment["idxs"])
-    return {"start": float(segment["start"]), "end": float(segment["end"]),
-            "tokens": np.asarray(segment["tokens"]).tolist(), "idxs": list(segment["idxs"]),
-            "result": np.asarray(segment["result"]).tolist()}  # fmt: skip
+    result = segment["result"]
+    if "token_timestamps" in segment:  # the window's result then holds its tokens' times beside the sequence
+        assert set(result) == {"sequences", "token_timestamps"} and len(result["token_timestamps"]) == len(
+            result["sequences"])  # fmt: skip
+        result = result["sequences"]
+    record = {"start": float(segment["start"]), "end": float(segment["end"]),
+              "tokens": np.asarray(segment["tokens"]).tolist(), "idxs": list(segment["idxs"]),
+              "result": np.asarray(result).tolist()}  # fmt: skip
+    if "token_timestamps" in segment:
+        record["token_timestamps"] = segment["token_timestamps"]
+    return record
 
 
 def _rules_config(**options) -> GenerationConfig:

@@ -77,8 +77,8 @@ def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_leng
             tokens = np.array([rng.choice(probs.shape[-1], p=p / p.sum()) for p in probs])
         else:
             tokens = scores.argmax(-1)
-        if getattr(config, "_score_log", None) is not None:
-            config._score_log.step_scores.append(scores)
+        if getattr(config, "_search_log", None) is not None:
+            config._search_log.step_scores.append(scores)
         tokens = np.where(finished, pad, tokens)
         sequences = np.concatenate([sequences, tokens[:, None]], axis=1)
         finished |= np.isin(tokens, eos)
@@ -96,10 +96,10 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     sequences = np.repeat(sequences, beams, axis=0)
     scores = np.full((batch, beams), -1e9, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: only the first may expand at step one
-    # (score, tokens, path): path is the row each of its tokens came from, step by step (for a ScoreLog)
+    # (score, tokens, path): path is the row each of its tokens came from, step by step (for a SearchLog)
     finished: list[list[tuple[float, np.ndarray, np.ndarray]]] = [[] for _ in range(batch)]
     paths = np.zeros((batch * beams, 0), dtype=np.int64)  # the running hypotheses' paths
-    log = getattr(config, "_score_log", None)
+    log = getattr(config, "_search_log", None)
     done = np.zeros(batch, dtype=bool)
     fed = sequences
     while sequences.shape[1] < max_length and not done.all():
@@ -108,29 +108,30 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
                                   sequences.shape[1], max_length, sequences)  # fmt: skip
         if log is not None:
             log.step_scores.append(logprobs)
+            log.first_row.append(sequences[0])
         vocab = logprobs.shape[-1]
         totals = (logprobs.reshape(batch, beams, vocab) + scores[:, :, None]).reshape(batch, beams * vocab)
-        top = np.argsort(-totals, axis=-1, kind="stable")[:, : 2 * beams]
+        # enough candidates that `beams` of them continue even if each end token ends one per beam
+        top = np.argsort(-totals, axis=-1, kind="stable")[:, : (1 + max(1, len(eos))) * beams]
         next_rows, next_tokens, next_scores = [], [], []
         for b in range(batch):
             chosen = []
             for rank, flat in enumerate(top[b]):
                 beam, token, score = flat // vocab, flat % vocab, totals[b, flat]
-                if done[b]:
-                    chosen.append((0, pad, 0.0))
-                elif token in eos:
-                    if rank < beams:  # an ending among the best candidates is a finished hypothesis
+                if token in eos:
+                    if rank < beams and not done[b]:  # an ending among the best candidates is a finished hypothesis
                         length = sequences.shape[1] + 1 - prompt_length
                         row = b * beams + beam
                         finished[b].append((score / length**config.length_penalty, sequences[row],
                                             np.append(paths[row], row)))  # fmt: skip
                     continue
-                else:
-                    chosen.append((beam, token, score))
+                # an example that is done keeps its best running beams going (as transformers does, so that
+                # a SearchLog's first row is transformers')
+                chosen.append((beam, token, score))
                 if len(chosen) == beams:
                     break
-            if not done[b] and len(finished[b]) >= beams and (config.early_stopping or _cannot_improve(
-                    finished[b], chosen, sequences.shape[1] + 1 - prompt_length, config)):  # fmt: skip
+            if not done[b] and len(finished[b]) >= beams and (config.early_stopping is True or _cannot_improve(
+                    finished[b], chosen, sequences.shape[1] + 1 - prompt_length, max_length - prompt_length, config)):  # fmt: skip
                 done[b] = True
             for beam, token, score in chosen:
                 next_rows.append(b * beams + beam)
@@ -158,14 +159,17 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     return _pad_and_close(best, finished, eos, pad)
 
 
-class ScoreLog:
-    """Set as a config's `_score_log`, it collects each step's scores [rows, vocab] (transformers'
+class SearchLog:
+    """Set as a config's `_search_log`, it collects each step's scores [rows, vocab] (transformers'
     output_scores: after the logits processors and sampling warpers; in beam search, the processed
-    log-probabilities of every beam) for Whisper's long-form thresholds. Copies of the config share the one log."""
+    log-probabilities of every beam) for Whisper's long-form thresholds and, in beam search, what Whisper's
+    token timestamps read: each returned row's beam path and the first beam's tokens at each step. Copies of the
+    config share the one log."""
 
     def __init__(self):
         self.step_scores: list[np.ndarray] = []
         self.beam_paths: list[np.ndarray] | None = None  # beam search: each returned row's beams, step by step
+        self.first_row: list[np.ndarray] = []  # beam search: row 0's tokens as each step fed them
 
     def __deepcopy__(self, memo):
         return self
@@ -178,8 +182,13 @@ class ScoreLog:
         return [self.step_scores[t][beam] for t, beam in enumerate(self.beam_paths[row])]
 
 
-def _cannot_improve(hypotheses, chosen, length, config) -> bool:
-    worst = min(score for score, _, _ in hypotheses)
+def _cannot_improve(hypotheses, chosen, length: int, longest: int, config) -> bool:
+    """Whether the best running beam, at this length (early_stopping="never" with a positive length penalty: at
+    the longest length allowed), scores no better than the worst of the num_beams best finished hypotheses
+    (transformers keeps only those), so that no new hypothesis can be among them."""
+    worst = sorted((score for score, _, _ in hypotheses), reverse=True)[config.num_beams - 1]
+    if config.early_stopping == "never" and config.length_penalty > 0.0:
+        length = longest
     best_running = max((score for _, _, score in chosen), default=-np.inf) / length**config.length_penalty
     return best_running <= worst
 

@@ -18,7 +18,8 @@ import numpy as np
 from ..postprocessing.arrays import to_numpy
 from .config import GenerationConfig
 from .processors import log_softmax, softmax
-from .search import ScoreLog
+from .search import SearchLog
+from .whisper_token_timestamps import TokenTiming, padded_times
 
 
 def model_decoder_prompt(model, batch: int, kwargs: dict, **options) -> np.ndarray:
@@ -113,14 +114,12 @@ def whisper_decoder_prompt(config: GenerationConfig, batch: int, *, language: st
 # -- timestamps ---------------------------------------------------------------------------------------------
 # Feature frames per encoder position: Whisper's two convolutions have strides 1 and 2.
 INPUT_STRIDE = 2
-# transformers' Whisper generate() options for long-form refinements that autoload refuses rather than ignores.
-_NOT_IMPLEMENTED = ("return_token_timestamps",)
 _THRESHOLDS = ("logprob_threshold", "compression_ratio_threshold", "no_speech_threshold")
 # Handled by transcribe, not passed on to each window's generate call (which sets do_sample, temperature and
 # num_beams on the call's config for each temperature it tries).
 _TRANSCRIBE_OPTIONS = ("prompt_ids", "prompt_condition_type", "return_segments", "time_precision",
                        "time_precision_features", "temperature", "do_sample", "num_beams", "condition_on_prev_tokens",
-                       *_THRESHOLDS)
+                       "return_token_timestamps", "num_frames", *_THRESHOLDS)
 # Seconds per timestamp token and per feature frame (transformers' generate() defaults).
 TIME_PRECISION, TIME_PRECISION_FEATURES = 0.02, 0.01
 
@@ -177,12 +176,8 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
     by the temperature) and the other options transcribe handles stay out of the options."""
     copies = {k: kwargs[k] for k in ("num_return_sequences", "num_beams") if k in kwargs}
     config = GenerationConfig.for_call(model, kwargs.get("generation_config"), **copies)
-    for name in _NOT_IMPLEMENTED:
-        if kwargs.get(name) not in (None, False) or getattr(config, name, None) not in (None, False):
-            raise NotImplementedError(f"Whisper generate({name}=...) is not implemented in autoload (from the call or "
-                                      "generation_config.json); leave it unset.")  # fmt: skip
     options = {k: v for k, v in kwargs.items() if k not in ("generation_config", "num_return_sequences", "attention_mask",
-                                                          *_NOT_IMPLEMENTED, *_TRANSCRIBE_OPTIONS)}  # fmt: skip
+                                                          *_TRANSCRIBE_OPTIONS)}  # fmt: skip
     wanted = getattr(config, "return_timestamps", False) if return_timestamps is None else return_timestamps
     if long_form:  # timestamps are needed; unset both in the call and in the config, they are switched on
         if not wanted and (return_timestamps is not None or hasattr(config, "return_timestamps")):
@@ -200,13 +195,17 @@ def call_config(model, kwargs: dict, return_timestamps: bool | None, long_form: 
 
 def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, return_timestamps,
                first_logits: Callable[[np.ndarray, np.ndarray], np.ndarray],
-               generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray]) -> np.ndarray | dict:  # fmt: skip
+               generate: Callable[[np.ndarray, np.ndarray, GenerationConfig, dict], np.ndarray],
+               alignment_weights: Callable | None = None) -> np.ndarray | dict:  # fmt: skip
     """A Whisper model's generate(input_features, language, task, return_timestamps, **kwargs) for every
     backend: the call's config and prompt (a language detected from the first window:
     `first_logits(features, tokens)` -> next-token logits; prompt_ids, a text prompt, in front of it), then
     generate_in_windows over the backend's plain generate (`generate(features, prompt, config, options)` ->
     sequences as numpy, prompt included). With return_segments=True: {"sequences": ..., "segments": ...} as
-    transformers returns them (generate_in_windows), in numpy for the backend to convert."""
+    transformers returns them (generate_in_windows), in numpy for the backend to convert; with
+    return_token_timestamps=True, "token_timestamps" too: each token's time in its window (seconds, float32),
+    from the cross-attentions `alignment_weights(features, tokens, heads)` -> [rows, heads, tokens, encoder
+    positions] of a teacher-forced decoder pass (TokenTiming)."""
     window = INPUT_STRIDE * model.config.max_source_positions
     config, options = call_config(model, kwargs, return_timestamps, long_form=features.shape[-1] > window)
     prompt = model_decoder_prompt(model, features.shape[0], kwargs, language=language, task=task,
@@ -237,6 +236,8 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
                                          cut_off=model.config.max_target_positions // 2 - 1, check_length=check_length)
     mask = kwargs.get("attention_mask")
     segments = [] if kwargs.get("return_segments") else None
+    timing = TokenTiming.for_call(kwargs, config, model.config, features.shape[0], alignment_weights)
+    times = [] if timing is not None else None
     fallback = Fallback.for_call(kwargs, config)
     start = start_tokens.shape[1]  # start, language, task, ...
     tokens = generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
@@ -247,8 +248,15 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
                                  time_precision_features=kwargs.get("time_precision_features",
                                                                     TIME_PRECISION_FEATURES),
                                  fallback=fallback, first_logits=first_logits, start_tokens=start,
-                                 previous=previous)  # fmt: skip
-    return tokens if segments is None else {"sequences": tokens, "segments": segments}
+                                 previous=previous, timing=timing, times=times)  # fmt: skip
+    if segments is None and times is None:
+        return tokens
+    result = {"sequences": tokens}
+    if times is not None:
+        result["token_timestamps"] = padded_times(times, tokens.shape[1])
+    if segments is not None:
+        result["segments"] = segments
+    return result
 
 
 def outputs_as(result, convert: Callable[[np.ndarray], object]):
@@ -343,7 +351,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
                         attention_mask: np.ndarray | None = None, segments: list | None = None,
                         time_precision: float = TIME_PRECISION, time_precision_features: float = TIME_PRECISION_FEATURES,
                         fallback: Fallback | None = None, first_logits: Callable | None = None,
-                        start_tokens: int = 1, previous: PreviousText | None = None) -> np.ndarray:  # fmt: skip
+                        start_tokens: int = 1, previous: PreviousText | None = None,
+                        timing: TokenTiming | None = None, times: list | None = None) -> np.ndarray:  # fmt: skip
     """Transcript tokens for each example, as transformers 4.57 transcribes: window by window over the features
     (each window zero-padded to full length), each generate call (`run(features [rows, mel, frames], prompt)`
     -> sequences, prompt included) keeping the segments that a pair of timestamp tokens closed and moving on to
@@ -356,7 +365,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     for the windows' calls. A `segments` list gets, per example, the segments kept (window_segments). Each window
     runs through `fallback` (window_with_fallback; `first_logits(features, tokens)` gives the no-speech
     probabilities, `start_tokens` says how many tokens the prompt has from the start token on). With
-    `previous` (one example), each window's prompt comes from it instead (condition_on_prev_tokens)."""
+    `previous` (one example), each window's prompt comes from it instead (condition_on_prev_tokens). With
+    `timing`, a `times` list gets each example's kept tokens' times (TokenTiming), and each segment its own."""
     window = INPUT_STRIDE * max_source_positions
     batch, _, frames = features.shape
     if frames > window and batch > 1 and attention_mask is None:
@@ -369,6 +379,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     if copies > 1:  # as transformers does: each example repeated, one sequence each (the same, for a search)
         features, prompt = np.repeat(features, copies, axis=0), np.repeat(prompt, copies, axis=0)
         ends, batch, config.num_return_sequences = np.repeat(ends, copies), batch * copies, 1
+        if timing is not None and timing.frames is not None:
+            timing.frames = np.repeat(timing.frames, copies)
     no_timestamps = getattr(config, "no_timestamps_token_id", None)
     begin = no_timestamps + 1 if no_timestamps is not None else vocab_size + 1
     eos = config.eos_ids()
@@ -377,6 +389,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     kept: list[list[np.ndarray]] = [[] for _ in range(batch)]
     if segments is not None:
         segments[:] = [[] for _ in range(batch)]
+    if times is not None:
+        times[:] = [[] for _ in range(batch)]
     while (seek < ends).any():
         rows = np.flatnonzero(seek < ends)
         spans = np.minimum(ends[rows] - seek[rows], window)
@@ -384,35 +398,46 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
         window_prompt = previous.prompt(begin) if previous is not None else prompt[rows]
-        sequences, skipped, temperatures = window_with_fallback(
+        timed = None
+        if timing is not None:
+            audio = None if timing.frames is None else timing.frames[rows] - seek[rows]
+            timed = timing.for_window(segment, window_prompt.shape[1], audio)
+        sequences, skipped, temperatures, window_times = window_with_fallback(
             run, segment, window_prompt, config, fallback or Fallback([None]), first_logits=first_logits,
-            start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos)  # fmt: skip
+            start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos, token_times=timed)  # fmt: skip
         for i, (row, span) in enumerate(zip(rows, spans)):
             pieces = []
             if skipped[i]:  # silence: nothing kept, on to the next window
                 seek[row] += span
             else:
-                tokens = _without_padding_and_end(sequences[i][window_prompt.shape[1] :], pad, eos)
+                length = window_prompt.shape[1]
+                tokens = _without_padding_and_end(sequences[i][length:], pad, eos)
                 closed = _closed_segments(tokens, begin, int(span))
                 pieces, advance = closed[:2]
+                token_times = None if window_times is None else window_times[i]
+                if times is not None:
+                    times[row].append(token_times[length : length + sum(len(piece) for piece in pieces)])
                 if segments is not None:
-                    timing = (int(seek[row]), int(span), time_precision, time_precision_features)
-                    segments[row] += window_segments(closed, tokens, begin, timing, window_prompt.shape[1],
-                                                     sequences[i])  # fmt: skip
+                    placed = (int(seek[row]), int(span), time_precision, time_precision_features)
+                    segments[row] += window_segments(closed, tokens, begin, placed, length, sequences[i], token_times)
                 kept[row] += pieces
                 seek[row] += advance
             if previous is not None:
                 previous.add(pieces, temperatures[i])
+    if times is not None:
+        times[:] = [np.concatenate([np.zeros(0, np.float32), *row]) for row in times]
     joined = [np.concatenate([np.zeros(0, np.int64), *pieces]).astype(np.int64) for pieces in kept]
     width = max(len(tokens) for tokens in joined)
     return np.stack([np.concatenate([t, np.full(width - len(t), pad, np.int64)]) for t in joined])
 
 
 def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: GenerationConfig, fallback: Fallback,
-                         *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int]
-                         ) -> tuple[list[np.ndarray], list[bool], list]:  # fmt: skip
-    """One window's sequences (one per example, prompt included), which examples to skip as silence and the
-    temperature each example's sequence came from, as transformers 4.57's generate_with_fallback decides them:
+                         *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int],
+                         token_times: Callable | None = None) -> tuple[list[np.ndarray], list[bool], list, list | None]:  # fmt: skip
+    """One window's sequences (one per example, prompt included), which examples to skip as silence, the
+    temperature each example's sequence came from and, with `token_times(examples, sequences, search log)` ->
+    each row's token times, those of each example's sequence (else None), as transformers 4.57's
+    generate_with_fallback decides them:
     each temperature in turn (sampling above 0, and from then on num_beams=1 for the rest of the call), the
     examples whose result fails a threshold tried again at the next one. Like transformers, the skip flags and
     (with more than the start token before the text) the no-speech probabilities are indexed by position in
@@ -420,6 +445,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
     count = len(prompt)
     results: list = [None] * count
     used: list = [None] * count
+    times: list | None = None if token_times is None else [None] * count
     skipped = [False] * count
     active = list(range(count))
     window_no_speech = None
@@ -428,8 +454,12 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
         config.temperature = temperature if config.do_sample else 1.0
         if config.do_sample:
             config.num_beams = 1
-        config._score_log = ScoreLog() if fallback.logprob_threshold is not None else None
+        logged = fallback.logprob_threshold is not None or token_times is not None
+        config._search_log = SearchLog() if logged else None
         sequences = np.asarray(run(segment[active], prompt[active]))
+        if token_times is not None:
+            for example, row_times in zip(active, token_times(active, sequences, config._search_log)):
+                times[example] = row_times
         no_speech = None
         if fallback.no_speech_threshold is not None:
             if start_tokens == 1:  # the first step's own scores: this attempt's examples
@@ -446,7 +476,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
             if not fallback.judges:
                 continue
             tokens = _without_padding(sequences[i, prompt.shape[1] :], pad, eos)
-            scores = config._score_log.scores_of(i) if config._score_log else None
+            scores = config._search_log.scores_of(i) if config._search_log else None
             again, skipped[i] = _judge(tokens, scores, None if no_speech is None else no_speech[i], temperature,
                                        fallback, vocab_size)  # fmt: skip
             if again:
@@ -454,8 +484,8 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
         active = retry
         if not active:
             break
-    config._score_log = None
-    return results, skipped, used
+    config._search_log = None
+    return results, skipped, used, times
 
 
 def _no_speech_probabilities(first_logits, segment: np.ndarray, prompt: np.ndarray, start_tokens: int,
@@ -546,13 +576,15 @@ def _closed_segments(tokens: np.ndarray, begin: int, span: int) -> tuple[list[np
 
 
 def window_segments(closed: tuple, tokens: np.ndarray, begin: int, timing: tuple, prompt_length: int,
-                    result: np.ndarray) -> list[dict]:  # fmt: skip
+                    result: np.ndarray, times: np.ndarray | None = None) -> list[dict]:  # fmt: skip
     """The segments of one window as transformers 4.57's return_segments gives them: "start" and "end" in
     seconds (float64), "tokens", "idxs" (where the tokens sit in the window's sequence) and "result" (that
     sequence, prompt included). `closed` is what _closed_segments said of the window's tokens; `timing` = (the
     window's first feature frame, its frames, seconds per timestamp token, seconds per feature frame). A closed
     segment ends at the first timestamp of the pair that closes it; a window without one is one segment, ending
-    at its last timestamp, else at the window's end."""
+    at its last timestamp, else at the window's end. With the window's token `times` (return_token_timestamps),
+    "result" is {"sequences", "token_timestamps"} and each segment has its tokens' "token_timestamps", moved
+    to the window's start (float32)."""
     pieces, _, paired, single_ending = closed
     seek, span, precision, feature_precision = timing
     offset = np.float64(seek) * precision / INPUT_STRIDE
@@ -561,13 +593,19 @@ def window_segments(closed: tuple, tokens: np.ndarray, begin: int, timing: tuple
         last = int(np.float32(span) * np.float32(feature_precision) / np.float32(precision))
         stamps = tokens[tokens >= begin]
         end = np.float64(stamps[-1] - begin) * precision if stamps.size and stamps[-1] != begin else last * precision
-        return [{"start": np.array(offset), "end": np.array(offset + end), "tokens": tokens,
-                 "idxs": (prompt_length, prompt_length + len(tokens)), "result": result}]  # fmt: skip
-    records, position = [], prompt_length
-    for index, piece in enumerate(pieces):
-        closing = -1 if index < len(pieces) - 1 or single_ending else -2
-        records.append({"start": np.array(offset + np.float64(piece[0] - begin) * precision),
-                        "end": np.array(offset + np.float64(piece[closing] - begin) * precision), "tokens": piece,
-                        "idxs": (position, position + len(piece)), "result": result})  # fmt: skip
-        position += len(piece)
+        records = [{"start": np.array(offset), "end": np.array(offset + end), "tokens": tokens,
+                    "idxs": (prompt_length, prompt_length + len(tokens)), "result": result}]  # fmt: skip
+    else:
+        records, position = [], prompt_length
+        for index, piece in enumerate(pieces):
+            closing = -1 if index < len(pieces) - 1 or single_ending else -2
+            records.append({"start": np.array(offset + np.float64(piece[0] - begin) * precision),
+                            "end": np.array(offset + np.float64(piece[closing] - begin) * precision), "tokens": piece,
+                            "idxs": (position, position + len(piece)), "result": result})  # fmt: skip
+            position += len(piece)
+    if times is not None:
+        for record in records:
+            first, end = record["idxs"]
+            record["token_timestamps"] = times[first:end] + np.float32(offset)
+            record["result"] = {"sequences": result, "token_timestamps": times}
     return records

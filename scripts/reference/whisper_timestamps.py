@@ -128,11 +128,67 @@ CASES = [
                                                   "lengths": [150, 107, 133], "num_beams": 2,
                                                   "temperature": (0.0, 0.0), "logprob_threshold": 0.0,
                                                   "no_speech_threshold": 0.0099, "generation_config": "english-only"}),
+    # return_token_timestamps: each token's time from the alignment heads' cross-attentions (dynamic time warping),
+    # cropped to each example's audio where an attention_mask ("lengths") or num_frames gives it
+    ("token times", 60, {"language": "en", "max_new_tokens": 12, "return_token_timestamps": True,
+                         "generation_config": "alignment"}),
+    ("token times with timestamps", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 12,
+                                         "return_token_timestamps": True, "generation_config": "alignment"}),
+    ("token times, audio lengths", 60, {"language": "de", "return_timestamps": True, "max_new_tokens": 12,
+                                        "lengths": [60, 44, 52], "return_token_timestamps": True,
+                                        "return_segments": True, "generation_config": "alignment"}),
+    ("token times, num_frames", 60, {"language": "en", "max_new_tokens": 10, "num_frames": 50,
+                                     "return_token_timestamps": True, "generation_config": "alignment"}),
+    ("token times, beams", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10, "num_beams": 2,
+                                "return_token_timestamps": True, "generation_config": "alignment"}),
+    ("token times, two sequences", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                        "num_beams": 3, "num_return_sequences": 2, "return_token_timestamps": True,
+                                        "generation_config": "alignment"}),
+    ("token times, beams of several lengths", 60, {"language": "en", "max_new_tokens": 12, "num_beams": 3,
+                                                   "num_return_sequences": 2, "return_token_timestamps": True,
+                                                   "generation_config": "alignment"}),
+    # 36 as the end token: beams end at different steps, and transformers reads a row's cross-attentions past its
+    # end from the batch's first beam at those steps
+    ("token times, beams ending early", 60, {"language": "en", "max_new_tokens": 20, "num_beams": 3,
+                                             "return_token_timestamps": True, "generation_config": "early end"}),
+    ("token times, beams ending early, longer", 60, {"language": "en", "max_new_tokens": 30, "num_beams": 2,
+                                                     "return_token_timestamps": True,
+                                                     "generation_config": "early end"}),
+    # the first example's beams are done first and keep running, so the others' borrowed steps come from them
+    ("token times, beams ending early, first one done", 60, {"language": "en", "return_timestamps": True,
+                                                             "max_new_tokens": 12, "num_beams": 2, "rows": [2, 0, 1],
+                                                             "return_token_timestamps": True,
+                                                             "generation_config": "early end"}),
+    # how beam search stops with early_stopping True / "never" (a positive length penalty: judged at max length)
+    ("beams ending early, early_stopping", 60, {"language": "en", "max_new_tokens": 12, "num_beams": 3,
+                                                "early_stopping": True, "generation_config": "early end"}),
+    ("beams ending early, early_stopping never", 60, {"language": "en", "return_timestamps": True,
+                                                      "max_new_tokens": 12, "num_beams": 2, "early_stopping": "never",
+                                                      "generation_config": "early end"}),
+    ("token times, prompt", 60, {"language": "en", "return_timestamps": True, "max_new_tokens": 10,
+                                 "prompt_ids": [58, 20, 21, 22], "return_token_timestamps": True,
+                                 "generation_config": "alignment"}),
+    ("token times, long-form", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                     "lengths": [150, 107, 133], "return_token_timestamps": True,
+                                     "return_segments": True, "generation_config": "alignment"}),
+    ("token times, long-form, beams", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                            "lengths": [150, 107, 133], "num_beams": 2,
+                                            "return_token_timestamps": True, "generation_config": "alignment"}),
+    # (transformers fails on a retried window of a batch with an attention_mask: IndexError in its num_frames)
+    ("token times, fallback", 150, {"language": "en", "return_timestamps": True, "max_new_tokens": 8, "rows": [1],
+                                    "temperature": (0.0, 0.0), "logprob_threshold": 0.0, "no_speech_threshold": 0.0099,
+                                    "return_token_timestamps": True, "return_segments": True,
+                                    "generation_config": "alignment"}),
+    ("token times, previous text", 300, {"language": "en", "return_timestamps": True, "max_new_tokens": 8,
+                                         "rows": [1], "condition_on_prev_tokens": True,
+                                         "return_token_timestamps": True, "generation_config": "alignment"}),
 ]
 ENGLISH_ONLY = {k: v for k, v in GENERATION_CONFIG.items() if k not in ("lang_to_id", "task_to_id")}
 ENGLISH_ONLY["is_multilingual"] = False
 # generation configs other than GENERATION_CONFIG, recorded in the cases that use them
-VARIANTS = {"english-only": ENGLISH_ONLY, "prev-sot": {**GENERATION_CONFIG, "prev_sot_token_id": 58}}
+VARIANTS = {"english-only": ENGLISH_ONLY, "prev-sot": {**GENERATION_CONFIG, "prev_sot_token_id": 58},
+            "alignment": {**GENERATION_CONFIG, "prev_sot_token_id": 58, "alignment_heads": [[1, 0], [1, 2], [0, 3]]}}
+VARIANTS["early end"] = {**VARIANTS["alignment"], "eos_token_id": 36}
 
 
 def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
@@ -142,11 +198,15 @@ def features(frames: int, seed: int = FEATURE_SEED) -> np.ndarray:
 
 def segment_record(segment: dict) -> dict:
     """One segment as JSON: start and end seconds (float64, exact in JSON), tokens, idxs and the window's sequence
-    (its "sequences" where logprob_threshold made the window's result a dict with the scores)."""
+    (its "sequences" where logprob_threshold or return_token_timestamps made the window's result a dict), and
+    with return_token_timestamps its tokens' times (float32 values, exact in JSON)."""
     result = segment["result"]
     result = result["sequences"] if isinstance(result, dict) else result
-    return {"start": float(segment["start"]), "end": float(segment["end"]), "tokens": segment["tokens"].tolist(),
-            "idxs": [int(i) for i in segment["idxs"]], "result": result.tolist()}  # fmt: skip
+    record = {"start": float(segment["start"]), "end": float(segment["end"]), "tokens": segment["tokens"].tolist(),
+              "idxs": [int(i) for i in segment["idxs"]], "result": result.tolist()}  # fmt: skip
+    if "token_timestamps" in segment:
+        record["token_timestamps"] = segment["token_timestamps"].tolist()
+    return record
 
 
 def recording_average_logprobs() -> list[float]:
@@ -191,6 +251,9 @@ def main() -> None:
             result["generation_config"] = variant
         if kwargs.get("return_segments"):
             result["segments"] = [[segment_record(segment) for segment in row] for row in tokens["segments"]]
+        if kwargs.get("return_token_timestamps"):
+            result["token_timestamps"] = tokens["token_timestamps"].tolist()
+        if isinstance(tokens, dict):
             tokens = tokens["sequences"]
         if logprobs:  # each example's at each attempt, in the order they were judged
             result["logprobs"] = list(logprobs)

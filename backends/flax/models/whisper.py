@@ -168,8 +168,13 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
             return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                                            generation_config=config, **options))  # fmt: skip
 
+        def alignment_weights(window, tokens, heads):
+            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True).cross_attentions
+            return np.stack([np.asarray(attentions[layer][:, head], np.float32) for layer, head in heads], 1)
+
         result = transcribe(self, features, kwargs, language=language, task=task,
-                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
+                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run,
+                            alignment_weights=alignment_weights)  # fmt: skip
         # segment times stay numpy float64: JAX keeps 32-bit floats unless jax_enable_x64 is set
         return outputs_as(result, lambda array: array if array.dtype == np.float64 else jnp.asarray(array))
 

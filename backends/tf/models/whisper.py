@@ -164,8 +164,13 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
             return TFGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                               generation_config=config, **options).numpy()  # fmt: skip
 
+        def alignment_weights(window, tokens, heads):
+            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True).cross_attentions
+            return np.stack([np.asarray(attentions[layer][:, head], np.float32) for layer, head in heads], 1)
+
         result = transcribe(self, features, kwargs, language=language, task=task,
-                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
+                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run,
+                            alignment_weights=alignment_weights)  # fmt: skip
         return outputs_as(result, tf.constant)
 
 

@@ -123,8 +123,16 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
             return GenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                             generation_config=config, **options).cpu().numpy()  # fmt: skip
 
+        def alignment_weights(window, tokens, heads):
+            window = torch.as_tensor(window, device=self.device).to(features.dtype)
+            with torch.no_grad():
+                out = self(input_features=window, decoder_input_ids=torch.as_tensor(tokens, device=self.device),
+                           output_attentions=True)  # fmt: skip
+            return torch.stack([out.cross_attentions[layer][:, head] for layer, head in heads], 1).float().cpu().numpy()
+
         result = transcribe(self, features.float().cpu().numpy(), kwargs, language=language, task=task,
-                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run)  # fmt: skip
+                            return_timestamps=return_timestamps, first_logits=first_logits, generate=run,
+                            alignment_weights=alignment_weights)  # fmt: skip
         return outputs_as(result, lambda array: torch.from_numpy(array).to(self.device))
 
     def forward(self, input_features=None, decoder_input_ids=None, labels=None, return_dict=None, **kwargs):
