@@ -33,11 +33,15 @@ def test_generate_matches_transformers(folder, backend, run):
     model = getattr(autoload, auto_class_name(meta["family"], backend)).from_pretrained(folder)
     inputs = {k: np.asarray(v, dtype=np.float32 if k in ("input_features", "pixel_values") else np.int64)
               for k, v in reference["inputs"].items()}  # fmt: skip
+    kwargs = dict(reference["runs"][run]["kwargs"])
+    for key in ("decoder_input_ids", "decoder_attention_mask"):  # a decoder prompt, as token rows
+        if key in kwargs:
+            inputs[key] = np.asarray(kwargs.pop(key), dtype=np.int64)
     if backend == "torch":
         import torch
 
         inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
-    sequences = model.generate(**inputs, **reference["runs"][run]["kwargs"])
+    sequences = model.generate(**inputs, **kwargs)
     assert np.asarray(sequences).tolist() == reference["runs"][run]["sequences"]
 
 

@@ -91,6 +91,25 @@ def test_beam_search_finds_the_better_path_greedy_misses():
     assert greedy[0, 1] == 1 and beam[0].tolist() == [0, 2, 3]
 
 
+def test_decoder_attention_mask_must_fit_the_decoder_prompt():
+    class Recording(FixedLogits):
+        def start(self, inputs, max_length):
+            self.mask = inputs.get("decoder_attention_mask")
+            return super().start(inputs, max_length)
+
+    config = GenerationConfig(max_new_tokens=1, decoder_start_token_id=0)
+    prompt = np.array([[3, 3, 1], [2, 1, 1]])
+    model = Recording()
+    generate(model, np.zeros((2, 0)), config, encoder_decoder=True,
+             inputs={"decoder_input_ids": prompt, "decoder_attention_mask": prompt != 3})  # fmt: skip
+    # the start token put in front of the prompt counts as real
+    assert model.mask.tolist() == [[1, 0, 0, 1], [1, 1, 1, 1]]
+    for mask in (np.ones((2, 5)), np.ones((1, 3)), np.ones(3)):
+        with pytest.raises(ValueError, match="decoder_attention_mask of shape .* does not fit the decoder prompt"):
+            generate(Recording(), np.zeros((2, 0)), config, encoder_decoder=True,
+                     inputs={"decoder_input_ids": prompt, "decoder_attention_mask": mask})  # fmt: skip
+
+
 def test_bad_generation_arguments():
     with pytest.raises(ValueError, match="temperature"):
         sample_tokens(temperature=0.0)

@@ -50,6 +50,14 @@ def test_missing_decoder_inputs_raise_a_clear_error(seq2seq):
             model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
 
 
+def test_generate_refuses_a_decoder_attention_mask_it_cannot_apply(seq2seq):
+    _, inputs, _ = read_fixture(T5 / "T5ForConditionalGeneration")
+    start = np.zeros((inputs["input_ids"].shape[0], 2), np.int64)
+    with pytest.raises(NotImplementedError, match="does not take a decoder_attention_mask"):
+        seq2seq.generate(inputs["input_ids"], decoder_input_ids=start, decoder_attention_mask=np.ones_like(start),
+                         max_new_tokens=2)  # fmt: skip
+
+
 def test_sequence_classification_needs_consistent_eos():
     model = autoload.TFAutoModelForSequenceClassification.from_pretrained(T5 / "T5ForSequenceClassification")
     ids = np.array([[5, 6, 1], [5, 1, 1]])

@@ -169,8 +169,6 @@ def test_generate_refuses_what_it_cannot_do(whisper_folder):
         model.generate(features, task="summarize")
     with pytest.raises(ValueError, match="return_token_timestamps needs alignment_heads"):
         model.generate(features, return_token_timestamps=True)
-    with pytest.raises(NotImplementedError, match="one example per call"):
-        model.generate(np.concatenate([features, features]), condition_on_prev_tokens=True)
 
 
 def test_checkpoint_without_language_tables_refuses_a_language(tmp_path):

@@ -2,7 +2,8 @@
 processors run on numpy; a backend only supplies one decoding step and a way to reorder its cache."""
 
 from .config import GenerationConfig
-from .positions import mask_positions
+from .positions import decoder_mask_inputs, decoder_mask_taken, mask_positions, widened_mask
 from .search import generate
 
-__all__ = ["GenerationConfig", "generate", "mask_positions"]
+__all__ = ["GenerationConfig", "decoder_mask_inputs", "decoder_mask_taken", "generate", "mask_positions",
+           "widened_mask"]

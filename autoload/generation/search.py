@@ -22,6 +22,8 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
     if encoder_decoder:
         inputs = dict(inputs)
         sequences = _decoder_start(config, batch, inputs.pop("decoder_input_ids", None))
+        if inputs.get("decoder_attention_mask") is not None:
+            inputs["decoder_attention_mask"] = _decoder_mask(inputs["decoder_attention_mask"], sequences)
     else:
         sequences = prompt.astype(np.int64)
     prompt_length = sequences.shape[1]
@@ -60,6 +62,17 @@ def _decoder_start(config, batch: int, decoder_input_ids) -> np.ndarray:
     if given.shape[1] == 0 or not (getattr(config, "_decoder_prompt_as_given", False) or (given[:, 0] == start).all()):
         given = np.concatenate([np.full((batch, 1), start, dtype=np.int64), given], axis=1)
     return given
+
+
+def _decoder_mask(mask, sequences: np.ndarray) -> np.ndarray:
+    """generate(decoder_attention_mask=...) for the decoder prompt (0 at padding), with a 1 for each start
+    token put in front of the given decoder_input_ids."""
+    mask = np.asarray(mask).astype(np.int64)
+    added = sequences.shape[1] - (mask.shape[1] if mask.ndim == 2 else 0)
+    if mask.ndim != 2 or mask.shape[0] != sequences.shape[0] or added not in (0, 1):
+        raise ValueError(f"decoder_attention_mask of shape {mask.shape} does not fit the decoder prompt of shape "
+                         f"{sequences.shape} (the decoder_input_ids, with any start token put in front).")  # fmt: skip
+    return np.concatenate([np.ones((mask.shape[0], added), np.int64), mask], axis=1)
 
 
 def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng):

@@ -226,23 +226,25 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
     check_length(prompt.shape[1])
     previous = None
     if condition:
-        if features.shape[0] * (config.num_return_sequences or 1) > 1:
-            raise NotImplementedError(
-                "condition_on_prev_tokens with more than one example (or num_return_sequences > 1) needs each "
-                "window's prompts left-padded to one length with a decoder attention mask, which autoload's "
-                "generate does not take; transcribe one example per call."
-            )
+        eos = config.eos_ids()
+        pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
         previous = PreviousText.for_call(config, start_tokens, prompt, text_prompt, condition_type,
-                                         cut_off=model.config.max_target_positions // 2 - 1, check_length=check_length)
+                                         cut_off=model.config.max_target_positions // 2 - 1, pad=pad,
+                                         check_length=check_length)  # fmt: skip
     mask = kwargs.get("attention_mask")
     segments = [] if kwargs.get("return_segments") else None
     timing = TokenTiming.for_call(kwargs, config, model.config, features.shape[0], alignment_weights)
     times = [] if timing is not None else None
     fallback = Fallback.for_call(kwargs, config)
     start = start_tokens.shape[1]  # start, language, task, ...
+
+    def run_window(segment, segment_prompt, decoder_mask=None):
+        masked = {} if decoder_mask is None else {"decoder_attention_mask": decoder_mask}
+        return generate(segment, segment_prompt, config, {**options, **masked})
+
     tokens = generate_in_windows(features, prompt, config, vocab_size=model.config.vocab_size,
                                  max_source_positions=model.config.max_source_positions,
-                                 run=lambda segment, segment_prompt: generate(segment, segment_prompt, config, options),
+                                 run=run_window,
                                  attention_mask=None if mask is None else np.asarray(mask), segments=segments,
                                  time_precision=kwargs.get("time_precision", TIME_PRECISION),
                                  time_precision_features=kwargs.get("time_precision_features",
@@ -290,50 +292,74 @@ def _prompt_ids(value, condition_type: str, condition: bool) -> np.ndarray | Non
 
 @dataclass
 class PreviousText:
-    """condition_on_prev_tokens for one example, as transformers 4.57 builds each window's prompt: the opening
-    (<|startofprev|>, or the prompt_ids for prompt_condition_type="all-segments"), the last `cut_off` tokens
-    of the segments kept so far (a segment ending in a timestamp pair with only the first of the two), then the
-    start tokens; used while the previous window was decoded below temperature 0.5 and there is previous text
-    (a "first-segment" prompt's text counts as the first), else the plain prompt."""
+    """condition_on_prev_tokens, as transformers 4.57 builds each window's prompts: while any example was
+    decoded below temperature 0.5 and the first example has previous text (a "first-segment" prompt's text
+    counts as the first), each example's prompt is the opening (<|startofprev|>, or the prompt_ids for
+    prompt_condition_type="all-segments"), then the last `cut_off` tokens of its segments kept so far (a segment
+    ending in a timestamp pair with only the first of the two; none when that example was decoded at 0.5 or
+    above), then the start tokens, left-padded to one length with pad_token_id and given a decoder attention
+    mask; otherwise the plain prompts. Like transformers, the temperature flags are set by position in the
+    window's batch and read by example."""
 
-    start: np.ndarray  # [1, n]: <|startoftranscript|>, language, task, ...
-    plain: np.ndarray  # [1, m]: any prompt_ids, then the start tokens
+    start: np.ndarray  # [batch, n]: <|startoftranscript|>, language, task, ...
+    plain: np.ndarray  # [batch, m]: any prompt_ids, then the start tokens
     opening: np.ndarray  # [k]: what precedes the previous text (k may be 0)
     cut_off: int
+    pad: int
     check_length: Callable[[int], None]
-    history: list
-    conditioned: bool = True
+    history: list  # each example's kept segments
+    conditioned: list
 
     @classmethod
     def for_call(cls, config: GenerationConfig, start: np.ndarray, plain: np.ndarray, text_prompt, condition_type: str,
-                 *, cut_off: int, check_length) -> PreviousText:  # fmt: skip
+                 *, cut_off: int, pad: int, check_length) -> PreviousText:  # fmt: skip
         marker = getattr(config, "prev_sot_token_id", None)
         opening = marker
         if opening is None:  # transformers' fallback: the second-to-last suppressed token
             suppressed = list(getattr(config, "suppress_tokens", None) or [])
             opening = suppressed[-2] if len(suppressed) >= 2 else None
         opening = np.zeros(0, np.int64) if opening is None else np.array([opening], np.int64)
-        history = []
+        first = []
         if text_prompt is not None and condition_type == "all-segments":
             opening = text_prompt
         elif text_prompt is not None:
-            history.append(text_prompt[1:] if text_prompt[0] == marker else text_prompt)
-        return cls(start, plain, opening, cut_off, check_length, history)
+            first = [text_prompt[1:] if text_prompt[0] == marker else text_prompt]
+        batch = len(start)
+        return cls(start, plain, opening, cut_off, pad, check_length, [list(first) for _ in range(batch)],
+                   [True] * batch)  # fmt: skip
 
-    def prompt(self, begin: int) -> np.ndarray:
-        """The next window's decoder prompt [1, length] (`begin`: the first timestamp token)."""
-        if self.conditioned and self.history:
-            text = np.concatenate([t[:-1] if len(t) > 2 and t[-2] >= begin else t for t in self.history])
-            prompt = np.concatenate([self.opening, text[-self.cut_off :], self.start[0]]).astype(np.int64)[None]
+    def prompt(self, rows: np.ndarray, begin: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The next window's decoder prompts for these examples [len(rows), length] and their attention mask
+        (None for the plain prompts; `begin`: the first timestamp token)."""
+        if not (any(self.conditioned) and self.history[0]):
+            prompt, mask = self.plain[rows], None
         else:
-            prompt = self.plain
+            texts = []
+            for row in rows:
+                text = self.opening
+                if self.conditioned[row] and self.history[row]:
+                    kept = np.concatenate([t[:-1] if len(t) > 2 and t[-2] >= begin else t for t in self.history[row]])
+                    text = np.concatenate([self.opening, kept[-self.cut_off :]])
+                texts.append(text.astype(np.int64))
+            width = max(len(text) for text in texts)
+            padded = np.stack([np.concatenate([np.full(width - len(text), self.pad, np.int64), text]) for text in texts])
+            prompt = np.concatenate([padded, self.start[rows]], axis=1)
+            mask = (prompt != self.pad).astype(np.int64)
         self.check_length(prompt.shape[1])
-        return prompt
+        return prompt, mask
 
-    def add(self, pieces: list[np.ndarray], temperature) -> None:
-        """A window's kept segments (none when it was skipped) and the temperature its result came from."""
-        self.history += pieces
-        self.conditioned = temperature is None or temperature < 0.5
+    def repeated(self, copies: int) -> PreviousText:
+        """For num_return_sequences > 1: each example repeated, as transformers repeats its rows."""
+        return PreviousText(np.repeat(self.start, copies, axis=0), np.repeat(self.plain, copies, axis=0),
+                            self.opening, self.cut_off, self.pad, self.check_length,
+                            [list(history) for history in self.history for _ in range(copies)],
+                            [flag for flag in self.conditioned for _ in range(copies)])  # fmt: skip
+
+    def add(self, position: int, example: int, pieces: list[np.ndarray], temperature) -> None:
+        """The segments a window kept for an example (none when it was skipped), at this position in the
+        window's batch, and the temperature its result came from."""
+        self.history[example] += pieces
+        self.conditioned[position] = temperature is None or temperature < 0.5
 
 
 def _check_decoder_length(prompt_length: int, max_new_tokens: int | None, max_target_positions: int) -> None:
@@ -365,7 +391,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     for the windows' calls. A `segments` list gets, per example, the segments kept (window_segments). Each window
     runs through `fallback` (window_with_fallback; `first_logits(features, tokens)` gives the no-speech
     probabilities, `start_tokens` says how many tokens the prompt has from the start token on). With
-    `previous` (one example), each window's prompt comes from it instead (condition_on_prev_tokens). With
+    `previous`, each window's prompts come from it instead (condition_on_prev_tokens), with a decoder attention
+    mask where they are left-padded (`run(features, prompt, mask)`, `first_logits(features, tokens, mask)`). With
     `timing`, a `times` list gets each example's kept tokens' times (TokenTiming), and each segment its own."""
     window = INPUT_STRIDE * max_source_positions
     batch, _, frames = features.shape
@@ -381,6 +408,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
         ends, batch, config.num_return_sequences = np.repeat(ends, copies), batch * copies, 1
         if timing is not None and timing.frames is not None:
             timing.frames = np.repeat(timing.frames, copies)
+        if previous is not None:
+            previous = previous.repeated(copies)
     no_timestamps = getattr(config, "no_timestamps_token_id", None)
     begin = no_timestamps + 1 if no_timestamps is not None else vocab_size + 1
     eos = config.eos_ids()
@@ -397,14 +426,15 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
         segment = np.zeros((len(rows), features.shape[1], window), dtype=features.dtype)
         for i, (row, span) in enumerate(zip(rows, spans)):
             segment[i, :, :span] = features[row, :, seek[row] : seek[row] + span]
-        window_prompt = previous.prompt(begin) if previous is not None else prompt[rows]
+        window_prompt, window_mask = previous.prompt(rows, begin) if previous is not None else (prompt[rows], None)
         timed = None
         if timing is not None:
             audio = None if timing.frames is None else timing.frames[rows] - seek[rows]
-            timed = timing.for_window(segment, window_prompt.shape[1], audio)
+            timed = timing.for_window(segment, window_prompt.shape[1], audio, window_mask)
         sequences, skipped, temperatures, window_times = window_with_fallback(
             run, segment, window_prompt, config, fallback or Fallback([None]), first_logits=first_logits,
-            start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos, token_times=timed)  # fmt: skip
+            start_tokens=start_tokens, vocab_size=vocab_size, pad=pad, eos=eos, token_times=timed,
+            mask=window_mask)  # fmt: skip
         for i, (row, span) in enumerate(zip(rows, spans)):
             pieces = []
             if skipped[i]:  # silence: nothing kept, on to the next window
@@ -423,7 +453,7 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
                 kept[row] += pieces
                 seek[row] += advance
             if previous is not None:
-                previous.add(pieces, temperatures[i])
+                previous.add(i, row, pieces, temperatures[i])
     if times is not None:
         times[:] = [np.concatenate([np.zeros(0, np.float32), *row]) for row in times]
     joined = [np.concatenate([np.zeros(0, np.int64), *pieces]).astype(np.int64) for pieces in kept]
@@ -433,7 +463,8 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
 
 def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: GenerationConfig, fallback: Fallback,
                          *, first_logits, start_tokens: int, vocab_size: int, pad: int, eos: list[int],
-                         token_times: Callable | None = None) -> tuple[list[np.ndarray], list[bool], list, list | None]:  # fmt: skip
+                         token_times: Callable | None = None, mask: np.ndarray | None = None,
+                         ) -> tuple[list[np.ndarray], list[bool], list, list | None]:  # fmt: skip
     """One window's sequences (one per example, prompt included), which examples to skip as silence, the
     temperature each example's sequence came from and, with `token_times(examples, sequences, search log)` ->
     each row's token times, those of each example's sequence (else None), as transformers 4.57's
@@ -456,19 +487,21 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
             config.num_beams = 1
         logged = fallback.logprob_threshold is not None or token_times is not None
         config._search_log = SearchLog() if logged else None
-        sequences = np.asarray(run(segment[active], prompt[active]))
+        sequences = np.asarray(run(segment[active], prompt[active], None if mask is None else mask[active]))
         if token_times is not None:
             for example, row_times in zip(active, token_times(active, sequences, config._search_log)):
                 times[example] = row_times
         no_speech = None
         if fallback.no_speech_threshold is not None:
             if start_tokens == 1:  # the first step's own scores: this attempt's examples
-                no_speech = _no_speech_probabilities(first_logits, segment[active], prompt[active], start_tokens, config)
+                no_speech = _no_speech_probabilities(first_logits, segment[active], prompt[active], start_tokens, config,
+                                                     None if mask is None else mask[active])  # fmt: skip
                 # in beam search those scores have a row per beam, read (like the rest) by position in the batch
                 no_speech = np.repeat(no_speech, config.num_beams)[: len(active)]
             else:  # one extra forward pass over the window's inputs, once
                 if window_no_speech is None:
-                    window_no_speech = _no_speech_probabilities(first_logits, segment, prompt, start_tokens, config)
+                    window_no_speech = _no_speech_probabilities(first_logits, segment, prompt, start_tokens, config,
+                                                                mask)  # fmt: skip
                 no_speech = window_no_speech
         retry = []
         for i, example in enumerate(active):
@@ -489,10 +522,12 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
 
 
 def _no_speech_probabilities(first_logits, segment: np.ndarray, prompt: np.ndarray, start_tokens: int,
-                             config: GenerationConfig) -> np.ndarray:  # fmt: skip
+                             config: GenerationConfig, mask: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The probability of <|nospeech|> (the id before <|notimestamps|>) right after the start token."""
     start = prompt.shape[1] - start_tokens
-    logits = np.asarray(first_logits(segment, prompt[:, : start + 1]), dtype=np.float32)
+    tokens = prompt[:, : start + 1]
+    logits = first_logits(segment, tokens) if mask is None else first_logits(segment, tokens, mask[:, : start + 1])
+    logits = np.asarray(logits, dtype=np.float32)
     return softmax(logits)[:, config.no_timestamps_token_id - 1]
 
 

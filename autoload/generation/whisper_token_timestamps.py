@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..postprocessing.arrays import to_numpy
+from .positions import widened_mask
 
 # transformers reads each token's time at this precision (seconds per encoder position), whatever the call's
 # time_precision.
@@ -122,9 +123,10 @@ def token_timestamps(weights: np.ndarray, *, prompt_length: int, frames: np.ndar
 
 @dataclass
 class TokenTiming:
-    """return_token_timestamps for one generate call: `weights(features [1, mel, frames], tokens [1, n], heads)`
-    -> [1, len(heads), n, encoder positions] is the backend's teacher-forced decoder pass; `frames` are each
-    example's feature frames (the call's attention_mask, or its deprecated num_frames; None: no cropping)."""
+    """return_token_timestamps for one generate call: `weights(features [1, mel, frames], tokens [1, n], heads,
+    mask)` -> [1, len(heads), n, encoder positions] is the backend's teacher-forced decoder pass (`mask`: the
+    decoder attention mask of a left-padded prompt, or None); `frames` are each example's feature frames (the
+    call's attention_mask, or its deprecated num_frames; None: no cropping)."""
 
     weights: Callable
     heads: list
@@ -145,28 +147,32 @@ class TokenTiming:
             frames = np.broadcast_to(to_numpy(frames).astype(np.int64), (batch,)).copy()
         return cls(weights, heads, frames, check_filter_width(model_config.median_filter_width))
 
-    def for_window(self, features: np.ndarray, prompt_length: int, frames: np.ndarray | None) -> Callable:
+    def for_window(self, features: np.ndarray, prompt_length: int, frames: np.ndarray | None,
+                   mask: np.ndarray | None = None) -> Callable:  # fmt: skip
         """window_with_fallback's token_times for one window: (the examples of an attempt, their sequences, the
         attempt's SearchLog) -> each one's times (window_times)."""
 
         def times(examples, sequences, log):
             return self.window_times(features[examples], sequences, prompt_length,
-                                     None if frames is None else frames[examples], log)  # fmt: skip
+                                     None if frames is None else frames[examples], log,
+                                     None if mask is None else mask[examples])  # fmt: skip
 
         return times
 
     def window_times(self, features: np.ndarray, sequences: np.ndarray, prompt_length: int,
-                     frames: np.ndarray | None, log=None) -> list[np.ndarray]:  # fmt: skip
+                     frames: np.ndarray | None, log=None, mask: np.ndarray | None = None) -> list[np.ndarray]:  # fmt: skip
         """[width] float32 seconds for each row of one generate call's `sequences` [rows, width] (prompt
-        included), from `features` [rows, mel, frames] and each row's feature `frames` of audio (None: all).
-        After a beam search (`log`, a SearchLog with its beam paths), a row shorter than the longest is read,
-        past its end, from the first beam's cross-attentions at those steps, as transformers reads them."""
-        weights = [self._weights(features[i], sequences[i, :-1]) for i in range(len(sequences))]
+        included), from `features` [rows, mel, frames], each row's feature `frames` of audio (None: all) and the
+        prompts' decoder attention `mask` (None: no padding). After a beam search (`log`, a SearchLog with its
+        beam paths), a row shorter than the longest is read, past its end, from the first beam's
+        cross-attentions at those steps, as transformers reads them."""
+        masks = [None] * len(sequences) if mask is None else list(mask)
+        weights = [self._weights(features[i], sequences[i, :-1], masks[i]) for i in range(len(sequences))]
         paths = getattr(log, "beam_paths", None)
         if paths is not None:
             lengths = [len(path) for path in paths]
             steps = range(min(lengths), max(lengths))
-            borrowed = self._first_row_weights(features[0], log.first_row, steps) if steps else {}
+            borrowed = self._first_row_weights(features[0], log.first_row, steps, masks[0]) if steps else {}
             for row, length in enumerate(lengths):
                 for step in range(length, max(lengths)):
                     weights[row][:, prompt_length - 1 + step] = borrowed[step]
@@ -175,11 +181,14 @@ class TokenTiming:
                                  median_filter_width=self.median_filter_width)[0]
                 for i, row_weights in enumerate(weights)]  # fmt: skip
 
-    def _weights(self, features: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """[heads, len(tokens), encoder positions]: the alignment heads' cross-attentions of each token."""
-        return np.asarray(self.weights(features[None], tokens[None], self.heads), dtype=np.float32)[0].copy()
+    def _weights(self, features: np.ndarray, tokens: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """[heads, len(tokens), encoder positions]: the alignment heads' cross-attentions of each token (`mask`:
+        its prompt's decoder attention mask, the tokens after it real)."""
+        mask = None if mask is None else widened_mask(mask[None], len(tokens))
+        return np.asarray(self.weights(features[None], tokens[None], self.heads, mask), dtype=np.float32)[0].copy()
 
-    def _first_row_weights(self, features: np.ndarray, fed: list[np.ndarray], steps: range) -> dict:
+    def _first_row_weights(self, features: np.ndarray, fed: list[np.ndarray], steps: range,
+                           mask: np.ndarray | None) -> dict:  # fmt: skip
         """{step: [heads, encoder positions]}: the first beam's cross-attentions for the token it fed at each
         step. One decoder pass covers every step whose tokens are a prefix of a later step's."""
         found = {}
@@ -187,7 +196,7 @@ class TokenTiming:
         for step in reversed(steps):
             tokens = fed[step]
             if covering is None or not np.array_equal(covering[: len(tokens)], tokens):
-                covering, weights = tokens, self._weights(features, tokens)
+                covering, weights = tokens, self._weights(features, tokens, mask)
             found[step] = weights[:, len(tokens) - 1]
         return found
 

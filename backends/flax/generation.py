@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from autoload import outputs as out
-from autoload.generation import GenerationConfig, generate, mask_positions
+from autoload.generation import GenerationConfig, decoder_mask_taken, generate, mask_positions, widened_mask
 from autoload.generation.first_step import first_step_rows, split_model_options
 
 from .attention import StaticCache, key_width, to_static
@@ -36,21 +36,30 @@ class FlaxStepper:
             every = getattr(self.model, "generation_every_step_inputs", ())  # (GPT-2's encoder states)
             state["every"] = {k: v for k, v in state["first"].items() if k in every}
         if self.encoder_decoder:
-            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
+            state["decoder_mask"] = decoder_mask_taken(self.model, inputs)
+            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items()
+                                                    if v is not None and not k.startswith("decoder_")})  # fmt: skip
         return state
 
     def step(self, tokens: np.ndarray, state: dict):
         if self.encoder_decoder:
             ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
             fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
-            state = {**state, "ids": ids}
-            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"],
-                                    past_key_values=state["past"])  # fmt: skip
+            past = state["past"]  # a static cache's keys are its whole buffer: the mask covers them all
+            keys = ids.shape[1] if past is None else key_width(past, ids.shape[1])
+            decoder_mask = widened_mask(state["decoder_mask"], keys)
+            masked = {} if decoder_mask is None else {"decoder_attention_mask": decoder_mask}
+            if decoder_mask is not None and getattr(self.model, "decoder_positions_from_mask", False):
+                real = mask_positions(widened_mask(decoder_mask, ids.shape[1])[:, : ids.shape[1]])
+                masked["decoder_position_ids"] = real[:, -fed.shape[1] :]
+            state = {**state, "ids": ids, "decoder_mask": decoder_mask}
+            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"], past_key_values=past,
+                                    **masked)  # fmt: skip
         else:
             past = state["past"]
             total = (past[0][0].shape[1] if past is not None else 0) + tokens.shape[1]
             if past is not None:  # the mask covers every key position: the new tokens, or the static cache
-                state = {**state, "mask": _extend_mask(state["mask"], key_width(past, total))}
+                state = {**state, "mask": widened_mask(state["mask"], key_width(past, total))}
             ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
             mask, options = state["mask"], {}
             if getattr(self.model, "generation_position_ids", False):  # as in the PyTorch stepper
@@ -72,7 +81,7 @@ class FlaxStepper:
         if self.capacity and past and not isinstance(past[0][0], StaticCache) and past[0][0].shape[1] < self.capacity:
             past = to_static(past, self.capacity)
             if not self.encoder_decoder:
-                state = {**state, "mask": _extend_mask(state["mask"], self.capacity)}
+                state = {**state, "mask": widened_mask(state["mask"], self.capacity)}
         return np.asarray(out.logits[:, -1], dtype=np.float32), {**state, "past": past}
 
     def select(self, state: dict, rows: np.ndarray) -> dict:
@@ -82,13 +91,6 @@ class FlaxStepper:
             selected["first"] = {k: _map_arrays(v, lambda x: jnp.take(x, first_step_rows(rows, x.shape[0]), axis=0))
                                  for k, v in state["first"].items()}  # fmt: skip
         return selected
-
-
-def _extend_mask(mask, width: int):
-    """A decoder-only attention mask widened with ones (generated tokens are real) to `width` keys."""
-    if mask is None or mask.shape[1] >= width:
-        return mask
-    return np.concatenate([mask, np.ones((mask.shape[0], width - mask.shape[1]), mask.dtype)], axis=1)
 
 
 def _map_arrays(value, fn):

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
-from autoload.generation import GenerationConfig, generate, mask_positions
+from autoload.generation import GenerationConfig, decoder_mask_taken, generate, mask_positions, widened_mask
 from autoload.generation.first_step import first_step_rows, split_model_options
 
 
@@ -22,15 +22,23 @@ class TFStepper:
             every = getattr(self.model, "generation_every_step_inputs", ())  # (GPT-2's encoder states)
             state["every"] = {k: v for k, v in state["first"].items() if k in every}
         if self.encoder_decoder:
-            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items() if v is not None})
+            state["decoder_mask"] = decoder_mask_taken(self.model, inputs)
+            state["encoder"] = self.model.encode(**{k: v for k, v in inputs.items()
+                                                    if v is not None and not k.startswith("decoder_")})  # fmt: skip
         return state
 
     def step(self, tokens: np.ndarray, state: dict):
         if self.encoder_decoder:
             ids = tokens if state.get("ids") is None else np.concatenate([state["ids"], tokens], axis=1)
             fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
-            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"])
-            return out.logits[:, -1].numpy().astype(np.float32), {**state, "past": out.past_key_values, "ids": ids}
+            decoder_mask = widened_mask(state["decoder_mask"], ids.shape[1])
+            masked = {} if decoder_mask is None else {"decoder_attention_mask": decoder_mask}
+            if decoder_mask is not None and getattr(self.model, "decoder_positions_from_mask", False):
+                masked["decoder_position_ids"] = mask_positions(decoder_mask)[:, -fed.shape[1] :]
+            out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"], past_key_values=state["past"],
+                                    **masked)  # fmt: skip
+            state = {**state, "past": out.past_key_values, "ids": ids, "decoder_mask": decoder_mask}
+            return out.logits[:, -1].numpy().astype(np.float32), state
         mask, past = state["mask"], state["past"]
         if mask is not None and past is not None:
             mask = np.concatenate([mask, np.ones((mask.shape[0], tokens.shape[1]), mask.dtype)], axis=1)

@@ -39,6 +39,7 @@ class TorchStepper:
             encoder_inputs = {k: v for k, v in tensors.items() if not k.startswith("decoder_")}
             with torch.no_grad():
                 state["encoder"] = self.model.get_encoder()(**encoder_inputs)
+            state["decoder_mask"] = tensors.get("decoder_attention_mask")
         return state
 
     def step(self, tokens: np.ndarray, state: dict):
@@ -47,11 +48,21 @@ class TorchStepper:
             if self.encoder_decoder:
                 ids = tokens if state.get("ids") is None else torch.cat([state["ids"], tokens], dim=1)
                 fed = ids if state["past"] is None else tokens  # a decoder without a cache (BERT) sees every token
+                decoder_mask = state["decoder_mask"]
+                masked = {}
+                if decoder_mask is not None:  # (every key so far: the prompt's, then a 1 for each new token)
+                    grown = decoder_mask.new_ones(decoder_mask.shape[0], ids.shape[1] - decoder_mask.shape[1])
+                    decoder_mask = masked["decoder_attention_mask"] = torch.cat([decoder_mask, grown], dim=1)
+                    if getattr(self.model, "decoder_positions_from_mask", False):  # (Whisper, as in transformers)
+                        positions = (decoder_mask.long().cumsum(-1) - 1).masked_fill(decoder_mask == 0, 1)
+                        masked["decoder_position_ids"] = positions[:, -fed.shape[1] :]
                 out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
-                                 decoder_input_ids=fed, past_key_values=state["past"], use_cache=True)  # fmt: skip
+                                 decoder_input_ids=fed, past_key_values=state["past"], use_cache=True,
+                                 **masked)  # fmt: skip
             else:
                 return self._decoder_step(tokens, state)
-        return out.logits[:, -1].float().cpu().numpy(), {**state, "past": out.past_key_values, "ids": ids}
+        state = {**state, "past": out.past_key_values, "ids": ids, "decoder_mask": decoder_mask}
+        return out.logits[:, -1].float().cpu().numpy(), state
 
     def _decoder_step(self, tokens: torch.Tensor, state: dict):
         """A decoder-only step. Models that declare `generation_position_ids` get positions counted from the

@@ -61,6 +61,10 @@ def runs_for(model_type: str, config) -> dict:
                                "bad_words_ids": [[config.pad_token_id], [5, 6]]},  # fmt: skip
         "constrained_beam3": {**base, "num_beams": 3, "no_repeat_ngram_size": 2, "length_penalty": 0.6},
     }
+    if model_type in ("marian", "mbart"):  # a left-padded decoder prompt: the padding masked (positions not moved)
+        prompt = [config.pad_token_id, config.pad_token_id, config.decoder_start_token_id, 7]
+        runs["left_padded_decoder_prompt"] = {**base, "num_beams": 1, "decoder_input_ids": [prompt],
+                                              "decoder_attention_mask": [[0, 0, 1, 1]]}  # fmt: skip
     if model_type == "mbart":  # mBART-50: start with </s>, then force the target language code
         runs["forced_bos_beam3"] = {**base, "num_beams": 3, "decoder_start_token_id": config.eos_token_id,
                                     "forced_bos_token_id": config.vocab_size - 2}  # fmt: skip
@@ -77,7 +81,8 @@ def checkpoint_references() -> None:
         reference = {"inputs": {k: v.tolist() for k, v in encoder.items()}, "runs": {}, "notes": NOTES}
         for name, kwargs in runs_for(model_type, model.config).items():
             with torch.no_grad():
-                sequences = model.generate(**{k: torch.from_numpy(v) for k, v in encoder.items()}, **kwargs)
+                arrays = {k: torch.tensor(v) for k, v in kwargs.items() if k.startswith("decoder_") and isinstance(v, list)}
+                sequences = model.generate(**{k: torch.from_numpy(v) for k, v in encoder.items()}, **{**kwargs, **arrays})
             reference["runs"][name] = {"kwargs": kwargs, "sequences": sequences.tolist()}
         (folder / "generate.json").write_text(json.dumps(reference, indent=1) + "\n")
         print(model_type, {name: run["sequences"][0] for name, run in reference["runs"].items()})

@@ -187,7 +187,7 @@ class FlaxSeq2SeqStack(nn.Module):
     @nn.compact
     def __call__(self, input_ids=None, attention_mask=None, inputs_embeds=None, encoder_hidden=None,
                  encoder_attention_mask=None, past_key_values=None, shared=None, use_cache=False,
-                 output_attentions=False, output_hidden_states=False, deterministic=True):  # fmt: skip
+                 output_attentions=False, output_hidden_states=False, deterministic=True, position_ids=None):  # fmt: skip
         c, layout = self.config, self.config.layout
         if (input_ids is None) == (inputs_embeds is None):
             what = "decoder_input_ids and decoder_inputs_embeds" if self.decoder else "input_ids and inputs_embeds"
@@ -200,13 +200,17 @@ class FlaxSeq2SeqStack(nn.Module):
         length = inputs_embeds.shape[1]
         past_length = past_key_values[0][0].shape[1] if past_key_values else 0
         count, limit_name = c.position_limit(self.decoder)
-        check_length(past_length + length, count, limit_name)
+        if position_ids is None:
+            check_length(past_length + length, count, limit_name)
+            position_ids = jnp.arange(past_length, past_length + length)[None]
+        elif not isinstance(position_ids, jax.core.Tracer):
+            check_length(int(jnp.max(position_ids)) + 1, count, limit_name)
         if layout.positions == "sinusoidal":
-            positions = jnp.asarray(sinusoidal_positions(count, c.d_model))[past_length : past_length + length][None]
+            positions = jnp.asarray(sinusoidal_positions(count, c.d_model))[position_ids]
         else:
             table = nn.Embed(count + layout.position_offset, c.d_model, dtype=self.dtype,
                              embedding_init=nn.initializers.normal(c.init_std), name="embed_positions")  # fmt: skip
-            positions = table(jnp.arange(past_length, past_length + length)[None] + layout.position_offset)
+            positions = table(position_ids + layout.position_offset)
         hidden = inputs_embeds + positions.astype(inputs_embeds.dtype)
         if layout.embedding_norm:
             hidden = _layer_norm("layernorm_embedding", self.dtype)(hidden)
@@ -295,16 +299,17 @@ class FlaxSeq2SeqModule(nn.Module):
 
     def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, decoder_attention_mask=None,
                past_key_values=None, decoder_inputs_embeds=None, use_cache=True, output_attentions=False,
-               output_hidden_states=False, deterministic=True):  # fmt: skip
+               output_hidden_states=False, deterministic=True, decoder_position_ids=None):  # fmt: skip
+        positions = {} if decoder_position_ids is None else {"position_ids": decoder_position_ids}
         return self.decoder(decoder_input_ids, decoder_attention_mask, decoder_inputs_embeds, encoder_hidden,
                             attention_mask, past_key_values, shared=self.shared, use_cache=use_cache,
                             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            deterministic=deterministic)  # fmt: skip
+                            deterministic=deterministic, **positions)  # fmt: skip
 
     def __call__(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                  encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
                  use_cache=False, output_attentions=False, output_hidden_states=False, deterministic=True,
-                 return_dict=True, **kwargs):  # fmt: skip
+                 return_dict=True, decoder_position_ids=None, **kwargs):  # fmt: skip
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
                 raise ValueError(f"{type(self).__name__} needs decoder_input_ids when input_ids are not given.")
@@ -316,7 +321,7 @@ class FlaxSeq2SeqModule(nn.Module):
             encoder_outputs = out.BaseModelOutput(*encoder_outputs)
         decoded = self.decode(decoder_input_ids, encoder_outputs.last_hidden_state, attention_mask,
                               decoder_attention_mask, past_key_values, decoder_inputs_embeds, use_cache,
-                              output_attentions, output_hidden_states, deterministic)  # fmt: skip
+                              output_attentions, output_hidden_states, deterministic, decoder_position_ids)  # fmt: skip
         result = seq2seq_output(out.Seq2SeqModelOutput, encoder_outputs, decoded,
                                 last_hidden_state=decoded.last_hidden_state)  # fmt: skip
         return out.finish(result, return_dict)
@@ -345,8 +350,10 @@ class FlaxSeq2SeqLMModule(nn.Module):
     def encode(self, input_ids, attention_mask=None):
         return self.model.encode(input_ids, attention_mask)
 
-    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None):
-        decoded = self.model.decode(decoder_input_ids, encoder_hidden, attention_mask, None, past_key_values)
+    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None,
+               decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
+        decoded = self.model.decode(decoder_input_ids, encoder_hidden, attention_mask, decoder_attention_mask,
+                                    past_key_values, decoder_position_ids=decoder_position_ids)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self.logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def __call__(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, return_dict=True,
@@ -419,10 +426,14 @@ class FlaxSeq2SeqPreTrainedModel(FlaxPreTrainedModel):
         module = self.module
         return module.apply({"params": self.params}, jnp.asarray(input_ids), attention_mask, method=type(module).encode)
 
-    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None,
+               decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
         module = self.module
+        given = {name: jnp.asarray(value) for name, value in (("decoder_attention_mask", decoder_attention_mask),
+                                                              ("decoder_position_ids", decoder_position_ids))
+                 if value is not None}  # fmt: skip
         return module.apply({"params": self.params}, jnp.asarray(decoder_input_ids), encoder_outputs.last_hidden_state,
-                            attention_mask, past_key_values, method=type(module).decode)  # fmt: skip
+                            attention_mask, past_key_values, method=type(module).decode, **given)  # fmt: skip
 
 
 class FlaxSeq2SeqForCausalLM(FlaxSeq2SeqPreTrainedModel):

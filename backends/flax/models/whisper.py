@@ -11,6 +11,7 @@ import numpy as np
 from flax import linen as nn
 
 from autoload import outputs as out
+from autoload.generation import decoder_mask_inputs
 from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 
@@ -91,8 +92,10 @@ class FlaxWhisperForConditionalGenerationModule(nn.Module):
     def encode(self, input_features, attention_mask=None):
         return self.model.encode(input_features)
 
-    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None):
-        decoded = self.model.decode(decoder_input_ids, encoder_hidden, None, None, past_key_values)
+    def decode(self, decoder_input_ids, encoder_hidden, attention_mask=None, past_key_values=None,
+               decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
+        decoded = self.model.decode(decoder_input_ids, encoder_hidden, None, decoder_attention_mask, past_key_values,
+                                    decoder_position_ids=decoder_position_ids)  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self.logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def __call__(self, input_features=None, decoder_input_ids=None, return_dict=True, **kwargs):
@@ -153,6 +156,7 @@ class FlaxWhisperModel(FlaxWhisperPreTrainedModel):
 
 
 class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTrainedModel):
+    decoder_positions_from_mask = True  # generate() counts a left-padded decoder prompt's positions from its mask
     module_class = FlaxWhisperForConditionalGenerationModule
 
     def generate(self, input_features=None, language=None, task=None, return_timestamps=None, **kwargs):
@@ -161,15 +165,17 @@ class FlaxWhisperForConditionalGeneration(FlaxGenerationMixin, FlaxWhisperPreTra
         {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
-        def first_logits(window, tokens):
-            return np.asarray(self(input_features=window, decoder_input_ids=tokens).logits[:, -1])
+        def first_logits(window, tokens, mask=None):
+            logits = self(input_features=window, decoder_input_ids=tokens, **decoder_mask_inputs(mask)).logits
+            return np.asarray(logits[:, -1])
 
         def run(segment, prompt, config, options):
             return np.asarray(FlaxGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                                            generation_config=config, **options))  # fmt: skip
 
-        def alignment_weights(window, tokens, heads):
-            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True).cross_attentions
+        def alignment_weights(window, tokens, heads, mask=None):
+            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True,
+                              **decoder_mask_inputs(mask)).cross_attentions  # fmt: skip
             return np.stack([np.asarray(attentions[layer][:, head], np.float32) for layer, head in heads], 1)
 
         result = transcribe(self, features, kwargs, language=language, task=task,

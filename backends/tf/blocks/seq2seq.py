@@ -139,8 +139,13 @@ class TFLearnedPositions(NamedWeight):
         super().__init__((count + offset, config.d_model), weight_name, weights_init(config), **kwargs)
         self.count, self.limit_name, self.offset = count, limit_name, offset
 
-    def positions(self, length, past_length=0):
-        """[1, length, dim] for positions past_length ... past_length + length - 1."""
+    def positions(self, length, past_length=0, position_ids=None):
+        """[1, length, dim] for positions past_length ... past_length + length - 1; [batch, length, dim] for
+        given position_ids."""
+        if position_ids is not None:
+            if tf.executing_eagerly():
+                check_length(int(tf.reduce_max(position_ids)) + 1, self.count, self.limit_name)
+            return self(tf.cast(position_ids, tf.int32) + self.offset)
         check_length(past_length + length if isinstance(length, int) else None, self.count, self.limit_name)
         return self(tf.range(past_length, past_length + length)[None] + self.offset)
 
@@ -152,7 +157,11 @@ class TFSinusoidalPositions:
         self.table = tf.constant(sinusoidal_positions(count, dim))
         self.count, self.limit_name = count, limit_name
 
-    def positions(self, length, past_length=0):
+    def positions(self, length, past_length=0, position_ids=None):
+        if position_ids is not None:
+            if tf.executing_eagerly():
+                check_length(int(tf.reduce_max(position_ids)) + 1, self.count, self.limit_name)
+            return tf.gather(self.table, position_ids)
         check_length(past_length + length if isinstance(length, int) else None, self.count, self.limit_name)
         return self.table[past_length : past_length + length][None]
 
@@ -223,7 +232,7 @@ class TFSeq2SeqStack(TFLayerStack):
         return {self.embed_tokens: None, positions: None,
                 getattr(self, "layernorm_embedding", None): self.width, **super().input_sizes()}  # fmt: skip
 
-    def embed(self, input_ids, inputs_embeds, past_length=0, training=False):
+    def embed(self, input_ids, inputs_embeds, past_length=0, training=False, position_ids=None):
         if (input_ids is None) == (inputs_embeds is None):
             what = "decoder_input_ids and decoder_inputs_embeds" if self.is_decoder else "input_ids and inputs_embeds"
             raise ValueError(f"Pass exactly one of {what}.")
@@ -233,17 +242,18 @@ class TFSeq2SeqStack(TFLayerStack):
         elif self.is_decoder and self.config.layout.scales_given_embeddings:
             inputs_embeds = inputs_embeds * scale
         length = inputs_embeds.shape[1] if inputs_embeds.shape[1] is not None else tf.shape(inputs_embeds)[1]
-        hidden = inputs_embeds + tf.cast(self.embed_positions.positions(length, past_length), inputs_embeds.dtype)
+        positions = self.embed_positions.positions(length, past_length, _tensor(position_ids))
+        hidden = inputs_embeds + tf.cast(positions, inputs_embeds.dtype)
         if hasattr(self, "layernorm_embedding"):
             hidden = self.layernorm_embedding(hidden)
         return self.dropout(hidden, training=training)
 
     def call(self, input_ids=None, attention_mask=None, inputs_embeds=None, encoder_hidden_states=None,
              encoder_attention_mask=None, past_key_values=None, use_cache=False, output_attentions=False,
-             output_hidden_states=False, training=False):  # fmt: skip
+             output_hidden_states=False, training=False, position_ids=None):  # fmt: skip
         input_ids, inputs_embeds = _tensor(input_ids), _tensor(inputs_embeds)
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
-        hidden = self.embed(input_ids, inputs_embeds, past_length, training)
+        hidden = self.embed(input_ids, inputs_embeds, past_length, training, position_ids)
         if self.is_decoder:
             bias = causal_bias(tf.shape(hidden)[1], past_length, _tensor(attention_mask), hidden.dtype)
             encoder_bias = padding_bias(_tensor(encoder_attention_mask), hidden.dtype)
@@ -316,17 +326,19 @@ class TFEncoderDecoderParts:
 
     def run_decoder(self, decoder_input_ids, encoder_hidden, attention_mask=None, decoder_attention_mask=None,
                     past_key_values=None, decoder_inputs_embeds=None, use_cache=True, output_attentions=False,
-                    output_hidden_states=False, training=False):  # fmt: skip
+                    output_hidden_states=False, training=False, decoder_position_ids=None):  # fmt: skip
         self._build_shared()
+        positions = {} if decoder_position_ids is None else {"position_ids": decoder_position_ids}
         return self.decoder(_tensor(decoder_input_ids), attention_mask=decoder_attention_mask,
                             inputs_embeds=decoder_inputs_embeds, encoder_hidden_states=encoder_hidden,
                             encoder_attention_mask=attention_mask, past_key_values=past_key_values,
                             use_cache=use_cache, output_attentions=output_attentions,
-                            output_hidden_states=output_hidden_states, training=training)  # fmt: skip
+                            output_hidden_states=output_hidden_states, training=training, **positions)  # fmt: skip
 
     def run(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
             encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
-            use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+            use_cache=False, output_attentions=False, output_hidden_states=False, training=False,
+            decoder_position_ids=None):  # fmt: skip
         """(encoder output, decoder output) of one call."""
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
@@ -342,7 +354,7 @@ class TFEncoderDecoderParts:
                                    decoder_attention_mask=decoder_attention_mask, past_key_values=past_key_values,
                                    decoder_inputs_embeds=decoder_inputs_embeds, use_cache=use_cache,
                                    output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                                   training=training)  # fmt: skip
+                                   training=training, decoder_position_ids=decoder_position_ids)  # fmt: skip
         return encoder_outputs, decoded
 
 
@@ -362,10 +374,11 @@ class TFSeq2SeqMainLayer(TFEncoderDecoderParts, Layer):
 
     def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
              encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
-             use_cache=False, output_attentions=False, output_hidden_states=False, training=False):  # fmt: skip
+             use_cache=False, output_attentions=False, output_hidden_states=False, training=False,
+             decoder_position_ids=None):  # fmt: skip
         encoded, decoded = self.run(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask,
                                     encoder_outputs, past_key_values, inputs_embeds, decoder_inputs_embeds, use_cache,
-                                    output_attentions, output_hidden_states, training)  # fmt: skip
+                                    output_attentions, output_hidden_states, training, decoder_position_ids)  # fmt: skip
         return seq2seq_output(out.Seq2SeqModelOutput, encoded, decoded, last_hidden_state=decoded.last_hidden_state)
 
 
@@ -417,9 +430,13 @@ class TFSeq2SeqLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
     def encode(self, input_ids=None, attention_mask=None, **kwargs):
         return self.model.run_encoder(input_ids, attention_mask=attention_mask)
 
-    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None,
+               decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
         decoded = self.model.run_decoder(decoder_input_ids, encoder_outputs.last_hidden_state,
-                                         attention_mask=_tensor(attention_mask), past_key_values=past_key_values)  # fmt: skip
+                                         attention_mask=_tensor(attention_mask),
+                                         decoder_attention_mask=_tensor(decoder_attention_mask),
+                                         past_key_values=past_key_values,
+                                         decoder_position_ids=_tensor(decoder_position_ids))  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def call(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, use_cache=None,
@@ -436,7 +453,7 @@ class TFSeq2SeqLM(TFGenerationMixin, TFSeq2SeqPreTrainedModel):
 
 
 _MAIN_LAYER_KEYS = ("decoder_attention_mask", "encoder_outputs", "past_key_values", "inputs_embeds",
-                    "decoder_inputs_embeds", "output_attentions", "output_hidden_states")  # fmt: skip
+                    "decoder_inputs_embeds", "output_attentions", "output_hidden_states", "decoder_position_ids")  # fmt: skip
 
 
 def _main_layer_kwargs(kwargs: dict) -> dict:

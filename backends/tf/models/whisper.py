@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoload import outputs as out
+from autoload.generation import decoder_mask_inputs
 from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 
@@ -79,7 +80,7 @@ class TFWhisperMainLayer(TFSeq2SeqMainLayer):
 
     def call(self, input_features=None, decoder_input_ids=None, decoder_attention_mask=None, encoder_outputs=None,
              past_key_values=None, decoder_inputs_embeds=None, use_cache=False, output_attentions=False,
-             output_hidden_states=False, training=False):  # fmt: skip
+             output_hidden_states=False, training=False, decoder_position_ids=None):  # fmt: skip
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             self.decoder_inputs_from(None)
         if encoder_outputs is None and input_features is None:
@@ -89,7 +90,8 @@ class TFWhisperMainLayer(TFSeq2SeqMainLayer):
                             decoder_attention_mask=decoder_attention_mask, encoder_outputs=encoder_outputs,
                             past_key_values=past_key_values, decoder_inputs_embeds=decoder_inputs_embeds,
                             use_cache=use_cache, output_attentions=output_attentions,
-                            output_hidden_states=output_hidden_states, training=training)  # fmt: skip
+                            output_hidden_states=output_hidden_states, training=training,
+                            decoder_position_ids=decoder_position_ids)  # fmt: skip
 
 
 def _tensor(value):
@@ -113,6 +115,7 @@ class TFWhisperModel(TFBaseModel, TFWhisperPreTrainedModel):
 
 
 class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedModel):
+    decoder_positions_from_mask = True  # generate() counts a left-padded decoder prompt's positions from its mask
     # A tied head has no proj_out variable: the decoder embedding serves.
     _keys_to_ignore_on_load_unexpected = [r"^proj_out\.weight$"]
 
@@ -133,9 +136,12 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
     def encode(self, input_features=None, **kwargs):
         return self.model.run_encoder(input_features)
 
-    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None):
+    def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None,
+               decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
         decoded = self.model.run_decoder(decoder_input_ids, encoder_outputs.last_hidden_state,
-                                         past_key_values=past_key_values)  # fmt: skip
+                                         decoder_attention_mask=_tensor(decoder_attention_mask),
+                                         past_key_values=past_key_values,
+                                         decoder_position_ids=_tensor(decoder_position_ids))  # fmt: skip
         return out.Seq2SeqLMOutput(logits=self._logits(decoded.last_hidden_state), past_key_values=decoded.past_key_values)
 
     def call(self, input_features=None, decoder_input_ids=None, labels=None, use_cache=None, training=False,
@@ -144,7 +150,7 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
             decoder_input_ids = self.model.labels_to_decoder_inputs(labels)
         use_cache = False if training else bool(self.config.use_cache if use_cache is None else use_cache)
         keys = ("decoder_attention_mask", "encoder_outputs", "past_key_values", "decoder_inputs_embeds",
-                "output_attentions", "output_hidden_states")  # fmt: skip
+                "output_attentions", "output_hidden_states", "decoder_position_ids")  # fmt: skip
         result = self.model(input_features, decoder_input_ids=decoder_input_ids, use_cache=use_cache, training=training,
                             **{k: kwargs[k] for k in keys if kwargs.get(k) is not None})  # fmt: skip
         logits = self._logits(result.last_hidden_state)
@@ -157,15 +163,16 @@ class TFWhisperForConditionalGeneration(TFGenerationMixin, TFWhisperPreTrainedMo
         {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = np.asarray(input_features)
 
-        def first_logits(window, tokens):
-            return self.decode(tokens, self.encode(window)).logits[:, -1].numpy()
+        def first_logits(window, tokens, mask=None):
+            return self.decode(tokens, self.encode(window), **decoder_mask_inputs(mask)).logits[:, -1].numpy()
 
         def run(segment, prompt, config, options):
             return TFGenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                               generation_config=config, **options).numpy()  # fmt: skip
 
-        def alignment_weights(window, tokens, heads):
-            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True).cross_attentions
+        def alignment_weights(window, tokens, heads, mask=None):
+            attentions = self(input_features=window, decoder_input_ids=tokens, output_attentions=True,
+                              **decoder_mask_inputs(mask)).cross_attentions  # fmt: skip
             return np.stack([np.asarray(attentions[layer][:, head], np.float32) for layer, head in heads], 1)
 
         result = transcribe(self, features, kwargs, language=language, task=task,

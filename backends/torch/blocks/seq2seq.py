@@ -113,7 +113,11 @@ class LearnedPositions(nn.Embedding):
         super().__init__(num_positions + offset, dim)
         self.offset, self.limit_name = offset, limit_name
 
-    def forward(self, length: int, past_length: int = 0) -> torch.Tensor:
+    def forward(self, length: int, past_length: int = 0, position_ids=None) -> torch.Tensor:
+        """[1, length, dim] for past_length, ...; [batch, length, dim] for given position_ids."""
+        if position_ids is not None:
+            check_length(int(position_ids.max()) + 1, self.num_embeddings - self.offset, self.limit_name)
+            return super().forward(position_ids + self.offset)
         check_length(past_length + length, self.num_embeddings - self.offset, self.limit_name)
         positions = torch.arange(past_length, past_length + length, device=self.weight.device) + self.offset
         return super().forward(positions)[None]
@@ -127,7 +131,10 @@ class SinusoidalPositions(nn.Module):
         super().__init__()
         self.register_buffer("table", torch.from_numpy(sinusoidal_positions(num_positions, dim)), persistent=False)
 
-    def forward(self, length: int, past_length: int = 0) -> torch.Tensor:
+    def forward(self, length: int, past_length: int = 0, position_ids=None) -> torch.Tensor:
+        if position_ids is not None:
+            check_length(int(position_ids.max()) + 1, self.table.shape[0])
+            return self.table[position_ids]
         check_length(past_length + length, self.table.shape[0])
         return self.table[past_length : past_length + length][None]
 
@@ -191,7 +198,7 @@ class Seq2SeqStack(LayerStack):
             self.layernorm_embedding = nn.LayerNorm(config.d_model)
         self.build_layers(config, decoder)
 
-    def embed(self, input_ids, inputs_embeds, past_length: int = 0):
+    def embed(self, input_ids, inputs_embeds, past_length: int = 0, position_ids=None):
         if (input_ids is None) == (inputs_embeds is None):
             what = "decoder_input_ids and decoder_inputs_embeds" if self.is_decoder else "input_ids and inputs_embeds"
             raise ValueError(f"Pass exactly one of {what}.")
@@ -200,7 +207,8 @@ class Seq2SeqStack(LayerStack):
             inputs_embeds = self.embed_tokens(input_ids) * scale
         elif self.is_decoder and self.config.layout.scales_given_embeddings:
             inputs_embeds = inputs_embeds * scale
-        hidden = inputs_embeds + self.embed_positions(inputs_embeds.shape[1], past_length).to(inputs_embeds.dtype)
+        positions = self.embed_positions(inputs_embeds.shape[1], past_length, position_ids)
+        hidden = inputs_embeds + positions.to(inputs_embeds.dtype)
         if hasattr(self, "layernorm_embedding"):
             hidden = self.layernorm_embedding(hidden)
         return self.dropout(hidden)
@@ -231,9 +239,9 @@ class Seq2SeqDecoder(Seq2SeqStack):
 
     def forward(self, input_ids=None, attention_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
                 inputs_embeds=None, past_key_values=None, use_cache=False, output_attentions=False,
-                output_hidden_states=False, **kwargs):  # fmt: skip
+                output_hidden_states=False, position_ids=None, **kwargs):  # fmt: skip
         past_length = past_key_values[0][0].shape[2] if past_key_values else 0
-        hidden = self.embed(input_ids, inputs_embeds, past_length)
+        hidden = self.embed(input_ids, inputs_embeds, past_length, position_ids)
         mask = causal_mask(hidden.shape[1], past_length, attention_mask, hidden.dtype, hidden.device)
         return self.run_layers(hidden, mask, encoder_hidden_states, padding_mask(encoder_attention_mask, hidden.dtype),
                                past_key_values, use_cache, output_attentions, output_hidden_states)
@@ -342,7 +350,8 @@ class EncoderDecoderModel(PreTrainedModel):
 
     def run(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
             encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
-            use_cache=None, output_attentions=None, output_hidden_states=None, **kwargs):  # fmt: skip
+            use_cache=None, output_attentions=None, output_hidden_states=None, decoder_position_ids=None,
+            **kwargs):  # fmt: skip
         """(encoder output, decoder output) of one call."""
         reject_unsupported(kwargs)
         attend = self._flag(output_attentions, "output_attentions")
@@ -355,11 +364,12 @@ class EncoderDecoderModel(PreTrainedModel):
             encoder_outputs = self.run_encoder(input_ids, attention_mask, inputs_embeds, attend, keep)
         elif isinstance(encoder_outputs, (tuple, list)):
             encoder_outputs = out.BaseModelOutput(*encoder_outputs)
+        positions = {} if decoder_position_ids is None else {"position_ids": decoder_position_ids}
         decoded = self.decoder(input_ids=decoder_input_ids, attention_mask=decoder_attention_mask,
                                encoder_hidden_states=encoder_outputs.last_hidden_state,
                                encoder_attention_mask=attention_mask, inputs_embeds=decoder_inputs_embeds,
                                past_key_values=past_key_values, use_cache=self._flag(use_cache, "use_cache"),
-                               output_attentions=attend, output_hidden_states=keep)  # fmt: skip
+                               output_attentions=attend, output_hidden_states=keep, **positions)  # fmt: skip
         return encoder_outputs, decoded
 
     def forward(self, *args, return_dict=None, **kwargs):

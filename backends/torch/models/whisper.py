@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from autoload import outputs as out
+from autoload.generation import decoder_mask_inputs
 from autoload.generation.whisper import outputs_as, transcribe
 from autoload.models.whisper import WhisperConfig
 from autoload.seq2seq import whisper_sinusoids
@@ -93,6 +94,7 @@ class WhisperModel(Seq2SeqModel, WhisperPreTrainedModel):
 
 
 class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
+    decoder_positions_from_mask = True  # generate() counts a left-padded decoder prompt's positions from its mask
     _tied_weights_keys = ["proj_out.weight"]
 
     def __init__(self, config: WhisperConfig):
@@ -112,10 +114,14 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
         {"sequences": those, "segments": each example's segments} (autoload.generation.whisper.transcribe)."""
         features = torch.as_tensor(input_features, device=self.device)
 
-        def first_logits(window, tokens):
+        def masked(mask):  # a left-padded prompt's decoder mask and positions
+            return {k: torch.as_tensor(v, device=self.device) for k, v in decoder_mask_inputs(mask).items()}
+
+        def first_logits(window, tokens, mask=None):
             window = torch.as_tensor(window, device=self.device).to(features.dtype)
             with torch.no_grad():
-                logits = self(input_features=window, decoder_input_ids=torch.as_tensor(tokens, device=self.device)).logits
+                logits = self(input_features=window, decoder_input_ids=torch.as_tensor(tokens, device=self.device),
+                              **masked(mask)).logits  # fmt: skip
             return logits[:, -1].float().cpu().numpy()
 
         def run(segment, prompt, config, options):
@@ -123,11 +129,11 @@ class WhisperForConditionalGeneration(WhisperPreTrainedModel, GenerationMixin):
             return GenerationMixin.generate(self, input_features=segment, decoder_input_ids=prompt,
                                             generation_config=config, **options).cpu().numpy()  # fmt: skip
 
-        def alignment_weights(window, tokens, heads):
+        def alignment_weights(window, tokens, heads, mask=None):
             window = torch.as_tensor(window, device=self.device).to(features.dtype)
             with torch.no_grad():
                 out = self(input_features=window, decoder_input_ids=torch.as_tensor(tokens, device=self.device),
-                           output_attentions=True)  # fmt: skip
+                           output_attentions=True, **masked(mask))  # fmt: skip
             return torch.stack([out.cross_attentions[layer][:, head] for layer, head in heads], 1).float().cpu().numpy()
 
         result = transcribe(self, features.float().cpu().numpy(), kwargs, language=language, task=task,
