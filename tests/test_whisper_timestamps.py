@@ -36,14 +36,28 @@ def folder(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def models(folder):
+    """One model per framework for the whole module (what a framework compiled for one case serves the next);
+    each case sets the generation config it needs."""
+    loaded = {}
+
+    def model(backend):
+        if backend not in loaded:
+            loaded[backend] = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
+        return loaded[backend]
+
+    return model
+
+
 @pytest.mark.parametrize("backend", FRAMEWORKS)
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda case: case["name"])
-def test_tokens_match_transformers(folder, backend, case, monkeypatch):
+def test_tokens_match_transformers(models, backend, case, monkeypatch):
     needs(backend)
     logprobs = _recording_average_logprobs(monkeypatch)
-    model = autoload.AutoModelForSpeechSeq2Seq.from_pretrained(folder, backend=backend)
-    if "generation_config" in case:  # another generation config than the checkpoint's (English-only, ...)
-        model.generation_config = GenerationConfig(**case["generation_config"])
+    model = models(backend)
+    # the checkpoint's generation config, or another (English-only, ...)
+    model.generation_config = GenerationConfig(**case.get("generation_config", REFERENCE["generation_config"]))
     model.generation_config.return_timestamps = case["config_return_timestamps"]
     kwargs = dict(case["kwargs"])
     inputs = features(case["frames"])[kwargs.pop("rows", slice(None))]

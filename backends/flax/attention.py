@@ -70,7 +70,7 @@ def causal_bias(length: int, past_length: int, attention_mask, dtype, window: in
     """Additive [batch or 1, 1, length, keys] bias (keys defaults to past+length): no later positions, no
     padding, and (with a window) nothing `window` or more positions back."""
     neg = jnp.finfo(dtype).min
-    query = jnp.arange(past_length, past_length + length)[:, None]
+    query = past_length + jnp.arange(length)[:, None]  # (past_length may be traced: the jitted step's)
     key = jnp.arange(past_length + length if keys is None else keys)[None, :]
     blocked = key > query
     if window is not None:

@@ -22,6 +22,7 @@ from autoload.seq2seq import sinusoidal_positions
 
 from ..activations import get_activation
 from ..attention import as_array, causal_bias, extend_cache, key_width
+from ..generation import FlaxCompiledStep
 from ..heads import QuestionAnsweringModule, SequenceClassificationModule
 from ..modeling import FlaxPreTrainedModel
 from .norms import LayerNorm
@@ -423,17 +424,47 @@ class FlaxSeq2SeqPreTrainedModel(FlaxPreTrainedModel):
         return {"input_ids": ids, "decoder_input_ids": ids}
 
     def encode(self, input_ids=None, attention_mask=None, **kwargs):
+        """The encoder's states for generate(), one compiled program per input shape (eager, a new shape
+        compiles each of its hundreds of operations)."""
         module = self.module
-        return module.apply({"params": self.params}, jnp.asarray(input_ids), attention_mask, method=type(module).encode)
+
+        def encoded(params, ids, mask):
+            return module.apply({"params": params}, ids, mask, method=type(module).encode).last_hidden_state
+
+        hidden = self._compiled("encode", encoded)(self.params, jnp.asarray(input_ids), attention_mask)
+        return out.BaseModelOutput(last_hidden_state=hidden)
 
     def decode(self, decoder_input_ids, encoder_outputs, attention_mask=None, past_key_values=None,
                decoder_attention_mask=None, decoder_position_ids=None):  # fmt: skip
+        """One decoding step for generate(): the prompt (no cache yet) and each step into a static cache compiled
+        (FlaxSeq2SeqStep), a growing cache eager."""
+        step = self.__dict__.setdefault("_decoder_step", FlaxSeq2SeqStep(self))
+        if step._compiles(decoder_input_ids, past_key_values, True, False, {}):
+            return step._compiled_step(decoder_input_ids, decoder_attention_mask, decoder_position_ids, past_key_values,
+                                       None, extra={"encoder_hidden": encoder_outputs.last_hidden_state,
+                                                    "encoder_mask": attention_mask})  # fmt: skip
         module = self.module
         given = {name: jnp.asarray(value) for name, value in (("decoder_attention_mask", decoder_attention_mask),
                                                               ("decoder_position_ids", decoder_position_ids))
                  if value is not None}  # fmt: skip
+        if past_key_values is None:
+
+            def prompt(params, ids, hidden, mask, given):
+                result = module.apply({"params": params}, ids, hidden, mask, None, method=type(module).decode, **given)
+                return result.logits, result.past_key_values
+
+            logits, past = self._compiled("prompt", prompt)(self.params, jnp.asarray(decoder_input_ids),
+                                                            encoder_outputs.last_hidden_state, attention_mask, given)  # fmt: skip
+            return out.Seq2SeqLMOutput(logits=logits, past_key_values=past)
         return module.apply({"params": self.params}, jnp.asarray(decoder_input_ids), encoder_outputs.last_hidden_state,
                             attention_mask, past_key_values, method=type(module).decode, **given)  # fmt: skip
+
+    def _compiled(self, name: str, function):
+        """jax.jit(function), made once per model."""
+        compiled = self.__dict__.setdefault("_compiled_functions", {})
+        if name not in compiled:
+            compiled[name] = jax.jit(function)
+        return compiled[name]
 
 
 class FlaxSeq2SeqForCausalLM(FlaxSeq2SeqPreTrainedModel):
@@ -448,3 +479,32 @@ class FlaxSeq2SeqForCausalLM(FlaxSeq2SeqPreTrainedModel):
     def __init__(self, config, *args, **kwargs):
         config.is_decoder, config.is_encoder_decoder = config.is_decoder or self.marks_decoder, False
         super().__init__(config, *args, **kwargs)
+
+
+class FlaxSeq2SeqStep(FlaxCompiledStep):
+    """generate()'s decoding steps into a static cache as one compiled function (FlaxCompiledStep): the
+    encoder's states and padding mask are traced inputs, the cross-attention keys and values ride along in the
+    cache, so a step costs one dispatch instead of one per operation."""
+
+    cross_attention_caches = True
+
+    def __init__(self, model: FlaxSeq2SeqPreTrainedModel):
+        self.wrapper, self.config = model, model.config
+
+    @property
+    def params(self):
+        return self.wrapper.params
+
+    def compiled_step_allowed(self, total: int) -> bool:  # (past the position table: the eager call's error)
+        return total <= self.config.position_limit(True)[0]
+
+    def step_output(self, logits, past_key_values):
+        return out.Seq2SeqLMOutput(logits=logits, past_key_values=past_key_values)
+
+    def step_apply(self, params, input_ids, attention_mask, position_ids, past_key_values, encoder_hidden,
+                   encoder_mask):  # fmt: skip
+        module = self.wrapper.module
+        result = module.apply({"params": params}, input_ids, encoder_hidden, encoder_mask, past_key_values,
+                              decoder_attention_mask=attention_mask, decoder_position_ids=position_ids,
+                              method=type(module).decode)  # fmt: skip
+        return result.logits, result.past_key_values

@@ -146,9 +146,8 @@ class FlaxWhisperPreTrainedModel(FlaxSeq2SeqPreTrainedModel):
         features = jnp.zeros((1, c.num_mel_bins, 2 * c.max_source_positions), jnp.float32)
         return {"input_features": features, "decoder_input_ids": jnp.zeros((1, 1), "i4")}
 
-    def encode(self, input_features=None, attention_mask=None, **kwargs):
-        module = self.module
-        return module.apply({"params": self.params}, jnp.asarray(input_features), method=type(module).encode)
+    def encode(self, input_features=None, attention_mask=None, **kwargs):  # (features are not masked)
+        return super().encode(input_features)
 
 
 class FlaxWhisperModel(FlaxWhisperPreTrainedModel):
