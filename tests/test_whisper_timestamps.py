@@ -88,6 +88,7 @@ def test_token_timestamps_refuse_alignment_heads_the_model_lacks(folder):
     inputs = features(60)[:1]
     for heads, problem in (([[2, 0]], "names layer 2, head 0, but the decoder has 2 layers of 4"),
                            ([[0, 4]], "names layer 0, head 4"), ([[0]], "must be \\[layer, head\\] pairs"),
+                           ([1, 0], "must be \\[layer, head\\] pairs"),
                            ([], "alignment_heads is empty")):  # fmt: skip
         model.generation_config.alignment_heads = heads
         with pytest.raises(ValueError, match=problem):

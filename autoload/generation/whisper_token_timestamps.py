@@ -31,7 +31,8 @@ def alignment_heads(config, decoder_layers: int, decoder_heads: int) -> list[tup
                          "generation_config.json lists them).")  # fmt: skip
     pairs = []
     for pair in heads:
-        if len(pair) != 2 or not all(isinstance(i, (int, np.integer)) for i in pair):
+        integers = isinstance(pair, (list, tuple)) and all(isinstance(i, (int, np.integer)) for i in pair)
+        if not integers or len(pair) != 2:
             raise ValueError(f"alignment_heads must be [layer, head] pairs of integers; got {pair!r} in {heads!r}.")
         layer, head = int(pair[0]), int(pair[1])
         if not (-decoder_layers <= layer < decoder_layers and -decoder_heads <= head < decoder_heads):
