@@ -123,6 +123,11 @@ class GenerationConfig:
         eos = self.eos_token_id
         return [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
 
+    def pad_id(self) -> int:
+        """The token finished rows are padded with: pad_token_id, else the (first) end token, else 0."""
+        eos = self.eos_ids()
+        return self.pad_token_id if self.pad_token_id is not None else (eos[0] if eos else 0)
+
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 

@@ -77,7 +77,7 @@ def _decoder_mask(mask, sequences: np.ndarray) -> np.ndarray:
 
 def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng):
     eos = config.eos_ids()
-    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    pad = config.pad_id()
     finished = np.zeros(sequences.shape[0], dtype=bool)
     fed = sequences
     while sequences.shape[1] < max_length:
@@ -104,7 +104,7 @@ def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_leng
 def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
     batch, beams = sequences.shape[0], config.num_beams
     eos = config.eos_ids()
-    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    pad = config.pad_id()
     state = adapter.select(state, np.repeat(np.arange(batch), beams))
     sequences = np.repeat(sequences, beams, axis=0)
     scores = np.full((batch, beams), -1e9, dtype=np.float32)

@@ -226,10 +226,8 @@ def transcribe(model, features: np.ndarray, kwargs: dict, *, language, task, ret
     check_length(prompt.shape[1])
     previous = None
     if condition:
-        eos = config.eos_ids()
-        pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
         previous = PreviousText.for_call(config, start_tokens, prompt, text_prompt, condition_type,
-                                         cut_off=model.config.max_target_positions // 2 - 1, pad=pad,
+                                         cut_off=model.config.max_target_positions // 2 - 1, pad=config.pad_id(),
                                          check_length=check_length)  # fmt: skip
     mask = kwargs.get("attention_mask")
     segments = [] if kwargs.get("return_segments") else None
@@ -413,7 +411,7 @@ def generate_in_windows(features: np.ndarray, prompt: np.ndarray, config: Genera
     no_timestamps = getattr(config, "no_timestamps_token_id", None)
     begin = no_timestamps + 1 if no_timestamps is not None else vocab_size + 1
     eos = config.eos_ids()
-    pad = config.pad_token_id if config.pad_token_id is not None else (eos[0] if eos else 0)
+    pad = config.pad_id()
     seek = np.zeros(batch, dtype=np.int64)
     kept: list[list[np.ndarray]] = [[] for _ in range(batch)]
     if segments is not None:
@@ -525,8 +523,7 @@ def _no_speech_probabilities(first_logits, segment: np.ndarray, prompt: np.ndarr
                              config: GenerationConfig, mask: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The probability of <|nospeech|> (the id before <|notimestamps|>) right after the start token."""
     start = prompt.shape[1] - start_tokens
-    tokens = prompt[:, : start + 1]
-    logits = first_logits(segment, tokens) if mask is None else first_logits(segment, tokens, mask[:, : start + 1])
+    logits = first_logits(segment, prompt[:, : start + 1], None if mask is None else mask[:, : start + 1])
     logits = np.asarray(logits, dtype=np.float32)
     return softmax(logits)[:, config.no_timestamps_token_id - 1]
 

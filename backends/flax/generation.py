@@ -50,8 +50,7 @@ class FlaxStepper:
             decoder_mask = widened_mask(state["decoder_mask"], keys)
             masked = {} if decoder_mask is None else {"decoder_attention_mask": decoder_mask}
             if decoder_mask is not None and getattr(self.model, "decoder_positions_from_mask", False):
-                real = mask_positions(widened_mask(decoder_mask, ids.shape[1])[:, : ids.shape[1]])
-                masked["decoder_position_ids"] = real[:, -fed.shape[1] :]
+                masked["decoder_position_ids"] = mask_positions(decoder_mask[:, : ids.shape[1]])[:, -fed.shape[1] :]
             state = {**state, "ids": ids, "decoder_mask": decoder_mask}
             out = self.model.decode(fed, state["encoder"], attention_mask=state["mask"], past_key_values=past,
                                     **masked)  # fmt: skip

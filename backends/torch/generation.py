@@ -54,8 +54,7 @@ class TorchStepper:
                     grown = decoder_mask.new_ones(decoder_mask.shape[0], ids.shape[1] - decoder_mask.shape[1])
                     decoder_mask = masked["decoder_attention_mask"] = torch.cat([decoder_mask, grown], dim=1)
                     if getattr(self.model, "decoder_positions_from_mask", False):  # (Whisper, as in transformers)
-                        positions = (decoder_mask.long().cumsum(-1) - 1).masked_fill(decoder_mask == 0, 1)
-                        masked["decoder_position_ids"] = positions[:, -fed.shape[1] :]
+                        masked["decoder_position_ids"] = _mask_positions(decoder_mask)[:, -fed.shape[1] :]
                 out = self.model(encoder_outputs=state["encoder"], attention_mask=state["mask"],
                                  decoder_input_ids=fed, past_key_values=state["past"], use_cache=True,
                                  **masked)  # fmt: skip
@@ -78,7 +77,7 @@ class TorchStepper:
             if past is not None and self.model.restarts_cache(state["seq_len"], seq_len):
                 past, tokens = None, ids
             if mask is not None:
-                options["position_ids"] = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, -tokens.shape[1] :]
+                options["position_ids"] = _mask_positions(mask)[:, -tokens.shape[1] :]
             state = {**state, "seq_len": seq_len}
         if past is None:
             options.update(state.get("first") or {})
@@ -129,6 +128,11 @@ class GenerationMixin:
         finally:
             self.train(was_training)
         return torch.from_numpy(sequences).to(self.device)
+
+
+def _mask_positions(mask: torch.Tensor) -> torch.Tensor:
+    """autoload.generation.mask_positions on a tensor: positions counting real tokens only, padding at 1."""
+    return (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
 
 
 def _numpy(value):
