@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autoload import loading
-from autoload.weights import arrays
+from autoload.weights import arrays, blas_transpose
 from autoload.weights.arrays import ALIGNMENT, PageReserve, aligned_empty, pages_reserved
 
 MIB = 1 << 20
@@ -191,3 +191,64 @@ def test_a_reserve_that_cannot_map_lets_waiting_arrays_map_their_own(monkeypatch
     reserve._thread.join()
     assert reserve.take(2 * MIB) is None  # nothing left being mapped: the caller maps its own
     reserve.close()
+
+
+# -- transposes through the bundled OpenBLAS (autoload.weights.blas_transpose) -------------------------------
+BLAS_FOUND = bool(blas_transpose._library_paths())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(700, 400), (3, 5), (1, 9)])
+def test_blas_transpose_writes_a_band_of_a_wider_matrix_bit_for_bit(dtype, shape):
+    bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    source = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    source.reshape(-1).view(bits)[:2] = (1, 7)  # subnormals keep their bits
+    out = np.full((shape[1], shape[0] + 10), -1, dtype)
+    # pip's numpy bundles OpenBLAS with the routine: where it does, the fast path must be the one taken
+    assert blas_transpose.transpose_matrix_into(out[:, 4 : 4 + shape[0]], source) is BLAS_FOUND
+    if BLAS_FOUND:
+        np.testing.assert_array_equal(out[:, 4 : 4 + shape[0]].view(bits), source.T.view(bits))
+        assert (out[:, :4] == -1).all() and (out[:, 4 + shape[0] :] == -1).all()
+        column = np.empty((2, 1), dtype)  # a NaN stays a NaN (a signalling one comes out quiet)
+        assert blas_transpose.transpose_matrix_into(column, np.array([[np.nan, 1.0]], dtype))
+        assert np.isnan(column[0, 0]) and column[1, 0] == 1.0
+
+
+def test_blas_transpose_leaves_what_it_does_not_take_to_numpy():
+    source = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for out, array in (
+        (np.zeros((4, 3), np.float16), source.astype(np.float16)),  # no 16-bit routine
+        (np.zeros((4, 3), np.int32), source.astype(np.int32)),  # integer bits could read as signalling NaNs
+        (np.zeros((6, 3), np.float32)[::2], source),  # out's rows are not contiguous
+        (np.zeros((4, 6), np.float32)[:, ::2], source),  # neither are its elements
+        (np.zeros((2, 4), np.float32), np.zeros((4, 6), np.float32)[:, ::3]),  # the source is not C-contiguous
+        (np.zeros((3, 4), np.float32), source),  # not the transposed shape
+    ):
+        assert not blas_transpose.transpose_matrix_into(out, array)
+        assert not out.any()
+    wide = np.zeros((4, 6), np.float32)
+    np.testing.assert_array_equal(arrays.transpose_into(wide[:, ::2], source, (1, 0)), source.T)
+
+
+def test_a_thread_whose_floating_point_unit_flushes_subnormals_transposes_with_numpy(monkeypatch):
+    monkeypatch.setattr(blas_transpose, "_transposes_exactly", lambda routine, dtype: False)
+    source = np.random.default_rng(1).standard_normal((300, 200)).astype(np.float32)
+    results = {}
+
+    def run():
+        out = np.zeros((200, 300), np.float32)
+        results["taken"] = blas_transpose.transpose_matrix_into(out, source)
+        results["out"] = arrays.transpose_into(out, source, (1, 0))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert results["taken"] is False
+    np.testing.assert_array_equal(results["out"], source.T)
+
+
+def test_autoload_blas_transpose_0_turns_it_off(monkeypatch):
+    monkeypatch.setenv("AUTOLOAD_BLAS_TRANSPOSE", "0")
+    assert blas_transpose._load() == {}
+    monkeypatch.delenv("AUTOLOAD_BLAS_TRANSPOSE")
+    assert bool(blas_transpose._load()) is BLAS_FOUND

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from .blas_transpose import transpose_matrix_into
+
 # XLA (JAX) and TensorFlow adopt a host buffer without copying only when it is aligned to 64 bytes; numpy
 # itself aligns to 16.
 ALIGNMENT = 64
@@ -208,9 +210,12 @@ def _staging_buffer(nbytes: int) -> np.ndarray:
 
 
 def transpose_into(out: np.ndarray, array: np.ndarray, axes: tuple) -> np.ndarray:
-    """out[...] = array.transpose(axes). A matrix goes in blocks of rows, so that what is read and what is
-    written both stay in cache: a plain strided copy of a large matrix runs at a fraction of memory speed."""
+    """out[...] = array.transpose(axes). A matrix goes through OpenBLAS where numpy bundles it
+    (blas_transpose), else in blocks of rows, so that what is read and what is written both stay in cache: a
+    plain strided copy of a large matrix runs at a fraction of memory speed."""
     if array.ndim == 2 and tuple(axes) == (1, 0):
+        if transpose_matrix_into(out, array):
+            return out
         rows = max(4, _BLOCK_BYTES // max(1, array.shape[1] * array.itemsize))
         for i in range(0, array.shape[0], rows):
             out[:, i : i + rows] = array[i : i + rows].T
