@@ -120,6 +120,28 @@ def test_bad_generation_arguments():
                  encoder_decoder=True, inputs={})  # fmt: skip
 
 
+
+def test_sampling_filters_keep_at_least_min_tokens_to_keep():
+    from autoload.generation.processors import warp_for_sampling
+
+    scores = np.log(np.array([[0.05, 0.5, 0.3, 0.15]]))
+    kept = lambda **kwargs: np.isfinite(warp_for_sampling(scores, 1.0, **kwargs))[0].tolist()  # noqa: E731
+    assert kept(top_k=1, top_p=None) == [False, True, False, False]
+    assert kept(top_k=1, top_p=None, min_tokens_to_keep=3) == [False, True, True, True]
+    assert kept(top_k=None, top_p=0.1) == [False, True, False, False]
+    assert kept(top_k=None, top_p=0.1, min_tokens_to_keep=2) == [False, True, True, False]
+
+
+def test_beam_sampling_refuses_a_step_with_too_few_possible_candidates():
+    # 3 beams draw (1 + one end token) x 3 = 6 candidates; at the first step only the first beam's 4 tokens can be
+    # drawn (the others start at -1e9), where transformers' torch.multinomial fails too
+    config = GenerationConfig(do_sample=True, num_beams=3, max_new_tokens=3, eos_token_id=0, top_k=0)
+    with pytest.raises(ValueError, match="draws 6 candidates per step.*only 4 have a non-zero probability"):
+        run(config, rng=np.random.default_rng(0))
+    config = GenerationConfig(do_sample=True, num_beams=2, max_new_tokens=3, eos_token_id=0, top_k=0)
+    first, again = run(config, rng=np.random.default_rng(5)), run(config, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(first, again)
+
 class _Model:
     def __init__(self, **settings):
         self.generation_config = GenerationConfig(max_new_tokens=2, **settings)

@@ -113,13 +113,15 @@ def _ban_bad_words(scores: np.ndarray, sequences: np.ndarray, bad_words_ids, eos
             scores[row, banned] = NEG_INF
 
 
-def warp_for_sampling(logits: np.ndarray, temperature: float, top_k: int | None, top_p: float | None) -> np.ndarray:
-    """Temperature, then top-k, then nucleus (top-p) filtering; removed tokens get -inf."""
+def warp_for_sampling(logits: np.ndarray, temperature: float, top_k: int | None, top_p: float | None,
+                      min_tokens_to_keep: int = 1) -> np.ndarray:
+    """Temperature, then top-k, then nucleus (top-p) filtering; removed tokens get -inf. Both filters keep at
+    least min_tokens_to_keep tokens (beam sampling keeps enough for every beam and end token)."""
     if temperature is not None and temperature <= 0:
         raise ValueError(f"temperature must be > 0 for sampling, got {temperature}.")
     logits = logits / (temperature or 1.0)
     if top_k:
-        k = min(top_k, logits.shape[-1])
+        k = min(max(top_k, min_tokens_to_keep), logits.shape[-1])
         kth = np.sort(logits, axis=-1)[:, -k][:, None]
         logits = np.where(logits < kth, NEG_INF, logits)
     if top_p is not None and top_p < 1.0:
@@ -127,7 +129,7 @@ def warp_for_sampling(logits: np.ndarray, temperature: float, top_k: int | None,
         sorted_logits = np.take_along_axis(logits, order, axis=-1)
         cumulative = np.cumsum(softmax(sorted_logits), axis=-1)
         remove_sorted = cumulative <= 1 - top_p
-        remove_sorted[:, -1] = False  # always keep the most likely token
+        remove_sorted[:, -min_tokens_to_keep:] = False  # always keep the most likely tokens
         remove = np.zeros_like(remove_sorted)
         np.put_along_axis(remove, order, remove_sorted, axis=-1)
         logits = np.where(remove, NEG_INF, logits)

@@ -1,4 +1,4 @@
-"""Greedy search, beam search and sampling over any framework's model.
+"""Greedy search, beam search, sampling and beam sampling over any framework's model.
 
 The model is reached through a small adapter with three methods (each backend provides one):
     start(inputs, max_length) -> state          run the encoder (if any), set up a cache for max_length tokens
@@ -32,18 +32,16 @@ def generate(adapter, prompt: np.ndarray, config, *, encoder_decoder: bool, inpu
         raise ValueError(f"Nothing to generate: max_length {max_length} <= input length {prompt_length}; raise "
                          "max_new_tokens.")  # fmt: skip
     state = adapter.start(inputs, max_length)
+    if config.num_beams > 1 and config.num_return_sequences > config.num_beams:
+        raise ValueError(f"num_return_sequences ({config.num_return_sequences}) cannot exceed num_beams "
+                         f"({config.num_beams}) in beam search.")  # fmt: skip
+    if config.do_sample and rng is None:
+        rng = np.random.default_rng()
     if config.num_beams > 1:
-        if config.num_return_sequences > config.num_beams:
-            raise ValueError(f"num_return_sequences ({config.num_return_sequences}) cannot exceed num_beams "
-                             f"({config.num_beams}) in beam search.")  # fmt: skip
-        if config.do_sample:
-            raise NotImplementedError("Beam sampling (num_beams > 1 with do_sample=True) is not supported.")
-        return _beam_search(adapter, state, sequences, config, max_length, prompt_length)
+        return _beam_search(adapter, state, sequences, config, max_length, prompt_length, rng)
     if config.num_return_sequences > 1:
         rows = np.repeat(np.arange(batch), config.num_return_sequences)
         state, sequences = adapter.select(state, rows), sequences[rows]
-    if config.do_sample and rng is None:
-        rng = np.random.default_rng()
     return _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_length, rng)
 
 
@@ -101,15 +99,22 @@ def _greedy_or_sample(adapter, state, sequences, config, max_length, prompt_leng
     return sequences
 
 
-def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
+def _beam_search(adapter, state, sequences, config, max_length, prompt_length, rng=None):
+    """Beam search; with do_sample, beam sampling: each step's candidates are drawn without replacement in
+    proportion to their total probability instead of taken best first, and, as in transformers, an ending
+    finishes a hypothesis only when drawn among the first num_beams while the best drawn continue."""
     batch, beams = sequences.shape[0], config.num_beams
     eos = config.eos_ids()
-    pad = config.pad_id()
+    # transformers fills a short hypothesis with `pad_token_id or eos[0]`: a pad id of 0 counts as unset here
+    pad = config.pad_token_id or (eos[0] if eos else config.pad_id())
+    # enough candidates that `beams` of them continue even if each end token ends one per beam
+    keep = 1 + max(1, len(eos))
     state = adapter.select(state, np.repeat(np.arange(batch), beams))
     sequences = np.repeat(sequences, beams, axis=0)
     scores = np.full((batch, beams), -1e9, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: only the first may expand at step one
-    # (score, tokens, path): path is the row each of its tokens came from, step by step (for a SearchLog)
+    # (score, tokens with the end token, path): path is the row each of its tokens came from, step by step
+    # (for a SearchLog)
     finished: list[list[tuple[float, np.ndarray, np.ndarray]]] = [[] for _ in range(batch)]
     paths = np.zeros((batch * beams, 0), dtype=np.int64)  # the running hypotheses' paths
     log = getattr(config, "_search_log", None)
@@ -119,30 +124,36 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
         logits, state = adapter.step(fed, state)
         logprobs = process_logits(log_softmax(logits), config, sequences.shape[1] - prompt_length,
                                   sequences.shape[1], max_length, sequences)  # fmt: skip
+        if config.do_sample:
+            logprobs = warp_for_sampling(logprobs, config.temperature, config.top_k, config.top_p, keep)
         if log is not None:
             log.step_scores.append(logprobs)
             log.first_row.append(sequences[0])
         vocab = logprobs.shape[-1]
         totals = (logprobs.reshape(batch, beams, vocab) + scores[:, :, None]).reshape(batch, beams * vocab)
-        # enough candidates that `beams` of them continue even if each end token ends one per beam
-        top = np.argsort(-totals, axis=-1, kind="stable")[:, : (1 + max(1, len(eos))) * beams]
+        if config.do_sample:
+            candidates = _drawn_candidates(totals, keep * beams, rng)
+        else:
+            candidates = np.argsort(-totals, axis=-1, kind="stable")[:, : keep * beams]
+        last = sequences.shape[1] + 1 == max_length
         next_rows, next_tokens, next_scores = [], [], []
         for b in range(batch):
-            chosen = []
-            for rank, flat in enumerate(top[b]):
+            running = []
+            for position, flat in enumerate(candidates[b]):
                 beam, token, score = flat // vocab, flat % vocab, totals[b, flat]
                 if token in eos:
-                    if rank < beams and not done[b]:  # an ending among the best candidates is a finished hypothesis
+                    if position < beams and not done[b]:  # an ending among the first candidates finishes
                         length = sequences.shape[1] + 1 - prompt_length
                         row = b * beams + beam
-                        finished[b].append((score / length**config.length_penalty, sequences[row],
+                        finished[b].append((score / length**config.length_penalty, np.append(sequences[row], token),
                                             np.append(paths[row], row)))  # fmt: skip
                     continue
-                # an example that is done keeps its best running beams going (as transformers does, so that
-                # a SearchLog's first row is transformers')
-                chosen.append((beam, token, score))
-                if len(chosen) == beams:
-                    break
+                if last and position >= beams:  # at max_length only the first candidates become hypotheses
+                    score = -np.inf
+                running.append((beam, token, score))
+            # the best continue (drawn candidates come in the order drawn); an example that is done keeps its
+            # best running beams going (as transformers does, so that a SearchLog's first row is transformers')
+            chosen = sorted(running, key=lambda c: -c[2])[:beams]
             if not done[b] and len(finished[b]) >= beams and (config.early_stopping is True or _cannot_improve(
                     finished[b], chosen, sequences.shape[1] + 1 - prompt_length, max_length - prompt_length, config)):  # fmt: skip
                 done[b] = True
@@ -165,11 +176,26 @@ def _beam_search(adapter, state, sequences, config, max_length, prompt_length):
             candidates += [(scores[b, k] / length**config.length_penalty, sequences[b * beams + k], paths[b * beams + k])
                            for k in range(beams)]  # fmt: skip
         ranked = sorted(candidates, key=lambda c: -c[0])[: config.num_return_sequences]  # stable: ties keep their order
-        best += [(b, tokens) for _, tokens, _ in ranked]
+        best += [tokens for _, tokens, _ in ranked]
         best_paths += [path for _, _, path in ranked]
     if log is not None:
         log.beam_paths = best_paths
-    return _pad_and_close(best, finished, eos, pad)
+    return _padded(best, pad)
+
+
+def _drawn_candidates(totals: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Per example, `count` flat (beam, token) indices drawn without replacement in proportion to
+    exp(total score), in the order drawn (transformers' torch.multinomial over the softmax)."""
+    probs = softmax(totals.astype(np.float64))
+    drawn = []
+    for row in probs:
+        possible = np.count_nonzero(row)
+        if possible < count:
+            raise ValueError(f"Beam sampling draws {count} candidates per step ((1 + number of end tokens) x "
+                             f"num_beams), but only {possible} have a non-zero probability after top_k / top_p; "
+                             "raise top_k or top_p, or lower num_beams.")  # fmt: skip
+        drawn.append(rng.choice(row.size, size=count, replace=False, p=row / row.sum()))
+    return np.stack(drawn)
 
 
 class SearchLog:
@@ -206,12 +232,6 @@ def _cannot_improve(hypotheses, chosen, length: int, longest: int, config) -> bo
     return best_running <= worst
 
 
-def _pad_and_close(best: list[tuple[int, np.ndarray]], finished, eos: list[int], pad: int) -> np.ndarray:
-    """Finished hypotheses are stored without their end token: put it back, then pad to one length."""
-    closed = []
-    for b, tokens in best:
-        if eos and any(tokens is hyp for _, hyp, _ in finished[b]):
-            tokens = np.concatenate([tokens, [eos[0]]])
-        closed.append(tokens)
-    width = max(len(t) for t in closed)
-    return np.stack([np.concatenate([t, np.full(width - len(t), pad, dtype=np.int64)]) for t in closed])
+def _padded(rows: list[np.ndarray], pad: int) -> np.ndarray:
+    width = max(len(row) for row in rows)
+    return np.stack([np.concatenate([row, np.full(width - len(row), pad, dtype=np.int64)]) for row in rows])

@@ -1,0 +1,40 @@
+"""Beam sampling (num_beams > 1 with do_sample=True) against transformers 4.57.6 in every framework. The
+reference (scripts/reference/beam_sampling.py) replaced transformers' torch.multinomial with the draws autoload
+makes from generate(seed=...), so the tokens must be equal. One plain beam search case checks what the two
+share: hypotheses ending with any of several end tokens, short ones filled as transformers fills them."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, MODELS
+
+import autoload
+
+FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
+CASES = json.loads((FIXTURES / "generation" / "beam_sampling.json").read_text())["cases"]
+
+
+def load(backend: str, folder: str):
+    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
+        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    head = "ForCausalLM" if folder.endswith("ForCausalLM") else "ForSeq2SeqLM"
+    return getattr(autoload, f"{PREFIX[backend]}AutoModel{head}").from_pretrained(MODELS / folder)
+
+
+def generate(model, backend: str, inputs: dict, **kwargs) -> list:
+    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in inputs.items()}
+    if backend == "torch":
+        import torch
+
+        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    return np.asarray(model.generate(**arrays, **kwargs)).tolist()
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_beam_sampling_matches_transformers(case, backend):
+    model = load(backend, case["folder"])
+    assert generate(model, backend, case["inputs"], **case["kwargs"]) == case["sequences"]
