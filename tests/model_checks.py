@@ -67,3 +67,13 @@ def last_hidden_state(folder: Path, backend: str, ids: np.ndarray, mask: np.ndar
         with torch.no_grad():
             return model(torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
     return np.asarray(model(ids, attention_mask=mask).last_hidden_state)
+
+
+def generate_ids(model, backend: str, inputs: dict, **kwargs) -> list:
+    """model.generate on integer inputs given as lists (torch tensors for PyTorch), the tokens as lists."""
+    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in inputs.items()}
+    if backend == "torch":
+        import torch
+
+        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    return np.asarray(model.generate(**arrays, **kwargs)).tolist()

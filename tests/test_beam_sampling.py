@@ -6,9 +6,9 @@ share: hypotheses ending with any of several end tokens, short ones filled as tr
 import importlib.util
 import json
 
-import numpy as np
 import pytest
 from conftest import FIXTURES, MODELS
+from model_checks import generate_ids as generate
 
 import autoload
 
@@ -22,15 +22,6 @@ def load(backend: str, folder: str):
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
     head = "ForCausalLM" if folder.endswith("ForCausalLM") else "ForSeq2SeqLM"
     return getattr(autoload, f"{PREFIX[backend]}AutoModel{head}").from_pretrained(MODELS / folder)
-
-
-def generate(model, backend: str, inputs: dict, **kwargs) -> list:
-    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in inputs.items()}
-    if backend == "torch":
-        import torch
-
-        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
-    return np.asarray(model.generate(**arrays, **kwargs)).tolist()
 
 
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from conftest import FIXTURES
+from model_checks import generate_ids as generate
 
 import autoload
 
@@ -22,15 +23,6 @@ def load(backend: str, folder: str, **overrides):
     if importlib.util.find_spec(FRAMEWORK[backend]) is None:
         pytest.skip(f"{FRAMEWORK[backend]} is not installed")
     return getattr(autoload, AUTO[backend]).from_pretrained(FIXTURES / folder, **overrides)
-
-
-def generate(model, backend: str, inputs: dict, **kwargs) -> list:
-    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in inputs.items()}
-    if backend == "torch":
-        import torch
-
-        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
-    return np.asarray(model.generate(**arrays, **kwargs)).tolist()
 
 
 @pytest.mark.parametrize("backend", ["torch", "tf", "flax"])
