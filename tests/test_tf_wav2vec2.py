@@ -151,3 +151,24 @@ def test_xvector_runs_under_xla():
     compiled = tf.function(lambda batch: model(batch).embeddings, jit_compile=True)
     got = compiled({k: tf.constant(v) for k, v in inputs.items()}).numpy()
     np.testing.assert_allclose(got, expected["embeddings"], atol=1e-4)
+
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])  # wav2vec2's weight-normed conv; HuBERT's BatchNorm + conv
+def test_grouped_positional_conv_trains_on_cpu(batch_norm):
+    """TensorFlow has no CPU gradient for a grouped convolution (Keras 3.15 no longer fits under XLA on CPU):
+    while training each group is convolved alone, giving what the grouped op gives."""
+    from autoload.backends.tf.blocks.speech import grouped_conv1d
+
+    config = autoload.AutoConfig.from_pretrained(MODELS / "hubert" / "HubertModel")
+    config.conv_pos_batch_norm = batch_norm
+    layer = autoload.TFAutoModel.from_config(config).hubert.encoder.pos_conv_embed
+    hidden = tf.constant(np.random.default_rng(0).standard_normal((2, 9, config.hidden_size)), tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(hidden, training=True) ** 2)
+    gradients = tape.gradient(loss, layer.conv.trainable_weights)
+    assert len(gradients) >= 2 and all(g is not None for g in gradients)
+    kernel = tf.constant(np.random.default_rng(1).standard_normal((5, config.hidden_size // 2, config.hidden_size)),
+                         tf.float32)  # fmt: skip
+    np.testing.assert_allclose(grouped_conv1d(hidden, kernel, 2, training=True).numpy(),
+                               grouped_conv1d(hidden, kernel, 2, training=False).numpy(), atol=1e-4)  # fmt: skip

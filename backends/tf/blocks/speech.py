@@ -117,6 +117,16 @@ class TFSpeechFeatureProjection(Layer):
         return self.dropout(self.projection(features), training=training), features
 
 
+def grouped_conv1d(hidden, kernel, groups: int, training: bool):
+    """A "VALID" stride-1 conv with kernel [size, channels / groups, out]. TensorFlow computes no gradient for
+    a grouped convolution on CPU (fit() used to run under XLA there, which does; Keras 3.15 stopped compiling on
+    CPU-only machines), so while training each group is convolved on its own."""
+    if not training or groups == 1:
+        return tf.nn.conv1d(hidden, kernel, 1, "VALID")
+    parts = zip(tf.split(hidden, groups, axis=-1), tf.split(kernel, groups, axis=-1))
+    return tf.concat([tf.nn.conv1d(x, k, 1, "VALID") for x, k in parts], axis=-1)
+
+
 class TFWeightNormConv1D(Layer):
     """A grouped conv whose kernel is weight_g * weight_v / |weight_v| (norm over all but the kernel axis);
     weight_v in PyTorch's [out, in/groups, kernel] layout and weight_g as [kernel, 1, 1], as transformers' TF
@@ -135,13 +145,13 @@ class TFWeightNormConv1D(Layer):
         self.bias = self.add_weight(name="bias", shape=(width,), initializer="zeros")
         self.built = True
 
-    def call(self, hidden):
+    def call(self, hidden, training=False):
         size = self.options.pos_conv_kernel
         norm = tf.sqrt(tf.reduce_sum(tf.square(self.weight_v), axis=(0, 1), keepdims=True))
         weight = tf.reshape(self.weight_g, (1, 1, size)) * self.weight_v / norm
         hidden = tf.pad(hidden, [[0, 0], [size // 2, size // 2], [0, 0]])
-        # A kernel with in-channels = channels / groups makes conv1d a grouped conv.
-        return tf.nn.conv1d(hidden, tf.transpose(weight, (2, 1, 0)), 1, "VALID") + self.bias
+        kernel = tf.transpose(weight, (2, 1, 0))
+        return grouped_conv1d(hidden, kernel, self.options.pos_conv_groups, training) + self.bias
 
 
 class TFSpeechPositionalConvEmbedding(Layer):
@@ -166,9 +176,13 @@ class TFSpeechPositionalConvEmbedding(Layer):
         if self.options.pos_conv_batch_norm:
             size = self.options.pos_conv_kernel
             hidden = self.batch_norm(hidden, training=training)
-            x = self.conv(tf.pad(hidden, [[0, 0], [size // 2, size // 2], [0, 0]]))
+            hidden = tf.pad(hidden, [[0, 0], [size // 2, size // 2], [0, 0]])
+            if training:  # the Keras conv's own op has no CPU gradient for its groups (grouped_conv1d)
+                x = grouped_conv1d(hidden, self.conv.kernel, self.options.pos_conv_groups, True) + self.conv.bias
+            else:
+                x = self.conv(hidden)
         else:
-            x = self.conv(hidden)
+            x = self.conv(hidden, training=training)
         if self.trim:
             x = x[:, : -self.trim]
         return self.activation(x)
