@@ -3,23 +3,20 @@ reference (scripts/reference/beam_sampling.py) replaced transformers' torch.mult
 makes from generate(seed=...), so the tokens must be equal. One plain beam search case checks what the two
 share: hypotheses ending with any of several end tokens, short ones filled as transformers fills them."""
 
-import importlib.util
 import json
 
 import pytest
 from conftest import FIXTURES, MODELS
+from model_checks import PREFIX, needs
 from model_checks import generate_ids as generate
 
 import autoload
 
-FRAMEWORK = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
-PREFIX = {"torch": "", "tf": "TF", "flax": "Flax"}
 CASES = json.loads((FIXTURES / "generation" / "beam_sampling.json").read_text())["cases"]
 
 
 def load(backend: str, folder: str):
-    if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-        pytest.skip(f"{FRAMEWORK[backend]} is not installed")
+    needs(backend)
     head = "ForCausalLM" if folder.endswith("ForCausalLM") else "ForSeq2SeqLM"
     return getattr(autoload, f"{PREFIX[backend]}AutoModel{head}").from_pretrained(MODELS / folder)
 

@@ -89,7 +89,7 @@ def main() -> None:
         finally:
             torch.multinomial = original
         cases.append({"name": name, "folder": folder, "inputs": inputs, "kwargs": kwargs, "sequences": sequences})
-    OUT.write_text(json.dumps({"transformers": transformers.__version__, "cases": cases}, indent=1) + "\n")
+    OUT.write_text(json.dumps({"transformers": transformers.__version__, "cases": cases}, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
