@@ -39,19 +39,6 @@ def test_runs_under_xla(masked_lm):
                                atol=1e-4)  # fmt: skip
 
 
-def test_fit_trains_with_labels_in_the_inputs():
-    model = autoload.TFAutoModelForSequenceClassification.from_pretrained(BERT / "BertForSequenceClassification")
-    _, inputs, _ = read_fixture(BERT / "BertForSequenceClassification")
-    batch = {**inputs, "labels": np.array([0, 2])}
-    before = float(model(batch).loss)
-    import keras
-
-    model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = model.fit(batch, epochs=5, batch_size=2, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
-    assert float(model(batch).loss) < before
-
-
 def test_keras_on_another_backend_is_refused_clearly():
     code = textwrap.dedent(
         f"""

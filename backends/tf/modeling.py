@@ -29,7 +29,7 @@ from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collectio
                               reserve_pages)
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
-from . import keras_layers
+from . import fitting, keras_layers
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -254,11 +254,41 @@ class TFPreTrainedModel(keras_layers.Model):
         if "call" in cls.__dict__:
             cls.call = _taking_dicts_and_config_flags(cls.__dict__["call"])
 
+    # -- fit() / evaluate(): targets as labels or matched to outputs (backends/tf/fitting.py) ----------------
+    def train_step(self, data):
+        return super().train_step(self._batch_with_labels(data))
+
+    def test_step(self, data):
+        return super().test_step(self._batch_with_labels(data))
+
+    def predict_step(self, data):
+        """A plain dict of the output's fields, which Keras can gather across batches (predict() returns it)."""
+        output = super().predict_step(data)
+        return dict(output.items()) if isinstance(output, Mapping) else output
+
+    def _batch_with_labels(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is not None and self._compile_loss is None:
+            x = fitting.with_labels(self, x, y)
+        return x, y, sample_weight
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
-        """fit() without a compiled loss uses the loss the model computes from labels in its inputs."""
-        if y_pred is not None and "loss" in y_pred and y_pred["loss"] is not None:
-            return tf.reduce_mean(y_pred["loss"])
-        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **kwargs)
+        """Without a compiled loss (or without targets), the loss the model computes from its labels."""
+        if self._compile_loss is None or y is None:
+            loss = y_pred.get("loss") if isinstance(y_pred, Mapping) else None
+            if loss is None:
+                raise ValueError(
+                    f"{type(self).__name__} got no labels to compute its loss from: pass them in the inputs "
+                    f"({', '.join(fitting.label_arguments(self.call)) or 'it takes none'}) or as fit()'s targets, "
+                    "or compile(loss=...) with a Keras loss."
+                )
+            return tf.add_n([tf.reduce_mean(loss), *self.losses])
+        return super().compute_loss(x=x, y=fitting.single_target(y), y_pred=fitting.outputs_for_targets(y_pred, y),
+                                     sample_weight=sample_weight, **kwargs)  # fmt: skip
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, fitting.single_target(y), fitting.outputs_for_targets(y_pred, y),
+                                       sample_weight=sample_weight)  # fmt: skip
 
     def input_sizes(self) -> dict:
         return {}
