@@ -9,8 +9,8 @@ frameworks read the same declaration, so a head cannot mean one thing in PyTorch
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Integral
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 # How a sequence-level head turns the encoder's output into one vector per example.

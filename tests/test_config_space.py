@@ -9,7 +9,6 @@ import os
 
 import numpy as np
 import pytest
-
 from config_space import generators
 from config_space.harness import check_draw
 

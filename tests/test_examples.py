@@ -77,7 +77,7 @@ MULTIMODAL_MODULES = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
 GENERATED = re.compile(r"^(?:'[^']*' -> )?(?P<text>'.*'|\".*\") \((?P<tokens>\d+) tokens\)$")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def run_multimodal_example(framework: str) -> dict[str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
     done = subprocess.run([sys.executable, str(MULTIMODAL_SCRIPT), "--framework", framework], capture_output=True,

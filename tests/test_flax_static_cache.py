@@ -10,9 +10,9 @@ pytest.importorskip("flax")
 from conftest import MODELS, read_fixture  # noqa: E402
 
 import autoload  # noqa: E402
-from autoload.families import auto_class_name  # noqa: E402
 from autoload.backends.flax.attention import StaticCache  # noqa: E402
 from autoload.backends.flax.generation import FlaxStepper  # noqa: E402
+from autoload.families import auto_class_name  # noqa: E402
 
 DECODERS = ["gpt2/GPT2LMHeadModel", "llama/LlamaForCausalLM", "mistral/MistralForCausalLM", "qwen2/Qwen2ForCausalLM",
             "gemma2/Gemma2ForCausalLM", "gemma3_text/Gemma3ForCausalLM", "mixtral/MixtralForCausalLM",

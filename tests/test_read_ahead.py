@@ -39,7 +39,7 @@ def test_a_failed_read_is_raised_at_its_turn_and_later_reads_are_dropped():
 
     seen = []
     with pytest.raises(ValueError, match="tensor 5 is damaged"):
-        for job, value in read_in_order(range(1000), read, lambda job: 1, threads=2):
+        for _, value in read_in_order(range(1000), read, lambda job: 1, threads=2):
             seen.append(value)
     assert seen == [0, 1, 2, 3, 4]
     assert max(started) < 5 + 4 * 2 + 2  # only the window past the failure was started, not the other 990
@@ -56,7 +56,7 @@ def test_no_more_than_the_byte_budget_is_read_ahead(monkeypatch):
             state["read"] += 1
         return np.zeros(job)
 
-    for job, value in read_in_order([60] * 20, read, lambda job: job, threads=4):
+    for _ in read_in_order([60] * 20, read, lambda job: job, threads=4):
         time.sleep(0.002)  # the readers could run far ahead if nothing held them
         with lock:
             state["taken"] += 1

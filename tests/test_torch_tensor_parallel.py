@@ -83,11 +83,10 @@ def test_a_plan_the_ranks_cannot_share_is_refused_before_loading():
 
     if not torch.distributed.is_available():
         pytest.skip("this torch build has no torch.distributed")
+    from autoload import AutoConfig
     from autoload.backends.torch.modeling import PreTrainedModel
     from autoload.backends.torch.models.llama import LlamaForCausalLM
     from autoload.backends.torch.tensor_parallel import parallelize
-
-    from autoload import AutoConfig
 
     config = AutoConfig.from_pretrained(MODELS / "llama" / "LlamaForCausalLM", vocab_size=128, hidden_size=64,
                                         intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,

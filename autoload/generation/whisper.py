@@ -478,7 +478,7 @@ def window_with_fallback(run, segment: np.ndarray, prompt: np.ndarray, config: G
     skipped = [False] * count
     active = list(range(count))
     window_no_speech = None
-    for attempt, temperature in enumerate(fallback.temperatures):
+    for temperature in fallback.temperatures:
         config.do_sample = temperature is not None and temperature > 0.0
         config.temperature = temperature if config.do_sample else 1.0
         if config.do_sample:

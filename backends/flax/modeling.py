@@ -24,8 +24,15 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, flax_weights_to_canonical
 from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.generation import GenerationConfig
-from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, dtype_of, load_canonical,
-                              reserve_pages)
+from autoload.loading import (
+    LoadingInfo,
+    LoadRequest,
+    check_variant,
+    collection_paused,
+    dtype_of,
+    load_canonical,
+    reserve_pages,
+)
 
 from .abstract_params import shapes_from_arguments, shapes_only
 

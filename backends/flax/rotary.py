@@ -6,8 +6,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from autoload.rope import (LENGTH_DEPENDENT, attention_factor, dynamic_ntk_terms, inverse_frequencies,
-                           longrope_choices, rope_kind)  # fmt: skip
+from autoload.rope import (
+    LENGTH_DEPENDENT,
+    attention_factor,
+    dynamic_ntk_terms,
+    inverse_frequencies,
+    longrope_choices,
+    rope_kind,
+)
 
 
 def rope_length(config, positions, default):

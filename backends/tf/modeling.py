@@ -25,8 +25,7 @@ from autoload.configuration import PretrainedConfig
 from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
-from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical,
-                              reserve_pages)
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical, reserve_pages
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
 from . import fitting, keras_layers

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from autoload.rope import (LENGTH_DEPENDENT, attention_factor, dynamic_ntk_terms, inverse_frequencies,
-                           longrope_choices, rope_kind)  # fmt: skip
+from autoload.rope import (
+    LENGTH_DEPENDENT,
+    attention_factor,
+    dynamic_ntk_terms,
+    inverse_frequencies,
+    longrope_choices,
+    rope_kind,
+)
 
 
 def rope_length(config, positions, default):

@@ -8,7 +8,6 @@ live (see autoload.heads.HeadSpec).
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

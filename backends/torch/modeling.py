@@ -16,8 +16,7 @@ from torch.overrides import TorchFunctionMode
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.generation import GenerationConfig
-from autoload.loading import (LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical,
-                              reserve_pages)
+from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical, reserve_pages
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from autoload.backends.flax.models.bert import FlaxBertForMaskedLM
-from autoload.backends.flax.models.llama import FlaxLlamaForCausalLM
 from jax.sharding import Mesh, PartitionSpec
 
 from autoload import AutoConfig, FlaxAutoModel, FlaxAutoModelForCausalLM, FlaxAutoModelForMaskedLM
+from autoload.backends.flax.models.bert import FlaxBertForMaskedLM
+from autoload.backends.flax.models.llama import FlaxLlamaForCausalLM
 from autoload.partitioning import default_partition_rules
 from autoload.weights import SafetensorsReader
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
@@ -25,9 +24,14 @@ from autoload.rope import rope_kind, switches_to_long_factors
 
 from ..attention import key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
+from ..heads import (
+    FlaxSequenceClassificationModel,
+    FlaxTaskModel,
+    HeadModule,
+    SequenceClassificationWithPastModule,
+    kept_positions,
+)
 from ..losses import causal_lm_loss
-from ..heads import (FlaxSequenceClassificationModel, FlaxTaskModel, HeadModule, SequenceClassificationWithPastModule,
-                     kept_positions)  # fmt: skip
 from ..modeling import FlaxPreTrainedModel
 from ..rotary import rope_length, rotary_cos_sin
 from .attention import FlaxDecoderAttention, decoder_bias

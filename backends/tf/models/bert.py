@@ -3,7 +3,6 @@ files interchange, and its heads."""
 
 from __future__ import annotations
 
-
 from autoload import outputs as out
 from autoload.models.bert import BertConfig
 

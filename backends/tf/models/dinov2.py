@@ -3,7 +3,6 @@ autoload/backends/torch/models/dinov2.py)."""
 
 from __future__ import annotations
 
-
 from autoload import outputs as out
 from autoload.models.dinov2 import Dinov2Config
 

@@ -35,6 +35,7 @@ from ..generation import TFGenerationMixin
 from ..losses import token_loss
 from ..modeling import Dropout, Layer, NamedWeight, TFPreTrainedModel, channels_last, dense, weights_init
 
+
 def _tensor(value):
     return None if value is None else tf.convert_to_tensor(value)
 
