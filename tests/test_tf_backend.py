@@ -249,8 +249,9 @@ def test_layers_take_their_dropout_from_modeling():
 
 
 def test_keras_layers_behave_as_keras_own():
-    """keras_layers stores plain attributes directly; what Keras and TensorFlow track must come out the same,
-    and properties keep Keras' semantics (setting `trainable` to the value it has leaves sublayers alone)."""
+    """keras_layers stores values neither tracker acts on directly; what Keras and TensorFlow track must come out
+    the same, and properties keep Keras' semantics (setting `trainable` to the value it has leaves sublayers
+    alone)."""
     import keras
 
     from autoload.backends.tf import keras_layers
@@ -265,6 +266,8 @@ def test_keras_layers_behave_as_keras_own():
         outer.later = None
         outer.later = module.Dense(1, name="later")  # a plain value replaced by a layer is tracked
         outer.later.build((None, 3))
+        outer.act, outer.init = keras.activations.gelu, keras.initializers.Zeros()  # untracked types
+        outer.sizes, outer.parts = {"a": 1}, [outer.inner]  # containers: tracked
         return outer
 
     ours, theirs = build(keras_layers), build(keras.layers)
@@ -274,4 +277,6 @@ def test_keras_layers_behave_as_keras_own():
         assert [type(sub).__name__ for sub in layer._layers] == ["Dense", "Dense"]
         assert (layer.note, layer.count, layer.missing) == ("plain", 2, None)
     assert sorted(ours._trackable_children()) == sorted(theirs._trackable_children())
+    assert {k: type(v).__name__ for k, v in vars(ours).items()} == {k: type(v).__name__ for k, v in vars(theirs).items()}
+    assert ours._tracked == theirs._tracked
     assert ours.inner.get_config() == {**theirs.inner.get_config(), "name": "inner"}

@@ -2,9 +2,11 @@
 
 A Keras layer's constructor assigns some forty attributes, and each assignment passes through Keras' tracker
 and TensorFlow's (about 5 µs each, even for a plain flag); Keras also inspects the constructor's signature
-once per layer. On a bert-base load (215 layers) that was a third of building the model. Here a plain value
-(None, bool, int, float, str) replacing a plain value (or none) is stored directly, which is all both
-trackers end up doing for it, and each class's constructor signature is worked out once.
+once per layer. On a bert-base load (215 layers) that was a third of building the model. Here a value neither
+tracker acts on is stored directly, which is all both end up doing for it: a plain value (None, bool, int,
+float, str) replacing a plain value (or none), or a value of a type neither tracks (a function, an initializer,
+a dtype policy, an input spec: not a container, not trackable, not a Keras metric or seed generator). Each
+class's constructor signature is worked out once.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from __future__ import annotations
 import inspect
 
 import keras
+from keras.src.metrics.metric import Metric
+from keras.src.random.seed_generator import SeedGenerator
+from tensorflow.python.trackable.base import Trackable
+from tensorflow.python.trackable.data_structures import NoDependency
 
 _PLAIN = frozenset({type(None), bool, int, float, str})
-# Per class, the names its classes define (properties among them), read at its first instance.
-_class_names: dict[type, frozenset] = {}
+# What Keras' tracker or TensorFlow's acts on: anything else is stored as it is by both.
+_TRACKED = (Trackable, NoDependency, Metric, SeedGenerator, list, tuple, dict, set)
+_untracked_types: dict[type, bool] = {}
+# Per class, the names its classes define as properties (or other data descriptors), read at its first instance.
+_class_properties: dict[type, frozenset] = {}
 
 
 class FastAttributes:
@@ -24,20 +33,28 @@ class FastAttributes:
     __slots__ = ()
 
     def __new__(cls, *args, **kwargs):
-        if cls not in _class_names:
+        if cls not in _class_properties:
             _remember_signatures(cls)
-            _class_names[cls] = frozenset(name for base in cls.__mro__ for name in vars(base))
+            _class_properties[cls] = frozenset(name for base in cls.__mro__ for name, value in vars(base).items()
+                                               if hasattr(type(value), "__set__"))  # fmt: skip
         return super().__new__(cls, *args, **kwargs)
 
     def __setattr__(self, name, value):
         # A class attribute may be a property whose setter Keras only calls when the value changes (`trainable`
         # propagates to sublayers): such names keep Keras' path, as does an instance __new__ did not make.
-        class_names = _class_names.get(type(self))
-        if (type(value) in _PLAIN and type(self.__dict__.get(name)) in _PLAIN
-                and class_names is not None and name not in class_names):
+        properties = _class_properties.get(type(self))
+        if properties is not None and name not in properties and (
+                _untracked(type(value)) if type(value) not in _PLAIN else type(self.__dict__.get(name)) in _PLAIN):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
+
+
+def _untracked(kind: type) -> bool:
+    untracked = _untracked_types.get(kind)
+    if untracked is None:
+        untracked = _untracked_types[kind] = not issubclass(kind, _TRACKED)
+    return untracked
 
 
 def _remember_signatures(cls: type) -> None:
