@@ -19,10 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from autoload import resize
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.convert.flax import canonical_name, flax_weights_to_canonical
-from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
+from autoload.convert.layout import kernel_axes, kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
 from autoload.generation import GenerationConfig
 from autoload.loading import (
     LoadingInfo,
@@ -193,6 +194,37 @@ class FlaxPreTrainedModel:
 
     def num_parameters(self) -> int:
         return sum(int(np.prod(leaf.shape)) for _, leaf in _leaves_with_paths(self.params))
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                mean_resizing: bool = True) -> None:
+        """Grow or cut every parameter the vocabulary sizes (token tables, output projections, vocabulary biases)
+        to `new_num_tokens` rows, replacing `model.params`, and set the config's vocab_size (transformers' Flax
+        classes had no such method). New rows: see autoload.resize."""
+        leaves = dict(_leaves_with_paths(self.params))
+        names = {path: canonical_name(path) for path in leaves}
+        shapes = {names[p]: kernel_shape_as_weight(v.shape) if p[-1] == "kernel" else tuple(v.shape)
+                  for p, v in leaves.items()}  # fmt: skip
+        tables = {names[path] for path in leaves if path[-1] == "embedding"}
+        size, axes = resize.plan(type(self).__name__, self.config, shapes, tables, new_num_tokens, pad_to_multiple_of)
+        chosen = [path for path in leaves if names[path] in axes]
+        for path in chosen:
+            sharding = getattr(leaves[path], "sharding", None)
+            if sharding is not None and len(sharding.device_set) > 1:
+                raise ValueError(f"{'/'.join(map(str, path))} is sharded over several devices: resize the token "
+                                 "embeddings before placing the parameters on a mesh.")  # fmt: skip
+        rng = np.random.default_rng()
+        initializer_range = getattr(resize.text_config(self.config), "initializer_range", 0.02)
+        params = jax.tree_util.tree_map(lambda leaf: leaf, self.params)  # new containers, the same leaves
+        for path in chosen:
+            leaf, kernel = leaves[path], path[-1] == "kernel"
+            array = np.asarray(leaf).astype(np.float32)
+            array = resize.resized(names[path], kernel_to_weight(array) if kernel else array, axes[names[path]],
+                                   size, mean_resizing, initializer_range, rng)  # fmt: skip
+            _set(params, path, jnp.asarray(weight_to_kernel(array) if kernel else array, dtype=leaf.dtype))
+        self.params = params
+        resize.set_vocab_size(self.config, size)
+        self.module = self.module.clone()  # a new module: no compiled program keeps the old shapes
+        self._jitted_step = None
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod

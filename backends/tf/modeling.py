@@ -20,9 +20,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from autoload import resize
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
-from autoload.convert.layout import kernel_axes, kernel_shape_as_weight
+from autoload.convert.layout import kernel_axes, kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical, reserve_pages
@@ -372,6 +373,39 @@ class TFPreTrainedModel(keras_layers.Model):
 
         return load_canonical(self, targets, state, put, initialise, where=where, read=read,
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
+
+    # -- vocabulary -----------------------------------------------------------------------------------
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                mean_resizing: bool = True):
+        """Grow or cut every variable the vocabulary sizes (token tables, output projections, vocabulary biases)
+        to `new_num_tokens` rows, in place, and set the config's vocab_size; returns the first such variable
+        (the input embeddings). New rows: see autoload.resize. Resize before compile() or a strategy's scope."""
+        self.build_weights()
+        variables = [(variable, self.canonical_name(variable.path)) for variable in self.weights]
+        tables = {name for variable, name in variables if len(variable.shape) == 2 and not is_kernel(variable.path)}
+        size, axes = resize.plan(type(self).__name__, self.config, {n: _canonical_shape(v) for v, n in variables},
+                                 tables, new_num_tokens, pad_to_multiple_of)  # fmt: skip
+        chosen = [(variable, name) for variable, name in variables if name in axes]
+        if tf.distribute.has_strategy() or any(isinstance(v._value, tf.distribute.DistributedValues) for v, _ in chosen):
+            raise ValueError("Resize the token embeddings before entering a distribution strategy's scope: the "
+                             "variables to replace are distributed.")  # fmt: skip
+        rng = np.random.default_rng()
+        initializer_range = getattr(resize.text_config(self.config), "initializer_range", 0.02)
+        new: dict[str, np.ndarray] = {}  # per canonical name: a weight kept in two variables gets the same rows
+        for variable, name in chosen:
+            kernel = is_kernel(variable.path)
+            if name not in new:
+                array = variable.numpy().astype(np.float32)
+                new[name] = resize.resized(name, kernel_to_weight(array) if kernel else array, axes[name], size,
+                                           mean_resizing, initializer_range, rng)  # fmt: skip
+            value = tf.cast(weight_to_kernel(new[name]) if kernel else new[name], variable.dtype)
+            # the Keras variable stays (layers and trackers hold it); its TensorFlow variable is replaced
+            variable._value = tf.Variable(value, trainable=variable.trainable, name=variable._value.name.split(":")[0])
+            variable._shape = tuple(value.shape)
+        resize.set_vocab_size(self.config, size)
+        self.__dict__.pop("_step_graphs", None)  # compiled generation steps captured the old variables
+        self.train_function = self.test_function = self.predict_function = None
+        return chosen[0][0] if chosen else None
 
     # -- serving --------------------------------------------------------------------------------------
     @property

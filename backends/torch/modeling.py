@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from autoload import resize
 from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.generation import GenerationConfig
@@ -220,6 +221,42 @@ class PreTrainedModel(nn.Module):
     def num_parameters(self, only_trainable: bool = False) -> int:
         params = {id(p): p for p in self.parameters() if p.requires_grad or not only_trainable}
         return sum(p.numel() for p in params.values())
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                mean_resizing: bool = True) -> nn.Module | None:
+        """Grow or cut every tensor the vocabulary sizes (token tables, output projections, vocabulary biases)
+        to `new_num_tokens` rows, in place (tied weights stay tied), and set the config's vocab_size; returns the
+        input embeddings. New rows: see autoload.resize."""
+        parameters, buffers = dict(self.named_parameters()), dict(self.named_buffers())
+        tensors = {**buffers, **parameters}
+        embeddings = {id(module.weight) for module in self.modules() if isinstance(module, nn.Embedding)}
+        tables = {name for name, parameter in parameters.items() if id(parameter) in embeddings}
+        size, axes = resize.plan(type(self).__name__, self.config, {k: tuple(v.shape) for k, v in tensors.items()},
+                                 tables, new_num_tokens, pad_to_multiple_of)  # fmt: skip
+        for name in axes:
+            if tensors[name].is_meta or type(tensors[name].data) is not torch.Tensor:
+                raise ValueError(f"{name} is {'on the meta device' if tensors[name].is_meta else 'distributed'}: "
+                                 "resize the token embeddings before dispatching or distributing the model.")  # fmt: skip
+        rng = np.random.default_rng()
+        initializer_range = getattr(resize.text_config(self.config), "initializer_range", 0.02)
+        with torch.no_grad():
+            for name, axis in axes.items():
+                tensor = tensors[name]
+                array = tensor.detach().cpu().float().numpy()
+                new = resize.resized(name, array, axis, size, mean_resizing, initializer_range, rng)
+                value = torch.from_numpy(new).to(dtype=tensor.dtype, device=tensor.device)
+                if name in parameters:
+                    tensor.data = value  # the same Parameter object: every module sharing it sees the new rows
+                else:
+                    owner, _, leaf = name.rpartition(".")
+                    self.get_submodule(owner)._buffers[leaf] = value
+        for module in self.modules():
+            if isinstance(module, nn.Embedding):
+                module.num_embeddings = module.weight.shape[0]
+            elif isinstance(module, nn.Linear):
+                module.out_features = module.weight.shape[0]
+        resize.set_vocab_size(self.config, size)
+        return self.get_input_embeddings()
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
