@@ -24,19 +24,24 @@ _LAZY: dict[str, str] = {
     "TFPreTrainedModel": "autoload.backends.tf.modeling",
     "FlaxPreTrainedModel": "autoload.backends.flax.modeling",
     "ModelOutput": "autoload.outputs",
+    "DataCollatorWithPadding": "autoload.data_collators",
+    "DataCollatorForTokenClassification": "autoload.data_collators",
+    "DataCollatorForSeq2Seq": "autoload.data_collators",
+    "DataCollatorForLanguageModeling": "autoload.data_collators",
+    "default_data_collator": "autoload.data_collators",
 }
 _BACKEND_OF_BASE = {"PreTrainedModel": "torch", "TFPreTrainedModel": "tf", "FlaxPreTrainedModel": "flax"}
 
 
 def __getattr__(name: str):
-    if name.startswith("__") or name.islower():
+    target = _LAZY.get(name)
+    if target is None and (name.startswith("__") or name.islower()):
         # Submodules (autoload.registry …) are found by the import system, not here.
         raise AttributeError(f"module 'autoload' has no attribute {name!r}")
     from .families import AUTO_CLASS_NAMES
 
     if name in AUTO_CLASS_NAMES:
         return importlib.import_module("autoload.auto.modeling").AUTO_MODEL_CLASSES[name]
-    target = _LAZY.get(name)
     if target is not None:
         if name in _BACKEND_OF_BASE:
             from .errors import require_backend
