@@ -145,7 +145,9 @@ class LoadRequest:
         check_config_against_weights(self.config, state, config_file, where)
 
     def finish(self, model, info: LoadingInfo, where: str):
-        """Attach the generation config, then return what the caller asked for (warning about gaps)."""
+        """Attach the source and the generation config, then return what the caller asked for (warning about
+        gaps)."""
+        model.name_or_path = self.source or ""
         if hasattr(model, "generate"):
             from .generation import GenerationConfig
 

@@ -34,8 +34,16 @@ from autoload.loading import (
     load_canonical,
     reserve_pages,
 )
+from autoload.model_mixin import ModelMixin
 
 from .abstract_params import shapes_from_arguments, shapes_only
+
+
+def _cast_floating(params, dtype, mask=None):
+    def cast(leaf, chosen=True):
+        return leaf.astype(dtype) if chosen and jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+
+    return jax.tree_util.tree_map(cast, params) if mask is None else jax.tree_util.tree_map(cast, params, mask)
 
 
 def _leaves_with_paths(tree, path=()):
@@ -120,7 +128,7 @@ class _HostLeaves(Mapping):
         return len(self._leaves)
 
 
-class FlaxPreTrainedModel:
+class FlaxPreTrainedModel(ModelMixin):
     config_class: type[PretrainedConfig] | None = None
     module_class: type[nn.Module] | None = None
     base_model_prefix = ""
@@ -194,6 +202,19 @@ class FlaxPreTrainedModel:
 
     def num_parameters(self) -> int:
         return sum(int(np.prod(leaf.shape)) for _, leaf in _leaves_with_paths(self.params))
+
+    def to_bf16(self, params, mask=None):
+        """`params` with their floating-point leaves cast to bfloat16 (those where `mask`, a tree of bools shaped
+        like params, is True); the model's own params are left as they are."""
+        return _cast_floating(params, jnp.bfloat16, mask)
+
+    def to_fp16(self, params, mask=None):
+        """As to_bf16, to float16."""
+        return _cast_floating(params, jnp.float16, mask)
+
+    def to_fp32(self, params, mask=None):
+        """As to_bf16, to float32."""
+        return _cast_floating(params, jnp.float32, mask)
 
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
                                 mean_resizing: bool = True) -> None:

@@ -27,6 +27,7 @@ from autoload.convert.layout import kernel_axes, kernel_shape_as_weight, kernel_
 from autoload.convert.tf import canonical_name, is_kernel
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical, reserve_pages
+from autoload.model_mixin import ModelMixin
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
 from . import fitting, keras_layers
@@ -212,7 +213,7 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-class TFPreTrainedModel(keras_layers.Model):
+class TFPreTrainedModel(ModelMixin, keras_layers.Model):
     config_class: type[PretrainedConfig] | None = None
     base_model_prefix = ""
     main_input_name = "input_ids"
@@ -386,7 +387,8 @@ class TFPreTrainedModel(keras_layers.Model):
         size, axes = resize.plan(type(self).__name__, self.config, {n: _canonical_shape(v) for v, n in variables},
                                  tables, new_num_tokens, pad_to_multiple_of)  # fmt: skip
         chosen = [(variable, name) for variable, name in variables if name in axes]
-        if tf.distribute.has_strategy() or any(isinstance(v._value, tf.distribute.DistributedValues) for v, _ in chosen):
+        distributed = any(isinstance(variable._value, tf.distribute.DistributedValues) for variable, _ in chosen)
+        if distributed or tf.distribute.has_strategy():
             raise ValueError("Resize the token embeddings before entering a distribution strategy's scope: the "
                              "variables to replace are distributed.")  # fmt: skip
         rng = np.random.default_rng()
@@ -405,7 +407,7 @@ class TFPreTrainedModel(keras_layers.Model):
         resize.set_vocab_size(self.config, size)
         self.__dict__.pop("_step_graphs", None)  # compiled generation steps captured the old variables
         self.train_function = self.test_function = self.predict_function = None
-        return chosen[0][0] if chosen else None
+        return chosen[0][0]
 
     # -- serving --------------------------------------------------------------------------------------
     @property

@@ -18,6 +18,9 @@ from autoload.atomic_save import saves_atomically
 from autoload.configuration import PretrainedConfig
 from autoload.generation import GenerationConfig
 from autoload.loading import LoadingInfo, LoadRequest, check_variant, collection_paused, load_canonical, reserve_pages
+from autoload.model_mixin import ModelMixin
+
+from . import checkpointing
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
@@ -138,7 +141,7 @@ def resolve_dtype(dtype, config: PretrainedConfig, state) -> torch.dtype | None:
     return dtype
 
 
-class PreTrainedModel(nn.Module):
+class PreTrainedModel(ModelMixin, nn.Module):
     config_class: type[PretrainedConfig] | None = None
     base_model_prefix = ""
     main_input_name = "input_ids"
@@ -222,6 +225,22 @@ class PreTrainedModel(nn.Module):
         params = {id(p): p for p in self.parameters() if p.requires_grad or not only_trainable}
         return sum(p.numel() for p in params.values())
 
+    supports_gradient_checkpointing = True
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        """While training, the repeated blocks (layers) recompute their activations in the backward pass instead
+        of keeping them (backends/torch/checkpointing.py). gradient_checkpointing_kwargs go to
+        torch.utils.checkpoint.checkpoint; use_reentrant defaults to False (PyTorch's recommended variant, which
+        also trains behind frozen embeddings; transformers defaults to True)."""
+        checkpointing.enable(self, gradient_checkpointing_kwargs)
+
+    def gradient_checkpointing_disable(self) -> None:
+        checkpointing.disable(self)
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return checkpointing.is_enabled(self)
+
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
                                 mean_resizing: bool = True) -> nn.Module | None:
         """Grow or cut every tensor the vocabulary sizes (token tables, output projections, vocabulary biases)
@@ -235,8 +254,9 @@ class PreTrainedModel(nn.Module):
                                  tables, new_num_tokens, pad_to_multiple_of)  # fmt: skip
         for name in axes:
             if tensors[name].is_meta or type(tensors[name].data) is not torch.Tensor:
-                raise ValueError(f"{name} is {'on the meta device' if tensors[name].is_meta else 'distributed'}: "
-                                 "resize the token embeddings before dispatching or distributing the model.")  # fmt: skip
+                where = "on the meta device" if tensors[name].is_meta else "distributed"
+                raise ValueError(f"{name} is {where}: resize the token embeddings before dispatching or "
+                                 "distributing the model.")  # fmt: skip
         rng = np.random.default_rng()
         initializer_range = getattr(resize.text_config(self.config), "initializer_range", 0.02)
         with torch.no_grad():
