@@ -66,16 +66,18 @@ def saves_atomically(method):
     """Decorate a `save_pretrained(self, save_directory, ...)` so that it writes through `staged_save`; paths it
     returns are given under `save_directory`."""
 
+    from .hub_push import pushes_after_save
+
     @functools.wraps(method)
     def save_pretrained(self, save_directory, *args, **kwargs):
         target = os.fspath(save_directory)
-        if os.path.isfile(target) or kwargs.get("push_to_hub"):
+        if os.path.isfile(target):
             return method(self, save_directory, *args, **kwargs)  # the method's own error
         with staged_save(target) as staging:
             result = method(self, staging, *args, **kwargs)
         return _relocate(result, staging, target)
 
-    return save_pretrained
+    return pushes_after_save(save_pretrained)
 
 
 def write_text_atomically(path, text: str) -> None:

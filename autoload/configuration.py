@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import CheckpointFormatError
 from .hub import HubOptions, cached_file
+from .hub_push import PushToHubMixin, pushes_after_save
 from .json_files import read_json_file
 
 CONFIG_NAME = "config.json"
@@ -71,7 +72,7 @@ def _accepting_aliases(init):
     return __init__
 
 
-class PretrainedConfig:
+class PretrainedConfig(PushToHubMixin):
     """Base configuration. Subclasses set `model_type` and declare their fields in `__init__`."""
 
     model_type: str = ""
@@ -238,6 +239,7 @@ class PretrainedConfig:
 
         write_text_atomically(path, self.to_json_string(use_diff))
 
+    @pushes_after_save
     def save_pretrained(self, save_directory, **kwargs) -> None:
         if os.path.isfile(save_directory):
             raise ValueError(f"save_directory {save_directory} is a file; pass a folder.")

@@ -15,6 +15,7 @@ from .atomic_save import write_text_atomically
 from .configuration import read_config_file
 from .errors import BackendNotAvailableError
 from .hub import HubOptions, cached_file
+from .hub_push import PushToHubMixin, pushes_after_save
 
 PREPROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 TENSOR_TYPES = ("np", "pt", "tf", "jax")
@@ -112,7 +113,7 @@ class BatchFeature(dict):
         return self
 
 
-class PreprocessorMixin:
+class PreprocessorMixin(PushToHubMixin):
     """from_pretrained / save_pretrained / to_dict for classes configured by preprocessor_config.json.
 
     Every config field becomes an attribute, including fields this class does not use, so a saved config
@@ -175,12 +176,9 @@ class PreprocessorMixin:
     def to_json_file(self, path) -> None:
         write_text_atomically(path, self.to_json_string())
 
-    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> list[str]:
+    @pushes_after_save
+    def save_pretrained(self, save_directory, **kwargs) -> list[str]:
         """Write preprocessor_config.json (as transformers writes it) into `save_directory`."""
-        if push_to_hub:
-            raise NotImplementedError(
-                "autoload does not upload to the Hub; save locally and upload with huggingface_hub."
-            )
         if os.path.isfile(save_directory):
             raise OSError(f"{save_directory} is a file; save_pretrained needs a folder.")
         os.makedirs(save_directory, exist_ok=True)

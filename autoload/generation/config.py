@@ -8,6 +8,7 @@ import os
 
 from ..atomic_save import write_text_atomically
 from ..hub import HubOptions, cached_file
+from ..hub_push import PushToHubMixin, pushes_after_save
 from ..json_files import read_json_file
 
 GENERATION_CONFIG_NAME = "generation_config.json"
@@ -60,7 +61,7 @@ _NOT_IMPLEMENTED = {
 _NOT_IMPLEMENTED_WHEN_SAMPLING = {"min_p": None, "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0}
 
 
-class GenerationConfig:
+class GenerationConfig(PushToHubMixin):
     def __init__(self, **kwargs):
         for key, default in _DEFAULTS.items():
             setattr(self, key, copy.deepcopy(kwargs.pop(key, default)))
@@ -131,6 +132,7 @@ class GenerationConfig:
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    @pushes_after_save
     def save_pretrained(self, folder) -> None:
         os.makedirs(folder, exist_ok=True)
         changed = {k: v for k, v in self.to_dict().items() if _DEFAULTS.get(k, object()) != v}

@@ -9,13 +9,14 @@ import os
 from ..atomic_save import saves_atomically
 from ..errors import CheckpointNotFoundError
 from ..hub import HubOptions, cached_file
+from ..hub_push import PushToHubMixin
 from ..json_files import read_json_file
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
 LEGACY_CHAT_TEMPLATE_NAME = "chat_template.json"
 
 
-class ProcessorMixin:
+class ProcessorMixin(PushToHubMixin):
     # attribute name -> the Auto class that loads it ("tokenizer" -> AutoTokenizer …)
     parts: dict[str, str] = {}
     # Settings of the processor itself (LLaVA's patch_size …), kept in processor_config.json.

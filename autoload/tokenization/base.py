@@ -21,6 +21,7 @@ from tokenizers import AddedToken, Tokenizer
 from ..atomic_save import saves_atomically
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ..hub import HubOptions, resolve_folder
+from ..hub_push import PushToHubMixin
 from . import loading
 from .batch_encoding import BatchEncoding
 from .special_tokens import SPECIAL_TOKEN_NAMES, SpecialTokensMixin, token_content
@@ -34,7 +35,7 @@ PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
 
 
-class PreTrainedTokenizerFast(SpecialTokensMixin):
+class PreTrainedTokenizerFast(SpecialTokensMixin, PushToHubMixin):
     """A tokenizer backed by the Rust `tokenizers` library, loaded from tokenizer.json or older vocab files."""
 
     vocab_files_names: ClassVar[dict[str, str]] = {}
@@ -697,10 +698,9 @@ class PreTrainedTokenizerFast(SpecialTokensMixin):
 
     @saves_atomically  # staged: an interrupted save never leaves a mix of old and new files
     def save_pretrained(self, save_directory: str | os.PathLike, legacy_format: bool | None = None,
-                        filename_prefix: str | None = None, push_to_hub: bool = False, **kwargs) -> tuple[str, ...]:  # fmt: skip
-        """Write tokenizer_config.json, special_tokens_map.json, the vocab files and tokenizer.json; return their paths."""
-        if push_to_hub:
-            raise NotImplementedError("push_to_hub is not supported; upload the saved folder with huggingface_hub.")
+                        filename_prefix: str | None = None, **kwargs) -> tuple[str, ...]:  # fmt: skip
+        """Write tokenizer_config.json, special_tokens_map.json, the vocab files and tokenizer.json; return their
+        paths (push_to_hub=True then uploads them: autoload/hub_push.py)."""
         save_directory = os.fspath(save_directory)
         if os.path.isfile(save_directory):
             raise ValueError(f"save_pretrained needs a directory, but {save_directory} is a file.")

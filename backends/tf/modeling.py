@@ -230,6 +230,7 @@ class TFPreTrainedModel(ModelMixin, keras_layers.Model):
     # (group, name)), where transformers' TF class gives it a layer of its own outside the scopes its Keras
     # layers make (BART's `model.shared`) or a top-level weight with no scope (`final_logits_bias`).
     _h5_renames: dict[str, tuple[str, str]] = {}
+    _push_safetensors = False  # push_to_hub writes tf_model.h5, as transformers' TF classes did
     # TF base models nest their layers under the base prefix (`bert/…`) where PyTorch base models
     # have none; their canonical names drop it, so both frameworks name the same tensor alike.
     is_base_model = False
