@@ -102,6 +102,14 @@ class DataCollatorWithPadding:
         return _rename_labels(batch)
 
 
+def _split_labels(features) -> tuple[str, list | None, list[dict]]:
+    """(the label field's name, each example's labels or None, the examples without them)."""
+    features = _as_mappings(features)
+    name = "label" if "label" in features[0] else "labels"
+    labels = [f[name] for f in features] if name in features[0] else None
+    return name, labels, [{k: v for k, v in f.items() if k != name} for f in features]
+
+
 def _padded_labels(labels: list, length: int, pad: int, side: str) -> list[list]:
     return [row + [pad] * (length - len(row)) if side == "right" else [pad] * (length - len(row)) + row
             for row in map(_to_list, labels)]  # fmt: skip
@@ -121,10 +129,7 @@ class DataCollatorForTokenClassification:
 
     def __call__(self, features: list, return_tensors: str | None = None) -> BatchEncoding:
         rt = _check_return_tensors(return_tensors or self.return_tensors)
-        features = _as_mappings(features)
-        name = "label" if "label" in features[0] else "labels"
-        labels = [f[name] for f in features] if name in features[0] else None
-        inputs = [{k: v for k, v in f.items() if k != name} for f in features]
+        name, labels, inputs = _split_labels(features)
         batch = self.tokenizer.pad(inputs, padding=self.padding, max_length=self.max_length,
                                    pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="np")  # fmt: skip
         if labels is None:
@@ -157,12 +162,9 @@ class DataCollatorForSeq2Seq:
 
     def __call__(self, features: list, return_tensors: str | None = None) -> BatchEncoding:
         rt = _check_return_tensors(return_tensors or self.return_tensors)
-        features = _as_mappings(features)
-        name = "label" if "label" in features[0] else "labels"
-        labels = [f[name] for f in features] if name in features[0] else None
+        _, labels, inputs = _split_labels(features)
         if labels is not None and all(label is None for label in labels):
             labels = None
-        inputs = [{k: v for k, v in f.items() if k != name} for f in features]
         batch = self.tokenizer.pad(inputs, padding=self.padding, max_length=self.max_length,
                                    pad_to_multiple_of=self.pad_to_multiple_of,
                                    return_tensors=rt)  # fmt: skip
