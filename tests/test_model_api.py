@@ -38,3 +38,18 @@ def test_flax_casts_the_floating_leaves_chosen():
     assert norm.dtype == jnp.float32 and mixed["pooler"]["dense"]["kernel"].dtype == jnp.float16
     back = model.to_fp32(half)
     np.testing.assert_allclose(back["pooler"]["dense"]["kernel"], params["pooler"]["dense"]["kernel"], rtol=1e-2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parameter_counts_agree_across_frameworks(backend):
+    """Each framework counts each weight once (the tied decoder, which the checkpoint omits, too)."""
+    needs(backend)
+    from safetensors.numpy import load_file
+
+    folder = MODELS / "bert" / "BertForMaskedLM"
+    model = getattr(autoload, PREFIX[backend] + "AutoModelForMaskedLM").from_pretrained(folder)
+    stored = sum(array.size for array in load_file(folder / "model.safetensors").values())
+    count = model.num_parameters()
+    assert count == stored and (backend == "flax" or model.num_parameters(only_trainable=True) == count)
+    if backend == "torch":
+        assert model.get_memory_footprint() == 4 * (count + sum(b.numel() for b in model.buffers()))

@@ -376,6 +376,11 @@ class TFPreTrainedModel(ModelMixin, keras_layers.Model):
         return load_canonical(self, targets, state, put, initialise, where=where, read=read,
                               ignore_mismatched_sizes=ignore_mismatched_sizes)  # fmt: skip
 
+    def num_parameters(self, only_trainable: bool = False) -> int:
+        self.build_weights()
+        chosen = self.trainable_weights if only_trainable else self.weights
+        return sum(math.prod(variable.shape) for variable in {id(v): v for v in chosen}.values())
+
     # -- vocabulary -----------------------------------------------------------------------------------
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
                                 mean_resizing: bool = True):

@@ -225,6 +225,11 @@ class PreTrainedModel(ModelMixin, nn.Module):
         params = {id(p): p for p in self.parameters() if p.requires_grad or not only_trainable}
         return sum(p.numel() for p in params.values())
 
+    def get_memory_footprint(self, return_buffers: bool = True) -> int:
+        """Bytes held by the parameters (and buffers), each shared tensor once."""
+        tensors = {id(t): t for t in (*self.parameters(), *(self.buffers() if return_buffers else ()))}
+        return sum(t.numel() * t.element_size() for t in tensors.values())
+
     supports_gradient_checkpointing = True
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
