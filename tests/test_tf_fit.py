@@ -99,3 +99,29 @@ def test_targets_pick_outputs_like_transformers():
     assert outputs_for_targets(out, {"labels": 0}) == "s"
     assert outputs_for_targets(out, {"end_logits": 0, "start_logits": 0}) == {"start_logits": "s", "end_logits": "e"}
     assert outputs_for_targets(Output(start_logits="s"), None) == Output(start_logits="s")
+
+
+def test_fine_tuning_end_to_end(tmp_path):
+    """A tokenizer larger than the checkpoint's vocabulary, resize_token_embeddings, a padding collator feeding
+    tf.data, fit() on the targets, save, and the fine-tuned model's logits in PyTorch."""
+    torch = pytest.importorskip("torch")
+    from conftest import FIXTURES
+
+    tokenizer = autoload.AutoTokenizer.from_pretrained(FIXTURES / "tokenizers" / "bert-uncased")
+    model = classifier()
+    model.resize_token_embeddings(len(tokenizer))
+    texts = ["good film", "a dull and tired plot", "great acting all round", "boring", "loved every minute",
+             "the worst thing i saw this year", "fine", "not bad at all"]  # fmt: skip
+    features = [dict(tokenizer(text), label=i % 3) for i, text in enumerate(texts)]
+    batch = autoload.DataCollatorWithPadding(tokenizer, return_tensors="np")(features)
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, batch["labels"])).batch(4)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(dataset, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save_pretrained(tmp_path)
+    reloaded = autoload.AutoModelForSequenceClassification.from_pretrained(tmp_path, from_tf=True)
+    assert reloaded.config.vocab_size == len(tokenizer)
+    with torch.no_grad():
+        logits = reloaded(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.numpy()
+    np.testing.assert_allclose(logits, model(inputs).logits.numpy(), atol=1e-4)
