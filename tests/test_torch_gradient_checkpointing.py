@@ -74,3 +74,35 @@ def test_a_model_without_repeated_blocks_is_refused():
 
     with pytest.raises(ValueError, match="Single has no repeated blocks"):
         Single(autoload.PretrainedConfig()).gradient_checkpointing_enable()
+
+
+def test_seq2seq_fine_tuning_end_to_end():
+    """resize_token_embeddings to the tokenizer, DataCollatorForSeq2Seq (labels padded with -100), checkpointed
+    training steps: the loss falls, and the padded label positions count for nothing."""
+    from conftest import FIXTURES
+
+    tokenizer = autoload.AutoTokenizer.from_pretrained(FIXTURES / "tokenizers" / "t5")
+    model = autoload.AutoModelForSeq2SeqLM.from_pretrained(MODELS / "t5" / "T5ForConditionalGeneration")
+    model.resize_token_embeddings(len(tokenizer))
+    model.gradient_checkpointing_enable()
+    pairs = [("translate: good morning", "bonjour"), ("translate: thank you very much", "merci beaucoup"),
+             ("translate: yes", "oui"), ("translate: see you tomorrow", "a demain")]  # fmt: skip
+    features = [dict(tokenizer(source), labels=tokenizer(text_target=target)["input_ids"]) for source, target in pairs]
+    batch = autoload.DataCollatorForSeq2Seq(tokenizer, return_tensors="pt")(features)
+    assert (batch["labels"] == -100).any()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    losses = []
+    for _ in range(6):
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+    model.eval()
+    with torch.no_grad():
+        trimmed = {**batch, "labels": batch["labels"][:2, :2], "attention_mask": batch["attention_mask"][:2],
+                   "input_ids": batch["input_ids"][:2]}  # fmt: skip
+        padded = {**trimmed, "labels": torch.cat([trimmed["labels"], torch.full((2, 3), -100)], dim=1)}
+        assert float(model(**padded).loss) == pytest.approx(float(model(**trimmed).loss), rel=1e-5)
