@@ -30,7 +30,8 @@ def push_folder(folder: str, repo_id: str, owner, commit_message: str | None = N
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     if revision is not None and not revision.startswith("refs/pr/"):
         api.create_branch(repo_id, branch=revision, exist_ok=True)
-    return api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message or default_commit_message(owner),
+    message = commit_message or default_commit_message(owner)
+    return api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=message,
                              commit_description=commit_description, revision=revision, create_pr=create_pr)  # fmt: skip
 
 
