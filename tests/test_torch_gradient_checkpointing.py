@@ -16,8 +16,10 @@ CASES = ["bert/BertForMaskedLM", "llama/LlamaForCausalLM", "t5/T5ForConditionalG
 
 
 def train_step(model, inputs: dict):
-    """(loss, gradients) of one training step under a fixed seed (the same dropout masks)."""
+    """(loss, gradients) of one training step under fixed seeds: the same dropout masks (torch) and SpecAugment
+    masks (numpy's global generator, as transformers draws them)."""
     torch.manual_seed(0)
+    np.random.seed(0)
     model.train()
     first = model(**inputs)[0]
     loss = (first.float() ** 2).mean()
