@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .tokenization.base import _pad_row
 from .tokenization.batch_encoding import BatchEncoding
 
 RETURN_TENSORS = ("pt", "tf", "np")
@@ -111,8 +112,7 @@ def _split_labels(features) -> tuple[str, list | None, list[dict]]:
 
 
 def _padded_labels(labels: list, length: int, pad: int, side: str) -> list[list]:
-    return [row + [pad] * (length - len(row)) if side == "right" else [pad] * (length - len(row)) + row
-            for row in map(_to_list, labels)]  # fmt: skip
+    return [_pad_row(row, length - len(row), pad, side == "left") for row in map(_to_list, labels)]
 
 
 @dataclass
