@@ -280,3 +280,45 @@ def test_keras_layers_behave_as_keras_own():
     assert {k: type(v).__name__ for k, v in vars(ours).items()} == {k: type(v).__name__ for k, v in vars(theirs).items()}
     assert ours._tracked == theirs._tracked
     assert ours.inner.get_config() == {**theirs.inner.get_config(), "name": "inner"}
+
+
+def test_loaded_variables_are_those_tf_variable_makes(monkeypatch):
+    """Checkpoint weights become ResourceVariables through variable_creation's short path: each must be what
+    tf.Variable makes from the same value and arguments; in a name scope (like a strategy or creator scope)
+    tf.Variable runs instead, and internals that moved send every variable down Keras' own path."""
+    from autoload.backends.tf import variable_creation
+
+    made = []
+    direct = variable_creation._resource_variable
+    monkeypatch.setattr(variable_creation, "_resource_variable", lambda *a: made.append(direct(*a)) or made[-1])
+    model = autoload.TFAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+    from_checkpoint = [w for w in model.weights if "seed_generator" not in w.path]
+    assert {id(v) for v in made} == {id(w.value) for w in from_checkpoint}
+    for weight in from_checkpoint:
+        ours = weight.value
+        theirs = tf.Variable(ours.read_value(), name=weight.name, trainable=weight.trainable,
+                             synchronization=ours.synchronization, aggregation=ours.aggregation)  # fmt: skip
+        assert type(ours) is type(theirs)
+        assert {k: type(v) for k, v in vars(ours).items()} == {k: type(v) for k, v in vars(theirs).items()}
+        for attribute in ("name", "trainable", "shape", "dtype", "synchronization", "aggregation", "device"):
+            assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+        assert ours.handle._handle_data == theirs.handle._handle_data
+        assert ours.handle._parent_trackable() is ours
+    with tf.GradientTape() as tape:
+        loss = model(model.dummy_inputs(), training=False).logits[0, 0, 0]
+    assert all(g is not None for g in tape.gradient(loss, model.trainable_weights[:3]))
+
+    made.clear()
+    with tf.name_scope("outer"):
+        scoped = autoload.TFAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+    assert not made and scoped.weights[0].value.name.startswith("outer/")
+
+    def moved(*args):
+        raise AttributeError("internals moved")
+
+    monkeypatch.setattr(variable_creation, "_resource_variable", moved)
+    fallback = autoload.TFAutoModelForMaskedLM.from_pretrained(BERT / "BertForMaskedLM")
+    assert variable_creation._direct is False
+    monkeypatch.setattr(variable_creation, "_direct", True)
+    inputs = model.dummy_inputs()
+    np.testing.assert_array_equal(fallback(inputs).logits.numpy(), model(inputs).logits.numpy())

@@ -31,6 +31,7 @@ from autoload.model_mixin import ModelMixin
 from autoload.weights.arrays import ALIGNMENT as _ALIGNMENT
 
 from . import fitting, keras_layers
+from .variable_creation import initialise_from
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -570,8 +571,7 @@ def _create_from(variable, array: np.ndarray, stored: str) -> None:
         value = tf.bitcast(value, tf.bfloat16)
     if value.dtype != variable.dtype:
         value = tf.cast(value, variable.dtype)
-    variable._initializer = lambda shape, dtype=None: value
-    variable._deferred_initialize()  # left on Keras' pending list, which the end of the load clears at once
+    initialise_from(variable, value)  # left on Keras' pending list, which the end of the load clears at once
 
 
 def _adopt(array: np.ndarray) -> tf.Tensor:
