@@ -136,14 +136,42 @@ def test_vit_position_interpolation_matches_pytorch():
 
 @pytest.mark.parametrize("folder", largest_fixture_per_architecture("Flax"))
 def test_abstract_params_without_initialisers_match_init(folder):
-    """Loading traces the parameter shapes with the initialisers replaced by zeros: the tree must be the one a
-    real init gives, for every class (custom param calls included)."""
+    """Loading traces the parameter shapes with the initialisers replaced by zeros and the first layer alone of a
+    stack of like layers: the tree must be the one a real init gives, for every class (custom param calls
+    included)."""
     import jax
 
     config = autoload.AutoConfig.from_pretrained(folder)
     model = getattr(autoload, "Flax" + folder.name)(config, _do_init=False)
     shapes = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), model.abstract_params())
     assert shapes == jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), jax.eval_shape(model.init_weights, model.key))
+
+
+@pytest.mark.parametrize("folder, stacks", [
+    (MODELS / "bert" / "BertModel", [("encoder", "layer")]),
+    (MODELS / "llama" / "LlamaForCausalLM", [("model", "layers")]),
+    (MODELS / "bart" / "BartForConditionalGeneration", [("model", "encoder", "layers"), ("model", "decoder", "layers")]),
+    (MODELS / "clip" / "CLIPModel", [("vision_model", "encoder", "layers"), ("text_model", "encoder", "layers")]),
+])  # fmt: skip
+def test_stacks_of_like_layers_trace_their_first_layer(folder, stacks):
+    """The shape trace runs one layer per stack of like layers (the test above checks the tree it gives)."""
+    import jax
+
+    from autoload.backends.flax.abstract_params import shapes_only
+
+    model = getattr(autoload, "Flax" + folder.name)(autoload.AutoConfig.from_pretrained(folder), _do_init=False)
+    with shapes_only() as repeats:
+        traced = jax.eval_shape(lambda key: model.init_weights(key), model.key)
+    layers = [str(i) for i in range(2)]
+    assert sorted(set(repeats)) == sorted((path, tuple(layers)) for path in stacks)
+    assert all(sorted(_node(traced, path)) == ["0"] for path in stacks)  # the trace made the first layer only
+    assert all(sorted(_node(model.abstract_params(), path)) == layers for path in stacks)
+
+
+def _node(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
 
 
 def test_applying_checks_each_parameter_against_its_declared_shape():

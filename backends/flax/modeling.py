@@ -36,7 +36,7 @@ from autoload.loading import (
 )
 from autoload.model_mixin import ModelMixin
 
-from .abstract_params import shapes_from_arguments, shapes_only
+from .abstract_params import shapes_from_arguments, shapes_only, with_repeated_layers
 
 
 def _cast_floating(params, dtype, mask=None):
@@ -172,8 +172,10 @@ class FlaxPreTrainedModel(ModelMixin):
     def abstract_params(self) -> dict:
         """Shapes and dtypes of every parameter, computed without allocating or running anything (nor
         tracing the initialisers)."""
-        with shapes_only():
-            return jax.eval_shape(self.init_weights, jax.eval_shape(jax.random.PRNGKey, 0))
+        with shapes_only() as repeats:
+            # a new function per call: a trace jax kept from an earlier call would note no stacks
+            tree = jax.eval_shape(lambda key: self.init_weights(key), jax.eval_shape(jax.random.PRNGKey, 0))
+        return with_repeated_layers(tree, repeats, ("params", "batch_stats") if "batch_stats" in tree else ())
 
     # -- parameters -----------------------------------------------------------------------------------
     @property

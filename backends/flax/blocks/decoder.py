@@ -22,6 +22,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
+from ..abstract_params import repeat_first_layer, tracing_shapes
 from ..attention import key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import (
@@ -101,6 +102,10 @@ class FlaxDecoderLayerCollection(nn.Module):
                                                         past_key_values[i] if past_key_values else None,
                                                         output_attentions, deterministic)  # fmt: skip
             caches, attentions, routers = caches + (cache,), attentions + (probs,), routers + (router_logits,)
+            count = len(self.blocks)
+            if i == 0 and tracing_shapes() and repeat_first_layer(self, [b.name for b in self.blocks], states[0], hidden):
+                return hidden, states + (hidden,) * (count - 1), caches * count, attentions * count, \
+                    routers * count  # like layers: the first alone gives every shape  # fmt: skip
         return hidden, states, caches, attentions, routers
 
 

@@ -14,6 +14,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relative_position_index
 
+from ..abstract_params import repeat_first_layer, tracing_shapes
 from ..activations import get_activation
 from ..modeling import FlaxPreTrainedModel
 from .norms import LayerNorm
@@ -506,10 +507,13 @@ class CLIPLayerCollection(nn.Module):
     @nn.compact
     def __call__(self, hidden, bias=None, deterministic=True):
         states, attentions = (hidden,), ()
-        for i in range(self.config.num_hidden_layers):
+        count = self.config.num_hidden_layers
+        for i in range(count):
             hidden, probs = CLIPEncoderLayer(self.config, name=str(i))(hidden, bias, deterministic)
             states += (hidden,)
             attentions += (probs,)
+            if i == 0 and tracing_shapes() and repeat_first_layer(self, [str(n) for n in range(count)], states[0], hidden):
+                return hidden, states + (hidden,) * (count - 1), attentions * count  # the first gives every shape
         return hidden, states, attentions
 
 
