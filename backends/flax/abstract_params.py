@@ -9,7 +9,7 @@ flax models outside them are untouched):
 - shapes_from_arguments(): an existing parameter's shape is checked against the declared shape.
 
 Tracing a stack of layers built alike (the same class and arguments, none its index) traces the same
-parameters once per layer (11/12 of a bert-base trace are the 11 layers after the first): within
+parameters once per layer (in bert-base the 11 layers after the first were ~80 % of it): within
 shapes_only(), such a stack runs its first layer only and says so (`repeat_first_layer`), and
 `with_repeated_layers` copies that layer's shapes to the others' names.
 """
@@ -86,22 +86,17 @@ def shapes_only():
 
 
 def repeat_first_layer(stack, names: list[str], given, returned) -> bool:
-    """Within shapes_only(): whether the module `stack`, having run its layer names[0] (input `given`, output
-    `returned`, both arrays or tuples of them), may skip its other layers, which are built as that one is;
-    it may when each output has its input's shape and dtype (so each later layer would see what the first
-    saw). Noted for with_repeated_layers; False outside shapes_only()."""
+    """Within shapes_only(): whether the module `stack`, having run its layer names[0] (input array `given`,
+    output `returned`), may skip its other layers, which are built as that one is; it may when the output
+    has the input's shape and dtype (so each later layer would see what the first saw). Noted for
+    with_repeated_layers; False outside shapes_only()."""
     repeats = getattr(_mode, "repeats", None)
     if repeats is None or getattr(_mode, "value", None) != "init" or len(names) < 2:
         return False
-    alike = [(np.shape(x), np.result_type(x)) for x in _flat(given)] == \
-        [(np.shape(x), np.result_type(x)) for x in _flat(returned)]  # fmt: skip
+    alike = (np.shape(given), given.dtype) == (np.shape(returned), returned.dtype)
     if alike:
         repeats.append((tuple(stack.scope.path), tuple(names)))
     return alike
-
-
-def _flat(values) -> list:
-    return list(values) if isinstance(values, tuple) else [values]
 
 
 def with_repeated_layers(tree: dict, repeats: list, collections: tuple[str, ...] = ()) -> dict:

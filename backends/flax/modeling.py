@@ -37,6 +37,7 @@ from autoload.loading import (
 from autoload.model_mixin import ModelMixin
 
 from .abstract_params import shapes_from_arguments, shapes_only, with_repeated_layers
+from .remat import rematerialising
 
 
 def _cast_floating(params, dtype, mask=None):
@@ -139,6 +140,7 @@ class FlaxPreTrainedModel(ModelMixin):
     _tied_weights_keys: list[str] = []
     # Canonical keys (regexes) checkpoints may carry that the model has no use for (buffers, tied copies).
     _keys_to_ignore_on_load_unexpected: list[str] = []
+    _gradient_checkpointing = False
 
     def __init__(self, config: PretrainedConfig, input_shape=None, seed: int = 0, dtype=jnp.float32,
                  _do_init: bool = True, **module_kwargs):  # fmt: skip
@@ -199,8 +201,28 @@ class FlaxPreTrainedModel(ModelMixin):
                 inputs[flag] = getattr(self.config, flag)
         params = params if params is not None else self.params
         variables = params if "batch_stats" in params else {"params": params}
-        with shapes_from_arguments():
+        with shapes_from_arguments(), rematerialising(self._gradient_checkpointing):
             return self.module.apply(variables, *args, deterministic=not train, rngs=rngs, **inputs)
+
+    # -- training -------------------------------------------------------------------------------------
+    def enable_gradient_checkpointing(self) -> None:
+        """From now on, calls run each layer of the model's layer stacks under nn.remat: a backward pass
+        recomputes a layer's activations instead of keeping them (same parameters, same gradients). Refused
+        for models whose layers are not built in one of the stacks that can (see backends/flax/remat.py)."""
+        with rematerialising(True) as stacks:
+            self.abstract_params()
+        if not stacks:
+            raise NotImplementedError(f"{type(self).__name__} has no layer stack that supports gradient checkpointing "
+                                      "in Flax (the encoder, decoder, seq2seq, GPT and CLIP stacks do); it is not "
+                                      "built for this architecture.")  # fmt: skip
+        self._gradient_checkpointing = True
+
+    def disable_gradient_checkpointing(self) -> None:
+        self._gradient_checkpointing = False
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return self._gradient_checkpointing
 
     def num_parameters(self) -> int:
         return sum(int(np.prod(leaf.shape)) for _, leaf in _leaves_with_paths(self.params))

@@ -34,6 +34,7 @@ from ..heads import (
 )
 from ..losses import causal_lm_loss
 from ..modeling import FlaxPreTrainedModel
+from ..remat import checkpointed
 from ..rotary import rope_length, rotary_cos_sin
 from .attention import FlaxDecoderAttention, decoder_bias
 from .feedforward import FlaxGatedMLP, FlaxSparseMoe, load_balancing_loss
@@ -85,7 +86,8 @@ class FlaxDecoderLayerCollection(nn.Module):
     dtype: jnp.dtype = jnp.float32
 
     def setup(self):
-        self.blocks = [FlaxDecoderLayer(self.options, self.config, self.dtype, name=str(i))
+        layer_class = checkpointed(FlaxDecoderLayer, static_argnums=(6, 7))  # output_attentions, deterministic
+        self.blocks = [layer_class(self.options, self.config, self.dtype, name=str(i))
                        for i in range(self.options.num_layers)]  # fmt: skip
 
     def __call__(self, hidden, rotary, attention_mask, past_key_values, past_length, output_attentions,

@@ -20,6 +20,7 @@ from autoload.sequence_summary import SummaryOptions
 
 from ..abstract_params import repeat_first_layer, tracing_shapes
 from ..activations import get_activation
+from ..remat import checkpointed
 from .norms import LayerNorm
 
 
@@ -297,7 +298,8 @@ class LayerCollection(nn.Module):
     dtype: Any = jnp.float32
 
     def setup(self):
-        self.layers = [self.layer_class(self.options, dtype=self.dtype, name=str(i))
+        layer_class = checkpointed(self.layer_class, static_argnums=(4, 5))  # deterministic, output_attentions
+        self.layers = [layer_class(self.options, dtype=self.dtype, name=str(i))
                        for i in range(self.options.num_hidden_layers)]  # fmt: skip
 
     def __call__(self, hidden, bias=None, head_mask=None, deterministic=True, output_attentions=False,

@@ -31,6 +31,7 @@ from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import FlaxTaskModel, HeadModule, kept_positions
 from ..losses import causal_lm_loss
 from ..modeling import FlaxPreTrainedModel
+from ..remat import checkpointed
 from ..rotary import apply_rotary, rope_length, rotary_cos_sin
 from .attention import attend, decoder_bias
 from .norms import LayerNorm
@@ -203,9 +204,10 @@ class FlaxGptLayers(nn.Module):
                  deterministic):  # fmt: skip
         o = self.options
         states, caches, attentions, crossed = (), (), (), ()
+        layer_class = checkpointed(FlaxGptLayer, static_argnums=(6, 9))  # output_attentions, deterministic
         for i in range(o.num_layers):
             states += (hidden,)
-            layer = FlaxGptLayer(o, self.config, i, self.dtype, name=str(i))
+            layer = layer_class(o, self.config, i, self.dtype, name=str(i))
             new, probs, cross_probs, cache = layer(hidden, bias, cos, sin, past_key_values[i] if past_key_values else None,
                                                    output_attentions, encoder, encoder_bias, deterministic)  # fmt: skip
             if not deterministic and o.layerdrop:  # OPT's layerdrop: the layer's output is dropped

@@ -26,6 +26,7 @@ from ..attention import as_array, causal_bias, extend_cache, key_width
 from ..generation import FlaxCompiledStep
 from ..heads import QuestionAnsweringModule, SequenceClassificationModule
 from ..modeling import FlaxPreTrainedModel
+from ..remat import checkpointed
 from .norms import LayerNorm
 
 # Checkpoint keys that are aliases of a weight the Flax model holds once (tied embeddings, an LM head equal to
@@ -139,9 +140,10 @@ class FlaxLayerList(nn.Module):
                  output_attentions=False, output_hidden_states=False, deterministic=True):  # fmt: skip
         count, _, _ = self.config.stack_sizes(self.decoder)
         states, caches, self_weights, cross_weights = (), (), (), ()
+        layer_class = checkpointed(FlaxSeq2SeqLayer, static_argnums=(6, 7))  # output_attentions, deterministic
         for i in range(count):
             states += (hidden,)
-            layer = FlaxSeq2SeqLayer(self.config, self.decoder, self.dtype, name=str(i))
+            layer = layer_class(self.config, self.decoder, self.dtype, name=str(i))
             hidden, cache, weights, cross = layer(hidden, bias, encoder_hidden, encoder_bias,
                                                   past_key_values[i] if past_key_values else None, output_attentions,
                                                   deterministic)  # fmt: skip

@@ -17,6 +17,7 @@ from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relati
 from ..abstract_params import repeat_first_layer, tracing_shapes
 from ..activations import get_activation
 from ..modeling import FlaxPreTrainedModel
+from ..remat import checkpointed
 from .norms import LayerNorm
 
 
@@ -507,9 +508,9 @@ class CLIPLayerCollection(nn.Module):
     @nn.compact
     def __call__(self, hidden, bias=None, deterministic=True):
         states, attentions = (hidden,), ()
-        count = self.config.num_hidden_layers
+        count, layer_class = self.config.num_hidden_layers, checkpointed(CLIPEncoderLayer, static_argnums=(3,))
         for i in range(count):
-            hidden, probs = CLIPEncoderLayer(self.config, name=str(i))(hidden, bias, deterministic)
+            hidden, probs = layer_class(self.config, name=str(i))(hidden, bias, deterministic)
             states += (hidden,)
             attentions += (probs,)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [str(n) for n in range(count)], states[0], hidden):
