@@ -215,3 +215,27 @@ def test_index_with_a_missing_shard(tmp_path):
     (tmp_path / "model.safetensors.index.json").write_text("{not json")
     with pytest.raises(CheckpointFormatError, match="index.json"):
         find_weights(tmp_path, backend="torch")
+
+
+@pytest.mark.parametrize("view", ["tf", "flax"])
+def test_canonical_views_of_kernel_layouts(view):
+    """A tf_model.h5 / flax_model.msgpack reader's kernels seen as canonical weights: indexing gives a
+    contiguous copy in the PyTorch layout (made where the tensor is read), read_transposed back into the
+    kernel layout gives the stored array itself, uncopied."""
+    from autoload.convert.flax import flax_weights_to_canonical
+    from autoload.convert.tf import tf_weights_to_canonical
+    from autoload.loading import read_transposed
+
+    rng = np.random.default_rng(2)
+    kernel, conv, bias = (rng.standard_normal(s, dtype=np.float32) for s in ((300, 500), (3, 3, 4, 8), (500,)))
+    if view == "tf":
+        state = tf_weights_to_canonical({"m/dense/kernel:0": kernel, "m/conv/kernel:0": conv, "m/dense/bias:0": bias})
+    else:
+        state = flax_weights_to_canonical({"dense/kernel": kernel, "conv/kernel": conv, "dense/bias": bias})
+    weight = state["dense.weight"]
+    assert weight.flags.c_contiguous and not np.shares_memory(weight, kernel)
+    np.testing.assert_array_equal(weight, kernel.T)
+    np.testing.assert_array_equal(state["conv.weight"], conv.transpose(3, 2, 0, 1))
+    assert state["conv.weight"].flags.c_contiguous and np.shares_memory(state["dense.bias"], bias)
+    assert np.shares_memory(read_transposed(state, "dense.weight", (1, 0)), kernel)
+    assert np.shares_memory(read_transposed(state, "conv.weight", (2, 3, 1, 0)), conv)

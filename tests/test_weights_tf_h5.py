@@ -192,3 +192,28 @@ def test_not_an_hdf5_file(tmp_path, content):
 def test_missing_file(tmp_path):
     with pytest.raises(OSError, match="does not exist"):
         read_tf_h5(os.path.join(tmp_path, "tf_model.h5"))
+
+
+def test_read_transposed_reads_dense_kernels_straight_into_the_pytorch_layout(tmp_path, monkeypatch):
+    """A large contiguous kernel goes from the file into the transposed layout in one copy (the canonical view
+    PyTorch reads through asks for it); small tensors and conv axes are read, then transposed; a file cut
+    after opening is reported."""
+    from autoload.convert.tf import tf_weights_to_canonical
+
+    staged = []
+    band_reader = tf_h5.read_transposed_into
+    monkeypatch.setattr(tf_h5, "read_transposed_into", lambda out, *a: staged.append(a[2]) or band_reader(out, *a))
+    rng = np.random.default_rng(3)
+    kernel, conv, small = (rng.standard_normal(s, dtype=np.float32) for s in ((700, 400), (3, 3, 64, 96), (4, 5)))
+    path = tmp_path / "tf_model.h5"
+    write_tf_h5(path, {"m": [("m/dense/kernel:0", kernel), ("m/conv/kernel:0", conv), ("m/small/kernel:0", small)]})
+    reader = TFH5Reader(path)
+    view = tf_weights_to_canonical(reader)
+    weights = {name: view[name] for name in ("dense.weight", "conv.weight", "small.weight")}
+    assert staged == [(700, 400)] and all(weight.flags.c_contiguous for weight in weights.values())
+    np.testing.assert_array_equal(weights["dense.weight"], kernel.T)
+    np.testing.assert_array_equal(weights["conv.weight"], conv.transpose(3, 2, 0, 1))
+    np.testing.assert_array_equal(weights["small.weight"], small.T)
+    os.truncate(path, reader._raw["m/dense/kernel:0"][0] + 4096)
+    with pytest.raises(CheckpointFormatError, match="ended while reading 'm/dense/kernel:0'"):
+        reader.read_transposed("m/dense/kernel:0", (1, 0))

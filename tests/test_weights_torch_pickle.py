@@ -231,3 +231,34 @@ def test_not_a_state_dict(tmp_path):
     _zip_with_pickle(tmp_path / "nested.bin", {"model": {}, "epoch": 3})
     with pytest.raises(CheckpointFormatError, match="training checkpoint"):
         read_torch_bin(tmp_path / "nested.bin")
+
+
+def test_read_transposed_reads_kernels_straight_into_their_layout(tmp_path, monkeypatch):
+    """A large tensor that is its whole storage goes from the file into the kernel layout in one copy (through
+    the staging bands); views of a storage and small tensors are read, then transposed; bfloat16 as
+    __getitem__ gives it; a file cut after opening is reported."""
+    torch = pytest.importorskip("torch")
+    from autoload.weights import torch_pickle
+
+    staged = []
+    band_reader = torch_pickle.read_transposed_into
+    monkeypatch.setattr(torch_pickle, "read_transposed_into", lambda out, *a: staged.append(a[2]) or band_reader(out, *a))
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(900, 700, generator=generator)
+    state = {"dense": torch.randn(700, 400, generator=generator), "conv": torch.randn(96, 64, 7, 7, generator=generator),
+             "small": torch.randn(3, 4, generator=generator), "half": base[:450], "bf16": base.to(torch.bfloat16)}  # fmt: skip
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    axes = {"dense": (1, 0), "conv": (2, 3, 1, 0), "small": (1, 0), "half": (1, 0), "bf16": (1, 0)}
+    for keep_bf16 in (False, True):
+        reader = TorchBinReader(tmp_path / "pytorch_model.bin", keep_bf16=keep_bf16)
+        staged.clear()
+        for name, order in axes.items():
+            out = reader.read_transposed(name, order)
+            assert out.flags.c_contiguous and out.dtype == reader[name].dtype, name
+            np.testing.assert_array_equal(out, reader[name].transpose(order))
+        assert staged == [(700, 400), (96, 64, 7, 7), (900, 700)]  # not "small" (under 1 MiB) nor the view "half"
+
+    offset = reader._data_offset(reader._storages[reader._tensors["dense"].storage.key])
+    os.truncate(tmp_path / "pytorch_model.bin", offset + 4096)
+    with pytest.raises(CheckpointFormatError, match="reading 'dense' failed: the file ends inside it"):
+        reader.read_transposed("dense", (1, 0))

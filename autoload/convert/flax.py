@@ -14,8 +14,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..loading import dtype_of, shape_of
-from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
+from ..loading import dtype_of, read_transposed, shape_of
+from ..weights.arrays import transposed
+from .layout import kernel_shape_as_weight, kernel_to_weight, weight_axes, weight_to_kernel
 
 _RENAMED = {"scale": "weight", "embedding": "weight", "mean": "running_mean", "var": "running_var"}
 _COLLECTIONS = ("params", "batch_stats")
@@ -41,8 +42,16 @@ class _FlaxAsCanonical(Mapping):
 
     def __getitem__(self, name):
         path = self._names[name]
+        if path.rsplit("/", 1)[-1] == "kernel":  # contiguous in the PyTorch layout, made where it is read (from the file, where it can be)
+            return read_transposed(self._flat, path, weight_axes(len(shape_of(self._flat, path))))
+        return np.asarray(self._flat[path])
+
+    def read_transposed(self, name, axes: tuple) -> np.ndarray:
+        """The canonical tensor with its axes permuted, C-contiguous: a kernel read for a TF / Flax model is
+        the stored array itself, not copied."""
+        path = self._names[name]
         array = np.asarray(self._flat[path])
-        return kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array
+        return transposed(kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array, axes)
 
     def shape(self, name):
         path = self._names[name]

@@ -30,6 +30,13 @@ def kernel_axes(ndim: int) -> tuple:
     return (*range(2, ndim), 1, 0) if ndim >= 3 else tuple(range(ndim))
 
 
+def weight_axes(ndim: int) -> tuple:
+    """The permutation kernel_to_weight applies to a kernel of `ndim` axes."""
+    if ndim == 2:
+        return (1, 0)
+    return (ndim - 1, ndim - 2, *range(ndim - 2)) if ndim >= 3 else tuple(range(ndim))
+
+
 def kernel_shape_as_weight(shape: tuple) -> tuple:
     """kernel_to_weight on a shape alone (to report shapes without reading data)."""
     return shape[-1:] + shape[-2:-1] + shape[:-2] if len(shape) >= 2 else shape

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..loading import dtype_of, shape_of
-from .layout import kernel_shape_as_weight, kernel_to_weight, weight_to_kernel
+from ..loading import dtype_of, read_transposed, shape_of
+from ..weights.arrays import transposed
+from .layout import kernel_shape_as_weight, kernel_to_weight, weight_axes, weight_to_kernel
 
 _LEAVES = {"kernel": "weight", "gamma": "weight", "beta": "bias", "embeddings": "weight",
            "moving_mean": "running_mean", "moving_variance": "running_var"}  # fmt: skip
@@ -45,8 +46,16 @@ class _TFAsCanonical(Mapping):
 
     def __getitem__(self, name):
         tf_name = self._names[name]
+        if is_kernel(tf_name):  # contiguous in the PyTorch layout, made where it is read (from the file, where it can be)
+            return read_transposed(self._raw, tf_name, weight_axes(len(shape_of(self._raw, tf_name))))
+        return np.asarray(self._raw[tf_name])
+
+    def read_transposed(self, name, axes: tuple) -> np.ndarray:
+        """The canonical tensor with its axes permuted, C-contiguous: a kernel read for a TF / Flax model is
+        the stored array itself, not copied."""
+        tf_name = self._names[name]
         array = np.asarray(self._raw[tf_name])
-        return kernel_to_weight(array) if is_kernel(tf_name) else array
+        return transposed(kernel_to_weight(array) if is_kernel(tf_name) else array, axes)
 
     def shape(self, name):
         tf_name = self._names[name]

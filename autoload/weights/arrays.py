@@ -23,6 +23,9 @@ ALIGNMENT = 64
 _OWN_PAGES = 1 << 20
 # transpose_into reads about this many bytes of rows per block (the best of 64-256 KiB measured).
 _BLOCK_BYTES = 128 << 10
+# Readers' read_transposed stage tensors from this size on through read_transposed_into (smaller ones are read
+# whole and transposed in memory).
+STAGE_FROM = 1 << 20
 # read_transposed_into stages a tensor through a buffer of at most this size (one per reading thread).
 _STAGING_BYTES = 2 << 20
 _staging = threading.local()

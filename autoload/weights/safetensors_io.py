@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import CheckpointFormatError
 from ..json_files import parse_json
 from ._messages import damaged
-from .arrays import aligned_empty, read_into, read_transposed_into, transposed
+from .arrays import STAGE_FROM, aligned_empty, read_into, read_transposed_into, transposed
 
 # safetensors dtype code -> numpy dtype name ("bfloat16" has no numpy dtype; see SafetensorsReader).
 DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -25,9 +25,6 @@ DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat1
           "BOOL": "bool", "C64": "complex64"}  # fmt: skip
 _ITEMSIZE = {code: 2 if name == "bfloat16" else np.dtype(name).itemsize for code, name in DTYPES.items()}
 _MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
-# read_transposed stages tensors from this size on through arrays.read_transposed_into (smaller ones are read
-# whole and transposed in memory).
-_STAGE_FROM = 1 << 20
 
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -167,7 +164,7 @@ class SafetensorsReader(Mapping):
         start, end = entry["data_offsets"]
         is_bf16 = entry["dtype"] == "BF16"
         stored = np.dtype("<u2") if is_bf16 else np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
-        if end - start < _STAGE_FROM or not axes or tuple(axes)[-1] != 0:
+        if end - start < STAGE_FROM or not axes or tuple(axes)[-1] != 0:
             return transposed(self[name], axes)
         out = aligned_empty([shape[a] for a in axes], stored)
         if not read_transposed_into(out, self.path, self._data_start + start, shape, axes):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError
 from ._messages import damaged
-from .arrays import aligned_empty, read_into
+from .arrays import STAGE_FROM, aligned_empty, read_into, read_transposed_into, transposed
 
 TOP_LEVEL_GROUP = "top_level_model_weights"
 _NAMES_PER_ATTRIBUTE = 4000  # variable-length strings take 16 bytes each in a 64 KiB object header
@@ -243,6 +243,21 @@ class TFH5Reader(Mapping):
         if not read_into(self.path, offset, array):
             raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
         return array
+
+    def read_transposed(self, name: str, axes: tuple) -> np.ndarray:
+        """self[name].transpose(axes) as a C-contiguous aligned array: a large contiguous dataset with axes ending
+        in 0 (a dense kernel into the PyTorch layout) is copied once from the file straight into it
+        (arrays.read_transposed_into); any other is read first, then transposed."""
+        shape = tuple(self._datasets[name][1])
+        if name not in self._raw or not axes or tuple(axes)[-1] != 0:
+            return transposed(self[name], axes)
+        offset, dtype = self._raw[name]
+        if math.prod(shape) * dtype.itemsize < STAGE_FROM:
+            return transposed(self[name], axes)
+        out = aligned_empty([shape[a] for a in axes], dtype)
+        if not read_transposed_into(out, self.path, offset, shape, axes):
+            raise CheckpointFormatError(damaged(self.path, f"it ended while reading {name!r}"))
+        return out
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self._datasets[name][1])

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import CheckpointFormatError, CheckpointNotFoundError, UnsafeCheckpointError
 from ._messages import damaged
-from .arrays import aligned_empty
+from .arrays import STAGE_FROM, aligned_empty, read_transposed_into, transposed
 from .safetensors_io import bf16_bits_to_float32
 
 _STORAGE_DTYPES = {
@@ -264,6 +264,38 @@ class TorchBinReader(Mapping):
             return bf16_bits_to_float32(array)
         return array
 
+    def read_transposed(self, name: str, axes: tuple) -> np.ndarray:
+        """self[name].transpose(axes) as a C-contiguous aligned array. A tensor that is the whole of an
+        uncompressed storage, little-endian, with a kernel's axes, is copied once from the file straight into
+        the new layout (arrays.read_transposed_into); any other is read first, then transposed."""
+        ref = self._tensors[name]
+        info = self._storages.get(ref.storage.key)
+        stored = _numpy_dtype(ref.storage.dtype, self._byteorder)
+        nbytes = ref.storage.numel * stored.itemsize
+        whole = ref.offset == 0 and math.prod(ref.shape) == ref.storage.numel and ref.stride == _c_strides(ref.shape)
+        if (info is None or info.compress_type != zipfile.ZIP_STORED or not whole or self._byteorder != "<"
+                or nbytes < STAGE_FROM or nbytes > info.file_size or not axes or tuple(axes)[-1] != 0):
+            return transposed(self[name], axes)
+        out = aligned_empty([ref.shape[a] for a in axes], stored)
+        try:
+            complete = read_transposed_into(out, self.path, self._data_offset(info), ref.shape, axes)
+        except (OSError, ValueError) as exc:
+            raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: {exc}")) from exc
+        if not complete:
+            raise CheckpointFormatError(damaged(self.path, f"reading {name!r} failed: the file ends inside it"))
+        return bf16_bits_to_float32(out) if ref.storage.dtype == "bfloat16" and not self._keep_bf16 else out
+
+    def _data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Where an uncompressed member's bytes start: after its local header, whose name and extra field
+        lengths may differ from the central directory's."""
+        with open(self.path, "rb") as f:
+            f.seek(info.header_offset)
+            local_header = f.read(30)
+        if len(local_header) != 30 or local_header[:4] != b"PK\x03\x04":
+            raise ValueError("a zip member header is damaged")
+        name_length, extra_length = struct.unpack("<HH", local_header[26:30])
+        return info.header_offset + 30 + name_length + extra_length
+
     def _read_storage(self, storage: _StorageRef, name: str) -> np.ndarray:
         """The storage's elements, read straight into a new array. torch.save stores members uncompressed,
         so their bytes are read in place, skipping zipfile's per-member overhead and CRC pass; any other
@@ -276,12 +308,7 @@ class TorchBinReader(Mapping):
                     flat[:] = np.frombuffer(archive.read(info), dtype=flat.dtype, count=storage.numel)
                 return flat
             with open(self.path, "rb") as f:
-                f.seek(info.header_offset)
-                local_header = f.read(30)
-                if len(local_header) != 30 or local_header[:4] != b"PK\x03\x04":
-                    raise ValueError("a zip member header is damaged")
-                name_length, extra_length = struct.unpack("<HH", local_header[26:30])
-                f.seek(info.header_offset + 30 + name_length + extra_length)
+                f.seek(self._data_offset(info))
                 if f.readinto(flat.view(np.uint8).data) != flat.nbytes:
                     raise ValueError("the file ends inside it")
         except FileNotFoundError:
