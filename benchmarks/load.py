@@ -60,6 +60,7 @@ TOUCH = {
 }  # fmt: skip
 AUTO = {"torch": "AutoModel", "tf": "TFAutoModel", "flax": "FlaxAutoModel"}
 NAME = {"torch": "PyTorch", "tf": "TensorFlow", "flax": "Flax"}
+NATIVE = {"torch": "pytorch_model.bin", "tf": "tf_model.h5", "flax": "flax_model.msgpack"}
 
 RUNNER = r"""
 import json, os, resource, sys, time
@@ -203,7 +204,7 @@ def load_rows(folders: dict[str, str]) -> list[dict]:
             kinds.append(("native", "use_safetensors=False"))
         for framework in ("torch", "tf", "flax"):
             for fmt, flag in kinds:
-                native = {"torch": "pytorch_model.bin", "tf": "tf_model.h5", "flax": "flax_model.msgpack"}[framework]
+                native = NATIVE[framework]
                 if fmt == "native" and not os.path.exists(os.path.join(folder, native)):
                     continue
                 shown = native if fmt == "native" else ("sharded model.safetensors" if checkpoint == "sharded"
@@ -226,6 +227,13 @@ def load_rows(folders: dict[str, str]) -> list[dict]:
                     theirs = (f"from transformers import {AUTO[framework]}",
                               f"result = {AUTO[framework]}.from_pretrained({their_args})")  # fmt: skip
                 add(f"{NAME[framework]} <- {shown}", checkpoint, framework, ours, theirs)
+            if checkpoint != "float32":
+                continue
+            for other, flag in (("torch", "from_pt"), ("tf", "from_tf"), ("flax", "from_flax")):  # cross-loading
+                if other != framework and os.path.exists(os.path.join(folder, NATIVE[other])):
+                    ours = (f"from autoload import {AUTO[framework]}",
+                            f"result = {AUTO[framework]}.from_pretrained({path}, use_safetensors=False, {flag}=True)")
+                    add(f"{NAME[framework]} <- {NATIVE[other]}, {flag}=True", checkpoint, framework, ours)
     return rows
 
 
@@ -321,6 +329,7 @@ def main() -> None:
     parser.add_argument("--only", default="load,first,import", help="sections: load, first, import")
     parser.add_argument("--recycle-mib", type=int, default=0, help="before its timer, each process writes and "
                         "frees this much memory (0: off); see RECYCLE")
+    parser.add_argument("--match", help="measure only the load rows whose label contains this (and the raw reads)")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--markdown", metavar="JSON", help="print README's tables from a --json file and exit")
     args = parser.parse_args()
@@ -350,6 +359,8 @@ def main() -> None:
         raw = {}  # checkpoint -> the raw read's (setup, action), run beside each of its loads
         for row in load_rows(folders):
             if not available[row["framework"]]:
+                continue
+            if args.match and row["framework"] != "numpy" and args.match not in row["label"]:
                 continue
             setup = FRAMEWORK_SETUP[row["framework"]]
             baseline = raw.get(row["checkpoint"])
