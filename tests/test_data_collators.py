@@ -111,3 +111,27 @@ def test_bad_collator_settings_are_refused():
         DataCollatorWithPadding(tokenizer("bert-uncased"), return_tensors="jax")([{"input_ids": [1, 2]}])
     with pytest.raises(ValueError, match="different lengths and .* has no padding token"):
         DataCollatorForLanguageModeling(gpt2, mlm=False, return_tensors="np")([[1, 2, 3], [4, 5]])
+
+
+@pytest.mark.parametrize("folder", ["bart/BartForConditionalGeneration", "mbart/MBartForConditionalGeneration",
+                                    "marian/MarianMTModel", "t5/T5ForConditionalGeneration"])  # fmt: skip
+def test_seq2seq_collator_adds_the_decoder_inputs_the_model_derives(folder):
+    """With model=, the seq2seq collator adds decoder_input_ids from the padded labels, as the model itself
+    derives them: the outputs with and without them are the same."""
+    needs("torch")
+    import torch
+
+    from autoload import AutoModel, AutoModelForSeq2SeqLM
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(FIXTURES / "models" / folder).eval()
+    rows = [{"input_ids": [5, 6, 7, 8], "labels": [9, 10]}, {"input_ids": [5, 6], "labels": [11, 12, 13, 14]}]
+    batch = DataCollatorForSeq2Seq(tokenizer("bert-uncased"), model=model, return_tensors="pt")(rows)
+    shifted = batch["decoder_input_ids"]
+    assert shifted.shape == batch["labels"].shape and not (shifted == -100).any()
+    with torch.no_grad():
+        given = model(**batch).logits
+        derived = model(**{k: v for k, v in batch.items() if k != "decoder_input_ids"}).logits
+    torch.testing.assert_close(given, derived, rtol=0, atol=0)
+    assert shifted[1, 1:].tolist() == [11, 12, 13]
+    base = AutoModel.from_pretrained(FIXTURES / "models" / folder)  # transformers' base classes have no such method
+    assert "decoder_input_ids" not in DataCollatorForSeq2Seq(tokenizer("bert-uncased"), model=base)(rows)

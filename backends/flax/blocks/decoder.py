@@ -104,10 +104,9 @@ class FlaxDecoderLayerCollection(nn.Module):
                                                         past_key_values[i] if past_key_values else None,
                                                         output_attentions, deterministic)  # fmt: skip
             caches, attentions, routers = caches + (cache,), attentions + (probs,), routers + (router_logits,)
-            count = len(self.blocks)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [b.name for b in self.blocks], states[0], hidden):
-                return hidden, states + (hidden,) * (count - 1), caches * count, attentions * count, \
-                    routers * count  # like layers: the first alone gives every shape  # fmt: skip
+                count = len(self.blocks)  # like layers: the first alone gives every shape
+                return hidden, states + (hidden,) * (count - 1), caches * count, attentions * count, routers * count
         return hidden, states, caches, attentions, routers
 
 

@@ -149,8 +149,9 @@ class FlaxLayerList(nn.Module):
                                                   deterministic)  # fmt: skip
             caches, self_weights, cross_weights = caches + (cache,), self_weights + (weights,), cross_weights + (cross,)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [str(n) for n in range(count)], states[0], hidden):
+                # like layers: the first alone gives every shape
                 return hidden, states + (hidden,) * (count - 1), caches * count, self_weights * count, \
-                    cross_weights * count  # like layers: the first alone gives every shape  # fmt: skip
+                    cross_weights * count  # fmt: skip
         return hidden, states, caches, self_weights, cross_weights
 
 

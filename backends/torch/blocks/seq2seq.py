@@ -430,6 +430,10 @@ class Seq2SeqLM(Seq2SeqPreTrainedModel, GenerationMixin):
     def get_decoder(self):
         return self.model.decoder
 
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """The decoder inputs a call with these labels derives (DataCollatorForSeq2Seq(model=...) adds them)."""
+        return self.model.labels_to_decoder_inputs(labels)
+
     def tie_weights(self):
         self.model.tie_weights()
         if getattr(self.config, "tie_word_embeddings", True):

@@ -280,6 +280,10 @@ class T5ForConditionalGeneration(T5Model, GenerationMixin):
         super().tie_weights()
         PreTrainedModel.tie_weights(self)
 
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """The decoder inputs a call with these labels derives (DataCollatorForSeq2Seq(model=...) adds them)."""
+        return self._shift_right(labels)
+
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, labels=None, return_dict=None,
                 **kwargs):  # fmt: skip
         if labels is not None:
