@@ -14,9 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..loading import dtype_of, read_transposed, shape_of
-from ..weights.arrays import transposed
-from .layout import kernel_shape_as_weight, kernel_to_weight, weight_axes, weight_to_kernel
+from .canonical_view import KernelLayoutView
+from .layout import weight_to_kernel
 
 _RENAMED = {"scale": "weight", "embedding": "weight", "mean": "running_mean", "var": "running_var"}
 _COLLECTIONS = ("params", "batch_stats")
@@ -35,45 +34,13 @@ def canonical_name(path: str | tuple) -> str:
     return ".".join(parts)
 
 
-class _FlaxAsCanonical(Mapping):
-    def __init__(self, flat: Mapping[str, np.ndarray]):
-        self._flat = flat
-        self._names = {canonical_name(path): path for path in flat}
-
-    def __getitem__(self, name):
-        path = self._names[name]
-        if path.rsplit("/", 1)[-1] == "kernel":  # contiguous in the PyTorch layout, made where it is read (from the file, where it can be)
-            return read_transposed(self._flat, path, weight_axes(len(shape_of(self._flat, path))))
-        return np.asarray(self._flat[path])
-
-    def read_transposed(self, name, axes: tuple) -> np.ndarray:
-        """The canonical tensor with its axes permuted, C-contiguous: a kernel read for a TF / Flax model is
-        the stored array itself, not copied."""
-        path = self._names[name]
-        array = np.asarray(self._flat[path])
-        return transposed(kernel_to_weight(array) if path.rsplit("/", 1)[-1] == "kernel" else array, axes)
-
-    def shape(self, name):
-        path = self._names[name]
-        shape = shape_of(self._flat, path)
-        return kernel_shape_as_weight(shape) if path.rsplit("/", 1)[-1] == "kernel" else shape
-
-    def dtype(self, name):
-        return dtype_of(self._flat, self._names[name])
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __contains__(self, name) -> bool:  # Mapping's default would read the tensor
-        return name in self._names
-
-    def __len__(self):
-        return len(self._names)
+def _is_kernel_path(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] == "kernel"
 
 
 def flax_weights_to_canonical(raw: Mapping[str, np.ndarray], config=None) -> Mapping[str, np.ndarray]:
     """'/'-joined Flax paths -> canonical names and layouts (lazily, one tensor at a time)."""
-    return _FlaxAsCanonical(raw)
+    return KernelLayoutView(raw, {canonical_name(path): path for path in raw}, _is_kernel_path)
 
 
 def canonical_to_flax(state: Mapping, target: dict, path: tuple = ()):
@@ -111,5 +78,5 @@ def flax_to_canonical_state(params: dict) -> dict[str, np.ndarray]:
                 flat["/".join(map(str, path + (key,)))] = np.asarray(value)
 
     walk(params, ())
-    view = _FlaxAsCanonical(flat)
+    view = flax_weights_to_canonical(flat)
     return {name: view[name] for name in view}

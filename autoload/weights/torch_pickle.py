@@ -252,8 +252,8 @@ class TorchBinReader(Mapping):
     def __getitem__(self, name: str) -> np.ndarray:
         ref = self._tensors[name]
         flat = self._read_storage(ref.storage, name)
-        if ref.offset == 0 and int(np.prod(ref.shape)) == flat.size and ref.stride == _c_strides(ref.shape):
-            array = flat.reshape(ref.shape)  # the common case: the tensor is its whole storage
+        if _is_whole_storage(ref):
+            array = flat.reshape(ref.shape)  # the common case
         else:
             view = np.lib.stride_tricks.as_strided(flat[ref.offset :] if flat.size else flat, shape=ref.shape,
                                                    strides=[s * flat.itemsize for s in ref.stride], writeable=False)  # fmt: skip
@@ -272,9 +272,9 @@ class TorchBinReader(Mapping):
         info = self._storages.get(ref.storage.key)
         stored = _numpy_dtype(ref.storage.dtype, self._byteorder)
         nbytes = ref.storage.numel * stored.itemsize
-        whole = ref.offset == 0 and math.prod(ref.shape) == ref.storage.numel and ref.stride == _c_strides(ref.shape)
-        if (info is None or info.compress_type != zipfile.ZIP_STORED or not whole or self._byteorder != "<"
-                or nbytes < STAGE_FROM or nbytes > info.file_size or not axes or tuple(axes)[-1] != 0):
+        if (info is None or info.compress_type != zipfile.ZIP_STORED or not _is_whole_storage(ref)
+                or self._byteorder != "<" or nbytes < STAGE_FROM or nbytes > info.file_size
+                or not axes or tuple(axes)[-1] != 0):  # fmt: skip
             return transposed(self[name], axes)
         out = aligned_empty([ref.shape[a] for a in axes], stored)
         try:
@@ -325,6 +325,11 @@ class TorchBinReader(Mapping):
 
     def __len__(self) -> int:
         return len(self._tensors)
+
+
+def _is_whole_storage(ref: _TensorRef) -> bool:
+    """Whether the tensor is its storage's elements in C order, all of them (no view into a shared storage)."""
+    return ref.offset == 0 and math.prod(ref.shape) == ref.storage.numel and ref.stride == _c_strides(ref.shape)
 
 
 def _c_strides(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -99,6 +99,13 @@ def repeat_first_layer(stack, names: list[str], given, returned) -> bool:
     return alike
 
 
+def as_if_every_layer_ran(count: int, states: tuple, hidden, *per_layer: tuple) -> tuple:
+    """What a stack of `count` layers collects, when repeat_first_layer let it stop after the first: its
+    hidden states so far (`states`) followed by the first layer's output `hidden` as each later layer's, and
+    each per-layer tuple (one entry so far: caches, attention maps …) repeated for every layer."""
+    return (states + (hidden,) * (count - 1), *(values * count for values in per_layer))
+
+
 def with_repeated_layers(tree: dict, repeats: list, collections: tuple[str, ...] = ()) -> dict:
     """`tree` (what shapes_only() traced: the params tree, or the named variable collections) with each noted
     stack's first layer copied under its other layers' names."""

@@ -22,7 +22,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.rope import rope_kind, switches_to_long_factors
 
-from ..abstract_params import repeat_first_layer, tracing_shapes
+from ..abstract_params import as_if_every_layer_ran, repeat_first_layer, tracing_shapes
 from ..attention import key_width
 from ..generation import FlaxCompiledStep, FlaxGenerationMixin
 from ..heads import (
@@ -105,8 +105,7 @@ class FlaxDecoderLayerCollection(nn.Module):
                                                         output_attentions, deterministic)  # fmt: skip
             caches, attentions, routers = caches + (cache,), attentions + (probs,), routers + (router_logits,)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [b.name for b in self.blocks], states[0], hidden):
-                count = len(self.blocks)  # like layers: the first alone gives every shape
-                return hidden, states + (hidden,) * (count - 1), caches * count, attentions * count, routers * count
+                return hidden, *as_if_every_layer_ran(len(self.blocks), states, hidden, caches, attentions, routers)
         return hidden, states, caches, attentions, routers
 
 

@@ -18,7 +18,7 @@ from autoload import outputs as out
 from autoload.encoder import EncoderOptions, sinusoidal_table
 from autoload.sequence_summary import SummaryOptions
 
-from ..abstract_params import repeat_first_layer, tracing_shapes
+from ..abstract_params import as_if_every_layer_ran, repeat_first_layer, tracing_shapes
 from ..activations import get_activation
 from ..remat import checkpointed
 from .norms import LayerNorm
@@ -306,11 +306,12 @@ class LayerCollection(nn.Module):
                  output_hidden_states=False, **layer_kwargs):  # fmt: skip
         if tracing_shapes() and head_mask is None:
             first, probs, cross = self.layers[0](hidden, bias, None, deterministic, output_attentions, **layer_kwargs)
-            count = len(self.layers)
             if repeat_first_layer(self, [layer.name for layer in self.layers], hidden, first):
-                return EncoderOutput(first, (hidden,) + (first,) * count if output_hidden_states else None,
-                                     (probs,) * count if output_attentions else None,
-                                     (cross,) * count if output_attentions and cross is not None else None)  # fmt: skip
+                states, attentions, crossed = as_if_every_layer_ran(len(self.layers), (hidden, first), first, (probs,),
+                                                                    (cross,))  # fmt: skip
+                return EncoderOutput(first, states if output_hidden_states else None,
+                                     attentions if output_attentions else None,
+                                     crossed if output_attentions and cross is not None else None)  # fmt: skip
         return run_layers(self.layers, hidden, bias, head_mask, deterministic, output_attentions, output_hidden_states,
                           **layer_kwargs)  # fmt: skip
 

@@ -20,7 +20,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.seq2seq import sinusoidal_positions
 
-from ..abstract_params import repeat_first_layer, tracing_shapes
+from ..abstract_params import as_if_every_layer_ran, repeat_first_layer, tracing_shapes
 from ..activations import get_activation
 from ..attention import as_array, causal_bias, extend_cache, key_width
 from ..generation import FlaxCompiledStep
@@ -149,9 +149,7 @@ class FlaxLayerList(nn.Module):
                                                   deterministic)  # fmt: skip
             caches, self_weights, cross_weights = caches + (cache,), self_weights + (weights,), cross_weights + (cross,)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [str(n) for n in range(count)], states[0], hidden):
-                # like layers: the first alone gives every shape
-                return hidden, states + (hidden,) * (count - 1), caches * count, self_weights * count, \
-                    cross_weights * count  # fmt: skip
+                return hidden, *as_if_every_layer_ran(count, states, hidden, caches, self_weights, cross_weights)
         return hidden, states, caches, self_weights, cross_weights
 
 

@@ -14,7 +14,7 @@ from flax import linen as nn
 from autoload import outputs as out
 from autoload.vision import bicubic_matrix, bilinear_matrix, pair, window_relative_position_index
 
-from ..abstract_params import repeat_first_layer, tracing_shapes
+from ..abstract_params import as_if_every_layer_ran, repeat_first_layer, tracing_shapes
 from ..activations import get_activation
 from ..modeling import FlaxPreTrainedModel
 from ..remat import checkpointed
@@ -514,7 +514,7 @@ class CLIPLayerCollection(nn.Module):
             states += (hidden,)
             attentions += (probs,)
             if i == 0 and tracing_shapes() and repeat_first_layer(self, [str(n) for n in range(count)], states[0], hidden):
-                return hidden, states + (hidden,) * (count - 1), attentions * count  # the first gives every shape
+                return hidden, *as_if_every_layer_ran(count, states, hidden, attentions)
         return hidden, states, attentions
 
 
